@@ -1,0 +1,94 @@
+//! The crate's only `unsafe` code: read-only memory maps of input files and index files.
+//!
+//! A map is private to this module: callers see bytes through [`super::Data`] and never hold a
+//! raw mapped slice past the map's life.
+
+#![allow(unsafe_code)]
+
+use std::fs::File;
+use std::io;
+use std::ops::Range;
+
+/// Whether inputs may be memory-mapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MmapPolicy {
+    /// Map regular files of at least [`super::MIN_MAP_LEN`] bytes; read the rest.
+    #[default]
+    Auto,
+    /// Always read() (`--no-mmap`).
+    Never,
+}
+
+/// A read-only map of a whole file.
+pub(crate) struct Map {
+    map: memmap2::Mmap,
+}
+
+impl Map {
+    /// Maps `file`, or returns `Ok(None)` when it cannot be mapped (empty file, pipe, a file
+    /// system that refuses) so that the caller falls back to read().
+    pub(crate) fn new(file: &File) -> io::Result<Option<Map>> {
+        let len = file.metadata()?.len();
+        if len == 0 || usize::try_from(len).is_err() {
+            return Ok(None);
+        }
+        // SAFETY: the map is read-only and its bytes are only ever read as plain `u8`s. Another
+        // process may still truncate or rewrite the file while it is mapped: then reads may see
+        // changed bytes (a wrong hash for that item, as with read() racing a writer) or, if
+        // the file shrank, the process gets SIGBUS. Like b3sum and ripgrep we accept that for
+        // inputs that are not being written during a scan; `--no-mmap` avoids it entirely.
+        match unsafe { memmap2::MmapOptions::new().map(file) } {
+            Ok(map) => {
+                let _ = map.advise(memmap2::Advice::Sequential);
+                Ok(Some(Map { map }))
+            }
+            Err(_) => Ok(None),
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub(crate) fn will_need(&self, range: Range<usize>) {
+        if let Some((off, len)) = self.page_range(range, false) {
+            let _ = self.map.advise_range(memmap2::Advice::WillNeed, off, len);
+        }
+    }
+
+    pub(crate) fn release(&self, range: Range<usize>) {
+        if let Some((off, len)) = self.page_range(range, true) {
+            // SAFETY: MADV_DONTNEED on a read-only, file-backed shared mapping only drops this
+            // process's page-table entries; the next access faults the same file bytes back
+            // in. No Rust reference can observe a change in content.
+            let _ = unsafe {
+                self.map
+                    .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, off, len)
+            };
+        }
+    }
+
+    /// Page-aligned (offset, len) inside `range`, rounded outward for hints and inward for
+    /// releases (a release never touches a page partly outside the range).
+    fn page_range(&self, range: Range<usize>, inward: bool) -> Option<(usize, usize)> {
+        const PAGE: usize = 4096;
+        let end = range.end.min(self.map.len());
+        let (start, end) = if inward {
+            (
+                range.start.div_ceil(PAGE) * PAGE,
+                if end == self.map.len() {
+                    end
+                } else {
+                    end / PAGE * PAGE
+                },
+            )
+        } else {
+            (range.start / PAGE * PAGE, end)
+        };
+        (start < end).then(|| (start, end - start))
+    }
+}

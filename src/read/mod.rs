@@ -1,0 +1,167 @@
+//! Reading bytes: memory maps with a read() fallback.
+//!
+//! [`Data`] is what every later stage sees: a byte slice that is either a window of a shared
+//! memory map or an owned buffer. The only `unsafe` code of the crate lives in [`mmap`].
+
+pub(crate) mod mmap;
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use mmap::MmapPolicy;
+
+/// Files smaller than this are read into memory: a map costs more than the copy.
+pub const MIN_MAP_LEN: u64 = 16 * 1024;
+
+/// Bytes to work on: a range of a shared memory map, or an owned buffer.
+#[derive(Clone)]
+pub struct Data {
+    backing: Backing,
+    range: Range<usize>,
+}
+
+#[derive(Clone)]
+enum Backing {
+    Map(Arc<mmap::Map>),
+    Owned(Arc<Vec<u8>>),
+}
+
+impl Data {
+    /// Wraps an owned buffer.
+    pub fn from_vec(v: Vec<u8>) -> Data {
+        let len = v.len();
+        Data {
+            backing: Backing::Owned(Arc::new(v)),
+            range: 0..len,
+        }
+    }
+
+    /// Opens `path` and returns its whole content, mapped when `policy` allows and the file is
+    /// large enough, else read into memory.
+    ///
+    /// # Errors
+    /// Any I/O error from opening, mapping or reading the file.
+    pub fn open(path: &Path, policy: MmapPolicy) -> io::Result<Data> {
+        let file = File::open(path)?;
+        Data::from_file(&file, policy)
+    }
+
+    /// Like [`Data::open`] on an already opened file.
+    ///
+    /// # Errors
+    /// Any I/O error from mapping or reading the file.
+    pub fn from_file(file: &File, policy: MmapPolicy) -> io::Result<Data> {
+        let meta = file.metadata()?;
+        if policy == MmapPolicy::Auto && meta.is_file() && meta.len() >= MIN_MAP_LEN {
+            if let Some(map) = mmap::Map::new(file)? {
+                let len = map.len();
+                return Ok(Data {
+                    backing: Backing::Map(Arc::new(map)),
+                    range: 0..len,
+                });
+            }
+        }
+        let mut buf = Vec::new();
+        // The length is only a hint: a file that grows or shrinks while read is read as it is.
+        let hint = usize::try_from(meta.len()).unwrap_or(0).min(1 << 30);
+        buf.try_reserve(hint)
+            .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e))?;
+        let mut f = file;
+        f.read_to_end(&mut buf)?;
+        Ok(Data::from_vec(buf))
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.backing {
+            Backing::Map(m) => &m.bytes()[self.range.clone()],
+            Backing::Owned(v) => &v[self.range.clone()],
+        }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.range.len()
+    }
+
+    /// True when there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.range.is_empty()
+    }
+
+    /// True when the bytes come from a memory map.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.backing, Backing::Map(_))
+    }
+
+    /// A sub-range sharing the same backing, or `None` when `range` is out of bounds.
+    pub fn slice(&self, range: Range<usize>) -> Option<Data> {
+        if range.start > range.end || range.end > self.range.len() {
+            return None;
+        }
+        let start = self.range.start + range.start;
+        Some(Data {
+            backing: self.backing.clone(),
+            range: start..start + range.len(),
+        })
+    }
+
+    /// Tells the kernel the bytes in `range` (relative to this slice) will be read soon.
+    pub fn will_need(&self, range: Range<usize>) {
+        if let Backing::Map(m) = &self.backing {
+            m.will_need(self.range.start + range.start..self.range.start + range.end);
+        }
+    }
+
+    /// Drops the pages of `range` (relative to this slice) from this process's mapping, so
+    /// that reading a file far larger than memory keeps the resident set flat. The bytes stay
+    /// readable: touching them again reads them back from the page cache or the file.
+    pub fn release(&self, range: Range<usize>) {
+        if let Backing::Map(m) = &self.backing {
+            m.release(self.range.start + range.start..self.range.start + range.end);
+        }
+    }
+}
+
+impl std::fmt::Debug for Data {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Data")
+            .field("mapped", &self.is_mapped())
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn mapped_and_read_agree() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let content: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
+        f.write_all(&content).unwrap();
+        let a = Data::open(f.path(), MmapPolicy::Auto).unwrap();
+        let b = Data::open(f.path(), MmapPolicy::Never).unwrap();
+        assert!(a.is_mapped());
+        assert!(!b.is_mapped());
+        assert_eq!(a.bytes(), &content[..]);
+        assert_eq!(b.bytes(), &content[..]);
+        let s = a.slice(10..20).unwrap();
+        assert_eq!(s.bytes(), &content[10..20]);
+        assert!(a.slice(10..200_000).is_none());
+        a.release(0..a.len());
+        assert_eq!(a.bytes(), &content[..]);
+    }
+
+    #[test]
+    fn empty_file_is_not_mapped() {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        let a = Data::open(f.path(), MmapPolicy::Auto).unwrap();
+        assert!(a.is_empty());
+    }
+}
