@@ -14,3 +14,4 @@
 
 pub mod hash;
 pub mod read;
+pub mod source;

@@ -1,0 +1,3 @@
+//! Where items come from: directory trees and tar archives.
+
+pub mod tar;
