@@ -663,6 +663,21 @@ impl Input for SliceInput<'_> {
 /// whose data does not fit in the slice is an error naming it. The end of the archive is two
 /// zero blocks, a zero block then the end of the slice, or the end of the slice between
 /// members; bytes after the end marker are ignored.
+///
+/// # Example
+/// ```
+/// use vigie::source::tar::{EntryKind, TarSlice};
+///
+/// let archive = std::fs::read("fixtures/tar/ustar.tar")?;
+/// for member in TarSlice::new(&archive) {
+///     let member = member?;
+///     if member.kind == EntryKind::Regular {
+///         let bytes = member.data(&archive).expect("TarSlice members fit their slice");
+///         println!("{} bytes", bytes.len());
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct TarSlice<'a> {
     input: SliceInput<'a>,
     walker: Walker,
@@ -739,8 +754,9 @@ impl<R: Read> Input for StreamInput<R> {
             match self.inner.read(&mut buf[filled..]) {
                 Ok(0) => break,
                 Ok(k) => {
-                    filled += k.min(BLOCK_LEN - filled);
-                    self.pos += k as u64;
+                    let k = k.min(BLOCK_LEN - filled);
+                    filled += k;
+                    self.pos = self.pos.saturating_add(k as u64);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(read_error(&e)),
@@ -758,7 +774,7 @@ impl<R: Read> Input for StreamInput<R> {
             .take(len as u64)
             .read_to_end(out)
             .map_err(|e| read_error(&e))?;
-        self.pos += n as u64;
+        self.pos = self.pos.saturating_add(n as u64);
         Ok(())
     }
 
@@ -774,7 +790,7 @@ impl<R: Read> Input for StreamInput<R> {
                 Ok(k) => {
                     let k = k.min(want) as u64;
                     done += k;
-                    self.pos += k;
+                    self.pos = self.pos.saturating_add(k);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(read_error(&e)),
@@ -807,6 +823,21 @@ struct Current {
 ///
 /// # Errors
 /// Malformed input or an I/O error gives one `Err` from `next_member`, then `Ok(None)`.
+///
+/// # Example
+/// ```
+/// use std::io::Read;
+/// use vigie::source::tar::TarStream;
+///
+/// let file = std::fs::File::open("fixtures/tar/pax.tar.gz")?;
+/// let mut tar = TarStream::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+/// while let Some(member) = tar.next_member()? {
+///     let mut head = Vec::new();
+///     tar.data().take(64).read_to_end(&mut head)?; // the rest is skipped
+///     println!("{}: {} bytes", String::from_utf8_lossy(&member.name), member.size);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct TarStream<R: Read> {
     input: StreamInput<R>,
     walker: Walker,
@@ -919,7 +950,7 @@ impl<R: Read> Read for MemberData<'_, R> {
             Ok(k) => {
                 let k = k.min(want);
                 cur.remaining -= k as u64;
-                stream.input.pos += k as u64;
+                stream.input.pos = stream.input.pos.saturating_add(k as u64);
                 Ok(k)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
@@ -1618,6 +1649,24 @@ mod tests {
                 Other(b'V')
             ]
         );
+    }
+
+    #[test]
+    fn ustar_and_star_prefixes() {
+        let mut h = header(b"name", b'0', 0);
+        h[PREFIX.start..PREFIX.start + 3].copy_from_slice(b"pre");
+        fix_checksum(&mut h);
+        assert_eq!(header_name(&h), b"pre/name");
+        // star: a 131-byte prefix, then times; `tar\0` at the end says so.
+        h[PREFIX.start..STAR_PREFIX.end].fill(b'p');
+        h[STAR_PREFIX.end..STAR_PREFIX.end + 12].copy_from_slice(b"00000000000\0");
+        h[STAR_TRAILER].copy_from_slice(b"tar\0");
+        let mut want = vec![b'p'; STAR_PREFIX.len()];
+        want.extend_from_slice(b"/name");
+        assert_eq!(header_name(&h), want);
+        // Old GNU headers have no prefix: those bytes are times.
+        h[MAGIC_VERSION].copy_from_slice(b"ustar  \0");
+        assert_eq!(header_name(&h), b"name");
     }
 
     #[test]
