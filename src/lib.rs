@@ -13,4 +13,5 @@
 #![warn(missing_docs)]
 
 pub mod hash;
+pub mod lists;
 pub mod read;
