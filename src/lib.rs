@@ -13,5 +13,6 @@
 #![warn(missing_docs)]
 
 pub mod hash;
+pub mod index;
 pub mod lists;
 pub mod read;
