@@ -13,5 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod hash;
+pub mod index;
+pub mod lists;
 pub mod read;
 pub mod source;

@@ -1,0 +1,910 @@
+//! The compiled blocklist: one versioned, checksummed file, memory-mapped and shared by every
+//! scanning thread with no lock on the lookup path.
+//!
+//! Hash lists are text, slow to search and ambiguous; an index is built from any mix of them
+//! once ([`IndexBuilder`]) and then opened in constant time ([`Index::open`]) by every scan.
+//! A lookup ([`Index::lookup`]) reads one directory entry and one small run of fixed-width
+//! records: about two cache misses, whatever the size of the index.
+//!
+//! # File format, version 1
+//!
+//! All integers are little-endian. Offsets are from the start of the file.
+//!
+//! ```text
+//! header
+//!   0     8  magic "VIGIEIDX"
+//!   8     4  u32 format version (1)
+//!   12    4  u32 section count n (1..=64)
+//!   16    8  u64 file length in bytes
+//!   24    8  u64 reserved (0)
+//!   32  32n  section table, one 32-byte entry per section:
+//!              u32 kind, u32 param, u64 offset, u64 length, u64 xxh3-64 of the section bytes
+//!   32+32n 8 u64 xxh3-64 of header bytes [0, 32+32n)
+//! sections, each starting at a multiple of 64 bytes (zero padding between them)
+//!
+//! kind 1 STRINGS      param 0
+//!   u32 count; (count+1) u32 end offsets into the text, the first being 0; UTF-8 text
+//! kind 2 LISTS        param 0
+//!   u32 count; count records of 56 bytes:
+//!     u32 name string, u32 label string, u32 source path string,
+//!     u32 format (0 plain, 1 coreutils, 2 hashdeep), u64 malformed lines,
+//!     4 x u64 entries read per algorithm (md5, sha1, sha256, xxh3_128)
+//! kind 3 PROVENANCE   param 0
+//!   u32 group count G; u32 pair count P; (G+1) u32 start of each group in the pairs, the
+//!   last being P; P pairs (u32 list index into LISTS, u32 label string): a group is the
+//!   sorted set of (list, label) a digest was found in, shared by every digest with that set
+//! kind 4 DIRECTORY    param = algorithm id | bucket bits b << 8
+//!   (2^b + 1) u32 rows: entry p is the first row whose digest's top b bits are >= p, the last
+//!   entry is the row count
+//! kind 5 RECORDS      param = algorithm id
+//!   rows of (digest bytes || u32 provenance group), sorted by digest bytes, no duplicate
+//!   digests; the width is the digest length + 4 (20 md5 and xxh3_128, 24 sha1, 36 sha256)
+//! ```
+//!
+//! Algorithm ids are [`Algo::id`]: 0 md5, 1 sha1, 2 sha256, 3 xxh3_128. There is one
+//! DIRECTORY and one RECORDS section per algorithm with entries, none for the others. The
+//! bucket bits are `floor(log2(rows)) - 1` clamped to `[8, 26]`, so a bucket holds about two
+//! rows.
+//!
+//! [`Index::open`] checks the magic, version, header checksum, file length, section bounds and
+//! the small sections (STRINGS, LISTS, the PROVENANCE header) but not the big tables, so it
+//! costs the same for any index size; [`Index::verify`] checks every checksum and invariant.
+//! Lookups on a corrupt table never panic or read out of bounds: a damaged directory or record
+//! run reads as a miss, a damaged provenance reference as a hit with no (list, label).
+
+mod build;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::hash::{Algo, AlgoSet, Digest};
+use crate::lists::{ListError, ListFormat};
+use crate::read::{Data, MmapPolicy};
+
+pub use build::{IndexBuilder, IndexStats, ListReport, ListSpec};
+
+/// The first 8 bytes of every index file.
+pub const MAGIC: &[u8; 8] = b"VIGIEIDX";
+/// The format version this code reads and writes.
+pub const VERSION: u32 = 1;
+/// Most sections a file may declare.
+const MAX_SECTIONS: u32 = 64;
+/// Fixed part of the header, before the section table.
+const HEADER_FIXED: usize = 32;
+/// Bytes of one section table entry.
+const SECTION_ENTRY: usize = 32;
+/// Sections start at multiples of this.
+const ALIGN: usize = 64;
+/// Bytes of one LISTS record.
+const LIST_RECORD: usize = 56;
+/// Smallest and largest bucket bits the builder chooses.
+const MIN_BITS: u32 = 8;
+const MAX_BITS: u32 = 26;
+/// Largest bucket bits a reader accepts.
+const MAX_READ_BITS: u32 = 30;
+/// Problems kept per list in a [`ListReport`].
+pub const MAX_PROBLEMS: usize = 20;
+
+/// Section kinds.
+const KIND_STRINGS: u32 = 1;
+const KIND_LISTS: u32 = 2;
+const KIND_PROVENANCE: u32 = 3;
+const KIND_DIRECTORY: u32 = 4;
+const KIND_RECORDS: u32 = 5;
+
+/// Everything that can go wrong building, writing or opening an index.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// A list could not be read.
+    #[error(transparent)]
+    List(#[from] ListError),
+    /// A malformed line in a list read with `strict`.
+    #[error("{}:{line}: {reason}", list.display())]
+    Malformed {
+        /// The list, as given.
+        list: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Reading or writing the index file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The index file.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The file is not a vigie index at all.
+    #[error("{}: not a vigie index (no VIGIEIDX magic)", path.display())]
+    NotAnIndex {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is an index of another format version.
+    #[error("{}: index format version {found}, this vigie reads version {VERSION}: rebuild the index with this vigie", path.display())]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// The version found in the file.
+        found: u32,
+    },
+    /// The file is truncated or damaged.
+    #[error("{}: corrupt index: {reason}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What check failed.
+        reason: String,
+    },
+    /// The input is too big for format v1 (more than 2^32 - 1 digests of one algorithm, or
+    /// strings and lists beyond u32 offsets).
+    #[error("index too large for format v1: {0}")]
+    TooLarge(String),
+}
+
+/// Entry counts per algorithm.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AlgoCounts(pub [u64; 4]);
+
+impl AlgoCounts {
+    /// The count for `algo`.
+    pub fn get(&self, algo: Algo) -> u64 {
+        self.0[usize::from(algo.id())]
+    }
+
+    /// Adds `n` to the count for `algo`.
+    pub fn add(&mut self, algo: Algo, n: u64) {
+        self.0[usize::from(algo.id())] += n;
+    }
+
+    /// The sum over all algorithms.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
+impl Serialize for AlgoCounts {
+    /// A map from algorithm name to count, algorithms with a zero count left out.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let nonzero = Algo::ALL.into_iter().filter(|a| self.get(*a) > 0);
+        let mut m = s.serialize_map(Some(nonzero.clone().count()))?;
+        for a in nonzero {
+            m.serialize_entry(a.name(), &self.get(a))?;
+        }
+        m.end()
+    }
+}
+
+impl fmt::Display for AlgoCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for a in Algo::ALL {
+            let n = self.get(a);
+            if n > 0 {
+                if !first {
+                    f.write_str(", ")?;
+                }
+                first = false;
+                write!(f, "{a} {n}")?;
+            }
+        }
+        if first {
+            f.write_str("none")?;
+        }
+        Ok(())
+    }
+}
+
+/// One list of an index.
+#[derive(Clone, Debug, Serialize)]
+pub struct ListInfo {
+    /// The list's name.
+    pub name: String,
+    /// The label its hits carry.
+    pub label: String,
+    /// The file it was read from, as given.
+    pub source: String,
+    /// Its detected format.
+    pub format: ListFormat,
+    /// Digests read from it, per algorithm (duplicates included).
+    pub entries: AlgoCounts,
+    /// Malformed lines skipped.
+    pub malformed: u64,
+}
+
+/// One digest table of an index.
+#[derive(Clone, Debug, Serialize)]
+pub struct TableInfo {
+    /// The algorithm.
+    #[serde(serialize_with = "algo_name")]
+    pub algo: Algo,
+    /// Distinct digests.
+    pub rows: u64,
+    /// Bits of the digest prefix the directory is indexed by.
+    pub bucket_bits: u32,
+    /// Bytes of directory plus records.
+    pub bytes: u64,
+}
+
+/// Serializes an algorithm by its name.
+fn algo_name<S: Serializer>(a: &Algo, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(a.name())
+}
+
+/// What an index holds, for `vigie index info`.
+#[derive(Clone, Debug, Serialize)]
+pub struct IndexInfo {
+    /// Format version.
+    pub version: u32,
+    /// File size in bytes.
+    pub file_size: u64,
+    /// The lists, in build order.
+    pub lists: Vec<ListInfo>,
+    /// The digest tables, in [`Algo::ALL`] order.
+    pub tables: Vec<TableInfo>,
+    /// Distinct digests per algorithm.
+    pub distinct: AlgoCounts,
+    /// Distinct (list, label) sets shared by digests.
+    pub provenance_groups: u64,
+}
+
+impl fmt::Display for IndexInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "vigie index v{}, {} bytes, {} list(s), {} distinct digest(s) ({}), {} provenance group(s)",
+            self.version,
+            self.file_size,
+            self.lists.len(),
+            self.distinct.total(),
+            self.distinct,
+            self.provenance_groups
+        )?;
+        for l in &self.lists {
+            writeln!(
+                f,
+                "  list {:?} label {:?}: {} from {} ({}), {} malformed line(s)",
+                l.name, l.label, l.entries, l.source, l.format, l.malformed
+            )?;
+        }
+        for t in &self.tables {
+            writeln!(
+                f,
+                "  table {}: {} rows, {} bucket bits, {} bytes",
+                t.algo, t.rows, t.bucket_bits, t.bytes
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// One (list, label) a digest was found in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Hit<'a> {
+    /// The list's name.
+    pub list: &'a str,
+    /// The label.
+    pub label: &'a str,
+}
+
+/// The (list, label) pairs of a digest found in the index, borrowed from it.
+#[derive(Clone, Debug)]
+pub struct Hits<'a> {
+    index: &'a Index,
+    pairs: &'a [u8],
+}
+
+impl<'a> Hits<'a> {
+    /// Number of (list, label) pairs.
+    pub fn len(&self) -> usize {
+        self.pairs.len() / 8
+    }
+
+    /// True when the digest is in the index but its provenance is unreadable (a corrupt file:
+    /// [`Index::verify`] reports it).
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+}
+
+impl<'a> Iterator for Hits<'a> {
+    type Item = Hit<'a>;
+
+    fn next(&mut self) -> Option<Hit<'a>> {
+        while self.pairs.len() >= 8 {
+            let (pair, rest) = self.pairs.split_at(8);
+            self.pairs = rest;
+            let list = u32_at(pair, 0).and_then(|i| self.index.lists.get(i as usize));
+            let label = u32_at(pair, 4).and_then(|i| self.index.strings.get(i as usize));
+            if let (Some(list), Some(label)) = (list, label) {
+                return Some(Hit {
+                    list: &list.name,
+                    label,
+                });
+            }
+        }
+        None
+    }
+}
+
+/// Where one digest table lives in the file.
+#[derive(Clone, Debug)]
+struct Table {
+    algo: Algo,
+    bits: u32,
+    /// Byte range of the directory.
+    dir: Range<usize>,
+    /// Byte range of the records.
+    recs: Range<usize>,
+    rows: usize,
+    width: usize,
+}
+
+impl Table {
+    /// The directory slot of `key`: its top `bits` bits.
+    #[inline(always)]
+    fn bucket(&self, key: &[u8]) -> usize {
+        let top = match key.first_chunk::<4>() {
+            Some(b) => u32::from_be_bytes(*b),
+            None => 0,
+        };
+        (u64::from(top) >> (32 - self.bits)) as usize
+    }
+
+    /// Byte range of the records of the bucket of `key`, if the directory is sane there.
+    #[inline(always)]
+    fn bucket_bytes(&self, all: &[u8], key: &[u8]) -> Option<Range<usize>> {
+        let at = self.dir.start + self.bucket(key) * 4;
+        let lo = u32_at(all, at)? as usize;
+        let hi = u32_at(all, at + 4)? as usize;
+        if lo >= hi || hi > self.rows {
+            return None;
+        }
+        Some(self.recs.start + lo * self.width..self.recs.start + hi * self.width)
+    }
+
+    /// The provenance group of `key` among the records in `run`.
+    #[inline(always)]
+    fn find(run: &[u8], width: usize, key: &[u8]) -> Option<u32> {
+        for r in run.chunks_exact(width) {
+            let (k, g) = r.split_at(key.len());
+            if k == key {
+                return g.first_chunk::<4>().map(|g| u32::from_le_bytes(*g));
+            }
+        }
+        None
+    }
+}
+
+/// A list as stored in the index.
+#[derive(Clone, Debug)]
+struct ListMeta {
+    name: Box<str>,
+    label: u32,
+    source: u32,
+    format: ListFormat,
+    malformed: u64,
+    entries: AlgoCounts,
+}
+
+/// An open index: a memory map (or buffer) and the small parsed metadata.
+///
+/// `Index` is `Send + Sync`; lookups take `&self` and no lock.
+#[derive(Debug)]
+pub struct Index {
+    data: Data,
+    path: PathBuf,
+    sections: Vec<Section>,
+    strings: Vec<Box<str>>,
+    lists: Vec<ListMeta>,
+    /// Byte range of the group offsets, and of the pairs, in the provenance section.
+    groups: Range<usize>,
+    pairs: Range<usize>,
+    group_count: usize,
+    tables: [Option<Table>; 4],
+}
+
+/// One entry of the section table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Section {
+    kind: u32,
+    param: u32,
+    offset: u64,
+    len: u64,
+    checksum: u64,
+}
+
+/// Reads a little-endian u32 at `at`, `None` when out of bounds.
+#[inline(always)]
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    b.get(at..at.checked_add(4)?)?
+        .first_chunk::<4>()
+        .map(|x| u32::from_le_bytes(*x))
+}
+
+/// Reads a little-endian u64 at `at`, `None` when out of bounds.
+fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    b.get(at..at.checked_add(8)?)?
+        .first_chunk::<8>()
+        .map(|x| u64::from_le_bytes(*x))
+}
+
+fn format_code(f: ListFormat) -> u32 {
+    match f {
+        ListFormat::Plain => 0,
+        ListFormat::Coreutils => 1,
+        ListFormat::Hashdeep => 2,
+    }
+}
+
+fn format_from_code(c: u32) -> Option<ListFormat> {
+    ListFormat::ALL.into_iter().find(|f| format_code(*f) == c)
+}
+
+impl Index {
+    /// Opens (memory-maps) the index at `path` and checks its header and metadata.
+    ///
+    /// # Errors
+    /// [`IndexError::Io`] when the file cannot be read, [`IndexError::NotAnIndex`],
+    /// [`IndexError::Version`] or [`IndexError::Corrupt`] when it is not a sound v1 index.
+    pub fn open(path: &Path) -> Result<Index, IndexError> {
+        let data = Data::open(path, MmapPolicy::Auto).map_err(|source| IndexError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Index::from_data(data, path)
+    }
+
+    /// Opens an index held in `data` (a map or a buffer); `path` names it in errors.
+    ///
+    /// # Errors
+    /// As [`Index::open`].
+    pub fn from_data(data: Data, path: &Path) -> Result<Index, IndexError> {
+        let corrupt = |reason: String| IndexError::Corrupt {
+            path: path.to_owned(),
+            reason,
+        };
+        let b = data.bytes();
+        if b.len() < 8 || &b[..8] != MAGIC {
+            return Err(IndexError::NotAnIndex {
+                path: path.to_owned(),
+            });
+        }
+        let version = u32_at(b, 8).ok_or_else(|| corrupt("truncated header".into()))?;
+        if version != VERSION {
+            return Err(IndexError::Version {
+                path: path.to_owned(),
+                found: version,
+            });
+        }
+        let n = u32_at(b, 12).ok_or_else(|| corrupt("truncated header".into()))?;
+        if n == 0 || n > MAX_SECTIONS {
+            return Err(corrupt(format!("{n} sections declared")));
+        }
+        let table_end = HEADER_FIXED + n as usize * SECTION_ENTRY;
+        let stored = u64_at(b, table_end).ok_or_else(|| {
+            corrupt(format!(
+                "file of {} bytes is shorter than its header",
+                b.len()
+            ))
+        })?;
+        if xxhash_rust::xxh3::xxh3_64(&b[..table_end]) != stored {
+            return Err(corrupt("header checksum mismatch".into()));
+        }
+        let file_len = u64_at(b, 16).unwrap_or(0);
+        if file_len != b.len() as u64 {
+            return Err(corrupt(format!(
+                "header says {file_len} bytes, file has {} (truncated or appended to)",
+                b.len()
+            )));
+        }
+        let mut sections = Vec::with_capacity(n as usize);
+        for i in 0..n as usize {
+            let at = HEADER_FIXED + i * SECTION_ENTRY;
+            let s = Section {
+                kind: u32_at(b, at).unwrap_or(0),
+                param: u32_at(b, at + 4).unwrap_or(0),
+                offset: u64_at(b, at + 8).unwrap_or(u64::MAX),
+                len: u64_at(b, at + 16).unwrap_or(u64::MAX),
+                checksum: u64_at(b, at + 24).unwrap_or(0),
+            };
+            let end = s.offset.checked_add(s.len);
+            if end.map_or(true, |e| e > file_len) || s.offset < (table_end + 8) as u64 {
+                return Err(corrupt(format!("section {i} lies outside the file")));
+            }
+            sections.push(s);
+        }
+        let range = |s: &Section| s.offset as usize..(s.offset + s.len) as usize;
+        let one = |kind: u32, what: &str| -> Result<&Section, IndexError> {
+            let mut it = sections.iter().filter(|s| s.kind == kind);
+            match (it.next(), it.next()) {
+                (Some(s), None) => Ok(s),
+                _ => Err(corrupt(format!("expected exactly one {what} section"))),
+            }
+        };
+        let checked = |s: &Section, what: &str| -> Result<&[u8], IndexError> {
+            let bytes = &b[range(s)];
+            if xxhash_rust::xxh3::xxh3_64(bytes) != s.checksum {
+                return Err(corrupt(format!("{what} section checksum mismatch")));
+            }
+            Ok(bytes)
+        };
+
+        // Strings.
+        let sb = checked(one(KIND_STRINGS, "strings")?, "strings")?;
+        let strings = parse_strings(sb).map_err(|r| corrupt(format!("strings section: {r}")))?;
+
+        // Lists.
+        let lb = checked(one(KIND_LISTS, "lists")?, "lists")?;
+        let lists =
+            parse_lists(lb, &strings).map_err(|r| corrupt(format!("lists section: {r}")))?;
+
+        // Provenance: the header only (the groups are checked by verify()).
+        let ps = one(KIND_PROVENANCE, "provenance")?;
+        let pr = range(ps);
+        let pb = &b[pr.clone()];
+        let (g, p) = match (u32_at(pb, 0), u32_at(pb, 4)) {
+            (Some(g), Some(p)) => (g as usize, p as usize),
+            _ => return Err(corrupt("provenance section truncated".into())),
+        };
+        let groups = pr.start + 8..pr.start + 8 + (g + 1) * 4;
+        let pairs = groups.end..groups.end + p * 8;
+        if pairs.end != pr.end {
+            return Err(corrupt(format!(
+                "provenance section of {} bytes does not hold {g} groups and {p} pairs",
+                pb.len()
+            )));
+        }
+
+        // Tables.
+        let mut tables: [Option<Table>; 4] = Default::default();
+        for s in sections.iter().filter(|s| s.kind == KIND_RECORDS) {
+            let algo = Algo::from_id(s.param as u8)
+                .filter(|_| s.param < 256)
+                .ok_or_else(|| corrupt(format!("records of unknown algorithm {}", s.param)))?;
+            let slot = &mut tables[usize::from(algo.id())];
+            if slot.is_some() {
+                return Err(corrupt(format!("two {algo} record sections")));
+            }
+            let width = algo.len() + 4;
+            let recs = range(s);
+            if recs.len() % width != 0 || recs.is_empty() {
+                return Err(corrupt(format!(
+                    "{algo} records: {} bytes is not a positive multiple of {width}",
+                    recs.len()
+                )));
+            }
+            let rows = recs.len() / width;
+            let mut dirs = sections
+                .iter()
+                .filter(|d| d.kind == KIND_DIRECTORY && d.param & 0xFF == u32::from(algo.id()));
+            let d = match (dirs.next(), dirs.next()) {
+                (Some(d), None) => d,
+                _ => return Err(corrupt(format!("expected one {algo} directory"))),
+            };
+            let bits = d.param >> 8;
+            if !(1..=MAX_READ_BITS).contains(&bits) {
+                return Err(corrupt(format!("{algo} directory: {bits} bucket bits")));
+            }
+            let dir = range(d);
+            if dir.len() as u64 != ((1u64 << bits) + 1) * 4 {
+                return Err(corrupt(format!(
+                    "{algo} directory of {} bytes for {bits} bucket bits",
+                    dir.len()
+                )));
+            }
+            let first = u32_at(b, dir.start);
+            let last = u32_at(b, dir.end - 4);
+            if first != Some(0) || last != Some(rows as u32) || rows > u32::MAX as usize {
+                return Err(corrupt(format!(
+                    "{algo} directory does not span the {rows} records"
+                )));
+            }
+            *slot = Some(Table {
+                algo,
+                bits,
+                dir,
+                recs,
+                rows,
+                width,
+            });
+        }
+        for s in &sections {
+            match s.kind {
+                KIND_STRINGS | KIND_LISTS | KIND_PROVENANCE | KIND_RECORDS => {}
+                KIND_DIRECTORY => {
+                    let has = Algo::from_id((s.param & 0xFF) as u8)
+                        .is_some_and(|a| tables[usize::from(a.id())].is_some());
+                    if !has {
+                        return Err(corrupt("directory without records".into()));
+                    }
+                }
+                k => return Err(corrupt(format!("unknown section kind {k}"))),
+            }
+        }
+        Ok(Index {
+            path: path.to_owned(),
+            sections,
+            strings,
+            lists,
+            groups,
+            pairs,
+            group_count: g,
+            tables,
+            data,
+        })
+    }
+
+    /// The algorithms that have at least one digest in the index.
+    pub fn algos(&self) -> AlgoSet {
+        self.tables.iter().flatten().map(|t| t.algo).collect()
+    }
+
+    /// Looks `d` up: `None` when absent, else the (list, label) pairs it was listed with.
+    #[inline]
+    pub fn lookup(&self, d: &Digest) -> Option<Hits<'_>> {
+        let t = self.tables[usize::from(d.algo().id())].as_ref()?;
+        let all = self.data.bytes();
+        let key = d.as_bytes();
+        let run = all.get(t.bucket_bytes(all, key)?)?;
+        let group = Table::find(run, t.width, key)?;
+        Some(self.hits(all, group))
+    }
+
+    /// Looks up every digest of `queries`, calling `on_hit(i, hits)` for each `queries[i]`
+    /// found, in order. Faster than [`Index::lookup`] in a loop: the directory entries, then
+    /// the record runs, of a batch of queries are read together so that their cache misses
+    /// overlap instead of queueing.
+    pub fn lookup_batch(&self, queries: &[Digest], mut on_hit: impl FnMut(usize, Hits<'_>)) {
+        const K: usize = 16;
+        let all = self.data.bytes();
+        for (c, chunk) in queries.chunks(K).enumerate() {
+            let mut runs: [Option<Range<usize>>; K] = Default::default();
+            // Stage 1: the directory entries (independent loads).
+            for (q, run) in chunk.iter().zip(runs.iter_mut()) {
+                if let Some(t) = &self.tables[usize::from(q.algo().id())] {
+                    *run = t.bucket_bytes(all, q.as_bytes());
+                }
+            }
+            // Stage 2: touch the first byte of every record run so the loads are in flight
+            // together.
+            let mut touch = 0u8;
+            for r in runs.iter().flatten() {
+                touch ^= all.get(r.start).copied().unwrap_or(0);
+            }
+            std::hint::black_box(touch);
+            // Stage 3: compare.
+            for (j, (q, run)) in chunk.iter().zip(runs.iter()).enumerate() {
+                let Some(r) = run else { continue };
+                let Some(bytes) = all.get(r.clone()) else {
+                    continue;
+                };
+                let key = q.as_bytes();
+                if let Some(g) = Table::find(bytes, key.len() + 4, key) {
+                    on_hit(c * K + j, self.hits(all, g));
+                }
+            }
+        }
+    }
+
+    /// The pairs of provenance group `g` (empty when the reference is out of range).
+    #[inline]
+    fn hits<'a>(&'a self, all: &'a [u8], g: u32) -> Hits<'a> {
+        let g = g as usize;
+        let pairs = (g < self.group_count)
+            .then(|| {
+                let at = self.groups.start + g * 4;
+                let s = u32_at(all, at)? as usize;
+                let e = u32_at(all, at + 4)? as usize;
+                if s > e {
+                    return None;
+                }
+                let start = self.pairs.start.checked_add(s.checked_mul(8)?)?;
+                let end = self.pairs.start.checked_add(e.checked_mul(8)?)?;
+                if end > self.pairs.end {
+                    return None;
+                }
+                all.get(start..end)
+            })
+            .flatten()
+            .unwrap_or_default();
+        Hits { index: self, pairs }
+    }
+
+    /// What the index holds.
+    pub fn info(&self) -> IndexInfo {
+        let lists = self
+            .lists
+            .iter()
+            .map(|l| ListInfo {
+                name: l.name.to_string(),
+                label: self.string(l.label).to_string(),
+                source: self.string(l.source).to_string(),
+                format: l.format,
+                entries: l.entries,
+                malformed: l.malformed,
+            })
+            .collect();
+        let mut distinct = AlgoCounts::default();
+        let tables = self
+            .tables
+            .iter()
+            .flatten()
+            .map(|t| {
+                distinct.add(t.algo, t.rows as u64);
+                TableInfo {
+                    algo: t.algo,
+                    rows: t.rows as u64,
+                    bucket_bits: t.bits,
+                    bytes: (t.dir.len() + t.recs.len()) as u64,
+                }
+            })
+            .collect();
+        IndexInfo {
+            version: VERSION,
+            file_size: self.data.len() as u64,
+            lists,
+            tables,
+            distinct,
+            provenance_groups: self.group_count as u64,
+        }
+    }
+
+    fn string(&self, id: u32) -> &str {
+        self.strings.get(id as usize).map_or("", |s| s)
+    }
+
+    /// Checks every section checksum and every invariant of the tables (sorted distinct
+    /// digests, directory consistent with them, provenance references in range). Reads the
+    /// whole file.
+    ///
+    /// # Errors
+    /// [`IndexError::Corrupt`] naming the first failed check.
+    pub fn verify(&self) -> Result<(), IndexError> {
+        let corrupt = |reason: String| IndexError::Corrupt {
+            path: self.path.clone(),
+            reason,
+        };
+        let b = self.data.bytes();
+        for (i, s) in self.sections.iter().enumerate() {
+            let bytes = &b[s.offset as usize..(s.offset + s.len) as usize];
+            if xxhash_rust::xxh3::xxh3_64(bytes) != s.checksum {
+                return Err(corrupt(format!(
+                    "section {i} (kind {}) checksum mismatch",
+                    s.kind
+                )));
+            }
+        }
+        // Provenance groups.
+        let mut prev = 0u32;
+        for g in 0..=self.group_count {
+            let s = u32_at(b, self.groups.start + g * 4).unwrap_or(u32::MAX);
+            if s < prev || (g == 0 && s != 0) {
+                return Err(corrupt(format!("provenance group {g} out of order")));
+            }
+            prev = s;
+        }
+        let npairs = self.pairs.len() / 8;
+        if prev as usize != npairs {
+            return Err(corrupt(
+                "provenance groups do not end at the last pair".into(),
+            ));
+        }
+        for p in 0..npairs {
+            let at = self.pairs.start + p * 8;
+            let list = u32_at(b, at).unwrap_or(u32::MAX) as usize;
+            let label = u32_at(b, at + 4).unwrap_or(u32::MAX) as usize;
+            if list >= self.lists.len() || label >= self.strings.len() {
+                return Err(corrupt(format!("provenance pair {p} out of range")));
+            }
+        }
+        // Tables.
+        for t in self.tables.iter().flatten() {
+            let klen = t.algo.len();
+            let recs = &b[t.recs.clone()];
+            let mut prev: Option<&[u8]> = None;
+            for (row, r) in recs.chunks_exact(t.width).enumerate() {
+                let (key, g) = r.split_at(klen);
+                if prev.is_some_and(|p| p >= key) {
+                    return Err(corrupt(format!("{} row {row} out of order", t.algo)));
+                }
+                prev = Some(key);
+                if u32_at(g, 0).map_or(true, |g| g as usize >= self.group_count) {
+                    return Err(corrupt(format!(
+                        "{} row {row}: bad provenance group",
+                        t.algo
+                    )));
+                }
+            }
+            // Slot p must hold the first row whose bucket is >= p.
+            let mut row = 0usize;
+            for slot in 0..t.dir.len() / 4 {
+                while row < t.rows && t.bucket(&recs[row * t.width..row * t.width + klen]) < slot {
+                    row += 1;
+                }
+                let v = u32_at(b, t.dir.start + slot * 4).unwrap_or(u32::MAX) as usize;
+                if v != row {
+                    return Err(corrupt(format!(
+                        "{} directory slot {slot} says {v}, expected {row}",
+                        t.algo
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses the STRINGS section.
+fn parse_strings(b: &[u8]) -> Result<Vec<Box<str>>, String> {
+    let n = u32_at(b, 0).ok_or("truncated")? as usize;
+    let text_start = n
+        .checked_add(1)
+        .and_then(|x| x.checked_mul(4))
+        .and_then(|x| x.checked_add(4))
+        .filter(|&x| x <= b.len())
+        .ok_or("offsets beyond the section")?;
+    let text = &b[text_start..];
+    let mut out = Vec::with_capacity(n);
+    let mut start = u32_at(b, 4).ok_or("truncated")? as usize;
+    if start != 0 {
+        return Err("first offset is not 0".into());
+    }
+    for i in 0..n {
+        let end = u32_at(b, 8 + i * 4).ok_or("truncated")? as usize;
+        let s = text
+            .get(start..end)
+            .ok_or_else(|| format!("string {i} out of bounds"))?;
+        let s = std::str::from_utf8(s).map_err(|_| format!("string {i} is not UTF-8"))?;
+        out.push(s.into());
+        start = end;
+    }
+    Ok(out)
+}
+
+/// Parses the LISTS section.
+fn parse_lists(b: &[u8], strings: &[Box<str>]) -> Result<Vec<ListMeta>, String> {
+    let n = u32_at(b, 0).ok_or("truncated")? as usize;
+    if n.checked_mul(LIST_RECORD).and_then(|x| x.checked_add(4)) != Some(b.len()) {
+        return Err(format!("{} bytes for {n} lists", b.len()));
+    }
+    let s = |id: u32| -> Result<&Box<str>, String> {
+        strings
+            .get(id as usize)
+            .ok_or_else(|| format!("string id {id} out of range"))
+    };
+    (0..n)
+        .map(|i| {
+            let r = &b[4 + i * LIST_RECORD..4 + (i + 1) * LIST_RECORD];
+            let field = |at: usize| u32_at(r, at).unwrap_or(u32::MAX);
+            let name = s(field(0))?.clone();
+            let label = field(4);
+            let source = field(8);
+            s(label)?;
+            s(source)?;
+            let format = format_from_code(field(12))
+                .ok_or_else(|| format!("list {i}: unknown format {}", field(12)))?;
+            let mut entries = AlgoCounts::default();
+            for (k, e) in entries.0.iter_mut().enumerate() {
+                *e = u64_at(r, 24 + k * 8).unwrap_or(0);
+            }
+            Ok(ListMeta {
+                name,
+                label,
+                source,
+                format,
+                malformed: u64_at(r, 16).unwrap_or(0),
+                entries,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,626 @@
+//! Streaming readers of the hash lists people exchange.
+//!
+//! A blocklist arrives as a text file that may be many gigabytes long, so it is never loaded
+//! whole: it is read record by record through a [`BufReader`], each record as raw bytes (file
+//! names inside lists need not be UTF-8). The format is detected from the content, not from the
+//! file name:
+//!
+//! * [`ListFormat::Plain`]: one hash per line; `#` comments, blank lines, surrounding
+//!   whitespace and CRLF line ends are ignored.
+//! * [`ListFormat::Coreutils`]: what `md5sum`, `sha1sum`, `sha256sum`, `xxh128sum` (and
+//!   md5deep) print: `hex  name`, `hex *name`, a leading `\` when the name is escaped, the BSD
+//!   `--tag` form `SHA256 (name) = hex`, NUL-terminated records (`-z`, detected by a NUL byte in
+//!   the first 64 KiB), and md5deep's `-z` form with a leading size column.
+//! * [`ListFormat::Hashdeep`]: `%%%% HASHDEEP-1.0` files; the second header line names the
+//!   columns. Columns of algorithms vigie does not compute (tiger, whirlpool) are skipped with
+//!   one note for the whole file.
+//!
+//! The algorithm of a hash comes from the file (hashdeep header, BSD tag) when it says, else
+//! from the algorithm the caller declares, else from the hex length (32 md5, 40 sha1,
+//! 64 sha256). No line is ever dropped silently: every record that yields no digest (and is not
+//! blank or a comment) is reported as a [`ListProblem`] with its 1-based line number.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::hash::{Algo, Digest};
+
+/// Bytes looked at to detect the format (NUL records, hashdeep header, first data line).
+const SNIFF_LEN: usize = 64 * 1024;
+
+/// Longest piece of a bad line quoted in a problem's reason.
+const QUOTE_LEN: usize = 80;
+
+/// The format of a hash list, detected from its content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListFormat {
+    /// One hash per line.
+    Plain,
+    /// `md5sum`/`sha*sum`/`xxh128sum` output, BSD tags, NUL records, md5deep lines.
+    Coreutils,
+    /// A `%%%% HASHDEEP-1.0` file.
+    Hashdeep,
+}
+
+impl ListFormat {
+    /// Every format.
+    pub const ALL: [ListFormat; 3] = [
+        ListFormat::Plain,
+        ListFormat::Coreutils,
+        ListFormat::Hashdeep,
+    ];
+
+    /// A short stable name, used in reports and index files.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ListFormat::Plain => "plain",
+            ListFormat::Coreutils => "coreutils",
+            ListFormat::Hashdeep => "hashdeep",
+        }
+    }
+
+    /// Inverse of [`ListFormat::name`].
+    pub fn from_name(s: &str) -> Option<ListFormat> {
+        ListFormat::ALL.into_iter().find(|f| f.name() == s)
+    }
+}
+
+impl fmt::Display for ListFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One digest read from a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListEntry<'a> {
+    /// The digest.
+    pub digest: Digest,
+    /// 1-based line (or NUL-terminated record) number.
+    pub line: u64,
+    /// The file name the list gives for this digest, unescaped, when it gives one. Borrowed
+    /// from the reader's line buffer unless unescaping had to copy it.
+    pub name: Option<Cow<'a, [u8]>>,
+}
+
+/// A record of a list that yielded no digest (or not all the digests it should have).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListProblem {
+    /// 1-based line (or NUL-terminated record) number.
+    pub line: u64,
+    /// What is wrong, for humans.
+    pub reason: String,
+}
+
+/// What [`read_list`] found out about a list besides its entries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListSummary {
+    /// The detected format.
+    pub format: ListFormat,
+    /// True when records end with NUL instead of a line feed.
+    pub nul_terminated: bool,
+    /// Remarks about the whole file (e.g. a skipped hashdeep column), each said once.
+    pub notes: Vec<String>,
+    /// Records read, blank and comment lines included.
+    pub lines: u64,
+}
+
+/// A list that could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    /// Opening or reading failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The list.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The file is not a hash list vigie can read (e.g. UTF-16, a broken hashdeep header).
+    #[error("{path}: {reason}")]
+    Format {
+        /// The list.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Streams the list at `path`: calls `on_entry` for every digest and `on_problem` for every
+/// malformed record, in file order.
+///
+/// `declared` is the algorithm the caller says the list holds: it replaces guessing from the
+/// hex length (so a list of 32-hex-digit hashes can be xxh3_128), hashes of another length are
+/// problems, and in a hashdeep file only that column is read.
+///
+/// # Errors
+/// [`ListError::Io`] when the file cannot be opened or read, [`ListError::Format`] when it is
+/// not a readable hash list.
+pub fn read_list(
+    path: &Path,
+    declared: Option<Algo>,
+    on_entry: impl FnMut(ListEntry<'_>),
+    on_problem: impl FnMut(ListProblem),
+) -> Result<ListSummary, ListError> {
+    let file = File::open(path).map_err(|source| ListError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    read_list_from(file, path, declared, on_entry, on_problem)
+}
+
+/// Like [`read_list`] on any reader; `path` only names the list in errors.
+///
+/// # Errors
+/// As [`read_list`].
+pub fn read_list_from<R: Read>(
+    mut input: R,
+    path: &Path,
+    declared: Option<Algo>,
+    mut on_entry: impl FnMut(ListEntry<'_>),
+    mut on_problem: impl FnMut(ListProblem),
+) -> Result<ListSummary, ListError> {
+    let io_err = |source| ListError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let fmt_err = |reason: String| ListError::Format {
+        path: path.to_owned(),
+        reason,
+    };
+
+    // Sniff the head, then read it again followed by the rest.
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    (&mut input)
+        .take(SNIFF_LEN as u64)
+        .read_to_end(&mut head)
+        .map_err(io_err)?;
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Err(fmt_err(
+            "UTF-16 text (PowerShell redirection?): convert it to UTF-8 first".into(),
+        ));
+    }
+    let nul = head.contains(&0);
+    let sep = if nul { b'\0' } else { b'\n' };
+    let format = detect(&head, sep);
+    let mut reader = BufReader::with_capacity(256 * 1024, io::Cursor::new(head).chain(input));
+
+    let mut summary = ListSummary {
+        format,
+        nul_terminated: nul,
+        notes: Vec::new(),
+        lines: 0,
+    };
+    let mut hashdeep = HashdeepState::default();
+    let mut buf = Vec::with_capacity(256);
+    loop {
+        buf.clear();
+        let n = reader.read_until(sep, &mut buf).map_err(io_err)?;
+        if n == 0 {
+            break;
+        }
+        summary.lines += 1;
+        let line_no = summary.lines;
+        let mut rec: &[u8] = &buf;
+        if rec.last() == Some(&sep) {
+            rec = &rec[..rec.len() - 1];
+        }
+        if line_no == 1 {
+            rec = rec.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(rec);
+        }
+        if nul {
+            // A line feed between NUL-terminated records is not part of the next one.
+            while let [b'\n' | b'\r', rest @ ..] = rec {
+                rec = rest;
+            }
+        } else if rec.last() == Some(&b'\r') {
+            rec = &rec[..rec.len() - 1];
+        }
+        let trimmed = rec.trim_ascii();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let mut problem = |reason: String| {
+            on_problem(ListProblem {
+                line: line_no,
+                reason,
+            })
+        };
+        match format {
+            ListFormat::Hashdeep => {
+                if trimmed.starts_with(b"%%%%") {
+                    if let Err(reason) = hashdeep.header(trimmed, declared, &mut summary.notes) {
+                        return Err(fmt_err(format!("line {line_no}: {reason}")));
+                    }
+                    continue;
+                }
+                if trimmed.starts_with(b"#") {
+                    continue;
+                }
+                hashdeep.data(rec, line_no, &mut on_entry, &mut problem);
+            }
+            ListFormat::Plain => {
+                if trimmed.starts_with(b"#") {
+                    continue;
+                }
+                // An inline comment after the hash is allowed: `#` is never part of hex.
+                let tok = match trimmed.iter().position(|&b| b == b'#') {
+                    Some(i) => trimmed[..i].trim_ascii_end(),
+                    None => trimmed,
+                };
+                if let Some(i) = tok.iter().position(|b| b.is_ascii_whitespace()) {
+                    problem(format!(
+                        "text after the hash in a plain list: {}",
+                        quote(&tok[i..])
+                    ));
+                    continue;
+                }
+                match parse_hex(tok, None, declared) {
+                    Ok(digest) => on_entry(ListEntry {
+                        digest,
+                        line: line_no,
+                        name: None,
+                    }),
+                    Err(reason) => problem(reason),
+                }
+            }
+            ListFormat::Coreutils => {
+                if trimmed.starts_with(b"#") {
+                    continue;
+                }
+                match parse_coreutils(rec, !nul, declared) {
+                    Ok((digest, name)) => on_entry(ListEntry {
+                        digest,
+                        line: line_no,
+                        name,
+                    }),
+                    Err(reason) => problem(reason),
+                }
+            }
+        }
+    }
+    if format == ListFormat::Hashdeep && hashdeep.cols.is_empty() {
+        return Err(fmt_err(
+            "hashdeep file without its `%%%% size,...,filename` column header".into(),
+        ));
+    }
+    Ok(summary)
+}
+
+/// Guesses the format from the first records of the file.
+fn detect(head: &[u8], sep: u8) -> ListFormat {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    if head.starts_with(b"%%%% HASHDEEP-") {
+        return ListFormat::Hashdeep;
+    }
+    for rec in head.split(|&b| b == sep) {
+        let t = rec.trim_ascii();
+        if t.is_empty() || t.starts_with(b"#") {
+            continue;
+        }
+        // A plain list holds one bare token per line (maybe followed by a comment).
+        let tok = match t.iter().position(|&b| b == b'#') {
+            Some(i) => t[..i].trim_ascii_end(),
+            None => t,
+        };
+        let bare = !tok.iter().any(|b| b.is_ascii_whitespace()) && !tok.starts_with(b"\\");
+        return if bare && sep == b'\n' {
+            ListFormat::Plain
+        } else {
+            ListFormat::Coreutils
+        };
+    }
+    if sep == b'\0' {
+        ListFormat::Coreutils
+    } else {
+        ListFormat::Plain
+    }
+}
+
+/// Quotes (a prefix of) raw bytes for a problem's reason.
+fn quote(b: &[u8]) -> String {
+    let cut = &b[..b.len().min(QUOTE_LEN)];
+    let more = if b.len() > QUOTE_LEN { "…" } else { "" };
+    format!("'{}{more}'", String::from_utf8_lossy(cut).escape_debug())
+}
+
+/// The algorithm a hex length stands for when nothing else says.
+fn algo_from_hex_len(n: usize) -> Option<Algo> {
+    match n {
+        32 => Some(Algo::Md5),
+        40 => Some(Algo::Sha1),
+        64 => Some(Algo::Sha256),
+        _ => None,
+    }
+}
+
+/// Parses one hex token. `stated` is what the file says the algorithm is (tag, header),
+/// `declared` what the caller says; they must agree when both are given.
+fn parse_hex(tok: &[u8], stated: Option<Algo>, declared: Option<Algo>) -> Result<Digest, String> {
+    if tok.is_empty() {
+        return Err("empty hash".into());
+    }
+    if let Some(bad) = tok.iter().position(|b| !b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "not a hexadecimal hash (byte {} is {}): {}",
+            bad + 1,
+            quote(&tok[bad..=bad]),
+            quote(tok)
+        ));
+    }
+    let algo = match (stated, declared) {
+        (Some(s), Some(d)) if s != d => {
+            return Err(format!("the list says {s} but {d} was declared"));
+        }
+        (Some(a), _) | (None, Some(a)) => a,
+        (None, None) => algo_from_hex_len(tok.len()).ok_or_else(|| {
+            format!(
+                "{} hex digits: not md5 (32), sha1 (40) or sha256 (64); declare the algorithm \
+                 if the list holds another one",
+                tok.len()
+            )
+        })?,
+    };
+    if tok.len() != algo.len() * 2 {
+        return Err(format!(
+            "{} hex digits where {algo} has {}",
+            tok.len(),
+            algo.len() * 2
+        ));
+    }
+    // All bytes are ASCII hex digits, so this is valid UTF-8 of the right length.
+    let s = std::str::from_utf8(tok).map_err(|_| "not UTF-8".to_string())?;
+    Digest::from_hex(algo, s).ok_or_else(|| format!("bad hash {}", quote(tok)))
+}
+
+/// Undoes coreutils' name escaping (`\\`, `\n`, `\r`).
+fn unescape(name: &[u8]) -> Result<Cow<'_, [u8]>, String> {
+    if !name.contains(&b'\\') {
+        return Ok(Cow::Borrowed(name));
+    }
+    let mut out = Vec::with_capacity(name.len());
+    let mut it = name.iter();
+    while let Some(&b) = it.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match it.next() {
+            Some(b'\\') => out.push(b'\\'),
+            Some(b'n') => out.push(b'\n'),
+            Some(b'r') => out.push(b'\r'),
+            Some(&c) => {
+                return Err(format!(
+                    "invalid escape '\\{}' in an escaped name",
+                    (c as char).escape_debug()
+                ))
+            }
+            None => return Err("escaped name ends with a lone backslash".into()),
+        }
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// A digest and the name a record gives it.
+type Parsed<'a> = (Digest, Option<Cow<'a, [u8]>>);
+
+/// The BSD tag names vigie reads, and what they mean.
+fn algo_from_tag(tag: &[u8]) -> Result<Algo, String> {
+    match tag {
+        b"MD5" => Ok(Algo::Md5),
+        b"SHA1" => Ok(Algo::Sha1),
+        b"SHA256" => Ok(Algo::Sha256),
+        b"XXH128" => Ok(Algo::Xxh3_128),
+        b"XXH3" => Err("XXH3 tag means 64-bit XXH3, which vigie does not compute \
+                        (use xxh128sum for xxh3_128)"
+            .into()),
+        other => Err(format!("unsupported algorithm tag {}", quote(other))),
+    }
+}
+
+/// Parses one coreutils-style record: untagged (`hex  name`, `hex *name`, bare `hex`), tagged
+/// (`ALGO (name) = hex`), either with a leading `\` when `escapes` allows, or md5deep's `-z`
+/// form (`      size  hex  name`).
+fn parse_coreutils(
+    rec: &[u8],
+    escapes: bool,
+    declared: Option<Algo>,
+) -> Result<Parsed<'_>, String> {
+    let (escaped, body) = match rec.strip_prefix(b"\\") {
+        Some(rest) if escapes => (true, rest),
+        _ => (false, rec),
+    };
+    // md5deep -z: right-aligned size, two spaces, then an untagged line.
+    if !escaped && body.first() == Some(&b' ') {
+        let t = body.trim_ascii_start();
+        let digits = t.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || t.get(digits) != Some(&b' ') {
+            return Err(format!("unexpected leading spaces: {}", quote(rec)));
+        }
+        let rest = t[digits..].trim_ascii_start();
+        return parse_untagged(rest, escaped, declared);
+    }
+
+    let first_tok_end = body.iter().position(|&b| b == b' ').unwrap_or(body.len());
+    let first = &body[..first_tok_end];
+    let looks_tagged = !first.is_empty()
+        && !first.iter().all(u8::is_ascii_hexdigit)
+        && body.get(first_tok_end + 1) == Some(&b'(');
+    if looks_tagged {
+        let inner = &body[first_tok_end + 2..];
+        let sep = b") = ";
+        let pos = inner
+            .windows(sep.len())
+            .rposition(|w| w == sep)
+            .ok_or_else(|| format!("tagged line without ') = ': {}", quote(rec)))?;
+        let algo = algo_from_tag(first)?;
+        let hex = inner[pos + sep.len()..].trim_ascii_end();
+        let digest = parse_hex(hex, Some(algo), declared)?;
+        return Ok((digest, name_of(&inner[..pos], escaped)?));
+    }
+    parse_untagged(body, escaped, declared)
+}
+
+/// `hex  name`, `hex *name`, or a bare `hex` (md5deep -q, or a name-less line).
+fn parse_untagged(
+    body: &[u8],
+    escaped: bool,
+    declared: Option<Algo>,
+) -> Result<Parsed<'_>, String> {
+    let end = body
+        .iter()
+        .position(|&b| b == b' ' || b == b'\t')
+        .unwrap_or(body.len());
+    let digest = parse_hex(&body[..end], None, declared)?;
+    let mut rest = body.get(end + 1..).unwrap_or_default();
+    if let Some(r) = rest.strip_prefix(b" ").or_else(|| rest.strip_prefix(b"*")) {
+        rest = r;
+    }
+    Ok((digest, name_of(rest, escaped)?))
+}
+
+/// The name of a record: `None` when empty, unescaped when the record was escaped.
+fn name_of(n: &[u8], escaped: bool) -> Result<Option<Cow<'_, [u8]>>, String> {
+    if n.is_empty() {
+        Ok(None)
+    } else if escaped {
+        unescape(n).map(Some)
+    } else {
+        Ok(Some(Cow::Borrowed(n)))
+    }
+}
+
+/// A column of a hashdeep file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Col {
+    Size,
+    Name,
+    Hash(Algo),
+    Skip,
+}
+
+/// The column layout of the hashdeep file being read (a concatenation of hashdeep files
+/// repeats its header, so the layout may change in the middle).
+#[derive(Default)]
+struct HashdeepState {
+    cols: Vec<Col>,
+    noted: Vec<String>,
+}
+
+impl HashdeepState {
+    /// Reads a `%%%%` line.
+    fn header(
+        &mut self,
+        line: &[u8],
+        declared: Option<Algo>,
+        notes: &mut Vec<String>,
+    ) -> Result<(), String> {
+        let rest = line[4..].trim_ascii();
+        if let Some(v) = rest.strip_prefix(b"HASHDEEP-") {
+            if v != b"1.0" {
+                return Err(format!("unsupported hashdeep format version {}", quote(v)));
+            }
+            return Ok(());
+        }
+        let names: Vec<&[u8]> = rest.split(|&b| b == b',').collect();
+        if names.first() != Some(&&b"size"[..]) || names.last() != Some(&&b"filename"[..]) {
+            return Err(format!(
+                "hashdeep column header must start with 'size' and end with 'filename': {}",
+                quote(line)
+            ));
+        }
+        let mut cols = Vec::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            let col = if i == 0 {
+                Col::Size
+            } else if i == names.len() - 1 {
+                Col::Name
+            } else {
+                match n.to_ascii_lowercase().as_slice() {
+                    b"md5" => Col::Hash(Algo::Md5),
+                    b"sha1" | b"sha-1" => Col::Hash(Algo::Sha1),
+                    b"sha256" | b"sha-256" => Col::Hash(Algo::Sha256),
+                    other => {
+                        let name = String::from_utf8_lossy(other).into_owned();
+                        if !self.noted.contains(&name) {
+                            notes.push(format!(
+                                "hashdeep column '{name}' skipped: vigie does not compute {name}"
+                            ));
+                            self.noted.push(name);
+                        }
+                        Col::Skip
+                    }
+                }
+            };
+            cols.push(col);
+        }
+        if let Some(d) = declared {
+            if !cols.contains(&Col::Hash(d)) {
+                return Err(format!(
+                    "{d} was declared but the hashdeep file has no {d} column"
+                ));
+            }
+            for c in &mut cols {
+                if matches!(c, Col::Hash(a) if *a != d) {
+                    *c = Col::Skip;
+                }
+            }
+        }
+        self.cols = cols;
+        Ok(())
+    }
+
+    /// Reads a data line.
+    fn data(
+        &self,
+        rec: &[u8],
+        line: u64,
+        on_entry: &mut impl FnMut(ListEntry<'_>),
+        problem: &mut impl FnMut(String),
+    ) {
+        if self.cols.is_empty() {
+            problem("data before the hashdeep column header".into());
+            return;
+        }
+        let fields: Vec<&[u8]> = rec.splitn(self.cols.len(), |&b| b == b',').collect();
+        if fields.len() != self.cols.len() {
+            problem(format!(
+                "{} fields where the header names {} (a file name with a newline breaks \
+                 hashdeep records): {}",
+                fields.len(),
+                self.cols.len(),
+                quote(rec)
+            ));
+            return;
+        }
+        let name = fields.last().copied().filter(|n| !n.is_empty());
+        for (col, field) in self.cols.iter().zip(&fields) {
+            match col {
+                Col::Size => {
+                    if field.is_empty() || !field.iter().all(u8::is_ascii_digit) {
+                        problem(format!("size is not a number: {}", quote(field)));
+                        return;
+                    }
+                }
+                Col::Hash(a) => match parse_hex(field, Some(*a), None) {
+                    Ok(digest) => on_entry(ListEntry {
+                        digest,
+                        line,
+                        name: name.map(Cow::Borrowed),
+                    }),
+                    Err(reason) => problem(format!("{a} column: {reason}")),
+                },
+                Col::Name | Col::Skip => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

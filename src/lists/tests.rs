@@ -1,0 +1,606 @@
+//! Tests of the list readers: every format variant on inline strings, and the real samples in
+//! `fixtures/lists/` checked against the values of the shared samples' `MANIFEST.json`.
+
+use super::*;
+
+/// An entry with its name copied out of the reader's buffer.
+type Owned = (Digest, u64, Option<Vec<u8>>);
+
+fn run_bytes(
+    input: &[u8],
+    declared: Option<Algo>,
+) -> Result<(ListSummary, Vec<Owned>, Vec<ListProblem>), ListError> {
+    let mut entries = Vec::new();
+    let mut problems = Vec::new();
+    let s = read_list_from(
+        input,
+        Path::new("test.txt"),
+        declared,
+        |e| entries.push((e.digest, e.line, e.name.map(|n| n.into_owned()))),
+        |p| problems.push(p),
+    )?;
+    Ok((s, entries, problems))
+}
+
+fn run(input: &str, declared: Option<Algo>) -> (ListSummary, Vec<Owned>, Vec<ListProblem>) {
+    run_bytes(input.as_bytes(), declared).unwrap()
+}
+
+fn d(algo: Algo, hex: &str) -> Digest {
+    Digest::from_hex(algo, hex).unwrap()
+}
+
+// From MANIFEST.json (shared/formats/samples).
+const HELLO_MD5: &str = "6f5902ac237024bdd0c176cb93063dc4";
+const HELLO_SHA1: &str = "22596363b3de40b06f981fb85d82312e8c0ed511";
+const HELLO_SHA256: &str = "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447";
+const HELLO_XXH128: &str = "eefac9d87100cd1336b2e733a5484425";
+const EMPTY_MD5: &str = "d41d8cd98f00b204e9800998ecf8427e";
+const EMPTY_SHA1: &str = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const NOTES_SHA256: &str = "0c26bf8f56328dc7f1869cd3c5db6eee2c20146f446a697541f23648e34070c7";
+const PNG_MD5: &str = "78124686e52170aef77cfeb451d7f4da";
+const PNG_SHA1: &str = "897d63b951a526861322444596847e0888ec6fe9";
+const PNG_SHA256: &str = "9c4eacf662732326b1383431f770c54afb2698e6149771a3871124723f53a107";
+const JPG_MD5: &str = "1c6c68b5dc1a6a555984b60a65c0fbf2";
+const JPG_XXH128: &str = "0e36eb6f845c5bb471a7608934a8d9af";
+
+// ---- plain ----
+
+#[test]
+fn plain_all_lengths_comments_blank_crlf_whitespace() {
+    let input = format!(
+        "# a comment\n\n  {HELLO_MD5}  \r\n{HELLO_SHA1}\n\t{}\n   # indented comment\n\
+         {EMPTY_MD5} # inline comment\n\r\n",
+        HELLO_SHA256.to_uppercase()
+    );
+    let (s, e, p) = run(&input, None);
+    assert_eq!(s.format, ListFormat::Plain);
+    assert!(!s.nul_terminated);
+    assert_eq!(s.lines, 8);
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(
+        e,
+        vec![
+            (d(Algo::Md5, HELLO_MD5), 3, None),
+            (d(Algo::Sha1, HELLO_SHA1), 4, None),
+            (d(Algo::Sha256, HELLO_SHA256), 5, None),
+            (d(Algo::Md5, EMPTY_MD5), 7, None),
+        ]
+    );
+}
+
+#[test]
+fn plain_malformed_lines_are_reported_with_line_numbers() {
+    let input = format!(
+        "{HELLO_MD5}\nzz5902ac237024bdd0c176cb93063dc4\n6f59\n{HELLO_MD5} extra\n{HELLO_SHA1}\n"
+    );
+    let (s, e, p) = run(&input, None);
+    assert_eq!(s.format, ListFormat::Plain);
+    assert_eq!(e.len(), 2);
+    assert_eq!(e[1].1, 5);
+    let lines: Vec<u64> = p.iter().map(|p| p.line).collect();
+    assert_eq!(lines, vec![2, 3, 4]);
+    assert!(p[0].reason.contains("not a hexadecimal"), "{}", p[0].reason);
+    assert!(p[1].reason.contains("4 hex digits"), "{}", p[1].reason);
+    assert!(
+        p[2].reason.contains("text after the hash"),
+        "{}",
+        p[2].reason
+    );
+}
+
+#[test]
+fn plain_declared_algo_overrides_length_and_checks_it() {
+    let input = format!("{HELLO_XXH128}\n{HELLO_SHA1}\n");
+    let (_, e, p) = run(&input, Some(Algo::Xxh3_128));
+    assert_eq!(e, vec![(d(Algo::Xxh3_128, HELLO_XXH128), 1, None)]);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].line, 2);
+    assert!(p[0].reason.contains("xxh3_128 has 32"), "{}", p[0].reason);
+}
+
+#[test]
+fn empty_and_comment_only_lists() {
+    let (s, e, p) = run("", None);
+    assert_eq!(
+        (s.format, e.len(), p.len(), s.lines),
+        (ListFormat::Plain, 0, 0, 0)
+    );
+    let (s, e, p) = run("# nothing\n\n", None);
+    assert_eq!(
+        (s.format, e.len(), p.len(), s.lines),
+        (ListFormat::Plain, 0, 0, 2)
+    );
+}
+
+#[test]
+fn bom_is_ignored_and_utf16_is_refused() {
+    let input = format!("\u{feff}{HELLO_MD5}\n");
+    let (s, e, p) = run(&input, None);
+    assert_eq!(s.format, ListFormat::Plain);
+    assert_eq!(e.len(), 1);
+    assert!(p.is_empty());
+    let err = run_bytes(b"\xFF\xFE6\x00f\x00", None).unwrap_err();
+    assert!(matches!(err, ListError::Format { .. }));
+    assert!(err.to_string().contains("UTF-16"), "{err}");
+}
+
+// ---- coreutils ----
+
+#[test]
+fn coreutils_text_binary_and_bare() {
+    let input = format!(
+        "{HELLO_MD5}  hello.txt\n{EMPTY_MD5} *empty.dat\n{PNG_MD5}  name with  two spaces \n\
+         {JPG_MD5}  \n"
+    );
+    let (s, e, p) = run(&input, None);
+    assert_eq!(s.format, ListFormat::Coreutils);
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(
+        e,
+        vec![
+            (d(Algo::Md5, HELLO_MD5), 1, Some(b"hello.txt".to_vec())),
+            (d(Algo::Md5, EMPTY_MD5), 2, Some(b"empty.dat".to_vec())),
+            (
+                d(Algo::Md5, PNG_MD5),
+                3,
+                Some(b"name with  two spaces ".to_vec())
+            ),
+            (d(Algo::Md5, JPG_MD5), 4, None),
+        ]
+    );
+}
+
+#[test]
+fn coreutils_escaped_names() {
+    let input = format!(
+        "\\{HELLO_SHA256}  back\\\\slash.txt\n\\{HELLO_SHA256}  new\\nline.txt\n\
+         \\{HELLO_SHA256}  carriage\\rreturn.txt\r\n{HELLO_SHA256}  raw\\name\n\
+         \\{HELLO_SHA256}  bad\\tescape\n\\{HELLO_SHA256}  trailing\\\n"
+    );
+    let (_, e, p) = run(&input, None);
+    let names: Vec<Vec<u8>> = e.iter().map(|x| x.2.clone().unwrap()).collect();
+    assert_eq!(
+        names,
+        vec![
+            b"back\\slash.txt".to_vec(),
+            b"new\nline.txt".to_vec(),
+            b"carriage\rreturn.txt".to_vec(),
+            // Without the leading backslash the name is raw.
+            b"raw\\name".to_vec(),
+        ]
+    );
+    assert!(e.iter().all(|x| x.0 == d(Algo::Sha256, HELLO_SHA256)));
+    assert_eq!(p.iter().map(|p| p.line).collect::<Vec<_>>(), vec![5, 6]);
+    assert!(p[0].reason.contains("invalid escape"), "{}", p[0].reason);
+    assert!(p[1].reason.contains("lone backslash"), "{}", p[1].reason);
+}
+
+#[test]
+fn coreutils_bsd_tags() {
+    let input = format!(
+        "MD5 (a) = {HELLO_MD5}\nSHA1 (b (1)) = {HELLO_SHA1}\nSHA256 (x) = y) = {HELLO_SHA256}\n\
+         XXH128 (h) = {HELLO_XXH128}\n\\SHA256 (new\\nline) = {HELLO_SHA256}\n\
+         XXH3 (e) = 2d06800538d394c2\nBLAKE2b (f) = {HELLO_SHA256}\nSHA256 (g) = {HELLO_MD5}\n\
+         SHA256 (no equals) {HELLO_SHA256}\n"
+    );
+    let (s, e, p) = run(&input, None);
+    assert_eq!(s.format, ListFormat::Coreutils);
+    assert_eq!(
+        e,
+        vec![
+            (d(Algo::Md5, HELLO_MD5), 1, Some(b"a".to_vec())),
+            (d(Algo::Sha1, HELLO_SHA1), 2, Some(b"b (1)".to_vec())),
+            (d(Algo::Sha256, HELLO_SHA256), 3, Some(b"x) = y".to_vec())),
+            (d(Algo::Xxh3_128, HELLO_XXH128), 4, Some(b"h".to_vec())),
+            (
+                d(Algo::Sha256, HELLO_SHA256),
+                5,
+                Some(b"new\nline".to_vec())
+            ),
+        ]
+    );
+    assert_eq!(
+        p.iter().map(|p| p.line).collect::<Vec<_>>(),
+        vec![6, 7, 8, 9]
+    );
+    assert!(p[0].reason.contains("64-bit XXH3"), "{}", p[0].reason);
+    assert!(
+        p[1].reason.contains("unsupported algorithm tag"),
+        "{}",
+        p[1].reason
+    );
+    assert!(
+        p[2].reason.contains("32 hex digits where sha256"),
+        "{}",
+        p[2].reason
+    );
+    assert!(p[3].reason.contains("without ') = '"), "{}", p[3].reason);
+}
+
+#[test]
+fn coreutils_tag_conflicting_with_declared_algo_is_a_problem() {
+    let input = format!("SHA256 (a) = {HELLO_SHA256}\nXXH128 (b) = {HELLO_XXH128}\n");
+    let (_, e, p) = run(&input, Some(Algo::Xxh3_128));
+    assert_eq!(
+        e,
+        vec![(d(Algo::Xxh3_128, HELLO_XXH128), 2, Some(b"b".to_vec()))]
+    );
+    assert_eq!(p.len(), 1);
+    assert!(
+        p[0].reason.contains("says sha256 but xxh3_128"),
+        "{}",
+        p[0].reason
+    );
+}
+
+#[test]
+fn coreutils_nul_terminated_records() {
+    let input = format!(
+        "{HELLO_SHA256}  new\nline\\n.txt\0\n{NOTES_SHA256}  notes with space.txt\0bogus\0"
+    );
+    let (s, e, p) = run(&input, None);
+    assert_eq!(s.format, ListFormat::Coreutils);
+    assert!(s.nul_terminated);
+    assert_eq!(
+        e,
+        vec![
+            // -z never escapes: the name is taken as it is, line feed and backslash included.
+            (
+                d(Algo::Sha256, HELLO_SHA256),
+                1,
+                Some(b"new\nline\\n.txt".to_vec())
+            ),
+            // A line feed between records (e.g. `printf '\n'` after `sha256sum -z`) is skipped.
+            (
+                d(Algo::Sha256, NOTES_SHA256),
+                2,
+                Some(b"notes with space.txt".to_vec())
+            ),
+        ]
+    );
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].line, 3);
+}
+
+#[test]
+fn md5deep_size_column() {
+    let input = format!("         0  {EMPTY_MD5}  ./empty.dat\n        12  {HELLO_MD5}  ./hello.txt\n   x  {PNG_MD5}  y\n");
+    let (s, e, p) = run(&input, None);
+    assert_eq!(s.format, ListFormat::Coreutils);
+    assert_eq!(
+        e,
+        vec![
+            (d(Algo::Md5, EMPTY_MD5), 1, Some(b"./empty.dat".to_vec())),
+            (d(Algo::Md5, HELLO_MD5), 2, Some(b"./hello.txt".to_vec())),
+        ]
+    );
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].line, 3);
+}
+
+#[test]
+fn coreutils_malformed_lines() {
+    let input = format!(
+        "{HELLO_MD5}  ok\nnot-a-hash  name\n{}  short\n{HELLO_MD5}0  odd\n",
+        &HELLO_MD5[..30]
+    );
+    let (s, e, p) = run(&input, None);
+    assert_eq!(s.format, ListFormat::Coreutils);
+    assert_eq!(e.len(), 1);
+    assert_eq!(p.iter().map(|p| p.line).collect::<Vec<_>>(), vec![2, 3, 4]);
+    assert!(p[1].reason.contains("30 hex digits"), "{}", p[1].reason);
+    assert!(p[2].reason.contains("33 hex digits"), "{}", p[2].reason);
+}
+
+#[test]
+fn non_utf8_names_are_kept_as_bytes() {
+    let mut input = format!("{HELLO_MD5}  caf").into_bytes();
+    input.extend_from_slice(b"\xE9.txt\n");
+    let (_, e, p) = run_bytes(&input, None).unwrap();
+    assert!(p.is_empty());
+    assert_eq!(e[0].2.as_deref(), Some(&b"caf\xE9.txt"[..]));
+}
+
+// ---- hashdeep ----
+
+const HD_HEADER: &str = "%%%% HASHDEEP-1.0\n%%%% size,md5,sha256,filename\n## Invoked from: /x\n## $ hashdeep -r .\n## \n";
+
+#[test]
+fn hashdeep_columns_and_commas_in_names() {
+    let input = format!(
+        "{HD_HEADER}12,{HELLO_MD5},{HELLO_SHA256},./a,b,c.txt\n0,{EMPTY_MD5},{EMPTY_SHA256},./empty\r\n"
+    );
+    let (s, e, p) = run(&input, None);
+    assert_eq!(s.format, ListFormat::Hashdeep);
+    assert!(p.is_empty(), "{p:?}");
+    assert!(s.notes.is_empty());
+    assert_eq!(
+        e,
+        vec![
+            (d(Algo::Md5, HELLO_MD5), 6, Some(b"./a,b,c.txt".to_vec())),
+            (
+                d(Algo::Sha256, HELLO_SHA256),
+                6,
+                Some(b"./a,b,c.txt".to_vec())
+            ),
+            (d(Algo::Md5, EMPTY_MD5), 7, Some(b"./empty".to_vec())),
+            (d(Algo::Sha256, EMPTY_SHA256), 7, Some(b"./empty".to_vec())),
+        ]
+    );
+}
+
+#[test]
+fn hashdeep_spellings_and_unknown_columns_noted_once() {
+    let tiger = "0".repeat(48);
+    let input = format!(
+        "%%%% HASHDEEP-1.0\n%%%% size,sha-1,tiger,sha-256,whirlpool,filename\n\
+         12,{HELLO_SHA1},{tiger},{HELLO_SHA256},{},h\n0,{EMPTY_SHA1},{tiger},{EMPTY_SHA256},{},e\n",
+        "0".repeat(128),
+        "0".repeat(128)
+    );
+    let (s, e, p) = run(&input, None);
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(s.notes.len(), 2, "{:?}", s.notes);
+    assert!(s.notes[0].contains("tiger"));
+    assert!(s.notes[1].contains("whirlpool"));
+    assert_eq!(
+        e.iter().map(|x| x.0).collect::<Vec<_>>(),
+        vec![
+            d(Algo::Sha1, HELLO_SHA1),
+            d(Algo::Sha256, HELLO_SHA256),
+            d(Algo::Sha1, EMPTY_SHA1),
+            d(Algo::Sha256, EMPTY_SHA256),
+        ]
+    );
+}
+
+#[test]
+fn hashdeep_malformed_lines() {
+    let input = format!(
+        "{HD_HEADER}12,{HELLO_MD5},{HELLO_SHA256},./new\nline.txt\nx,{HELLO_MD5},{HELLO_SHA256},n\n\
+         5,{HELLO_MD5},zz,n2\n5,,{HELLO_SHA256},n3\n"
+    );
+    let (_, e, p) = run(&input, None);
+    // Line 6 is good, line 7 is the broken rest of a name with a newline.
+    assert_eq!(
+        p.iter().map(|p| p.line).collect::<Vec<_>>(),
+        vec![7, 8, 9, 10]
+    );
+    assert!(
+        p[0].reason.contains("1 fields where the header names 4"),
+        "{}",
+        p[0].reason
+    );
+    assert!(p[1].reason.contains("size"), "{}", p[1].reason);
+    assert!(p[2].reason.starts_with("sha256 column"), "{}", p[2].reason);
+    assert!(
+        p[3].reason.starts_with("md5 column: empty"),
+        "{}",
+        p[3].reason
+    );
+    // Good columns of a partly bad line are still read.
+    assert_eq!(
+        e.iter().map(|x| (x.0, x.1)).collect::<Vec<_>>(),
+        vec![
+            (d(Algo::Md5, HELLO_MD5), 6),
+            (d(Algo::Sha256, HELLO_SHA256), 6),
+            (d(Algo::Md5, HELLO_MD5), 9),
+            (d(Algo::Sha256, HELLO_SHA256), 10),
+        ]
+    );
+}
+
+#[test]
+fn hashdeep_declared_algo_selects_a_column() {
+    let input = format!("{HD_HEADER}12,{HELLO_MD5},{HELLO_SHA256},h\n");
+    let (_, e, p) = run(&input, Some(Algo::Sha256));
+    assert!(p.is_empty());
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].0, d(Algo::Sha256, HELLO_SHA256));
+    let err = run_bytes(input.as_bytes(), Some(Algo::Sha1)).unwrap_err();
+    assert!(err.to_string().contains("no sha1 column"), "{err}");
+}
+
+#[test]
+fn hashdeep_bad_headers_are_errors() {
+    for bad in [
+        "%%%% HASHDEEP-1.0\n%%%% md5,filename\n",
+        "%%%% HASHDEEP-1.0\n%%%% size,md5\n",
+        "%%%% HASHDEEP-2.0\n%%%% size,md5,filename\n",
+        "%%%% HASHDEEP-1.0\n## nothing else\n",
+    ] {
+        let err = run_bytes(bad.as_bytes(), None).unwrap_err();
+        assert!(matches!(err, ListError::Format { .. }), "{bad:?}: {err}");
+        assert!(err.to_string().starts_with("test.txt: "), "{err}");
+    }
+}
+
+#[test]
+fn hashdeep_concatenated_files_switch_columns() {
+    let input = format!(
+        "{HD_HEADER}12,{HELLO_MD5},{HELLO_SHA256},h\n%%%% HASHDEEP-1.0\n%%%% size,sha1,filename\n12,{HELLO_SHA1},h\n"
+    );
+    let (_, e, p) = run(&input, None);
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(e.len(), 3);
+    assert_eq!(e[2].0, d(Algo::Sha1, HELLO_SHA1));
+}
+
+#[test]
+fn io_error_names_the_path() {
+    let err = read_list(
+        Path::new("/nonexistent/vigie/list.txt"),
+        None,
+        |_| {},
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(err, ListError::Io { .. }));
+    assert!(err.to_string().contains("/nonexistent/vigie/list.txt"));
+}
+
+#[test]
+fn format_names_round_trip() {
+    for f in ListFormat::ALL {
+        assert_eq!(ListFormat::from_name(f.name()), Some(f));
+    }
+    assert_eq!(ListFormat::from_name("csv"), None);
+}
+
+// ---- real samples ----
+
+fn fixture(name: &str, declared: Option<Algo>) -> (ListSummary, Vec<Owned>, Vec<ListProblem>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/lists")
+        .join(name);
+    let mut entries = Vec::new();
+    let mut problems = Vec::new();
+    let s = read_list(
+        &path,
+        declared,
+        |e| entries.push((e.digest, e.line, e.name.map(|n| n.into_owned()))),
+        |p| problems.push(p),
+    )
+    .unwrap();
+    (s, entries, problems)
+}
+
+fn find<'a>(e: &'a [Owned], name: &[u8]) -> Vec<&'a Digest> {
+    e.iter()
+        .filter(|x| x.2.as_deref() == Some(name))
+        .map(|x| &x.0)
+        .collect()
+}
+
+#[test]
+fn sample_coreutils_lists() {
+    for (file, algo, hello, png) in [
+        ("MD5SUMS", Algo::Md5, HELLO_MD5, PNG_MD5),
+        ("SHA1SUMS.binary-mode", Algo::Sha1, HELLO_SHA1, PNG_SHA1),
+        ("SHA256SUMS", Algo::Sha256, HELLO_SHA256, PNG_SHA256),
+        ("SHA256SUMS.bsd-tag", Algo::Sha256, HELLO_SHA256, PNG_SHA256),
+    ] {
+        let (s, e, p) = fixture(file, None);
+        assert_eq!(s.format, ListFormat::Coreutils, "{file}");
+        assert!(p.is_empty(), "{file}: {p:?}");
+        assert_eq!(e.len(), 5, "{file}");
+        assert_eq!(find(&e, b"hello.txt"), vec![&d(algo, hello)], "{file}");
+        assert_eq!(find(&e, b"sub/shapes.png"), vec![&d(algo, png)], "{file}");
+    }
+}
+
+#[test]
+fn sample_xxh128_needs_declaring() {
+    // Without a declaration 32 hex digits read as md5: the caller must say xxh3_128.
+    let (_, e, p) = fixture("XXH128SUMS", Some(Algo::Xxh3_128));
+    assert!(p.is_empty());
+    assert_eq!(e.len(), 5);
+    assert_eq!(
+        find(&e, b"hello.txt"),
+        vec![&d(Algo::Xxh3_128, HELLO_XXH128)]
+    );
+    assert_eq!(
+        find(&e, b"sub/shapes_resized.jpg"),
+        vec![&d(Algo::Xxh3_128, JPG_XXH128)]
+    );
+}
+
+#[test]
+fn sample_xxh3_64_lines_are_all_reported() {
+    let (s, e, p) = fixture("XXH3SUMS.bsd-tag", None);
+    assert_eq!(s.format, ListFormat::Coreutils);
+    assert!(e.is_empty());
+    assert_eq!(
+        p.iter().map(|p| p.line).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 5]
+    );
+}
+
+#[test]
+fn sample_escaped_names() {
+    let (_, e, p) = fixture("SHA256SUMS.escaped-names", None);
+    assert!(p.is_empty(), "{p:?}");
+    let want = d(Algo::Sha256, HELLO_SHA256);
+    for n in [
+        &b"back\\slash.txt"[..],
+        b"new\nline.txt",
+        b"carriage\rreturn.txt",
+        b"plain.txt",
+    ] {
+        assert_eq!(find(&e, n), vec![&want], "{}", String::from_utf8_lossy(n));
+    }
+    let (_, e, p) = fixture("SHA256SUMS.escaped-names.bsd-tag", None);
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(find(&e, b"back\\slash.txt"), vec![&want]);
+    assert_eq!(find(&e, b"new\nline.txt"), vec![&want]);
+    let (_, e, p) = fixture("MD5SUMS.escaped-names", None);
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(find(&e, b"new\nline.txt"), vec![&d(Algo::Md5, HELLO_MD5)]);
+}
+
+#[test]
+fn sample_nul_terminated() {
+    let (s, e, p) = fixture("SHA256SUMS.nul-terminated", None);
+    assert!(s.nul_terminated);
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(find(&e, b"hello.txt"), vec![&d(Algo::Sha256, HELLO_SHA256)]);
+    assert_eq!(
+        find(&e, b"notes with space.txt"),
+        vec![&d(Algo::Sha256, NOTES_SHA256)]
+    );
+    assert_eq!(e.len(), 2);
+}
+
+#[test]
+fn sample_hashdeep() {
+    let (s, e, p) = fixture("known-3algs.hashdeep.txt", None);
+    assert_eq!(s.format, ListFormat::Hashdeep);
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(e.len(), 15);
+    assert_eq!(
+        find(&e, b"./sub/shapes.png"),
+        vec![
+            &d(Algo::Md5, PNG_MD5),
+            &d(Algo::Sha1, PNG_SHA1),
+            &d(Algo::Sha256, PNG_SHA256)
+        ]
+    );
+    assert_eq!(
+        find(&e, b"./empty.dat"),
+        vec![
+            &d(Algo::Md5, EMPTY_MD5),
+            &d(Algo::Sha1, EMPTY_SHA1),
+            &d(Algo::Sha256, EMPTY_SHA256)
+        ]
+    );
+    let (_, e, p) = fixture("known-with-missing.hashdeep.txt", None);
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(e.len(), 12);
+    assert_eq!(e[0].1, 6);
+}
+
+#[test]
+fn sample_md5deep() {
+    for file in ["md5deep-plain.txt", "md5deep-size.txt"] {
+        let (s, e, p) = fixture(file, None);
+        assert_eq!(s.format, ListFormat::Coreutils, "{file}");
+        assert!(p.is_empty(), "{file}: {p:?}");
+        assert_eq!(e.len(), 5);
+        assert_eq!(find(&e, b"./hello.txt"), vec![&d(Algo::Md5, HELLO_MD5)]);
+        assert_eq!(
+            find(&e, b"./sub/shapes_resized.jpg"),
+            vec![&d(Algo::Md5, JPG_MD5)]
+        );
+    }
+}
+
+#[test]
+fn sample_b3sums_are_indistinguishable_from_sha256() {
+    // BLAKE3 digests have sha256's length: the content cannot tell them apart, so they read as
+    // sha256 unless the caller says otherwise. This documents the limitation.
+    let (_, e, p) = fixture("B3SUMS", None);
+    assert!(p.is_empty());
+    assert!(e.iter().all(|x| x.0.algo() == Algo::Sha256));
+}
