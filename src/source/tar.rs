@@ -1618,6 +1618,33 @@ mod tests {
     }
 
     #[test]
+    fn gnu_tar_sparse_members() {
+        for (f, data_offset) in [
+            ("sparse.gnu.tar", 2 * BLOCK_U64),
+            ("sparse.pax.tar", 3 * BLOCK_U64),
+        ] {
+            let bytes = fixture(f);
+            let all = slice_members(&bytes);
+            assert_eq!(all.len(), 1, "{f}");
+            let m = all[0].clone().unwrap();
+            assert_eq!(m.name, b"s.img", "{f}");
+            assert_eq!(m.kind, EntryKind::Other(b'S'), "{f}");
+            // Old GNU: header, one sparse extension block. pax 1.0: x header (one block of
+            // records), header; the data starts with the sparse map, in decimal.
+            assert_eq!(m.data_offset, data_offset, "{f}");
+            let data = m.data(&bytes).unwrap();
+            if f == "sparse.gnu.tar" {
+                assert_eq!(&data[..100], content(8, 100));
+            } else {
+                assert!(data.starts_with(b"14\n0\n4096\n"), "{f}");
+            }
+            let (streamed, err) = stream_members(&bytes[..]);
+            assert_eq!(err, None);
+            assert_eq!(streamed, [(m, data.to_vec())]);
+        }
+    }
+
+    #[test]
     fn kinds_from_type_flags() {
         use EntryKind::*;
         let mut tar = Vec::new();
