@@ -11,8 +11,9 @@
 //!   [`TarStream::next_member`], [`TarStream::data`] reads that member's bytes.
 //!
 //! Formats: v7, ustar (with its `prefix` field), old GNU (long names `L`/`K`, base-256 sizes,
-//! sparse `S` reported as [`EntryKind::Other`]), pax (`x` per-member and `g` global headers;
-//! keys `path`, `linkpath`, `size`; GNU `GNU.sparse.*` keys mark the member sparse).
+//! sparse `S` reported as [`EntryKind::Other`]), pax (`x` per-member and `g` global headers,
+//! Solaris `X` read as `x`; keys `path`, `linkpath`, `size`; GNU `GNU.sparse.*` keys mark the
+//! member sparse).
 //!
 //! # Errors
 //! Malformed input gives one [`TarError`] and ends the walk: a tar can't be resynchronised
@@ -446,7 +447,8 @@ impl Walker {
             let what = match flag {
                 b'L' => "GNU long name",
                 b'K' => "GNU long link name",
-                b'x' => "pax extended header",
+                // Solaris tar wrote `X` for what POSIX later named `x`.
+                b'x' | b'X' => "pax extended header",
                 b'g' => "pax global header",
                 _ => {
                     return self
@@ -460,14 +462,14 @@ impl Walker {
             match flag {
                 b'L' => pending.long_name = Some(until_nul(&payload).to_vec()),
                 b'K' => pending.long_link = Some(until_nul(&payload).to_vec()),
-                b'x' => parse_pax(&payload, |k, v| pending.apply_pax(k, v)).map_err(malformed)?,
-                _ => parse_pax(&payload, |k, v| {
+                b'g' => parse_pax(&payload, |k, v| {
                     if k == b"size" {
                         self.global_size = pax_size(v)?;
                     }
                     Ok(())
                 })
                 .map_err(malformed)?,
+                _ => parse_pax(&payload, |k, v| pending.apply_pax(k, v)).map_err(malformed)?,
             }
             if flag != b'g' {
                 pending.first_offset.get_or_insert(offset);
@@ -1433,7 +1435,7 @@ mod tests {
         );
         push_pax(&mut tar, b'x', &rec("path", b"long/\xe9name\nwith nl"));
         push_file(&mut tar, b"short", b"data");
-        push_pax(&mut tar, b'x', &rec("linkpath", b"target"));
+        push_pax(&mut tar, b'X', &rec("linkpath", b"target"));
         push(&mut tar, header(b"sym", b'2', 0), b"");
         // `size` overrides the header's.
         push_pax(&mut tar, b'x', b"9 size=3\n");
@@ -1779,7 +1781,12 @@ mod tests {
                     .to_vec()
             })
             .collect();
-        for round in 0..3000 {
+        // VIGIE_TAR_FUZZ_ROUNDS=200000 cargo test random_mutations, for a longer run.
+        let rounds = std::env::var("VIGIE_TAR_FUZZ_ROUNDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3000);
+        for round in 0..rounds {
             let mut t = sources[round % sources.len()].clone();
             for _ in 0..1 + rng.below(6) {
                 if t.is_empty() {
