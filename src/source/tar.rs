@@ -1769,18 +1769,24 @@ mod tests {
     #[test]
     fn random_mutations_never_panic() {
         let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
-        let sources: Vec<Vec<u8>> = ["gnu.tar", "pax.tar", "ustar.tar", "v7.tar"]
-            .iter()
-            .map(|f| {
-                let b = fixture(f);
-                // The part before the end marker, plus the marker: mutations land on content.
-                let end = b.len() - b.iter().rev().take_while(|&&x| x == 0).count();
-                b[..(end + 2 * BLOCK_LEN)
-                    .next_multiple_of(BLOCK_LEN)
-                    .min(b.len())]
-                    .to_vec()
-            })
-            .collect();
+        let sources: Vec<Vec<u8>> = [
+            "gnu.tar",
+            "pax.tar",
+            "ustar.tar",
+            "v7.tar",
+            "sparse.gnu.tar",
+        ]
+        .iter()
+        .map(|f| {
+            let b = fixture(f);
+            // The part before the end marker, plus the marker: mutations land on content.
+            let end = b.len() - b.iter().rev().take_while(|&&x| x == 0).count();
+            b[..(end + 2 * BLOCK_LEN)
+                .next_multiple_of(BLOCK_LEN)
+                .min(b.len())]
+                .to_vec()
+        })
+        .collect();
         // VIGIE_TAR_FUZZ_ROUNDS=200000 cargo test random_mutations, for a longer run.
         let rounds = std::env::var("VIGIE_TAR_FUZZ_ROUNDS")
             .ok()
