@@ -11,8 +11,9 @@
 //!   [`TarStream::next_member`], [`TarStream::data`] reads that member's bytes.
 //!
 //! Formats: v7, ustar (with its `prefix` field), old GNU (long names `L`/`K`, base-256 sizes,
-//! sparse `S` reported as [`EntryKind::Other`]), pax (`x` per-member and `g` global headers;
-//! keys `path`, `linkpath`, `size`; GNU `GNU.sparse.*` keys mark the member sparse).
+//! sparse `S` reported as [`EntryKind::Other`]), pax (`x` per-member and `g` global headers,
+//! Solaris `X` read as `x`; keys `path`, `linkpath`, `size`; GNU `GNU.sparse.*` keys mark the
+//! member sparse).
 //!
 //! # Errors
 //! Malformed input gives one [`TarError`] and ends the walk: a tar can't be resynchronised
@@ -446,7 +447,8 @@ impl Walker {
             let what = match flag {
                 b'L' => "GNU long name",
                 b'K' => "GNU long link name",
-                b'x' => "pax extended header",
+                // Solaris tar wrote `X` for what POSIX later named `x`.
+                b'x' | b'X' => "pax extended header",
                 b'g' => "pax global header",
                 _ => {
                     return self
@@ -460,14 +462,14 @@ impl Walker {
             match flag {
                 b'L' => pending.long_name = Some(until_nul(&payload).to_vec()),
                 b'K' => pending.long_link = Some(until_nul(&payload).to_vec()),
-                b'x' => parse_pax(&payload, |k, v| pending.apply_pax(k, v)).map_err(malformed)?,
-                _ => parse_pax(&payload, |k, v| {
+                b'g' => parse_pax(&payload, |k, v| {
                     if k == b"size" {
                         self.global_size = pax_size(v)?;
                     }
                     Ok(())
                 })
                 .map_err(malformed)?,
+                _ => parse_pax(&payload, |k, v| pending.apply_pax(k, v)).map_err(malformed)?,
             }
             if flag != b'g' {
                 pending.first_offset.get_or_insert(offset);
@@ -1433,7 +1435,7 @@ mod tests {
         );
         push_pax(&mut tar, b'x', &rec("path", b"long/\xe9name\nwith nl"));
         push_file(&mut tar, b"short", b"data");
-        push_pax(&mut tar, b'x', &rec("linkpath", b"target"));
+        push_pax(&mut tar, b'X', &rec("linkpath", b"target"));
         push(&mut tar, header(b"sym", b'2', 0), b"");
         // `size` overrides the header's.
         push_pax(&mut tar, b'x', b"9 size=3\n");
@@ -1618,6 +1620,33 @@ mod tests {
     }
 
     #[test]
+    fn gnu_tar_sparse_members() {
+        for (f, data_offset) in [
+            ("sparse.gnu.tar", 2 * BLOCK_U64),
+            ("sparse.pax.tar", 3 * BLOCK_U64),
+        ] {
+            let bytes = fixture(f);
+            let all = slice_members(&bytes);
+            assert_eq!(all.len(), 1, "{f}");
+            let m = all[0].clone().unwrap();
+            assert_eq!(m.name, b"s.img", "{f}");
+            assert_eq!(m.kind, EntryKind::Other(b'S'), "{f}");
+            // Old GNU: header, one sparse extension block. pax 1.0: x header (one block of
+            // records), header; the data starts with the sparse map, in decimal.
+            assert_eq!(m.data_offset, data_offset, "{f}");
+            let data = m.data(&bytes).unwrap();
+            if f == "sparse.gnu.tar" {
+                assert_eq!(&data[..100], content(8, 100));
+            } else {
+                assert!(data.starts_with(b"14\n0\n4096\n"), "{f}");
+            }
+            let (streamed, err) = stream_members(&bytes[..]);
+            assert_eq!(err, None);
+            assert_eq!(streamed, [(m, data.to_vec())]);
+        }
+    }
+
+    #[test]
     fn kinds_from_type_flags() {
         use EntryKind::*;
         let mut tar = Vec::new();
@@ -1740,19 +1769,30 @@ mod tests {
     #[test]
     fn random_mutations_never_panic() {
         let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
-        let sources: Vec<Vec<u8>> = ["gnu.tar", "pax.tar", "ustar.tar", "v7.tar"]
-            .iter()
-            .map(|f| {
-                let b = fixture(f);
-                // The part before the end marker, plus the marker: mutations land on content.
-                let end = b.len() - b.iter().rev().take_while(|&&x| x == 0).count();
-                b[..(end + 2 * BLOCK_LEN)
-                    .next_multiple_of(BLOCK_LEN)
-                    .min(b.len())]
-                    .to_vec()
-            })
-            .collect();
-        for round in 0..3000 {
+        let sources: Vec<Vec<u8>> = [
+            "gnu.tar",
+            "pax.tar",
+            "ustar.tar",
+            "v7.tar",
+            "sparse.gnu.tar",
+        ]
+        .iter()
+        .map(|f| {
+            let b = fixture(f);
+            // The part before the end marker, plus the marker: mutations land on content.
+            let end = b.len() - b.iter().rev().take_while(|&&x| x == 0).count();
+            b[..(end + 2 * BLOCK_LEN)
+                .next_multiple_of(BLOCK_LEN)
+                .min(b.len())]
+                .to_vec()
+        })
+        .collect();
+        // VIGIE_TAR_FUZZ_ROUNDS=200000 cargo test random_mutations, for a longer run.
+        let rounds = std::env::var("VIGIE_TAR_FUZZ_ROUNDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3000);
+        for round in 0..rounds {
             let mut t = sources[round % sources.len()].clone();
             for _ in 0..1 + rng.below(6) {
                 if t.is_empty() {
