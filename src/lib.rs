@@ -7,13 +7,18 @@
 //!
 //! Stages, one module each: [`source`] (where items come from) → [`hash`] (what they are
 //! worth) → [`index`] / [`matcher`] (what they match) → [`report`] (what we say), wired by
-//! [`pipeline`]. [`lists`] reads the hash lists people exchange.
+//! [`pipeline`] and run as the command line's jobs by [`jobs`]. [`lists`] reads the hash lists
+//! people exchange.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod hash;
 pub mod index;
+pub mod jobs;
 pub mod lists;
+pub mod matcher;
+pub mod pipeline;
 pub mod read;
+pub mod report;
 pub mod source;

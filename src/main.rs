@@ -1,5 +1,383 @@
-//! The `vigie` command line: parses arguments and calls the library.
-fn main() {
-    eprintln!("vigie: under construction");
-    std::process::exit(2);
+//! The `vigie` command line: parses arguments into validated library configurations and calls
+//! the library. No engine logic lives here.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use vigie::hash::{Algo, AlgoSet};
+use vigie::index::{Index, IndexBuilder, ListSpec};
+use vigie::jobs::{self, ExitStatus, RunOptions};
+use vigie::pipeline::PipelineConfig;
+use vigie::read::MmapPolicy;
+use vigie::report::{HashFormat, ScanFormat};
+use vigie::source::{Input, OpenOptions, WalkOptions};
+
+/// Find known content in large dumps: hash every item of files, directory trees and tar
+/// archives, and match the hashes against compiled blocklists.
+#[derive(Parser, Debug)]
+#[command(name = "vigie", version, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Hash every item and print one record per item.
+    Hash(HashArgs),
+    /// Match every item against an index (or lists) and print one record per hit.
+    Scan(ScanArgs),
+    /// Build and inspect index files.
+    #[command(subcommand)]
+    Index(IndexCmd),
+}
+
+#[derive(Args, Debug)]
+struct InputArgs {
+    /// Files, directories and archives to read.
+    paths: Vec<PathBuf>,
+    /// Read paths to scan from FILE ('-' for standard input), one per line.
+    #[arg(long, value_name = "FILE")]
+    files_from: Vec<PathBuf>,
+    /// Paths in --files-from are NUL-separated.
+    #[arg(short = '0', long = "null")]
+    null: bool,
+    /// Follow symbolic links met while walking directories.
+    #[arg(long)]
+    follow: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    threads: Option<usize>,
+    /// Never memory-map inputs; read() them.
+    #[arg(long)]
+    no_mmap: bool,
+    /// Treat tar archives as plain files instead of reading their members.
+    #[arg(long)]
+    no_archives: bool,
+}
+
+#[derive(Args, Debug)]
+struct OutputArgs {
+    /// Write records to FILE (atomically: a temporary file renamed at the end).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Write the run summary as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// No progress display, no summary on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct HashArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Algorithms, comma-separated: md5, sha1, sha256, xxh3_128, or all
+    /// (default: md5,sha1,sha256; list formats pick their own).
+    #[arg(long, value_name = "ALGOS")]
+    algo: Option<String>,
+    /// Output format: jsonl, csv, md5sum, sha1sum, sha256sum, hashdeep.
+    #[arg(long, short = 'f', default_value = "jsonl")]
+    format: String,
+}
+
+#[derive(Args, Debug)]
+struct ScanArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// The compiled index to match against.
+    #[arg(
+        long,
+        short = 'i',
+        value_name = "INDEX",
+        required_unless_present = "list"
+    )]
+    index: Option<PathBuf>,
+    /// A hash list to compile in memory and match against (repeatable; instead of --index).
+    #[arg(long, short = 'l', value_name = "LIST", conflicts_with = "index")]
+    list: Vec<PathBuf>,
+    /// Output format: jsonl or csv.
+    #[arg(long, short = 'f', default_value = "jsonl")]
+    format: String,
+    /// Also write a record for every clean and failed item.
+    #[arg(long)]
+    all: bool,
+    /// Compute these algorithms too (default: only those the index holds).
+    #[arg(long, value_name = "ALGOS")]
+    algo: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum IndexCmd {
+    /// Compile hash lists into one index file.
+    Build(BuildArgs),
+    /// Print an index's lists and counts.
+    Info(InfoArgs),
+}
+
+#[derive(Args, Debug)]
+struct BuildArgs {
+    /// The index file to write.
+    #[arg(long, short = 'o', value_name = "INDEX")]
+    output: PathBuf,
+    /// Hash lists: plain hex, md5sum/sha1sum/sha256sum (also --tag and -z), hashdeep.
+    #[arg(required = true, value_name = "LIST")]
+    lists: Vec<PathBuf>,
+    /// Name of the next LIST (default: its file stem). Give before the list it names.
+    #[arg(long, value_name = "NAME")]
+    name: Vec<String>,
+    /// Label of the next LIST's entries (default: the list's name).
+    #[arg(long, value_name = "LABEL")]
+    label: Vec<String>,
+    /// Declared algorithm of the next LIST, when its lines don't say and length would guess
+    /// wrong (e.g. xxh3_128, 32 hex digits like md5).
+    #[arg(long = "type", value_name = "ALGO")]
+    kind: Vec<String>,
+    /// Fail on the first malformed line instead of counting it.
+    #[arg(long)]
+    strict: bool,
+    /// No report on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct InfoArgs {
+    /// The index file.
+    index: PathBuf,
+    /// Also check every section's checksum (reads the whole file).
+    #[arg(long)]
+    verify: bool,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    match run(cli, &matches) {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(e) => {
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("vigie: error: {e:#}");
+            ExitCode::from(ExitStatus::Error as u8)
+        }
+    }
+}
+
+fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
+    match cli.cmd {
+        Cmd::Hash(a) => {
+            let format: HashFormat = a.format.parse().map_err(anyhow::Error::msg)?;
+            let given = a
+                .algo
+                .as_deref()
+                .map(str::parse::<AlgoSet>)
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let algos = format.algos(given).map_err(anyhow::Error::msg)?;
+            let opts = run_options(&a.input, &a.output, algos)?;
+            let invocation = std::env::args().collect::<Vec<_>>().join(" ");
+            Ok(jobs::hash(&opts, format, &invocation)?.status)
+        }
+        Cmd::Scan(a) => {
+            let format: ScanFormat = a.format.parse().map_err(anyhow::Error::msg)?;
+            let index = match &a.index {
+                Some(p) => {
+                    Index::open(p).with_context(|| format!("cannot open index {}", p.display()))?
+                }
+                None => {
+                    let mut b = IndexBuilder::new();
+                    for l in &a.list {
+                        let spec = ListSpec {
+                            path: l.clone(),
+                            name: None,
+                            label: None,
+                            algo: None,
+                        };
+                        let rep = b.add_list(&spec, false)?;
+                        report_list(&rep, a.output.quiet);
+                    }
+                    b.into_index()?
+                }
+            };
+            let extra = a
+                .algo
+                .as_deref()
+                .map(str::parse::<AlgoSet>)
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let algos = index.algos().union(extra.unwrap_or_default());
+            let opts = run_options(&a.input, &a.output, algos)?;
+            Ok(jobs::scan(&opts, &index, format, a.all)?.status)
+        }
+        Cmd::Index(IndexCmd::Build(a)) => {
+            let sub = matches
+                .subcommand_matches("index")
+                .and_then(|m| m.subcommand_matches("build"))
+                .context("internal: no build matches")?;
+            let specs = list_specs(&a, sub)?;
+            let mut b = IndexBuilder::new();
+            let mut malformed = 0;
+            for spec in &specs {
+                let rep = b.add_list(spec, a.strict)?;
+                malformed += rep.malformed;
+                report_list(&rep, a.quiet);
+            }
+            let stats = b
+                .write(&a.output)
+                .with_context(|| format!("cannot write index {}", a.output.display()))?;
+            if !a.quiet {
+                eprintln!(
+                    "vigie: wrote {}: {} bytes, {} lists, distinct digests: {}",
+                    a.output.display(),
+                    stats.bytes,
+                    stats.lists,
+                    stats.distinct
+                );
+            }
+            Ok(if malformed > 0 {
+                ExitStatus::Error
+            } else {
+                ExitStatus::Clean
+            })
+        }
+        Cmd::Index(IndexCmd::Info(a)) => {
+            let index = Index::open(&a.index)
+                .with_context(|| format!("cannot open index {}", a.index.display()))?;
+            if a.verify {
+                index
+                    .verify()
+                    .with_context(|| format!("index {} failed verification", a.index.display()))?;
+            }
+            let info = index.info();
+            let mut out = std::io::stdout().lock();
+            if a.json {
+                serde_json::to_writer_pretty(&mut out, &info)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{info}")?;
+                if a.verify {
+                    writeln!(out, "checksums: ok")?;
+                }
+            }
+            Ok(ExitStatus::Clean)
+        }
+    }
+}
+
+fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
+    if quiet {
+        return;
+    }
+    eprintln!(
+        "vigie: list {} ({}): {:?} format, label {:?}, entries: {}, malformed lines: {}",
+        rep.name, rep.path, rep.format, rep.label, rep.entries, rep.malformed
+    );
+    for n in &rep.notes {
+        eprintln!("vigie: {}: note: {n}", rep.path);
+    }
+    for p in &rep.problems {
+        eprintln!("vigie: {p}");
+    }
+    if rep.malformed > rep.problems.len() as u64 {
+        eprintln!(
+            "vigie: {}: {} more malformed lines not shown",
+            rep.path,
+            rep.malformed - rep.problems.len() as u64
+        );
+    }
+}
+
+/// Pairs each LIST with the `--name`, `--label` and `--type` given before it (after the
+/// previous list).
+fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
+    let list_idx: Vec<usize> = m
+        .indices_of("lists")
+        .map(|i| i.collect())
+        .unwrap_or_default();
+    let per_list = |id: &str, values: &[String]| -> Result<Vec<Option<String>>> {
+        let idx: Vec<usize> = m.indices_of(id).map(|i| i.collect()).unwrap_or_default();
+        let mut out = vec![None; list_idx.len()];
+        for (v, at) in values.iter().zip(idx) {
+            let Some(slot) = list_idx.iter().position(|&l| l > at) else {
+                bail!("--{id} {v} is not followed by a list it could apply to");
+            };
+            if out[slot].replace(v.clone()).is_some() {
+                bail!("two --{id} options given for the same list");
+            }
+        }
+        Ok(out)
+    };
+    let names = per_list("name", &a.name)?;
+    let labels = per_list("label", &a.label)?;
+    let kinds = per_list("kind", &a.kind)?;
+    a.lists
+        .iter()
+        .enumerate()
+        .map(|(i, path)| {
+            let algo = kinds[i]
+                .as_deref()
+                .map(str::parse::<Algo>)
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            Ok(ListSpec {
+                path: path.clone(),
+                name: names[i].clone(),
+                label: labels[i].clone(),
+                algo,
+            })
+        })
+        .collect()
+}
+
+fn run_options(input: &InputArgs, output: &OutputArgs, algos: AlgoSet) -> Result<RunOptions> {
+    let mut inputs: Vec<Input> = input.paths.iter().cloned().map(Input::Path).collect();
+    inputs.extend(input.files_from.iter().map(|f| Input::FilesFrom {
+        list: f.clone(),
+        nul: input.null,
+    }));
+    if inputs.is_empty() {
+        bail!("no input: give paths or --files-from");
+    }
+    let threads = input.threads.unwrap_or(0);
+    Ok(RunOptions {
+        pipeline: PipelineConfig {
+            inputs,
+            walk: WalkOptions {
+                follow: input.follow,
+                threads,
+            },
+            open: OpenOptions {
+                mmap: if input.no_mmap {
+                    MmapPolicy::Never
+                } else {
+                    MmapPolicy::Auto
+                },
+                archives: !input.no_archives,
+            },
+            algos,
+            threads,
+        },
+        output: output.output.clone(),
+        summary: output.summary.clone(),
+        quiet: output.quiet,
+    })
 }

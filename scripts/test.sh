@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The project's test command (README): installs the peer tools the tests compare against
+# (hashdeep, xxhsum, coreutils) when they are missing, then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v hashdeep >/dev/null 2>&1 || missing+=(hashdeep)
+command -v xxhsum >/dev/null 2>&1 || missing+=(xxhash)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "scripts/test.sh: installing ${missing[*]} (Debian packages) for the interop tests" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
+    || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+fi
+
+cargo test "$@"

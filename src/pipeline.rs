@@ -1,0 +1,417 @@
+//! Wiring the stages: walk → open → hash → match → one consumer.
+//!
+//! # Threading
+//! One thread walks the inputs and feeds a bounded channel of files; a rayon pool of
+//! `threads` workers opens, hashes and matches them (the members of one large tar are spread
+//! over the pool in batches); every result goes through a second bounded channel to the
+//! caller's thread, which alone writes output. Memory stays flat: the channels are bounded,
+//! tar members are processed in bounded batches, and mapped pages are released once hashed.
+
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crossbeam_channel::{bounded, Sender};
+use rayon::prelude::*;
+
+use crate::hash::{AlgoSet, Digests, MultiHasher};
+use crate::read::Data;
+use crate::source::open::{read_full, Compression};
+use crate::source::tar::{EntryKind, TarMember, TarSlice, TarStream};
+use crate::source::{
+    open_file, Container, FailKind, Failure, Found, Input, Location, OpenOptions, WalkOptions,
+};
+
+/// Everything a run needs to know.
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    /// What to read.
+    pub inputs: Vec<Input>,
+    /// How to walk directories.
+    pub walk: WalkOptions,
+    /// How to open files.
+    pub open: OpenOptions,
+    /// Exact algorithms to compute on every item.
+    pub algos: AlgoSet,
+    /// Worker threads (0: all cores).
+    pub threads: usize,
+}
+
+/// A match of one item against one list entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// The algorithm that matched (`md5`, `sha256`, ...).
+    pub algorithm: &'static str,
+    /// The item's own hash, lower-case hex.
+    pub hash: String,
+    /// The list the entry came from.
+    pub list: String,
+    /// The entry's label.
+    pub label: String,
+    /// Hamming distance (0 for exact hashes).
+    pub distance: u32,
+}
+
+/// Something that finds hits for an item's digests (the compiled index).
+pub trait Matcher: Sync {
+    /// Appends every hit of `digests` to `hits`.
+    fn find(&self, digests: &Digests, hits: &mut Vec<Hit>);
+}
+
+/// The outcome for one item: exactly one per item read.
+#[derive(Clone, Debug)]
+pub struct ItemResult {
+    /// Where it was found.
+    pub loc: Location,
+    /// Its digests, or why it failed.
+    pub outcome: Result<Digests, Failure>,
+    /// Its hits (empty when clean, failed, or when no matcher runs).
+    pub hits: Vec<Hit>,
+}
+
+/// What the consumer receives.
+#[derive(Debug)]
+pub enum Event {
+    /// One item's outcome.
+    Item(ItemResult),
+    /// Something skipped on purpose (special file, link), by reason key.
+    Skipped(&'static str),
+}
+
+/// Live counters for a progress display, updated by the workers.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Items finished.
+    pub items: AtomicU64,
+    /// Bytes hashed.
+    pub bytes: AtomicU64,
+}
+
+/// Tar members larger than this are hashed as they stream out of a decoder instead of being
+/// buffered and handed to the pool.
+const STREAM_BUFFER_LIMIT: u64 = 16 << 20;
+/// Members per parallel batch, and bytes per batch, for tar archives.
+const BATCH_MEMBERS: usize = 512;
+const BATCH_BYTES: u64 = 64 << 20;
+/// Mapped bytes hashed between two releases of the pages behind.
+const RELEASE_STEP: usize = 64 << 20;
+
+struct Ctx<'a> {
+    cfg: &'a PipelineConfig,
+    matcher: Option<&'a dyn Matcher>,
+    counters: &'a Counters,
+    out: Sender<Event>,
+    quit: &'a AtomicBool,
+}
+
+impl Ctx<'_> {
+    fn send(&self, ev: Event) {
+        if self.out.send(ev).is_err() {
+            self.quit.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn finish(&self, loc: Location, outcome: Result<Digests, Failure>) {
+        let mut hits = Vec::new();
+        if let (Ok(d), Some(m)) = (&outcome, self.matcher) {
+            m.find(d, &mut hits);
+        }
+        self.counters.items.fetch_add(1, Ordering::Relaxed);
+        self.send(Event::Item(ItemResult { loc, outcome, hits }));
+    }
+
+    fn fail(&self, loc: Location, f: Failure) {
+        self.finish(loc, Err(f));
+    }
+
+    /// Hashes mapped or owned bytes, releasing mapped pages behind the hasher.
+    fn hash_data(&self, loc: Location, data: &Data) {
+        let mut h = MultiHasher::new(self.cfg.algos);
+        let bytes = data.bytes();
+        let mut done = 0;
+        while done < bytes.len() {
+            let end = (done + RELEASE_STEP).min(bytes.len());
+            h.update(&bytes[done..end]);
+            if data.is_mapped() {
+                data.release(done..end);
+            }
+            done = end;
+        }
+        self.counters
+            .bytes
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        self.finish(loc, Ok(h.finish()));
+    }
+}
+
+/// Runs the pipeline, calling `consume` on the caller's thread for every event.
+///
+/// # Errors
+/// The first error returned by `consume` (for example a broken pipe): the run stops early and
+/// the error is returned. Failures of single items are events, never errors.
+pub fn run(
+    cfg: &PipelineConfig,
+    matcher: Option<&dyn Matcher>,
+    counters: &Counters,
+    mut consume: impl FnMut(Event) -> io::Result<()>,
+) -> io::Result<()> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .thread_name(|i| format!("vigie-worker-{i}"))
+        .build()
+        .map_err(io::Error::other)?;
+    let quit = AtomicBool::new(false);
+    let (found_tx, found_rx) = bounded::<Found>(1024);
+    let (ev_tx, ev_rx) = bounded::<Event>(4096);
+    std::thread::scope(|s| {
+        let quit = &quit;
+        s.spawn(move || {
+            crate::source::walk_inputs(&cfg.inputs, &cfg.walk, &|f| {
+                !quit.load(Ordering::Relaxed) && found_tx.send(f).is_ok()
+            });
+        });
+        s.spawn(move || {
+            let ctx = Ctx {
+                cfg,
+                matcher,
+                counters,
+                out: ev_tx,
+                quit,
+            };
+            pool.install(|| {
+                found_rx.into_iter().par_bridge().for_each(|f| {
+                    if !ctx.quit.load(Ordering::Relaxed) {
+                        process_found(&ctx, f);
+                    }
+                })
+            });
+        });
+        let mut result = Ok(());
+        for ev in ev_rx.iter() {
+            if let Err(e) = consume(ev) {
+                quit.store(true, Ordering::Relaxed);
+                result = Err(e);
+                break;
+            }
+        }
+        drop(ev_rx);
+        result
+    })
+}
+
+fn process_found(ctx: &Ctx<'_>, f: Found) {
+    match f {
+        Found::File { path, size } => process_file(ctx, path, size),
+        Found::Failed(loc, fail) => ctx.fail(loc, fail),
+        Found::Skipped(why) => ctx.send(Event::Skipped(why)),
+    }
+}
+
+fn process_file(ctx: &Ctx<'_>, path: PathBuf, size: u64) {
+    match open_file(&path, &ctx.cfg.open) {
+        Err(f) => ctx.fail(Location::file(path, size), f),
+        Ok(Container::Blob(data)) => {
+            let loc = Location::file(path, data.len() as u64);
+            ctx.hash_data(loc, &data);
+        }
+        Ok(Container::Tar(data)) => tar_in_place(ctx, path, &data),
+        Ok(Container::CompressedTar(c, reader)) => tar_streamed(ctx, path, c, reader),
+    }
+}
+
+fn member_loc(path: &std::path::Path, m: &TarMember) -> Location {
+    Location {
+        path: path.to_path_buf(),
+        member: Some(m.name.clone()),
+        offset: m.data_offset,
+        size: m.size,
+    }
+}
+
+/// Decides what to do with a non-regular member; returns true when it was handled.
+fn non_regular(ctx: &Ctx<'_>, path: &std::path::Path, m: &TarMember) -> bool {
+    match m.kind {
+        EntryKind::Regular => false,
+        EntryKind::Directory => true,
+        EntryKind::Symlink | EntryKind::Hardlink => {
+            ctx.send(Event::Skipped("link"));
+            true
+        }
+        EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo => {
+            ctx.send(Event::Skipped("special"));
+            true
+        }
+        EntryKind::Other(t) => {
+            let what = if t == b'S' {
+                "GNU sparse member".to_string()
+            } else {
+                format!("tar entry type {:?}", t as char)
+            };
+            ctx.fail(
+                member_loc(path, m),
+                Failure::new(FailKind::Unsupported, format!("{what} is not supported")),
+            );
+            true
+        }
+    }
+}
+
+/// Members of a mapped tar, hashed in place in parallel batches.
+fn tar_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
+    let mut batch: Vec<TarMember> = Vec::new();
+    let mut batch_bytes = 0u64;
+    let flush = |batch: &mut Vec<TarMember>| {
+        batch.par_iter().for_each(|m| {
+            let loc = member_loc(&path, m);
+            let range = usize::try_from(m.data_offset)
+                .ok()
+                .and_then(|s| Some(s..s.checked_add(usize::try_from(m.size).ok()?)?));
+            match range.and_then(|r| data.slice(r)) {
+                Some(slice) => ctx.hash_data(loc, &slice),
+                None => ctx.fail(
+                    loc,
+                    Failure::new(FailKind::Archive, "member data lies outside the archive"),
+                ),
+            }
+        });
+        batch.clear();
+    };
+    for m in TarSlice::new(data.bytes()) {
+        if ctx.quit.load(Ordering::Relaxed) {
+            return;
+        }
+        match m {
+            Ok(m) => {
+                if non_regular(ctx, &path, &m) {
+                    continue;
+                }
+                batch_bytes += m.size;
+                batch.push(m);
+                if batch.len() >= BATCH_MEMBERS || batch_bytes >= BATCH_BYTES {
+                    flush(&mut batch);
+                    batch_bytes = 0;
+                }
+            }
+            Err(e) => {
+                flush(&mut batch);
+                let loc = Location {
+                    path: path.clone(),
+                    member: e.member.clone(),
+                    offset: e.offset,
+                    size: 0,
+                };
+                ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
+                return;
+            }
+        }
+    }
+    flush(&mut batch);
+}
+
+/// Members of a compressed tar, decoded as a stream; small members are buffered and hashed by
+/// the pool in batches, large ones hashed as they stream.
+fn tar_streamed(
+    ctx: &Ctx<'_>,
+    path: PathBuf,
+    compression: Compression,
+    reader: Box<dyn Read + Send>,
+) {
+    let mut stream = TarStream::new(reader);
+    let mut batch: Vec<(TarMember, Vec<u8>)> = Vec::new();
+    let mut batch_bytes = 0u64;
+    let flush = |batch: &mut Vec<(TarMember, Vec<u8>)>| {
+        batch.par_drain(..).for_each(|(m, bytes)| {
+            let loc = member_loc(&path, &m);
+            ctx.hash_data(loc, &Data::from_vec(bytes));
+        });
+    };
+    loop {
+        if ctx.quit.load(Ordering::Relaxed) {
+            return;
+        }
+        let m = match stream.next_member() {
+            Ok(Some(m)) => m,
+            Ok(None) => break,
+            Err(e) => {
+                flush(&mut batch);
+                let loc = Location {
+                    path: path.clone(),
+                    member: e.member.clone(),
+                    offset: e.offset,
+                    size: 0,
+                };
+                // The parser words the decoder's own errors as "read error: ...".
+                let io = e.reason.starts_with("read error");
+                let kind = if io {
+                    FailKind::Decompress
+                } else {
+                    FailKind::Archive
+                };
+                let msg = if io {
+                    format!("{} stream {e}", compression.name())
+                } else {
+                    e.to_string()
+                };
+                ctx.fail(loc, Failure::new(kind, msg));
+                return;
+            }
+        };
+        if non_regular(ctx, &path, &m) {
+            continue;
+        }
+        if m.size <= STREAM_BUFFER_LIMIT {
+            let mut buf = Vec::new();
+            // The declared size is only a bound: the buffer grows with the bytes that arrive.
+            match stream.data().read_to_end(&mut buf) {
+                Ok(_) => {
+                    batch_bytes += m.size;
+                    batch.push((m, buf));
+                    if batch.len() >= BATCH_MEMBERS || batch_bytes >= BATCH_BYTES {
+                        flush(&mut batch);
+                        batch_bytes = 0;
+                    }
+                }
+                Err(e) => {
+                    flush(&mut batch);
+                    ctx.fail(
+                        member_loc(&path, &m),
+                        Failure::new(
+                            FailKind::Decompress,
+                            format!("{} stream: {e}", compression.name()),
+                        ),
+                    );
+                    return;
+                }
+            }
+        } else {
+            let mut h = MultiHasher::new(ctx.cfg.algos);
+            let mut chunk = vec![0u8; 1 << 20];
+            let mut reader = stream.data();
+            let res = loop {
+                match read_full(&mut reader, &mut chunk) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => h.update(&chunk[..n]),
+                    Err(e) => break Err(e),
+                }
+            };
+            match res {
+                Ok(()) => {
+                    ctx.counters.bytes.fetch_add(m.size, Ordering::Relaxed);
+                    ctx.finish(member_loc(&path, &m), Ok(h.finish()));
+                }
+                Err(e) => {
+                    flush(&mut batch);
+                    ctx.fail(
+                        member_loc(&path, &m),
+                        Failure::new(
+                            FailKind::Decompress,
+                            format!("{} stream: {e}", compression.name()),
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+    flush(&mut batch);
+}

@@ -1,0 +1,343 @@
+//! What vigie says: per-item records (JSONL, CSV, md5sum-style lists, hashdeep), the run
+//! summary, and the progress display.
+//!
+//! The wire structs of the JSON schema live in [`wire`]; the writers here own the output
+//! stream. Exactly one thread writes, so a record is never split.
+
+pub mod output;
+pub mod progress;
+pub mod summary;
+pub mod wire;
+
+use std::io::{self, Write};
+use std::str::FromStr;
+
+use crate::hash::{Algo, AlgoSet};
+use crate::pipeline::ItemResult;
+
+pub use output::Output;
+pub use summary::{Summary, Tally};
+
+/// Output formats of `vigie hash`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashFormat {
+    /// One JSON object per item.
+    Jsonl,
+    /// CSV with a header row.
+    Csv,
+    /// `md5sum` lines.
+    Md5sum,
+    /// `sha1sum` lines.
+    Sha1sum,
+    /// `sha256sum` lines.
+    Sha256sum,
+    /// A `HASHDEEP-1.0` file that `hashdeep -k` reads.
+    Hashdeep,
+}
+
+impl FromStr for HashFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "jsonl" | "json" => HashFormat::Jsonl,
+            "csv" => HashFormat::Csv,
+            "md5sum" => HashFormat::Md5sum,
+            "sha1sum" => HashFormat::Sha1sum,
+            "sha256sum" => HashFormat::Sha256sum,
+            "hashdeep" => HashFormat::Hashdeep,
+            _ => {
+                return Err(format!(
+                    "unknown format '{s}' (jsonl, csv, md5sum, sha1sum, sha256sum, hashdeep)"
+                ))
+            }
+        })
+    }
+}
+
+impl HashFormat {
+    /// The algorithms this format needs when `--algo` is not given, and checks those given.
+    ///
+    /// # Errors
+    /// When `given` cannot be written in this format (e.g. `--format md5sum --algo sha256`).
+    pub fn algos(self, given: Option<AlgoSet>) -> Result<AlgoSet, String> {
+        let single = |a: Algo| match given {
+            None => Ok([a].into_iter().collect()),
+            Some(g) if g.contains(a) => Ok(g),
+            Some(_) => Err(format!(
+                "--format {} needs --algo to include {a}",
+                self.name()
+            )),
+        };
+        match self {
+            HashFormat::Jsonl | HashFormat::Csv => Ok(given.unwrap_or_else(AlgoSet::list_default)),
+            HashFormat::Md5sum => single(Algo::Md5),
+            HashFormat::Sha1sum => single(Algo::Sha1),
+            HashFormat::Sha256sum => single(Algo::Sha256),
+            HashFormat::Hashdeep => {
+                let set = given.unwrap_or_else(|| [Algo::Md5, Algo::Sha256].into_iter().collect());
+                if set.contains(Algo::Xxh3_128) {
+                    return Err(
+                        "hashdeep files cannot hold xxh3_128: use --algo with md5, sha1, sha256"
+                            .into(),
+                    );
+                }
+                Ok(set)
+            }
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            HashFormat::Jsonl => "jsonl",
+            HashFormat::Csv => "csv",
+            HashFormat::Md5sum => "md5sum",
+            HashFormat::Sha1sum => "sha1sum",
+            HashFormat::Sha256sum => "sha256sum",
+            HashFormat::Hashdeep => "hashdeep",
+        }
+    }
+}
+
+/// Output formats of `vigie scan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanFormat {
+    /// One JSON object per hit (and per item with `--all`).
+    Jsonl,
+    /// CSV with a header row.
+    Csv,
+}
+
+impl FromStr for ScanFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "jsonl" | "json" => Ok(ScanFormat::Jsonl),
+            "csv" => Ok(ScanFormat::Csv),
+            _ => Err(format!("unknown format '{s}' (jsonl, csv)")),
+        }
+    }
+}
+
+/// Writes `vigie hash` records.
+pub struct HashWriter<W: Write> {
+    out: W,
+    format: HashFormat,
+    algos: AlgoSet,
+}
+
+impl<W: Write> HashWriter<W> {
+    /// A writer; writes the header of formats that have one (CSV, hashdeep).
+    ///
+    /// # Errors
+    /// I/O errors writing the header.
+    pub fn new(
+        mut out: W,
+        format: HashFormat,
+        algos: AlgoSet,
+        invocation: &str,
+    ) -> io::Result<Self> {
+        match format {
+            HashFormat::Csv => {
+                let mut header: Vec<&str> = vec![
+                    "path",
+                    "path_bytes",
+                    "member",
+                    "member_bytes",
+                    "offset",
+                    "size",
+                ];
+                header.extend(algos.iter().map(Algo::name));
+                header.extend(["error_kind", "error"]);
+                out.write_all(&csv_line(&header)?)?;
+            }
+            HashFormat::Hashdeep => {
+                let cols: Vec<&str> = algos.iter().map(Algo::name).collect();
+                let cwd = std::env::current_dir()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                write!(out, "%%%% HASHDEEP-1.0\n%%%% size,{},filename\n## Invoked from: {cwd}\n## $ {invocation}\n## \n", cols.join(","))?;
+            }
+            _ => {}
+        }
+        Ok(HashWriter { out, format, algos })
+    }
+
+    /// Writes one item. Failed items cannot be written in list formats (md5sum, hashdeep): the
+    /// caller reports them on stderr; here they are skipped for those formats.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn item(&mut self, r: &ItemResult) -> io::Result<()> {
+        match self.format {
+            HashFormat::Jsonl => {
+                serde_json::to_writer(&mut self.out, &wire::HashRecord::new(r))?;
+                self.out.write_all(b"\n")
+            }
+            HashFormat::Csv => self
+                .out
+                .write_all(&csv_line(&wire::csv_hash_row(r, self.algos))?),
+            HashFormat::Md5sum | HashFormat::Sha1sum | HashFormat::Sha256sum => {
+                let algo = match self.format {
+                    HashFormat::Md5sum => Algo::Md5,
+                    HashFormat::Sha1sum => Algo::Sha1,
+                    _ => Algo::Sha256,
+                };
+                let Ok(d) = &r.outcome else { return Ok(()) };
+                let Some(digest) = d.get(algo) else {
+                    return Ok(());
+                };
+                self.out
+                    .write_all(&coreutils_line(&digest.to_hex(), &r.loc.display_bytes()))
+            }
+            HashFormat::Hashdeep => {
+                let Ok(d) = &r.outcome else { return Ok(()) };
+                let mut line = r.loc.size.to_string().into_bytes();
+                for a in self.algos.iter() {
+                    line.push(b',');
+                    if let Some(x) = d.get(a) {
+                        line.extend_from_slice(x.to_hex().as_bytes());
+                    }
+                }
+                line.push(b',');
+                line.extend_from_slice(&r.loc.display_bytes());
+                line.push(b'\n');
+                self.out.write_all(&line)
+            }
+        }
+    }
+
+    /// Flushes and returns the inner writer.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// One `md5sum`-style line, escaped the way GNU coreutils escapes names: a name holding a
+/// backslash, newline or carriage return gets a leading `\` on the line and `\\`, `\n`, `\r`
+/// escapes; other bytes (spaces, non-UTF-8) are written raw.
+pub fn coreutils_line(hex: &str, name: &[u8]) -> Vec<u8> {
+    let needs_escape = name.iter().any(|&b| b == b'\\' || b == b'\n' || b == b'\r');
+    let mut line = Vec::with_capacity(hex.len() + name.len() + 4);
+    if needs_escape {
+        line.push(b'\\');
+    }
+    line.extend_from_slice(hex.as_bytes());
+    line.extend_from_slice(b"  ");
+    for &b in name {
+        match b {
+            b'\\' if needs_escape => line.extend_from_slice(b"\\\\"),
+            b'\n' => line.extend_from_slice(b"\\n"),
+            b'\r' => line.extend_from_slice(b"\\r"),
+            _ => line.push(b),
+        }
+    }
+    line.push(b'\n');
+    line
+}
+
+/// One CSV record (RFC 4180 quoting), newline-terminated.
+fn csv_line<S: AsRef<[u8]>>(fields: &[S]) -> io::Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    w.write_record(fields).map_err(io::Error::other)?;
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// Writes `vigie scan` records: one per hit, and with `all` one per clean or failed item.
+pub struct ScanWriter<W: Write> {
+    out: W,
+    format: ScanFormat,
+    all: bool,
+}
+
+impl<W: Write> ScanWriter<W> {
+    /// A writer; writes the CSV header when the format is CSV.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn new(mut out: W, format: ScanFormat, all: bool) -> io::Result<Self> {
+        if format == ScanFormat::Csv {
+            out.write_all(&csv_line(&wire::SCAN_CSV_HEADER)?)?;
+        }
+        Ok(ScanWriter { out, format, all })
+    }
+
+    /// Writes the records of one item.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn item(&mut self, r: &ItemResult) -> io::Result<()> {
+        let records = wire::ScanRecord::for_item(r, self.all);
+        for rec in &records {
+            match self.format {
+                ScanFormat::Jsonl => {
+                    serde_json::to_writer(&mut self.out, rec)?;
+                    self.out.write_all(b"\n")?;
+                }
+                ScanFormat::Csv => self.out.write_all(&csv_line(&rec.csv_row())?)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes and returns the inner writer.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coreutils_escaping_matches_sha256sum() {
+        let h = "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447";
+        // Lines as written by sha256sum 9.1 (shared/formats/samples/coreutils/SHA256SUMS.escaped-names).
+        assert_eq!(
+            coreutils_line(h, b"hello.txt"),
+            format!("{h}  hello.txt\n").into_bytes()
+        );
+        assert_eq!(
+            coreutils_line(h, b"back\\slash.txt"),
+            format!("\\{h}  back\\\\slash.txt\n").into_bytes()
+        );
+        assert_eq!(
+            coreutils_line(h, b"new\nline.txt"),
+            format!("\\{h}  new\\nline.txt\n").into_bytes()
+        );
+        assert_eq!(
+            coreutils_line(h, b"carriage\rreturn.txt"),
+            format!("\\{h}  carriage\\rreturn.txt\n").into_bytes()
+        );
+        assert_eq!(
+            coreutils_line(h, b"caf\xe9 x"),
+            [format!("{h}  caf").as_bytes(), b"\xe9 x\n"].concat()
+        );
+    }
+
+    #[test]
+    fn format_algos() {
+        assert_eq!(
+            HashFormat::Md5sum
+                .algos(None)
+                .unwrap()
+                .iter()
+                .collect::<Vec<_>>(),
+            vec![Algo::Md5]
+        );
+        assert!(HashFormat::Md5sum
+            .algos(Some("sha256".parse().unwrap()))
+            .is_err());
+        assert!(HashFormat::Hashdeep
+            .algos(Some("all".parse().unwrap()))
+            .is_err());
+    }
+}

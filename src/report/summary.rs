@@ -1,0 +1,158 @@
+//! The run summary: every item read is counted exactly once as matched, clean or failed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::pipeline::{Event, ItemResult};
+
+/// Counts gathered while consuming events.
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    /// Items read (each exactly once).
+    pub items: u64,
+    /// Bytes of items hashed.
+    pub bytes: u64,
+    /// Items with at least one hit.
+    pub matched: u64,
+    /// Items hashed with no hit.
+    pub clean: u64,
+    /// Items that failed.
+    pub failed: u64,
+    /// Failed items by reason key.
+    pub failed_by_reason: BTreeMap<&'static str, u64>,
+    /// Things skipped on purpose by reason key (not items).
+    pub skipped: BTreeMap<&'static str, u64>,
+    /// Hit records (an item may hit several lists or algorithms).
+    pub hits: u64,
+}
+
+impl Tally {
+    /// Counts one event.
+    pub fn add(&mut self, ev: &Event) {
+        match ev {
+            Event::Skipped(why) => *self.skipped.entry(why).or_default() += 1,
+            Event::Item(r) => self.add_item(r),
+        }
+    }
+
+    /// Counts one item.
+    pub fn add_item(&mut self, r: &ItemResult) {
+        self.items += 1;
+        match &r.outcome {
+            Err(f) => {
+                self.failed += 1;
+                *self.failed_by_reason.entry(f.kind.name()).or_default() += 1;
+            }
+            Ok(_) => {
+                self.bytes += r.loc.size;
+                if r.hits.is_empty() {
+                    self.clean += 1;
+                } else {
+                    self.matched += 1;
+                    self.hits += r.hits.len() as u64;
+                }
+            }
+        }
+    }
+
+    /// The summary after `elapsed`.
+    pub fn summary(&self, elapsed: Duration, scan: bool) -> Summary {
+        let secs = elapsed.as_secs_f64();
+        let rate = |x: f64| if secs > 0.0 { x / secs } else { 0.0 };
+        Summary {
+            items: self.items,
+            bytes: self.bytes,
+            matched: scan.then_some(self.matched),
+            clean: scan.then_some(self.clean),
+            hashed: (!scan).then_some(self.clean + self.matched),
+            failed: self.failed,
+            failed_by_reason: self
+                .failed_by_reason
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            skipped: self
+                .skipped
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            hits: scan.then_some(self.hits),
+            elapsed_s: secs,
+            items_per_s: rate(self.items as f64),
+            mb_per_s: rate(self.bytes as f64 / 1e6),
+        }
+    }
+}
+
+/// The summary printed on stderr and written by `--summary FILE`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    /// Items read.
+    pub items: u64,
+    /// Bytes hashed.
+    pub bytes: u64,
+    /// Items with at least one hit (scan only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<u64>,
+    /// Items with no hit (scan only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clean: Option<u64>,
+    /// Items hashed (hash only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hashed: Option<u64>,
+    /// Items that failed.
+    pub failed: u64,
+    /// Failed items by reason.
+    pub failed_by_reason: BTreeMap<String, u64>,
+    /// Entries skipped on purpose (symlinks not followed, special files, links inside
+    /// archives); not items.
+    pub skipped: BTreeMap<String, u64>,
+    /// Hit records written (scan only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hits: Option<u64>,
+    /// Wall-clock seconds.
+    pub elapsed_s: f64,
+    /// Items per second.
+    pub items_per_s: f64,
+    /// Megabytes (10^6 bytes) per second.
+    pub mb_per_s: f64,
+}
+
+fn join(map: &BTreeMap<String, u64>) -> String {
+    map.iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} items, {:.1} MB in {:.2} s",
+            self.items,
+            self.bytes as f64 / 1e6,
+            self.elapsed_s
+        )?;
+        if let (Some(m), Some(c)) = (self.matched, self.clean) {
+            write!(f, ": {m} matched, {c} clean")?;
+        } else if let Some(h) = self.hashed {
+            write!(f, ": {h} hashed")?;
+        }
+        write!(f, ", {} failed", self.failed)?;
+        if !self.failed_by_reason.is_empty() {
+            write!(f, " ({})", join(&self.failed_by_reason))?;
+        }
+        if !self.skipped.is_empty() {
+            write!(f, "; skipped {}", join(&self.skipped))?;
+        }
+        write!(
+            f,
+            "; {:.0} items/s, {:.1} MB/s",
+            self.items_per_s, self.mb_per_s
+        )
+    }
+}

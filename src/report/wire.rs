@@ -1,0 +1,304 @@
+//! The JSON and CSV record schema: stable field names, documented in the README.
+//!
+//! Paths and archive member names are bytes. When they are valid UTF-8 they are written as
+//! plain strings (`path`, `member`). When they are not, the string field holds a lossy
+//! rendering for humans (invalid bytes become U+FFFD) and `path_bytes` / `member_bytes` holds
+//! the exact bytes in standard base64, so a reader can always recover the original name.
+
+use base64::Engine as _;
+use serde::Serialize;
+
+use crate::hash::{Algo, AlgoSet};
+use crate::pipeline::ItemResult;
+use crate::source::{os_bytes, Location};
+
+/// A name as written in a record: its text and, when not UTF-8, its exact bytes in base64.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireName {
+    /// UTF-8 text (lossy when `bytes_b64` is set).
+    pub text: String,
+    /// Standard base64 of the raw bytes, only for names that are not valid UTF-8.
+    pub bytes_b64: Option<String>,
+}
+
+impl WireName {
+    /// Encodes raw name bytes.
+    pub fn new(raw: &[u8]) -> WireName {
+        match std::str::from_utf8(raw) {
+            Ok(s) => WireName {
+                text: s.to_string(),
+                bytes_b64: None,
+            },
+            Err(_) => WireName {
+                text: String::from_utf8_lossy(raw).into_owned(),
+                bytes_b64: Some(base64::engine::general_purpose::STANDARD.encode(raw)),
+            },
+        }
+    }
+
+    /// The exact bytes back from a record's text and optional base64 field.
+    pub fn decode(text: &str, bytes_b64: Option<&str>) -> Option<Vec<u8>> {
+        match bytes_b64 {
+            Some(b) => base64::engine::general_purpose::STANDARD.decode(b).ok(),
+            None => Some(text.as_bytes().to_vec()),
+        }
+    }
+}
+
+/// Location fields shared by every record.
+#[derive(Serialize, Debug)]
+pub struct WireLocation {
+    /// The file on disk.
+    pub path: String,
+    /// Its exact bytes (base64) when not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<String>,
+    /// The archive member, absent for plain files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    /// Its exact bytes (base64) when not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member_bytes: Option<String>,
+    /// Byte offset of the data in the file (decompressed stream for compressed archives).
+    pub offset: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl WireLocation {
+    /// Encodes a location.
+    pub fn new(loc: &Location) -> WireLocation {
+        let p = WireName::new(&os_bytes(loc.path.as_os_str()));
+        let m = loc.member.as_deref().map(WireName::new);
+        WireLocation {
+            path: p.text,
+            path_bytes: p.bytes_b64,
+            member_bytes: m.as_ref().and_then(|m| m.bytes_b64.clone()),
+            member: m.map(|m| m.text),
+            offset: loc.offset,
+            size: loc.size,
+        }
+    }
+
+    fn csv_fields(&self) -> [String; 6] {
+        [
+            self.path.clone(),
+            self.path_bytes.clone().unwrap_or_default(),
+            self.member.clone().unwrap_or_default(),
+            self.member_bytes.clone().unwrap_or_default(),
+            self.offset.to_string(),
+            self.size.to_string(),
+        ]
+    }
+}
+
+/// One `vigie hash` record.
+#[derive(Serialize, Debug)]
+pub struct HashRecord {
+    /// Where.
+    #[serde(flatten)]
+    pub loc: WireLocation,
+    /// MD5, lower-case hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
+    /// SHA-1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha1: Option<String>,
+    /// SHA-256.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// XXH3-128 as `xxhsum -H2` prints it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xxh3_128: Option<String>,
+    /// Failure category when the item failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<&'static str>,
+    /// Failure reason when the item failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl HashRecord {
+    /// The record of one item.
+    pub fn new(r: &ItemResult) -> HashRecord {
+        let get = |a: Algo| {
+            r.outcome
+                .as_ref()
+                .ok()
+                .and_then(|d| d.get(a))
+                .map(|d| d.to_hex())
+        };
+        HashRecord {
+            loc: WireLocation::new(&r.loc),
+            md5: get(Algo::Md5),
+            sha1: get(Algo::Sha1),
+            sha256: get(Algo::Sha256),
+            xxh3_128: get(Algo::Xxh3_128),
+            error_kind: r.outcome.as_ref().err().map(|f| f.kind.name()),
+            error: r.outcome.as_ref().err().map(|f| f.message.clone()),
+        }
+    }
+}
+
+/// The CSV row of one `vigie hash` item: location, one column per algorithm, error.
+pub fn csv_hash_row(r: &ItemResult, algos: AlgoSet) -> Vec<String> {
+    let mut row: Vec<String> = WireLocation::new(&r.loc).csv_fields().into();
+    for a in algos.iter() {
+        row.push(
+            r.outcome
+                .as_ref()
+                .ok()
+                .and_then(|d| d.get(a))
+                .map(|d| d.to_hex())
+                .unwrap_or_default(),
+        );
+    }
+    row.push(
+        r.outcome
+            .as_ref()
+            .err()
+            .map(|f| f.kind.name().to_string())
+            .unwrap_or_default(),
+    );
+    row.push(
+        r.outcome
+            .as_ref()
+            .err()
+            .map(|f| f.message.clone())
+            .unwrap_or_default(),
+    );
+    row
+}
+
+/// Column names of `vigie scan --format csv`.
+pub const SCAN_CSV_HEADER: [&str; 14] = [
+    "verdict",
+    "path",
+    "path_bytes",
+    "member",
+    "member_bytes",
+    "offset",
+    "size",
+    "algorithm",
+    "hash",
+    "list",
+    "label",
+    "distance",
+    "error_kind",
+    "error",
+];
+
+/// One `vigie scan` record: a hit, or with `--all` a clean or failed item.
+#[derive(Serialize, Debug)]
+pub struct ScanRecord {
+    /// `match`, `clean` or `failed`.
+    pub verdict: &'static str,
+    /// Where.
+    #[serde(flatten)]
+    pub loc: WireLocation,
+    /// The algorithm that matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<&'static str>,
+    /// The item's hash for that algorithm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    /// The list the entry came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
+    /// The entry's label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Hamming distance (0 for exact hashes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance: Option<u32>,
+    /// Failure category.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<&'static str>,
+    /// Failure reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ScanRecord {
+    /// The records of one item: one per hit; with `all`, one for a clean or failed item.
+    pub fn for_item(r: &ItemResult, all: bool) -> Vec<ScanRecord> {
+        let base = |verdict| ScanRecord {
+            verdict,
+            loc: WireLocation::new(&r.loc),
+            algorithm: None,
+            hash: None,
+            list: None,
+            label: None,
+            distance: None,
+            error_kind: None,
+            error: None,
+        };
+        match &r.outcome {
+            Err(f) if all => vec![ScanRecord {
+                error_kind: Some(f.kind.name()),
+                error: Some(f.message.clone()),
+                ..base("failed")
+            }],
+            Err(_) => Vec::new(),
+            Ok(_) if r.hits.is_empty() => {
+                if all {
+                    vec![base("clean")]
+                } else {
+                    Vec::new()
+                }
+            }
+            Ok(_) => r
+                .hits
+                .iter()
+                .map(|h| ScanRecord {
+                    algorithm: Some(h.algorithm),
+                    hash: Some(h.hash.clone()),
+                    list: Some(h.list.clone()),
+                    label: Some(h.label.clone()),
+                    distance: Some(h.distance),
+                    ..base("match")
+                })
+                .collect(),
+        }
+    }
+
+    /// The record as a CSV row in [`SCAN_CSV_HEADER`] order.
+    pub fn csv_row(&self) -> Vec<String> {
+        let [path, path_bytes, member, member_bytes, offset, size] = self.loc.csv_fields();
+        vec![
+            self.verdict.to_string(),
+            path,
+            path_bytes,
+            member,
+            member_bytes,
+            offset,
+            size,
+            self.algorithm.unwrap_or_default().to_string(),
+            self.hash.clone().unwrap_or_default(),
+            self.list.clone().unwrap_or_default(),
+            self.label.clone().unwrap_or_default(),
+            self.distance.map(|d| d.to_string()).unwrap_or_default(),
+            self.error_kind.unwrap_or_default().to_string(),
+            self.error.clone().unwrap_or_default(),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_utf8_names_round_trip() {
+        let raw = b"caf\xe9\nname";
+        let w = WireName::new(raw);
+        assert_eq!(w.text, "caf\u{fffd}\nname");
+        assert_eq!(
+            WireName::decode(&w.text, w.bytes_b64.as_deref()).unwrap(),
+            raw
+        );
+        let ok = WireName::new("café".as_bytes());
+        assert!(ok.bytes_b64.is_none());
+        assert_eq!(WireName::decode(&ok.text, None).unwrap(), "café".as_bytes());
+    }
+}

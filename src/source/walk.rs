@@ -1,0 +1,301 @@
+//! Turning inputs (paths, `--files-from` lists) into regular files to read, in parallel.
+//!
+//! Directories are walked by `ignore`'s parallel walker with every filter off (no
+//! `.gitignore` or hidden-file rules: a dump is read whole). Symlinks are not followed unless
+//! asked; special files (fifos, sockets, devices) are skipped and counted, never opened, so a
+//! fifo in a seized tree cannot hang the scan.
+
+use std::fs;
+use std::io::{self, BufRead};
+use std::path::{Path, PathBuf};
+
+use super::{path_from_bytes, FailKind, Failure, Location};
+
+/// One input as given by the user.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A file or directory.
+    Path(PathBuf),
+    /// A file listing paths (`-` for standard input), one per line or NUL-separated.
+    FilesFrom {
+        /// The list file, or `-`.
+        list: PathBuf,
+        /// Records end with NUL instead of newline.
+        nul: bool,
+    },
+}
+
+/// Walk settings.
+#[derive(Clone, Debug, Default)]
+pub struct WalkOptions {
+    /// Follow symbolic links found while walking (named inputs are always followed).
+    pub follow: bool,
+    /// Walker threads (0: the number of cores).
+    pub threads: usize,
+}
+
+/// What the walk found.
+#[derive(Debug)]
+pub enum Found {
+    /// A regular file to read.
+    File {
+        /// Its path.
+        path: PathBuf,
+        /// Its size when walked.
+        size: u64,
+    },
+    /// A path that could not be walked, opened or listed: a failed item.
+    Failed(Location, Failure),
+    /// Something skipped on purpose (a special file, a symlink not followed), with the reason
+    /// key used in the summary.
+    Skipped(&'static str),
+}
+
+/// Walks every input, calling `emit` from several threads with each thing found.
+///
+/// # Threading
+/// Directories are walked by `opts.threads` threads; `emit` must be cheap and thread-safe
+/// (typically a send on a bounded channel) and returns false to stop the walk early (the
+/// reader of the results went away). Returns when every input is exhausted or stopped.
+pub fn walk_inputs(inputs: &[Input], opts: &WalkOptions, emit: &(dyn Fn(Found) -> bool + Sync)) {
+    for input in inputs {
+        match input {
+            Input::Path(p) => walk_path(p, opts, emit),
+            Input::FilesFrom { list, nul } => {
+                let sep = if *nul { 0 } else { b'\n' };
+                let res = if list.as_os_str() == "-" {
+                    read_records(io::stdin().lock(), sep, &mut |p| walk_path(&p, opts, emit))
+                } else {
+                    match fs::File::open(list) {
+                        Ok(f) => read_records(io::BufReader::new(f), sep, &mut |p| {
+                            walk_path(&p, opts, emit)
+                        }),
+                        Err(e) => Err(e),
+                    }
+                };
+                if let Err(e) = res {
+                    emit(Found::Failed(
+                        Location::file(list.clone(), 0),
+                        Failure::new(FailKind::Open, format!("cannot read path list: {e}")),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Reads `sep`-terminated records (a trailing CR is kept only in NUL mode), skipping empty ones.
+fn read_records(mut r: impl BufRead, sep: u8, each: &mut dyn FnMut(PathBuf)) -> io::Result<()> {
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if r.read_until(sep, &mut buf)? == 0 {
+            return Ok(());
+        }
+        if buf.last() == Some(&sep) {
+            buf.pop();
+        }
+        if sep == b'\n' && buf.last() == Some(&b'\r') {
+            buf.pop();
+        }
+        if !buf.is_empty() {
+            each(path_from_bytes(&buf));
+        }
+    }
+}
+
+fn walk_path(path: &Path, opts: &WalkOptions, emit: &(dyn Fn(Found) -> bool + Sync)) {
+    // A path named by the user is followed even when it is a symlink, as other tools do.
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            let kind = if e.kind() == io::ErrorKind::NotFound {
+                "not found"
+            } else {
+                "cannot stat"
+            };
+            emit(Found::Failed(
+                Location::file(path.to_path_buf(), 0),
+                Failure::new(FailKind::Open, format!("{kind}: {e}")),
+            ));
+            return;
+        }
+    };
+    if meta.is_file() {
+        emit(Found::File {
+            path: path.to_path_buf(),
+            size: meta.len(),
+        });
+        return;
+    }
+    if !meta.is_dir() {
+        emit(Found::Skipped("special"));
+        return;
+    }
+    let walker = ignore::WalkBuilder::new(path)
+        .standard_filters(false)
+        .follow_links(opts.follow)
+        .threads(opts.threads)
+        .build_parallel();
+    walker.run(|| {
+        Box::new(move |entry| {
+            let go_on = match entry {
+                Ok(entry) => classify(entry, emit),
+                Err(err) => emit(walk_failure(path, err)),
+            };
+            if go_on {
+                ignore::WalkState::Continue
+            } else {
+                ignore::WalkState::Quit
+            }
+        })
+    });
+}
+
+fn classify(entry: ignore::DirEntry, emit: &(dyn Fn(Found) -> bool + Sync)) -> bool {
+    let Some(ft) = entry.file_type() else {
+        // Only stdin has no file type; the walker never yields it here.
+        return true;
+    };
+    if ft.is_dir() {
+        true
+    } else if ft.is_symlink() {
+        emit(Found::Skipped("symlink"))
+    } else if !ft.is_file() {
+        emit(Found::Skipped("special"))
+    } else {
+        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+        emit(Found::File {
+            path: entry.into_path(),
+            size,
+        })
+    }
+}
+
+fn walk_failure(root: &Path, err: ignore::Error) -> Found {
+    let path = error_path(&err).unwrap_or(root).to_path_buf();
+    let io_msg = err
+        .io_error()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| strip_context(&err));
+    Found::Failed(
+        Location::file(path, 0),
+        Failure::new(FailKind::Walk, io_msg),
+    )
+}
+
+fn error_path(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child),
+        _ => None,
+    }
+}
+
+fn strip_context(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => {
+            strip_context(err)
+        }
+        ignore::Error::Loop { ancestor, .. } => {
+            format!("symlink loop back to {}", ancestor.display())
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn collect(inputs: &[Input], follow: bool) -> Vec<String> {
+        let out = Mutex::new(Vec::new());
+        walk_inputs(inputs, &WalkOptions { follow, threads: 2 }, &|f| {
+            let s = match f {
+                Found::File { path, size } => format!("file {} {size}", path.display()),
+                Found::Failed(loc, fail) => {
+                    format!("failed {} {}", loc.path.display(), fail.kind.name())
+                }
+                Found::Skipped(why) => format!("skipped {why}"),
+            };
+            out.lock().unwrap().push(s);
+            true
+        });
+        let mut v = out.into_inner().unwrap();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn walks_files_skips_links_and_reports_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::create_dir(d.join("sub")).unwrap();
+        fs::write(d.join("a.txt"), b"abc").unwrap();
+        fs::write(d.join("sub/b.txt"), b"hello").unwrap();
+        std::os::unix::fs::symlink(d.join("a.txt"), d.join("link")).unwrap();
+        let got = collect(
+            &[Input::Path(d.to_path_buf()), Input::Path(d.join("missing"))],
+            false,
+        );
+        let p = |s: &str| d.join(s).display().to_string();
+        assert_eq!(
+            got,
+            vec![
+                format!("failed {} open", p("missing")),
+                format!("file {} 3", p("a.txt")),
+                format!("file {} 5", p("sub/b.txt")),
+                "skipped symlink".to_string(),
+            ]
+        );
+        let followed = collect(&[Input::Path(d.to_path_buf())], true);
+        assert!(
+            followed.contains(&format!("file {} 3", p("link"))),
+            "{followed:?}"
+        );
+    }
+
+    #[test]
+    fn files_from_with_nul_and_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(d.join("x y"), b"1").unwrap();
+        fs::write(d.join("new\nline"), b"22").unwrap();
+        let list0 = d.join("list0");
+        let mut bytes = Vec::new();
+        for n in ["x y", "new\nline"] {
+            bytes.extend_from_slice(d.join(n).to_str().unwrap().as_bytes());
+            bytes.push(0);
+        }
+        fs::write(&list0, &bytes).unwrap();
+        let got = collect(
+            &[Input::FilesFrom {
+                list: list0,
+                nul: true,
+            }],
+            false,
+        );
+        assert_eq!(got.len(), 2, "{got:?}");
+        let list = d.join("list");
+        fs::write(&list, format!("{}\r\n\n", d.join("x y").display())).unwrap();
+        let got = collect(&[Input::FilesFrom { list, nul: false }], false);
+        assert_eq!(got, vec![format!("file {} 1", d.join("x y").display())]);
+    }
+
+    #[test]
+    fn fifo_is_skipped_not_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let got = collect(&[Input::Path(dir.path().to_path_buf())], false);
+        assert_eq!(got, vec!["skipped special".to_string()]);
+    }
+}
