@@ -235,10 +235,8 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 .context("internal: no build matches")?;
             let specs = list_specs(&a, sub)?;
             let mut b = IndexBuilder::new();
-            let mut malformed = 0;
             for spec in &specs {
                 let rep = b.add_list(spec, a.strict)?;
-                malformed += rep.malformed;
                 report_list(&rep, a.quiet);
             }
             let stats = b
@@ -253,11 +251,8 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                     stats.distinct
                 );
             }
-            Ok(if malformed > 0 {
-                ExitStatus::Error
-            } else {
-                ExitStatus::Clean
-            })
+            // Malformed lines were reported above; --strict is how to make them fatal.
+            Ok(ExitStatus::Clean)
         }
         Cmd::Index(IndexCmd::Info(a)) => {
             let index = Index::open(&a.index)
@@ -288,8 +283,16 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
         return;
     }
     eprintln!(
-        "vigie: list {} ({}): {:?} format, label {:?}, entries: {}, malformed lines: {}",
-        rep.name, rep.path, rep.format, rep.label, rep.entries, rep.malformed
+        "vigie: list {} ({}): {} format, label {:?}, entries: {}, malformed lines: {}",
+        rep.name,
+        rep.path,
+        serde_json::to_value(rep.format)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+        rep.label,
+        rep.entries,
+        rep.malformed
     );
     for n in &rep.notes {
         eprintln!("vigie: {}: note: {n}", rep.path);
