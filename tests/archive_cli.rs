@@ -19,8 +19,11 @@ fn member_bytes(rec: &Value) -> Vec<u8> {
     }
 }
 
-/// member name → (md5, sha256) from vigie.
-fn vigie_members(archive: &Path) -> (BTreeMap<Vec<u8>, (String, String)>, Vec<Value>, i32) {
+/// member name → (md5, sha256).
+type Members = BTreeMap<Vec<u8>, (String, String)>;
+
+/// Members hashed by vigie, its records and its exit code.
+fn vigie_members(archive: &Path) -> (Members, Vec<Value>, i32) {
     let out = run([
         OsStr::new("hash"),
         OsStr::new("-q"),
@@ -45,7 +48,7 @@ fn vigie_members(archive: &Path) -> (BTreeMap<Vec<u8>, (String, String)>, Vec<Va
 }
 
 /// member name → (md5, sha256) from GNU tar extracting and md5sum/sha256sum hashing.
-fn reference_members(archive: &Path) -> BTreeMap<Vec<u8>, (String, String)> {
+fn reference_members(archive: &Path) -> Members {
     let dir = tempfile::tempdir().unwrap();
     tool(
         "tar",
