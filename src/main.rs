@@ -135,7 +135,7 @@ struct BuildArgs {
     /// Name of the next LIST (default: its file stem). Give before the list it names.
     #[arg(long, value_name = "NAME")]
     name: Vec<String>,
-    /// Label of the next LIST's entries (default: the list's name).
+    /// Label of the next LIST's entries (default: the list's file stem).
     #[arg(long, value_name = "LABEL")]
     label: Vec<String>,
     /// Declared algorithm of the next LIST, when its lines don't say and length would guess
