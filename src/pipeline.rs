@@ -95,6 +95,8 @@ const BATCH_MEMBERS: usize = 512;
 const BATCH_BYTES: u64 = 64 << 20;
 /// Mapped bytes hashed between two releases of the pages behind.
 const RELEASE_STEP: usize = 64 << 20;
+/// Items at least this large are hashed by two threads when several algorithms run.
+const SPLIT_MIN_LEN: usize = 32 << 20;
 
 struct Ctx<'a> {
     cfg: &'a PipelineConfig,
@@ -125,13 +127,32 @@ impl Ctx<'_> {
     }
 
     /// Hashes mapped or owned bytes, releasing mapped pages behind the hasher.
+    ///
+    /// A large item with several algorithms is hashed by two threads at once, each running
+    /// half of the algorithms (by cost) over the same bytes, so one huge file still keeps two
+    /// cores busy; when the other core is busy with other items, rayon runs both halves here.
     fn hash_data(&self, loc: Location, data: &Data) {
-        let mut h = MultiHasher::new(self.cfg.algos);
         let bytes = data.bytes();
+        let split = match self.cfg.algos.split_by_cost() {
+            Some(halves) if bytes.len() >= SPLIT_MIN_LEN && rayon::current_num_threads() > 1 => {
+                Some(halves)
+            }
+            _ => None,
+        };
+        let (mut h, mut h2) = match split {
+            Some((a, b)) => (MultiHasher::new(a), Some(MultiHasher::new(b))),
+            None => (MultiHasher::new(self.cfg.algos), None),
+        };
         let mut done = 0;
         while done < bytes.len() {
             let end = (done + RELEASE_STEP).min(bytes.len());
-            h.update(&bytes[done..end]);
+            let step = &bytes[done..end];
+            match &mut h2 {
+                Some(h2) => {
+                    rayon::join(|| h.update(step), || h2.update(step));
+                }
+                None => h.update(step),
+            }
             if data.is_mapped() {
                 data.release(done..end);
             }
@@ -140,7 +161,11 @@ impl Ctx<'_> {
         self.counters
             .bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        self.finish(loc, Ok(h.finish()));
+        let digests = match h2 {
+            Some(h2) => h.finish().merge(h2.finish()),
+            None => h.finish(),
+        };
+        self.finish(loc, Ok(digests));
     }
 }
 
