@@ -156,11 +156,11 @@ impl Ctx<'_> {
             if data.is_mapped() {
                 data.release(done..end);
             }
+            self.counters
+                .bytes
+                .fetch_add((end - done) as u64, Ordering::Relaxed);
             done = end;
         }
-        self.counters
-            .bytes
-            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let digests = match h2 {
             Some(h2) => h.finish().merge(h2.finish()),
             None => h.finish(),
@@ -415,13 +415,15 @@ fn tar_streamed(
             let res = loop {
                 match read_full(&mut reader, &mut chunk) {
                     Ok(0) => break Ok(()),
-                    Ok(n) => h.update(&chunk[..n]),
+                    Ok(n) => {
+                        h.update(&chunk[..n]);
+                        ctx.counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
+                    }
                     Err(e) => break Err(e),
                 }
             };
             match res {
                 Ok(()) => {
-                    ctx.counters.bytes.fetch_add(m.size, Ordering::Relaxed);
                     ctx.finish(member_loc(&path, &m), Ok(h.finish()));
                 }
                 Err(e) => {
