@@ -149,10 +149,11 @@ impl fmt::Display for Summary {
         if !self.skipped.is_empty() {
             write!(f, "; skipped {}", join(&self.skipped))?;
         }
+        let digits = if self.items_per_s < 100.0 { 1 } else { 0 };
         write!(
             f,
-            "; {:.0} items/s, {:.1} MB/s",
-            self.items_per_s, self.mb_per_s
+            "; {:.*} items/s, {:.1} MB/s",
+            digits, self.items_per_s, self.mb_per_s
         )
     }
 }
