@@ -333,6 +333,41 @@ fn tar_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
     flush(&mut batch);
 }
 
+/// A member read out of a decoder.
+enum Streamed {
+    /// Small enough to hand to the pool.
+    Buffered(Vec<u8>),
+    /// Large: hashed here as it streamed.
+    Hashed(Digests),
+}
+
+/// Reads the current member of `stream`: buffered when at most [`STREAM_BUFFER_LIMIT`] bytes
+/// (the buffer grows with the bytes that arrive, never with the declared size), else hashed
+/// chunk by chunk.
+fn read_member(
+    ctx: &Ctx<'_>,
+    stream: &mut TarStream<Box<dyn Read + Send>>,
+    size: u64,
+) -> io::Result<Streamed> {
+    let mut reader = stream.data();
+    if size <= STREAM_BUFFER_LIMIT {
+        let mut buf = Vec::new();
+        reader.read_to_end(&mut buf)?;
+        return Ok(Streamed::Buffered(buf));
+    }
+    let mut h = MultiHasher::new(ctx.cfg.algos);
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        match read_full(&mut reader, &mut chunk)? {
+            0 => return Ok(Streamed::Hashed(h.finish())),
+            n => {
+                h.update(&chunk[..n]);
+                ctx.counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
 /// Members of a compressed tar, decoded as a stream; small members are buffered and hashed by
 /// the pool in batches, large ones hashed as they stream.
 fn tar_streamed(
@@ -384,59 +419,24 @@ fn tar_streamed(
         if non_regular(ctx, &path, &m) {
             continue;
         }
-        if m.size <= STREAM_BUFFER_LIMIT {
-            let mut buf = Vec::new();
-            // The declared size is only a bound: the buffer grows with the bytes that arrive.
-            match stream.data().read_to_end(&mut buf) {
-                Ok(_) => {
-                    batch_bytes += m.size;
-                    batch.push((m, buf));
-                    if batch.len() >= BATCH_MEMBERS || batch_bytes >= BATCH_BYTES {
-                        flush(&mut batch);
-                        batch_bytes = 0;
-                    }
-                }
-                Err(e) => {
+        match read_member(ctx, &mut stream, m.size) {
+            Ok(Streamed::Buffered(buf)) => {
+                batch_bytes += m.size;
+                batch.push((m, buf));
+                if batch.len() >= BATCH_MEMBERS || batch_bytes >= BATCH_BYTES {
                     flush(&mut batch);
-                    ctx.fail(
-                        member_loc(&path, &m),
-                        Failure::new(
-                            FailKind::Decompress,
-                            format!("{} stream: {e}", compression.name()),
-                        ),
-                    );
-                    return;
+                    batch_bytes = 0;
                 }
             }
-        } else {
-            let mut h = MultiHasher::new(ctx.cfg.algos);
-            let mut chunk = vec![0u8; 1 << 20];
-            let mut reader = stream.data();
-            let res = loop {
-                match read_full(&mut reader, &mut chunk) {
-                    Ok(0) => break Ok(()),
-                    Ok(n) => {
-                        h.update(&chunk[..n]);
-                        ctx.counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
-                    }
-                    Err(e) => break Err(e),
-                }
-            };
-            match res {
-                Ok(()) => {
-                    ctx.finish(member_loc(&path, &m), Ok(h.finish()));
-                }
-                Err(e) => {
-                    flush(&mut batch);
-                    ctx.fail(
-                        member_loc(&path, &m),
-                        Failure::new(
-                            FailKind::Decompress,
-                            format!("{} stream: {e}", compression.name()),
-                        ),
-                    );
-                    return;
-                }
+            Ok(Streamed::Hashed(digests)) => ctx.finish(member_loc(&path, &m), Ok(digests)),
+            Err(e) => {
+                flush(&mut batch);
+                let msg = format!("{} stream: {e}", compression.name());
+                ctx.fail(
+                    member_loc(&path, &m),
+                    Failure::new(FailKind::Decompress, msg),
+                );
+                return;
             }
         }
     }

@@ -265,3 +265,50 @@ fn no_archives_hashes_the_tar_itself() {
         &theirs[..64]
     );
 }
+
+#[test]
+fn large_member_of_a_compressed_tar_is_hashed_as_it_streams() {
+    // 20 MiB is above the 16 MiB buffering limit: that member is hashed while it streams.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir(&src).unwrap();
+    let big: Vec<u8> = (0..20u32 << 20).map(|i| (i / 4096) as u8).collect();
+    fs::write(src.join("big.bin"), &big).unwrap();
+    fs::write(src.join("small.txt"), b"small\n").unwrap();
+    let archive = dir.path().join("a.tgz");
+    tool(
+        "tar",
+        &[
+            OsStr::new("-czf"),
+            archive.as_os_str(),
+            OsStr::new("-C"),
+            src.as_os_str(),
+            OsStr::new("."),
+        ],
+    );
+    let out = run([
+        OsStr::new("hash"),
+        OsStr::new("-q"),
+        OsStr::new("--algo"),
+        OsStr::new("sha256"),
+        archive.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let recs = jsonl(&out.stdout);
+    let get = |name: &str| {
+        recs.iter()
+            .find(|r| r["member"] == name)
+            .unwrap_or_else(|| panic!("{name} in {recs:?}"))
+    };
+    let theirs = tool("sha256sum", &[src.join("big.bin").as_os_str()]);
+    assert_eq!(
+        get("./big.bin")["sha256"].as_str().unwrap().as_bytes(),
+        &theirs[..64]
+    );
+    assert_eq!(get("./big.bin")["size"], 20 << 20);
+    let theirs = tool("sha256sum", &[src.join("small.txt").as_os_str()]);
+    assert_eq!(
+        get("./small.txt")["sha256"].as_str().unwrap().as_bytes(),
+        &theirs[..64]
+    );
+}
