@@ -9,12 +9,12 @@
 
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_channel::{bounded, Sender};
 use rayon::prelude::*;
 
-use crate::hash::{AlgoSet, Digests, MultiHasher};
+use crate::hash::{hash_bytes, AlgoSet, Digests, MultiHasher};
 use crate::read::Data;
 use crate::source::open::{read_full, Compression};
 use crate::source::tar::{EntryKind, TarMember, TarSlice, TarStream};
@@ -91,8 +91,8 @@ pub struct Counters {
 /// buffered and handed to the pool.
 const STREAM_BUFFER_LIMIT: u64 = 16 << 20;
 /// Members per parallel batch, and bytes per batch, for tar archives.
-const BATCH_MEMBERS: usize = 512;
-const BATCH_BYTES: u64 = 64 << 20;
+const BATCH_MEMBERS: usize = 256;
+const BATCH_BYTES: u64 = 16 << 20;
 /// Mapped bytes hashed between two releases of the pages behind.
 const RELEASE_STEP: usize = 64 << 20;
 /// Items at least this large are hashed by two threads when several algorithms run.
@@ -133,6 +133,12 @@ impl Ctx<'_> {
     /// cores busy; when the other core is busy with other items, rayon runs both halves here.
     fn hash_data(&self, loc: Location, data: &Data) {
         let bytes = data.bytes();
+        if bytes.len() < SPLIT_MIN_LEN {
+            self.counters
+                .bytes
+                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            return self.finish(loc, Ok(hash_bytes(self.cfg.algos, bytes)));
+        }
         let split = match self.cfg.algos.split_by_cost() {
             Some(halves) if bytes.len() >= SPLIT_MIN_LEN && rayon::current_num_threads() > 1 => {
                 Some(halves)
@@ -153,7 +159,7 @@ impl Ctx<'_> {
                 }
                 None => h.update(step),
             }
-            if data.is_mapped() {
+            if data.is_mapped() && bytes.len() > RELEASE_STEP {
                 data.release(done..end);
             }
             self.counters
@@ -283,54 +289,97 @@ fn non_regular(ctx: &Ctx<'_>, path: &std::path::Path, m: &TarMember) -> bool {
 
 /// Members of a mapped tar, hashed in place in parallel batches.
 fn tar_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
-    let mut batch: Vec<TarMember> = Vec::new();
-    let mut batch_bytes = 0u64;
-    let flush = |batch: &mut Vec<TarMember>| {
-        batch.par_iter().for_each(|m| {
-            let loc = member_loc(&path, m);
-            let range = usize::try_from(m.data_offset)
-                .ok()
-                .and_then(|s| Some(s..s.checked_add(usize::try_from(m.size).ok()?)?));
-            match range.and_then(|r| data.slice(r)) {
-                Some(slice) => ctx.hash_data(loc, &slice),
-                None => ctx.fail(
-                    loc,
-                    Failure::new(FailKind::Archive, "member data lies outside the archive"),
-                ),
-            }
-        });
-        batch.clear();
-    };
-    for m in TarSlice::new(data.bytes()) {
-        if ctx.quit.load(Ordering::Relaxed) {
-            return;
-        }
-        match m {
-            Ok(m) => {
-                if non_regular(ctx, &path, &m) {
-                    continue;
-                }
-                batch_bytes += m.size;
-                batch.push(m);
-                if batch.len() >= BATCH_MEMBERS || batch_bytes >= BATCH_BYTES {
-                    flush(&mut batch);
-                    batch_bytes = 0;
-                }
-            }
-            Err(e) => {
-                flush(&mut batch);
-                let loc = Location {
-                    path: path.clone(),
-                    member: e.member.clone(),
-                    offset: e.offset,
-                    size: 0,
-                };
-                ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
+    // The header walk runs here while earlier batches are hashed by the pool; at most
+    // `max_inflight` batches wait, so memory stays bounded however many members there are.
+    let max_inflight = 2 * rayon::current_num_threads() + 2;
+    let inflight = AtomicUsize::new(0);
+    let path = &path;
+    let inflight = &inflight;
+    rayon::in_place_scope(|scope| {
+        let mut batch = Batch::default();
+        let spawn = |batch: Batch| {
+            if batch.members.is_empty() {
                 return;
             }
+            while inflight.load(Ordering::Acquire) >= max_inflight {
+                if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                    std::thread::yield_now();
+                }
+            }
+            inflight.fetch_add(1, Ordering::AcqRel);
+            scope.spawn(move |_| {
+                hash_batch(ctx, path, data, &batch);
+                inflight.fetch_sub(1, Ordering::AcqRel);
+            });
+        };
+        for m in TarSlice::new(data.bytes()) {
+            if ctx.quit.load(Ordering::Relaxed) {
+                return;
+            }
+            match m {
+                Ok(m) => {
+                    let end = m.data_offset.saturating_add(m.size);
+                    batch.end = usize::try_from(end).unwrap_or(usize::MAX);
+                    if non_regular(ctx, path, &m) {
+                        continue;
+                    }
+                    batch.bytes += m.size;
+                    batch.members.push(m);
+                    if batch.members.len() >= BATCH_MEMBERS || batch.bytes >= BATCH_BYTES {
+                        let next = Batch {
+                            start: batch.end,
+                            ..Batch::default()
+                        };
+                        spawn(std::mem::replace(&mut batch, next));
+                    }
+                }
+                Err(e) => {
+                    spawn(batch);
+                    let loc = Location {
+                        path: path.clone(),
+                        member: e.member.clone(),
+                        offset: e.offset,
+                        size: 0,
+                    };
+                    ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
+                    return;
+                }
+            }
         }
-    }
-    flush(&mut batch);
+        spawn(batch);
+    });
+}
+
+/// Consecutive members of a mapped tar, hashed as one task.
+#[derive(Default)]
+struct Batch {
+    members: Vec<TarMember>,
+    /// Bytes of member data.
+    bytes: u64,
+    /// The archive range the batch covers, headers included.
+    start: usize,
+    end: usize,
+}
+
+/// Hashes a batch of mapped members in parallel, then releases the pages of its whole range
+/// (member data and the headers between them) so the resident set stays flat.
+fn hash_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, batch: &Batch) {
+    // From the page holding the previous batch's last byte: a page shared by two batches is
+    // released by the later one (the earlier, if still reading it, just faults it back).
+    let start = batch.start / 4096 * 4096;
+    let end = batch.end.min(data.len());
+    data.populate(start..end);
+    batch.members.par_iter().for_each(|m| {
+        let loc = member_loc(path, m);
+        match m.data_range().and_then(|r| data.slice(r)) {
+            Some(slice) => ctx.hash_data(loc, &slice),
+            None => ctx.fail(
+                loc,
+                Failure::new(FailKind::Archive, "member data lies outside the archive"),
+            ),
+        }
+    });
+    data.release(start..end);
 }
 
 /// A member read out of a decoder.

@@ -103,6 +103,11 @@ impl AlgoSet {
         self.0 |= 1 << a.id();
     }
 
+    /// Removes one algorithm.
+    pub fn remove(&mut self, a: Algo) {
+        self.0 &= !(1 << a.id());
+    }
+
     /// True when `a` is in the set.
     pub fn contains(self, a: Algo) -> bool {
         self.0 & (1 << a.id()) != 0
@@ -324,10 +329,20 @@ impl MultiHasher {
 }
 
 /// Hashes a whole buffer with every algorithm of `set`.
+///
+/// XXH3 runs one-shot over the whole buffer (its streaming state copies small inputs into an
+/// internal buffer first); the other algorithms run in one chunked pass.
 pub fn hash_bytes(set: AlgoSet, bytes: &[u8]) -> Digests {
-    let mut h = MultiHasher::new(set);
+    let mut rest = set;
+    rest.remove(Algo::Xxh3_128);
+    let mut h = MultiHasher::new(rest);
     h.update(bytes);
-    h.finish()
+    let mut d = h.finish();
+    if set.contains(Algo::Xxh3_128) {
+        let x = xxhash_rust::xxh3::xxh3_128(bytes).to_be_bytes();
+        d.0.extend(Digest::new(Algo::Xxh3_128, &x));
+    }
+    d
 }
 
 #[cfg(test)]

@@ -60,6 +60,17 @@ impl Map {
         }
     }
 
+    pub(crate) fn populate(&self, range: Range<usize>) {
+        #[cfg(target_os = "linux")]
+        if let Some((off, len)) = self.page_range(range, false) {
+            let _ = self
+                .map
+                .advise_range(memmap2::Advice::PopulateRead, off, len);
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = range;
+    }
+
     pub(crate) fn release(&self, range: Range<usize>) {
         if let Some((off, len)) = self.page_range(range, true) {
             // SAFETY: MADV_DONTNEED on a read-only, file-backed shared mapping only drops this
