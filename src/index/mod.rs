@@ -360,25 +360,84 @@ impl Table {
         (u64::from(top) >> (32 - self.bits)) as usize
     }
 
-    /// Byte range of the records of the bucket of `key`, if the directory is sane there.
+    /// The rows `[lo, hi)` of the bucket of `key`, and the row `est` in it where `key` would
+    /// be if the digests of the bucket were evenly spread (interpolation on the 32 bits that
+    /// follow the bucket bits). `None` for an empty bucket or a damaged directory.
     #[inline(always)]
-    fn bucket_bytes(&self, all: &[u8], key: &[u8]) -> Option<Range<usize>> {
+    fn locate(&self, all: &[u8], key: &[u8]) -> Option<(usize, usize, usize)> {
         let at = self.dir.start + self.bucket(key) * 4;
         let lo = u32_at(all, at)? as usize;
         let hi = u32_at(all, at + 4)? as usize;
         if lo >= hi || hi > self.rows {
             return None;
         }
-        Some(self.recs.start + lo * self.width..self.recs.start + hi * self.width)
+        let top = key.first_chunk::<8>().map_or(0, |b| u64::from_be_bytes(*b));
+        let frac = (top << self.bits) >> 32;
+        let est = lo + (((hi - lo) as u64 * frac) >> 32) as usize;
+        Some((lo, hi, est))
     }
 
-    /// The provenance group of `key` among the records in `run`.
+    /// Byte offset of row `row`.
     #[inline(always)]
-    fn find(run: &[u8], width: usize, key: &[u8]) -> Option<u32> {
-        for r in run.chunks_exact(width) {
-            let (k, g) = r.split_at(key.len());
-            if k == key {
-                return g.first_chunk::<4>().map(|g| u32::from_le_bytes(*g));
+    fn row_at(&self, row: usize) -> usize {
+        self.recs.start + row * self.width
+    }
+
+    /// The provenance group of `key` among rows `[lo, hi)`, searching from row `est`: a short
+    /// walk from the estimate (a few rows on evenly spread digests), then a binary search of
+    /// what is left, so a skewed bucket costs O(log n) and not O(n).
+    #[inline(always)]
+    fn search(&self, all: &[u8], key: &[u8], lo: usize, hi: usize, est: usize) -> Option<u32> {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        const WALK: usize = 8;
+        let klen = key.len();
+        let kp = key.first_chunk::<8>().map_or(0, |b| u64::from_be_bytes(*b));
+        // Compares row `r` with the key: the first 8 bytes as an integer settle almost every
+        // comparison; the rest only when they are equal.
+        let cmp = |r: usize| -> Option<(std::cmp::Ordering, &[u8])> {
+            let s = self.row_at(r);
+            let rb = all.get(s..s + self.width)?;
+            let rp = rb.first_chunk::<8>().map_or(0, |b| u64::from_be_bytes(*b));
+            let o = if rp != kp {
+                rp.cmp(&kp)
+            } else {
+                rb[..klen].cmp(key)
+            };
+            Some((o, rb))
+        };
+        let group = |r: &[u8]| u32_at(r, klen);
+        let (mut lo, mut hi) = (lo, hi);
+        match cmp(est)? {
+            (Equal, r) => return group(r),
+            (Less, _) => {
+                let mut i = est + 1;
+                while i < hi && i <= est + WALK {
+                    match cmp(i)? {
+                        (Equal, r) => return group(r),
+                        (Greater, _) => return None,
+                        (Less, _) => i += 1,
+                    }
+                }
+                lo = i;
+            }
+            (Greater, _) => {
+                let mut i = est;
+                while i > lo && i + WALK >= est {
+                    match cmp(i - 1)? {
+                        (Equal, r) => return group(r),
+                        (Less, _) => return None,
+                        (Greater, _) => i -= 1,
+                    }
+                }
+                hi = i;
+            }
+        }
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match cmp(mid)? {
+                (Equal, r) => return group(r),
+                (Less, _) => lo = mid + 1,
+                (Greater, _) => hi = mid,
             }
         }
         None
@@ -655,8 +714,8 @@ impl Index {
         let t = self.tables[usize::from(d.algo().id())].as_ref()?;
         let all = self.data.bytes();
         let key = d.as_bytes();
-        let run = all.get(t.bucket_bytes(all, key)?)?;
-        let group = Table::find(run, t.width, key)?;
+        let (lo, hi, est) = t.locate(all, key)?;
+        let group = t.search(all, key, lo, hi, est)?;
         Some(self.hits(all, group))
     }
 
@@ -668,28 +727,26 @@ impl Index {
         const K: usize = 16;
         let all = self.data.bytes();
         for (c, chunk) in queries.chunks(K).enumerate() {
-            let mut runs: [Option<Range<usize>>; K] = Default::default();
+            let mut found: [Option<(&Table, usize, usize, usize)>; K] = [None; K];
             // Stage 1: the directory entries (independent loads).
-            for (q, run) in chunk.iter().zip(runs.iter_mut()) {
+            for (q, f) in chunk.iter().zip(found.iter_mut()) {
                 if let Some(t) = &self.tables[usize::from(q.algo().id())] {
-                    *run = t.bucket_bytes(all, q.as_bytes());
+                    *f = t
+                        .locate(all, q.as_bytes())
+                        .map(|(lo, hi, est)| (t, lo, hi, est));
                 }
             }
-            // Stage 2: touch the first byte of every record run so the loads are in flight
+            // Stage 2: touch the estimated row of every query so that the loads are in flight
             // together.
             let mut touch = 0u8;
-            for r in runs.iter().flatten() {
-                touch ^= all.get(r.start).copied().unwrap_or(0);
+            for (t, _, _, est) in found.iter().flatten() {
+                touch ^= all.get(t.row_at(*est)).copied().unwrap_or(0);
             }
             std::hint::black_box(touch);
-            // Stage 3: compare.
-            for (j, (q, run)) in chunk.iter().zip(runs.iter()).enumerate() {
-                let Some(r) = run else { continue };
-                let Some(bytes) = all.get(r.clone()) else {
-                    continue;
-                };
-                let key = q.as_bytes();
-                if let Some(g) = Table::find(bytes, key.len() + 4, key) {
+            // Stage 3: search (the rows are cached or on their way).
+            for (j, (q, f)) in chunk.iter().zip(found.iter()).enumerate() {
+                let Some((t, lo, hi, est)) = f else { continue };
+                if let Some(g) = t.search(all, q.as_bytes(), *lo, *hi, *est) {
                     on_hit(c * K + j, self.hits(all, g));
                 }
             }

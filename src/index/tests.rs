@@ -366,8 +366,36 @@ fn corrupt_body_bytes_never_panic_and_verify_catches_them() {
 
 #[test]
 fn randomized_against_hashmap() {
+    // Default bucket bits, one huge bucket pair (walk then binary search), and a directory far
+    // sparser than the rows.
+    for bits in [None, Some(1), Some(20)] {
+        randomized(bits, false);
+    }
+}
+
+#[test]
+fn clustered_digests_defeat_interpolation_but_not_lookup() {
+    for bits in [None, Some(1), Some(8)] {
+        randomized(bits, true);
+    }
+}
+
+/// Builds 5 lists of 3000 random digests (some shared), then compares lookups of them, of
+/// random misses and of near misses with a `HashMap`. With `clustered`, every digest starts
+/// with the same 8 bytes, so all rows share one bucket and interpolation is useless.
+fn randomized(bits: Option<u32>, clustered: bool) {
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let rng_digest = |rng: &mut XorShift, algo: Algo| {
+        let dg = rng.digest(algo);
+        if !clustered {
+            return dg;
+        }
+        let mut bytes = dg.as_bytes().to_vec();
+        bytes[..8].copy_from_slice(b"\x12\x34\x56\x78\x9a\xbc\xde\xf0");
+        Digest::new(algo, &bytes).unwrap()
+    };
     let mut b = IndexBuilder::new();
+    b.set_bucket_bits(bits);
     let mut model: HashMap<Digest, BTreeSet<(String, String)>> = HashMap::new();
     let mut queries = Vec::new();
     for list in 0..5 {
@@ -380,7 +408,7 @@ fn randomized_against_hashmap() {
             let dg = if i % 7 == 0 && !queries.is_empty() {
                 queries[(rng.next() % queries.len() as u64) as usize]
             } else {
-                rng.digest(algo)
+                rng_digest(&mut rng, algo)
             };
             ds.push(dg);
             queries.push(dg);
@@ -394,7 +422,7 @@ fn randomized_against_hashmap() {
     // Misses, including near misses sharing the first bytes with a present digest.
     for i in 0..3000 {
         let algo = Algo::ALL[i % 4];
-        queries.push(rng.digest(algo));
+        queries.push(rng_digest(&mut rng, algo));
         let base = queries[i];
         let mut bytes = base.as_bytes().to_vec();
         let last = bytes.len() - 1;
