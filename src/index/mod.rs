@@ -360,21 +360,39 @@ impl Table {
         (u64::from(top) >> (32 - self.bits)) as usize
     }
 
-    /// The rows `[lo, hi)` of the bucket of `key`, and the row `est` in it where `key` would
-    /// be if the digests of the bucket were evenly spread (interpolation on the 32 bits that
-    /// follow the bucket bits). `None` for an empty bucket or a damaged directory.
+    /// The directory entries of the bucket of `key`: rows `[lo, hi)`, unchecked (`(0, 0)` if
+    /// out of bounds). No branch depends on the loaded values, so that the loads of several
+    /// queries overlap.
     #[inline(always)]
-    fn locate(&self, all: &[u8], key: &[u8]) -> Option<(usize, usize, usize)> {
+    fn bucket_rows(&self, all: &[u8], key: &[u8]) -> (usize, usize) {
         let at = self.dir.start + self.bucket(key) * 4;
-        let lo = u32_at(all, at)? as usize;
-        let hi = u32_at(all, at + 4)? as usize;
-        if lo >= hi || hi > self.rows {
-            return None;
-        }
+        // One 8-byte load for both entries.
+        let both = u64_at(all, at).unwrap_or(0);
+        ((both & 0xFFFF_FFFF) as usize, (both >> 32) as usize)
+    }
+
+    /// The row of `[lo, hi)` where `key` would be if the digests of the bucket were evenly
+    /// spread (interpolation on the 32 bits that follow the bucket bits); `lo` when empty.
+    #[inline(always)]
+    fn estimate(&self, key: &[u8], lo: usize, hi: usize) -> usize {
         let top = key.first_chunk::<8>().map_or(0, |b| u64::from_be_bytes(*b));
         let frac = (top << self.bits) >> 32;
-        let est = lo + (((hi - lo) as u64 * frac) >> 32) as usize;
-        Some((lo, hi, est))
+        lo + ((hi.saturating_sub(lo) as u64 * frac) >> 32) as usize
+    }
+
+    /// True when `[lo, hi)` is a non-empty run of rows of the table.
+    #[inline(always)]
+    fn sane(&self, lo: usize, hi: usize) -> bool {
+        lo < hi && hi <= self.rows
+    }
+
+    /// The rows `[lo, hi)` of the bucket of `key` and the estimated row of `key` in it;
+    /// `None` for an empty bucket or a damaged directory.
+    #[inline(always)]
+    fn locate(&self, all: &[u8], key: &[u8]) -> Option<(usize, usize, usize)> {
+        let (lo, hi) = self.bucket_rows(all, key);
+        self.sane(lo, hi)
+            .then(|| (lo, hi, self.estimate(key, lo, hi)))
     }
 
     /// Byte offset of row `row`.
@@ -491,6 +509,7 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
 }
 
 /// Reads a little-endian u64 at `at`, `None` when out of bounds.
+#[inline(always)]
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     b.get(at..at.checked_add(8)?)?
         .first_chunk::<8>()
@@ -724,29 +743,44 @@ impl Index {
     /// the record runs, of a batch of queries are read together so that their cache misses
     /// overlap instead of queueing.
     pub fn lookup_batch(&self, queries: &[Digest], mut on_hit: impl FnMut(usize, Hits<'_>)) {
-        const K: usize = 16;
+        const K: usize = 32;
         let all = self.data.bytes();
         for (c, chunk) in queries.chunks(K).enumerate() {
-            let mut found: [Option<(&Table, usize, usize, usize)>; K] = [None; K];
-            // Stage 1: the directory entries (independent loads).
-            for (q, f) in chunk.iter().zip(found.iter_mut()) {
-                if let Some(t) = &self.tables[usize::from(q.algo().id())] {
-                    *f = t
-                        .locate(all, q.as_bytes())
-                        .map(|(lo, hi, est)| (t, lo, hi, est));
+            let mut rows = [(0usize, 0usize, 0usize); K];
+            let algo = chunk[0].algo();
+            let table = self.tables[usize::from(algo.id())].as_ref();
+            if let Some(t) = table.filter(|_| chunk.iter().all(|q| q.algo() == algo)) {
+                // The usual case, one algorithm: tight loops with no branch on loaded values,
+                // so that the loads of the whole chunk are in flight together.
+                // Stage 1: the directory entries.
+                for (q, r) in chunk.iter().zip(rows.iter_mut()) {
+                    let (lo, hi) = t.bucket_rows(all, q.as_bytes());
+                    *r = (lo, hi, 0);
+                }
+                // Stage 2: touch the estimated rows.
+                let mut touch = 0u8;
+                for (q, r) in chunk.iter().zip(rows.iter_mut()) {
+                    r.2 = t.estimate(q.as_bytes(), r.0, r.1);
+                    touch ^= all.get(t.row_at(r.2)).copied().unwrap_or(0);
+                }
+                std::hint::black_box(touch);
+            } else {
+                for (q, r) in chunk.iter().zip(rows.iter_mut()) {
+                    if let Some(t) = &self.tables[usize::from(q.algo().id())] {
+                        let (lo, hi) = t.bucket_rows(all, q.as_bytes());
+                        *r = (lo, hi, t.estimate(q.as_bytes(), lo, hi));
+                    }
                 }
             }
-            // Stage 2: touch the estimated row of every query so that the loads are in flight
-            // together.
-            let mut touch = 0u8;
-            for (t, _, _, est) in found.iter().flatten() {
-                touch ^= all.get(t.row_at(*est)).copied().unwrap_or(0);
-            }
-            std::hint::black_box(touch);
-            // Stage 3: search (the rows are cached or on their way).
-            for (j, (q, f)) in chunk.iter().zip(found.iter()).enumerate() {
-                let Some((t, lo, hi, est)) = f else { continue };
-                if let Some(g) = t.search(all, q.as_bytes(), *lo, *hi, *est) {
+            // Stage 3: check and search (the rows are cached or on their way).
+            for (j, (q, &(lo, hi, est))) in chunk.iter().zip(rows.iter()).enumerate() {
+                let Some(t) = &self.tables[usize::from(q.algo().id())] else {
+                    continue;
+                };
+                if !t.sane(lo, hi) {
+                    continue;
+                }
+                if let Some(g) = t.search(all, q.as_bytes(), lo, hi, est) {
                     on_hit(c * K + j, self.hits(all, g));
                 }
             }

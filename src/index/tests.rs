@@ -442,6 +442,19 @@ fn randomized(bits: Option<u32>, clustered: bool) {
     for (q, got) in queries.iter().zip(&batch) {
         assert_eq!(got, &model.get(q).cloned(), "{q:?}");
     }
+    // Queries grouped by algorithm take the batch's single-algorithm path.
+    let mut by_algo = queries.clone();
+    by_algo.sort_by_key(|q| q.algo());
+    let mut seen = 0;
+    idx.lookup_batch(&by_algo, |i, h| {
+        seen += 1;
+        let got: BTreeSet<(String, String)> = h.map(|h| (h.list.into(), h.label.into())).collect();
+        assert_eq!(Some(got), model.get(&by_algo[i]).cloned());
+    });
+    assert_eq!(
+        seen,
+        by_algo.iter().filter(|q| model.contains_key(q)).count()
+    );
     let distinct: usize = model.len();
     assert_eq!(idx.info().distinct.total() as usize, distinct);
 }
