@@ -3,8 +3,12 @@
 //!
 //! Hash lists are text, slow to search and ambiguous; an index is built from any mix of them
 //! once ([`IndexBuilder`]) and then opened in constant time ([`Index::open`]) by every scan.
-//! A lookup ([`Index::lookup`]) reads one directory entry and one small run of fixed-width
-//! records: about two cache misses, whatever the size of the index.
+//! A lookup ([`Index::lookup`]) reads one directory entry (8 bytes: the bucket's start and
+//! end rows), then starts at the row interpolation predicts from the 32 digest bits after the
+//! bucket bits, which on evenly spread digests is the right row: about two cache misses,
+//! whatever the size of the index. A bucket whose digests are not evenly spread (a hostile
+//! list sharing a prefix) costs a short walk and a binary search, O(log n), never a scan.
+//! [`Index::lookup_batch`] overlaps the misses of 32 queries at a time.
 //!
 //! # File format, version 1
 //!
