@@ -495,3 +495,28 @@ fn lookups_from_many_threads() {
         t.join().unwrap();
     }
 }
+
+#[test]
+fn large_index_file_is_memory_mapped_and_verifies() {
+    let mut rng = XorShift(7);
+    let digests: Vec<Digest> = (0..5000).map(|_| rng.digest(Algo::Sha256)).collect();
+    let mut b = IndexBuilder::new();
+    b.add_digests("big", "big", "generated", digests.clone())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.vidx");
+    let stats = b.write(&path).unwrap();
+    assert!(stats.bytes > crate::read::MIN_MAP_LEN);
+    let idx = Index::open(&path).unwrap();
+    assert!(idx.data.is_mapped());
+    idx.verify().unwrap();
+    assert!(digests.iter().all(|d| idx.lookup(d).is_some()));
+    // Overwriting an existing index replaces it atomically.
+    let mut b = IndexBuilder::new();
+    b.add_digests("small", "s", "generated", digests[..1].to_vec())
+        .unwrap();
+    b.write(&path).unwrap();
+    let idx = Index::open(&path).unwrap();
+    assert_eq!(idx.info().distinct.total(), 1);
+    assert_eq!(idx.info().lists[0].name, "small");
+}
