@@ -2,7 +2,8 @@
 //! absent) in an index of 10 million entries, one at a time and in batches, and the time to
 //! build that index. The target is 20 M lookups/s per core.
 //!
-//! `VIGIE_BENCH_ENTRIES` changes the index size (default 10,000,000).
+//! `VIGIE_BENCH_ENTRIES` changes the index size (default 10,000,000), `VIGIE_BENCH_BITS`
+//! forces the directory's bucket bits (default: chosen by the builder).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -57,12 +58,19 @@ fn setup() -> (Index, Vec<Digest>) {
     }
     let t = Instant::now();
     let mut b = IndexBuilder::new();
+    b.set_bucket_bits(
+        std::env::var("VIGIE_BENCH_BITS")
+            .ok()
+            .and_then(|v| v.parse().ok()),
+    );
     b.add_digests("bench", "bench", "generated", digests)
         .unwrap_or_else(|e| panic!("{e}"));
     let idx = b.into_index().unwrap_or_else(|e| panic!("{e}"));
+    let info = idx.info();
     eprintln!(
-        "built an index of {n} sha256 entries ({} bytes) in {:.2} s",
-        idx.info().file_size,
+        "built an index of {n} sha256 entries ({} bytes, {} bucket bits) in {:.2} s",
+        info.file_size,
+        info.tables[0].bucket_bits,
         t.elapsed().as_secs_f64()
     );
     (idx, queries)

@@ -134,12 +134,19 @@ pub struct IndexBuilder {
     pairs: Vec<(u32, u32)>,
     pair_ids: HashMap<(u32, u32), u32>,
     recs: [Vec<Rec>; 4],
+    bits: Option<u32>,
 }
 
 impl IndexBuilder {
     /// An empty builder.
     pub fn new() -> IndexBuilder {
         IndexBuilder::default()
+    }
+
+    /// Forces the directory's bucket bits of every table (clamped to `[1, 26]`), for
+    /// benchmarks and tests; `None` (the default) chooses them from the row count.
+    pub fn set_bucket_bits(&mut self, bits: Option<u32>) {
+        self.bits = bits.map(|b| b.clamp(1, MAX_BITS));
     }
 
     fn string(&mut self, s: &str) -> u32 {
@@ -400,6 +407,8 @@ impl IndexBuilder {
             return Err(IndexError::TooLarge("too many provenance pairs".into()));
         }
 
+        let forced = self.bits;
+        let bits_for = |rows: usize| forced.unwrap_or_else(|| bucket_bits(rows));
         let algos: Vec<Algo> = Algo::ALL
             .into_iter()
             .filter(|a| !self.recs[usize::from(a.id())].is_empty())
@@ -410,7 +419,7 @@ impl IndexBuilder {
             .iter()
             .map(|a| {
                 let rows = self.recs[usize::from(a.id())].len();
-                rows * (a.len() + 4) + ((1usize << bucket_bits(rows)) + 1) * 4 + 2 * ALIGN
+                rows * (a.len() + 4) + ((1usize << bits_for(rows)) + 1) * 4 + 2 * ALIGN
             })
             .sum();
         let mut out: Vec<u8> = Vec::with_capacity(header_len + body + 4096);
@@ -474,7 +483,7 @@ impl IndexBuilder {
         // Per algorithm: DIRECTORY then RECORDS.
         for &algo in &algos {
             let recs = std::mem::take(&mut self.recs[usize::from(algo.id())]);
-            let bits = bucket_bits(recs.len());
+            let bits = bits_for(recs.len());
             let start = begin(&mut out);
             let shift = 64 - bits;
             let mut row = 0usize;

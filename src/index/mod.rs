@@ -3,8 +3,12 @@
 //!
 //! Hash lists are text, slow to search and ambiguous; an index is built from any mix of them
 //! once ([`IndexBuilder`]) and then opened in constant time ([`Index::open`]) by every scan.
-//! A lookup ([`Index::lookup`]) reads one directory entry and one small run of fixed-width
-//! records: about two cache misses, whatever the size of the index.
+//! A lookup ([`Index::lookup`]) reads one directory entry (8 bytes: the bucket's start and
+//! end rows), then starts at the row interpolation predicts from the 32 digest bits after the
+//! bucket bits, which on evenly spread digests is the right row: about two cache misses,
+//! whatever the size of the index. A bucket whose digests are not evenly spread (a hostile
+//! list sharing a prefix) costs a short walk and a binary search, O(log n), never a scan.
+//! [`Index::lookup_batch`] overlaps the misses of 32 queries at a time.
 //!
 //! # File format, version 1
 //!
@@ -360,25 +364,102 @@ impl Table {
         (u64::from(top) >> (32 - self.bits)) as usize
     }
 
-    /// Byte range of the records of the bucket of `key`, if the directory is sane there.
+    /// The directory entries of the bucket of `key`: rows `[lo, hi)`, unchecked (`(0, 0)` if
+    /// out of bounds). No branch depends on the loaded values, so that the loads of several
+    /// queries overlap.
     #[inline(always)]
-    fn bucket_bytes(&self, all: &[u8], key: &[u8]) -> Option<Range<usize>> {
+    fn bucket_rows(&self, all: &[u8], key: &[u8]) -> (usize, usize) {
         let at = self.dir.start + self.bucket(key) * 4;
-        let lo = u32_at(all, at)? as usize;
-        let hi = u32_at(all, at + 4)? as usize;
-        if lo >= hi || hi > self.rows {
-            return None;
-        }
-        Some(self.recs.start + lo * self.width..self.recs.start + hi * self.width)
+        // One 8-byte load for both entries.
+        let both = u64_at(all, at).unwrap_or(0);
+        ((both & 0xFFFF_FFFF) as usize, (both >> 32) as usize)
     }
 
-    /// The provenance group of `key` among the records in `run`.
+    /// The row of `[lo, hi)` where `key` would be if the digests of the bucket were evenly
+    /// spread (interpolation on the 32 bits that follow the bucket bits); `lo` when empty.
     #[inline(always)]
-    fn find(run: &[u8], width: usize, key: &[u8]) -> Option<u32> {
-        for r in run.chunks_exact(width) {
-            let (k, g) = r.split_at(key.len());
-            if k == key {
-                return g.first_chunk::<4>().map(|g| u32::from_le_bytes(*g));
+    fn estimate(&self, key: &[u8], lo: usize, hi: usize) -> usize {
+        let top = key.first_chunk::<8>().map_or(0, |b| u64::from_be_bytes(*b));
+        let frac = (top << self.bits) >> 32;
+        lo + ((hi.saturating_sub(lo) as u64 * frac) >> 32) as usize
+    }
+
+    /// True when `[lo, hi)` is a non-empty run of rows of the table.
+    #[inline(always)]
+    fn sane(&self, lo: usize, hi: usize) -> bool {
+        lo < hi && hi <= self.rows
+    }
+
+    /// The rows `[lo, hi)` of the bucket of `key` and the estimated row of `key` in it;
+    /// `None` for an empty bucket or a damaged directory.
+    #[inline(always)]
+    fn locate(&self, all: &[u8], key: &[u8]) -> Option<(usize, usize, usize)> {
+        let (lo, hi) = self.bucket_rows(all, key);
+        self.sane(lo, hi)
+            .then(|| (lo, hi, self.estimate(key, lo, hi)))
+    }
+
+    /// Byte offset of row `row`.
+    #[inline(always)]
+    fn row_at(&self, row: usize) -> usize {
+        self.recs.start + row * self.width
+    }
+
+    /// The provenance group of `key` among rows `[lo, hi)`, searching from row `est`: a short
+    /// walk from the estimate (a few rows on evenly spread digests), then a binary search of
+    /// what is left, so a skewed bucket costs O(log n) and not O(n).
+    #[inline(always)]
+    fn search(&self, all: &[u8], key: &[u8], lo: usize, hi: usize, est: usize) -> Option<u32> {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        const WALK: usize = 8;
+        let klen = key.len();
+        let kp = key.first_chunk::<8>().map_or(0, |b| u64::from_be_bytes(*b));
+        // Compares row `r` with the key: the first 8 bytes as an integer settle almost every
+        // comparison; the rest only when they are equal.
+        let cmp = |r: usize| -> Option<(std::cmp::Ordering, &[u8])> {
+            let s = self.row_at(r);
+            let rb = all.get(s..s + self.width)?;
+            let rp = rb.first_chunk::<8>().map_or(0, |b| u64::from_be_bytes(*b));
+            let o = if rp != kp {
+                rp.cmp(&kp)
+            } else {
+                rb[..klen].cmp(key)
+            };
+            Some((o, rb))
+        };
+        let group = |r: &[u8]| u32_at(r, klen);
+        let (mut lo, mut hi) = (lo, hi);
+        match cmp(est)? {
+            (Equal, r) => return group(r),
+            (Less, _) => {
+                let mut i = est + 1;
+                while i < hi && i <= est + WALK {
+                    match cmp(i)? {
+                        (Equal, r) => return group(r),
+                        (Greater, _) => return None,
+                        (Less, _) => i += 1,
+                    }
+                }
+                lo = i;
+            }
+            (Greater, _) => {
+                let mut i = est;
+                while i > lo && i + WALK >= est {
+                    match cmp(i - 1)? {
+                        (Equal, r) => return group(r),
+                        (Less, _) => return None,
+                        (Greater, _) => i -= 1,
+                    }
+                }
+                hi = i;
+            }
+        }
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match cmp(mid)? {
+                (Equal, r) => return group(r),
+                (Less, _) => lo = mid + 1,
+                (Greater, _) => hi = mid,
             }
         }
         None
@@ -432,6 +513,7 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
 }
 
 /// Reads a little-endian u64 at `at`, `None` when out of bounds.
+#[inline(always)]
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     b.get(at..at.checked_add(8)?)?
         .first_chunk::<8>()
@@ -655,8 +737,8 @@ impl Index {
         let t = self.tables[usize::from(d.algo().id())].as_ref()?;
         let all = self.data.bytes();
         let key = d.as_bytes();
-        let run = all.get(t.bucket_bytes(all, key)?)?;
-        let group = Table::find(run, t.width, key)?;
+        let (lo, hi, est) = t.locate(all, key)?;
+        let group = t.search(all, key, lo, hi, est)?;
         Some(self.hits(all, group))
     }
 
@@ -665,31 +747,44 @@ impl Index {
     /// the record runs, of a batch of queries are read together so that their cache misses
     /// overlap instead of queueing.
     pub fn lookup_batch(&self, queries: &[Digest], mut on_hit: impl FnMut(usize, Hits<'_>)) {
-        const K: usize = 16;
+        const K: usize = 32;
         let all = self.data.bytes();
         for (c, chunk) in queries.chunks(K).enumerate() {
-            let mut runs: [Option<Range<usize>>; K] = Default::default();
-            // Stage 1: the directory entries (independent loads).
-            for (q, run) in chunk.iter().zip(runs.iter_mut()) {
-                if let Some(t) = &self.tables[usize::from(q.algo().id())] {
-                    *run = t.bucket_bytes(all, q.as_bytes());
+            let mut rows = [(0usize, 0usize, 0usize); K];
+            let algo = chunk[0].algo();
+            let table = self.tables[usize::from(algo.id())].as_ref();
+            if let Some(t) = table.filter(|_| chunk.iter().all(|q| q.algo() == algo)) {
+                // The usual case, one algorithm: tight loops with no branch on loaded values,
+                // so that the loads of the whole chunk are in flight together.
+                // Stage 1: the directory entries.
+                for (q, r) in chunk.iter().zip(rows.iter_mut()) {
+                    let (lo, hi) = t.bucket_rows(all, q.as_bytes());
+                    *r = (lo, hi, 0);
+                }
+                // Stage 2: touch the estimated rows.
+                let mut touch = 0u8;
+                for (q, r) in chunk.iter().zip(rows.iter_mut()) {
+                    r.2 = t.estimate(q.as_bytes(), r.0, r.1);
+                    touch ^= all.get(t.row_at(r.2)).copied().unwrap_or(0);
+                }
+                std::hint::black_box(touch);
+            } else {
+                for (q, r) in chunk.iter().zip(rows.iter_mut()) {
+                    if let Some(t) = &self.tables[usize::from(q.algo().id())] {
+                        let (lo, hi) = t.bucket_rows(all, q.as_bytes());
+                        *r = (lo, hi, t.estimate(q.as_bytes(), lo, hi));
+                    }
                 }
             }
-            // Stage 2: touch the first byte of every record run so the loads are in flight
-            // together.
-            let mut touch = 0u8;
-            for r in runs.iter().flatten() {
-                touch ^= all.get(r.start).copied().unwrap_or(0);
-            }
-            std::hint::black_box(touch);
-            // Stage 3: compare.
-            for (j, (q, run)) in chunk.iter().zip(runs.iter()).enumerate() {
-                let Some(r) = run else { continue };
-                let Some(bytes) = all.get(r.clone()) else {
+            // Stage 3: check and search (the rows are cached or on their way).
+            for (j, (q, &(lo, hi, est))) in chunk.iter().zip(rows.iter()).enumerate() {
+                let Some(t) = &self.tables[usize::from(q.algo().id())] else {
                     continue;
                 };
-                let key = q.as_bytes();
-                if let Some(g) = Table::find(bytes, key.len() + 4, key) {
+                if !t.sane(lo, hi) {
+                    continue;
+                }
+                if let Some(g) = t.search(all, q.as_bytes(), lo, hi, est) {
                     on_hit(c * K + j, self.hits(all, g));
                 }
             }

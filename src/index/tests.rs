@@ -366,8 +366,36 @@ fn corrupt_body_bytes_never_panic_and_verify_catches_them() {
 
 #[test]
 fn randomized_against_hashmap() {
+    // Default bucket bits, one huge bucket pair (walk then binary search), and a directory far
+    // sparser than the rows.
+    for bits in [None, Some(1), Some(20)] {
+        randomized(bits, false);
+    }
+}
+
+#[test]
+fn clustered_digests_defeat_interpolation_but_not_lookup() {
+    for bits in [None, Some(1), Some(8)] {
+        randomized(bits, true);
+    }
+}
+
+/// Builds 5 lists of 3000 random digests (some shared), then compares lookups of them, of
+/// random misses and of near misses with a `HashMap`. With `clustered`, every digest starts
+/// with the same 8 bytes, so all rows share one bucket and interpolation is useless.
+fn randomized(bits: Option<u32>, clustered: bool) {
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let rng_digest = |rng: &mut XorShift, algo: Algo| {
+        let dg = rng.digest(algo);
+        if !clustered {
+            return dg;
+        }
+        let mut bytes = dg.as_bytes().to_vec();
+        bytes[..8].copy_from_slice(b"\x12\x34\x56\x78\x9a\xbc\xde\xf0");
+        Digest::new(algo, &bytes).unwrap()
+    };
     let mut b = IndexBuilder::new();
+    b.set_bucket_bits(bits);
     let mut model: HashMap<Digest, BTreeSet<(String, String)>> = HashMap::new();
     let mut queries = Vec::new();
     for list in 0..5 {
@@ -380,7 +408,7 @@ fn randomized_against_hashmap() {
             let dg = if i % 7 == 0 && !queries.is_empty() {
                 queries[(rng.next() % queries.len() as u64) as usize]
             } else {
-                rng.digest(algo)
+                rng_digest(&mut rng, algo)
             };
             ds.push(dg);
             queries.push(dg);
@@ -394,7 +422,7 @@ fn randomized_against_hashmap() {
     // Misses, including near misses sharing the first bytes with a present digest.
     for i in 0..3000 {
         let algo = Algo::ALL[i % 4];
-        queries.push(rng.digest(algo));
+        queries.push(rng_digest(&mut rng, algo));
         let base = queries[i];
         let mut bytes = base.as_bytes().to_vec();
         let last = bytes.len() - 1;
@@ -414,6 +442,19 @@ fn randomized_against_hashmap() {
     for (q, got) in queries.iter().zip(&batch) {
         assert_eq!(got, &model.get(q).cloned(), "{q:?}");
     }
+    // Queries grouped by algorithm take the batch's single-algorithm path.
+    let mut by_algo = queries.clone();
+    by_algo.sort_by_key(|q| q.algo());
+    let mut seen = 0;
+    idx.lookup_batch(&by_algo, |i, h| {
+        seen += 1;
+        let got: BTreeSet<(String, String)> = h.map(|h| (h.list.into(), h.label.into())).collect();
+        assert_eq!(Some(got), model.get(&by_algo[i]).cloned());
+    });
+    assert_eq!(
+        seen,
+        by_algo.iter().filter(|q| model.contains_key(q)).count()
+    );
     let distinct: usize = model.len();
     assert_eq!(idx.info().distinct.total() as usize, distinct);
 }
@@ -453,4 +494,29 @@ fn lookups_from_many_threads() {
     for t in threads {
         t.join().unwrap();
     }
+}
+
+#[test]
+fn large_index_file_is_memory_mapped_and_verifies() {
+    let mut rng = XorShift(7);
+    let digests: Vec<Digest> = (0..5000).map(|_| rng.digest(Algo::Sha256)).collect();
+    let mut b = IndexBuilder::new();
+    b.add_digests("big", "big", "generated", digests.clone())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.vidx");
+    let stats = b.write(&path).unwrap();
+    assert!(stats.bytes > crate::read::MIN_MAP_LEN);
+    let idx = Index::open(&path).unwrap();
+    assert!(idx.data.is_mapped());
+    idx.verify().unwrap();
+    assert!(digests.iter().all(|d| idx.lookup(d).is_some()));
+    // Overwriting an existing index replaces it atomically.
+    let mut b = IndexBuilder::new();
+    b.add_digests("small", "s", "generated", digests[..1].to_vec())
+        .unwrap();
+    b.write(&path).unwrap();
+    let idx = Index::open(&path).unwrap();
+    assert_eq!(idx.info().distinct.total(), 1);
+    assert_eq!(idx.info().lists[0].name, "small");
 }
