@@ -327,3 +327,43 @@ fn symlinks_skipped_unless_follow_and_counted() {
     ]);
     assert_eq!(jsonl(&out.stdout).len(), 5);
 }
+
+#[test]
+fn output_to_a_device_writes_in_place_and_never_replaces_it() {
+    let (_d, root) = make_tree();
+    let before = fs::metadata("/dev/null").unwrap();
+    let out = run([
+        OsStr::new("hash"),
+        OsStr::new("-q"),
+        OsStr::new("-o"),
+        OsStr::new("/dev/null"),
+        root.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let after = fs::metadata("/dev/null").unwrap();
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    assert!(after.file_type().is_char_device());
+    assert_eq!(before.ino(), after.ino());
+    // And a named pipe stays a pipe: read it while vigie writes.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(&fifo).unwrap())
+    };
+    let out = run([
+        OsStr::new("hash"),
+        OsStr::new("-q"),
+        OsStr::new("-o"),
+        fifo.as_os_str(),
+        root.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(jsonl(&reader.join().unwrap()).len(), 4);
+    assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+}

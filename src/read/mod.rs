@@ -13,8 +13,10 @@ use std::sync::Arc;
 
 pub use mmap::MmapPolicy;
 
-/// Files smaller than this are read into memory: a map costs more than the copy.
-pub const MIN_MAP_LEN: u64 = 16 * 1024;
+/// Files smaller than this are read into memory: mapping, faulting and unmapping a file
+/// (with a TLB shootdown on every core at unmap) costs more than copying it. Measured on the
+/// 20,000-file benchmark tree (1–200 KiB files, xxh3): read() 0.41 s, mmap 0.61 s.
+pub const MIN_MAP_LEN: u64 = 4 << 20;
 
 /// Bytes to work on: a range of a shared memory map, or an owned buffer.
 #[derive(Clone)]
@@ -152,7 +154,7 @@ mod tests {
     #[test]
     fn mapped_and_read_agree() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
-        let content: Vec<u8> = (0..100_000u32).map(|i| (i * 7) as u8).collect();
+        let content: Vec<u8> = (0..(5u32 << 20)).map(|i| (i * 7) as u8).collect();
         f.write_all(&content).unwrap();
         let a = Data::open(f.path(), MmapPolicy::Auto).unwrap();
         let b = Data::open(f.path(), MmapPolicy::Never).unwrap();
@@ -162,7 +164,7 @@ mod tests {
         assert_eq!(b.bytes(), &content[..]);
         let s = a.slice(10..20).unwrap();
         assert_eq!(s.bytes(), &content[10..20]);
-        assert!(a.slice(10..200_000).is_none());
+        assert!(a.slice(10..(6 << 20)).is_none());
         a.release(0..a.len());
         assert_eq!(a.bytes(), &content[..]);
     }

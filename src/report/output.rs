@@ -1,5 +1,6 @@
 //! Where records go: standard output, or a file written under a temporary name and renamed
-//! into place at the end, so a reader never sees half a report.
+//! into place at the end, so a reader never sees half a report. Targets that are not regular
+//! files (devices such as `/dev/null`, named pipes) are written in place.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -12,7 +13,8 @@ pub struct Output {
 }
 
 impl Output {
-    /// Standard output, or `path` through a temporary file beside it.
+    /// Standard output; or `path` through a temporary file beside it, renamed at
+    /// [`Output::commit`]; or, when `path` exists and is not a regular file, `path` itself.
     ///
     /// # Errors
     /// When the temporary file cannot be created.
@@ -22,6 +24,15 @@ impl Output {
                 inner: BufWriter::with_capacity(1 << 16, Box::new(io::stdout())),
                 target: None,
             }),
+            Some(p) if std::fs::metadata(p).is_ok_and(|m| !m.is_file()) => {
+                // A device, fifo or socket (`-o /dev/null`, `-o /dev/stdout`, a named pipe):
+                // written in place, never replaced by a rename.
+                let f = std::fs::OpenOptions::new().write(true).open(p)?;
+                Ok(Output {
+                    inner: BufWriter::with_capacity(1 << 16, Box::new(f)),
+                    target: None,
+                })
+            }
             Some(p) => {
                 let name = p.file_name().ok_or_else(|| {
                     io::Error::new(io::ErrorKind::InvalidInput, "output path has no file name")
