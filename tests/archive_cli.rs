@@ -312,3 +312,59 @@ fn large_member_of_a_compressed_tar_is_hashed_as_it_streams() {
         &theirs[..64]
     );
 }
+
+#[test]
+fn mapped_and_read_tars_give_the_same_members() {
+    // Large enough (> 4 MiB) to be memory-mapped; many members so that several batches run
+    // in parallel and release their pages.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir(&src).unwrap();
+    for i in 0..600u32 {
+        let len = 1000 + (i as usize * 7919) % 20_000;
+        let content: Vec<u8> = (0..len).map(|j| (j as u32 * 31 + i * 7) as u8).collect();
+        fs::write(src.join(format!("m{i:04}.bin")), content).unwrap();
+    }
+    let archive = dir.path().join("big.tar");
+    tool(
+        "tar",
+        &[
+            OsStr::new("-cf"),
+            archive.as_os_str(),
+            OsStr::new("-C"),
+            src.as_os_str(),
+            OsStr::new("."),
+        ],
+    );
+    assert!(fs::metadata(&archive).unwrap().len() > 4 << 20);
+    let (mapped, _, rc) = vigie_members(&archive);
+    assert_eq!(rc, 0);
+    assert_eq!(mapped.len(), 600);
+    let out = run([
+        OsStr::new("hash"),
+        OsStr::new("-q"),
+        OsStr::new("--no-mmap"),
+        OsStr::new("--algo"),
+        OsStr::new("md5,sha256"),
+        archive.as_os_str(),
+    ]);
+    let read: Members = jsonl(&out.stdout)
+        .iter()
+        .map(|r| {
+            (
+                member_bytes(r),
+                (
+                    r["md5"].as_str().unwrap().to_string(),
+                    r["sha256"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(mapped, read);
+    let mut reference = reference_members(&archive);
+    let reference: Members = std::mem::take(&mut reference)
+        .into_iter()
+        .map(|(k, v)| ([b"./".as_slice(), &k].concat(), v))
+        .collect();
+    assert_eq!(mapped, reference);
+}
