@@ -368,7 +368,11 @@ fn hash_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, batch: &Batch)
     // released by the later one (the earlier, if still reading it, just faults it back).
     let start = batch.start / 4096 * 4096;
     let end = batch.end.min(data.len());
-    data.populate(start..end);
+    // A batch holding one huge member is not populated whole: hash_data faults it in and
+    // releases it step by step.
+    if end.saturating_sub(start) <= 4 * BATCH_BYTES as usize {
+        data.populate(start..end);
+    }
     batch.members.par_iter().for_each(|m| {
         let loc = member_loc(path, m);
         match m.data_range().and_then(|r| data.slice(r)) {
