@@ -539,7 +539,7 @@ impl Index {
     /// [`IndexError::Io`] when the file cannot be read, [`IndexError::NotAnIndex`],
     /// [`IndexError::Version`] or [`IndexError::Corrupt`] when it is not a sound v1 index.
     pub fn open(path: &Path) -> Result<Index, IndexError> {
-        let data = Data::open(path, MmapPolicy::Auto).map_err(|source| IndexError::Io {
+        let data = Data::open(path, MmapPolicy::Always).map_err(|source| IndexError::Io {
             path: path.to_owned(),
             source,
         })?;

@@ -17,6 +17,9 @@ pub enum MmapPolicy {
     Auto,
     /// Always read() (`--no-mmap`).
     Never,
+    /// Map every non-empty regular file whatever its size, advised for random access: for
+    /// index files, which every thread reads at random and which must open in constant time.
+    Always,
 }
 
 /// A read-only map of a whole file.
@@ -27,7 +30,7 @@ pub(crate) struct Map {
 impl Map {
     /// Maps `file`, or returns `Ok(None)` when it cannot be mapped (empty file, pipe, a file
     /// system that refuses) so that the caller falls back to read().
-    pub(crate) fn new(file: &File) -> io::Result<Option<Map>> {
+    pub(crate) fn new(file: &File, sequential: bool) -> io::Result<Option<Map>> {
         let len = file.metadata()?.len();
         if len == 0 || usize::try_from(len).is_err() {
             return Ok(None);
@@ -39,7 +42,12 @@ impl Map {
         // inputs that are not being written during a scan; `--no-mmap` avoids it entirely.
         match unsafe { memmap2::MmapOptions::new().map(file) } {
             Ok(map) => {
-                let _ = map.advise(memmap2::Advice::Sequential);
+                let advice = if sequential {
+                    memmap2::Advice::Sequential
+                } else {
+                    memmap2::Advice::Random
+                };
+                let _ = map.advise(advice);
                 Ok(Some(Map { map }))
             }
             Err(_) => Ok(None),

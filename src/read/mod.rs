@@ -57,8 +57,13 @@ impl Data {
     /// Any I/O error from mapping or reading the file.
     pub fn from_file(file: &File, policy: MmapPolicy) -> io::Result<Data> {
         let meta = file.metadata()?;
-        if policy == MmapPolicy::Auto && meta.is_file() && meta.len() >= MIN_MAP_LEN {
-            if let Some(map) = mmap::Map::new(file)? {
+        let map = match policy {
+            MmapPolicy::Auto => meta.len() >= MIN_MAP_LEN,
+            MmapPolicy::Always => true,
+            MmapPolicy::Never => false,
+        };
+        if map && meta.is_file() {
+            if let Some(map) = mmap::Map::new(file, policy == MmapPolicy::Auto)? {
                 let len = map.len();
                 return Ok(Data {
                     backing: Backing::Map(Arc::new(map)),
