@@ -1,7 +1,7 @@
 //! Reading bytes: memory maps with a read() fallback.
 //!
 //! [`Data`] is what every later stage sees: a byte slice that is either a window of a shared
-//! memory map or an owned buffer. The only `unsafe` code of the crate lives in [`mmap`].
+//! memory map or an owned buffer. The only `unsafe` code of the crate lives in its private `mmap` module.
 
 pub(crate) mod mmap;
 
