@@ -9,7 +9,7 @@
 //! digest present one more, for the record that confirms it. A bucket holding more rows than
 //! it has fingerprint slots (rare on evenly spread digests; a hostile list sharing a prefix)
 //! is searched in the records instead, by interpolation then binary search: O(log n), never a
-//! scan. [`Index::lookup_batch`] overlaps the misses of 32 queries at a time.
+//! scan. [`Index::lookup_batch`] overlaps the misses of many queries, in a software pipeline.
 //!
 //! # File format, version 1
 //!
@@ -111,6 +111,8 @@ const KIND_BUCKETS: u32 = 6;
 const BUCKET: usize = 64;
 /// Fingerprint slots of a bucket.
 const SLOTS: usize = 7;
+/// Queries per group of [`Index::lookup_batch`].
+const BATCH: usize = 16;
 
 /// Everything that can go wrong building, writing or opening an index.
 #[derive(Debug, thiserror::Error)]
@@ -796,44 +798,85 @@ impl Index {
     }
 
     /// Looks up every digest of `queries`, calling `on_hit(i, hits)` for each `queries[i]`
-    /// found, in order. Faster than [`Index::lookup`] in a loop: the buckets, then the
-    /// candidate records, of a batch of queries are read together so that their cache misses
-    /// overlap instead of queueing.
-    pub fn lookup_batch(&self, queries: &[Digest], mut on_hit: impl FnMut(usize, Hits<'_>)) {
-        const K: usize = 32;
+    /// found, in order. Faster than [`Index::lookup`] in a loop: a software pipeline over
+    /// groups of queries touches the buckets of one group while it scans the buckets of the
+    /// previous one (touching their candidate records) and confirms the candidates of the one
+    /// before, so that many cache misses are in flight at once instead of one at a time.
+    pub fn lookup_batch(&self, queries: &[Digest], on_hit: impl FnMut(usize, Hits<'_>)) {
+        self.pipeline::<BATCH>(queries, on_hit);
+    }
+
+    /// [`Index::lookup_batch`] with groups of `K` queries.
+    fn pipeline<const K: usize>(
+        &self,
+        queries: &[Digest],
+        mut on_hit: impl FnMut(usize, Hits<'_>),
+    ) {
         let all = self.data.bytes();
         let table = |q: &Digest| self.tables[usize::from(q.algo().id())].as_ref();
-        for (c, chunk) in queries.chunks(K).enumerate() {
-            // Pass 1: touch the buckets.
+        // Touches the buckets of a group: the addresses first (no load from the index), then
+        // a tight loop of loads, so that the reorder buffer holds all of them at once.
+        let touch_buckets = |group: &[Digest]| {
+            let mut at = [0usize; K];
+            for (q, a) in group.iter().zip(at.iter_mut()) {
+                *a = table(q).map_or(0, |t| t.bucket_at(q.as_bytes()));
+            }
             let mut touch = 0u8;
-            for q in chunk {
-                if let Some(t) = table(q) {
-                    touch ^= all.get(t.bucket_at(q.as_bytes())).copied().unwrap_or(0);
-                }
+            for &a in &at[..group.len()] {
+                touch ^= all.get(a).copied().unwrap_or(0);
             }
             std::hint::black_box(touch);
-            // Pass 2: scan the buckets (cached or on their way), touch the candidate records
-            // (the file's first byte, always cached, when there is none).
-            let mut probes = [Probe::default(); K];
-            let mut touch = 0u8;
-            for (q, p) in chunk.iter().zip(probes.iter_mut()) {
+        };
+        // Scans the buckets of a group (cached or on their way) and touches the candidate
+        // records (the file's first byte, always cached, when there is none).
+        let probe = |group: &[Digest], probes: &mut [Probe; K]| {
+            let mut at = [0usize; K];
+            for ((q, p), a) in group.iter().zip(probes.iter_mut()).zip(at.iter_mut()) {
+                *p = Probe::default();
                 if let Some(t) = table(q) {
                     *p = t.probe(all, q.as_bytes());
-                    let at = if p.maybe { t.row_at(p.est) } else { 0 };
-                    touch ^= all.get(at).copied().unwrap_or(0);
+                    *a = if p.maybe { t.row_at(p.est) } else { 0 };
                 }
             }
+            let mut touch = 0u8;
+            for &a in &at[..group.len()] {
+                touch ^= all.get(a).copied().unwrap_or(0);
+            }
             std::hint::black_box(touch);
-            // Pass 3: confirm the candidates.
-            for (j, (q, p)) in chunk.iter().zip(probes).enumerate() {
+        };
+        // Confirms the candidates of group `c`.
+        let mut confirm = |c: usize, group: &[Digest], probes: &[Probe; K]| {
+            for (j, (q, p)) in group.iter().zip(probes).enumerate() {
                 if !p.maybe {
                     continue;
                 }
                 let Some(t) = table(q) else { continue };
-                if let Some(g) = t.confirm(all, q.as_bytes(), p) {
+                if let Some(g) = t.confirm(all, q.as_bytes(), *p) {
                     on_hit(c * K + j, self.hits(all, g));
                 }
             }
+        };
+        let mut groups = queries.chunks(K).enumerate();
+        let mut probes = [[Probe::default(); K]; 2];
+        // (group number, queries) of the group whose candidates await confirmation.
+        let mut pending: Option<(usize, &[Digest])> = None;
+        let mut next = groups.next();
+        if let Some((_, g)) = next {
+            touch_buckets(g);
+        }
+        while let Some((c, group)) = next {
+            next = groups.next();
+            if let Some((_, g)) = next {
+                touch_buckets(g);
+            }
+            probe(group, &mut probes[c % 2]);
+            if let Some((p, g)) = pending {
+                confirm(p, g, &probes[p % 2]);
+            }
+            pending = Some((c, group));
+        }
+        if let Some((p, g)) = pending {
+            confirm(p, g, &probes[p % 2]);
         }
     }
 
