@@ -9,9 +9,9 @@ use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use super::{
-    format_code, AlgoCounts, Index, IndexError, ALIGN, HEADER_FIXED, KIND_DIRECTORY, KIND_LISTS,
-    KIND_PROVENANCE, KIND_RECORDS, KIND_STRINGS, LIST_RECORD, MAGIC, MAX_BITS, MAX_PROBLEMS,
-    MIN_BITS, SECTION_ENTRY, VERSION,
+    format_code, place, AlgoCounts, Index, IndexError, ALIGN, BUCKET, HEADER_FIXED, KIND_BUCKETS,
+    KIND_LISTS, KIND_PROVENANCE, KIND_RECORDS, KIND_STRINGS, LIST_RECORD, LOAD, MAGIC, MAX_BITS,
+    MAX_PROBLEMS, SECTION_ENTRY, SLOTS, VERSION,
 };
 use crate::hash::{Algo, Digest};
 use crate::lists::{read_list, ListFormat};
@@ -143,10 +143,10 @@ impl IndexBuilder {
         IndexBuilder::default()
     }
 
-    /// Forces the directory's bucket bits of every table (clamped to `[1, 26]`), for
-    /// benchmarks and tests; `None` (the default) chooses them from the row count.
+    /// Forces 2^bits buckets in every table (bits clamped to `[0, 26]`), for benchmarks and
+    /// tests; `None` (the default) chooses the bucket count from the row count.
     pub fn set_bucket_bits(&mut self, bits: Option<u32>) {
-        self.bits = bits.map(|b| b.clamp(1, MAX_BITS));
+        self.bits = bits.map(|b| b.min(MAX_BITS));
     }
 
     fn string(&mut self, s: &str) -> u32 {
@@ -312,7 +312,7 @@ impl IndexBuilder {
     /// # Errors
     /// [`IndexError::Io`] when writing fails, [`IndexError::TooLarge`] beyond format limits.
     pub fn write(self, path: &Path) -> Result<IndexStats, IndexError> {
-        let (bytes, stats) = self.serialize()?;
+        let (bytes, base, stats) = self.serialize()?;
         let io = |source| IndexError::Io {
             path: path.to_owned(),
             source,
@@ -326,7 +326,7 @@ impl IndexBuilder {
             .suffix(".tmp")
             .tempfile_in(dir)
             .map_err(io)?;
-        tmp.write_all(&bytes).map_err(io)?;
+        tmp.write_all(&bytes[base..]).map_err(io)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -345,12 +345,18 @@ impl IndexBuilder {
     /// # Errors
     /// [`IndexError::TooLarge`] beyond format limits.
     pub fn into_index(self) -> Result<Index, IndexError> {
-        let (bytes, _) = self.serialize()?;
-        Index::from_data(Data::from_vec(bytes), Path::new("(in-memory index)"))
+        let (bytes, base, _) = self.serialize()?;
+        let len = bytes.len();
+        let data = Data::from_vec(bytes)
+            .slice(base..len)
+            .unwrap_or_else(|| unreachable!("base <= len"));
+        Index::from_data(data, Path::new("(in-memory index)"))
     }
 
-    /// Sorts, deduplicates and groups the records, then lays the file out.
-    fn serialize(mut self) -> Result<(Vec<u8>, IndexStats), IndexError> {
+    /// Sorts, deduplicates and groups the records, then lays the file out: returns a buffer
+    /// holding the file from byte `base` on, `base` chosen so that the file starts at a
+    /// 64-byte aligned address (a bucket is then one cache line in memory too), and the stats.
+    fn serialize(mut self) -> Result<(Vec<u8>, usize, IndexStats), IndexError> {
         // Group ids: one per distinct sorted set of pair ids.
         let mut single: Vec<u32> = vec![u32::MAX; self.pairs.len()];
         let mut multi: HashMap<Vec<u32>, u32> = HashMap::new();
@@ -408,25 +414,33 @@ impl IndexBuilder {
         }
 
         let forced = self.bits;
-        let bits_for = |rows: usize| forced.unwrap_or_else(|| bucket_bits(rows));
+        let buckets_for = |rows: usize| forced.map_or_else(|| bucket_count(rows), |b| 1 << b);
         let algos: Vec<Algo> = Algo::ALL
             .into_iter()
             .filter(|a| !self.recs[usize::from(a.id())].is_empty())
             .collect();
         let nsections = 3 + 2 * algos.len();
         let header_len = HEADER_FIXED + nsections * SECTION_ENTRY + 8;
-        let body: usize = algos
+        let tables: usize = algos
             .iter()
             .map(|a| {
                 let rows = self.recs[usize::from(a.id())].len();
-                rows * (a.len() + 4) + ((1usize << bits_for(rows)) + 1) * 4 + 2 * ALIGN
+                rows * (a.len() + 4) + buckets_for(rows) * BUCKET + 2 * ALIGN
             })
             .sum();
-        let mut out: Vec<u8> = Vec::with_capacity(header_len + body + 4096);
-        out.resize(header_len, 0);
+        let small = 8 * self.strings.len()
+            + self.strings.iter().map(String::len).sum::<usize>()
+            + LIST_RECORD * self.lists.len()
+            + 4 * group_starts.len()
+            + 8 * group_pairs.len()
+            + 4 * ALIGN;
+        let mut out: Vec<u8> = Vec::with_capacity(ALIGN + header_len + tables + small);
+        let base = (ALIGN - out.as_ptr() as usize % ALIGN) % ALIGN;
+        out.resize(base + header_len, 0);
         let mut table: Vec<(u32, u32, usize, usize)> = Vec::with_capacity(nsections);
+        // Returns the absolute index in `out` of the next section, aligned relative to `base`.
         let begin = |out: &mut Vec<u8>| {
-            let pad = (ALIGN - out.len() % ALIGN) % ALIGN;
+            let pad = (ALIGN - (out.len() - base) % ALIGN) % ALIGN;
             out.resize(out.len() + pad, 0);
             out.len()
         };
@@ -480,25 +494,26 @@ impl IndexBuilder {
         }
         table.push((KIND_PROVENANCE, 0, start, out.len() - start));
 
-        // Per algorithm: DIRECTORY then RECORDS.
+        // Per algorithm: BUCKETS then RECORDS.
         for &algo in &algos {
             let recs = std::mem::take(&mut self.recs[usize::from(algo.id())]);
-            let bits = bits_for(recs.len());
+            let buckets = buckets_for(recs.len());
             let start = begin(&mut out);
-            let shift = 64 - bits;
             let mut row = 0usize;
-            for slot in 0..=(1usize << bits) {
-                while row < recs.len() && ((recs[row].key[0] >> shift) as usize) < slot {
+            for b in 0..buckets {
+                let first = row;
+                while row < recs.len() && place(recs[row].key[0], buckets).0 == b {
                     row += 1;
                 }
-                put32(&mut out, row);
+                put32(&mut out, first);
+                put32(&mut out, row - first);
+                for j in 0..SLOTS {
+                    let fp = recs[first..row].get(j).map_or(0, |r| r.key[1]);
+                    // Digest bytes 8..16, as they are in the digest.
+                    out.extend_from_slice(&fp.to_be_bytes());
+                }
             }
-            table.push((
-                KIND_DIRECTORY,
-                u32::from(algo.id()) | bits << 8,
-                start,
-                out.len() - start,
-            ));
+            table.push((KIND_BUCKETS, u32::from(algo.id()), start, out.len() - start));
             let start = begin(&mut out);
             for r in &recs {
                 r.put_key(&mut out, algo.len());
@@ -508,7 +523,7 @@ impl IndexBuilder {
         }
 
         // Header.
-        let file_len = out.len() as u64;
+        let file_len = (out.len() - base) as u64;
         let mut h = Vec::with_capacity(header_len);
         h.extend_from_slice(MAGIC);
         h.extend_from_slice(&VERSION.to_le_bytes());
@@ -518,7 +533,7 @@ impl IndexBuilder {
         for &(kind, param, start, len) in &table {
             h.extend_from_slice(&kind.to_le_bytes());
             h.extend_from_slice(&param.to_le_bytes());
-            h.extend_from_slice(&(start as u64).to_le_bytes());
+            h.extend_from_slice(&((start - base) as u64).to_le_bytes());
             h.extend_from_slice(&(len as u64).to_le_bytes());
             let sum = xxhash_rust::xxh3::xxh3_64(&out[start..start + len]);
             h.extend_from_slice(&sum.to_le_bytes());
@@ -526,7 +541,7 @@ impl IndexBuilder {
         let sum = xxhash_rust::xxh3::xxh3_64(&h);
         h.extend_from_slice(&sum.to_le_bytes());
         debug_assert_eq!(h.len(), header_len);
-        out[..header_len].copy_from_slice(&h);
+        out[base..base + header_len].copy_from_slice(&h);
 
         let stats = IndexStats {
             bytes: file_len,
@@ -534,7 +549,7 @@ impl IndexBuilder {
             distinct,
             provenance_groups: (group_starts.len() - 1) as u64,
         };
-        Ok((out, stats))
+        Ok((out, base, stats))
     }
 }
 
@@ -543,8 +558,7 @@ fn put32(out: &mut Vec<u8>, v: usize) {
     out.extend_from_slice(&(v as u32).to_le_bytes());
 }
 
-/// Directory bits for `rows` rows: about two rows per bucket.
-pub(super) fn bucket_bits(rows: usize) -> u32 {
-    let log2 = usize::BITS - 1 - rows.max(1).leading_zeros();
-    log2.saturating_sub(1).clamp(MIN_BITS, MAX_BITS)
+/// Buckets for `rows` rows: [`LOAD`] rows per bucket on average, at least one bucket.
+pub(super) fn bucket_count(rows: usize) -> usize {
+    rows.div_ceil(LOAD).max(1)
 }

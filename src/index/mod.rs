@@ -3,12 +3,13 @@
 //!
 //! Hash lists are text, slow to search and ambiguous; an index is built from any mix of them
 //! once ([`IndexBuilder`]) and then opened in constant time ([`Index::open`]) by every scan.
-//! A lookup ([`Index::lookup`]) reads one directory entry (8 bytes: the bucket's start and
-//! end rows), then starts at the row interpolation predicts from the 32 digest bits after the
-//! bucket bits, which on evenly spread digests is the right row: about two cache misses,
-//! whatever the size of the index. A bucket whose digests are not evenly spread (a hostile
-//! list sharing a prefix) costs a short walk and a binary search, O(log n), never a scan.
-//! [`Index::lookup_batch`] overlaps the misses of 32 queries at a time.
+//! A lookup ([`Index::lookup`]) reads one bucket, a 64-byte cache line chosen by the digest's
+//! first 8 bytes, holding the fingerprints (digest bytes 8..16) of the bucket's first rows:
+//! a digest absent from the index (the usual case in a scan) costs that one cache miss, a
+//! digest present one more, for the record that confirms it. A bucket holding more rows than
+//! it has fingerprint slots (rare on evenly spread digests; a hostile list sharing a prefix)
+//! is searched in the records instead, by interpolation then binary search: O(log n), never a
+//! scan. [`Index::lookup_batch`] overlaps the misses of many queries, in a software pipeline.
 //!
 //! # File format, version 1
 //!
@@ -37,23 +38,28 @@
 //!   u32 group count G; u32 pair count P; (G+1) u32 start of each group in the pairs, the
 //!   last being P; P pairs (u32 list index into LISTS, u32 label string): a group is the
 //!   sorted set of (list, label) a digest was found in, shared by every digest with that set
-//! kind 4 DIRECTORY    param = algorithm id | bucket bits b << 8
-//!   (2^b + 1) u32 rows: entry p is the first row whose digest's top b bits are >= p, the last
-//!   entry is the row count
+//! (kind 4 is not used)
 //! kind 5 RECORDS      param = algorithm id
 //!   rows of (digest bytes || u32 provenance group), sorted by digest bytes, no duplicate
 //!   digests; the width is the digest length + 4 (20 md5 and xxh3_128, 24 sha1, 36 sha256)
+//! kind 6 BUCKETS      param = algorithm id
+//!   m >= 1 buckets of 64 bytes: u32 first row, u32 row count, 7 u64 fingerprint slots.
+//!   The bucket of a digest is floor(p * m / 2^64), p its first 8 bytes as a big-endian
+//!   integer; bucket i holds the (contiguous, sorted) rows whose bucket is i, so the first
+//!   bucket starts at row 0, each next one where the previous ends, and the last ends at the
+//!   row count. Slot j < min(count, 7) holds bytes 8..16 of the digest of row first + j,
+//!   the other slots are zero; a bucket of more than 7 rows is searched in the records
 //! ```
 //!
 //! Algorithm ids are [`Algo::id`]: 0 md5, 1 sha1, 2 sha256, 3 xxh3_128. There is one
-//! DIRECTORY and one RECORDS section per algorithm with entries, none for the others. The
-//! bucket bits are `floor(log2(rows)) - 1` clamped to `[8, 26]`, so a bucket holds about two
-//! rows.
+//! BUCKETS and one RECORDS section per algorithm with entries, none for the others. The
+//! builder makes m = ceil(rows / 4) buckets, so a bucket holds four rows on average and more
+//! than seven in about 5% of buckets.
 //!
 //! [`Index::open`] checks the magic, version, header checksum, file length, section bounds and
 //! the small sections (STRINGS, LISTS, the PROVENANCE header) but not the big tables, so it
 //! costs the same for any index size; [`Index::verify`] checks every checksum and invariant.
-//! Lookups on a corrupt table never panic or read out of bounds: a damaged directory or record
+//! Lookups on a corrupt table never panic or read out of bounds: a damaged bucket or record
 //! run reads as a miss, a damaged provenance reference as a hit with no (list, label).
 
 mod build;
@@ -88,11 +94,10 @@ const SECTION_ENTRY: usize = 32;
 const ALIGN: usize = 64;
 /// Bytes of one LISTS record.
 const LIST_RECORD: usize = 56;
-/// Smallest and largest bucket bits the builder chooses.
-const MIN_BITS: u32 = 8;
+/// Largest bucket bits a builder may be forced to (2^bits buckets).
 const MAX_BITS: u32 = 26;
-/// Largest bucket bits a reader accepts.
-const MAX_READ_BITS: u32 = 30;
+/// Average rows per bucket the builder sizes the buckets for.
+const LOAD: usize = 4;
 /// Problems kept per list in a [`ListReport`].
 pub const MAX_PROBLEMS: usize = 20;
 
@@ -100,8 +105,14 @@ pub const MAX_PROBLEMS: usize = 20;
 const KIND_STRINGS: u32 = 1;
 const KIND_LISTS: u32 = 2;
 const KIND_PROVENANCE: u32 = 3;
-const KIND_DIRECTORY: u32 = 4;
 const KIND_RECORDS: u32 = 5;
+const KIND_BUCKETS: u32 = 6;
+/// Bytes of one bucket: one cache line.
+const BUCKET: usize = 64;
+/// Fingerprint slots of a bucket.
+const SLOTS: usize = 7;
+/// Queries per group of [`Index::lookup_batch`].
+const BATCH: usize = 16;
 
 /// Everything that can go wrong building, writing or opening an index.
 #[derive(Debug, thiserror::Error)]
@@ -233,9 +244,9 @@ pub struct TableInfo {
     pub algo: Algo,
     /// Distinct digests.
     pub rows: u64,
-    /// Bits of the digest prefix the directory is indexed by.
-    pub bucket_bits: u32,
-    /// Bytes of directory plus records.
+    /// Buckets (64-byte cache lines of fingerprints).
+    pub buckets: u64,
+    /// Bytes of buckets plus records.
     pub bytes: u64,
 }
 
@@ -283,8 +294,8 @@ impl fmt::Display for IndexInfo {
         for t in &self.tables {
             writeln!(
                 f,
-                "  table {}: {} rows, {} bucket bits, {} bytes",
-                t.algo, t.rows, t.bucket_bits, t.bytes
+                "  table {}: {} rows, {} bucket(s), {} bytes",
+                t.algo, t.rows, t.buckets, t.bytes
             )?;
         }
         Ok(())
@@ -344,44 +355,100 @@ impl<'a> Iterator for Hits<'a> {
 #[derive(Clone, Debug)]
 struct Table {
     algo: Algo,
-    bits: u32,
-    /// Byte range of the directory.
-    dir: Range<usize>,
+    /// Number of buckets, at least 1.
+    buckets: usize,
+    /// Byte range of the buckets.
+    bkts: Range<usize>,
     /// Byte range of the records.
     recs: Range<usize>,
     rows: usize,
     width: usize,
 }
 
+/// What the bucket of a key says: the bucket's rows `[first, first + count)`, and whether the
+/// key may be among them (a fingerprint matched, or the bucket overflows), then at which row.
+#[derive(Clone, Copy, Debug, Default)]
+struct Probe {
+    first: usize,
+    count: usize,
+    est: usize,
+    maybe: bool,
+}
+
+/// The first 8 digest bytes as a big-endian integer (0 if shorter).
+#[inline(always)]
+fn prefix(key: &[u8]) -> u64 {
+    key.first_chunk::<8>().map_or(0, |b| u64::from_be_bytes(*b))
+}
+
+/// The fingerprint of a digest: its bytes 8..16, loaded as a little-endian integer.
+#[inline(always)]
+fn fingerprint(key: &[u8]) -> u64 {
+    u64_at(key, 8).unwrap_or(0)
+}
+
+/// The bucket of a digest whose prefix is `p` among `buckets` buckets, and the position of
+/// the digest within the bucket as a fraction of 2^64: `p * buckets / 2^64`, split into its
+/// integer and fractional parts. Monotonic in `p`, so a bucket is a run of sorted rows.
+#[inline(always)]
+fn place(p: u64, buckets: usize) -> (usize, u64) {
+    let x = u128::from(p) * buckets as u128;
+    ((x >> 64) as usize, x as u64)
+}
+
 impl Table {
-    /// The directory slot of `key`: its top `bits` bits.
+    /// Byte offset of the bucket of `key`.
     #[inline(always)]
-    fn bucket(&self, key: &[u8]) -> usize {
-        let top = match key.first_chunk::<4>() {
-            Some(b) => u32::from_be_bytes(*b),
-            None => 0,
+    fn bucket_at(&self, key: &[u8]) -> usize {
+        self.bkts.start + place(prefix(key), self.buckets).0 * BUCKET
+    }
+
+    /// Reads the bucket of `key` (one cache line) and compares its fingerprints. No branch
+    /// depends on the loaded values, so that the probes of several queries overlap.
+    #[inline(always)]
+    fn probe(&self, all: &[u8], key: &[u8]) -> Probe {
+        let (b, frac) = place(prefix(key), self.buckets);
+        let at = self.bkts.start + b * BUCKET;
+        let Some(line) = all
+            .get(at..at + BUCKET)
+            .and_then(|l| l.first_chunk::<BUCKET>())
+        else {
+            return Probe::default();
         };
-        (u64::from(top) >> (32 - self.bits)) as usize
+        let head = u64_at(line, 0).unwrap_or(0);
+        let first = (head & 0xFFFF_FFFF) as usize;
+        let count = (head >> 32) as usize;
+        let fp = fingerprint(key);
+        let mut mask = 0u32;
+        for j in 0..SLOTS {
+            mask |= u32::from(u64_at(line, 8 + 8 * j) == Some(fp)) << j;
+        }
+        mask &= (1u32 << count.min(SLOTS)) - 1;
+        let over = count > SLOTS;
+        // An overflowing bucket: interpolate within it.
+        let interp = ((count as u128 * u128::from(frac)) >> 64) as usize;
+        let off = if over {
+            interp
+        } else {
+            mask.trailing_zeros() as usize
+        };
+        Probe {
+            first,
+            count,
+            est: first.wrapping_add(off),
+            maybe: over | (mask != 0),
+        }
     }
 
-    /// The directory entries of the bucket of `key`: rows `[lo, hi)`, unchecked (`(0, 0)` if
-    /// out of bounds). No branch depends on the loaded values, so that the loads of several
-    /// queries overlap.
+    /// The provenance group of `key` if the probe's candidate row (or, for an overflowing
+    /// bucket or a fingerprint collision, a search of the bucket's rows) holds it.
     #[inline(always)]
-    fn bucket_rows(&self, all: &[u8], key: &[u8]) -> (usize, usize) {
-        let at = self.dir.start + self.bucket(key) * 4;
-        // One 8-byte load for both entries.
-        let both = u64_at(all, at).unwrap_or(0);
-        ((both & 0xFFFF_FFFF) as usize, (both >> 32) as usize)
-    }
-
-    /// The row of `[lo, hi)` where `key` would be if the digests of the bucket were evenly
-    /// spread (interpolation on the 32 bits that follow the bucket bits); `lo` when empty.
-    #[inline(always)]
-    fn estimate(&self, key: &[u8], lo: usize, hi: usize) -> usize {
-        let top = key.first_chunk::<8>().map_or(0, |b| u64::from_be_bytes(*b));
-        let frac = (top << self.bits) >> 32;
-        lo + ((hi.saturating_sub(lo) as u64 * frac) >> 32) as usize
+    fn confirm(&self, all: &[u8], key: &[u8], p: Probe) -> Option<u32> {
+        let hi = p.first.checked_add(p.count)?;
+        if !(p.maybe && self.sane(p.first, hi)) {
+            return None;
+        }
+        self.search(all, key, p.first, hi, p.est)
     }
 
     /// True when `[lo, hi)` is a non-empty run of rows of the table.
@@ -390,19 +457,10 @@ impl Table {
         lo < hi && hi <= self.rows
     }
 
-    /// The rows `[lo, hi)` of the bucket of `key` and the estimated row of `key` in it;
-    /// `None` for an empty bucket or a damaged directory.
-    #[inline(always)]
-    fn locate(&self, all: &[u8], key: &[u8]) -> Option<(usize, usize, usize)> {
-        let (lo, hi) = self.bucket_rows(all, key);
-        self.sane(lo, hi)
-            .then(|| (lo, hi, self.estimate(key, lo, hi)))
-    }
-
     /// Byte offset of row `row`.
     #[inline(always)]
     fn row_at(&self, row: usize) -> usize {
-        self.recs.start + row * self.width
+        self.recs.start.wrapping_add(row.wrapping_mul(self.width))
     }
 
     /// The provenance group of `key` among rows `[lo, hi)`, searching from row `est`: a short
@@ -666,35 +724,32 @@ impl Index {
                 )));
             }
             let rows = recs.len() / width;
-            let mut dirs = sections
+            let mut bks = sections
                 .iter()
-                .filter(|d| d.kind == KIND_DIRECTORY && d.param & 0xFF == u32::from(algo.id()));
-            let d = match (dirs.next(), dirs.next()) {
+                .filter(|d| d.kind == KIND_BUCKETS && d.param == u32::from(algo.id()));
+            let d = match (bks.next(), bks.next()) {
                 (Some(d), None) => d,
-                _ => return Err(corrupt(format!("expected one {algo} directory"))),
+                _ => return Err(corrupt(format!("expected one {algo} bucket section"))),
             };
-            let bits = d.param >> 8;
-            if !(1..=MAX_READ_BITS).contains(&bits) {
-                return Err(corrupt(format!("{algo} directory: {bits} bucket bits")));
-            }
-            let dir = range(d);
-            if dir.len() as u64 != ((1u64 << bits) + 1) * 4 {
+            let bkts = range(d);
+            if bkts.is_empty() || bkts.len() % BUCKET != 0 {
                 return Err(corrupt(format!(
-                    "{algo} directory of {} bytes for {bits} bucket bits",
-                    dir.len()
+                    "{algo} buckets: {} bytes is not a positive multiple of {BUCKET}",
+                    bkts.len()
                 )));
             }
-            let first = u32_at(b, dir.start);
-            let last = u32_at(b, dir.end - 4);
-            if first != Some(0) || last != Some(rows as u32) || rows > u32::MAX as usize {
+            let buckets = bkts.len() / BUCKET;
+            let first = u32_at(b, bkts.start);
+            let last = u64_at(b, bkts.end - BUCKET).map(|h| (h & 0xFFFF_FFFF) + (h >> 32));
+            if first != Some(0) || last != Some(rows as u64) || rows > u32::MAX as usize {
                 return Err(corrupt(format!(
-                    "{algo} directory does not span the {rows} records"
+                    "{algo} buckets do not span the {rows} records"
                 )));
             }
             *slot = Some(Table {
                 algo,
-                bits,
-                dir,
+                buckets,
+                bkts,
                 recs,
                 rows,
                 width,
@@ -703,11 +758,12 @@ impl Index {
         for s in &sections {
             match s.kind {
                 KIND_STRINGS | KIND_LISTS | KIND_PROVENANCE | KIND_RECORDS => {}
-                KIND_DIRECTORY => {
+                KIND_BUCKETS => {
                     let has = Algo::from_id((s.param & 0xFF) as u8)
+                        .filter(|_| s.param < 256)
                         .is_some_and(|a| tables[usize::from(a.id())].is_some());
                     if !has {
-                        return Err(corrupt("directory without records".into()));
+                        return Err(corrupt("buckets without records".into()));
                     }
                 }
                 k => return Err(corrupt(format!("unknown section kind {k}"))),
@@ -737,57 +793,90 @@ impl Index {
         let t = self.tables[usize::from(d.algo().id())].as_ref()?;
         let all = self.data.bytes();
         let key = d.as_bytes();
-        let (lo, hi, est) = t.locate(all, key)?;
-        let group = t.search(all, key, lo, hi, est)?;
+        let group = t.confirm(all, key, t.probe(all, key))?;
         Some(self.hits(all, group))
     }
 
     /// Looks up every digest of `queries`, calling `on_hit(i, hits)` for each `queries[i]`
-    /// found, in order. Faster than [`Index::lookup`] in a loop: the directory entries, then
-    /// the record runs, of a batch of queries are read together so that their cache misses
-    /// overlap instead of queueing.
-    pub fn lookup_batch(&self, queries: &[Digest], mut on_hit: impl FnMut(usize, Hits<'_>)) {
-        const K: usize = 32;
+    /// found, in order. Faster than [`Index::lookup`] in a loop: a software pipeline over
+    /// groups of queries touches the buckets of one group while it scans the buckets of the
+    /// previous one (touching their candidate records) and confirms the candidates of the one
+    /// before, so that many cache misses are in flight at once instead of one at a time.
+    pub fn lookup_batch(&self, queries: &[Digest], on_hit: impl FnMut(usize, Hits<'_>)) {
+        self.pipeline::<BATCH>(queries, on_hit);
+    }
+
+    /// [`Index::lookup_batch`] with groups of `K` queries.
+    fn pipeline<const K: usize>(
+        &self,
+        queries: &[Digest],
+        mut on_hit: impl FnMut(usize, Hits<'_>),
+    ) {
         let all = self.data.bytes();
-        for (c, chunk) in queries.chunks(K).enumerate() {
-            let mut rows = [(0usize, 0usize, 0usize); K];
-            let algo = chunk[0].algo();
-            let table = self.tables[usize::from(algo.id())].as_ref();
-            if let Some(t) = table.filter(|_| chunk.iter().all(|q| q.algo() == algo)) {
-                // The usual case, one algorithm: tight loops with no branch on loaded values,
-                // so that the loads of the whole chunk are in flight together.
-                // Stage 1: the directory entries.
-                for (q, r) in chunk.iter().zip(rows.iter_mut()) {
-                    let (lo, hi) = t.bucket_rows(all, q.as_bytes());
-                    *r = (lo, hi, 0);
-                }
-                // Stage 2: touch the estimated rows.
-                let mut touch = 0u8;
-                for (q, r) in chunk.iter().zip(rows.iter_mut()) {
-                    r.2 = t.estimate(q.as_bytes(), r.0, r.1);
-                    touch ^= all.get(t.row_at(r.2)).copied().unwrap_or(0);
-                }
-                std::hint::black_box(touch);
-            } else {
-                for (q, r) in chunk.iter().zip(rows.iter_mut()) {
-                    if let Some(t) = &self.tables[usize::from(q.algo().id())] {
-                        let (lo, hi) = t.bucket_rows(all, q.as_bytes());
-                        *r = (lo, hi, t.estimate(q.as_bytes(), lo, hi));
-                    }
+        let table = |q: &Digest| self.tables[usize::from(q.algo().id())].as_ref();
+        // Touches the buckets of a group: the addresses first (no load from the index), then
+        // a tight loop of loads, so that the reorder buffer holds all of them at once.
+        let touch_buckets = |group: &[Digest]| {
+            let mut at = [0usize; K];
+            for (q, a) in group.iter().zip(at.iter_mut()) {
+                *a = table(q).map_or(0, |t| t.bucket_at(q.as_bytes()));
+            }
+            let mut touch = 0u8;
+            for &a in &at[..group.len()] {
+                touch ^= all.get(a).copied().unwrap_or(0);
+            }
+            std::hint::black_box(touch);
+        };
+        // Scans the buckets of a group (cached or on their way) and touches the candidate
+        // records (the file's first byte, always cached, when there is none).
+        let probe = |group: &[Digest], probes: &mut [Probe; K]| {
+            let mut at = [0usize; K];
+            for ((q, p), a) in group.iter().zip(probes.iter_mut()).zip(at.iter_mut()) {
+                *p = Probe::default();
+                if let Some(t) = table(q) {
+                    *p = t.probe(all, q.as_bytes());
+                    *a = if p.maybe { t.row_at(p.est) } else { 0 };
                 }
             }
-            // Stage 3: check and search (the rows are cached or on their way).
-            for (j, (q, &(lo, hi, est))) in chunk.iter().zip(rows.iter()).enumerate() {
-                let Some(t) = &self.tables[usize::from(q.algo().id())] else {
-                    continue;
-                };
-                if !t.sane(lo, hi) {
+            let mut touch = 0u8;
+            for &a in &at[..group.len()] {
+                touch ^= all.get(a).copied().unwrap_or(0);
+            }
+            std::hint::black_box(touch);
+        };
+        // Confirms the candidates of group `c`.
+        let mut confirm = |c: usize, group: &[Digest], probes: &[Probe; K]| {
+            for (j, (q, p)) in group.iter().zip(probes).enumerate() {
+                if !p.maybe {
                     continue;
                 }
-                if let Some(g) = t.search(all, q.as_bytes(), lo, hi, est) {
+                let Some(t) = table(q) else { continue };
+                if let Some(g) = t.confirm(all, q.as_bytes(), *p) {
                     on_hit(c * K + j, self.hits(all, g));
                 }
             }
+        };
+        let mut groups = queries.chunks(K).enumerate();
+        let mut probes = [[Probe::default(); K]; 2];
+        // (group number, queries) of the group whose candidates await confirmation.
+        let mut pending: Option<(usize, &[Digest])> = None;
+        let mut next = groups.next();
+        if let Some((_, g)) = next {
+            touch_buckets(g);
+        }
+        while let Some((c, group)) = next {
+            next = groups.next();
+            if let Some((_, g)) = next {
+                touch_buckets(g);
+            }
+            probe(group, &mut probes[c % 2]);
+            if let Some((p, g)) = pending {
+                confirm(p, g, &probes[p % 2]);
+            }
+            pending = Some((c, group));
+        }
+        if let Some((p, g)) = pending {
+            confirm(p, g, &probes[p % 2]);
         }
     }
 
@@ -839,8 +928,8 @@ impl Index {
                 TableInfo {
                     algo: t.algo,
                     rows: t.rows as u64,
-                    bucket_bits: t.bits,
-                    bytes: (t.dir.len() + t.recs.len()) as u64,
+                    buckets: t.buckets as u64,
+                    bytes: (t.bkts.len() + t.recs.len()) as u64,
                 }
             })
             .collect();
@@ -920,19 +1009,56 @@ impl Index {
                     )));
                 }
             }
-            // Slot p must hold the first row whose bucket is >= p.
-            let mut row = 0usize;
-            for slot in 0..t.dir.len() / 4 {
-                while row < t.rows && t.bucket(&recs[row * t.width..row * t.width + klen]) < slot {
-                    row += 1;
-                }
-                let v = u32_at(b, t.dir.start + slot * 4).unwrap_or(u32::MAX) as usize;
-                if v != row {
+            // Bucket i must hold the run of rows whose bucket is i, right after the rows of
+            // bucket i - 1, and the fingerprints of its first rows.
+            let mut next = 0usize;
+            for i in 0..t.buckets {
+                let at = t.bkts.start + i * BUCKET;
+                let head = u64_at(b, at).unwrap_or(u64::MAX);
+                let first = (head & 0xFFFF_FFFF) as usize;
+                let count = (head >> 32) as usize;
+                if first != next {
                     return Err(corrupt(format!(
-                        "{} directory slot {slot} says {v}, expected {row}",
+                        "{} bucket {i} starts at row {first}, expected {next}",
                         t.algo
                     )));
                 }
+                let Some(end) = first.checked_add(count).filter(|&e| e <= t.rows) else {
+                    return Err(corrupt(format!(
+                        "{} bucket {i} ends beyond the records",
+                        t.algo
+                    )));
+                };
+                for row in first..end {
+                    let key = &recs[row * t.width..row * t.width + klen];
+                    if place(prefix(key), t.buckets).0 != i {
+                        return Err(corrupt(format!(
+                            "{} row {row} is not in bucket {i}",
+                            t.algo
+                        )));
+                    }
+                }
+                for j in 0..SLOTS {
+                    let want = if j < count {
+                        let row = first + j;
+                        fingerprint(&recs[row * t.width..row * t.width + klen])
+                    } else {
+                        0
+                    };
+                    if u64_at(b, at + 8 + 8 * j) != Some(want) {
+                        return Err(corrupt(format!(
+                            "{} bucket {i} fingerprint {j} is wrong",
+                            t.algo
+                        )));
+                    }
+                }
+                next = end;
+            }
+            if next != t.rows {
+                return Err(corrupt(format!(
+                    "{} buckets end at row {next}, not {}",
+                    t.algo, t.rows
+                )));
             }
         }
         Ok(())

@@ -173,16 +173,13 @@ fn build_lookup_and_reports() {
     assert_eq!(info.lists[1].label, "cat-b");
     assert_eq!(info.lists[1].format, ListFormat::Coreutils);
     assert_eq!(info.lists[0].malformed, 1);
-    assert!(info.tables.iter().all(|t| t.bucket_bits == 8));
+    assert!(info.tables.iter().all(|t| t.buckets == 1));
     let json = serde_json::to_value(&info).unwrap();
     assert_eq!(json["lists"][2]["entries"]["sha256"], 2);
     assert_eq!(json["tables"][0]["algo"], "md5");
     let text = info.to_string();
     assert!(text.contains("gamma-list"), "{text}");
-    assert!(
-        text.contains("table sha256: 2 rows, 8 bucket bits"),
-        "{text}"
-    );
+    assert!(text.contains("table sha256: 2 rows, 1 bucket(s)"), "{text}");
 }
 
 #[test]
@@ -460,13 +457,13 @@ fn randomized(bits: Option<u32>, clustered: bool) {
 }
 
 #[test]
-fn bucket_bits_follow_the_row_count() {
-    use super::build::bucket_bits;
-    assert_eq!(bucket_bits(0), 8);
-    assert_eq!(bucket_bits(1000), 8);
-    assert_eq!(bucket_bits(1 << 20), 19);
-    assert_eq!(bucket_bits(10_000_000), 22);
-    assert_eq!(bucket_bits(usize::MAX), 26);
+fn bucket_count_follows_the_row_count() {
+    use super::build::bucket_count;
+    assert_eq!(bucket_count(0), 1);
+    assert_eq!(bucket_count(3), 1);
+    assert_eq!(bucket_count(1000), 1000 / LOAD);
+    assert_eq!(bucket_count(10_000_000), 10_000_000 / LOAD);
+    assert_eq!(bucket_count(usize::MAX), usize::MAX / LOAD + 1);
 }
 
 #[test]
