@@ -18,6 +18,7 @@ pub mod index;
 pub mod jobs;
 pub mod lists;
 pub mod matcher;
+pub mod perceptual;
 pub mod pipeline;
 pub mod read;
 pub mod report;
