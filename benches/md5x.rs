@@ -2,7 +2,7 @@
 //! 38 KiB (the mean item of a scan), 200 KiB, and a log-uniform mix of 1–200 KiB.
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use md5::Digest;
-use vigie::hash::md5x::{md5_many, md5_many_lanes};
+use vigie::hash::md5x::{md5_many, md5_many_with};
 
 /// About 16 MiB of messages per set: large enough that batches of 256 are realistic.
 const TOTAL: usize = 16 << 20;
@@ -72,22 +72,25 @@ fn bench_md5x(c: &mut Criterion) {
             })
         });
         if std::env::var_os("MD5X_LANES").is_some() {
-            macro_rules! lanes {
-                ($($l:literal),*) => {$(
-                    group.bench_with_input(
-                        BenchmarkId::new(concat!("lanes", $l), &name),
-                        &refs,
-                        |b, refs| {
-                            b.iter(|| {
-                                refs.chunks(256)
-                                    .flat_map(|batch| md5_many_lanes::<$l>(black_box(batch)))
-                                    .collect::<Vec<_>>()
-                            })
-                        },
-                    );
+            macro_rules! variant {
+                ($($name:literal: $w:ty, $n:literal, $l:literal;)*) => {$(
+                    group.bench_with_input(BenchmarkId::new($name, &name), &refs, |b, refs| {
+                        b.iter(|| {
+                            refs.chunks(256)
+                                .flat_map(|batch| md5_many_with::<$w, $n, $l>(black_box(batch)))
+                                .collect::<Vec<_>>()
+                        })
+                    });
                 )*};
             }
-            lanes!(4, 8, 16, 32);
+            variant! {
+                "u32x1_4": u32, 4, 4;
+                "u32x4_1": wide::u32x4, 1, 4;
+                "u32x4_2": wide::u32x4, 2, 8;
+                "u32x4_4": wide::u32x4, 4, 16;
+                "u32x8_1": wide::u32x8, 1, 8;
+                "u32x8_2": wide::u32x8, 2, 16;
+            }
         }
     }
     group.finish();

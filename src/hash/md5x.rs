@@ -85,63 +85,172 @@ const K: [u32; 64] = [
     0xeb86_d391,
 ];
 
-#[inline(always)]
-fn add<const L: usize>(x: [u32; L], y: [u32; L]) -> [u32; L] {
-    let mut r = [0; L];
-    for l in 0..L {
-        r[l] = x[l].wrapping_add(y[l]);
+/// A SIMD vector of `u32` lanes (or a plain `u32`) with the operations MD5 needs.
+pub trait Word: Copy {
+    /// Lanes in one value.
+    const LANES: usize;
+    /// Every lane `x`.
+    fn splat(x: u32) -> Self;
+    /// Lanes from `x[..LANES]`.
+    fn load(x: &[u32]) -> Self;
+    /// Lanes into `out[..LANES]`.
+    fn store(self, out: &mut [u32]);
+    /// Lane-wise wrapping addition.
+    fn add(self, o: Self) -> Self;
+    /// Lane-wise `self & o`.
+    fn and(self, o: Self) -> Self;
+    /// Lane-wise `self | o`.
+    fn or(self, o: Self) -> Self;
+    /// Lane-wise `self ^ o`.
+    fn xor(self, o: Self) -> Self;
+    /// Lane-wise rotation left by `S` bits.
+    fn rotl<const S: i32>(self) -> Self;
+    /// The 16 little-endian words of one 64-byte block per lane, `blocks[lane]`, as
+    /// `m[word]`.
+    fn gather(blocks: &[&[u8]], m: &mut [Self; 16]) {
+        let mut col = [[0u32; 16]; 16];
+        for (l, block) in blocks.iter().enumerate() {
+            for (w, word) in block[..64].chunks_exact(4).enumerate() {
+                col[w][l] = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+            }
+        }
+        for w in 0..16 {
+            m[w] = Self::load(&col[w]);
+        }
     }
-    r
 }
+
+impl Word for u32 {
+    const LANES: usize = 1;
+    #[inline(always)]
+    fn splat(x: u32) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn load(x: &[u32]) -> Self {
+        x[0]
+    }
+    #[inline(always)]
+    fn store(self, out: &mut [u32]) {
+        out[0] = self;
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self.wrapping_add(o)
+    }
+    #[inline(always)]
+    fn and(self, o: Self) -> Self {
+        self & o
+    }
+    #[inline(always)]
+    fn or(self, o: Self) -> Self {
+        self | o
+    }
+    #[inline(always)]
+    fn xor(self, o: Self) -> Self {
+        self ^ o
+    }
+    #[inline(always)]
+    fn rotl<const S: i32>(self) -> Self {
+        self.rotate_left(S as u32)
+    }
+    #[inline(always)]
+    fn gather(blocks: &[&[u8]], m: &mut [Self; 16]) {
+        for (w, word) in blocks[0][..64].chunks_exact(4).enumerate() {
+            m[w] = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+        }
+    }
+}
+
+macro_rules! wide_word {
+    ($t:ty, $n:literal) => {
+        impl Word for $t {
+            const LANES: usize = $n;
+            #[inline(always)]
+            fn splat(x: u32) -> Self {
+                <$t>::splat(x)
+            }
+            #[inline(always)]
+            fn load(x: &[u32]) -> Self {
+                let mut a = [0u32; $n];
+                a.copy_from_slice(&x[..$n]);
+                <$t>::from(a)
+            }
+            #[inline(always)]
+            fn store(self, out: &mut [u32]) {
+                out[..$n].copy_from_slice(&self.to_array());
+            }
+            #[inline(always)]
+            fn add(self, o: Self) -> Self {
+                self + o
+            }
+            #[inline(always)]
+            fn and(self, o: Self) -> Self {
+                self & o
+            }
+            #[inline(always)]
+            fn or(self, o: Self) -> Self {
+                self | o
+            }
+            #[inline(always)]
+            fn xor(self, o: Self) -> Self {
+                self ^ o
+            }
+            #[inline(always)]
+            fn rotl<const S: i32>(self) -> Self {
+                (self << S) | (self >> (32 - S))
+            }
+        }
+    };
+}
+wide_word!(wide::u32x4, 4);
+wide_word!(wide::u32x8, 8);
 
 /// One MD5 step on every lane: `a = b + rotl(a + f(b, c, d) + m + k, s)`.
 #[inline(always)]
-fn step<const S: u32, const L: usize>(
-    a: [u32; L],
-    b: [u32; L],
-    c: [u32; L],
-    d: [u32; L],
-    m: &[u32; L],
+fn step<W: Word, const S: i32, const N: usize>(
+    a: [W; N],
+    b: [W; N],
+    c: [W; N],
+    d: [W; N],
+    m: &[W; N],
     k: u32,
-    f: impl Fn(u32, u32, u32) -> u32,
-) -> [u32; L] {
-    let mut r = [0; L];
-    for l in 0..L {
-        let t = a[l]
-            .wrapping_add(f(b[l], c[l], d[l]))
-            .wrapping_add(m[l].wrapping_add(k));
-        // Two shifts and an or: SSE2 has no vector rotate, and LLVM's cost model does not
-        // vectorize `rotate_left` on that target.
-        r[l] = b[l].wrapping_add((t << S) | (t >> (32 - S)));
+    f: impl Fn(W, W, W) -> W,
+) -> [W; N] {
+    let k = W::splat(k);
+    let mut r = a;
+    for n in 0..N {
+        let t = a[n].add(f(b[n], c[n], d[n])).add(m[n].add(k));
+        r[n] = b[n].add(t.rotl::<S>());
     }
     r
 }
 
 #[inline(always)]
-fn f_f(b: u32, c: u32, d: u32) -> u32 {
-    ((c ^ d) & b) ^ d
+fn f_f<W: Word>(b: W, c: W, d: W) -> W {
+    c.xor(d).and(b).xor(d)
 }
 #[inline(always)]
-fn f_g(b: u32, c: u32, d: u32) -> u32 {
-    ((b ^ c) & d) ^ c
+fn f_g<W: Word>(b: W, c: W, d: W) -> W {
+    b.xor(c).and(d).xor(c)
 }
 #[inline(always)]
-fn f_h(b: u32, c: u32, d: u32) -> u32 {
-    b ^ c ^ d
+fn f_h<W: Word>(b: W, c: W, d: W) -> W {
+    b.xor(c).xor(d)
 }
 #[inline(always)]
-fn f_i(b: u32, c: u32, d: u32) -> u32 {
-    c ^ (b | !d)
+fn f_i<W: Word>(b: W, c: W, d: W) -> W {
+    c.xor(b.or(d.xor(W::splat(!0))))
 }
 
 /// One 64-byte block of every lane; `m[w][lane]` is little-endian word `w` of that lane's block.
 #[inline(never)]
-fn compress<const L: usize>(state: &mut [[u32; L]; 4], m: &[[u32; L]; 16]) {
+fn compress<W: Word, const N: usize>(state: &mut [[W; N]; 4], m: &[[W; N]; 16]) {
     let [mut a, mut b, mut c, mut d] = *state;
     // Fully unrolled: message word, constant and rotation are literals in every step.
     macro_rules! st {
         ($a:ident, $b:ident, $c:ident, $d:ident, $f:ident, $i:literal, $w:literal, $s:literal) => {
-            $a = step::<$s, L>($a, $b, $c, $d, &m[$w], K[$i], $f);
+            $a = step::<W, $s, N>($a, $b, $c, $d, &m[$w], K[$i], $f);
         };
     }
     st!(a, b, c, d, f_f, 0, 0, 7);
@@ -208,10 +317,11 @@ fn compress<const L: usize>(state: &mut [[u32; L]; 4], m: &[[u32; L]; 16]) {
     st!(d, a, b, c, f_i, 61, 11, 10);
     st!(c, d, a, b, f_i, 62, 2, 15);
     st!(b, c, d, a, f_i, 63, 9, 21);
-    state[0] = add(state[0], a);
-    state[1] = add(state[1], b);
-    state[2] = add(state[2], c);
-    state[3] = add(state[3], d);
+    for (s, x) in state.iter_mut().zip([a, b, c, d]) {
+        for n in 0..N {
+            s[n] = s[n].add(x[n]);
+        }
+    }
 }
 
 /// Where a lane reads its next block from.
@@ -255,12 +365,14 @@ fn pad_tail(msg: &[u8], tail: &mut [u8; 128]) -> usize {
 /// Any number of messages of any lengths (including empty ones). The result equals hashing
 /// each message alone with MD5.
 pub fn md5_many(messages: &[&[u8]]) -> Vec<[u8; 16]> {
-    md5_many_lanes::<LANES>(messages)
+    md5_many_with::<wide::u32x4, 2, LANES>(messages)
 }
 
-/// [`md5_many`] with `L` lanes; public so that benchmarks can compare lane counts.
+/// [`md5_many`] with `L = N * W::LANES` lanes kept in `N` values of `W`; public so that
+/// benchmarks can compare lane layouts.
 #[doc(hidden)]
-pub fn md5_many_lanes<const L: usize>(messages: &[&[u8]]) -> Vec<[u8; 16]> {
+pub fn md5_many_with<W: Word, const N: usize, const L: usize>(messages: &[&[u8]]) -> Vec<[u8; 16]> {
+    assert_eq!(N * W::LANES, L, "lanes");
     let mut out = vec![[0u8; 16]; messages.len()];
     // Longest first: the short messages fill the lanes while the long ones finish.
     let mut order: Vec<usize> = (0..messages.len()).collect();
@@ -269,16 +381,17 @@ pub fn md5_many_lanes<const L: usize>(messages: &[&[u8]]) -> Vec<[u8; 16]> {
 
     let mut lanes = [IDLE; L];
     let mut tails = [[0u8; 128]; L];
-    let mut state = [[0u32; L]; 4];
+    let mut words = [[0u32; L]; 4];
     let mut active = 0;
 
+    // Puts the next message (or nothing) in lane `l`, with MD5's initial state.
     let mut load = |l: usize,
                     lanes: &mut [Lane; L],
                     tails: &mut [[u8; 128]; L],
-                    state: &mut [[u32; L]; 4]|
+                    words: &mut [[u32; L]; 4]|
      -> bool {
         for (w, iv) in IV.iter().enumerate() {
-            state[w][l] = *iv;
+            words[w][l] = *iv;
         }
         match next.next() {
             Some(i) => {
@@ -301,12 +414,15 @@ pub fn md5_many_lanes<const L: usize>(messages: &[&[u8]]) -> Vec<[u8; 16]> {
         }
     };
     for l in 0..L {
-        if load(l, &mut lanes, &mut tails, &mut state) {
+        if load(l, &mut lanes, &mut tails, &mut words) {
             active += 1;
         }
     }
+    let mut state = to_state::<W, N, L>(&words);
 
-    let mut m = [[0u32; L]; 16];
+    let zero = [0u8; 64];
+    let mut m = [[W::splat(0); N]; 16];
+    let mut g = [W::splat(0); 16];
     while active > 0 {
         // Blocks every active lane can take straight from its message before any lane reaches
         // its tail: the hot loop below reads them without per-block bookkeeping.
@@ -318,62 +434,88 @@ pub fn md5_many_lanes<const L: usize>(messages: &[&[u8]]) -> Vec<[u8; 16]> {
             .unwrap_or(0);
         if run > 0 {
             for _ in 0..run {
+                let mut blocks: [&[u8]; L] = [&zero; L];
                 for l in 0..L {
                     let lane = &mut lanes[l];
-                    let block: &[u8] = if lane.msg == usize::MAX {
-                        &tails[l][..64]
-                    } else {
-                        let b = &messages[lane.msg][lane.pos..lane.pos + 64];
+                    if lane.msg != usize::MAX {
+                        blocks[l] = &messages[lane.msg][lane.pos..lane.pos + 64];
                         lane.pos += 64;
-                        b
-                    };
-                    gather(&mut m, l, block);
+                    }
+                }
+                for n in 0..N {
+                    W::gather(&blocks[n * W::LANES..], &mut g);
+                    for w in 0..16 {
+                        m[w][n] = g[w];
+                    }
                 }
                 compress(&mut state, &m);
             }
             continue;
         }
         // At least one lane is in its tail: one block with per-lane choices.
+        let mut blocks: [&[u8]; L] = [&zero; L];
         for l in 0..L {
             let lane = &mut lanes[l];
-            let block: &[u8] = if lane.pos < lane.full {
-                let b = &messages[lane.msg][lane.pos..lane.pos + 64];
+            if lane.pos < lane.full {
+                blocks[l] = &messages[lane.msg][lane.pos..lane.pos + 64];
                 lane.pos += 64;
-                b
             } else {
                 let t = lane.tail_blocks - lane.tail_left;
                 if lane.msg != usize::MAX {
                     lane.tail_left -= 1;
                 }
-                &tails[l][t * 64..t * 64 + 64]
-            };
-            gather(&mut m, l, block);
+                blocks[l] = &tails[l][t * 64..t * 64 + 64];
+            }
+        }
+        for n in 0..N {
+            W::gather(&blocks[n * W::LANES..], &mut g);
+            for w in 0..16 {
+                m[w][n] = g[w];
+            }
         }
         compress(&mut state, &m);
+        let mut reloaded = false;
         for l in 0..L {
-            if lanes[l].msg != usize::MAX
-                && lanes[l].pos >= lanes[l].full
-                && lanes[l].tail_left == 0
-            {
-                let digest = &mut out[lanes[l].msg];
-                for w in 0..4 {
-                    digest[w * 4..w * 4 + 4].copy_from_slice(&state[w][l].to_le_bytes());
+            let lane = lanes[l];
+            if lane.msg != usize::MAX && lane.pos >= lane.full && lane.tail_left == 0 {
+                if !reloaded {
+                    words = from_state::<W, N, L>(&state);
+                    reloaded = true;
                 }
-                if !load(l, &mut lanes, &mut tails, &mut state) {
+                let digest = &mut out[lane.msg];
+                for w in 0..4 {
+                    digest[w * 4..w * 4 + 4].copy_from_slice(&words[w][l].to_le_bytes());
+                }
+                if !load(l, &mut lanes, &mut tails, &mut words) {
                     active -= 1;
                 }
             }
+        }
+        if reloaded {
+            state = to_state::<W, N, L>(&words);
         }
     }
     out
 }
 
-/// Little-endian words of one lane's 64-byte block into column `l` of `m`.
-#[inline(always)]
-fn gather<const L: usize>(m: &mut [[u32; L]; 16], l: usize, block: &[u8]) {
-    for (w, word) in block.chunks_exact(4).enumerate() {
-        m[w][l] = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+fn to_state<W: Word, const N: usize, const L: usize>(words: &[[u32; L]; 4]) -> [[W; N]; 4] {
+    let mut state = [[W::splat(0); N]; 4];
+    for w in 0..4 {
+        for n in 0..N {
+            state[w][n] = W::load(&words[w][n * W::LANES..]);
+        }
     }
+    state
+}
+
+fn from_state<W: Word, const N: usize, const L: usize>(state: &[[W; N]; 4]) -> [[u32; L]; 4] {
+    let mut words = [[0u32; L]; 4];
+    for w in 0..4 {
+        for n in 0..N {
+            state[w][n].store(&mut words[w][n * W::LANES..]);
+        }
+    }
+    words
 }
 
 #[cfg(test)]
@@ -501,9 +643,12 @@ mod tests {
             .collect();
         let refs: Vec<&[u8]> = messages.iter().map(|m| m.as_slice()).collect();
         let want: Vec<[u8; 16]> = messages.iter().map(|m| reference(m)).collect();
-        assert_eq!(md5_many_lanes::<1>(&refs), want);
-        assert_eq!(md5_many_lanes::<4>(&refs), want);
-        assert_eq!(md5_many_lanes::<16>(&refs), want);
+        assert_eq!(md5_many_with::<u32, 1, 1>(&refs), want);
+        assert_eq!(md5_many_with::<u32, 4, 4>(&refs), want);
+        assert_eq!(md5_many_with::<wide::u32x4, 1, 4>(&refs), want);
+        assert_eq!(md5_many_with::<wide::u32x4, 4, 16>(&refs), want);
+        assert_eq!(md5_many_with::<wide::u32x8, 1, 8>(&refs), want);
+        assert_eq!(md5_many_with::<wide::u32x8, 2, 16>(&refs), want);
     }
 
     #[test]
