@@ -1,10 +1,10 @@
 //! Multi-buffer MD5: the MD5 steps of [`LANES`] independent messages run side by side.
 //!
 //! MD5 is one serial dependency chain per message, so a single message cannot go faster than
-//! the latency of that chain. Many independent items can: each of the 16 state words is kept as
-//! an array `[u32; LANES]`, one element per message, and every step is an element-wise loop
-//! that LLVM turns into SIMD instructions (`paddd`, `pxor`, `pand`, `pslld`/`psrld` on the
-//! baseline SSE2 target; the same code widens to AVX2/AVX-512 with `-C target-cpu`). This is
+//! the latency of that chain. Many independent items can: each MD5 state word is kept as
+//! SIMD values of [`wide`] (safe SIMD types), one lane per message, and every step runs on
+//! all lanes at once (`paddd`, `pxor`, `pand`/`pandn`, `pslld`/`psrld` by immediates on the
+//! baseline SSE2 target). This is
 //! the "mb" technique of Intel's isa-l_crypto, in safe Rust.
 //!
 //! Each block's words are loaded 16 bytes per lane and transposed 4×4 in registers. [`md5_many`]
