@@ -3,6 +3,8 @@
 //! Each chunk of [`CHUNK`] bytes is fed to every selected hasher in turn while it is still in
 //! the L1/L2 cache, so the bytes are read from memory once however many algorithms run.
 
+pub mod md5x;
+
 use std::fmt;
 use std::str::FromStr;
 
