@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crossbeam_channel::{bounded, Sender};
 use rayon::prelude::*;
 
-use crate::hash::{hash_bytes, AlgoSet, Digests, MultiHasher};
+use crate::hash::{hash_bytes, hash_many, AlgoSet, Digests, MultiHasher};
 use crate::read::Data;
 use crate::source::open::{read_full, Compression};
 use crate::source::tar::{EntryKind, TarMember, TarSlice, TarStream};
@@ -95,6 +95,8 @@ const BATCH_MEMBERS: usize = 256;
 const BATCH_BYTES: u64 = 16 << 20;
 /// Mapped bytes hashed between two releases of the pages behind.
 const RELEASE_STEP: usize = 64 << 20;
+/// Small items hashed together (multi-buffer MD5 takes eight at a time).
+const GROUP: usize = 32;
 /// Items at least this large are hashed by two threads when several algorithms run.
 const SPLIT_MIN_LEN: usize = 32 << 20;
 
@@ -124,6 +126,27 @@ impl Ctx<'_> {
 
     fn fail(&self, loc: Location, f: Failure) {
         self.finish(loc, Err(f));
+    }
+
+    /// Hashes many items: small ones in groups of [`GROUP`] through [`hash_many`] (multi-buffer
+    /// MD5), large ones one by one through [`Ctx::hash_data`]; groups run in parallel.
+    fn hash_items(&self, items: Vec<(Location, Data)>) {
+        let (large, small): (Vec<_>, Vec<_>) = items
+            .into_iter()
+            .partition(|(_, d)| d.len() >= SPLIT_MIN_LEN);
+        small.par_chunks(GROUP).for_each(|group| {
+            let slices: Vec<&[u8]> = group.iter().map(|(_, d)| d.bytes()).collect();
+            let digests = hash_many(self.cfg.algos, &slices);
+            for ((loc, d), digests) in group.iter().zip(digests) {
+                self.counters
+                    .bytes
+                    .fetch_add(d.len() as u64, Ordering::Relaxed);
+                self.finish(loc.clone(), Ok(digests));
+            }
+        });
+        large
+            .into_par_iter()
+            .for_each(|(loc, d)| self.hash_data(loc, &d));
     }
 
     /// Hashes mapped or owned bytes, releasing mapped pages behind the hasher.
@@ -210,9 +233,17 @@ pub fn run(
                 quit,
             };
             pool.install(|| {
-                found_rx.into_iter().par_bridge().for_each(|f| {
+                // Whatever the walker has already queued is taken in one go (up to GROUP
+                // entries), so that small files are hashed together (multi-buffer MD5).
+                let batches = std::iter::from_fn(|| {
+                    let first = found_rx.recv().ok()?;
+                    let mut batch = vec![first];
+                    batch.extend(found_rx.try_iter().take(GROUP - 1));
+                    Some(batch)
+                });
+                batches.par_bridge().for_each(|batch| {
                     if !ctx.quit.load(Ordering::Relaxed) {
-                        process_found(&ctx, f);
+                        process_found_batch(&ctx, batch);
                     }
                 })
             });
@@ -230,24 +261,25 @@ pub fn run(
     })
 }
 
-fn process_found(ctx: &Ctx<'_>, f: Found) {
-    match f {
-        Found::File { path, size } => process_file(ctx, path, size),
-        Found::Failed(loc, fail) => ctx.fail(loc, fail),
-        Found::Skipped(why) => ctx.send(Event::Skipped(why)),
-    }
-}
-
-fn process_file(ctx: &Ctx<'_>, path: PathBuf, size: u64) {
-    match open_file(&path, &ctx.cfg.open) {
-        Err(f) => ctx.fail(Location::file(path, size), f),
-        Ok(Container::Blob(data)) => {
-            let loc = Location::file(path, data.len() as u64);
-            ctx.hash_data(loc, &data);
+/// Handles what the walker found: plain files are opened and collected so that they are
+/// hashed together; archives are opened and walked here.
+fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
+    let mut blobs = Vec::new();
+    for f in batch {
+        match f {
+            Found::File { path, size } => match open_file(&path, &ctx.cfg.open) {
+                Err(f) => ctx.fail(Location::file(path, size), f),
+                Ok(Container::Blob(data)) => {
+                    blobs.push((Location::file(path, data.len() as u64), data))
+                }
+                Ok(Container::Tar(data)) => tar_in_place(ctx, path, &data),
+                Ok(Container::CompressedTar(c, reader)) => tar_streamed(ctx, path, c, reader),
+            },
+            Found::Failed(loc, fail) => ctx.fail(loc, fail),
+            Found::Skipped(why) => ctx.send(Event::Skipped(why)),
         }
-        Ok(Container::Tar(data)) => tar_in_place(ctx, path, &data),
-        Ok(Container::CompressedTar(c, reader)) => tar_streamed(ctx, path, c, reader),
     }
+    ctx.hash_items(blobs);
 }
 
 fn member_loc(path: &std::path::Path, m: &TarMember) -> Location {
@@ -373,16 +405,18 @@ fn hash_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, batch: &Batch)
     if end.saturating_sub(start) <= 4 * BATCH_BYTES as usize {
         data.populate(start..end);
     }
-    batch.members.par_iter().for_each(|m| {
+    let mut items = Vec::with_capacity(batch.members.len());
+    for m in &batch.members {
         let loc = member_loc(path, m);
         match m.data_range().and_then(|r| data.slice(r)) {
-            Some(slice) => ctx.hash_data(loc, &slice),
+            Some(slice) => items.push((loc, slice)),
             None => ctx.fail(
                 loc,
                 Failure::new(FailKind::Archive, "member data lies outside the archive"),
             ),
         }
-    });
+    }
+    ctx.hash_items(items);
     data.release(start..end);
 }
 
@@ -433,10 +467,11 @@ fn tar_streamed(
     let mut batch: Vec<(TarMember, Vec<u8>)> = Vec::new();
     let mut batch_bytes = 0u64;
     let flush = |batch: &mut Vec<(TarMember, Vec<u8>)>| {
-        batch.par_drain(..).for_each(|(m, bytes)| {
-            let loc = member_loc(&path, &m);
-            ctx.hash_data(loc, &Data::from_vec(bytes));
-        });
+        let items = batch
+            .drain(..)
+            .map(|(m, bytes)| (member_loc(&path, &m), Data::from_vec(bytes)))
+            .collect();
+        ctx.hash_items(items);
     };
     loop {
         if ctx.quit.load(Ordering::Relaxed) {

@@ -347,6 +347,29 @@ pub fn hash_bytes(set: AlgoSet, bytes: &[u8]) -> Digests {
     d
 }
 
+/// Hashes several whole buffers, the way a batch of small items is hashed: MD5 runs
+/// multi-buffer ([`md5x::md5_many`], eight messages per SIMD pass, about five times the speed
+/// of one MD5 chain), the other algorithms item by item as in [`hash_bytes`]. Returns the
+/// digests in input order.
+pub fn hash_many(set: AlgoSet, items: &[&[u8]]) -> Vec<Digests> {
+    if !set.contains(Algo::Md5) || items.len() < 2 {
+        return items.iter().map(|b| hash_bytes(set, b)).collect();
+    }
+    let mut rest = set;
+    rest.remove(Algo::Md5);
+    let md5s = md5x::md5_many(items);
+    items
+        .iter()
+        .zip(md5s)
+        .map(|(bytes, md5)| {
+            let mut d = hash_bytes(rest, bytes);
+            d.0.extend(Digest::new(Algo::Md5, &md5));
+            d.0.sort_by_key(|x| x.algo);
+            d
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,6 +427,19 @@ mod tests {
             .unwrap()
             .split_by_cost()
             .is_none());
+    }
+
+    #[test]
+    fn hash_many_equals_hash_bytes_item_by_item() {
+        let items: Vec<Vec<u8>> = (0..37)
+            .map(|i| (0..(i * 997 % 5000)).map(|j| (j * 7 + i) as u8).collect())
+            .collect();
+        let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+        for set in ["all", "md5", "md5,sha256", "sha1"] {
+            let set: AlgoSet = set.parse().unwrap();
+            let want: Vec<Digests> = refs.iter().map(|b| hash_bytes(set, b)).collect();
+            assert_eq!(hash_many(set, &refs), want);
+        }
     }
 
     #[test]
