@@ -1,0 +1,770 @@
+//! Image decoding for perceptual hashing: the bytes of one item become the 8-bit RGB pixels a viewer
+//! shows, ready for [`PdqHasher::hash_rgb`](super::pdq::PdqHasher::hash_rgb).
+//!
+//! Why this module exists: a perceptual hash is only as exact as the pixels it is fed. The reference
+//! hashes exchanged by ThreatExchange/GIFCT were made from libjpeg-turbo pixels (ImageMagick, Pillow),
+//! so JPEG goes through libjpeg-turbo's own decoder (the `mozjpeg` crate), which gives Pillow's pixels
+//! exactly. PNG, GIF, WebP, BMP and TIFF go through the `image` crate.
+//!
+//! # Policy
+//! * **Format** is chosen by [`sniff`] from magic bytes only, never from a name. Items that are not
+//!   images cost only that check.
+//! * **Limits before allocation.** The header is read first. An image over
+//!   [`DecodeLimits::max_pixels`], or whose buffers would exceed [`DecodeLimits::max_alloc`], fails
+//!   with [`DecodeErrorKind::TooLarge`] before any pixel buffer is allocated. The `image` decoders
+//!   also get the same budget as [`image::Limits`].
+//! * **Colour.** Grey is copied into the three channels (`grey` is set in [`Decoded`] so a caller can
+//!   hash the grey channel itself, as the reference CLI does). CMYK/YCCK JPEGs are converted the way
+//!   Pillow converts them (see [`cmyk_to_rgb`]). Palettes are expanded.
+//! * **Alpha is ignored**, as the reference does: the RGB stored under transparent pixels is kept,
+//!   with no compositing on a background.
+//! * **16-bit** samples keep their high byte (`v >> 8`), which is what Pillow does for 16-bit RGB(A)
+//!   PNG. For 16-bit grey PNG Pillow clamps the integer value to 255 (almost everything becomes
+//!   white), which no viewer shows, so grey uses the same high-byte rule. ImageMagick (the C++
+//!   reference CLI) rounds `v / 257` instead; the two differ by at most one level.
+//! * **EXIF orientation is ignored by default**, as the reference hashers ignore it: the hash
+//!   describes the stored pixel grid. [`DecodeOptions::exif_orient`] applies it.
+//! * **Truncated JPEG** decodes the way libjpeg (and so ImageMagick, the reference CLI's decoder)
+//!   does: the missing part is filled in by the decoder (grey for a baseline file; a coarser
+//!   picture for a progressive one) and [`Decoded::truncated`] is set so the caller can record it.
+//!   A truncated PNG/GIF/WebP/BMP/TIFF fails with [`DecodeErrorKind::Corrupt`].
+//! * **Panics are contained.** libjpeg reports fatal errors by unwinding, and a bug in any decoder
+//!   must fail one item, not the run: every decode runs under `catch_unwind`. libjpeg's warnings are
+//!   silenced by the `mozjpeg` crate's error manager; nothing is printed.
+//!
+//! # Allocation
+//! Pixels are written into a caller-owned `Vec<u8>` that is reused from image to image (one per
+//! thread): once it has grown to the largest image seen, decoding allocates no pixel buffer. The
+//! `image` decoders write their native layout (e.g. RGBA or 16-bit) into the same buffer, which is
+//! then converted to RGB in place. The decoders' own working memory is theirs (libjpeg's, `png`'s…).
+
+use std::cell::Cell;
+use std::fmt;
+use std::io::{BufRead, Cursor, Read};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use image::metadata::Orientation;
+use image::{ColorType, ImageDecoder, ImageError};
+
+/// An image container recognised by [`sniff`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ImageFormat {
+    /// JPEG (JFIF, EXIF, Adobe…): starts `FF D8 FF`.
+    Jpeg,
+    /// PNG: the 8-byte PNG signature.
+    Png,
+    /// GIF87a / GIF89a. Only the first frame is decoded.
+    Gif,
+    /// WebP: `RIFF` size `WEBP`.
+    WebP,
+    /// Windows bitmap: `BM` and a known DIB header size.
+    Bmp,
+    /// TIFF: `II*\0` or `MM\0*`.
+    Tiff,
+}
+
+impl ImageFormat {
+    /// A short lower-case name (`"jpeg"`, `"png"`…), for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "jpeg",
+            ImageFormat::Png => "png",
+            ImageFormat::Gif => "gif",
+            ImageFormat::WebP => "webp",
+            ImageFormat::Bmp => "bmp",
+            ImageFormat::Tiff => "tiff",
+        }
+    }
+}
+
+impl fmt::Display for ImageFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Recognises an image container from its first bytes (at most 16 are read). Names are never
+/// consulted. Cheap: a few comparisons, no allocation.
+///
+/// BMP's two-byte `BM` magic is weak, so it also requires a known DIB header size at offset 14.
+pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Some(ImageFormat::Jpeg);
+    }
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Some(ImageFormat::Png);
+    }
+    if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        return Some(ImageFormat::Gif);
+    }
+    if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        return Some(ImageFormat::WebP);
+    }
+    if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        return Some(ImageFormat::Tiff);
+    }
+    if bytes.len() >= 18 && bytes.starts_with(b"BM") {
+        let dib = u32::from_le_bytes([bytes[14], bytes[15], bytes[16], bytes[17]]);
+        if matches!(dib, 12 | 16 | 40 | 52 | 56 | 64 | 108 | 124) {
+            return Some(ImageFormat::Bmp);
+        }
+    }
+    None
+}
+
+/// Resource limits checked against the header before any pixel buffer is allocated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest accepted `width * height`. Default 128 000 000 (e.g. 16 000 × 8 000).
+    pub max_pixels: u64,
+    /// Largest accepted size in bytes of the pixel buffer(s) this module allocates (native layout
+    /// and RGB output, doubled when orientation is applied); also passed to the `image` decoders as
+    /// their allocation budget. Default 1 GiB.
+    pub max_alloc: u64,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_pixels: 128_000_000,
+            max_alloc: 1 << 30,
+        }
+    }
+}
+
+/// How to decode. The default matches the reference hashers: EXIF orientation ignored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// Resource limits.
+    pub limits: DecodeLimits,
+    /// Apply the EXIF orientation tag (1–8) to the pixels, as a viewer does. Off by default
+    /// because the reference PDQ hashers hash the stored pixel grid.
+    pub exif_orient: bool,
+}
+
+/// What went wrong, coarsely: enough to count and report failures by cause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
+    /// The header announces more pixels or bytes than [`DecodeLimits`] allows (or the buffer could
+    /// not be allocated).
+    TooLarge,
+    /// The data is not a valid image of its format (including truncated non-JPEG files).
+    Corrupt,
+    /// A valid image using a feature or layout this module does not decode.
+    Unsupported,
+}
+
+/// A failure to decode one item. It never aborts a run: the caller records it and goes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    kind: DecodeErrorKind,
+    message: String,
+}
+
+impl DecodeError {
+    fn new(kind: DecodeErrorKind, message: impl Into<String>) -> Self {
+        DecodeError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> DecodeErrorKind {
+        self.kind
+    }
+
+    /// The decoder's own words, without the kind prefix.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            DecodeErrorKind::TooLarge => "image too large",
+            DecodeErrorKind::Corrupt => "corrupt image",
+            DecodeErrorKind::Unsupported => "unsupported image",
+        };
+        write!(f, "{what}: {}", self.message)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Facts about a successful decode. The pixels are in the caller's buffer:
+/// `width * height * 3` bytes, row-major RGB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// Width in pixels (after orientation, if applied).
+    pub width: u32,
+    /// Height in pixels (after orientation, if applied).
+    pub height: u32,
+    /// The container that was decoded.
+    pub format: ImageFormat,
+    /// The source had a single grey channel (with or without alpha). The RGB buffer then has
+    /// R = G = B, and a caller wanting the reference CLI's grey path can hash that one channel.
+    pub grey: bool,
+    /// JPEG only: the data ended before the image was complete, and libjpeg filled in the rest.
+    pub truncated: bool,
+    /// With [`DecodeOptions::exif_orient`]: the EXIF orientation found and applied (2–8), or
+    /// `None` when there was none, it was 1, or the option is off.
+    pub orientation: Option<u8>,
+}
+
+/// Decodes `bytes` (any format [`sniff`] recognises) into `out` as 8-bit RGB, row-major,
+/// `width * height * 3` bytes. `out` is cleared first and reused: keep one per thread.
+///
+/// # Errors
+/// [`DecodeErrorKind::Unsupported`] if the format is not recognised or uses an unsupported
+/// layout; [`DecodeErrorKind::TooLarge`] if the header exceeds `opts.limits` (checked before
+/// allocating); [`DecodeErrorKind::Corrupt`] for invalid data. On error `out` is left empty.
+///
+/// # Threading
+/// No shared state: call it from any number of threads, each with its own `out`.
+pub fn decode_rgb(
+    bytes: &[u8],
+    opts: &DecodeOptions,
+    out: &mut Vec<u8>,
+) -> Result<Decoded, DecodeError> {
+    let format = sniff(bytes).ok_or_else(|| {
+        DecodeError::new(
+            DecodeErrorKind::Unsupported,
+            "not a recognised image format",
+        )
+    })?;
+    decode_rgb_as(bytes, format, opts, out)
+}
+
+/// [`decode_rgb`] for a format already known (e.g. from an earlier [`sniff`]).
+///
+/// # Errors
+/// As [`decode_rgb`].
+pub fn decode_rgb_as(
+    bytes: &[u8],
+    format: ImageFormat,
+    opts: &DecodeOptions,
+    out: &mut Vec<u8>,
+) -> Result<Decoded, DecodeError> {
+    out.clear();
+    let result = catch_unwind(AssertUnwindSafe(|| match format {
+        ImageFormat::Jpeg => decode_jpeg(bytes, opts, out),
+        _ => decode_with_image(bytes, format, opts, out),
+    }));
+    let result = match result {
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("decoder panicked");
+            Err(DecodeError::new(DecodeErrorKind::Corrupt, msg))
+        }
+    };
+    let mut decoded = match result {
+        Ok(d) => d,
+        Err(e) => {
+            out.clear();
+            return Err(e);
+        }
+    };
+    if let Some(o) = decoded.orientation {
+        let (w, h) = apply_orientation(out, decoded.width as usize, decoded.height as usize, o)?;
+        // Both sides were u32 before the swap.
+        decoded.width = w as u32;
+        decoded.height = h as u32;
+    }
+    Ok(decoded)
+}
+
+/// Checks the header size against the limits; returns the byte length of the working buffer
+/// (`max(native, rgb)`).
+fn check_size(
+    w: u64,
+    h: u64,
+    native_bytes_per_pixel: u64,
+    opts: &DecodeOptions,
+) -> Result<usize, DecodeError> {
+    if w == 0 || h == 0 {
+        return Err(DecodeError::new(
+            DecodeErrorKind::Corrupt,
+            format!("zero-sized image ({w}x{h})"),
+        ));
+    }
+    let limits = &opts.limits;
+    let pixels = w.saturating_mul(h);
+    if pixels > limits.max_pixels {
+        return Err(DecodeError::new(
+            DecodeErrorKind::TooLarge,
+            format!(
+                "{w}x{h} = {pixels} pixels, over the limit of {}",
+                limits.max_pixels
+            ),
+        ));
+    }
+    let working = pixels.saturating_mul(native_bytes_per_pixel.max(3));
+    let peak = if opts.exif_orient {
+        working.max(pixels.saturating_mul(6))
+    } else {
+        working
+    };
+    if peak > limits.max_alloc {
+        return Err(DecodeError::new(
+            DecodeErrorKind::TooLarge,
+            format!(
+                "{w}x{h} needs {peak} bytes of pixel buffers, over the limit of {}",
+                limits.max_alloc
+            ),
+        ));
+    }
+    usize::try_from(working).map_err(|_| {
+        DecodeError::new(
+            DecodeErrorKind::TooLarge,
+            "pixel buffer exceeds address space",
+        )
+    })
+}
+
+/// Sizes `out` to `len` zeroed bytes, reusing its capacity; fails cleanly instead of aborting.
+fn prepare(out: &mut Vec<u8>, len: usize) -> Result<(), DecodeError> {
+    out.clear();
+    out.try_reserve(len).map_err(|e| {
+        DecodeError::new(
+            DecodeErrorKind::TooLarge,
+            format!("cannot allocate {len} bytes: {e}"),
+        )
+    })?;
+    out.resize(len, 0);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// JPEG: libjpeg-turbo through the `mozjpeg` crate.
+
+/// A `BufRead` over the item's bytes that notes whether libjpeg asked for data past the end: a
+/// complete JPEG stops at its EOI marker, so asking for more means the file was cut short (the
+/// `mozjpeg` source manager then feeds libjpeg a fake EOI, as libjpeg's own does).
+struct EofWatch<'a> {
+    data: &'a [u8],
+    hit_eof: &'a Cell<bool>,
+}
+
+impl Read for EofWatch<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.data.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        if n == 0 && !buf.is_empty() {
+            self.hit_eof.set(true);
+        }
+        Ok(n)
+    }
+}
+
+impl BufRead for EofWatch<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.data.is_empty() {
+            self.hit_eof.set(true);
+        }
+        Ok(self.data)
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.data = &self.data[amt.min(self.data.len())..];
+    }
+}
+
+fn jpeg_err(e: std::io::Error) -> DecodeError {
+    DecodeError::new(DecodeErrorKind::Corrupt, format!("jpeg: {e}"))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum JpegLayout {
+    Grey,
+    Rgb,
+    Cmyk,
+}
+
+fn decode_jpeg(
+    bytes: &[u8],
+    opts: &DecodeOptions,
+    out: &mut Vec<u8>,
+) -> Result<Decoded, DecodeError> {
+    use mozjpeg::{ColorSpace, Decompress, Marker};
+
+    let hit_eof = Cell::new(false);
+    let reader = EofWatch {
+        data: bytes,
+        hit_eof: &hit_eof,
+    };
+    let markers: &[Marker] = if opts.exif_orient {
+        &[Marker::APP(1)]
+    } else {
+        &[]
+    };
+    // Reads the header (markers up to SOS) only: no pixel buffer yet.
+    let dec = Decompress::builder()
+        .with_markers(markers)
+        .from_reader(reader)
+        .map_err(jpeg_err)?;
+    let (w, h) = dec.size();
+    let layout = match dec.color_space() {
+        ColorSpace::JCS_GRAYSCALE => JpegLayout::Grey,
+        ColorSpace::JCS_CMYK | ColorSpace::JCS_YCCK => JpegLayout::Cmyk,
+        _ => JpegLayout::Rgb,
+    };
+    let native_bpp = match layout {
+        JpegLayout::Grey => 1,
+        JpegLayout::Rgb => 3,
+        JpegLayout::Cmyk => 4,
+    };
+    let len = check_size(w as u64, h as u64, native_bpp, opts)?;
+    let orientation = if opts.exif_orient {
+        dec.markers()
+            .filter(|m| m.marker == Marker::APP(1))
+            .find_map(|m| {
+                m.data
+                    .strip_prefix(b"Exif\0\0")
+                    .and_then(Orientation::from_exif_chunk)
+            })
+            .map(Orientation::to_exif)
+            .filter(|&o| o != 1)
+    } else {
+        None
+    };
+
+    let mut started = match layout {
+        JpegLayout::Grey => dec.grayscale(),
+        JpegLayout::Rgb => dec.rgb(),
+        // libjpeg converts YCCK to CMYK; the Adobe inversion is handled below.
+        JpegLayout::Cmyk => dec.to_colorspace(ColorSpace::JCS_CMYK),
+    }
+    .map_err(jpeg_err)?;
+    if (started.width(), started.height()) != (w, h) {
+        return Err(DecodeError::new(
+            DecodeErrorKind::Corrupt,
+            "jpeg: output size differs from header",
+        ));
+    }
+    let pixels = w * h;
+    prepare(out, len)?;
+    started
+        .read_scanlines_into::<u8>(&mut out[..pixels * native_bpp as usize])
+        .map_err(jpeg_err)?;
+    started.finish().map_err(jpeg_err)?;
+
+    match layout {
+        JpegLayout::Grey => expand_grey(out, pixels, 1),
+        JpegLayout::Rgb => {}
+        JpegLayout::Cmyk => {
+            compact(out, pixels, 4, |p| {
+                let [r, g, b] = cmyk_to_rgb(255 - p[0], 255 - p[1], 255 - p[2], 255 - p[3]);
+                [r, g, b]
+            });
+        }
+    }
+    out.truncate(pixels * 3);
+    Ok(Decoded {
+        width: w as u32,
+        height: h as u32,
+        format: ImageFormat::Jpeg,
+        grey: layout == JpegLayout::Grey,
+        truncated: hit_eof.get(),
+        orientation,
+    })
+}
+
+/// Pillow's CMYK → RGB (`cmyk2rgb` in `libImaging/Convert.c`), on CMYK as Pillow holds it:
+/// `R = (255 - K) - round((255 - K) * C / 255)`, likewise G from M and B from Y, with Pillow's
+/// integer rounding of the product. Pillow opens every 4-channel JPEG with the `CMYK;I` raw mode
+/// (it assumes the Adobe convention of inverted samples), so the JPEG path passes `255 - sample`.
+pub fn cmyk_to_rgb(c: u8, m: u8, y: u8, k: u8) -> [u8; 3] {
+    let nk = 255 - u32::from(k);
+    let f = |v: u8| -> u8 {
+        let t = u32::from(v) * nk + 128;
+        let muldiv = ((t >> 8) + t) >> 8;
+        // nk >= muldiv because v <= 255; the result fits a byte.
+        (nk - muldiv) as u8
+    };
+    [f(c), f(m), f(y)]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Other formats: the `image` crate.
+
+fn image_format(format: ImageFormat) -> image::ImageFormat {
+    match format {
+        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+        ImageFormat::Png => image::ImageFormat::Png,
+        ImageFormat::Gif => image::ImageFormat::Gif,
+        ImageFormat::WebP => image::ImageFormat::WebP,
+        ImageFormat::Bmp => image::ImageFormat::Bmp,
+        ImageFormat::Tiff => image::ImageFormat::Tiff,
+    }
+}
+
+fn image_err(format: ImageFormat, e: ImageError) -> DecodeError {
+    let kind = match &e {
+        ImageError::Limits(_) => DecodeErrorKind::TooLarge,
+        ImageError::Unsupported(_) => DecodeErrorKind::Unsupported,
+        _ => DecodeErrorKind::Corrupt,
+    };
+    DecodeError::new(kind, format!("{format}: {e}"))
+}
+
+fn decode_with_image(
+    bytes: &[u8],
+    format: ImageFormat,
+    opts: &DecodeOptions,
+    out: &mut Vec<u8>,
+) -> Result<Decoded, DecodeError> {
+    let limits = &opts.limits;
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format(format));
+    let mut il = image::Limits::default();
+    let side = u32::try_from(limits.max_pixels).unwrap_or(u32::MAX);
+    il.max_image_width = Some(side);
+    il.max_image_height = Some(side);
+    il.max_alloc = Some(limits.max_alloc);
+    reader.limits(il);
+    // Reads the header only.
+    let mut decoder = reader.into_decoder().map_err(|e| image_err(format, e))?;
+    let (w, h) = decoder.dimensions();
+    let color = decoder.color_type();
+    let native_bpp = u64::from(color.bytes_per_pixel());
+    let len = check_size(u64::from(w), u64::from(h), native_bpp, opts)?;
+    let pixels = w as usize * h as usize;
+    let native_len = pixels * native_bpp as usize;
+    if decoder.total_bytes() != native_len as u64 {
+        return Err(DecodeError::new(
+            DecodeErrorKind::Unsupported,
+            format!("{format}: unexpected buffer size for {color:?}"),
+        ));
+    }
+    let grey = match color {
+        ColorType::L8 | ColorType::La8 | ColorType::L16 | ColorType::La16 => true,
+        ColorType::Rgb8
+        | ColorType::Rgba8
+        | ColorType::Rgb16
+        | ColorType::Rgba16
+        | ColorType::Rgb32F
+        | ColorType::Rgba32F => false,
+        other => {
+            return Err(DecodeError::new(
+                DecodeErrorKind::Unsupported,
+                format!("{format}: colour type {other:?}"),
+            ))
+        }
+    };
+    let orientation = if opts.exif_orient {
+        decoder
+            .orientation()
+            .ok()
+            .map(Orientation::to_exif)
+            .filter(|&o| o != 1)
+    } else {
+        None
+    };
+    prepare(out, len)?;
+    decoder
+        .read_image(&mut out[..native_len])
+        .map_err(|e| image_err(format, e))?;
+    to_rgb_in_place(out, pixels, color);
+    out.truncate(pixels * 3);
+    Ok(Decoded {
+        width: w,
+        height: h,
+        format,
+        grey,
+        truncated: false,
+        orientation,
+    })
+}
+
+fn hi(lo: u8, hi: u8) -> u8 {
+    // Native-endian u16 → its high byte.
+    (u16::from_ne_bytes([lo, hi]) >> 8) as u8
+}
+
+fn unit_f32(b: &[u8]) -> u8 {
+    let v = f32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+    // NaN → 0 (`as` saturates and maps NaN to 0).
+    (v.clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
+/// Converts `pixels` pixels of the decoder's native layout at the start of `buf` to RGB8, in place.
+/// `buf` must hold `pixels * max(native, 3)` bytes.
+fn to_rgb_in_place(buf: &mut [u8], pixels: usize, color: ColorType) {
+    match color {
+        ColorType::L8 => expand_grey(buf, pixels, 1),
+        ColorType::La8 => expand_grey(buf, pixels, 2),
+        ColorType::L16 => {
+            expand(buf, pixels, 2, |p| {
+                let g = hi(p[0], p[1]);
+                [g, g, g]
+            });
+        }
+        ColorType::Rgb8 => {}
+        ColorType::Rgba8 => compact(buf, pixels, 4, |p| [p[0], p[1], p[2]]),
+        ColorType::La16 => compact(buf, pixels, 4, |p| {
+            let g = hi(p[0], p[1]);
+            [g, g, g]
+        }),
+        ColorType::Rgb16 => compact(buf, pixels, 6, |p| {
+            [hi(p[0], p[1]), hi(p[2], p[3]), hi(p[4], p[5])]
+        }),
+        ColorType::Rgba16 => compact(buf, pixels, 8, |p| {
+            [hi(p[0], p[1]), hi(p[2], p[3]), hi(p[4], p[5])]
+        }),
+        ColorType::Rgb32F => compact(buf, pixels, 12, |p| {
+            [unit_f32(&p[0..4]), unit_f32(&p[4..8]), unit_f32(&p[8..12])]
+        }),
+        ColorType::Rgba32F => compact(buf, pixels, 16, |p| {
+            [unit_f32(&p[0..4]), unit_f32(&p[4..8]), unit_f32(&p[8..12])]
+        }),
+        // Rejected before decoding.
+        _ => {}
+    }
+}
+
+/// Grey (first byte of each `bpp`-byte pixel) → RGB, in place, `bpp` < 3: walks backwards so
+/// that no source pixel is overwritten before it is read.
+fn expand_grey(buf: &mut [u8], pixels: usize, bpp: usize) {
+    expand(buf, pixels, bpp, |p| [p[0], p[0], p[0]]);
+}
+
+fn expand(buf: &mut [u8], pixels: usize, bpp: usize, f: impl Fn(&[u8]) -> [u8; 3]) {
+    debug_assert!(bpp < 3);
+    for i in (0..pixels).rev() {
+        let rgb = f(&buf[i * bpp..i * bpp + bpp]);
+        buf[i * 3..i * 3 + 3].copy_from_slice(&rgb);
+    }
+}
+
+/// `bpp`-byte pixels → RGB, in place, `bpp` ≥ 3: walks forwards (the output never passes the
+/// input).
+fn compact(buf: &mut [u8], pixels: usize, bpp: usize, f: impl Fn(&[u8]) -> [u8; 3]) {
+    debug_assert!(bpp >= 3);
+    for i in 0..pixels {
+        let rgb = f(&buf[i * bpp..i * bpp + bpp]);
+        buf[i * 3..i * 3 + 3].copy_from_slice(&rgb);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// EXIF orientation.
+
+/// Applies EXIF orientation `o` (2–8) to the `w`×`h` RGB image in `buf`, using the buffer's spare
+/// room as scratch (no allocation once warmed). Returns the new `(width, height)`.
+fn apply_orientation(
+    buf: &mut Vec<u8>,
+    w: usize,
+    h: usize,
+    o: u8,
+) -> Result<(usize, usize), DecodeError> {
+    let len = w * h * 3;
+    debug_assert_eq!(buf.len(), len);
+    let (nw, nh) = if o >= 5 { (h, w) } else { (w, h) };
+    buf.try_reserve(len).map_err(|e| {
+        DecodeError::new(
+            DecodeErrorKind::TooLarge,
+            format!("cannot allocate {len} bytes: {e}"),
+        )
+    })?;
+    buf.resize(2 * len, 0);
+    let (src, dst) = buf.split_at_mut(len);
+    for y in 0..nh {
+        for x in 0..nw {
+            let (sx, sy) = match o {
+                2 => (w - 1 - x, y),
+                3 => (w - 1 - x, h - 1 - y),
+                4 => (x, h - 1 - y),
+                5 => (y, x),
+                6 => (y, h - 1 - x),
+                7 => (w - 1 - y, h - 1 - x),
+                8 => (w - 1 - y, x),
+                _ => (x, y),
+            };
+            let s = (sy * w + sx) * 3;
+            let d = (y * nw + x) * 3;
+            dst[d..d + 3].copy_from_slice(&src[s..s + 3]);
+        }
+    }
+    buf.copy_within(len.., 0);
+    buf.truncate(len);
+    Ok((nw, nh))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniff_magic() {
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0rest"), Some(ImageFormat::Jpeg));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some(ImageFormat::Png));
+        assert_eq!(sniff(b"GIF89a..."), Some(ImageFormat::Gif));
+        assert_eq!(sniff(b"GIF87a..."), Some(ImageFormat::Gif));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(ImageFormat::WebP));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WAVEfmt "), None);
+        assert_eq!(sniff(b"II*\0\x08\0\0\0"), Some(ImageFormat::Tiff));
+        assert_eq!(sniff(b"MM\0*\0\0\0\x08"), Some(ImageFormat::Tiff));
+        let mut bmp = b"BM".to_vec();
+        bmp.extend_from_slice(&[0; 12]);
+        bmp.extend_from_slice(&40u32.to_le_bytes());
+        assert_eq!(sniff(&bmp), Some(ImageFormat::Bmp));
+        assert_eq!(sniff(b"BMW is a car brand, not a bitmap"), None);
+        assert_eq!(sniff(b""), None);
+        assert_eq!(sniff(b"\xFF\xD8"), None);
+        assert_eq!(sniff(b"hello world"), None);
+    }
+
+    #[test]
+    fn cmyk_formula_endpoints() {
+        assert_eq!(cmyk_to_rgb(0, 0, 0, 0), [255, 255, 255]);
+        assert_eq!(cmyk_to_rgb(255, 255, 255, 0), [0, 0, 0]);
+        assert_eq!(cmyk_to_rgb(0, 0, 0, 255), [0, 0, 0]);
+        assert_eq!(cmyk_to_rgb(128, 0, 255, 0), [127, 255, 0]);
+    }
+
+    #[test]
+    fn in_place_conversions() {
+        let mut b = vec![1, 2, 0, 0, 0, 0];
+        to_rgb_in_place(&mut b, 2, ColorType::L8);
+        assert_eq!(b, [1, 1, 1, 2, 2, 2]);
+        let mut b = vec![1, 9, 2, 9, 0, 0];
+        to_rgb_in_place(&mut b, 2, ColorType::La8);
+        assert_eq!(b, [1, 1, 1, 2, 2, 2]);
+        let mut b = vec![1, 2, 3, 4, 5, 6, 7, 8];
+        to_rgb_in_place(&mut b, 2, ColorType::Rgba8);
+        assert_eq!(&b[..6], [1, 2, 3, 5, 6, 7]);
+        let mut b = Vec::new();
+        for v in [0x1234u16, 0xFFFF, 0x00FF] {
+            b.extend_from_slice(&v.to_ne_bytes());
+        }
+        to_rgb_in_place(&mut b, 1, ColorType::Rgb16);
+        assert_eq!(&b[..3], [0x12, 0xFF, 0x00]);
+    }
+
+    #[test]
+    fn orientation_transforms() {
+        // 3x2 image, pixel value = index.
+        let img: Vec<u8> = (0..6u8).flat_map(|i| [i, i, i]).collect();
+        let run = |o| {
+            let mut b = img.clone();
+            let (w, h) = apply_orientation(&mut b, 3, 2, o).unwrap();
+            (w, h, b.chunks(3).map(|p| p[0]).collect::<Vec<_>>())
+        };
+        // 0 1 2
+        // 3 4 5
+        assert_eq!(run(2), (3, 2, vec![2, 1, 0, 5, 4, 3]));
+        assert_eq!(run(3), (3, 2, vec![5, 4, 3, 2, 1, 0]));
+        assert_eq!(run(4), (3, 2, vec![3, 4, 5, 0, 1, 2]));
+        assert_eq!(run(5), (2, 3, vec![0, 3, 1, 4, 2, 5]));
+        assert_eq!(run(6), (2, 3, vec![3, 0, 4, 1, 5, 2]));
+        assert_eq!(run(7), (2, 3, vec![5, 2, 4, 1, 3, 0]));
+        assert_eq!(run(8), (2, 3, vec![2, 5, 1, 4, 0, 3]));
+    }
+}
