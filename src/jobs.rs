@@ -50,12 +50,18 @@ pub struct RunReport {
 /// Output errors (other than a closed pipe, which ends the run quietly) and summary-file errors.
 pub fn hash(opts: &RunOptions, format: HashFormat, invocation: &str) -> io::Result<RunReport> {
     let out = Output::create(opts.output.as_deref())?;
-    let mut w = HashWriter::new(out, format, opts.pipeline.algos, invocation)?;
+    let mut w = HashWriter::new(
+        out,
+        format,
+        opts.pipeline.algos,
+        opts.pipeline.perceptual.any(),
+        invocation,
+    )?;
     let lists_only = !matches!(format, HashFormat::Jsonl | HashFormat::Csv);
     let quiet = opts.quiet;
     let run = drive(opts, None, |r| {
         if lists_only {
-            if let Err(f) = &r.outcome {
+            if let Some(f) = r.failure() {
                 if !quiet {
                     eprintln!("vigie: {}: {f}", r.loc);
                 }

@@ -11,6 +11,8 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 use vigie::hash::{Algo, AlgoSet};
 use vigie::index::{Index, IndexBuilder, ListSpec};
 use vigie::jobs::{self, ExitStatus, RunOptions};
+use vigie::perceptual::decode::{DecodeLimits, DecodeOptions};
+use vigie::perceptual::PerceptualConfig;
 use vigie::pipeline::PipelineConfig;
 use vigie::read::MmapPolicy;
 use vigie::report::{HashFormat, ScanFormat};
@@ -74,16 +76,37 @@ struct OutputArgs {
 }
 
 #[derive(Args, Debug)]
+struct ImageArgs {
+    /// Also compute the 8 dihedral PDQ hashes (rotations and flips); at scan time, match
+    /// rotated and flipped copies too.
+    #[arg(long)]
+    pdq_dihedral: bool,
+    /// Apply the EXIF orientation before hashing, as a viewer shows the image (the reference
+    /// PDQ ignores it, so hashes then differ from the reference's for rotated photos).
+    #[arg(long)]
+    exif_orient: bool,
+    /// Largest image to decode, in pixels; larger ones fail as `image too large`.
+    #[arg(long, value_name = "PIXELS", default_value_t = 128_000_000)]
+    max_pixels: u64,
+    /// Largest pixel buffer to allocate while decoding one image, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    max_alloc: u64,
+}
+
+#[derive(Args, Debug)]
 struct HashArgs {
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
     output: OutputArgs,
-    /// Algorithms, comma-separated: md5, sha1, sha256, xxh3_128, or all
-    /// (default: md5,sha1,sha256; list formats pick their own).
+    #[command(flatten)]
+    image: ImageArgs,
+    /// Algorithms, comma-separated: md5, sha1, sha256, xxh3_128 (or all), and for images
+    /// pdq (default: md5,sha1,sha256; list formats pick their own).
     #[arg(long, value_name = "ALGOS")]
     algo: Option<String>,
-    /// Output format: jsonl, csv, md5sum, sha1sum, sha256sum, hashdeep.
+    /// Output format: jsonl, csv, md5sum, sha1sum, sha256sum, hashdeep, te (ThreatExchange
+    /// signal lines, `pdq <hex>` per image).
     #[arg(long, short = 'f', default_value = "jsonl")]
     format: String,
 }
@@ -114,6 +137,15 @@ struct ScanArgs {
     /// Compute these algorithms too (default: only those the index holds).
     #[arg(long, value_name = "ALGOS")]
     algo: Option<String>,
+    #[command(flatten)]
+    image: ImageArgs,
+    /// Largest PDQ Hamming distance that counts as a match (the industry's customary 31).
+    #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::pdq::MATCH_THRESHOLD)]
+    pdq_threshold: u32,
+    /// Images whose PDQ quality is below this are not matched perceptually (counted in the
+    /// summary as low_quality).
+    #[arg(long, value_name = "Q", default_value_t = vigie::perceptual::pdq::MIN_QUALITY)]
+    pdq_min_quality: u8,
 }
 
 #[derive(Subcommand, Debug)]
@@ -186,14 +218,11 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
     match cli.cmd {
         Cmd::Hash(a) => {
             let format: HashFormat = a.format.parse().map_err(anyhow::Error::msg)?;
-            let given = a
-                .algo
-                .as_deref()
-                .map(str::parse::<AlgoSet>)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
+            let (given, mut pdq) = parse_algos(a.algo.as_deref())?;
+            pdq |= format == HashFormat::Te;
             let algos = format.algos(given).map_err(anyhow::Error::msg)?;
-            let opts = run_options(&a.input, &a.output, algos)?;
+            let mut opts = run_options(&a.input, &a.output, algos)?;
+            opts.pipeline.perceptual = perceptual_config(&a.image, pdq, 0);
             let invocation = std::env::args().collect::<Vec<_>>().join(" ");
             Ok(jobs::hash(&opts, format, &invocation)?.status)
         }
@@ -218,14 +247,10 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                     b.into_index()?
                 }
             };
-            let extra = a
-                .algo
-                .as_deref()
-                .map(str::parse::<AlgoSet>)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
+            let (extra, pdq) = parse_algos(a.algo.as_deref())?;
             let algos = index.algos().union(extra.unwrap_or_default());
-            let opts = run_options(&a.input, &a.output, algos)?;
+            let mut opts = run_options(&a.input, &a.output, algos)?;
+            opts.pipeline.perceptual = perceptual_config(&a.image, pdq, a.pdq_min_quality);
             Ok(jobs::scan(&opts, &index, format, a.all)?.status)
         }
         Cmd::Index(IndexCmd::Build(a)) => {
@@ -351,6 +376,44 @@ fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
         .collect()
 }
 
+/// Splits `--algo` into exact algorithms (`None` when not given) and whether PDQ is asked.
+fn parse_algos(arg: Option<&str>) -> Result<(Option<AlgoSet>, bool)> {
+    let Some(arg) = arg else {
+        return Ok((None, false));
+    };
+    let mut exact = AlgoSet::EMPTY;
+    let mut pdq = false;
+    for name in arg.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match name {
+            "pdq" => pdq = true,
+            "all" => exact = exact.union("all".parse().map_err(anyhow::Error::msg)?),
+            _ => exact.insert(
+                name.parse::<Algo>()
+                    .map_err(|e| anyhow::anyhow!("{e} (or pdq)"))?,
+            ),
+        }
+    }
+    if exact.is_empty() && !pdq {
+        bail!("--algo names no algorithm");
+    }
+    Ok((Some(exact), pdq))
+}
+
+fn perceptual_config(a: &ImageArgs, pdq: bool, min_quality: u8) -> PerceptualConfig {
+    PerceptualConfig {
+        pdq,
+        dihedral: pdq && a.pdq_dihedral,
+        decode: DecodeOptions {
+            limits: DecodeLimits {
+                max_pixels: a.max_pixels,
+                max_alloc: a.max_alloc,
+            },
+            exif_orient: a.exif_orient,
+        },
+        min_quality,
+    }
+}
+
 fn run_options(input: &InputArgs, output: &OutputArgs, algos: AlgoSet) -> Result<RunOptions> {
     let mut inputs: Vec<Input> = input.paths.iter().cloned().map(Input::Path).collect();
     inputs.extend(input.files_from.iter().map(|f| Input::FilesFrom {
@@ -378,6 +441,7 @@ fn run_options(input: &InputArgs, output: &OutputArgs, algos: AlgoSet) -> Result
             },
             algos,
             threads,
+            perceptual: PerceptualConfig::default(),
         },
         output: output.output.clone(),
         summary: output.summary.clone(),

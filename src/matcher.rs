@@ -18,6 +18,7 @@ impl Matcher for Index {
                 list: h.list.to_string(),
                 label: h.label.to_string(),
                 distance: 0,
+                matched_hash: None,
             }));
         }
     }

@@ -15,6 +15,7 @@ use crossbeam_channel::{bounded, Sender};
 use rayon::prelude::*;
 
 use crate::hash::{hash_bytes, hash_many, AlgoSet, Digests, MultiHasher};
+use crate::perceptual::{hash_image, ImageHashes, PerceptualConfig};
 use crate::read::Data;
 use crate::source::open::{read_full, Compression};
 use crate::source::tar::{EntryKind, TarMember, TarSlice, TarStream};
@@ -35,6 +36,8 @@ pub struct PipelineConfig {
     pub algos: AlgoSet,
     /// Worker threads (0: all cores).
     pub threads: usize,
+    /// Perceptual hashes of images (off by default).
+    pub perceptual: PerceptualConfig,
 }
 
 /// A match of one item against one list entry.
@@ -50,12 +53,17 @@ pub struct Hit {
     pub label: String,
     /// Hamming distance (0 for exact hashes).
     pub distance: u32,
+    /// For perceptual hits, the list entry's hash (it differs from `hash`).
+    pub matched_hash: Option<String>,
 }
 
 /// Something that finds hits for an item's digests (the compiled index).
 pub trait Matcher: Sync {
     /// Appends every hit of `digests` to `hits`.
     fn find(&self, digests: &Digests, hits: &mut Vec<Hit>);
+
+    /// Appends every perceptual hit of an image to `hits`.
+    fn find_image(&self, _image: &ImageHashes, _hits: &mut Vec<Hit>) {}
 }
 
 /// The outcome for one item: exactly one per item read.
@@ -65,8 +73,46 @@ pub struct ItemResult {
     pub loc: Location,
     /// Its digests, or why it failed.
     pub outcome: Result<Digests, Failure>,
+    /// Its perceptual hashes, when it is an image and they were asked for.
+    pub image: Option<ImageHashes>,
+    /// Why an item that sniffs as an image could not be hashed perceptually (its exact
+    /// digests are still in `outcome`).
+    pub image_error: Option<Failure>,
+    /// True when the image's PDQ quality was below the minimum: not matched perceptually.
+    pub low_quality: bool,
     /// Its hits (empty when clean, failed, or when no matcher runs).
     pub hits: Vec<Hit>,
+}
+
+/// The verdict of one item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// At least one hit.
+    Match,
+    /// Read and hashed, no hit.
+    Clean,
+    /// Could not be read or hashed completely, and no hit.
+    Failed,
+}
+
+impl ItemResult {
+    /// Why the item failed, if it did: reading failed, or it sniffs as an image that could not
+    /// be decoded.
+    pub fn failure(&self) -> Option<&Failure> {
+        self.outcome.as_ref().err().or(self.image_error.as_ref())
+    }
+
+    /// Match when anything hit (an exact hit stands even if the image did not decode), else
+    /// failed when something failed, else clean.
+    pub fn verdict(&self) -> Verdict {
+        if !self.hits.is_empty() {
+            Verdict::Match
+        } else if self.failure().is_some() {
+            Verdict::Failed
+        } else {
+            Verdict::Clean
+        }
+    }
 }
 
 /// What the consumer receives.
@@ -115,17 +161,43 @@ impl Ctx<'_> {
         }
     }
 
-    fn finish(&self, loc: Location, outcome: Result<Digests, Failure>) {
+    /// Completes one item: perceptual hashes when its `bytes` sniff as an image, matching,
+    /// and the result sent to the writer.
+    fn finish(&self, loc: Location, outcome: Result<Digests, Failure>, bytes: Option<&[u8]>) {
+        let (mut image, mut image_error) = (None, None);
+        if let (Ok(_), Some(b)) = (&outcome, bytes) {
+            match hash_image(b, &self.cfg.perceptual) {
+                Some(Ok(i)) => image = Some(i),
+                Some(Err(f)) => image_error = Some(f),
+                None => {}
+            }
+        }
+        let low_quality = image
+            .as_ref()
+            .and_then(|i| i.pdq_quality)
+            .is_some_and(|q| q < self.cfg.perceptual.min_quality);
         let mut hits = Vec::new();
-        if let (Ok(d), Some(m)) = (&outcome, self.matcher) {
-            m.find(d, &mut hits);
+        if let Some(m) = self.matcher {
+            if let Ok(d) = &outcome {
+                m.find(d, &mut hits);
+            }
+            if let Some(i) = image.as_ref().filter(|_| !low_quality) {
+                m.find_image(i, &mut hits);
+            }
         }
         self.counters.items.fetch_add(1, Ordering::Relaxed);
-        self.send(Event::Item(ItemResult { loc, outcome, hits }));
+        self.send(Event::Item(ItemResult {
+            loc,
+            outcome,
+            image,
+            image_error,
+            low_quality,
+            hits,
+        }));
     }
 
     fn fail(&self, loc: Location, f: Failure) {
-        self.finish(loc, Err(f));
+        self.finish(loc, Err(f), None);
     }
 
     /// Hashes many items: small ones in groups of [`GROUP`] through [`hash_many`] (multi-buffer
@@ -141,7 +213,7 @@ impl Ctx<'_> {
                 self.counters
                     .bytes
                     .fetch_add(d.len() as u64, Ordering::Relaxed);
-                self.finish(loc.clone(), Ok(digests));
+                self.finish(loc.clone(), Ok(digests), Some(d.bytes()));
             }
         });
         large
@@ -160,7 +232,7 @@ impl Ctx<'_> {
             self.counters
                 .bytes
                 .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            return self.finish(loc, Ok(hash_bytes(self.cfg.algos, bytes)));
+            return self.finish(loc, Ok(hash_bytes(self.cfg.algos, bytes)), Some(bytes));
         }
         let split = match self.cfg.algos.split_by_cost() {
             Some(halves) if bytes.len() >= SPLIT_MIN_LEN && rayon::current_num_threads() > 1 => {
@@ -194,7 +266,7 @@ impl Ctx<'_> {
             Some(h2) => h.finish().merge(h2.finish()),
             None => h.finish(),
         };
-        self.finish(loc, Ok(digests));
+        self.finish(loc, Ok(digests), Some(bytes));
     }
 }
 
@@ -516,7 +588,8 @@ fn tar_streamed(
                     batch_bytes = 0;
                 }
             }
-            Ok(Streamed::Hashed(digests)) => ctx.finish(member_loc(&path, &m), Ok(digests)),
+            // Over the buffering limit, a member is only hashed exactly as it streams.
+            Ok(Streamed::Hashed(digests)) => ctx.finish(member_loc(&path, &m), Ok(digests), None),
             Err(e) => {
                 flush(&mut batch);
                 let msg = format!("{} stream: {e}", compression.name());

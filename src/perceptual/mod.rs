@@ -8,3 +8,110 @@
 
 pub mod decode;
 pub mod pdq;
+
+use std::cell::RefCell;
+
+use decode::{DecodeOptions, ImageFormat};
+use pdq::{PdqHash, PdqHasher};
+
+use crate::source::{FailKind, Failure};
+
+/// Which perceptual hashes to compute, and how to decode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PerceptualConfig {
+    /// PDQ hash and quality.
+    pub pdq: bool,
+    /// The 8 dihedral PDQ hashes too (rotations and flips).
+    pub dihedral: bool,
+    /// Decoding limits and EXIF orientation.
+    pub decode: DecodeOptions,
+    /// Images whose PDQ quality is below this are not matched perceptually (and are counted).
+    pub min_quality: u8,
+}
+
+impl Default for PerceptualConfig {
+    fn default() -> Self {
+        PerceptualConfig {
+            pdq: false,
+            dihedral: false,
+            decode: DecodeOptions::default(),
+            min_quality: pdq::MIN_QUALITY,
+        }
+    }
+}
+
+impl PerceptualConfig {
+    /// True when any perceptual hash is wanted.
+    pub fn any(&self) -> bool {
+        self.pdq
+    }
+}
+
+/// The perceptual hashes of one image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageHashes {
+    /// The container decoded.
+    pub format: ImageFormat,
+    /// Width in pixels as hashed.
+    pub width: u32,
+    /// Height in pixels as hashed.
+    pub height: u32,
+    /// PDQ hash.
+    pub pdq: Option<PdqHash>,
+    /// PDQ quality, 0–100.
+    pub pdq_quality: Option<u8>,
+    /// The 8 dihedral PDQ hashes, in [`pdq::PdqDihedral::NAMES`] order (the first is `pdq`).
+    pub pdq_dihedral: Option<[PdqHash; 8]>,
+}
+
+/// Per-thread buffers: decoded pixels and the hashers' scratch, reused from image to image.
+#[derive(Default)]
+struct Scratch {
+    rgb: Vec<u8>,
+    pdq: PdqHasher,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Computes the perceptual hashes of `bytes` when they sniff as an image: `None` for anything
+/// else (the only cost then is the sniff). Decoding runs under `cfg.decode.limits`; the
+/// pixels are decoded once and shared by every hash.
+///
+/// # Errors
+/// A [`Failure`] of kind `image` for an image that cannot be hashed, whose message starts with
+/// the cause: `image too large`, `corrupt image`, `unsupported image`.
+pub fn hash_image(bytes: &[u8], cfg: &PerceptualConfig) -> Option<Result<ImageHashes, Failure>> {
+    if !cfg.any() {
+        return None;
+    }
+    let format = decode::sniff(bytes)?;
+    Some(SCRATCH.with(|s| {
+        let s = &mut *s.borrow_mut();
+        let fail = |msg: String| Failure::new(FailKind::Image, msg);
+        let d = decode::decode_rgb_as(bytes, format, &cfg.decode, &mut s.rgb)
+            .map_err(|e| fail(e.to_string()))?;
+        let (w, h) = (d.width as usize, d.height as usize);
+        let mut out = ImageHashes {
+            format,
+            width: d.width,
+            height: d.height,
+            pdq: None,
+            pdq_quality: None,
+            pdq_dihedral: None,
+        };
+        let pdq_err = |e: pdq::PdqError| fail(format!("unsupported image: {e}"));
+        if cfg.pdq && cfg.dihedral {
+            let r = s.pdq.hash_rgb_dihedral(&s.rgb, w, h).map_err(pdq_err)?;
+            out.pdq = Some(r.hashes[0]);
+            out.pdq_quality = Some(r.quality);
+            out.pdq_dihedral = Some(r.hashes);
+        } else if cfg.pdq {
+            let r = s.pdq.hash_rgb(&s.rgb, w, h).map_err(pdq_err)?;
+            out.pdq = Some(r.hash);
+            out.pdq_quality = Some(r.quality);
+        }
+        Ok(out)
+    }))
+}

@@ -33,6 +33,9 @@ pub enum HashFormat {
     Sha256sum,
     /// A `HASHDEEP-1.0` file that `hashdeep -k` reads.
     Hashdeep,
+    /// ThreatExchange signal lines, `pdq <hex>` per image (python-threatexchange's file
+    /// format): a PDQ list built from a folder of images.
+    Te,
 }
 
 impl FromStr for HashFormat {
@@ -45,9 +48,10 @@ impl FromStr for HashFormat {
             "sha1sum" => HashFormat::Sha1sum,
             "sha256sum" => HashFormat::Sha256sum,
             "hashdeep" => HashFormat::Hashdeep,
+            "te" => HashFormat::Te,
             _ => {
                 return Err(format!(
-                    "unknown format '{s}' (jsonl, csv, md5sum, sha1sum, sha256sum, hashdeep)"
+                    "unknown format '{s}' (jsonl, csv, md5sum, sha1sum, sha256sum, hashdeep, te)"
                 ))
             }
         })
@@ -70,6 +74,8 @@ impl HashFormat {
         };
         match self {
             HashFormat::Jsonl | HashFormat::Csv => Ok(given.unwrap_or_else(AlgoSet::list_default)),
+            // Perceptual only: exact algorithms are computed only when asked for.
+            HashFormat::Te => Ok(given.unwrap_or(AlgoSet::EMPTY)),
             HashFormat::Md5sum => single(Algo::Md5),
             HashFormat::Sha1sum => single(Algo::Sha1),
             HashFormat::Sha256sum => single(Algo::Sha256),
@@ -94,6 +100,7 @@ impl HashFormat {
             HashFormat::Sha1sum => "sha1sum",
             HashFormat::Sha256sum => "sha256sum",
             HashFormat::Hashdeep => "hashdeep",
+            HashFormat::Te => "te",
         }
     }
 }
@@ -123,6 +130,7 @@ pub struct HashWriter<W: Write> {
     out: W,
     format: HashFormat,
     algos: AlgoSet,
+    perceptual: bool,
 }
 
 impl<W: Write> HashWriter<W> {
@@ -134,6 +142,7 @@ impl<W: Write> HashWriter<W> {
         mut out: W,
         format: HashFormat,
         algos: AlgoSet,
+        perceptual: bool,
         invocation: &str,
     ) -> io::Result<Self> {
         match format {
@@ -147,6 +156,9 @@ impl<W: Write> HashWriter<W> {
                     "size",
                 ];
                 header.extend(algos.iter().map(Algo::name));
+                if perceptual {
+                    header.extend(["pdq", "pdq_quality"]);
+                }
                 header.extend(["error_kind", "error"]);
                 out.write_all(&csv_line(&header)?)?;
             }
@@ -159,7 +171,12 @@ impl<W: Write> HashWriter<W> {
             }
             _ => {}
         }
-        Ok(HashWriter { out, format, algos })
+        Ok(HashWriter {
+            out,
+            format,
+            algos,
+            perceptual,
+        })
     }
 
     /// Writes one item. Failed items cannot be written in list formats (md5sum, hashdeep): the
@@ -173,9 +190,11 @@ impl<W: Write> HashWriter<W> {
                 serde_json::to_writer(&mut self.out, &wire::HashRecord::new(r))?;
                 self.out.write_all(b"\n")
             }
-            HashFormat::Csv => self
-                .out
-                .write_all(&csv_line(&wire::csv_hash_row(r, self.algos))?),
+            HashFormat::Csv => self.out.write_all(&csv_line(&wire::csv_hash_row(
+                r,
+                self.algos,
+                self.perceptual,
+            ))?),
             HashFormat::Md5sum | HashFormat::Sha1sum | HashFormat::Sha256sum => {
                 let algo = match self.format {
                     HashFormat::Md5sum => Algo::Md5,
@@ -203,6 +222,10 @@ impl<W: Write> HashWriter<W> {
                 line.push(b'\n');
                 self.out.write_all(&line)
             }
+            HashFormat::Te => match r.image.as_ref().and_then(|i| i.pdq) {
+                Some(h) => writeln!(self.out, "pdq {h}"),
+                None => Ok(()),
+            },
         }
     }
 

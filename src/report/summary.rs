@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::pipeline::{Event, ItemResult};
+use crate::pipeline::{Event, ItemResult, Verdict};
 
 /// Counts gathered while consuming events.
 #[derive(Debug, Default, Clone)]
@@ -27,6 +27,10 @@ pub struct Tally {
     pub skipped: BTreeMap<&'static str, u64>,
     /// Hit records (an item may hit several lists or algorithms).
     pub hits: u64,
+    /// Items hashed perceptually (images).
+    pub images: u64,
+    /// Images whose PDQ quality was under the minimum: not matched perceptually.
+    pub low_quality: u64,
 }
 
 impl Tally {
@@ -41,19 +45,26 @@ impl Tally {
     /// Counts one item.
     pub fn add_item(&mut self, r: &ItemResult) {
         self.items += 1;
-        match &r.outcome {
-            Err(f) => {
+        if r.outcome.is_ok() {
+            self.bytes += r.loc.size;
+        }
+        if r.image.is_some() {
+            self.images += 1;
+        }
+        if r.low_quality {
+            self.low_quality += 1;
+        }
+        match r.verdict() {
+            Verdict::Failed => {
                 self.failed += 1;
-                *self.failed_by_reason.entry(f.kind.name()).or_default() += 1;
-            }
-            Ok(_) => {
-                self.bytes += r.loc.size;
-                if r.hits.is_empty() {
-                    self.clean += 1;
-                } else {
-                    self.matched += 1;
-                    self.hits += r.hits.len() as u64;
+                if let Some(f) = r.failure() {
+                    *self.failed_by_reason.entry(f.kind.name()).or_default() += 1;
                 }
+            }
+            Verdict::Clean => self.clean += 1,
+            Verdict::Match => {
+                self.matched += 1;
+                self.hits += r.hits.len() as u64;
             }
         }
     }
@@ -80,6 +91,8 @@ impl Tally {
                 .map(|(k, v)| (k.to_string(), *v))
                 .collect(),
             hits: scan.then_some(self.hits),
+            images: (self.images > 0).then_some(self.images),
+            low_quality: (scan && self.images > 0).then_some(self.low_quality),
             elapsed_s: secs,
             items_per_s: rate(self.items as f64),
             mb_per_s: rate(self.bytes as f64 / 1e6),
@@ -113,6 +126,12 @@ pub struct Summary {
     /// Hit records written (scan only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hits: Option<u64>,
+    /// Images hashed perceptually (when perceptual hashing was on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<u64>,
+    /// Images under the PDQ quality minimum, not matched perceptually (scan only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub low_quality: Option<u64>,
     /// Wall-clock seconds.
     pub elapsed_s: f64,
     /// Items per second.

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use crate::hash::{Algo, AlgoSet};
-use crate::pipeline::ItemResult;
+use crate::pipeline::{ItemResult, Verdict};
 use crate::source::{os_bytes, Location};
 
 /// A name as written in a record: its text and, when not UTF-8, its exact bytes in base64.
@@ -110,6 +110,16 @@ pub struct HashRecord {
     /// XXH3-128 as `xxhsum -H2` prints it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub xxh3_128: Option<String>,
+    /// PDQ of an image, 64 hex digits as the reference prints it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdq: Option<String>,
+    /// PDQ quality, 0–100.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdq_quality: Option<u8>,
+    /// The 8 dihedral PDQ hashes (orig, rot90, rot180, rot270, flipx, flipy, flipplus1,
+    /// flipminus1), with `--pdq-dihedral`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdq_dihedral: Option<Vec<String>>,
     /// Failure category when the item failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<&'static str>,
@@ -134,14 +144,22 @@ impl HashRecord {
             sha1: get(Algo::Sha1),
             sha256: get(Algo::Sha256),
             xxh3_128: get(Algo::Xxh3_128),
-            error_kind: r.outcome.as_ref().err().map(|f| f.kind.name()),
-            error: r.outcome.as_ref().err().map(|f| f.message.clone()),
+            pdq: r.image.as_ref().and_then(|i| i.pdq).map(|h| h.to_hex()),
+            pdq_quality: r.image.as_ref().and_then(|i| i.pdq_quality),
+            pdq_dihedral: r
+                .image
+                .as_ref()
+                .and_then(|i| i.pdq_dihedral)
+                .map(|d| d.iter().map(|h| h.to_hex()).collect()),
+            error_kind: r.failure().map(|f| f.kind.name()),
+            error: r.failure().map(|f| f.message.clone()),
         }
     }
 }
 
-/// The CSV row of one `vigie hash` item: location, one column per algorithm, error.
-pub fn csv_hash_row(r: &ItemResult, algos: AlgoSet) -> Vec<String> {
+/// The CSV row of one `vigie hash` item: location, one column per algorithm, `pdq` and
+/// `pdq_quality` when `perceptual`, error.
+pub fn csv_hash_row(r: &ItemResult, algos: AlgoSet, perceptual: bool) -> Vec<String> {
     let mut row: Vec<String> = WireLocation::new(&r.loc).csv_fields().into();
     for a in algos.iter() {
         row.push(
@@ -153,25 +171,30 @@ pub fn csv_hash_row(r: &ItemResult, algos: AlgoSet) -> Vec<String> {
                 .unwrap_or_default(),
         );
     }
+    if perceptual {
+        let img = r.image.as_ref();
+        row.push(
+            img.and_then(|i| i.pdq)
+                .map(|h| h.to_hex())
+                .unwrap_or_default(),
+        );
+        row.push(
+            img.and_then(|i| i.pdq_quality)
+                .map(|q| q.to_string())
+                .unwrap_or_default(),
+        );
+    }
     row.push(
-        r.outcome
-            .as_ref()
-            .err()
+        r.failure()
             .map(|f| f.kind.name().to_string())
             .unwrap_or_default(),
     );
-    row.push(
-        r.outcome
-            .as_ref()
-            .err()
-            .map(|f| f.message.clone())
-            .unwrap_or_default(),
-    );
+    row.push(r.failure().map(|f| f.message.clone()).unwrap_or_default());
     row
 }
 
 /// Column names of `vigie scan --format csv`.
-pub const SCAN_CSV_HEADER: [&str; 14] = [
+pub const SCAN_CSV_HEADER: [&str; 15] = [
     "verdict",
     "path",
     "path_bytes",
@@ -186,6 +209,7 @@ pub const SCAN_CSV_HEADER: [&str; 14] = [
     "distance",
     "error_kind",
     "error",
+    "matched_hash",
 ];
 
 /// One `vigie scan` record: a hit, or with `--all` a clean or failed item.
@@ -211,6 +235,9 @@ pub struct ScanRecord {
     /// Hamming distance (0 for exact hashes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance: Option<u32>,
+    /// For perceptual hits, the list entry's hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_hash: Option<String>,
     /// Failure category.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<&'static str>,
@@ -230,24 +257,22 @@ impl ScanRecord {
             list: None,
             label: None,
             distance: None,
+            matched_hash: None,
             error_kind: None,
             error: None,
         };
-        match &r.outcome {
-            Err(f) if all => vec![ScanRecord {
-                error_kind: Some(f.kind.name()),
-                error: Some(f.message.clone()),
-                ..base("failed")
-            }],
-            Err(_) => Vec::new(),
-            Ok(_) if r.hits.is_empty() => {
-                if all {
-                    vec![base("clean")]
-                } else {
-                    Vec::new()
-                }
+        match r.verdict() {
+            Verdict::Failed if all => {
+                let f = r.failure();
+                vec![ScanRecord {
+                    error_kind: f.map(|f| f.kind.name()),
+                    error: f.map(|f| f.message.clone()),
+                    ..base("failed")
+                }]
             }
-            Ok(_) => r
+            Verdict::Clean if all => vec![base("clean")],
+            Verdict::Failed | Verdict::Clean => Vec::new(),
+            Verdict::Match => r
                 .hits
                 .iter()
                 .map(|h| ScanRecord {
@@ -256,6 +281,7 @@ impl ScanRecord {
                     list: Some(h.list.clone()),
                     label: Some(h.label.clone()),
                     distance: Some(h.distance),
+                    matched_hash: h.matched_hash.clone(),
                     ..base("match")
                 })
                 .collect(),
@@ -280,6 +306,7 @@ impl ScanRecord {
             self.distance.map(|d| d.to_string()).unwrap_or_default(),
             self.error_kind.unwrap_or_default().to_string(),
             self.error.clone().unwrap_or_default(),
+            self.matched_hash.clone().unwrap_or_default(),
         ]
     }
 }

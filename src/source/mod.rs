@@ -75,6 +75,9 @@ pub enum FailKind {
     Decompress,
     /// The item is of a kind vigie does not read (e.g. a sparse tar member).
     Unsupported,
+    /// The item sniffs as an image that could not be decoded for perceptual hashing
+    /// (corrupt, unsupported, or over the decoding limits).
+    Image,
 }
 
 impl FailKind {
@@ -87,6 +90,7 @@ impl FailKind {
             FailKind::Archive => "archive",
             FailKind::Decompress => "decompress",
             FailKind::Unsupported => "unsupported",
+            FailKind::Image => "image",
         }
     }
 }
