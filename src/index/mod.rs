@@ -11,6 +11,12 @@
 //! is searched in the records instead, by interpolation then binary search: O(log n), never a
 //! scan. [`Index::lookup_batch`] overlaps the misses of many queries, in a software pipeline.
 //!
+//! PDQ hashes are matched by Hamming distance, not equality: [`Index::pdq_search`] finds every
+//! PDQ entry within a distance of the query by a linear scan of a contiguous table of 32-byte
+//! hashes (an XOR and a popcount of four 64-bit words per entry), and
+//! [`Index::pdq_search_many`] scans it once for a batch of queries (the eight dihedral
+//! variants of an image).
+//!
 //! # File format, version 1
 //!
 //! All integers are little-endian. Offsets are from the start of the file.
@@ -30,10 +36,10 @@
 //! kind 1 STRINGS      param 0
 //!   u32 count; (count+1) u32 end offsets into the text, the first being 0; UTF-8 text
 //! kind 2 LISTS        param 0
-//!   u32 count; count records of 56 bytes:
+//!   u32 count; count records of 64 bytes:
 //!     u32 name string, u32 label string, u32 source path string,
-//!     u32 format (0 plain, 1 coreutils, 2 hashdeep), u64 malformed lines,
-//!     4 x u64 entries read per algorithm (md5, sha1, sha256, xxh3_128)
+//!     u32 format (0 plain, 1 coreutils, 2 hashdeep, 3 te, 4 te-csv), u64 malformed lines,
+//!     4 x u64 entries read per algorithm (md5, sha1, sha256, xxh3_128), u64 PDQ entries read
 //! kind 3 PROVENANCE   param 0
 //!   u32 group count G; u32 pair count P; (G+1) u32 start of each group in the pairs, the
 //!   last being P; P pairs (u32 list index into LISTS, u32 label string): a group is the
@@ -49,6 +55,10 @@
 //!   bucket starts at row 0, each next one where the previous ends, and the last ends at the
 //!   row count. Slot j < min(count, 7) holds bytes 8..16 of the digest of row first + j,
 //!   the other slots are zero; a bucket of more than 7 rows is searched in the records
+//! kind 7 PDQ          param 0
+//!   n >= 1 rows in two columns: n PDQ hashes of 32 bytes (the bytes of the 64-hex-digit
+//!   form, in order), sorted, no duplicates; then n u32 provenance groups, the group of hash
+//!   i at i. The section length is 36n. At most one PDQ section, none without PDQ entries
 //! ```
 //!
 //! Algorithm ids are [`Algo::id`]: 0 md5, 1 sha1, 2 sha256, 3 xxh3_128. There is one
@@ -76,6 +86,7 @@ use serde::{Serialize, Serializer};
 
 use crate::hash::{Algo, AlgoSet, Digest};
 use crate::lists::{ListError, ListFormat};
+use crate::perceptual::pdq::PdqHash;
 use crate::read::{Data, MmapPolicy};
 
 pub use build::{IndexBuilder, IndexStats, ListReport, ListSpec};
@@ -93,7 +104,16 @@ const SECTION_ENTRY: usize = 32;
 /// Sections start at multiples of this.
 const ALIGN: usize = 64;
 /// Bytes of one LISTS record.
-const LIST_RECORD: usize = 56;
+const LIST_RECORD: usize = 64;
+/// Bytes per PDQ entry: the hash, then (in the second column) its provenance group.
+const PDQ_ROW: usize = 36;
+/// Bytes of one PDQ hash.
+const PDQ_LEN: usize = 32;
+/// PDQ hashes scanned per tile by [`Index::pdq_search_many`] (128 KiB: stays in L2 while
+/// every group of queries scans it).
+const PDQ_TILE: usize = 4096;
+/// Queries compared with each hash in one pass.
+const PDQ_GROUP: usize = 8;
 /// Largest bucket bits a builder may be forced to (2^bits buckets).
 const MAX_BITS: u32 = 26;
 /// Average rows per bucket the builder sizes the buckets for.
@@ -107,6 +127,7 @@ const KIND_LISTS: u32 = 2;
 const KIND_PROVENANCE: u32 = 3;
 const KIND_RECORDS: u32 = 5;
 const KIND_BUCKETS: u32 = 6;
+const KIND_PDQ: u32 = 7;
 /// Bytes of one bucket: one cache line.
 const BUCKET: usize = 64;
 /// Fingerprint slots of a bucket.
@@ -232,6 +253,8 @@ pub struct ListInfo {
     pub format: ListFormat,
     /// Digests read from it, per algorithm (duplicates included).
     pub entries: AlgoCounts,
+    /// PDQ hashes read from it (duplicates included).
+    pub pdq: u64,
     /// Malformed lines skipped.
     pub malformed: u64,
 }
@@ -268,6 +291,10 @@ pub struct IndexInfo {
     pub tables: Vec<TableInfo>,
     /// Distinct digests per algorithm.
     pub distinct: AlgoCounts,
+    /// Distinct PDQ hashes.
+    pub pdq: u64,
+    /// Bytes of the PDQ section (hashes and their provenance groups).
+    pub pdq_bytes: u64,
     /// Distinct (list, label) sets shared by digests.
     pub provenance_groups: u64,
 }
@@ -276,19 +303,21 @@ impl fmt::Display for IndexInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "vigie index v{}, {} bytes, {} list(s), {} distinct digest(s) ({}), {} provenance group(s)",
+            "vigie index v{}, {} bytes, {} list(s), {} distinct digest(s) ({}), {} distinct PDQ \
+             hash(es), {} provenance group(s)",
             self.version,
             self.file_size,
             self.lists.len(),
             self.distinct.total(),
             self.distinct,
+            self.pdq,
             self.provenance_groups
         )?;
         for l in &self.lists {
             writeln!(
                 f,
-                "  list {:?} label {:?}: {} from {} ({}), {} malformed line(s)",
-                l.name, l.label, l.entries, l.source, l.format, l.malformed
+                "  list {:?} label {:?}: {}, pdq {} from {} ({}), {} malformed line(s)",
+                l.name, l.label, l.entries, l.pdq, l.source, l.format, l.malformed
             )?;
         }
         for t in &self.tables {
@@ -296,6 +325,13 @@ impl fmt::Display for IndexInfo {
                 f,
                 "  table {}: {} rows, {} bucket(s), {} bytes",
                 t.algo, t.rows, t.buckets, t.bytes
+            )?;
+        }
+        if self.pdq > 0 {
+            writeln!(
+                f,
+                "  table pdq: {} hashes, {} bytes (linear scan)",
+                self.pdq, self.pdq_bytes
             )?;
         }
         Ok(())
@@ -349,6 +385,63 @@ impl<'a> Iterator for Hits<'a> {
         }
         None
     }
+}
+
+/// One PDQ entry within a search's distance of a query.
+#[derive(Clone, Debug)]
+pub struct PdqMatch<'a> {
+    /// The entry's hash (not the query).
+    pub hash: PdqHash,
+    /// Hamming distance between the query and the entry (0..=256).
+    pub distance: u32,
+    /// The (list, label) pairs the entry was listed with.
+    pub hits: Hits<'a>,
+}
+
+/// Where the PDQ table lives in the file.
+#[derive(Clone, Debug)]
+struct PdqTable {
+    /// Byte range of the hashes (32 bytes each).
+    hashes: Range<usize>,
+    /// Byte range of the provenance groups (u32 each).
+    groups: Range<usize>,
+    rows: usize,
+}
+
+/// A PDQ hash as four 64-bit words (little-endian loads: only the XOR's bit count matters).
+#[inline(always)]
+fn pdq_words(h: &[u8; PDQ_LEN]) -> [u64; 4] {
+    let mut w = [0u64; 4];
+    for (w, c) in w.iter_mut().zip(h.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        *w = u64::from_le_bytes(b);
+    }
+    w
+}
+
+/// Hamming distance between two hashes given as words: the bits of the four XORs, counted
+/// together (SWAR: the per-byte counts of the four words are added before the one multiply
+/// that sums the lanes), which is faster than four `count_ones` on CPUs the default target does
+/// not let use POPCNT.
+#[inline(always)]
+fn pdq_distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
+    const M1: u64 = 0x5555_5555_5555_5555;
+    const M2: u64 = 0x3333_3333_3333_3333;
+    const M4: u64 = 0x0F0F_0F0F_0F0F_0F0F;
+    const M8: u64 = 0x00FF_00FF_00FF_00FF;
+    const H0001: u64 = 0x0001_0001_0001_0001;
+    let mut bytes = 0u64;
+    for i in 0..4 {
+        let mut x = a[i] ^ b[i];
+        x -= (x >> 1) & M1;
+        x = (x & M2) + ((x >> 2) & M2);
+        // Each byte holds at most 8; four words add up to at most 32 per byte.
+        bytes += (x + (x >> 4)) & M4;
+    }
+    // The total (up to 256) does not fit a byte: add byte pairs into 16-bit lanes first.
+    let lanes = (bytes & M8) + ((bytes >> 8) & M8);
+    (lanes.wrapping_mul(H0001) >> 48) as u32
 }
 
 /// Where one digest table lives in the file.
@@ -533,6 +626,7 @@ struct ListMeta {
     format: ListFormat,
     malformed: u64,
     entries: AlgoCounts,
+    pdq: u64,
 }
 
 /// An open index: a memory map (or buffer) and the small parsed metadata.
@@ -550,6 +644,7 @@ pub struct Index {
     pairs: Range<usize>,
     group_count: usize,
     tables: [Option<Table>; 4],
+    pdq: Option<PdqTable>,
 }
 
 /// One entry of the section table.
@@ -583,6 +678,8 @@ fn format_code(f: ListFormat) -> u32 {
         ListFormat::Plain => 0,
         ListFormat::Coreutils => 1,
         ListFormat::Hashdeep => 2,
+        ListFormat::ThreatExchange => 3,
+        ListFormat::TeDataset => 4,
     }
 }
 
@@ -755,9 +852,33 @@ impl Index {
                 width,
             });
         }
+        // PDQ.
+        let mut pdq = None;
+        for s in sections.iter().filter(|s| s.kind == KIND_PDQ) {
+            let r = range(s);
+            if pdq.is_some() {
+                return Err(corrupt("two PDQ sections".into()));
+            }
+            if s.param != 0 || r.is_empty() || r.len() % PDQ_ROW != 0 {
+                return Err(corrupt(format!(
+                    "PDQ section: {} bytes is not a positive multiple of {PDQ_ROW}",
+                    r.len()
+                )));
+            }
+            let rows = r.len() / PDQ_ROW;
+            if rows > u32::MAX as usize {
+                return Err(corrupt(format!("PDQ section: {rows} rows")));
+            }
+            let split = r.start + rows * PDQ_LEN;
+            pdq = Some(PdqTable {
+                hashes: r.start..split,
+                groups: split..r.end,
+                rows,
+            });
+        }
         for s in &sections {
             match s.kind {
-                KIND_STRINGS | KIND_LISTS | KIND_PROVENANCE | KIND_RECORDS => {}
+                KIND_STRINGS | KIND_LISTS | KIND_PROVENANCE | KIND_RECORDS | KIND_PDQ => {}
                 KIND_BUCKETS => {
                     let has = Algo::from_id((s.param & 0xFF) as u8)
                         .filter(|_| s.param < 256)
@@ -778,6 +899,7 @@ impl Index {
             pairs,
             group_count: g,
             tables,
+            pdq,
             data,
         })
     }
@@ -880,6 +1002,107 @@ impl Index {
         }
     }
 
+    /// Distinct PDQ hashes in the index.
+    pub fn pdq_len(&self) -> usize {
+        self.pdq.as_ref().map_or(0, |t| t.rows)
+    }
+
+    /// Finds every PDQ entry within Hamming distance `threshold` of `query` (inclusive: 31 is
+    /// ThreatExchange's match threshold), calling `out` for each, in hash order. Exact, by a
+    /// linear scan of the PDQ table.
+    pub fn pdq_search(&self, query: &PdqHash, threshold: u32, mut out: impl FnMut(PdqMatch<'_>)) {
+        self.pdq_search_many(std::slice::from_ref(query), threshold, |_, m| out(m));
+    }
+
+    /// Finds every PDQ entry within `threshold` of each of `queries`, calling
+    /// `out(i, match)` for each entry within `threshold` of `queries[i]`, in no particular
+    /// order. The table is read once from memory for the whole batch: it is scanned in tiles
+    /// that stay in cache while each group of eight queries is compared with them.
+    pub fn pdq_search_many(
+        &self,
+        queries: &[PdqHash],
+        threshold: u32,
+        mut out: impl FnMut(usize, PdqMatch<'_>),
+    ) {
+        let Some(t) = &self.pdq else { return };
+        if queries.is_empty() {
+            return;
+        }
+        let all = self.data.bytes();
+        let Some(hashes) = all.get(t.hashes.clone()) else {
+            return;
+        };
+        let qs: Vec<[u64; 4]> = queries.iter().map(|q| pdq_words(&q.0)).collect();
+        let mut emit = |row: usize, q: usize, distance: u32| {
+            let at = row * PDQ_LEN;
+            let mut hash = PdqHash::ZERO;
+            hash.0.copy_from_slice(&hashes[at..at + PDQ_LEN]);
+            let g = u32_at(all, t.groups.start + row * 4).unwrap_or(u32::MAX);
+            out(
+                q,
+                PdqMatch {
+                    hash,
+                    distance,
+                    hits: self.hits(all, g),
+                },
+            );
+        };
+        if qs.len() == 1 {
+            scan::<1>(hashes, 0, &[qs[0]], 0, 1, threshold, &mut emit);
+            return;
+        }
+        for (tile_no, tile) in hashes.chunks(PDQ_TILE * PDQ_LEN).enumerate() {
+            let first_row = tile_no * PDQ_TILE;
+            for (g, group) in qs.chunks(PDQ_GROUP).enumerate() {
+                // Pad the last group with its first query; the padding never reports.
+                let mut qg = [group[0]; PDQ_GROUP];
+                qg[..group.len()].copy_from_slice(group);
+                scan::<PDQ_GROUP>(
+                    tile,
+                    first_row,
+                    &qg,
+                    g * PDQ_GROUP,
+                    group.len(),
+                    threshold,
+                    &mut emit,
+                );
+            }
+        }
+
+        /// Compares every hash of `hashes` (row numbers from `first_row`) with the `K`
+        /// queries of `qs` (query numbers from `first_q`, the first `live` of them real).
+        #[inline(always)]
+        fn scan<const K: usize>(
+            hashes: &[u8],
+            first_row: usize,
+            qs: &[[u64; 4]; K],
+            first_q: usize,
+            live: usize,
+            threshold: u32,
+            emit: &mut impl FnMut(usize, usize, u32),
+        ) {
+            for (i, h) in hashes.chunks_exact(PDQ_LEN).enumerate() {
+                let Some(h) = h.first_chunk::<PDQ_LEN>() else {
+                    continue;
+                };
+                let w = pdq_words(h);
+                let mut d = [0u32; K];
+                let mut any = false;
+                for (d, q) in d.iter_mut().zip(qs) {
+                    *d = pdq_distance(&w, q);
+                    any |= *d <= threshold;
+                }
+                if any {
+                    for (j, &d) in d.iter().enumerate().take(live) {
+                        if d <= threshold {
+                            emit(first_row + i, first_q + j, d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The pairs of provenance group `g` (empty when the reference is out of range).
     #[inline]
     fn hits<'a>(&'a self, all: &'a [u8], g: u32) -> Hits<'a> {
@@ -915,6 +1138,7 @@ impl Index {
                 source: self.string(l.source).to_string(),
                 format: l.format,
                 entries: l.entries,
+                pdq: l.pdq,
                 malformed: l.malformed,
             })
             .collect();
@@ -939,6 +1163,11 @@ impl Index {
             lists,
             tables,
             distinct,
+            pdq: self.pdq_len() as u64,
+            pdq_bytes: self
+                .pdq
+                .as_ref()
+                .map_or(0, |t| (t.hashes.len() + t.groups.len()) as u64),
             provenance_groups: self.group_count as u64,
         }
     }
@@ -1061,6 +1290,21 @@ impl Index {
                 )));
             }
         }
+        // PDQ: sorted distinct hashes, groups in range.
+        if let Some(t) = &self.pdq {
+            let hashes = &b[t.hashes.clone()];
+            let mut prev: Option<&[u8]> = None;
+            for (row, h) in hashes.chunks_exact(PDQ_LEN).enumerate() {
+                if prev.is_some_and(|p| p >= h) {
+                    return Err(corrupt(format!("pdq row {row} out of order")));
+                }
+                prev = Some(h);
+                let g = u32_at(b, t.groups.start + row * 4);
+                if g.map_or(true, |g| g as usize >= self.group_count) {
+                    return Err(corrupt(format!("pdq row {row}: bad provenance group")));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -1125,6 +1369,7 @@ fn parse_lists(b: &[u8], strings: &[Box<str>]) -> Result<Vec<ListMeta>, String> 
                 format,
                 malformed: u64_at(r, 16).unwrap_or(0),
                 entries,
+                pdq: u64_at(r, 56).unwrap_or(0),
             })
         })
         .collect()
