@@ -420,28 +420,41 @@ fn pdq_words(h: &[u8; PDQ_LEN]) -> [u64; 4] {
     w
 }
 
-/// Hamming distance between two hashes given as words: the bits of the four XORs, counted
-/// together (SWAR: the per-byte counts of the four words are added before the one multiply
-/// that sums the lanes), which is faster than four `count_ones` on CPUs the default target does
-/// not let use POPCNT.
+/// SWAR masks of the bit count.
+const M1: u64 = 0x5555_5555_5555_5555;
+const M2: u64 = 0x3333_3333_3333_3333;
+const M4: u64 = 0x0F0F_0F0F_0F0F_0F0F;
+const M8: u64 = 0x00FF_00FF_00FF_00FF;
+
+/// The bit counts of the bytes of `x`, each byte holding its own count (0..=8).
 #[inline(always)]
+fn byte_counts(x: u64) -> u64 {
+    let x = x - ((x >> 1) & M1);
+    let x = (x & M2) + ((x >> 2) & M2);
+    (x + (x >> 4)) & M4
+}
+
+/// The sum of the bytes of `bytes`, each at most 32 (the total, up to 256, needs 9 bits).
+/// Shifts and adds only, so that it vectorizes on SSE2 (no 64-bit multiply there).
+#[inline(always)]
+fn byte_sum(bytes: u64) -> u32 {
+    let x = (bytes & M8) + ((bytes >> 8) & M8);
+    let x = x + (x >> 16);
+    let x = x + (x >> 32);
+    (x & 0x1FF) as u32
+}
+
+/// Hamming distance between two hashes given as words: the bits of the four XORs, counted
+/// together (SWAR: the per-byte counts of the four words are added before one horizontal
+/// sum). The scan of [`Index::pdq_search_many`] does this arithmetic for several queries at
+/// once; the default x86-64 target has no POPCNT, and it is faster than `count_ones` there.
+#[cfg(test)]
 fn pdq_distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
-    const M1: u64 = 0x5555_5555_5555_5555;
-    const M2: u64 = 0x3333_3333_3333_3333;
-    const M4: u64 = 0x0F0F_0F0F_0F0F_0F0F;
-    const M8: u64 = 0x00FF_00FF_00FF_00FF;
-    const H0001: u64 = 0x0001_0001_0001_0001;
     let mut bytes = 0u64;
     for i in 0..4 {
-        let mut x = a[i] ^ b[i];
-        x -= (x >> 1) & M1;
-        x = (x & M2) + ((x >> 2) & M2);
-        // Each byte holds at most 8; four words add up to at most 32 per byte.
-        bytes += (x + (x >> 4)) & M4;
+        bytes += byte_counts(a[i] ^ b[i]);
     }
-    // The total (up to 256) does not fit a byte: add byte pairs into 16-bit lanes first.
-    let lanes = (bytes & M8) + ((bytes >> 8) & M8);
-    (lanes.wrapping_mul(H0001) >> 48) as u32
+    byte_sum(bytes)
 }
 
 /// Where one digest table lives in the file.
@@ -1047,20 +1060,26 @@ impl Index {
                 },
             );
         };
-        if qs.len() == 1 {
-            scan::<1>(hashes, 0, &[qs[0]], 0, 1, threshold, &mut emit);
+        if let [q] = qs[..] {
+            scan::<1>(hashes, 0, &transpose(&[q]), 0, 1, threshold, &mut emit);
             return;
         }
-        for (tile_no, tile) in hashes.chunks(PDQ_TILE * PDQ_LEN).enumerate() {
-            let first_row = tile_no * PDQ_TILE;
-            for (g, group) in qs.chunks(PDQ_GROUP).enumerate() {
-                // Pad the last group with its first query; the padding never reports.
+        // Groups of eight queries, the last one padded with its first query (the padding
+        // never reports), transposed for the scan.
+        let groups: Vec<[[u64; PDQ_GROUP]; 4]> = qs
+            .chunks(PDQ_GROUP)
+            .map(|group| {
                 let mut qg = [group[0]; PDQ_GROUP];
                 qg[..group.len()].copy_from_slice(group);
+                transpose(&qg)
+            })
+            .collect();
+        for (tile_no, tile) in hashes.chunks(PDQ_TILE * PDQ_LEN).enumerate() {
+            for (g, (qt, group)) in groups.iter().zip(qs.chunks(PDQ_GROUP)).enumerate() {
                 scan::<PDQ_GROUP>(
                     tile,
-                    first_row,
-                    &qg,
+                    tile_no * PDQ_TILE,
+                    qt,
                     g * PDQ_GROUP,
                     group.len(),
                     threshold,
@@ -1069,13 +1088,20 @@ impl Index {
             }
         }
 
+        /// `K` queries as words, word-major: `[i][j]` is word `i` of query `j`, so that the
+        /// comparison of one hash with the `K` queries is a loop over lanes that vectorizes.
+        fn transpose<const K: usize>(qs: &[[u64; 4]; K]) -> [[u64; K]; 4] {
+            std::array::from_fn(|i| std::array::from_fn(|j| qs[j][i]))
+        }
+
         /// Compares every hash of `hashes` (row numbers from `first_row`) with the `K`
-        /// queries of `qs` (query numbers from `first_q`, the first `live` of them real).
+        /// queries of `qt` (transposed; query numbers from `first_q`, the first `live` of
+        /// them real).
         #[inline(always)]
         fn scan<const K: usize>(
             hashes: &[u8],
             first_row: usize,
-            qs: &[[u64; 4]; K],
+            qt: &[[u64; K]; 4],
             first_q: usize,
             live: usize,
             threshold: u32,
@@ -1086,10 +1112,16 @@ impl Index {
                     continue;
                 };
                 let w = pdq_words(h);
+                let mut bytes = [0u64; K];
+                for (wi, qi) in w.iter().zip(qt) {
+                    for (b, q) in bytes.iter_mut().zip(qi) {
+                        *b += byte_counts(wi ^ q);
+                    }
+                }
                 let mut d = [0u32; K];
                 let mut any = false;
-                for (d, q) in d.iter_mut().zip(qs) {
-                    *d = pdq_distance(&w, q);
+                for (d, b) in d.iter_mut().zip(bytes) {
+                    *d = byte_sum(b);
                     any |= *d <= threshold;
                 }
                 if any {
