@@ -70,7 +70,10 @@
 //! the small sections (STRINGS, LISTS, the PROVENANCE header) but not the big tables, so it
 //! costs the same for any index size; [`Index::verify`] checks every checksum and invariant.
 //! Lookups on a corrupt table never panic or read out of bounds: a damaged bucket or record
-//! run reads as a miss, a damaged provenance reference as a hit with no (list, label).
+//! run reads as a miss, a damaged provenance reference as a hit with no (list, label). A PDQ
+//! search on a damaged (but checksum-resealed, or unverified) PDQ section returns the hashes
+//! the section holds, at their true distances; out-of-order or duplicate hashes are only
+//! reported by [`Index::verify`].
 
 mod build;
 #[cfg(test)]
@@ -1209,8 +1212,8 @@ impl Index {
     }
 
     /// Checks every section checksum and every invariant of the tables (sorted distinct
-    /// digests, directory consistent with them, provenance references in range). Reads the
-    /// whole file.
+    /// digests and PDQ hashes, directory consistent with them, provenance references in
+    /// range). Reads the whole file.
     ///
     /// # Errors
     /// [`IndexError::Corrupt`] naming the first failed check.

@@ -131,9 +131,9 @@ impl std::str::FromStr for ListType {
         if s.eq_ignore_ascii_case("pdq") {
             return Ok(ListType::Pdq);
         }
-        s.parse::<Algo>()
-            .map(ListType::Exact)
-            .map_err(|e| format!("{e} (or pdq)"))
+        s.parse::<Algo>().map(ListType::Exact).map_err(|_| {
+            format!("unknown list type '{s}' (expected md5, sha1, sha256, xxh3_128 or pdq)")
+        })
     }
 }
 
