@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use vigie::hash::{Algo, AlgoSet};
+use vigie::hash::AlgoSet;
 use vigie::index::{Index, IndexBuilder, ListSpec};
 use vigie::jobs::{self, ExitStatus, RunOptions};
 use vigie::perceptual::decode::{DecodeLimits, DecodeOptions};
@@ -170,9 +170,9 @@ struct BuildArgs {
     /// Label of the next LIST's entries (default: the list's file stem).
     #[arg(long, value_name = "LABEL")]
     label: Vec<String>,
-    /// Declared algorithm of the next LIST, when its lines don't say and length would guess
-    /// wrong (e.g. xxh3_128, 32 hex digits like md5).
-    #[arg(long = "type", value_name = "ALGO")]
+    /// Declared type of the next LIST, when its lines don't say and length would guess
+    /// wrong (e.g. xxh3_128, 32 hex digits like md5; pdq, 64 hex digits like sha256).
+    #[arg(long = "type", value_name = "ALGO|pdq")]
     kind: Vec<String>,
     /// Fail on the first malformed line instead of counting it.
     #[arg(long)]
@@ -269,11 +269,12 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 .with_context(|| format!("cannot write index {}", a.output.display()))?;
             if !a.quiet {
                 eprintln!(
-                    "vigie: wrote {}: {} bytes, {} lists, distinct digests: {}",
+                    "vigie: wrote {}: {} bytes, {} lists, distinct digests: {}, distinct pdq: {}",
                     a.output.display(),
                     stats.bytes,
                     stats.lists,
-                    stats.distinct
+                    stats.distinct,
+                    stats.distinct_pdq
                 );
             }
             // Malformed lines were reported above; --strict is how to make them fatal.
@@ -308,7 +309,7 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
         return;
     }
     eprintln!(
-        "vigie: list {} ({}): {} format, label {:?}, entries: {}, malformed lines: {}",
+        "vigie: list {} ({}): {} format, label {:?}, entries: {}, pdq: {}, malformed lines: {}",
         rep.name,
         rep.path,
         serde_json::to_value(rep.format)
@@ -317,6 +318,7 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
             .unwrap_or_default(),
         rep.label,
         rep.entries,
+        rep.pdq,
         rep.malformed
     );
     for n in &rep.notes {
@@ -363,7 +365,7 @@ fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
         .map(|(i, path)| {
             let algo = kinds[i]
                 .as_deref()
-                .map(str::parse::<Algo>)
+                .map(str::parse::<vigie::lists::ListType>)
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
             Ok(ListSpec {
@@ -388,7 +390,7 @@ fn parse_algos(arg: Option<&str>) -> Result<(Option<AlgoSet>, bool)> {
             "pdq" => pdq = true,
             "all" => exact = exact.union("all".parse().map_err(anyhow::Error::msg)?),
             _ => exact.insert(
-                name.parse::<Algo>()
+                name.parse::<vigie::hash::Algo>()
                     .map_err(|e| anyhow::anyhow!("{e} (or pdq)"))?,
             ),
         }

@@ -1,5 +1,5 @@
-//! Building an index: lists are read into per-algorithm record vectors, which are sorted,
-//! deduplicated and written in the v1 layout described in the module documentation.
+//! Building an index: lists are read into per-algorithm (and PDQ) record vectors, which are
+//! sorted, deduplicated and written in the v1 layout described in the module documentation.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -10,11 +10,15 @@ use serde::Serialize;
 
 use super::{
     format_code, place, AlgoCounts, Index, IndexError, ALIGN, BUCKET, HEADER_FIXED, KIND_BUCKETS,
-    KIND_LISTS, KIND_PROVENANCE, KIND_RECORDS, KIND_STRINGS, LIST_RECORD, LOAD, MAGIC, MAX_BITS,
-    MAX_PROBLEMS, SECTION_ENTRY, SLOTS, VERSION,
+    KIND_LISTS, KIND_PDQ, KIND_PROVENANCE, KIND_RECORDS, KIND_STRINGS, LIST_RECORD, LOAD, MAGIC,
+    MAX_BITS, MAX_PROBLEMS, PDQ_ROW, SECTION_ENTRY, SLOTS, VERSION,
 };
 use crate::hash::{Algo, Digest};
-use crate::lists::{read_list, ListFormat};
+use crate::lists::{read_list, ListFormat, ListHash, ListType};
+use crate::perceptual::pdq::PdqHash;
+
+/// The record vector of PDQ hashes, after the four exact algorithms'.
+const PDQ: usize = 4;
 use crate::read::Data;
 
 /// A list to add to an index, as the user named it on the command line.
@@ -24,10 +28,13 @@ pub struct ListSpec {
     pub path: PathBuf,
     /// The name hits report; defaults to the file stem.
     pub name: Option<String>,
-    /// The label (category) hits report; defaults to the file stem.
+    /// The label (category) hits report; defaults to the file stem. An entry that carries its
+    /// own label (the `category` of a ThreatExchange dataset CSV) reports that label instead,
+    /// or `LABEL/category` when this label is given.
     pub label: Option<String>,
-    /// The algorithm of the list's hashes, when the file cannot tell (e.g. xxh3_128 hex).
-    pub algo: Option<Algo>,
+    /// The type of the list's hashes, when the file cannot tell (e.g. xxh3_128 hex, or PDQ:
+    /// never guessed from the length).
+    pub algo: Option<ListType>,
 }
 
 impl ListSpec {
@@ -63,6 +70,8 @@ pub struct ListReport {
     pub format: ListFormat,
     /// Digests read per algorithm (duplicates included).
     pub entries: AlgoCounts,
+    /// PDQ hashes read (duplicates included).
+    pub pdq: u64,
     /// Malformed lines.
     pub malformed: u64,
     /// The first [`MAX_PROBLEMS`] malformed lines as `LIST:LINE: reason`.
@@ -80,6 +89,8 @@ pub struct IndexStats {
     pub lists: usize,
     /// Distinct digests per algorithm.
     pub distinct: AlgoCounts,
+    /// Distinct PDQ hashes.
+    pub distinct_pdq: u64,
     /// Distinct (list, label) sets.
     pub provenance_groups: u64,
 }
@@ -94,8 +105,17 @@ struct Rec {
 
 impl Rec {
     fn new(d: &Digest, tag: u32) -> Rec {
+        Rec::from_bytes(d.as_bytes(), tag)
+    }
+
+    fn pdq(h: &PdqHash, tag: u32) -> Rec {
+        Rec::from_bytes(&h.0, tag)
+    }
+
+    /// The record of a hash of at most 32 bytes.
+    fn from_bytes(bytes: &[u8], tag: u32) -> Rec {
         let mut key = [0u64; 4];
-        for (k, c) in key.iter_mut().zip(d.as_bytes().chunks(8)) {
+        for (k, c) in key.iter_mut().zip(bytes.chunks(8)) {
             let mut w = [0u8; 8];
             w[..c.len()].copy_from_slice(c);
             *k = u64::from_be_bytes(w);
@@ -122,6 +142,7 @@ struct ListRow {
     format: ListFormat,
     malformed: u64,
     entries: AlgoCounts,
+    pdq: u64,
 }
 
 /// Collects lists and writes an index.
@@ -133,7 +154,8 @@ pub struct IndexBuilder {
     /// (list index, label string) of each distinct (name, label).
     pairs: Vec<(u32, u32)>,
     pair_ids: HashMap<(u32, u32), u32>,
-    recs: [Vec<Rec>; 4],
+    /// Records per algorithm id, then PDQ.
+    recs: [Vec<Rec>; 5],
     bits: Option<u32>,
 }
 
@@ -195,17 +217,41 @@ impl IndexBuilder {
         let before = self.recs.each_ref().map(Vec::len);
 
         let mut entries = AlgoCounts::default();
+        let mut pdq = 0u64;
         let mut malformed = 0u64;
         let mut problems = Vec::new();
         let mut first_problem = None;
+        // Labels entries carry, tagged u32::MAX - k until they get pair ids.
+        let mut own_labels: Vec<String> = Vec::new();
+        let mut own_ids: HashMap<String, u32> = HashMap::new();
         let recs = &mut self.recs;
         let summary = read_list(
             &spec.path,
             spec.algo,
             |e| {
-                let a = e.digest.algo();
-                entries.add(a, 1);
-                recs[usize::from(a.id())].push(Rec::new(&e.digest, pair));
+                let tag = match e.label {
+                    None => pair,
+                    Some(l) => match own_ids.get(l.as_ref()) {
+                        Some(&t) => t,
+                        None => {
+                            let t = u32::MAX - own_labels.len() as u32;
+                            own_ids.insert(l.to_string(), t);
+                            own_labels.push(l.into_owned());
+                            t
+                        }
+                    },
+                };
+                match e.hash {
+                    ListHash::Exact(d) => {
+                        let a = d.algo();
+                        entries.add(a, 1);
+                        recs[usize::from(a.id())].push(Rec::new(&d, tag));
+                    }
+                    ListHash::Pdq(h) => {
+                        pdq += 1;
+                        recs[PDQ].push(Rec::pdq(&h, tag));
+                    }
+                }
             },
             |p| {
                 malformed += 1;
@@ -238,6 +284,24 @@ impl IndexBuilder {
                 return Err(err);
             }
         };
+        if !own_labels.is_empty() {
+            let mut ids = Vec::with_capacity(own_labels.len());
+            for l in &own_labels {
+                let full = match &spec.label {
+                    Some(given) => format!("{given}/{l}"),
+                    None => l.clone(),
+                };
+                let l = self.string(&full);
+                ids.push(self.pair(name_id, l).0);
+            }
+            for (v, n) in self.recs.iter_mut().zip(before) {
+                for r in &mut v[n..] {
+                    if let Some(&id) = ids.get((u32::MAX - r.tag) as usize) {
+                        r.tag = id;
+                    }
+                }
+            }
+        }
         self.lists.push(ListRow {
             name: name_id,
             label: label_id,
@@ -245,6 +309,7 @@ impl IndexBuilder {
             format: summary.format,
             malformed,
             entries,
+            pdq,
         });
         Ok(ListReport {
             name,
@@ -252,6 +317,7 @@ impl IndexBuilder {
             path: source,
             format: summary.format,
             entries,
+            pdq,
             malformed,
             problems,
             notes: summary.notes,
@@ -270,14 +336,42 @@ impl IndexBuilder {
         source: &str,
         digests: impl IntoIterator<Item = Digest>,
     ) -> Result<ListReport, IndexError> {
+        self.add_hashes(
+            name,
+            label,
+            source,
+            digests.into_iter().map(ListHash::Exact),
+        )
+    }
+
+    /// Like [`IndexBuilder::add_digests`], for exact digests and PDQ hashes.
+    ///
+    /// # Errors
+    /// [`IndexError::TooLarge`] beyond format limits.
+    pub fn add_hashes(
+        &mut self,
+        name: &str,
+        label: &str,
+        source: &str,
+        hashes: impl IntoIterator<Item = ListHash>,
+    ) -> Result<ListReport, IndexError> {
         self.check_room()?;
         let (name_id, label_id, source_id) =
             (self.string(name), self.string(label), self.string(source));
         let (pair, _) = self.pair(name_id, label_id);
         let mut entries = AlgoCounts::default();
-        for d in digests {
-            entries.add(d.algo(), 1);
-            self.recs[usize::from(d.algo().id())].push(Rec::new(&d, pair));
+        let mut pdq = 0u64;
+        for h in hashes {
+            match h {
+                ListHash::Exact(d) => {
+                    entries.add(d.algo(), 1);
+                    self.recs[usize::from(d.algo().id())].push(Rec::new(&d, pair));
+                }
+                ListHash::Pdq(h) => {
+                    pdq += 1;
+                    self.recs[PDQ].push(Rec::pdq(&h, pair));
+                }
+            }
         }
         self.lists.push(ListRow {
             name: name_id,
@@ -286,6 +380,7 @@ impl IndexBuilder {
             format: ListFormat::Plain,
             malformed: 0,
             entries,
+            pdq,
         });
         Ok(ListReport {
             name: name.to_owned(),
@@ -293,6 +388,7 @@ impl IndexBuilder {
             path: source.to_owned(),
             format: ListFormat::Plain,
             entries,
+            pdq,
             malformed: 0,
             problems: Vec::new(),
             notes: Vec::new(),
@@ -363,8 +459,9 @@ impl IndexBuilder {
         let mut group_starts: Vec<u32> = vec![0];
         let mut group_pairs: Vec<u32> = Vec::new();
         let mut distinct = AlgoCounts::default();
-        for algo in Algo::ALL {
-            let recs = &mut self.recs[usize::from(algo.id())];
+        let mut distinct_pdq = 0u64;
+        for (slot, recs) in self.recs.iter_mut().enumerate() {
+            let what = Algo::from_id(slot as u8).map_or("pdq", Algo::name);
             recs.par_sort_unstable();
             recs.dedup();
             let mut w = 0;
@@ -405,9 +502,12 @@ impl IndexBuilder {
             recs.truncate(w);
             recs.shrink_to_fit();
             if w >= u32::MAX as usize {
-                return Err(IndexError::TooLarge(format!("{w} distinct {algo} digests")));
+                return Err(IndexError::TooLarge(format!("{w} distinct {what} hashes")));
             }
-            distinct.add(algo, w as u64);
+            match Algo::from_id(slot as u8) {
+                Some(algo) => distinct.add(algo, w as u64),
+                None => distinct_pdq = w as u64,
+            }
         }
         if group_pairs.len() >= u32::MAX as usize {
             return Err(IndexError::TooLarge("too many provenance pairs".into()));
@@ -419,7 +519,8 @@ impl IndexBuilder {
             .into_iter()
             .filter(|a| !self.recs[usize::from(a.id())].is_empty())
             .collect();
-        let nsections = 3 + 2 * algos.len();
+        let pdq_rows = self.recs[PDQ].len();
+        let nsections = 3 + 2 * algos.len() + usize::from(pdq_rows > 0);
         let header_len = HEADER_FIXED + nsections * SECTION_ENTRY + 8;
         let tables: usize = algos
             .iter()
@@ -427,7 +528,9 @@ impl IndexBuilder {
                 let rows = self.recs[usize::from(a.id())].len();
                 rows * (a.len() + 4) + buckets_for(rows) * BUCKET + 2 * ALIGN
             })
-            .sum();
+            .sum::<usize>()
+            + pdq_rows * PDQ_ROW
+            + ALIGN;
         let small = 8 * self.strings.len()
             + self.strings.iter().map(String::len).sum::<usize>()
             + LIST_RECORD * self.lists.len()
@@ -476,6 +579,7 @@ impl IndexBuilder {
             for e in l.entries.0 {
                 out.extend_from_slice(&e.to_le_bytes());
             }
+            out.extend_from_slice(&l.pdq.to_le_bytes());
             debug_assert_eq!(out.len() - at, LIST_RECORD);
         }
         table.push((KIND_LISTS, 0, start, out.len() - start));
@@ -522,6 +626,19 @@ impl IndexBuilder {
             table.push((KIND_RECORDS, u32::from(algo.id()), start, out.len() - start));
         }
 
+        // PDQ: the hashes, contiguous, then their provenance groups.
+        if pdq_rows > 0 {
+            let recs = std::mem::take(&mut self.recs[PDQ]);
+            let start = begin(&mut out);
+            for r in &recs {
+                r.put_key(&mut out, 32);
+            }
+            for r in &recs {
+                out.extend_from_slice(&r.tag.to_le_bytes());
+            }
+            table.push((KIND_PDQ, 0, start, out.len() - start));
+        }
+
         // Header.
         let file_len = (out.len() - base) as u64;
         let mut h = Vec::with_capacity(header_len);
@@ -547,6 +664,7 @@ impl IndexBuilder {
             bytes: file_len,
             lists: self.lists.len(),
             distinct,
+            distinct_pdq,
             provenance_groups: (group_starts.len() - 1) as u64,
         };
         Ok((out, base, stats))

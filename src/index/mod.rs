@@ -11,6 +11,12 @@
 //! is searched in the records instead, by interpolation then binary search: O(log n), never a
 //! scan. [`Index::lookup_batch`] overlaps the misses of many queries, in a software pipeline.
 //!
+//! PDQ hashes are matched by Hamming distance, not equality: [`Index::pdq_search`] finds every
+//! PDQ entry within a distance of the query by a linear scan of a contiguous table of 32-byte
+//! hashes (an XOR and a popcount of four 64-bit words per entry), and
+//! [`Index::pdq_search_many`] scans it once for a batch of queries (the eight dihedral
+//! variants of an image).
+//!
 //! # File format, version 1
 //!
 //! All integers are little-endian. Offsets are from the start of the file.
@@ -30,10 +36,10 @@
 //! kind 1 STRINGS      param 0
 //!   u32 count; (count+1) u32 end offsets into the text, the first being 0; UTF-8 text
 //! kind 2 LISTS        param 0
-//!   u32 count; count records of 56 bytes:
+//!   u32 count; count records of 64 bytes:
 //!     u32 name string, u32 label string, u32 source path string,
-//!     u32 format (0 plain, 1 coreutils, 2 hashdeep), u64 malformed lines,
-//!     4 x u64 entries read per algorithm (md5, sha1, sha256, xxh3_128)
+//!     u32 format (0 plain, 1 coreutils, 2 hashdeep, 3 te, 4 te-csv), u64 malformed lines,
+//!     4 x u64 entries read per algorithm (md5, sha1, sha256, xxh3_128), u64 PDQ entries read
 //! kind 3 PROVENANCE   param 0
 //!   u32 group count G; u32 pair count P; (G+1) u32 start of each group in the pairs, the
 //!   last being P; P pairs (u32 list index into LISTS, u32 label string): a group is the
@@ -49,6 +55,10 @@
 //!   bucket starts at row 0, each next one where the previous ends, and the last ends at the
 //!   row count. Slot j < min(count, 7) holds bytes 8..16 of the digest of row first + j,
 //!   the other slots are zero; a bucket of more than 7 rows is searched in the records
+//! kind 7 PDQ          param 0
+//!   n >= 1 rows in two columns: n PDQ hashes of 32 bytes (the bytes of the 64-hex-digit
+//!   form, in order), sorted, no duplicates; then n u32 provenance groups, the group of hash
+//!   i at i. The section length is 36n. At most one PDQ section, none without PDQ entries
 //! ```
 //!
 //! Algorithm ids are [`Algo::id`]: 0 md5, 1 sha1, 2 sha256, 3 xxh3_128. There is one
@@ -60,7 +70,10 @@
 //! the small sections (STRINGS, LISTS, the PROVENANCE header) but not the big tables, so it
 //! costs the same for any index size; [`Index::verify`] checks every checksum and invariant.
 //! Lookups on a corrupt table never panic or read out of bounds: a damaged bucket or record
-//! run reads as a miss, a damaged provenance reference as a hit with no (list, label).
+//! run reads as a miss, a damaged provenance reference as a hit with no (list, label). A PDQ
+//! search on a damaged (but checksum-resealed, or unverified) PDQ section returns the hashes
+//! the section holds, at their true distances; out-of-order or duplicate hashes are only
+//! reported by [`Index::verify`].
 
 mod build;
 #[cfg(test)]
@@ -76,6 +89,7 @@ use serde::{Serialize, Serializer};
 
 use crate::hash::{Algo, AlgoSet, Digest};
 use crate::lists::{ListError, ListFormat};
+use crate::perceptual::pdq::PdqHash;
 use crate::read::{Data, MmapPolicy};
 
 pub use build::{IndexBuilder, IndexStats, ListReport, ListSpec};
@@ -93,7 +107,16 @@ const SECTION_ENTRY: usize = 32;
 /// Sections start at multiples of this.
 const ALIGN: usize = 64;
 /// Bytes of one LISTS record.
-const LIST_RECORD: usize = 56;
+const LIST_RECORD: usize = 64;
+/// Bytes per PDQ entry: the hash, then (in the second column) its provenance group.
+const PDQ_ROW: usize = 36;
+/// Bytes of one PDQ hash.
+const PDQ_LEN: usize = 32;
+/// PDQ hashes scanned per tile by [`Index::pdq_search_many`] (128 KiB: stays in L2 while
+/// every group of queries scans it).
+const PDQ_TILE: usize = 4096;
+/// Queries compared with each hash in one pass.
+const PDQ_GROUP: usize = 8;
 /// Largest bucket bits a builder may be forced to (2^bits buckets).
 const MAX_BITS: u32 = 26;
 /// Average rows per bucket the builder sizes the buckets for.
@@ -107,6 +130,7 @@ const KIND_LISTS: u32 = 2;
 const KIND_PROVENANCE: u32 = 3;
 const KIND_RECORDS: u32 = 5;
 const KIND_BUCKETS: u32 = 6;
+const KIND_PDQ: u32 = 7;
 /// Bytes of one bucket: one cache line.
 const BUCKET: usize = 64;
 /// Fingerprint slots of a bucket.
@@ -232,6 +256,8 @@ pub struct ListInfo {
     pub format: ListFormat,
     /// Digests read from it, per algorithm (duplicates included).
     pub entries: AlgoCounts,
+    /// PDQ hashes read from it (duplicates included).
+    pub pdq: u64,
     /// Malformed lines skipped.
     pub malformed: u64,
 }
@@ -268,6 +294,10 @@ pub struct IndexInfo {
     pub tables: Vec<TableInfo>,
     /// Distinct digests per algorithm.
     pub distinct: AlgoCounts,
+    /// Distinct PDQ hashes.
+    pub pdq: u64,
+    /// Bytes of the PDQ section (hashes and their provenance groups).
+    pub pdq_bytes: u64,
     /// Distinct (list, label) sets shared by digests.
     pub provenance_groups: u64,
 }
@@ -276,19 +306,21 @@ impl fmt::Display for IndexInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "vigie index v{}, {} bytes, {} list(s), {} distinct digest(s) ({}), {} provenance group(s)",
+            "vigie index v{}, {} bytes, {} list(s), {} distinct digest(s) ({}), {} distinct PDQ \
+             hash(es), {} provenance group(s)",
             self.version,
             self.file_size,
             self.lists.len(),
             self.distinct.total(),
             self.distinct,
+            self.pdq,
             self.provenance_groups
         )?;
         for l in &self.lists {
             writeln!(
                 f,
-                "  list {:?} label {:?}: {} from {} ({}), {} malformed line(s)",
-                l.name, l.label, l.entries, l.source, l.format, l.malformed
+                "  list {:?} label {:?}: {}, pdq {} from {} ({}), {} malformed line(s)",
+                l.name, l.label, l.entries, l.pdq, l.source, l.format, l.malformed
             )?;
         }
         for t in &self.tables {
@@ -296,6 +328,13 @@ impl fmt::Display for IndexInfo {
                 f,
                 "  table {}: {} rows, {} bucket(s), {} bytes",
                 t.algo, t.rows, t.buckets, t.bytes
+            )?;
+        }
+        if self.pdq > 0 {
+            writeln!(
+                f,
+                "  table pdq: {} hashes, {} bytes (linear scan)",
+                self.pdq, self.pdq_bytes
             )?;
         }
         Ok(())
@@ -349,6 +388,76 @@ impl<'a> Iterator for Hits<'a> {
         }
         None
     }
+}
+
+/// One PDQ entry within a search's distance of a query.
+#[derive(Clone, Debug)]
+pub struct PdqMatch<'a> {
+    /// The entry's hash (not the query).
+    pub hash: PdqHash,
+    /// Hamming distance between the query and the entry (0..=256).
+    pub distance: u32,
+    /// The (list, label) pairs the entry was listed with.
+    pub hits: Hits<'a>,
+}
+
+/// Where the PDQ table lives in the file.
+#[derive(Clone, Debug)]
+struct PdqTable {
+    /// Byte range of the hashes (32 bytes each).
+    hashes: Range<usize>,
+    /// Byte range of the provenance groups (u32 each).
+    groups: Range<usize>,
+    rows: usize,
+}
+
+/// A PDQ hash as four 64-bit words (little-endian loads: only the XOR's bit count matters).
+#[inline(always)]
+fn pdq_words(h: &[u8; PDQ_LEN]) -> [u64; 4] {
+    let mut w = [0u64; 4];
+    for (w, c) in w.iter_mut().zip(h.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        *w = u64::from_le_bytes(b);
+    }
+    w
+}
+
+/// SWAR masks of the bit count.
+const M1: u64 = 0x5555_5555_5555_5555;
+const M2: u64 = 0x3333_3333_3333_3333;
+const M4: u64 = 0x0F0F_0F0F_0F0F_0F0F;
+const M8: u64 = 0x00FF_00FF_00FF_00FF;
+
+/// The bit counts of the bytes of `x`, each byte holding its own count (0..=8).
+#[inline(always)]
+fn byte_counts(x: u64) -> u64 {
+    let x = x - ((x >> 1) & M1);
+    let x = (x & M2) + ((x >> 2) & M2);
+    (x + (x >> 4)) & M4
+}
+
+/// The sum of the bytes of `bytes`, each at most 32 (the total, up to 256, needs 9 bits).
+/// Shifts and adds only, so that it vectorizes on SSE2 (no 64-bit multiply there).
+#[inline(always)]
+fn byte_sum(bytes: u64) -> u32 {
+    let x = (bytes & M8) + ((bytes >> 8) & M8);
+    let x = x + (x >> 16);
+    let x = x + (x >> 32);
+    (x & 0x1FF) as u32
+}
+
+/// Hamming distance between two hashes given as words: the bits of the four XORs, counted
+/// together (SWAR: the per-byte counts of the four words are added before one horizontal
+/// sum). The scan of [`Index::pdq_search_many`] does this arithmetic for several queries at
+/// once; the default x86-64 target has no POPCNT, and it is faster than `count_ones` there.
+#[cfg(test)]
+fn pdq_distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
+    let mut bytes = 0u64;
+    for i in 0..4 {
+        bytes += byte_counts(a[i] ^ b[i]);
+    }
+    byte_sum(bytes)
 }
 
 /// Where one digest table lives in the file.
@@ -533,6 +642,7 @@ struct ListMeta {
     format: ListFormat,
     malformed: u64,
     entries: AlgoCounts,
+    pdq: u64,
 }
 
 /// An open index: a memory map (or buffer) and the small parsed metadata.
@@ -550,6 +660,7 @@ pub struct Index {
     pairs: Range<usize>,
     group_count: usize,
     tables: [Option<Table>; 4],
+    pdq: Option<PdqTable>,
 }
 
 /// One entry of the section table.
@@ -583,6 +694,8 @@ fn format_code(f: ListFormat) -> u32 {
         ListFormat::Plain => 0,
         ListFormat::Coreutils => 1,
         ListFormat::Hashdeep => 2,
+        ListFormat::ThreatExchange => 3,
+        ListFormat::TeDataset => 4,
     }
 }
 
@@ -755,9 +868,33 @@ impl Index {
                 width,
             });
         }
+        // PDQ.
+        let mut pdq = None;
+        for s in sections.iter().filter(|s| s.kind == KIND_PDQ) {
+            let r = range(s);
+            if pdq.is_some() {
+                return Err(corrupt("two PDQ sections".into()));
+            }
+            if s.param != 0 || r.is_empty() || r.len() % PDQ_ROW != 0 {
+                return Err(corrupt(format!(
+                    "PDQ section: {} bytes is not a positive multiple of {PDQ_ROW}",
+                    r.len()
+                )));
+            }
+            let rows = r.len() / PDQ_ROW;
+            if rows > u32::MAX as usize {
+                return Err(corrupt(format!("PDQ section: {rows} rows")));
+            }
+            let split = r.start + rows * PDQ_LEN;
+            pdq = Some(PdqTable {
+                hashes: r.start..split,
+                groups: split..r.end,
+                rows,
+            });
+        }
         for s in &sections {
             match s.kind {
-                KIND_STRINGS | KIND_LISTS | KIND_PROVENANCE | KIND_RECORDS => {}
+                KIND_STRINGS | KIND_LISTS | KIND_PROVENANCE | KIND_RECORDS | KIND_PDQ => {}
                 KIND_BUCKETS => {
                     let has = Algo::from_id((s.param & 0xFF) as u8)
                         .filter(|_| s.param < 256)
@@ -778,6 +915,7 @@ impl Index {
             pairs,
             group_count: g,
             tables,
+            pdq,
             data,
         })
     }
@@ -880,6 +1018,126 @@ impl Index {
         }
     }
 
+    /// Distinct PDQ hashes in the index.
+    pub fn pdq_len(&self) -> usize {
+        self.pdq.as_ref().map_or(0, |t| t.rows)
+    }
+
+    /// Finds every PDQ entry within Hamming distance `threshold` of `query` (inclusive: 31 is
+    /// ThreatExchange's match threshold), calling `out` for each, in hash order. Exact, by a
+    /// linear scan of the PDQ table.
+    pub fn pdq_search(&self, query: &PdqHash, threshold: u32, mut out: impl FnMut(PdqMatch<'_>)) {
+        self.pdq_search_many(std::slice::from_ref(query), threshold, |_, m| out(m));
+    }
+
+    /// Finds every PDQ entry within `threshold` of each of `queries`, calling
+    /// `out(i, match)` for each entry within `threshold` of `queries[i]`, in no particular
+    /// order. The table is read once from memory for the whole batch: it is scanned in tiles
+    /// that stay in cache while each group of eight queries is compared with them.
+    pub fn pdq_search_many(
+        &self,
+        queries: &[PdqHash],
+        threshold: u32,
+        mut out: impl FnMut(usize, PdqMatch<'_>),
+    ) {
+        let Some(t) = &self.pdq else { return };
+        if queries.is_empty() {
+            return;
+        }
+        let all = self.data.bytes();
+        let Some(hashes) = all.get(t.hashes.clone()) else {
+            return;
+        };
+        let qs: Vec<[u64; 4]> = queries.iter().map(|q| pdq_words(&q.0)).collect();
+        let mut emit = |row: usize, q: usize, distance: u32| {
+            let at = row * PDQ_LEN;
+            let mut hash = PdqHash::ZERO;
+            hash.0.copy_from_slice(&hashes[at..at + PDQ_LEN]);
+            let g = u32_at(all, t.groups.start + row * 4).unwrap_or(u32::MAX);
+            out(
+                q,
+                PdqMatch {
+                    hash,
+                    distance,
+                    hits: self.hits(all, g),
+                },
+            );
+        };
+        if let [q] = qs[..] {
+            scan::<1>(hashes, 0, &transpose(&[q]), 0, 1, threshold, &mut emit);
+            return;
+        }
+        // Groups of eight queries, the last one padded with its first query (the padding
+        // never reports), transposed for the scan.
+        let groups: Vec<[[u64; PDQ_GROUP]; 4]> = qs
+            .chunks(PDQ_GROUP)
+            .map(|group| {
+                let mut qg = [group[0]; PDQ_GROUP];
+                qg[..group.len()].copy_from_slice(group);
+                transpose(&qg)
+            })
+            .collect();
+        for (tile_no, tile) in hashes.chunks(PDQ_TILE * PDQ_LEN).enumerate() {
+            for (g, (qt, group)) in groups.iter().zip(qs.chunks(PDQ_GROUP)).enumerate() {
+                scan::<PDQ_GROUP>(
+                    tile,
+                    tile_no * PDQ_TILE,
+                    qt,
+                    g * PDQ_GROUP,
+                    group.len(),
+                    threshold,
+                    &mut emit,
+                );
+            }
+        }
+
+        /// `K` queries as words, word-major: `[i][j]` is word `i` of query `j`, so that the
+        /// comparison of one hash with the `K` queries is a loop over lanes that vectorizes.
+        fn transpose<const K: usize>(qs: &[[u64; 4]; K]) -> [[u64; K]; 4] {
+            std::array::from_fn(|i| std::array::from_fn(|j| qs[j][i]))
+        }
+
+        /// Compares every hash of `hashes` (row numbers from `first_row`) with the `K`
+        /// queries of `qt` (transposed; query numbers from `first_q`, the first `live` of
+        /// them real).
+        #[inline(always)]
+        fn scan<const K: usize>(
+            hashes: &[u8],
+            first_row: usize,
+            qt: &[[u64; K]; 4],
+            first_q: usize,
+            live: usize,
+            threshold: u32,
+            emit: &mut impl FnMut(usize, usize, u32),
+        ) {
+            for (i, h) in hashes.chunks_exact(PDQ_LEN).enumerate() {
+                let Some(h) = h.first_chunk::<PDQ_LEN>() else {
+                    continue;
+                };
+                let w = pdq_words(h);
+                let mut bytes = [0u64; K];
+                for (wi, qi) in w.iter().zip(qt) {
+                    for (b, q) in bytes.iter_mut().zip(qi) {
+                        *b += byte_counts(wi ^ q);
+                    }
+                }
+                let mut d = [0u32; K];
+                let mut any = false;
+                for (d, b) in d.iter_mut().zip(bytes) {
+                    *d = byte_sum(b);
+                    any |= *d <= threshold;
+                }
+                if any {
+                    for (j, &d) in d.iter().enumerate().take(live) {
+                        if d <= threshold {
+                            emit(first_row + i, first_q + j, d);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The pairs of provenance group `g` (empty when the reference is out of range).
     #[inline]
     fn hits<'a>(&'a self, all: &'a [u8], g: u32) -> Hits<'a> {
@@ -915,6 +1173,7 @@ impl Index {
                 source: self.string(l.source).to_string(),
                 format: l.format,
                 entries: l.entries,
+                pdq: l.pdq,
                 malformed: l.malformed,
             })
             .collect();
@@ -939,6 +1198,11 @@ impl Index {
             lists,
             tables,
             distinct,
+            pdq: self.pdq_len() as u64,
+            pdq_bytes: self
+                .pdq
+                .as_ref()
+                .map_or(0, |t| (t.hashes.len() + t.groups.len()) as u64),
             provenance_groups: self.group_count as u64,
         }
     }
@@ -948,8 +1212,8 @@ impl Index {
     }
 
     /// Checks every section checksum and every invariant of the tables (sorted distinct
-    /// digests, directory consistent with them, provenance references in range). Reads the
-    /// whole file.
+    /// digests and PDQ hashes, directory consistent with them, provenance references in
+    /// range). Reads the whole file.
     ///
     /// # Errors
     /// [`IndexError::Corrupt`] naming the first failed check.
@@ -1061,6 +1325,21 @@ impl Index {
                 )));
             }
         }
+        // PDQ: sorted distinct hashes, groups in range.
+        if let Some(t) = &self.pdq {
+            let hashes = &b[t.hashes.clone()];
+            let mut prev: Option<&[u8]> = None;
+            for (row, h) in hashes.chunks_exact(PDQ_LEN).enumerate() {
+                if prev.is_some_and(|p| p >= h) {
+                    return Err(corrupt(format!("pdq row {row} out of order")));
+                }
+                prev = Some(h);
+                let g = u32_at(b, t.groups.start + row * 4);
+                if g.map_or(true, |g| g as usize >= self.group_count) {
+                    return Err(corrupt(format!("pdq row {row}: bad provenance group")));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -1125,6 +1404,7 @@ fn parse_lists(b: &[u8], strings: &[Box<str>]) -> Result<Vec<ListMeta>, String> 
                 format,
                 malformed: u64_at(r, 16).unwrap_or(0),
                 entries,
+                pdq: u64_at(r, 56).unwrap_or(0),
             })
         })
         .collect()

@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs;
 
 use super::*;
+use crate::lists::{ListHash, ListType};
 
 const HELLO_MD5: &str = "6f5902ac237024bdd0c176cb93063dc4";
 const HELLO_SHA1: &str = "22596363b3de40b06f981fb85d82312e8c0ed511";
@@ -94,7 +95,7 @@ fn sample_lists(dir: &Path) -> Vec<ListSpec> {
             ..ListSpec::new(c)
         },
         ListSpec {
-            algo: Some(Algo::Xxh3_128),
+            algo: Some(ListType::Exact(Algo::Xxh3_128)),
             ..ListSpec::new(x)
         },
     ]
@@ -516,4 +517,362 @@ fn large_index_file_is_memory_mapped_and_verifies() {
     let idx = Index::open(&path).unwrap();
     assert_eq!(idx.info().distinct.total(), 1);
     assert_eq!(idx.info().lists[0].name, "small");
+}
+
+// ---- PDQ ----
+
+const PNG_PDQ: &str = "51a955a55199799a16a951891661ba70ee56ae766186e9d6bb58ab569a7954a9";
+const JPG_PDQ: &str = "d5a954a5519d699a962d518d9665ba706e52be7261866d96bb58ab521a7914ad";
+const NOTES_MD5: &str = "b72331c9c7e946a2a2191cdacd015263";
+
+fn ph(hex: &str) -> PdqHash {
+    PdqHash::from_hex(hex).unwrap()
+}
+
+fn fixture_list(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/lists")
+        .join(name)
+}
+
+/// (entry hash, distance, sorted (list, label) pairs) of every match of `q`.
+type PdqFound = BTreeSet<(PdqHash, u32, Vec<(String, String)>)>;
+
+fn pdq_found(idx: &Index, q: &PdqHash, threshold: u32) -> PdqFound {
+    let mut out = BTreeSet::new();
+    idx.pdq_search(q, threshold, |m| {
+        let mut h: Vec<(String, String)> = m
+            .hits
+            .map(|h| (h.list.to_string(), h.label.to_string()))
+            .collect();
+        h.sort();
+        assert!(out.insert((m.hash, m.distance, h)));
+    });
+    out
+}
+
+fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+    p.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// The index of the ThreatExchange samples plus an exact list holding the PNG's PDQ hex as a
+/// sha256 line (it must stay sha256) and a plain list declared PDQ.
+fn te_index(dir: &Path) -> (IndexBuilder, Vec<ListReport>) {
+    let plain = dir.join("plain64.txt");
+    fs::write(&plain, format!("{PNG_PDQ}\n{HELLO_SHA256}\n")).unwrap();
+    let declared = dir.join("declared.txt");
+    fs::write(&declared, format!("{PNG_PDQ}\n")).unwrap();
+    build(&[
+        ListSpec::new(fixture_list("file_api_signals.txt")),
+        ListSpec::new(fixture_list("dataset_export.csv")),
+        ListSpec {
+            label: Some("gifct".into()),
+            ..ListSpec::new(fixture_list("dataset_export.from-cli.csv"))
+        },
+        ListSpec::new(plain),
+        ListSpec {
+            algo: Some(ListType::Pdq),
+            label: Some("mine".into()),
+            ..ListSpec::new(declared)
+        },
+    ])
+}
+
+#[test]
+fn pdq_index_from_threatexchange_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, reports) = te_index(dir.path());
+    assert_eq!(
+        reports.iter().map(|r| r.pdq).collect::<Vec<_>>(),
+        vec![2, 2, 2, 0, 1]
+    );
+    assert_eq!(reports[0].format, ListFormat::ThreatExchange);
+    assert_eq!(reports[1].format, ListFormat::TeDataset);
+    assert_eq!(reports[3].entries.get(Algo::Sha256), 2);
+    let path = dir.path().join("te.vidx");
+    let stats = b.write(&path).unwrap();
+    assert_eq!(stats.distinct_pdq, 2);
+    let idx = Index::open(&path).unwrap();
+    idx.verify().unwrap();
+    assert_eq!(idx.pdq_len(), 2);
+    let info = idx.info();
+    assert_eq!(info.pdq, 2);
+    assert_eq!(info.pdq_bytes, 2 * 36);
+    assert_eq!(info.lists[0].pdq, 2);
+    assert_eq!(info.lists[4].pdq, 1);
+    assert_eq!(info.lists[1].format, ListFormat::TeDataset);
+    assert!(info.to_string().contains("table pdq: 2 hashes"), "{info}");
+
+    // Exact entries of the TE lists (video_md5) and the plain list's sha256 reading.
+    assert_eq!(
+        hits(&idx, &d(Algo::Md5, NOTES_MD5)),
+        set(&[
+            ("file_api_signals", "file_api_signals"),
+            ("dataset_export", "INVESTIGATION_SEED"),
+            ("dataset_export.from-cli", "gifct/INVESTIGATION_SEED"),
+        ])
+    );
+    assert_eq!(
+        hits(&idx, &d(Algo::Sha256, PNG_PDQ)),
+        set(&[("plain64", "plain64")])
+    );
+
+    // PDQ provenance, at distance 0 and within the match threshold.
+    let png_hits = pairs(&[
+        ("dataset_export", "POSITIVE_CLASS"),
+        ("dataset_export.from-cli", "gifct/INVESTIGATION_SEED"),
+        ("declared", "mine"),
+        ("file_api_signals", "file_api_signals"),
+    ]);
+    let jpg_hits = pairs(&[
+        ("dataset_export", "NEGATIVE_CLASS"),
+        ("dataset_export.from-cli", "gifct/INVESTIGATION_SEED"),
+        ("file_api_signals", "file_api_signals"),
+    ]);
+    let exact: PdqFound = [(ph(PNG_PDQ), 0, png_hits.clone())].into();
+    assert_eq!(pdq_found(&idx, &ph(PNG_PDQ), 0), exact);
+    assert_eq!(pdq_found(&idx, &ph(PNG_PDQ), 21), exact);
+    let both: PdqFound = [(ph(PNG_PDQ), 0, png_hits), (ph(JPG_PDQ), 22, jpg_hits)].into();
+    assert_eq!(pdq_found(&idx, &ph(PNG_PDQ), 22), both);
+    assert_eq!(pdq_found(&idx, &ph(PNG_PDQ), 31), both);
+    assert!(pdq_found(&idx, &PdqHash([0xAA; 32]), 31).is_empty());
+}
+
+#[test]
+fn pdq_distance_matches_reference() {
+    let mut rng = XorShift(0x1234_5678_9ABC_DEF1);
+    for _ in 0..1000 {
+        let a = random_pdq(&mut rng);
+        let b = random_pdq(&mut rng);
+        assert_eq!(
+            pdq_distance(&pdq_words(&a.0), &pdq_words(&b.0)),
+            a.distance(&b)
+        );
+    }
+    let z = pdq_words(&[0; 32]);
+    assert_eq!(pdq_distance(&z, &pdq_words(&[0xFF; 32])), 256);
+}
+
+fn random_pdq(rng: &mut XorShift) -> PdqHash {
+    let mut h = [0u8; 32];
+    for c in h.chunks_mut(8) {
+        c.copy_from_slice(&rng.next().to_le_bytes());
+    }
+    PdqHash(h)
+}
+
+/// `h` with `k` distinct random bits flipped.
+fn flip_bits(rng: &mut XorShift, h: &PdqHash, k: usize) -> PdqHash {
+    let mut out = *h;
+    let mut done = BTreeSet::new();
+    while done.len() < k {
+        let bit = (rng.next() % 256) as usize;
+        if done.insert(bit) {
+            out.0[bit / 8] ^= 1 << (bit % 8);
+        }
+    }
+    out
+}
+
+#[test]
+fn pdq_search_equals_brute_force() {
+    let mut rng = XorShift(0xDEAD_BEEF_F00D_0001);
+    let queries: Vec<PdqHash> = (0..12).map(|_| random_pdq(&mut rng)).collect();
+    // Entries: random hashes (more than one scan tile), and near-duplicates of the queries
+    // at distances around every threshold; some in two lists.
+    let mut a: Vec<ListHash> = (0..4500)
+        .map(|_| ListHash::Pdq(random_pdq(&mut rng)))
+        .collect();
+    let mut b: Vec<ListHash> = Vec::new();
+    for (i, q) in queries.iter().enumerate() {
+        for k in [0, 1, 5, 30, 31, 32, 50, 62, 63, 64, 70] {
+            let near = ListHash::Pdq(flip_bits(&mut rng, q, k));
+            if (i + k) % 3 == 0 {
+                b.push(near);
+            }
+            a.push(near);
+        }
+    }
+    // Exact digests too, one of them with a PDQ hash's bytes.
+    a.push(ListHash::Exact(
+        Digest::new(Algo::Sha256, &queries[0].0).unwrap(),
+    ));
+    a.push(ListHash::Exact(d(Algo::Md5, HELLO_MD5)));
+    let mut builder = IndexBuilder::new();
+    builder.add_hashes("a", "la", "gen", a.clone()).unwrap();
+    builder.add_hashes("b", "lb", "gen", b.clone()).unwrap();
+    let idx = builder.into_index().unwrap();
+    idx.verify().unwrap();
+    assert!(idx.lookup(&d(Algo::Md5, HELLO_MD5)).is_some());
+
+    let in_b: BTreeSet<PdqHash> = b.iter().filter_map(|h| h.as_pdq().copied()).collect();
+    let all: BTreeSet<PdqHash> = a.iter().filter_map(|h| h.as_pdq().copied()).collect();
+    assert_eq!(idx.pdq_len(), all.len());
+    let brute = |q: &PdqHash, t: u32| -> PdqFound {
+        all.iter()
+            .filter(|h| h.distance(q) <= t)
+            .map(|h| {
+                let mut p = vec![("a".to_string(), "la".to_string())];
+                if in_b.contains(h) {
+                    p.push(("b".to_string(), "lb".to_string()));
+                }
+                (*h, h.distance(q), p)
+            })
+            .collect()
+    };
+    for t in [0, 31, 63] {
+        let mut expected = Vec::new();
+        for q in &queries {
+            let want = brute(q, t);
+            assert!(!want.is_empty());
+            assert_eq!(pdq_found(&idx, q, t), want, "threshold {t}");
+            expected.push(want);
+        }
+        // Batches of 8 (one group), 12 (a padded second group), 3.
+        for batch in [&queries[..8], &queries[..], &queries[4..7]] {
+            let first = batch.as_ptr() as usize - queries.as_ptr() as usize;
+            let first = first / std::mem::size_of::<PdqHash>();
+            let mut got: Vec<PdqFound> = vec![BTreeSet::new(); batch.len()];
+            idx.pdq_search_many(batch, t, |i, m| {
+                let mut h: Vec<(String, String)> = m
+                    .hits
+                    .map(|h| (h.list.to_string(), h.label.to_string()))
+                    .collect();
+                h.sort();
+                assert!(got[i].insert((m.hash, m.distance, h)));
+            });
+            assert_eq!(got, expected[first..first + batch.len()], "threshold {t}");
+        }
+    }
+    idx.pdq_search_many(&[], 31, |_, _| panic!("no query"));
+}
+
+#[test]
+fn no_pdq_section_without_pdq_entries() {
+    let bytes = sample_bytes();
+    let idx = open_bytes(bytes).unwrap();
+    assert_eq!(idx.pdq_len(), 0);
+    assert!(!idx.sections.iter().any(|s| s.kind == KIND_PDQ));
+    idx.pdq_search(&ph(PNG_PDQ), 256, |_| panic!("no PDQ entries"));
+    assert_eq!(idx.info().pdq, 0);
+}
+
+/// A small index with PDQ and exact entries, as bytes.
+fn pdq_sample_bytes() -> Vec<u8> {
+    let mut b = IndexBuilder::new();
+    b.add_hashes(
+        "l1",
+        "c1",
+        "gen",
+        [
+            ListHash::Pdq(ph(PNG_PDQ)),
+            ListHash::Pdq(ph(JPG_PDQ)),
+            ListHash::Exact(d(Algo::Md5, HELLO_MD5)),
+        ],
+    )
+    .unwrap();
+    b.add_hashes("l2", "c2", "gen", [ListHash::Pdq(ph(JPG_PDQ))])
+        .unwrap();
+    b.into_index().unwrap().data.bytes().to_vec()
+}
+
+/// Recomputes every section checksum and the header checksum, so that structural checks are
+/// what catches a change.
+fn reseal(b: &mut [u8]) {
+    let n = u32_at(b, 12).unwrap() as usize;
+    for i in 0..n {
+        let at = HEADER_FIXED + i * SECTION_ENTRY;
+        let off = u64_at(b, at + 8).unwrap() as usize;
+        let len = u64_at(b, at + 16).unwrap() as usize;
+        if let Some(s) = b.get(off..off + len) {
+            let sum = xxhash_rust::xxh3::xxh3_64(s);
+            b[at + 24..at + 32].copy_from_slice(&sum.to_le_bytes());
+        }
+    }
+    let end = HEADER_FIXED + n * SECTION_ENTRY;
+    let sum = xxhash_rust::xxh3::xxh3_64(&b[..end]);
+    b[end..end + 8].copy_from_slice(&sum.to_le_bytes());
+}
+
+fn pdq_section(b: &[u8]) -> (usize, usize, usize) {
+    let n = u32_at(b, 12).unwrap() as usize;
+    (0..n)
+        .map(|i| HEADER_FIXED + i * SECTION_ENTRY)
+        .find(|&at| u32_at(b, at) == Some(KIND_PDQ))
+        .map(|at| {
+            (
+                at,
+                u64_at(b, at + 8).unwrap() as usize,
+                u64_at(b, at + 16).unwrap() as usize,
+            )
+        })
+        .unwrap()
+}
+
+fn exercise_pdq(idx: &Index) {
+    for t in [0, 31, 256] {
+        idx.pdq_search(&ph(PNG_PDQ), t, |m| {
+            let _ = m.hits.count();
+        });
+        idx.pdq_search_many(&[ph(PNG_PDQ), ph(JPG_PDQ)], t, |_, m| {
+            let _ = m.hits.count();
+        });
+    }
+    let _ = idx.info().to_string();
+}
+
+#[test]
+fn pdq_section_corruption_never_panics() {
+    let bytes = pdq_sample_bytes();
+    let idx = open_bytes(bytes.clone()).unwrap();
+    idx.verify().unwrap();
+    assert_eq!(pdq_found(&idx, &ph(JPG_PDQ), 0).len(), 1);
+    let (entry, off, len) = pdq_section(&bytes);
+    assert_eq!(len, 2 * PDQ_ROW);
+
+    // Every truncation fails to open.
+    for cut in 0..bytes.len() {
+        assert!(open_bytes(bytes[..cut].to_vec()).is_err(), "cut at {cut}");
+    }
+    // Flipped bytes of the section: the checksum catches them, searches never panic.
+    for i in off..off + len {
+        for flip in [0x01u8, 0x80, 0xFF] {
+            let mut b = bytes.clone();
+            b[i] ^= flip;
+            let idx = open_bytes(b).unwrap();
+            exercise_pdq(&idx);
+            assert!(idx.verify().is_err(), "byte {i}");
+        }
+    }
+    // Resealed damage: structural checks catch it.
+    let mut b = bytes.clone();
+    b.copy_within(off..off + 32, off + 32); // two equal hashes
+    reseal(&mut b);
+    let idx = open_bytes(b).unwrap();
+    exercise_pdq(&idx);
+    assert!(idx.verify().unwrap_err().to_string().contains("pdq row 1"));
+    let mut b = bytes.clone();
+    b[off + 64..off + 68].copy_from_slice(&999u32.to_le_bytes()); // group out of range
+    reseal(&mut b);
+    let idx = open_bytes(b).unwrap();
+    exercise_pdq(&idx);
+    let found = pdq_found(&idx, &ph(PNG_PDQ), 0);
+    assert_eq!(found.len(), 1);
+    assert!(found.iter().all(|(_, _, h)| h.is_empty()));
+    assert!(idx.verify().is_err());
+    // A section length that is not a multiple of a row, or a second PDQ section.
+    for bad_len in [0, len - 1, len - 4, 35] {
+        let mut b = bytes.clone();
+        b[entry + 16..entry + 24].copy_from_slice(&(bad_len as u64).to_le_bytes());
+        reseal(&mut b);
+        let err = open_bytes(b).unwrap_err();
+        assert!(err.to_string().contains("PDQ section"), "{err}");
+    }
+    let mut b = bytes.clone();
+    let first = HEADER_FIXED; // turn the strings section into a second PDQ section
+    b[first..first + 4].copy_from_slice(&KIND_PDQ.to_le_bytes());
+    reseal(&mut b);
+    assert!(open_bytes(b).is_err());
 }

@@ -14,11 +14,23 @@
 //! * [`ListFormat::Hashdeep`]: `%%%% HASHDEEP-1.0` files; the second header line names the
 //!   columns. Columns of algorithms vigie does not compute (tiger, whirlpool) are skipped with
 //!   one note for the whole file.
+//! * [`ListFormat::ThreatExchange`]: python-threatexchange signal lines, `<signal_type> <value>`
+//!   (the `local_file` collaboration, `threatexchange dataset -P -S`, `threatexchange hash`),
+//!   detected by a first data line whose first token is a lower-case identifier that is not
+//!   hex (`pdq`, `video_md5`, ...) followed by a value.
+//! * [`ListFormat::TeDataset`]: the ThreatExchange dataset CSV (`threatexchange dataset -P
+//!   --csv`), detected by its `signal_type,signal_str` header; the `category` column, when
+//!   present and not empty, is the entry's label.
 //!
-//! The algorithm of a hash comes from the file (hashdeep header, BSD tag) when it says, else
-//! from the algorithm the caller declares, else from the hex length (32 md5, 40 sha1,
-//! 64 sha256). No line is ever dropped silently: every record that yields no digest (and is not
-//! blank or a comment) is reported as a [`ListProblem`] with its 1-based line number.
+//! An entry is an exact digest or a PDQ hash ([`ListHash`]). In the ThreatExchange formats the
+//! signal type says which: `pdq` is PDQ; `video_md5`/`md5`, `sha1`, `video_sha256`/`sha256`
+//! are digests of the file bytes, so exact md5/sha1/sha256; any other type (`url`, `vpdq`,
+//! `raw_text`, ...) is reported as a problem. Elsewhere the algorithm of a hash comes from the
+//! file (hashdeep header, BSD tag) when it says, else from the type the caller declares
+//! ([`ListType`]), else from the hex length (32 md5, 40 sha1, 64 sha256). A PDQ hash is never
+//! guessed: 64 hex digits are sha256 unless the list is declared PDQ. No line is ever dropped
+//! silently: every record that yields no entry (and is not blank or a comment) is reported as
+//! a [`ListProblem`] with its 1-based line number.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -29,6 +41,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::hash::{Algo, Digest};
+use crate::perceptual::pdq::PdqHash;
 
 /// Bytes looked at to detect the format (NUL records, hashdeep header, first data line).
 const SNIFF_LEN: usize = 64 * 1024;
@@ -46,14 +59,22 @@ pub enum ListFormat {
     Coreutils,
     /// A `%%%% HASHDEEP-1.0` file.
     Hashdeep,
+    /// ThreatExchange signal lines, `<signal_type> <value>`.
+    #[serde(rename = "te")]
+    ThreatExchange,
+    /// The ThreatExchange dataset CSV, `signal_type,signal_str,...`.
+    #[serde(rename = "te-csv")]
+    TeDataset,
 }
 
 impl ListFormat {
     /// Every format.
-    pub const ALL: [ListFormat; 3] = [
+    pub const ALL: [ListFormat; 5] = [
         ListFormat::Plain,
         ListFormat::Coreutils,
         ListFormat::Hashdeep,
+        ListFormat::ThreatExchange,
+        ListFormat::TeDataset,
     ];
 
     /// A short stable name, used in reports and index files.
@@ -62,6 +83,8 @@ impl ListFormat {
             ListFormat::Plain => "plain",
             ListFormat::Coreutils => "coreutils",
             ListFormat::Hashdeep => "hashdeep",
+            ListFormat::ThreatExchange => "te",
+            ListFormat::TeDataset => "te-csv",
         }
     }
 
@@ -77,16 +100,91 @@ impl fmt::Display for ListFormat {
     }
 }
 
-/// One digest read from a list.
+/// What a list holds, when the caller declares it: an exact algorithm or PDQ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ListType {
+    /// Digests of one exact algorithm.
+    Exact(Algo),
+    /// PDQ perceptual hashes (64 hex digits).
+    Pdq,
+}
+
+impl From<Algo> for ListType {
+    fn from(a: Algo) -> ListType {
+        ListType::Exact(a)
+    }
+}
+
+impl fmt::Display for ListType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListType::Exact(a) => write!(f, "{a}"),
+            ListType::Pdq => f.write_str("pdq"),
+        }
+    }
+}
+
+impl std::str::FromStr for ListType {
+    type Err = String;
+    /// `pdq`, or an algorithm name as [`Algo`] parses it.
+    fn from_str(s: &str) -> Result<ListType, String> {
+        if s.eq_ignore_ascii_case("pdq") {
+            return Ok(ListType::Pdq);
+        }
+        s.parse::<Algo>().map(ListType::Exact).map_err(|_| {
+            format!("unknown list type '{s}' (expected md5, sha1, sha256, xxh3_128 or pdq)")
+        })
+    }
+}
+
+/// One hash read from a list: an exact digest or a PDQ hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ListHash {
+    /// An exact digest.
+    Exact(Digest),
+    /// A PDQ hash.
+    Pdq(PdqHash),
+}
+
+impl ListHash {
+    /// The exact digest, if this is one.
+    pub fn as_exact(&self) -> Option<&Digest> {
+        match self {
+            ListHash::Exact(d) => Some(d),
+            ListHash::Pdq(_) => None,
+        }
+    }
+
+    /// The PDQ hash, if this is one.
+    pub fn as_pdq(&self) -> Option<&PdqHash> {
+        match self {
+            ListHash::Pdq(p) => Some(p),
+            ListHash::Exact(_) => None,
+        }
+    }
+
+    /// What kind of hash this is.
+    pub fn list_type(&self) -> ListType {
+        match self {
+            ListHash::Exact(d) => ListType::Exact(d.algo()),
+            ListHash::Pdq(_) => ListType::Pdq,
+        }
+    }
+}
+
+/// One hash read from a list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListEntry<'a> {
-    /// The digest.
-    pub digest: Digest,
+    /// The hash.
+    pub hash: ListHash,
     /// 1-based line (or NUL-terminated record) number.
     pub line: u64,
-    /// The file name the list gives for this digest, unescaped, when it gives one. Borrowed
+    /// The file name the list gives for this hash, unescaped, when it gives one. Borrowed
     /// from the reader's line buffer unless unescaping had to copy it.
     pub name: Option<Cow<'a, [u8]>>,
+    /// The label (category) the list gives this hash, when it gives one (the `category`
+    /// column of a ThreatExchange dataset CSV).
+    pub label: Option<Cow<'a, str>>,
 }
 
 /// A record of a list that yielded no digest (or not all the digests it should have).
@@ -135,16 +233,17 @@ pub enum ListError {
 /// Streams the list at `path`: calls `on_entry` for every digest and `on_problem` for every
 /// malformed record, in file order.
 ///
-/// `declared` is the algorithm the caller says the list holds: it replaces guessing from the
-/// hex length (so a list of 32-hex-digit hashes can be xxh3_128), hashes of another length are
-/// problems, and in a hashdeep file only that column is read.
+/// `declared` is the type the caller says the list holds: it replaces guessing from the hex
+/// length (so a list of 32-hex-digit hashes can be xxh3_128, one of 64 can be PDQ), hashes of
+/// another length are problems, in a hashdeep file only that column is read, and in the
+/// ThreatExchange formats lines of another signal type are problems.
 ///
 /// # Errors
 /// [`ListError::Io`] when the file cannot be opened or read, [`ListError::Format`] when it is
 /// not a readable hash list.
 pub fn read_list(
     path: &Path,
-    declared: Option<Algo>,
+    declared: Option<ListType>,
     on_entry: impl FnMut(ListEntry<'_>),
     on_problem: impl FnMut(ListProblem),
 ) -> Result<ListSummary, ListError> {
@@ -162,7 +261,7 @@ pub fn read_list(
 pub fn read_list_from<R: Read>(
     mut input: R,
     path: &Path,
-    declared: Option<Algo>,
+    declared: Option<ListType>,
     mut on_entry: impl FnMut(ListEntry<'_>),
     mut on_problem: impl FnMut(ListProblem),
 ) -> Result<ListSummary, ListError> {
@@ -198,6 +297,7 @@ pub fn read_list_from<R: Read>(
         lines: 0,
     };
     let mut hashdeep = HashdeepState::default();
+    let mut csv_cols: Option<CsvCols> = None;
     let mut buf = Vec::with_capacity(256);
     loop {
         buf.clear();
@@ -262,10 +362,11 @@ pub fn read_list_from<R: Read>(
                     continue;
                 }
                 match parse_hex(tok, None, declared) {
-                    Ok(digest) => on_entry(ListEntry {
-                        digest,
+                    Ok(hash) => on_entry(ListEntry {
+                        hash,
                         line: line_no,
                         name: None,
+                        label: None,
                     }),
                     Err(reason) => problem(reason),
                 }
@@ -275,10 +376,63 @@ pub fn read_list_from<R: Read>(
                     continue;
                 }
                 match parse_coreutils(rec, !nul, declared) {
-                    Ok((digest, name)) => on_entry(ListEntry {
-                        digest,
+                    Ok((hash, name)) => on_entry(ListEntry {
+                        hash,
                         line: line_no,
                         name,
+                        label: None,
+                    }),
+                    Err(reason) => problem(reason),
+                }
+            }
+            ListFormat::ThreatExchange => {
+                if trimmed.starts_with(b"#") {
+                    continue;
+                }
+                let end = trimmed
+                    .iter()
+                    .position(u8::is_ascii_whitespace)
+                    .unwrap_or(trimmed.len());
+                let (kind, value) = (&trimmed[..end], trimmed[end..].trim_ascii_start());
+                match parse_signal(kind, value, declared) {
+                    Ok(hash) => on_entry(ListEntry {
+                        hash,
+                        line: line_no,
+                        name: None,
+                        label: None,
+                    }),
+                    Err(reason) => problem(reason),
+                }
+            }
+            ListFormat::TeDataset => {
+                let fields = split_csv(rec);
+                let Some(cols) = &csv_cols else {
+                    csv_cols = Some(
+                        CsvCols::from_header(&fields)
+                            .map_err(|r| fmt_err(format!("line {line_no}: {r}")))?,
+                    );
+                    continue;
+                };
+                let field = |i: usize| fields.get(i).map(|f| f.trim_ascii());
+                let (Some(kind), Some(value)) = (field(cols.kind), field(cols.value)) else {
+                    problem(format!(
+                        "{} fields, no signal_type or signal_str: {}",
+                        fields.len(),
+                        quote(rec)
+                    ));
+                    continue;
+                };
+                let kind: &[u8] = kind;
+                match parse_signal(kind, value, declared) {
+                    Ok(hash) => on_entry(ListEntry {
+                        hash,
+                        line: line_no,
+                        name: None,
+                        label: cols
+                            .label
+                            .and_then(field)
+                            .filter(|l| !l.is_empty())
+                            .map(|l| Cow::Owned(String::from_utf8_lossy(l).into_owned())),
                     }),
                     Err(reason) => problem(reason),
                 }
@@ -303,6 +457,26 @@ fn detect(head: &[u8], sep: u8) -> ListFormat {
         let t = rec.trim_ascii();
         if t.is_empty() || t.starts_with(b"#") {
             continue;
+        }
+        if sep == b'\n' {
+            if t.starts_with(b"signal_type,signal_str") {
+                return ListFormat::TeDataset;
+            }
+            // `<signal_type> <value>`: a lower-case identifier that is not hex (so never the
+            // hash of a coreutils line), then a value.
+            let end = t
+                .iter()
+                .position(u8::is_ascii_whitespace)
+                .unwrap_or(t.len());
+            let kind = &t[..end];
+            let ident = kind.first().is_some_and(u8::is_ascii_lowercase)
+                && kind
+                    .iter()
+                    .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && !kind.iter().all(u8::is_ascii_hexdigit);
+            if ident && end < t.len() {
+                return ListFormat::ThreatExchange;
+            }
         }
         // A plain list holds one bare token per line (maybe followed by a comment).
         let tok = match t.iter().position(|&b| b == b'#') {
@@ -340,9 +514,13 @@ fn algo_from_hex_len(n: usize) -> Option<Algo> {
     }
 }
 
-/// Parses one hex token. `stated` is what the file says the algorithm is (tag, header),
-/// `declared` what the caller says; they must agree when both are given.
-fn parse_hex(tok: &[u8], stated: Option<Algo>, declared: Option<Algo>) -> Result<Digest, String> {
+/// Parses one hex token. `stated` is what the file says the type is (tag, header, signal
+/// type), `declared` what the caller says; they must agree when both are given.
+fn parse_hex(
+    tok: &[u8],
+    stated: Option<ListType>,
+    declared: Option<ListType>,
+) -> Result<ListHash, String> {
     if tok.is_empty() {
         return Err("empty hash".into());
     }
@@ -358,7 +536,16 @@ fn parse_hex(tok: &[u8], stated: Option<Algo>, declared: Option<Algo>) -> Result
         (Some(s), Some(d)) if s != d => {
             return Err(format!("the list says {s} but {d} was declared"));
         }
-        (Some(a), _) | (None, Some(a)) => a,
+        (Some(ListType::Pdq), _) | (None, Some(ListType::Pdq)) => {
+            if tok.len() != 64 {
+                return Err(format!("{} hex digits where pdq has 64", tok.len()));
+            }
+            let s = std::str::from_utf8(tok).map_err(|_| "not UTF-8".to_string())?;
+            return PdqHash::from_hex(s)
+                .map(ListHash::Pdq)
+                .map_err(|_| format!("bad hash {}", quote(tok)));
+        }
+        (Some(ListType::Exact(a)), _) | (None, Some(ListType::Exact(a))) => a,
         (None, None) => algo_from_hex_len(tok.len()).ok_or_else(|| {
             format!(
                 "{} hex digits: not md5 (32), sha1 (40) or sha256 (64); declare the algorithm \
@@ -376,7 +563,99 @@ fn parse_hex(tok: &[u8], stated: Option<Algo>, declared: Option<Algo>) -> Result
     }
     // All bytes are ASCII hex digits, so this is valid UTF-8 of the right length.
     let s = std::str::from_utf8(tok).map_err(|_| "not UTF-8".to_string())?;
-    Digest::from_hex(algo, s).ok_or_else(|| format!("bad hash {}", quote(tok)))
+    Digest::from_hex(algo, s)
+        .map(ListHash::Exact)
+        .ok_or_else(|| format!("bad hash {}", quote(tok)))
+}
+
+/// The type of a ThreatExchange signal type whose values vigie matches: PDQ, or the exact
+/// digest of the file's bytes.
+fn signal_type(kind: &[u8]) -> Option<ListType> {
+    match kind {
+        b"pdq" => Some(ListType::Pdq),
+        b"video_md5" | b"md5" => Some(ListType::Exact(Algo::Md5)),
+        b"sha1" => Some(ListType::Exact(Algo::Sha1)),
+        b"video_sha256" | b"sha256" => Some(ListType::Exact(Algo::Sha256)),
+        _ => None,
+    }
+}
+
+/// Parses one ThreatExchange signal: its type and value.
+fn parse_signal(kind: &[u8], value: &[u8], declared: Option<ListType>) -> Result<ListHash, String> {
+    let stated = signal_type(kind).ok_or_else(|| {
+        format!(
+            "signal type {} is not one vigie matches (pdq, video_md5, md5, sha1, \
+             video_sha256, sha256)",
+            quote(kind)
+        )
+    })?;
+    parse_hex(value, Some(stated), declared)
+}
+
+/// Splits one CSV record into fields: commas separate, double quotes quote (`""` is a quote
+/// inside quotes). A record never spans lines here (ThreatExchange values hold no line feed).
+fn split_csv(rec: &[u8]) -> Vec<Cow<'_, [u8]>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    loop {
+        if rec.get(i) == Some(&b'"') {
+            let mut f = Vec::new();
+            i += 1;
+            while i < rec.len() {
+                match (rec[i], rec.get(i + 1)) {
+                    (b'"', Some(b'"')) => {
+                        f.push(b'"');
+                        i += 2;
+                    }
+                    (b'"', _) => {
+                        i += 1;
+                        break;
+                    }
+                    (c, _) => {
+                        f.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            // Anything between the closing quote and the comma is kept.
+            let end = rec[i..].iter().position(|&b| b == b',').map(|p| i + p);
+            f.extend_from_slice(&rec[i..end.unwrap_or(rec.len())]);
+            out.push(Cow::Owned(f));
+            match end {
+                Some(e) => i = e + 1,
+                None => return out,
+            }
+        } else {
+            let end = rec[i..].iter().position(|&b| b == b',').map(|p| i + p);
+            out.push(Cow::Borrowed(&rec[i..end.unwrap_or(rec.len())]));
+            match end {
+                Some(e) => i = e + 1,
+                None => return out,
+            }
+        }
+    }
+}
+
+/// The columns of a ThreatExchange dataset CSV, from its header.
+#[derive(Clone, Copy, Debug)]
+struct CsvCols {
+    kind: usize,
+    value: usize,
+    label: Option<usize>,
+}
+
+impl CsvCols {
+    fn from_header(fields: &[Cow<'_, [u8]>]) -> Result<CsvCols, String> {
+        let col = |name: &[u8]| fields.iter().position(|f| f.trim_ascii() == name);
+        match (col(b"signal_type"), col(b"signal_str")) {
+            (Some(kind), Some(value)) => Ok(CsvCols {
+                kind,
+                value,
+                label: col(b"category"),
+            }),
+            _ => Err("ThreatExchange CSV header without signal_type and signal_str".into()),
+        }
+    }
 }
 
 /// Undoes coreutils' name escaping (`\\`, `\n`, `\r`).
@@ -407,8 +686,8 @@ fn unescape(name: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     Ok(Cow::Owned(out))
 }
 
-/// A digest and the name a record gives it.
-type Parsed<'a> = (Digest, Option<Cow<'a, [u8]>>);
+/// A hash and the name a record gives it.
+type Parsed<'a> = (ListHash, Option<Cow<'a, [u8]>>);
 
 /// The BSD tag names vigie reads, and what they mean.
 fn algo_from_tag(tag: &[u8]) -> Result<Algo, String> {
@@ -430,7 +709,7 @@ fn algo_from_tag(tag: &[u8]) -> Result<Algo, String> {
 fn parse_coreutils(
     rec: &[u8],
     escapes: bool,
-    declared: Option<Algo>,
+    declared: Option<ListType>,
 ) -> Result<Parsed<'_>, String> {
     let (escaped, body) = match rec.strip_prefix(b"\\") {
         Some(rest) if escapes => (true, rest),
@@ -461,7 +740,7 @@ fn parse_coreutils(
             .ok_or_else(|| format!("tagged line without ') = ': {}", quote(rec)))?;
         let algo = algo_from_tag(first)?;
         let hex = inner[pos + sep.len()..].trim_ascii_end();
-        let digest = parse_hex(hex, Some(algo), declared)?;
+        let digest = parse_hex(hex, Some(ListType::Exact(algo)), declared)?;
         return Ok((digest, name_of(&inner[..pos], escaped)?));
     }
     parse_untagged(body, escaped, declared)
@@ -471,7 +750,7 @@ fn parse_coreutils(
 fn parse_untagged(
     body: &[u8],
     escaped: bool,
-    declared: Option<Algo>,
+    declared: Option<ListType>,
 ) -> Result<Parsed<'_>, String> {
     let end = body
         .iter()
@@ -518,7 +797,7 @@ impl HashdeepState {
     fn header(
         &mut self,
         line: &[u8],
-        declared: Option<Algo>,
+        declared: Option<ListType>,
         notes: &mut Vec<String>,
     ) -> Result<(), String> {
         let rest = line[4..].trim_ascii();
@@ -561,6 +840,11 @@ impl HashdeepState {
             cols.push(col);
         }
         if let Some(d) = declared {
+            let ListType::Exact(d) = d else {
+                return Err(format!(
+                    "{d} was declared but a hashdeep file holds no {d} hashes"
+                ));
+            };
             if !cols.contains(&Col::Hash(d)) {
                 return Err(format!(
                     "{d} was declared but the hashdeep file has no {d} column"
@@ -608,11 +892,12 @@ impl HashdeepState {
                         return;
                     }
                 }
-                Col::Hash(a) => match parse_hex(field, Some(*a), None) {
-                    Ok(digest) => on_entry(ListEntry {
-                        digest,
+                Col::Hash(a) => match parse_hex(field, Some(ListType::Exact(*a)), None) {
+                    Ok(hash) => on_entry(ListEntry {
+                        hash,
                         line,
                         name: name.map(Cow::Borrowed),
+                        label: None,
                     }),
                     Err(reason) => problem(format!("{a} column: {reason}")),
                 },

@@ -15,8 +15,14 @@ fn run_bytes(
     let s = read_list_from(
         input,
         Path::new("test.txt"),
-        declared,
-        |e| entries.push((e.digest, e.line, e.name.map(|n| n.into_owned()))),
+        declared.map(ListType::Exact),
+        |e| {
+            entries.push((
+                *e.hash.as_exact().expect("exact"),
+                e.line,
+                e.name.map(|n| n.into_owned()),
+            ))
+        },
         |p| problems.push(p),
     )?;
     Ok((s, entries, problems))
@@ -459,8 +465,14 @@ fn fixture(name: &str, declared: Option<Algo>) -> (ListSummary, Vec<Owned>, Vec<
     let mut problems = Vec::new();
     let s = read_list(
         &path,
-        declared,
-        |e| entries.push((e.digest, e.line, e.name.map(|n| n.into_owned()))),
+        declared.map(ListType::Exact),
+        |e| {
+            entries.push((
+                *e.hash.as_exact().expect("exact"),
+                e.line,
+                e.name.map(|n| n.into_owned()),
+            ))
+        },
         |p| problems.push(p),
     )
     .unwrap();
@@ -603,4 +615,195 @@ fn sample_b3sums_are_indistinguishable_from_sha256() {
     let (_, e, p) = fixture("B3SUMS", None);
     assert!(p.is_empty());
     assert!(e.iter().all(|x| x.0.algo() == Algo::Sha256));
+}
+
+// ---- PDQ and ThreatExchange ----
+
+// From MANIFEST.json: sub/shapes.png, sub/shapes_resized.jpg, notes with space.txt.
+const PNG_PDQ: &str = "51a955a55199799a16a951891661ba70ee56ae766186e9d6bb58ab569a7954a9";
+const JPG_PDQ: &str = "d5a954a5519d699a962d518d9665ba706e52be7261866d96bb58ab521a7914ad";
+const NOTES_MD5: &str = "b72331c9c7e946a2a2191cdacd015263";
+
+/// An entry of any type, with its label.
+type Any = (ListHash, u64, Option<String>);
+
+fn run_any(
+    input: &[u8],
+    declared: Option<ListType>,
+) -> Result<(ListSummary, Vec<Any>, Vec<ListProblem>), ListError> {
+    let mut entries = Vec::new();
+    let mut problems = Vec::new();
+    let s = read_list_from(
+        input,
+        Path::new("test.txt"),
+        declared,
+        |e| entries.push((e.hash, e.line, e.label.map(|l| l.into_owned()))),
+        |p| problems.push(p),
+    )?;
+    Ok((s, entries, problems))
+}
+
+fn fixture_any(
+    name: &str,
+    declared: Option<ListType>,
+) -> (ListSummary, Vec<Any>, Vec<ListProblem>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/lists")
+        .join(name);
+    run_any(&std::fs::read(path).unwrap(), declared).unwrap()
+}
+
+fn pdq(hex: &str) -> ListHash {
+    ListHash::Pdq(PdqHash::from_hex(hex).unwrap())
+}
+
+fn exact(algo: Algo, hex: &str) -> ListHash {
+    ListHash::Exact(d(algo, hex))
+}
+
+#[test]
+fn te_signal_samples() {
+    for name in [
+        "file_api_signals.txt",
+        "dataset_print_signals_only.from-cli.txt",
+    ] {
+        let (s, e, p) = fixture_any(name, None);
+        assert_eq!(s.format, ListFormat::ThreatExchange, "{name}");
+        assert!(p.is_empty(), "{name}: {p:?}");
+        assert_eq!(
+            e,
+            vec![
+                (pdq(PNG_PDQ), 1, None),
+                (pdq(JPG_PDQ), 2, None),
+                (exact(Algo::Md5, NOTES_MD5), 3, None),
+            ],
+            "{name}"
+        );
+    }
+    let (s, e, p) = fixture_any("hash_output.from-cli.txt", None);
+    assert_eq!(s.format, ListFormat::ThreatExchange);
+    assert!(p.is_empty());
+    assert_eq!(e, vec![(pdq(PNG_PDQ), 1, None), (pdq(JPG_PDQ), 2, None)]);
+}
+
+#[test]
+fn te_dataset_csv_samples() {
+    let (s, e, p) = fixture_any("dataset_export.csv", None);
+    assert_eq!(s.format, ListFormat::TeDataset);
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(
+        e,
+        vec![
+            (pdq(PNG_PDQ), 2, Some("POSITIVE_CLASS".into())),
+            (pdq(JPG_PDQ), 3, Some("NEGATIVE_CLASS".into())),
+            (
+                exact(Algo::Md5, NOTES_MD5),
+                4,
+                Some("INVESTIGATION_SEED".into())
+            ),
+        ]
+    );
+    let (s, e, p) = fixture_any("dataset_export.from-cli.csv", None);
+    assert_eq!(s.format, ListFormat::TeDataset);
+    assert!(p.is_empty(), "{p:?}");
+    let seed = Some("INVESTIGATION_SEED".to_string());
+    assert_eq!(
+        e,
+        vec![
+            (exact(Algo::Md5, NOTES_MD5), 2, seed.clone()),
+            (pdq(PNG_PDQ), 3, seed.clone()),
+            (pdq(JPG_PDQ), 4, seed),
+        ]
+    );
+}
+
+#[test]
+fn te_declared_type_filters_and_unknown_types_are_problems() {
+    let input = format!(
+        "pdq {PNG_PDQ}\nvideo_md5 {NOTES_MD5}\nurl https://example.com/\n\
+         vpdq [\"{PNG_PDQ},100,0.0\"]\nvideo_sha256 {HELLO_SHA256}\nsha1 {HELLO_SHA1}\n\
+         pdq {HELLO_MD5}\npdq\n# comment\n\n"
+    );
+    let (s, e, p) = run_any(input.as_bytes(), None).unwrap();
+    assert_eq!(s.format, ListFormat::ThreatExchange);
+    assert_eq!(
+        e,
+        vec![
+            (pdq(PNG_PDQ), 1, None),
+            (exact(Algo::Md5, NOTES_MD5), 2, None),
+            (exact(Algo::Sha256, HELLO_SHA256), 5, None),
+            (exact(Algo::Sha1, HELLO_SHA1), 6, None),
+        ]
+    );
+    let lines: Vec<u64> = p.iter().map(|p| p.line).collect();
+    assert_eq!(lines, vec![3, 4, 7, 8], "{p:?}");
+    assert!(p[0].reason.contains("'url'"), "{}", p[0].reason);
+
+    // Declared pdq: the md5 line is a problem, not an entry.
+    let (_, e, p) = run_any(input.as_bytes(), Some(ListType::Pdq)).unwrap();
+    assert_eq!(e, vec![(pdq(PNG_PDQ), 1, None)]);
+    assert!(p
+        .iter()
+        .any(|p| p.line == 2 && p.reason.contains("pdq was declared")));
+}
+
+#[test]
+fn te_csv_quoted_fields_and_missing_category() {
+    let input = format!(
+        "signal_type,signal_str,collab\r\npdq,{PNG_PDQ},\"A, B\"\r\n\"pdq\",\"{JPG_PDQ}\",x\r\n\
+         url,http://x,y\r\npdq\r\n"
+    );
+    let (s, e, p) = run_any(input.as_bytes(), None).unwrap();
+    assert_eq!(s.format, ListFormat::TeDataset);
+    assert_eq!(e, vec![(pdq(PNG_PDQ), 2, None), (pdq(JPG_PDQ), 3, None)]);
+    assert_eq!(p.iter().map(|p| p.line).collect::<Vec<_>>(), vec![4, 5]);
+    // A header without the two columns is a format error.
+    assert!(matches!(
+        run_any(b"signal_type,signal_strx\npdq,00\n", None),
+        Err(ListError::Format { .. })
+    ));
+}
+
+#[test]
+fn plain_64_hex_is_sha256_unless_declared_pdq() {
+    let input = format!("{PNG_PDQ}\n{JPG_PDQ}\n");
+    let (s, e, p) = run_any(input.as_bytes(), None).unwrap();
+    assert_eq!(s.format, ListFormat::Plain);
+    assert!(p.is_empty());
+    assert_eq!(
+        e,
+        vec![
+            (exact(Algo::Sha256, PNG_PDQ), 1, None),
+            (exact(Algo::Sha256, JPG_PDQ), 2, None)
+        ]
+    );
+    let (_, e, p) = run_any(input.as_bytes(), Some(ListType::Pdq)).unwrap();
+    assert!(p.is_empty());
+    assert_eq!(e, vec![(pdq(PNG_PDQ), 1, None), (pdq(JPG_PDQ), 2, None)]);
+    // Declared pdq: a 32-hex line is a problem; coreutils lines with names read as PDQ too.
+    let input = format!("{HELLO_MD5}\n");
+    let (_, e, p) = run_any(input.as_bytes(), Some(ListType::Pdq)).unwrap();
+    assert!(e.is_empty());
+    assert_eq!(p.len(), 1);
+    let input = format!("{PNG_PDQ}  shapes.png\n");
+    let (s, e, _) = run_any(input.as_bytes(), Some(ListType::Pdq)).unwrap();
+    assert_eq!(s.format, ListFormat::Coreutils);
+    assert_eq!(e, vec![(pdq(PNG_PDQ), 1, None)]);
+    // A tag that says sha256 conflicts with a pdq declaration.
+    let input = format!("SHA256 (x) = {PNG_PDQ}\n");
+    let (_, e, p) = run_any(input.as_bytes(), Some(ListType::Pdq)).unwrap();
+    assert!(e.is_empty());
+    assert_eq!(p.len(), 1);
+}
+
+#[test]
+fn list_type_parses() {
+    assert_eq!("pdq".parse::<ListType>(), Ok(ListType::Pdq));
+    assert_eq!("PDQ".parse::<ListType>(), Ok(ListType::Pdq));
+    assert_eq!(
+        "sha256".parse::<ListType>(),
+        Ok(ListType::Exact(Algo::Sha256))
+    );
+    assert!("tlsh".parse::<ListType>().is_err());
+    assert_eq!(ListType::Pdq.to_string(), "pdq");
 }
