@@ -11,6 +11,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 use vigie::hash::AlgoSet;
 use vigie::index::{Index, IndexBuilder, ListSpec};
 use vigie::jobs::{self, ExitStatus, RunOptions};
+use vigie::matcher::IndexMatcher;
 use vigie::perceptual::decode::{DecodeLimits, DecodeOptions};
 use vigie::perceptual::PerceptualConfig;
 use vigie::pipeline::PipelineConfig;
@@ -250,8 +251,15 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
             let (extra, pdq) = parse_algos(a.algo.as_deref())?;
             let algos = index.algos().union(extra.unwrap_or_default());
             let mut opts = run_options(&a.input, &a.output, algos)?;
+            // Images are hashed with PDQ when the index holds PDQ entries (or when asked).
+            let pdq = pdq || index.pdq_len() > 0;
             opts.pipeline.perceptual = perceptual_config(&a.image, pdq, a.pdq_min_quality);
-            Ok(jobs::scan(&opts, &index, format, a.all)?.status)
+            let matcher = IndexMatcher {
+                index: &index,
+                pdq_threshold: a.pdq_threshold,
+                dihedral: a.image.pdq_dihedral,
+            };
+            Ok(jobs::scan(&opts, &matcher, format, a.all)?.status)
         }
         Cmd::Index(IndexCmd::Build(a)) => {
             let sub = matches

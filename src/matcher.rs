@@ -1,8 +1,13 @@
-//! Matching an item's digests against the compiled index: one lookup per computed digest,
-//! one [`Hit`] per (list, label) the digest appears in.
+//! Matching an item against the compiled index: one exact lookup per computed digest, and for
+//! images a PDQ radius search (every entry within the threshold), each (list, label) found
+//! becoming one [`Hit`].
+
+use std::collections::BTreeMap;
 
 use crate::hash::Digests;
 use crate::index::Index;
+use crate::perceptual::pdq::PdqHash;
+use crate::perceptual::ImageHashes;
 use crate::pipeline::{Hit, Matcher};
 
 impl Matcher for Index {
@@ -19,6 +24,63 @@ impl Matcher for Index {
                 label: h.label.to_string(),
                 distance: 0,
                 matched_hash: None,
+            }));
+        }
+    }
+}
+
+/// An index with the settings of perceptual matching.
+pub struct IndexMatcher<'a> {
+    /// The index.
+    pub index: &'a Index,
+    /// Largest PDQ Hamming distance that matches (inclusive).
+    pub pdq_threshold: u32,
+    /// Also search the 8 dihedral variants of each image (rotated and flipped copies).
+    pub dihedral: bool,
+}
+
+impl Matcher for IndexMatcher<'_> {
+    fn find(&self, digests: &Digests, hits: &mut Vec<Hit>) {
+        self.index.find(digests, hits);
+    }
+
+    /// Searches the image's PDQ hash (and, with `dihedral`, its 7 other variants, in one pass
+    /// over the table); an entry found through several variants is reported once, at its
+    /// smallest distance.
+    fn find_image(&self, image: &ImageHashes, hits: &mut Vec<Hit>) {
+        let Some(own) = image.pdq else { return };
+        if self.index.pdq_len() == 0 {
+            return;
+        }
+        let queries: Vec<PdqHash> = match (self.dihedral, image.pdq_dihedral) {
+            (true, Some(all)) => all.to_vec(),
+            _ => vec![own],
+        };
+        // Entry → (distance, its (list, label) pairs).
+        let mut best: BTreeMap<PdqHash, (u32, Vec<(String, String)>)> = BTreeMap::new();
+        self.index
+            .pdq_search_many(&queries, self.pdq_threshold, |_, m| {
+                let slot = best.entry(m.hash).or_insert_with(|| {
+                    (
+                        u32::MAX,
+                        m.hits
+                            .clone()
+                            .map(|h| (h.list.to_string(), h.label.to_string()))
+                            .collect(),
+                    )
+                });
+                slot.0 = slot.0.min(m.distance);
+            });
+        let hash = own.to_hex();
+        for (entry, (distance, pairs)) in best {
+            let matched = entry.to_hex();
+            hits.extend(pairs.into_iter().map(|(list, label)| Hit {
+                algorithm: "pdq",
+                hash: hash.clone(),
+                list,
+                label,
+                distance,
+                matched_hash: Some(matched.clone()),
             }));
         }
     }

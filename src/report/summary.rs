@@ -168,6 +168,15 @@ impl fmt::Display for Summary {
         if !self.skipped.is_empty() {
             write!(f, "; skipped {}", join(&self.skipped))?;
         }
+        if let Some(images) = self.images {
+            write!(f, "; {images} images")?;
+            if let Some(low) = self.low_quality.filter(|n| *n > 0) {
+                write!(
+                    f,
+                    " ({low} under the PDQ quality minimum, not matched perceptually)"
+                )?;
+            }
+        }
         let digits = if self.items_per_s < 100.0 { 1 } else { 0 };
         write!(
             f,

@@ -1,0 +1,338 @@
+//! Perceptual hashing through the command line: PDQ in hash records, `--format te` lists,
+//! PDQ matching within a threshold (and rotated copies with `--pdq-dihedral`), quality gating,
+//! and images that fail to decode.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+const SHAPES_PDQ: &str = "51a955a55199799a16a951891661ba70ee56ae766186e9d6bb58ab569a7954a9";
+const RESIZED_PDQ: &str = "d5a954a5519d699a962d518d9665ba706e52be7261866d96bb58ab521a7914ad";
+
+fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
+/// A dump holding the two shapes images, a text file and a tar with the PNG inside.
+fn dump() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("dump");
+    fs::create_dir_all(root.join("a")).unwrap();
+    let src = fixtures().join("perceptual");
+    fs::copy(src.join("shapes_resized.jpg"), root.join("a/reupload.jpg")).unwrap();
+    fs::write(root.join("a/notes.txt"), b"not an image\n").unwrap();
+    let stage = dir.path().join("stage");
+    fs::create_dir(&stage).unwrap();
+    fs::copy(src.join("shapes.png"), stage.join("member.png")).unwrap();
+    tool(
+        "tar",
+        &[
+            os("-cf"),
+            root.join("shard.tar").as_os_str(),
+            os("-C"),
+            stage.as_os_str(),
+            os("member.png"),
+        ],
+    );
+    (dir, root)
+}
+
+#[test]
+fn pdq_of_files_and_tar_members_equals_the_reference() {
+    let (_d, root) = dump();
+    let out = run([
+        os("hash"),
+        os("-q"),
+        os("--algo"),
+        os("pdq,md5"),
+        root.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let recs = jsonl(&out.stdout);
+    assert_eq!(recs.len(), 3);
+    let member = recs.iter().find(|r| r["member"] == "member.png").unwrap();
+    assert_eq!(member["pdq"], SHAPES_PDQ);
+    assert_eq!(member["pdq_quality"], 100);
+    let jpg = recs
+        .iter()
+        .find(|r| r["path"].as_str().unwrap().ends_with("reupload.jpg"))
+        .unwrap();
+    assert_eq!(jpg["pdq"], RESIZED_PDQ);
+    let txt = recs
+        .iter()
+        .find(|r| r["path"].as_str().unwrap().ends_with("notes.txt"))
+        .unwrap();
+    assert!(
+        txt.get("pdq").is_none() && txt.get("error").is_none(),
+        "{txt}"
+    );
+    assert!(txt["md5"].is_string());
+}
+
+#[test]
+fn te_list_from_a_folder_then_scan_matches_within_the_threshold() {
+    let (dir, root) = dump();
+    // A list built from the original image only.
+    let originals = dir.path().join("originals");
+    fs::create_dir(&originals).unwrap();
+    fs::copy(
+        fixtures().join("perceptual/shapes.png"),
+        originals.join("shapes.png"),
+    )
+    .unwrap();
+    let list = dir.path().join("known.te");
+    let out = run([
+        os("hash"),
+        os("-q"),
+        os("--format"),
+        os("te"),
+        os("-o"),
+        list.as_os_str(),
+        originals.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        fs::read_to_string(&list).unwrap(),
+        format!("pdq {SHAPES_PDQ}\n")
+    );
+    let index = dir.path().join("known.vigie");
+    let out = run([
+        os("index"),
+        os("build"),
+        os("-q"),
+        os("-o"),
+        index.as_os_str(),
+        os("--label"),
+        os("propaganda"),
+        list.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    let summary = dir.path().join("s.json");
+    let out = run([
+        os("scan"),
+        os("-q"),
+        os("-i"),
+        index.as_os_str(),
+        os("--summary"),
+        summary.as_os_str(),
+        root.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let hits = jsonl(&out.stdout);
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    let exact = hits.iter().find(|h| h["member"] == "member.png").unwrap();
+    assert_eq!(exact["algorithm"], "pdq");
+    assert_eq!(exact["distance"], 0);
+    let resized = hits
+        .iter()
+        .find(|h| h["path"].as_str().unwrap().ends_with("reupload.jpg"))
+        .unwrap();
+    assert_eq!(resized["distance"], 22);
+    assert_eq!(resized["hash"], RESIZED_PDQ);
+    assert_eq!(resized["matched_hash"], SHAPES_PDQ);
+    assert_eq!(resized["label"], "propaganda");
+    let s: Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(s["images"], 2);
+    assert_eq!(s["matched"], 2);
+    assert_eq!(s["clean"], 1);
+
+    // Tighter than 22 bits: only the identical image matches.
+    let out = run([
+        os("scan"),
+        os("-q"),
+        os("-i"),
+        index.as_os_str(),
+        os("--pdq-threshold"),
+        os("21"),
+        root.as_os_str(),
+    ]);
+    let hits = jsonl(&out.stdout);
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0]["member"], "member.png");
+}
+
+#[test]
+fn rotated_copies_match_only_with_dihedral() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = image::open(fixtures().join("perceptual/shapes.png")).unwrap();
+    let rotated = dir.path().join("rotated.png");
+    img.rotate90().save(&rotated).unwrap();
+    let list = dir.path().join("l.te");
+    fs::write(&list, format!("pdq {SHAPES_PDQ}\n")).unwrap();
+    let out = run([
+        os("scan"),
+        os("-q"),
+        os("--list"),
+        list.as_os_str(),
+        rotated.as_os_str(),
+    ]);
+    assert_eq!(
+        code(&out),
+        0,
+        "a 90° rotation is far from the original: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = run([
+        os("scan"),
+        os("-q"),
+        os("--pdq-dihedral"),
+        os("--list"),
+        list.as_os_str(),
+        rotated.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 1);
+    let hits = jsonl(&out.stdout);
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0]["distance"].as_u64().unwrap() <= 31);
+    assert_eq!(hits[0]["matched_hash"], SHAPES_PDQ);
+}
+
+#[test]
+fn low_quality_images_are_counted_and_not_matched() {
+    let dir = tempfile::tempdir().unwrap();
+    let flat = dir.path().join("flat.png");
+    image::GrayImage::from_pixel(200, 200, image::Luma([128]))
+        .save(&flat)
+        .unwrap();
+    let out = run([
+        os("hash"),
+        os("-q"),
+        os("--algo"),
+        os("pdq"),
+        flat.as_os_str(),
+    ]);
+    let rec = &jsonl(&out.stdout)[0];
+    assert_eq!(rec["pdq_quality"], 0);
+    let list = dir.path().join("l.te");
+    fs::write(&list, format!("pdq {}\n", rec["pdq"].as_str().unwrap())).unwrap();
+    let summary = dir.path().join("s.json");
+    let out = run([
+        os("scan"),
+        os("-q"),
+        os("--summary"),
+        summary.as_os_str(),
+        os("--list"),
+        list.as_os_str(),
+        flat.as_os_str(),
+    ]);
+    assert_eq!(
+        code(&out),
+        0,
+        "a quality-0 image is not matched, even against its own hash"
+    );
+    let s: Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(s["low_quality"], 1);
+    let out = run([
+        os("scan"),
+        os("-q"),
+        os("--pdq-min-quality"),
+        os("0"),
+        os("--list"),
+        list.as_os_str(),
+        flat.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 1);
+}
+
+/// CRC-32 (IEEE), for a hand-made PNG chunk.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = 0xffff_ffffu32;
+    for &b in bytes {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+fn bomb_png(path: &Path) {
+    let mut ihdr = b"IHDR".to_vec();
+    ihdr.extend(100_000u32.to_be_bytes());
+    ihdr.extend(100_000u32.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    let mut png = Vec::new();
+    png.extend([0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a]);
+    png.extend(13u32.to_be_bytes());
+    png.extend(&ihdr);
+    png.extend(crc32(&ihdr).to_be_bytes());
+    // A tiny IDAT (an empty zlib stream): the decoder reaches the pixel data, so only the
+    // size check can stop it before it allocates 30 GB.
+    let idat = [&b"IDAT"[..], &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]].concat();
+    png.extend(8u32.to_be_bytes());
+    png.extend(&idat);
+    png.extend(crc32(&idat).to_be_bytes());
+    png.extend(0u32.to_be_bytes());
+    png.extend(b"IEND");
+    png.extend(crc32(b"IEND").to_be_bytes());
+    fs::write(path, png).unwrap();
+}
+
+#[test]
+fn images_that_cannot_decode_fail_cleanly_and_keep_their_exact_digests() {
+    let (dir, root) = dump();
+    bomb_png(&root.join("bomb.png"));
+    let jpg = fs::read(fixtures().join("perceptual/shapes_resized.jpg")).unwrap();
+    fs::write(root.join("cut.jpg"), &jpg[..jpg.len() / 3]).unwrap();
+    fs::write(
+        root.join("garbage.jpg"),
+        [&[0xff, 0xd8, 0xff, 0xe0][..], &[0x55; 300][..]].concat(),
+    )
+    .unwrap();
+    let summary = dir.path().join("s.json");
+    let start = Instant::now();
+    let out = run([
+        os("hash"),
+        os("-q"),
+        os("--algo"),
+        os("pdq,sha256"),
+        os("--summary"),
+        summary.as_os_str(),
+        root.as_os_str(),
+    ]);
+    assert!(start.elapsed() < Duration::from_secs(60));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let recs = jsonl(&out.stdout);
+    let bomb = recs
+        .iter()
+        .find(|r| r["path"].as_str().unwrap().ends_with("bomb.png"))
+        .unwrap();
+    assert_eq!(bomb["error_kind"], "image");
+    assert!(
+        bomb["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("image too large"),
+        "{bomb}"
+    );
+    assert_eq!(
+        bomb["sha256"].as_str().unwrap().len(),
+        64,
+        "exact digests are kept: {bomb}"
+    );
+    let garbage = recs
+        .iter()
+        .find(|r| r["path"].as_str().unwrap().ends_with("garbage.jpg"))
+        .unwrap();
+    assert_eq!(garbage["error_kind"], "image", "{garbage}");
+    // The run went on: the good images are hashed.
+    assert!(recs.iter().any(|r| r["pdq"] == RESIZED_PDQ));
+    let s: Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(s["items"].as_u64().unwrap(), recs.len() as u64);
+    assert_eq!(
+        s["items"].as_u64().unwrap(),
+        s["hashed"].as_u64().unwrap() + s["failed"].as_u64().unwrap()
+    );
+    assert!(s["failed_by_reason"]["image"].as_u64().unwrap() >= 2);
+}
