@@ -52,7 +52,7 @@ impl Matcher for IndexMatcher<'_> {
         if self.index.pdq_len() == 0 {
             return;
         }
-        let queries: Vec<PdqHash> = match (self.dihedral, image.pdq_dihedral) {
+        let queries: Vec<PdqHash> = match (self.dihedral, &image.pdq_dihedral) {
             (true, Some(all)) => all.to_vec(),
             _ => vec![own],
         };

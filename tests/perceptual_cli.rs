@@ -269,7 +269,11 @@ fn bomb_png(path: &Path) {
     png.extend(crc32(&ihdr).to_be_bytes());
     // A tiny IDAT (an empty zlib stream): the decoder reaches the pixel data, so only the
     // size check can stop it before it allocates 30 GB.
-    let idat = [&b"IDAT"[..], &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]].concat();
+    let idat = [
+        &b"IDAT"[..],
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ]
+    .concat();
     png.extend(8u32.to_be_bytes());
     png.extend(&idat);
     png.extend(crc32(&idat).to_be_bytes());

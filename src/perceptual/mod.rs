@@ -61,7 +61,7 @@ pub struct ImageHashes {
     /// PDQ quality, 0–100.
     pub pdq_quality: Option<u8>,
     /// The 8 dihedral PDQ hashes, in [`pdq::PdqDihedral::NAMES`] order (the first is `pdq`).
-    pub pdq_dihedral: Option<[PdqHash; 8]>,
+    pub pdq_dihedral: Option<Box<[PdqHash; 8]>>,
 }
 
 /// Per-thread buffers: decoded pixels and the hashers' scratch, reused from image to image.
@@ -106,7 +106,7 @@ pub fn hash_image(bytes: &[u8], cfg: &PerceptualConfig) -> Option<Result<ImageHa
             let r = s.pdq.hash_rgb_dihedral(&s.rgb, w, h).map_err(pdq_err)?;
             out.pdq = Some(r.hashes[0]);
             out.pdq_quality = Some(r.quality);
-            out.pdq_dihedral = Some(r.hashes);
+            out.pdq_dihedral = Some(Box::new(r.hashes));
         } else if cfg.pdq {
             let r = s.pdq.hash_rgb(&s.rgb, w, h).map_err(pdq_err)?;
             out.pdq = Some(r.hash);

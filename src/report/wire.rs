@@ -149,7 +149,7 @@ impl HashRecord {
             pdq_dihedral: r
                 .image
                 .as_ref()
-                .and_then(|i| i.pdq_dihedral)
+                .and_then(|i| i.pdq_dihedral.as_ref())
                 .map(|d| d.iter().map(|h| h.to_hex()).collect()),
             error_kind: r.failure().map(|f| f.kind.name()),
             error: r.failure().map(|f| f.message.clone()),
