@@ -247,6 +247,41 @@ fn jpeg_over_the_limit_fails_before_decoding() {
     assert_eq!(buf.capacity(), 0);
 }
 
+/// A JPEG whose SOF claims 60000x60000: refused from the header, quickly, nothing allocated.
+#[test]
+fn jpeg_dimension_bomb_fails_fast() {
+    let mut bytes = read("images/rgb.jpg");
+    let sof = bytes
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("baseline SOF0");
+    // FFC0, length (2), precision (1), height (2), width (2).
+    bytes[sof + 5..sof + 7].copy_from_slice(&60_000u16.to_be_bytes());
+    bytes[sof + 7..sof + 9].copy_from_slice(&60_000u16.to_be_bytes());
+    let mut buf = Vec::new();
+    let t = Instant::now();
+    let err = decode_rgb(&bytes, &DecodeOptions::default(), &mut buf).unwrap_err();
+    assert_eq!(err.kind(), DecodeErrorKind::TooLarge, "{err}");
+    assert!(t.elapsed() < Duration::from_millis(500));
+    assert_eq!(buf.capacity(), 0);
+}
+
+/// libjpeg's whole-image coefficient buffer for progressive files counts towards `max_alloc`.
+#[test]
+fn progressive_jpeg_memory_is_counted() {
+    let opts = DecodeOptions {
+        limits: DecodeLimits {
+            max_alloc: 64 * 48 * 3 * 2,
+            ..DecodeLimits::default()
+        },
+        ..DecodeOptions::default()
+    };
+    let mut buf = Vec::new();
+    assert!(decode_rgb(&read("images/truncated.jpg"), &opts, &mut buf).is_ok());
+    let err = decode_rgb(&read("images/truncated_progressive.jpg"), &opts, &mut buf).unwrap_err();
+    assert_eq!(err.kind(), DecodeErrorKind::TooLarge, "{err}");
+}
+
 /// Truncated JPEG: decoded as libjpeg (and ImageMagick) decode it — the missing rest is filled in
 /// by the decoder — and flagged `truncated`. The part that was present is intact.
 #[test]
