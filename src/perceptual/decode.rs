@@ -29,7 +29,8 @@
 //! * **Truncated JPEG** decodes the way libjpeg (and so ImageMagick, the reference CLI's decoder)
 //!   does: the missing part is filled in by the decoder (grey for a baseline file; a coarser
 //!   picture for a progressive one) and [`Decoded::truncated`] is set so the caller can record it.
-//!   A truncated PNG/GIF/WebP/BMP/TIFF fails with [`DecodeErrorKind::Corrupt`].
+//!   A truncated PNG/GIF/WebP/BMP/TIFF fails with [`DecodeErrorKind::Corrupt`] (a PNG that lacks
+//!   only its final IEND chunk still decodes: every pixel is there).
 //! * **Panics are contained.** libjpeg reports fatal errors by unwinding, and a bug in any decoder
 //!   must fail one item, not the run: every decode runs under `catch_unwind`. libjpeg's warnings are
 //!   silenced by the `mozjpeg` crate's error manager; nothing is printed.
@@ -236,13 +237,16 @@ pub fn decode_rgb(
     opts: &DecodeOptions,
     out: &mut Vec<u8>,
 ) -> Result<Decoded, DecodeError> {
-    let format = sniff(bytes).ok_or_else(|| {
-        DecodeError::new(
-            DecodeErrorKind::Unsupported,
-            "not a recognised image format",
-        )
-    })?;
-    decode_rgb_as(bytes, format, opts, out)
+    match sniff(bytes) {
+        Some(format) => decode_rgb_as(bytes, format, opts, out),
+        None => {
+            out.clear();
+            Err(DecodeError::new(
+                DecodeErrorKind::Unsupported,
+                "not a recognised image format",
+            ))
+        }
+    }
 }
 
 /// [`decode_rgb`] for a format already known (e.g. from an earlier [`sniff`]).
