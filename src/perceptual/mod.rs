@@ -5,8 +5,10 @@
 //!
 //! [`pdq`] is Meta's PDQ (the hash exchanged by ThreatExchange and most industry hash-sharing
 //! programmes), computed bit for bit as the reference C++ core computes it from a pixel buffer.
+//! [`imghash`] is the 64-bit pHash and dHash of Python ImageHash, from the same RGB pixels.
 
 pub mod decode;
+pub mod imghash;
 pub mod pdq;
 
 use std::cell::RefCell;
