@@ -103,7 +103,7 @@ struct HashArgs {
     #[command(flatten)]
     image: ImageArgs,
     /// Algorithms, comma-separated: md5, sha1, sha256, xxh3_128 (or all), and for images
-    /// pdq (default: md5,sha1,sha256; list formats pick their own).
+    /// pdq, phash, dhash (default: md5,sha1,sha256; list formats pick their own).
     #[arg(long, value_name = "ALGOS")]
     algo: Option<String>,
     /// Output format: jsonl, csv, md5sum, sha1sum, sha256sum, hashdeep, te (ThreatExchange
@@ -219,11 +219,11 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
     match cli.cmd {
         Cmd::Hash(a) => {
             let format: HashFormat = a.format.parse().map_err(anyhow::Error::msg)?;
-            let (given, mut pdq) = parse_algos(a.algo.as_deref())?;
-            pdq |= format == HashFormat::Te;
+            let (given, mut p) = parse_algos(a.algo.as_deref())?;
+            p.pdq |= format == HashFormat::Te;
             let algos = format.algos(given).map_err(anyhow::Error::msg)?;
             let mut opts = run_options(&a.input, &a.output, algos)?;
-            opts.pipeline.perceptual = perceptual_config(&a.image, pdq, 0);
+            opts.pipeline.perceptual = perceptual_config(&a.image, p, 0);
             let invocation = std::env::args().collect::<Vec<_>>().join(" ");
             Ok(jobs::hash(&opts, format, &invocation)?.status)
         }
@@ -248,12 +248,12 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                     b.into_index()?
                 }
             };
-            let (extra, pdq) = parse_algos(a.algo.as_deref())?;
+            let (extra, mut p) = parse_algos(a.algo.as_deref())?;
             let algos = index.algos().union(extra.unwrap_or_default());
             let mut opts = run_options(&a.input, &a.output, algos)?;
             // Images are hashed with PDQ when the index holds PDQ entries (or when asked).
-            let pdq = pdq || index.pdq_len() > 0;
-            opts.pipeline.perceptual = perceptual_config(&a.image, pdq, a.pdq_min_quality);
+            p.pdq |= index.pdq_len() > 0;
+            opts.pipeline.perceptual = perceptual_config(&a.image, p, a.pdq_min_quality);
             let matcher = IndexMatcher {
                 index: &index,
                 pdq_threshold: a.pdq_threshold,
@@ -386,33 +386,45 @@ fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
         .collect()
 }
 
-/// Splits `--algo` into exact algorithms (`None` when not given) and whether PDQ is asked.
-fn parse_algos(arg: Option<&str>) -> Result<(Option<AlgoSet>, bool)> {
+/// The perceptual hashes named in `--algo`.
+#[derive(Clone, Copy, Default)]
+struct Perceptual {
+    pdq: bool,
+    phash: bool,
+    dhash: bool,
+}
+
+/// Splits `--algo` into exact algorithms (`None` when not given) and perceptual hashes.
+fn parse_algos(arg: Option<&str>) -> Result<(Option<AlgoSet>, Perceptual)> {
     let Some(arg) = arg else {
-        return Ok((None, false));
+        return Ok((None, Perceptual::default()));
     };
     let mut exact = AlgoSet::EMPTY;
-    let mut pdq = false;
+    let mut p = Perceptual::default();
     for name in arg.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match name {
-            "pdq" => pdq = true,
+            "pdq" => p.pdq = true,
+            "phash" => p.phash = true,
+            "dhash" => p.dhash = true,
             "all" => exact = exact.union("all".parse().map_err(anyhow::Error::msg)?),
             _ => exact.insert(
                 name.parse::<vigie::hash::Algo>()
-                    .map_err(|e| anyhow::anyhow!("{e} (or pdq)"))?,
+                    .map_err(|e| anyhow::anyhow!("{e} (or pdq, phash, dhash)"))?,
             ),
         }
     }
-    if exact.is_empty() && !pdq {
+    if exact.is_empty() && !(p.pdq || p.phash || p.dhash) {
         bail!("--algo names no algorithm");
     }
-    Ok((Some(exact), pdq))
+    Ok((Some(exact), p))
 }
 
-fn perceptual_config(a: &ImageArgs, pdq: bool, min_quality: u8) -> PerceptualConfig {
+fn perceptual_config(a: &ImageArgs, p: Perceptual, min_quality: u8) -> PerceptualConfig {
     PerceptualConfig {
-        pdq,
-        dihedral: pdq && a.pdq_dihedral,
+        pdq: p.pdq,
+        dihedral: p.pdq && a.pdq_dihedral,
+        phash: p.phash,
+        dhash: p.dhash,
         decode: DecodeOptions {
             limits: DecodeLimits {
                 max_pixels: a.max_pixels,

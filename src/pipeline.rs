@@ -119,7 +119,7 @@ impl ItemResult {
 #[derive(Debug)]
 pub enum Event {
     /// One item's outcome.
-    Item(ItemResult),
+    Item(Box<ItemResult>),
     /// Something skipped on purpose (special file, link), by reason key.
     Skipped(&'static str),
 }
@@ -186,14 +186,14 @@ impl Ctx<'_> {
             }
         }
         self.counters.items.fetch_add(1, Ordering::Relaxed);
-        self.send(Event::Item(ItemResult {
+        self.send(Event::Item(Box::new(ItemResult {
             loc,
             outcome,
             image,
             image_error,
             low_quality,
             hits,
-        }));
+        })));
     }
 
     fn fail(&self, loc: Location, f: Failure) {

@@ -340,3 +340,25 @@ fn images_that_cannot_decode_fail_cleanly_and_keep_their_exact_digests() {
     );
     assert!(s["failed_by_reason"]["image"].as_u64().unwrap() >= 2);
 }
+
+#[test]
+fn phash_and_dhash_equal_python_imagehash() {
+    // Values from Python ImageHash 4.3 (shared/formats/samples/MANIFEST.json); the resized
+    // JPEG copy has the same pHash and dHash as the PNG original.
+    let out = run([
+        os("hash"),
+        os("-q"),
+        os("--algo"),
+        os("phash,dhash"),
+        fixtures().join("perceptual").as_os_str(),
+    ]);
+    assert_eq!(code(&out), 0);
+    let recs = jsonl(&out.stdout);
+    let images: Vec<&Value> = recs.iter().filter(|r| r.get("phash").is_some()).collect();
+    assert_eq!(images.len(), 2);
+    for r in images {
+        assert_eq!(r["phash"], "a25acfa58d3530a7", "{r}");
+        assert_eq!(r["dhash"], "b1898d95979d8da9", "{r}");
+        assert!(r.get("pdq").is_none(), "only what was asked: {r}");
+    }
+}

@@ -14,6 +14,7 @@ pub mod pdq;
 use std::cell::RefCell;
 
 use decode::{DecodeOptions, ImageFormat};
+use imghash::{ImgHash64, ImgHasher};
 use pdq::{PdqHash, PdqHasher};
 
 use crate::source::{FailKind, Failure};
@@ -25,6 +26,10 @@ pub struct PerceptualConfig {
     pub pdq: bool,
     /// The 8 dihedral PDQ hashes too (rotations and flips).
     pub dihedral: bool,
+    /// 64-bit pHash (Python ImageHash's definition).
+    pub phash: bool,
+    /// 64-bit dHash (Python ImageHash's definition).
+    pub dhash: bool,
     /// Decoding limits and EXIF orientation.
     pub decode: DecodeOptions,
     /// Images whose PDQ quality is below this are not matched perceptually (and are counted).
@@ -36,6 +41,8 @@ impl Default for PerceptualConfig {
         PerceptualConfig {
             pdq: false,
             dihedral: false,
+            phash: false,
+            dhash: false,
             decode: DecodeOptions::default(),
             min_quality: pdq::MIN_QUALITY,
         }
@@ -45,7 +52,7 @@ impl Default for PerceptualConfig {
 impl PerceptualConfig {
     /// True when any perceptual hash is wanted.
     pub fn any(&self) -> bool {
-        self.pdq
+        self.pdq || self.phash || self.dhash
     }
 }
 
@@ -64,6 +71,10 @@ pub struct ImageHashes {
     pub pdq_quality: Option<u8>,
     /// The 8 dihedral PDQ hashes, in [`pdq::PdqDihedral::NAMES`] order (the first is `pdq`).
     pub pdq_dihedral: Option<Box<[PdqHash; 8]>>,
+    /// pHash, MSB-first as ImageHash prints it.
+    pub phash: Option<ImgHash64>,
+    /// dHash, MSB-first as ImageHash prints it.
+    pub dhash: Option<ImgHash64>,
 }
 
 /// Per-thread buffers: decoded pixels and the hashers' scratch, reused from image to image.
@@ -71,6 +82,7 @@ pub struct ImageHashes {
 struct Scratch {
     rgb: Vec<u8>,
     pdq: PdqHasher,
+    img: ImgHasher,
 }
 
 thread_local! {
@@ -102,6 +114,8 @@ pub fn hash_image(bytes: &[u8], cfg: &PerceptualConfig) -> Option<Result<ImageHa
             pdq: None,
             pdq_quality: None,
             pdq_dihedral: None,
+            phash: None,
+            dhash: None,
         };
         let pdq_err = |e: pdq::PdqError| fail(format!("unsupported image: {e}"));
         if cfg.pdq && cfg.dihedral {
@@ -113,6 +127,17 @@ pub fn hash_image(bytes: &[u8], cfg: &PerceptualConfig) -> Option<Result<ImageHa
             let r = s.pdq.hash_rgb(&s.rgb, w, h).map_err(pdq_err)?;
             out.pdq = Some(r.hash);
             out.pdq_quality = Some(r.quality);
+        }
+        let img_err = |e: imghash::ImgHashError| fail(format!("unsupported image: {e}"));
+        match (cfg.phash, cfg.dhash) {
+            (true, true) => {
+                let (p, d) = s.img.both_rgb(&s.rgb, w, h).map_err(img_err)?;
+                out.phash = Some(p);
+                out.dhash = Some(d);
+            }
+            (true, false) => out.phash = Some(s.img.phash_rgb(&s.rgb, w, h).map_err(img_err)?),
+            (false, true) => out.dhash = Some(s.img.dhash_rgb(&s.rgb, w, h).map_err(img_err)?),
+            (false, false) => {}
         }
         Ok(out)
     }))

@@ -120,6 +120,12 @@ pub struct HashRecord {
     /// flipminus1), with `--pdq-dihedral`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pdq_dihedral: Option<Vec<String>>,
+    /// pHash of an image (64 bits, 16 hex digits, MSB-first as Python ImageHash prints it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phash: Option<String>,
+    /// dHash of an image (same encoding).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dhash: Option<String>,
     /// Failure category when the item failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<&'static str>,
@@ -151,6 +157,8 @@ impl HashRecord {
                 .as_ref()
                 .and_then(|i| i.pdq_dihedral.as_ref())
                 .map(|d| d.iter().map(|h| h.to_hex()).collect()),
+            phash: r.image.as_ref().and_then(|i| i.phash).map(|h| h.to_hex()),
+            dhash: r.image.as_ref().and_then(|i| i.dhash).map(|h| h.to_hex()),
             error_kind: r.failure().map(|f| f.kind.name()),
             error: r.failure().map(|f| f.message.clone()),
         }
