@@ -134,12 +134,11 @@ def gen(d, count, seed):
 
 
 def bits_to_hex(bits):
-    # pdqhash's vector: bit k is bit (k % 16) of word k // 16; Meta's hex prints the words
-    # from 15 down to 0, i.e. the 256-bit number sum(bit_k << k), big-endian.
+    # pdqhash's vector is most significant bit first: bits[0] is the top bit of Meta's
+    # 64-hex-digit string (checked against vigie and the reference's hex output).
     v = 0
-    for k, b in enumerate(bits):
-        if b:
-            v |= 1 << k
+    for b in bits:
+        v = (v << 1) | int(b)
     return f"{v:064x}"
 
 

@@ -79,7 +79,7 @@ if ! [[ -x "$PY" ]] || ! "$PY" -c 'import pdqhash, PIL, numpy' 2>/dev/null; then
     "$PY" -m pip install -q --upgrade pip >&2
     "$PY" -m pip install -q pdqhash pillow numpy >&2
 fi
-PYVERS="$("$PY" -c 'import sys, PIL, numpy, importlib.metadata as m; print(f"python {sys.version.split()[0]}, Pillow {PIL.__version__}, numpy {numpy.__version__}, pdqhash {m.version(\"pdqhash\")}")')"
+PYVERS="$("$PY" -c 'import sys, PIL, numpy, importlib.metadata as m; v = m.version("pdqhash"); print(f"python {sys.version.split()[0]}, Pillow {PIL.__version__}, numpy {numpy.__version__}, pdqhash {v}")')"
 echo "$PYVERS" >&2
 
 # ---------------------------------------------------------------------------------------------
