@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Helper for benches/images_e2e.sh (needs Pillow + numpy; `pyhash` also needs pdqhash).
+
+  images_corpus.py gen DIR [--count N] [--seed S]
+      Deterministic photo-like corpus (smooth gradients + mid-frequency texture + shapes +
+      sensor noise) of JPEGs (quality 75-95, 4:2:0) and PNGs, 320x240 .. 4000x3000.
+      Writes the images to DIR/ and the parameters to DIR.manifest.json (outside DIR so
+      vigie only sees images); an existing corpus with the same manifest is reused.
+
+  images_corpus.py pyhash DIR OUT.json
+      The reference pipeline, one process: for every file, sorted,
+      Image.open(p).convert("RGB") -> numpy array -> pdqhash.compute(arr), full resolution.
+      Times only that loop (files should already be in the page cache); writes
+      {"elapsed_s", "items", "megapixels", "hashes": {name: [hex, quality]}}.
+"""
+import json
+import os
+import sys
+import time
+
+GEN_VERSION = 1
+# (width, height, weight): mean ~1.6 MP, from thumbnails to 12 MP camera frames.
+SIZES = [
+    (320, 240, 8), (640, 480, 20), (800, 600, 15), (1024, 768, 15), (1280, 960, 12),
+    (1600, 1200, 12), (2048, 1536, 10), (3000, 2000, 5), (4000, 3000, 3),
+]
+PNG_SHARE = 0.25          # of the images; PNGs are capped at 2 MP (realistic, and fast to make)
+PNG_MAX_PIXELS = 2_100_000
+
+
+def _field(rng, np, Image, w, h, cells_w, channels=3, lo=0.0, hi=255.0):
+    """Random low-res field upsampled with bicubic: smooth, photo-like variation."""
+    cw = max(2, cells_w)
+    ch = max(2, round(cw * h / w))
+    small = rng.uniform(lo, hi, size=(ch, cw, channels)).astype(np.float32)
+    out = np.empty((h, w, channels), np.float32)
+    for c in range(channels):
+        im = Image.fromarray(small[:, :, c], mode="F").resize((w, h), Image.BICUBIC)
+        out[:, :, c] = np.asarray(im)
+    return out
+
+
+def make_image(i, seed):
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFilter
+
+    rng = np.random.default_rng([seed, i])
+    weights = np.array([s[2] for s in SIZES], float)
+    w, h, _ = SIZES[rng.choice(len(SIZES), p=weights / weights.sum())]
+    if rng.random() < 0.2:
+        w, h = h, w                                  # portrait
+    is_png = rng.random() < PNG_SHARE and w * h <= PNG_MAX_PIXELS
+
+    # Base: large smooth gradient ("sky/ground/lighting") + mid-frequency texture.
+    img = _field(rng, np, Image, w, h, int(rng.integers(2, 6)))
+    img += _field(rng, np, Image, w, h, int(rng.integers(24, 80)), lo=-25.0, hi=25.0)
+    base = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
+
+    # Objects: soft-edged ellipses / rectangles / polygons.
+    layer = base.copy()
+    draw = ImageDraw.Draw(layer)
+    for _ in range(int(rng.integers(5, 25))):
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        rx, ry = rng.uniform(0.02, 0.3) * w, rng.uniform(0.02, 0.3) * h
+        col = tuple(int(v) for v in rng.integers(0, 256, 3))
+        kind = rng.integers(0, 3)
+        box = [cx - rx, cy - ry, cx + rx, cy + ry]
+        if kind == 0:
+            draw.ellipse(box, fill=col)
+        elif kind == 1:
+            draw.rectangle(box, fill=col)
+        else:
+            pts = [(cx + rx * np.cos(a), cy + ry * np.sin(a))
+                   for a in np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(3, 8))))]
+            draw.polygon(pts, fill=col)
+    layer = layer.filter(ImageFilter.GaussianBlur(radius=max(1.0, w / 800)))
+    arr = np.asarray(layer, np.float32)
+
+    # Shading on the objects + sensor noise.
+    arr *= _field(rng, np, Image, w, h, 6, channels=1, lo=0.75, hi=1.15)
+    arr += rng.normal(0.0, float(rng.uniform(2.0, 7.0)), size=arr.shape).astype(np.float32)
+    out = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+
+    if is_png:
+        return out, "png", {}
+    q = int(rng.integers(75, 96))
+    return out, "jpg", {"quality": q, "subsampling": 2}   # 2 = 4:2:0
+
+
+def _write_one(args):
+    d, i, seed = args
+    im, ext, opts = make_image(i, seed)
+    p = os.path.join(d, f"img_{i:05d}.{ext}")
+    im.save(p, **opts)
+    return ext, im.width * im.height, os.path.getsize(p)
+
+
+def gen(d, count, seed):
+    import PIL
+    manifest_path = d.rstrip("/") + ".manifest.json"
+    want = {"gen_version": GEN_VERSION, "count": count, "seed": seed,
+            "pillow": PIL.__version__}
+    if os.path.exists(manifest_path):
+        with open(manifest_path) as f:
+            have = json.load(f)
+        if {k: have.get(k) for k in want} == want and len(os.listdir(d)) == count:
+            print(f"corpus: reusing {d} ({count} images, {have['megapixels']:.0f} MP, "
+                  f"{have['bytes'] / 1e6:.0f} MB)", file=sys.stderr)
+            return
+        os.remove(manifest_path)
+    os.makedirs(d, exist_ok=True)
+    for name in os.listdir(d):
+        os.remove(os.path.join(d, name))
+    t0 = time.time()
+    mp = 0.0
+    nbytes = 0
+    kinds = {"jpg": 0, "png": 0}
+    from multiprocessing import Pool
+    with Pool(os.cpu_count()) as pool:
+        done = pool.imap_unordered(_write_one, [(d, i, seed) for i in range(count)])
+        for k, (ext, pixels, size) in enumerate(done):
+            mp += pixels / 1e6
+            nbytes += size
+            kinds[ext] += 1
+            if (k + 1) % 50 == 0:
+                print(f"  {k + 1}/{count} ({time.time() - t0:.0f} s)", file=sys.stderr)
+    man = dict(want, megapixels=mp, mean_megapixels=mp / count, bytes=nbytes,
+               jpegs=kinds["jpg"], pngs=kinds["png"])
+    with open(manifest_path, "w") as f:
+        json.dump(man, f, indent=1)
+    print(f"corpus: made {d}: {count} images ({kinds['jpg']} JPEG, {kinds['png']} PNG), "
+          f"{mp:.0f} MP (mean {mp / count:.2f}), {nbytes / 1e6:.0f} MB in "
+          f"{time.time() - t0:.0f} s", file=sys.stderr)
+
+
+def bits_to_hex(bits):
+    # pdqhash's vector is most significant bit first: bits[0] is the top bit of Meta's
+    # 64-hex-digit string (checked against vigie and the reference's hex output).
+    v = 0
+    for b in bits:
+        v = (v << 1) | int(b)
+    return f"{v:064x}"
+
+
+def pyhash(d, out):
+    import numpy as np
+    import pdqhash
+    from PIL import Image
+
+    names = sorted(os.listdir(d))
+    paths = [os.path.join(d, n) for n in names]
+    hashes = {}
+    mp = 0.0
+    t0 = time.perf_counter()
+    for n, p in zip(names, paths):
+        arr = np.asarray(Image.open(p).convert("RGB"))
+        bits, quality = pdqhash.compute(arr)
+        hashes[n] = (bits, quality)
+        mp += arr.shape[0] * arr.shape[1] / 1e6
+    elapsed = time.perf_counter() - t0
+    res = {"elapsed_s": elapsed, "items": len(names), "megapixels": mp,
+           "hashes": {n: [bits_to_hex(b), int(q)] for n, (b, q) in hashes.items()}}
+    with open(out, "w") as f:
+        json.dump(res, f)
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "gen":
+        count, seed = 300, 20240601
+        rest = argv[2:]
+        while rest:
+            if rest[0] == "--count":
+                count = int(rest[1]); rest = rest[2:]
+            elif rest[0] == "--seed":
+                seed = int(rest[1]); rest = rest[2:]
+            else:
+                sys.exit(f"images_corpus.py: unknown argument {rest[0]}")
+        gen(argv[1], count, seed)
+    elif len(argv) == 3 and argv[0] == "pyhash":
+        pyhash(argv[1], argv[2])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
