@@ -362,3 +362,45 @@ fn phash_and_dhash_equal_python_imagehash() {
         assert!(r.get("pdq").is_none(), "only what was asked: {r}");
     }
 }
+
+#[test]
+fn csv_carries_the_perceptual_columns() {
+    let out = run([
+        os("hash"),
+        os("-q"),
+        os("--format"),
+        os("csv"),
+        os("--algo"),
+        os("md5,pdq,phash,dhash"),
+        fixtures().join("perceptual").as_os_str(),
+    ]);
+    assert_eq!(code(&out), 0);
+    let mut rdr = csv::Reader::from_reader(&out.stdout[..]);
+    let headers: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        headers,
+        [
+            "path",
+            "path_bytes",
+            "member",
+            "member_bytes",
+            "offset",
+            "size",
+            "md5",
+            "pdq",
+            "pdq_quality",
+            "phash",
+            "dhash",
+            "error_kind",
+            "error"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    let png = rows.iter().find(|r| r[0].ends_with("shapes.png")).unwrap();
+    assert_eq!(&png[7], SHAPES_PDQ);
+    assert_eq!(&png[8], "100");
+    assert_eq!(&png[9], "a25acfa58d3530a7");
+    assert_eq!(&png[10], "b1898d95979d8da9");
+    let txt = rows.iter().find(|r| r[0].ends_with("README.md")).unwrap();
+    assert_eq!(&txt[7], "");
+}

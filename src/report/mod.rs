@@ -157,7 +157,7 @@ impl<W: Write> HashWriter<W> {
                 ];
                 header.extend(algos.iter().map(Algo::name));
                 if perceptual {
-                    header.extend(["pdq", "pdq_quality"]);
+                    header.extend(["pdq", "pdq_quality", "phash", "dhash"]);
                 }
                 header.extend(["error_kind", "error"]);
                 out.write_all(&csv_line(&header)?)?;

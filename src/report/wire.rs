@@ -165,8 +165,9 @@ impl HashRecord {
     }
 }
 
-/// The CSV row of one `vigie hash` item: location, one column per algorithm, `pdq` and
-/// `pdq_quality` when `perceptual`, error.
+/// The CSV row of one `vigie hash` item: location, one column per algorithm, `pdq`,
+/// `pdq_quality`, `phash` and `dhash` when `perceptual` (empty for what was not computed),
+/// error.
 pub fn csv_hash_row(r: &ItemResult, algos: AlgoSet, perceptual: bool) -> Vec<String> {
     let mut row: Vec<String> = WireLocation::new(&r.loc).csv_fields().into();
     for a in algos.iter() {
@@ -189,6 +190,16 @@ pub fn csv_hash_row(r: &ItemResult, algos: AlgoSet, perceptual: bool) -> Vec<Str
         row.push(
             img.and_then(|i| i.pdq_quality)
                 .map(|q| q.to_string())
+                .unwrap_or_default(),
+        );
+        row.push(
+            img.and_then(|i| i.phash)
+                .map(|h| h.to_hex())
+                .unwrap_or_default(),
+        );
+        row.push(
+            img.and_then(|i| i.dhash)
+                .map(|h| h.to_hex())
                 .unwrap_or_default(),
         );
     }
