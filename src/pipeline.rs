@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crossbeam_channel::{bounded, Sender};
 use rayon::prelude::*;
 
-use crate::hash::{hash_bytes, hash_many, AlgoSet, Digests, MultiHasher};
+use crate::hash::{hash_many, AlgoSet, Digests, MultiHasher};
 use crate::perceptual::{hash_image, ImageHashes, PerceptualConfig};
 use crate::read::Data;
 use crate::source::open::{read_full, Compression};
@@ -221,23 +221,16 @@ impl Ctx<'_> {
             .for_each(|(loc, d)| self.hash_data(loc, &d));
     }
 
-    /// Hashes mapped or owned bytes, releasing mapped pages behind the hasher.
+    /// Hashes one large item (at least [`SPLIT_MIN_LEN`] bytes: [`Ctx::hash_items`] sends
+    /// smaller ones to [`hash_many`]), releasing mapped pages behind the hasher.
     ///
-    /// A large item with several algorithms is hashed by two threads at once, each running
-    /// half of the algorithms (by cost) over the same bytes, so one huge file still keeps two
-    /// cores busy; when the other core is busy with other items, rayon runs both halves here.
+    /// With several algorithms the item is hashed by two threads at once, each running half of
+    /// the algorithms (by cost) over the same bytes, so one huge file still keeps two cores
+    /// busy; when the other core is busy with other items, rayon runs both halves here.
     fn hash_data(&self, loc: Location, data: &Data) {
         let bytes = data.bytes();
-        if bytes.len() < SPLIT_MIN_LEN {
-            self.counters
-                .bytes
-                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            return self.finish(loc, Ok(hash_bytes(self.cfg.algos, bytes)), Some(bytes));
-        }
         let split = match self.cfg.algos.split_by_cost() {
-            Some(halves) if bytes.len() >= SPLIT_MIN_LEN && rayon::current_num_threads() > 1 => {
-                Some(halves)
-            }
+            Some(halves) if rayon::current_num_threads() > 1 => Some(halves),
             _ => None,
         };
         let (mut h, mut h2) = match split {

@@ -346,10 +346,7 @@ impl PdqHasher {
         height: usize,
     ) -> Result<PdqResult, PdqError> {
         self.luma_from_rgb(rgb, width, height)?;
-        let luma = std::mem::take(&mut self.luma);
-        let r = self.hash_checked(&luma, width, height);
-        self.luma = luma;
-        Ok(r)
+        Ok(self.on_own_luma(width, height, Self::hash_checked))
     }
 
     /// The 8 dihedral hashes of packed 8-bit RGB.
@@ -360,10 +357,7 @@ impl PdqHasher {
         height: usize,
     ) -> Result<PdqDihedral, PdqError> {
         self.luma_from_rgb(rgb, width, height)?;
-        let luma = std::mem::take(&mut self.luma);
-        let r = self.dihedral_checked(&luma, width, height);
-        self.luma = luma;
-        Ok(r)
+        Ok(self.on_own_luma(width, height, Self::dihedral_checked))
     }
 
     /// Hashes 8-bit grey, used directly as luma.
@@ -374,10 +368,7 @@ impl PdqHasher {
         height: usize,
     ) -> Result<PdqResult, PdqError> {
         self.luma_from_grey(grey, width, height)?;
-        let luma = std::mem::take(&mut self.luma);
-        let r = self.hash_checked(&luma, width, height);
-        self.luma = luma;
-        Ok(r)
+        Ok(self.on_own_luma(width, height, Self::hash_checked))
     }
 
     /// The 8 dihedral hashes of 8-bit grey.
@@ -388,10 +379,21 @@ impl PdqHasher {
         height: usize,
     ) -> Result<PdqDihedral, PdqError> {
         self.luma_from_grey(grey, width, height)?;
+        Ok(self.on_own_luma(width, height, Self::dihedral_checked))
+    }
+
+    /// Runs `f` on the luma buffer filled by `luma_from_*` (taken out of `self` for the call,
+    /// since `f` borrows the rest of the hasher's scratch).
+    fn on_own_luma<R>(
+        &mut self,
+        width: usize,
+        height: usize,
+        f: impl FnOnce(&mut Self, &[f32], usize, usize) -> R,
+    ) -> R {
         let luma = std::mem::take(&mut self.luma);
-        let r = self.dihedral_checked(&luma, width, height);
+        let r = f(self, &luma, width, height);
         self.luma = luma;
-        Ok(r)
+        r
     }
 
     /// `pdqHash256FromFloatLuma`: sizes already checked.
