@@ -120,6 +120,10 @@ const PDQ_LEN: usize = 32;
 const PDQ_TILE: usize = 4096;
 /// Queries compared with each hash in one pass.
 const PDQ_GROUP: usize = 8;
+/// Fewest queries searched as one multi-index batch (sorted probes) rather than one by one.
+const MIH_BATCH_MIN: usize = 64;
+/// Candidate rows a multi-index batch may collect (8 bytes each).
+const MIH_BATCH_PAIRS: u64 = 1 << 22;
 /// Largest bucket bits a builder may be forced to (2^bits buckets).
 const MAX_BITS: u32 = 26;
 /// Average rows per bucket the builder sizes the buckets for.
@@ -1124,9 +1128,19 @@ impl Index {
         let use_mih =
             |m: &Mih| force_mih.unwrap_or_else(|| m.cost(threshold, t.rows) < t.rows as u64);
         if let Some(mih) = self.mih.as_ref().filter(|m| use_mih(m)) {
-            for (qi, q) in queries.iter().enumerate() {
-                mih.search(all, hashes, &mih::be_words(&q.0), threshold, |row, d| {
-                    emit(row, qi, d)
+            let words: Vec<[u64; 4]> = queries.iter().map(|q| mih::be_words(&q.0)).collect();
+            if words.len() < MIH_BATCH_MIN {
+                for (qi, q) in words.iter().enumerate() {
+                    mih.search(all, hashes, q, threshold, |row, d| emit(row, qi, d));
+                }
+                return;
+            }
+            // Batches sized so that their candidate rows stay within a few tens of MB.
+            let per_query = mih.candidates(threshold, t.rows).max(1);
+            let batch = ((MIH_BATCH_PAIRS / per_query) as usize).clamp(1, words.len().min(1 << 25));
+            for (b, chunk) in words.chunks(batch).enumerate() {
+                mih.search_batch(all, hashes, chunk, threshold, |qi, row, d| {
+                    emit(row, b * batch + qi, d)
                 });
             }
             return;
