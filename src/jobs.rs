@@ -186,9 +186,9 @@ pub struct MatchOptions {
 }
 
 /// Query hashes read per parallel batch.
-const MATCH_BATCH: usize = 16_384;
+const MATCH_BATCH: usize = 65_536;
 /// PDQ queries searched together by one thread.
-const PDQ_BATCH: usize = 2_048;
+const PDQ_BATCH: usize = 8_192;
 
 /// One record of a query list: where it is, and its hash or why it has none.
 struct Query {
@@ -220,6 +220,8 @@ pub fn match_lists(
     let start = Instant::now();
     let mut failed_write: Option<io::Error> = None;
     let mut batch: Vec<Query> = Vec::with_capacity(MATCH_BATCH);
+    // A list of queries is a large batch: map the PDQ tables in at once (see pdq_prefault).
+    matcher.index.pdq_prefault();
     // Looks the batch up in parallel, then writes and counts its items in list order.
     let mut flush = |batch: &mut Vec<Query>, failed_write: &mut Option<io::Error>| {
         let results: Vec<ItemResult> = pool.install(|| {

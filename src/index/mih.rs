@@ -54,9 +54,13 @@ pub(super) const AUTO_MIN_ROWS: usize = 1 << 14;
 /// Cost of one random access (bucket or row) in units of one hash of the linear scan, for
 /// choosing between the two searches.
 const RANDOM_ACCESS: u64 = 32;
-/// High key (or row) bits a batched search groups its probes (or rows) by: 2,048 groups,
-/// each a small run of the directory (or table) that stays in cache while it is visited.
-const GROUP_BITS: u32 = 11;
+thread_local! {
+    /// Probe, pair and radix-sort buffers of [`Mih::search_batch`], kept by each thread.
+    static BUFFERS: std::cell::Cell<[Vec<u64>; 3]> = const { std::cell::Cell::new([Vec::new(), Vec::new(), Vec::new()]) };
+}
+
+/// Bits per pass of the radix sorts of a batched search (4,096 counters: they stay in L1).
+const RADIX_BITS: u32 = 12;
 /// Flag: the table's positions are the PDQ table's rows.
 const IMPLIED: u32 = 1;
 
@@ -382,10 +386,11 @@ impl Mih {
 
     /// [`Mih::search`] for many queries at once (fewer than 2^26), calling `emit(query, row,
     /// distance)`: each table's probes of the whole batch are grouped by their high key bits
-    /// before they are looked up, and the rows found grouped by their high row bits before
-    /// they are compared (one counting-sort pass each), so that both passes walk memory
-    /// nearly in order instead of jumping to a random cache line (and page) per probe. Pays
-    /// from a few hundred queries on, when the tables are far larger than the caches.
+    /// (one counting-sort pass) before they are looked up, and the rows found sorted by row
+    /// (radix sort) before they are compared, so that both passes walk the directories and
+    /// the hashes in order, as streams the hardware prefetches, instead of jumping to a
+    /// random cache line (and page) per probe.
+    /// Pays from a few hundred queries on, when the tables are far larger than the caches.
     pub(super) fn search_batch(
         &self,
         all: &[u8],
@@ -401,10 +406,13 @@ impl Mih {
             .iter()
             .flat_map(|q| self.tables.iter().map(|t| substring(q, t.start, t.len)))
             .collect();
-        // (key << 32 | query) of one table; then (row << 32 | table << 26 | query).
-        let mut probes: Vec<u64> = Vec::new();
-        let mut pairs: Vec<u64> = Vec::new();
-        let mut scratch: Vec<u64> = Vec::new();
+        // (key << 32 | query) of one table; then (row << 32 | table << 26 | query). The
+        // buffers are the thread's, reused from batch to batch (no page faults on fresh
+        // memory for every batch).
+        let mut bufs = BUFFERS.with(|b| b.take());
+        let [probes, pairs, scratch] = &mut bufs;
+        probes.clear();
+        pairs.clear();
         for (i, (t, radius)) in self.tables.iter().zip(&radii).enumerate() {
             let Some(radius) = *radius else { continue };
             let Some(dir) = all.get(t.dir.clone()) else {
@@ -418,9 +426,11 @@ impl Mih {
                     probes.push((u64::from(s ^ mask) << 32) | qi as u64);
                 });
             }
-            let high = t.len.min(GROUP_BITS);
-            group_by(&mut probes, &mut scratch, 32 + t.len - high, high);
-            for &p in &probes {
+            // Grouped by their 12 high key bits: a group's probes then fall in a run of
+            // 2^(len - 12) buckets (8 KiB of directory at 23 bits), which stays in L1.
+            let high = t.len.min(RADIX_BITS);
+            group_by(probes, scratch, 32 + t.len - high, high);
+            for &p in probes.iter() {
                 let key = (p >> 32) as usize;
                 let (Some(s), Some(e)) = (le32(dir, 4 * key), le32(dir, 4 * key + 4)) else {
                     continue;
@@ -437,10 +447,8 @@ impl Mih {
                 }
             }
         }
-        let row_bits = usize::BITS - n.leading_zeros();
-        let high = row_bits.min(GROUP_BITS);
-        group_by(&mut pairs, &mut scratch, 32 + row_bits - high, high);
-        for p in pairs {
+        radix_sort(pairs, scratch, 32, usize::BITS - n.leading_zeros());
+        for &p in pairs.iter() {
             let row = (p >> 32) as usize;
             let i = ((p >> 26) & 63) as usize;
             let qi = (p & ((1 << 26) - 1)) as usize;
@@ -462,6 +470,7 @@ impl Mih {
                 emit(qi, row, d);
             }
         }
+        BUFFERS.with(|b| b.replace(bufs));
     }
 
     /// Expected rows a search within `threshold` compares (for sizing batches).
@@ -536,6 +545,18 @@ impl Mih {
     }
 }
 
+/// Sorts `v` by bits `[low, low + bits)` of its elements (stable, least significant digit
+/// first, passes of at most [`RADIX_BITS`] bits through `scratch`).
+fn radix_sort(v: &mut Vec<u64>, scratch: &mut Vec<u64>, low: u32, bits: u32) {
+    let passes = bits.div_ceil(RADIX_BITS).max(1);
+    let width = bits.div_ceil(passes);
+    for p in 0..passes {
+        let shift = low + p * width;
+        let w = width.min(low + bits - shift);
+        group_by(v, scratch, shift, w);
+    }
+}
+
 /// Reorders `v` by `(x >> shift) & (2^bits - 1)`, stable, in one counting-sort pass through
 /// `scratch`.
 fn group_by(v: &mut Vec<u64>, scratch: &mut Vec<u64>, shift: u32, bits: u32) {
@@ -589,6 +610,24 @@ mod tests {
             });
             assert_eq!(seen.len() as u64, ball_size(len, r), "len {len} r {r}");
         }
+    }
+
+    #[test]
+    fn radix_sort_sorts_the_chosen_bits_stably() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut v: Vec<u64> = (0..5000)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x & !0xFFFF) | i
+            })
+            .collect();
+        let mut want = v.clone();
+        let key = |e: &u64| (e >> 20) & ((1 << 25) - 1);
+        want.sort_by_key(key); // stable: ties keep their input order
+        radix_sort(&mut v, &mut Vec::new(), 20, 25);
+        assert_eq!(v, want);
     }
 
     #[test]
