@@ -11,14 +11,18 @@
   images_corpus.py variants SRC DST [--every K]
       Transformed copies of every K-th image of SRC (default 4), four per original, for the
       matching check: <name>.resize.jpg (half size, q85), <name>.recompress.jpg (q60),
-      <name>.crop.jpg (5% cut from every side, q85), <name>.flip.jpg (mirrored, q85).
+      <name>.crop.jpg (5% of each side cut, half on each edge, q85), <name>.flip.jpg (mirrored, q85).
       Deterministic; reused when DST.manifest.json matches.
 
-  images_corpus.py pyhash DIR OUT.json
-      The reference pipeline, one process: for every file, sorted,
-      Image.open(p).convert("RGB") -> numpy array -> pdqhash.compute(arr), full resolution.
+  images_corpus.py pyhash DIR OUT.json [--mode full|draft|imagehash]
+      A peer pipeline, one process, every file of DIR, sorted:
+        full (default): Image.open(p).convert("RGB") -> numpy -> pdqhash.compute, full size;
+        draft: the same after im.draft("RGB", (512, 512)) (libjpeg DCT scaling, JPEG only);
+        imagehash: imagehash.phash(Image.open(p)) (Python ImageHash's 64-bit pHash).
       Times only that loop (files should already be in the page cache); writes
-      {"elapsed_s", "items", "megapixels", "hashes": {name: [hex, quality]}}.
+      {"elapsed_s", "cpu_s", "items", "megapixels", "mode", "sizes": {name: [w, h]},
+      "hashes": {name: [hex, quality]}} (sizes and megapixels of the stored images; quality 0
+      for imagehash).
 """
 import json
 import os
@@ -151,7 +155,7 @@ def _variants_one(args):
     out = {
         "resize": (im.resize((max(1, w // 2), max(1, h // 2)), Image.BICUBIC), 85),
         "recompress": (im, 60),
-        "crop": (im.crop((w // 20, h // 20, w - w // 20, h - h // 20)), 85),
+        "crop": (im.crop((w // 40, h // 40, w - w // 40, h - h // 40)), 85),
         "flip": (ImageOps.mirror(im), 85),
     }
     for kind, (v, q) in out.items():
@@ -163,7 +167,8 @@ def variants(src, dst, every):
     import PIL
     manifest_path = dst.rstrip("/") + ".manifest.json"
     names = sorted(os.listdir(src))[::every]
-    want = {"gen_version": GEN_VERSION, "source": os.path.abspath(src), "every": every,
+    want = {"gen_version": GEN_VERSION, "variants_version": 2, "source": os.path.abspath(src),
+            "every": every,
             "originals": len(names), "pillow": PIL.__version__}
     if os.path.exists(manifest_path):
         with open(manifest_path) as f:
@@ -194,24 +199,41 @@ def bits_to_hex(bits):
     return f"{v:064x}"
 
 
-def pyhash(d, out):
-    import numpy as np
-    import pdqhash
+def pyhash(d, out, mode="full"):
     from PIL import Image
 
     names = sorted(os.listdir(d))
     paths = [os.path.join(d, n) for n in names]
     hashes = {}
+    sizes = {}
     mp = 0.0
-    t0 = time.perf_counter()
-    for n, p in zip(names, paths):
-        arr = np.asarray(Image.open(p).convert("RGB"))
-        bits, quality = pdqhash.compute(arr)
-        hashes[n] = (bits, quality)
-        mp += arr.shape[0] * arr.shape[1] / 1e6
+    if mode == "imagehash":
+        import imagehash
+        t0, c0 = time.perf_counter(), time.process_time()
+        for n, p in zip(names, paths):
+            im = Image.open(p)
+            hashes[n] = [str(imagehash.phash(im)), 0]
+            sizes[n] = im.size
+            mp += im.width * im.height / 1e6
+    elif mode in ("full", "draft"):
+        import numpy as np
+        import pdqhash
+        draft = mode == "draft"
+        t0, c0 = time.perf_counter(), time.process_time()
+        for n, p in zip(names, paths):
+            im = Image.open(p)
+            sizes[n] = im.size
+            mp += im.width * im.height / 1e6
+            if draft:
+                im.draft("RGB", (512, 512))
+            bits, quality = pdqhash.compute(np.asarray(im.convert("RGB")))
+            hashes[n] = [bits_to_hex(bits), int(quality)]
+    else:
+        sys.exit(f"images_corpus.py: unknown mode {mode}")
     elapsed = time.perf_counter() - t0
-    res = {"elapsed_s": elapsed, "items": len(names), "megapixels": mp,
-           "hashes": {n: [bits_to_hex(b), int(q)] for n, (b, q) in hashes.items()}}
+    cpu = time.process_time() - c0
+    res = {"elapsed_s": elapsed, "cpu_s": cpu, "items": len(names), "megapixels": mp, "mode": mode,
+           "sizes": sizes, "hashes": hashes}
     with open(out, "w") as f:
         json.dump(res, f)
 
@@ -235,6 +257,8 @@ def main(argv):
         variants(argv[1], argv[2], every)
     elif len(argv) == 3 and argv[0] == "pyhash":
         pyhash(argv[1], argv[2])
+    elif len(argv) == 5 and argv[0] == "pyhash" and argv[3] == "--mode":
+        pyhash(argv[1], argv[2], argv[4])
     else:
         sys.exit(__doc__)
 

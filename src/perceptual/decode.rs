@@ -287,7 +287,7 @@ pub fn decode_rgb_as(
     opts: &DecodeOptions,
     out: &mut Vec<u8>,
 ) -> Result<Decoded, DecodeError> {
-    out.clear();
+    // Not cleared: `prepare` reuses the previous image's bytes without zeroing them.
     let result = catch_unwind(AssertUnwindSafe(|| match format {
         ImageFormat::Jpeg => decode_jpeg(bytes, opts, out),
         _ => decode_with_image(bytes, format, opts, out),
@@ -370,10 +370,15 @@ fn check_size(
     })
 }
 
-/// Sizes `out` to `len` zeroed bytes, reusing its capacity; fails cleanly instead of aborting.
+/// Sizes `out` to `len` bytes, reusing its capacity; fails cleanly instead of aborting. The
+/// bytes a previous image left are kept, not zeroed (the decoders overwrite every byte they
+/// report, and on error the caller empties `out`); only newly grown room is zeroed.
 fn prepare(out: &mut Vec<u8>, len: usize) -> Result<(), DecodeError> {
-    out.clear();
-    out.try_reserve(len).map_err(|e| {
+    if out.len() >= len {
+        out.truncate(len);
+        return Ok(());
+    }
+    out.try_reserve(len - out.len()).map_err(|e| {
         DecodeError::new(
             DecodeErrorKind::TooLarge,
             format!("cannot allocate {len} bytes: {e}"),
