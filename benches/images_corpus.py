@@ -1,17 +1,28 @@
 #!/usr/bin/env python3
 """Helper for benches/images_e2e.sh (needs Pillow + numpy; `pyhash` also needs pdqhash).
 
-  images_corpus.py gen DIR [--count N] [--seed S]
+  images_corpus.py gen DIR [--count N] [--seed S] [--png-share F]
       Deterministic photo-like corpus (smooth gradients + mid-frequency texture + shapes +
-      sensor noise) of JPEGs (quality 75-95, 4:2:0) and PNGs, 320x240 .. 4000x3000.
+      sensor noise) of JPEGs (quality 75-95, 4:2:0) and PNGs (share F of the images, default
+      0.25; 0 for a photos-only corpus), 320x240 .. 4000x3000.
       Writes the images to DIR/ and the parameters to DIR.manifest.json (outside DIR so
       vigie only sees images); an existing corpus with the same manifest is reused.
 
-  images_corpus.py pyhash DIR OUT.json
-      The reference pipeline, one process: for every file, sorted,
-      Image.open(p).convert("RGB") -> numpy array -> pdqhash.compute(arr), full resolution.
+  images_corpus.py variants SRC DST [--every K]
+      Transformed copies of every K-th image of SRC (default 4), four per original, for the
+      matching check: <name>.resize.jpg (half size, q85), <name>.recompress.jpg (q60),
+      <name>.crop.jpg (5% of each side cut, half on each edge, q85), <name>.flip.jpg (mirrored, q85).
+      Deterministic; reused when DST.manifest.json matches.
+
+  images_corpus.py pyhash DIR OUT.json [--mode full|draft|imagehash]
+      A peer pipeline, one process, every file of DIR, sorted:
+        full (default): Image.open(p).convert("RGB") -> numpy -> pdqhash.compute, full size;
+        draft: the same after im.draft("RGB", (512, 512)) (libjpeg DCT scaling, JPEG only);
+        imagehash: imagehash.phash(Image.open(p)) (Python ImageHash's 64-bit pHash).
       Times only that loop (files should already be in the page cache); writes
-      {"elapsed_s", "items", "megapixels", "hashes": {name: [hex, quality]}}.
+      {"elapsed_s", "cpu_s", "items", "megapixels", "mode", "sizes": {name: [w, h]},
+      "hashes": {name: [hex, quality]}} (sizes and megapixels of the stored images; quality 0
+      for imagehash).
 """
 import json
 import os
@@ -40,7 +51,7 @@ def _field(rng, np, Image, w, h, cells_w, channels=3, lo=0.0, hi=255.0):
     return out
 
 
-def make_image(i, seed):
+def make_image(i, seed, png_share=PNG_SHARE):
     import numpy as np
     from PIL import Image, ImageDraw, ImageFilter
 
@@ -49,7 +60,7 @@ def make_image(i, seed):
     w, h, _ = SIZES[rng.choice(len(SIZES), p=weights / weights.sum())]
     if rng.random() < 0.2:
         w, h = h, w                                  # portrait
-    is_png = rng.random() < PNG_SHARE and w * h <= PNG_MAX_PIXELS
+    is_png = rng.random() < png_share and w * h <= PNG_MAX_PIXELS
 
     # Base: large smooth gradient ("sky/ground/lighting") + mid-frequency texture.
     img = _field(rng, np, Image, w, h, int(rng.integers(2, 6)))
@@ -88,18 +99,20 @@ def make_image(i, seed):
 
 
 def _write_one(args):
-    d, i, seed = args
-    im, ext, opts = make_image(i, seed)
+    d, i, seed, png_share = args
+    im, ext, opts = make_image(i, seed, png_share)
     p = os.path.join(d, f"img_{i:05d}.{ext}")
     im.save(p, **opts)
     return ext, im.width * im.height, os.path.getsize(p)
 
 
-def gen(d, count, seed):
+def gen(d, count, seed, png_share=PNG_SHARE):
     import PIL
     manifest_path = d.rstrip("/") + ".manifest.json"
     want = {"gen_version": GEN_VERSION, "count": count, "seed": seed,
             "pillow": PIL.__version__}
+    if png_share != PNG_SHARE:
+        want["png_share"] = png_share
     if os.path.exists(manifest_path):
         with open(manifest_path) as f:
             have = json.load(f)
@@ -117,7 +130,7 @@ def gen(d, count, seed):
     kinds = {"jpg": 0, "png": 0}
     from multiprocessing import Pool
     with Pool(os.cpu_count()) as pool:
-        done = pool.imap_unordered(_write_one, [(d, i, seed) for i in range(count)])
+        done = pool.imap_unordered(_write_one, [(d, i, seed, png_share) for i in range(count)])
         for k, (ext, pixels, size) in enumerate(done):
             mp += pixels / 1e6
             nbytes += size
@@ -133,6 +146,50 @@ def gen(d, count, seed):
           f"{time.time() - t0:.0f} s", file=sys.stderr)
 
 
+def _variants_one(args):
+    src, dst, name = args
+    from PIL import Image, ImageOps
+    im = Image.open(os.path.join(src, name)).convert("RGB")
+    stem = name.rsplit(".", 1)[0]
+    w, h = im.size
+    out = {
+        "resize": (im.resize((max(1, w // 2), max(1, h // 2)), Image.BICUBIC), 85),
+        "recompress": (im, 60),
+        "crop": (im.crop((w // 40, h // 40, w - w // 40, h - h // 40)), 85),
+        "flip": (ImageOps.mirror(im), 85),
+    }
+    for kind, (v, q) in out.items():
+        v.save(os.path.join(dst, f"{stem}.{kind}.jpg"), quality=q, subsampling=2)
+    return len(out)
+
+
+def variants(src, dst, every):
+    import PIL
+    manifest_path = dst.rstrip("/") + ".manifest.json"
+    names = sorted(os.listdir(src))[::every]
+    want = {"gen_version": GEN_VERSION, "variants_version": 2, "source": os.path.abspath(src),
+            "every": every,
+            "originals": len(names), "pillow": PIL.__version__}
+    if os.path.exists(manifest_path):
+        with open(manifest_path) as f:
+            have = json.load(f)
+        if have == want and len(os.listdir(dst)) == 4 * len(names):
+            print(f"variants: reusing {dst} ({4 * len(names)} images)", file=sys.stderr)
+            return
+        os.remove(manifest_path)
+    os.makedirs(dst, exist_ok=True)
+    for name in os.listdir(dst):
+        os.remove(os.path.join(dst, name))
+    t0 = time.time()
+    from multiprocessing import Pool
+    with Pool(os.cpu_count()) as pool:
+        n = sum(pool.imap_unordered(_variants_one, [(src, dst, x) for x in names]))
+    with open(manifest_path, "w") as f:
+        json.dump(want, f, indent=1)
+    print(f"variants: made {n} copies of {len(names)} originals in {dst} in "
+          f"{time.time() - t0:.0f} s", file=sys.stderr)
+
+
 def bits_to_hex(bits):
     # pdqhash's vector is most significant bit first: bits[0] is the top bit of Meta's
     # 64-hex-digit string (checked against vigie and the reference's hex output).
@@ -142,42 +199,66 @@ def bits_to_hex(bits):
     return f"{v:064x}"
 
 
-def pyhash(d, out):
-    import numpy as np
-    import pdqhash
+def pyhash(d, out, mode="full"):
     from PIL import Image
 
     names = sorted(os.listdir(d))
     paths = [os.path.join(d, n) for n in names]
     hashes = {}
+    sizes = {}
     mp = 0.0
-    t0 = time.perf_counter()
-    for n, p in zip(names, paths):
-        arr = np.asarray(Image.open(p).convert("RGB"))
-        bits, quality = pdqhash.compute(arr)
-        hashes[n] = (bits, quality)
-        mp += arr.shape[0] * arr.shape[1] / 1e6
+    if mode == "imagehash":
+        import imagehash
+        t0, c0 = time.perf_counter(), time.process_time()
+        for n, p in zip(names, paths):
+            im = Image.open(p)
+            hashes[n] = [str(imagehash.phash(im)), 0]
+            sizes[n] = im.size
+            mp += im.width * im.height / 1e6
+    elif mode in ("full", "draft"):
+        import numpy as np
+        import pdqhash
+        draft = mode == "draft"
+        t0, c0 = time.perf_counter(), time.process_time()
+        for n, p in zip(names, paths):
+            im = Image.open(p)
+            sizes[n] = im.size
+            mp += im.width * im.height / 1e6
+            if draft:
+                im.draft("RGB", (512, 512))
+            bits, quality = pdqhash.compute(np.asarray(im.convert("RGB")))
+            hashes[n] = [bits_to_hex(bits), int(quality)]
+    else:
+        sys.exit(f"images_corpus.py: unknown mode {mode}")
     elapsed = time.perf_counter() - t0
-    res = {"elapsed_s": elapsed, "items": len(names), "megapixels": mp,
-           "hashes": {n: [bits_to_hex(b), int(q)] for n, (b, q) in hashes.items()}}
+    cpu = time.process_time() - c0
+    res = {"elapsed_s": elapsed, "cpu_s": cpu, "items": len(names), "megapixels": mp, "mode": mode,
+           "sizes": sizes, "hashes": hashes}
     with open(out, "w") as f:
         json.dump(res, f)
 
 
 def main(argv):
     if len(argv) >= 2 and argv[0] == "gen":
-        count, seed = 300, 20240601
+        count, seed, png_share = 300, 20240601, PNG_SHARE
         rest = argv[2:]
         while rest:
             if rest[0] == "--count":
                 count = int(rest[1]); rest = rest[2:]
             elif rest[0] == "--seed":
                 seed = int(rest[1]); rest = rest[2:]
+            elif rest[0] == "--png-share":
+                png_share = float(rest[1]); rest = rest[2:]
             else:
                 sys.exit(f"images_corpus.py: unknown argument {rest[0]}")
-        gen(argv[1], count, seed)
+        gen(argv[1], count, seed, png_share)
+    elif len(argv) >= 3 and argv[0] == "variants":
+        every = int(argv[4]) if len(argv) == 5 and argv[3] == "--every" else 4
+        variants(argv[1], argv[2], every)
     elif len(argv) == 3 and argv[0] == "pyhash":
         pyhash(argv[1], argv[2])
+    elif len(argv) == 5 and argv[0] == "pyhash" and argv[3] == "--mode":
+        pyhash(argv[1], argv[2], argv[4])
     else:
         sys.exit(__doc__)
 

@@ -209,11 +209,19 @@ impl Ctx<'_> {
         small.par_chunks(GROUP).for_each(|group| {
             let slices: Vec<&[u8]> = group.iter().map(|(_, d)| d.bytes()).collect();
             let digests = hash_many(self.cfg.algos, &slices);
-            for ((loc, d), digests) in group.iter().zip(digests) {
+            let done = |((loc, d), digests): (&(Location, Data), Digests)| {
                 self.counters
                     .bytes
                     .fetch_add(d.len() as u64, Ordering::Relaxed);
                 self.finish(loc.clone(), Ok(digests), Some(d.bytes()));
+            };
+            // Decoding and hashing an image costs far more than its exact digests: the items
+            // of a group are then spread over the pool (an idle core steals them), else a
+            // group of large photos would keep one core busy while the other waits.
+            if self.cfg.perceptual.any() {
+                group.par_iter().zip(digests).for_each(done);
+            } else {
+                group.iter().zip(digests).for_each(done);
             }
         });
         large

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use vigie::hash::{hash_bytes, Algo, AlgoSet};
 use vigie::perceptual::decode::{
-    decode_rgb, sniff, DecodeErrorKind, DecodeLimits, DecodeOptions, ImageFormat,
+    decode_rgb, jpeg_fast_scale, sniff, DecodeErrorKind, DecodeLimits, DecodeOptions, ImageFormat,
 };
 use vigie::perceptual::pdq::{PdqDihedral, PdqHash, PdqHasher};
 
@@ -482,4 +483,135 @@ fn fullres_pdq_matches_reference_core() {
         manifest.len()
     );
     assert_eq!(exact, 44);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reduced-scale JPEG decoding (`DecodeOptions::fast`) against Pillow's `draft` and pdqhash.
+
+struct FastCase {
+    file: String,
+    size: (u32, u32),
+    scale: u8,
+    draft_size: (u32, u32),
+    draft_sha256: String,
+    draft_pdq: (PdqHash, u8),
+    full_pdq: (PdqHash, u8),
+}
+
+/// `fixtures/fastdecode/EXPECTED.tsv` (see the README there).
+fn fast_cases() -> Vec<FastCase> {
+    let text = std::fs::read_to_string(root().join("fastdecode/EXPECTED.tsv")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let n = |i: usize| f[i].parse::<u32>().unwrap();
+            FastCase {
+                file: f[0].to_string(),
+                size: (n(1), n(2)),
+                scale: f[3].parse().unwrap(),
+                draft_size: (n(4), n(5)),
+                draft_sha256: f[6].to_string(),
+                draft_pdq: (PdqHash::from_hex(f[7]).unwrap(), f[8].parse().unwrap()),
+                full_pdq: (PdqHash::from_hex(f[9]).unwrap(), f[10].parse().unwrap()),
+            }
+        })
+        .collect()
+}
+
+/// The fast path gives Pillow's `draft("RGB", (512, 512))` pixels exactly (so PyPI pdqhash's
+/// hash of them bit for bit), stays within 6 bits of the full-resolution PDQ on every fixture
+/// (the bound the default of `vigie scan` was shipped under), and the exact path still gives
+/// the full-resolution reference hash.
+#[test]
+fn fast_decode_is_pillow_draft_and_close_to_exact() {
+    let cases = fast_cases();
+    assert_eq!(cases.len(), 6);
+    let fast = DecodeOptions {
+        fast: true,
+        ..DecodeOptions::default()
+    };
+    let exact = DecodeOptions::default();
+    let mut hasher = PdqHasher::new();
+    let mut buf = Vec::new();
+    let mut scales = Vec::new();
+    for c in &cases {
+        let bytes = read(&format!("fastdecode/{}", c.file));
+        assert_eq!(jpeg_fast_scale(c.size.0, c.size.1), c.scale, "{}", c.file);
+
+        let d = decode_rgb(&bytes, &fast, &mut buf).unwrap_or_else(|e| panic!("{}: {e}", c.file));
+        assert_eq!((d.width, d.height), c.draft_size, "{}", c.file);
+        assert_eq!(d.scale, c.scale, "{}", c.file);
+        let sha = hash_bytes(AlgoSet::from_iter([Algo::Sha256]), &buf);
+        assert_eq!(
+            sha.get(Algo::Sha256).unwrap().to_hex(),
+            c.draft_sha256,
+            "{}: pixels differ from Pillow's draft",
+            c.file
+        );
+        let f = hasher
+            .hash_rgb(&buf, d.width as usize, d.height as usize)
+            .unwrap();
+        assert_eq!((f.hash, f.quality), c.draft_pdq, "{}", c.file);
+
+        let d = decode_rgb(&bytes, &exact, &mut buf).unwrap();
+        assert_eq!((d.width, d.height, d.scale), (c.size.0, c.size.1, 1));
+        let e = hasher
+            .hash_rgb(&buf, d.width as usize, d.height as usize)
+            .unwrap();
+        assert_eq!((e.hash, e.quality), c.full_pdq, "{}", c.file);
+
+        let dist = f.hash.distance(&e.hash);
+        assert!(dist <= 6, "{}: fast PDQ {dist} bits from exact", c.file);
+        assert_eq!(dist == 0, c.scale == 1, "{}: distance {dist}", c.file);
+        scales.push(c.scale);
+    }
+    scales.sort_unstable();
+    scales.dedup();
+    assert_eq!(scales, [1, 2, 4, 8], "every scale is exercised");
+}
+
+/// Small JPEGs and other formats are decoded in full by the fast path too: the same pixels.
+#[test]
+fn fast_decode_leaves_small_images_and_other_formats_alone() {
+    let fast = DecodeOptions {
+        fast: true,
+        ..DecodeOptions::default()
+    };
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let mut n = 0;
+    for (name, _, w, h) in expected_images() {
+        let bytes = read(&format!("images/{name}"));
+        let Ok(d) = decode_rgb(&bytes, &fast, &mut a) else {
+            continue;
+        };
+        decode_rgb(&bytes, &DecodeOptions::default(), &mut b).unwrap();
+        assert_eq!((d.width, d.height, d.scale), (w, h, 1), "{name}");
+        assert_eq!(a, b, "{name}");
+        n += 1;
+    }
+    assert!(n >= 10);
+    assert_eq!(jpeg_fast_scale(1023, 4000), 1);
+    assert_eq!(jpeg_fast_scale(1024, 1024), 2);
+    assert_eq!(jpeg_fast_scale(2047, 4096), 2);
+    assert_eq!(jpeg_fast_scale(4095, 4096), 4);
+    assert_eq!(jpeg_fast_scale(65_000, 65_000), 8);
+}
+
+/// Limits are checked on the full size even when the decode is reduced.
+#[test]
+fn fast_decode_keeps_the_full_size_limits() {
+    let bytes = read("fastdecode/scale8.jpg");
+    let opts = DecodeOptions {
+        fast: true,
+        limits: DecodeLimits {
+            max_pixels: 4096 * 4000,
+            ..DecodeLimits::default()
+        },
+        ..DecodeOptions::default()
+    };
+    let mut buf = Vec::new();
+    let e = decode_rgb(&bytes, &opts, &mut buf).unwrap_err();
+    assert_eq!(e.kind(), DecodeErrorKind::TooLarge);
+    assert!(buf.is_empty());
 }

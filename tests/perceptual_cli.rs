@@ -404,3 +404,116 @@ fn csv_carries_the_perceptual_columns() {
     let txt = rows.iter().find(|r| r[0].ends_with("README.md")).unwrap();
     assert_eq!(&txt[7], "");
 }
+
+/// `fixtures/fastdecode/EXPECTED.tsv`: file → (draft PDQ, full-resolution PDQ), for the
+/// fixtures under 3 MP (the test binary hashes them unoptimised; `tests/decode.rs` covers the
+/// 1/4 and 1/8 scales).
+fn fast_expected() -> Vec<(String, String, String)> {
+    fs::read_to_string(fixtures().join("fastdecode/EXPECTED.tsv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').collect::<Vec<&str>>())
+        .filter(|f| f[1].parse::<u64>().unwrap() * f[2].parse::<u64>().unwrap() < 3_000_000)
+        .map(|f| (f[0].to_string(), f[7].to_string(), f[9].to_string()))
+        .collect()
+}
+
+fn pdq_by_name(out: &std::process::Output) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = jsonl(&out.stdout)
+        .iter()
+        .map(|r| {
+            let p = Path::new(r["path"].as_str().unwrap());
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            (name, r["pdq"].as_str().unwrap().to_string())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `hash` is exact by default (the full-resolution reference hash, bit for bit) and fast with
+/// `--fast-decode` (Pillow draft's hash); `scan` is fast by default and `--exact-decode` makes
+/// it match the exact hashes at distance 0.
+#[test]
+fn hash_is_exact_by_default_and_scan_is_fast_unless_exact_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    let imgs = dir.path().join("imgs");
+    fs::create_dir(&imgs).unwrap();
+    let want = fast_expected();
+    for (name, _, _) in &want {
+        fs::copy(fixtures().join("fastdecode").join(name), imgs.join(name)).unwrap();
+    }
+    let exact = run([
+        os("hash"),
+        os("-q"),
+        os("--algo"),
+        os("pdq"),
+        imgs.as_os_str(),
+    ]);
+    assert_eq!(code(&exact), 0, "{}", stderr(&exact));
+    let fast = run([
+        os("hash"),
+        os("-q"),
+        os("--algo"),
+        os("pdq"),
+        os("--fast-decode"),
+        imgs.as_os_str(),
+    ]);
+    assert_eq!(code(&fast), 0, "{}", stderr(&fast));
+    let full: Vec<_> = want
+        .iter()
+        .map(|(n, _, f)| (n.clone(), f.clone()))
+        .collect();
+    let draft: Vec<_> = want
+        .iter()
+        .map(|(n, d, _)| (n.clone(), d.clone()))
+        .collect();
+    let mut full_sorted = full.clone();
+    full_sorted.sort();
+    let mut draft_sorted = draft.clone();
+    draft_sorted.sort();
+    assert_eq!(pdq_by_name(&exact), full_sorted);
+    assert_eq!(pdq_by_name(&fast), draft_sorted);
+
+    // A list of the exact hashes; scan reports each image's own hash and the distance.
+    let list = dir.path().join("exact.te");
+    let text: String = full.iter().map(|(_, h)| format!("pdq {h}\n")).collect();
+    fs::write(&list, text).unwrap();
+    let scan = |extra: &[&str]| {
+        let mut args = vec![os("scan"), os("-q"), os("--list"), list.as_os_str()];
+        args.extend(extra.iter().map(|s| os(s)));
+        args.push(imgs.as_os_str());
+        let out = run(args);
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        let mut hits: Vec<(String, String, u64)> = jsonl(&out.stdout)
+            .iter()
+            .map(|h| {
+                let p = Path::new(h["path"].as_str().unwrap());
+                let name = p.file_name().unwrap().to_str().unwrap().to_string();
+                (
+                    name,
+                    h["hash"].as_str().unwrap().to_string(),
+                    h["distance"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        hits.sort();
+        hits
+    };
+    let exact_hits = scan(&["--exact-decode", "--pdq-threshold", "0"]);
+    assert_eq!(
+        exact_hits,
+        full_sorted
+            .iter()
+            .map(|(n, h)| (n.clone(), h.clone(), 0))
+            .collect::<Vec<_>>()
+    );
+    let fast_hits = scan(&[]);
+    assert_eq!(fast_hits.len(), want.len(), "{fast_hits:?}");
+    for ((name, hash, dist), (_, d)) in fast_hits.iter().zip(&draft_sorted) {
+        assert_eq!(hash, d, "{name}");
+        assert!(*dist <= 6, "{name}: {dist}");
+        assert_eq!(*dist == 0, name == "noscale.jpg", "{name}: {dist}");
+    }
+}

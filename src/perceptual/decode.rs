@@ -140,7 +140,14 @@ impl Default for DecodeLimits {
     }
 }
 
-/// How to decode. The default matches the reference hashers: EXIF orientation ignored.
+/// The side [`DecodeOptions::fast`] keeps a reduced JPEG decode at or above, in pixels
+/// (Pillow's `draft("RGB", (512, 512))`). Measured on the benchmark corpus
+/// (`benches/images_e2e.sh`, see the README): PDQ drifts a few bits from the full-resolution
+/// hash at this bound, and matching at the usual threshold finds the same originals.
+pub const FAST_MIN_SIDE: u32 = 512;
+
+/// How to decode. The default matches the reference hashers: every pixel decoded, EXIF
+/// orientation ignored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DecodeOptions {
     /// Resource limits.
@@ -148,6 +155,13 @@ pub struct DecodeOptions {
     /// Apply the EXIF orientation tag (1–8) to the pixels, as a viewer does. Off by default
     /// because the reference PDQ hashers hash the stored pixel grid.
     pub exif_orient: bool,
+    /// Reduced-scale JPEG decoding: a JPEG whose both sides are at least twice
+    /// [`FAST_MIN_SIDE`] is decoded by libjpeg at 1/2, 1/4 or 1/8 of its size (the smallest
+    /// that keeps both sides ≥ [`FAST_MIN_SIDE`]; see [`jpeg_fast_scale`]), in the DCT domain,
+    /// which costs a fraction of a full decode. The pixels are those of Pillow's
+    /// `draft("RGB", (512, 512))`; perceptual hashes of them are close to, not equal to, the
+    /// full-resolution ones. Other formats, and smaller JPEGs, decode in full. Off by default.
+    pub fast: bool,
 }
 
 /// What went wrong, coarsely: enough to count and report failures by cause.
@@ -220,6 +234,20 @@ pub struct Decoded {
     /// With [`DecodeOptions::exif_orient`]: the EXIF orientation found and applied (2–8), or
     /// `None` when there was none, it was 1, or the option is off.
     pub orientation: Option<u8>,
+    /// The image was decoded at `1/scale` of its size ([`DecodeOptions::fast`]): 1, 2, 4 or 8.
+    /// `width` and `height` are those of the decoded pixels.
+    pub scale: u8,
+}
+
+/// The DCT scale divisor [`DecodeOptions::fast`] picks for a `width`×`height` JPEG: the
+/// largest of 8, 4, 2 with both `width / s` and `height / s` at least [`FAST_MIN_SIDE`], else
+/// 1 (Pillow's `draft` rule: `s ≤ min(width / 512, height / 512)`, integer division).
+pub fn jpeg_fast_scale(width: u32, height: u32) -> u8 {
+    let room = (width / FAST_MIN_SIDE).min(height / FAST_MIN_SIDE);
+    [8u8, 4, 2]
+        .into_iter()
+        .find(|&s| room >= u32::from(s))
+        .unwrap_or(1)
 }
 
 /// Decodes `bytes` (any format [`sniff`] recognises) into `out` as 8-bit RGB, row-major,
@@ -259,7 +287,7 @@ pub fn decode_rgb_as(
     opts: &DecodeOptions,
     out: &mut Vec<u8>,
 ) -> Result<Decoded, DecodeError> {
-    out.clear();
+    // Not cleared: `prepare` reuses the previous image's bytes without zeroing them.
     let result = catch_unwind(AssertUnwindSafe(|| match format {
         ImageFormat::Jpeg => decode_jpeg(bytes, opts, out),
         _ => decode_with_image(bytes, format, opts, out),
@@ -342,10 +370,15 @@ fn check_size(
     })
 }
 
-/// Sizes `out` to `len` zeroed bytes, reusing its capacity; fails cleanly instead of aborting.
+/// Sizes `out` to `len` bytes, reusing its capacity; fails cleanly instead of aborting. The
+/// bytes a previous image left are kept, not zeroed (the decoders overwrite every byte they
+/// report, and on error the caller empties `out`); only newly grown room is zeroed.
 fn prepare(out: &mut Vec<u8>, len: usize) -> Result<(), DecodeError> {
-    out.clear();
-    out.try_reserve(len).map_err(|e| {
+    if out.len() >= len {
+        out.truncate(len);
+        return Ok(());
+    }
+    out.try_reserve(len - out.len()).map_err(|e| {
         DecodeError::new(
             DecodeErrorKind::TooLarge,
             format!("cannot allocate {len} bytes: {e}"),
@@ -420,7 +453,7 @@ fn decode_jpeg(
         &[]
     };
     // Reads the header (markers up to SOS) only: no pixel buffer yet.
-    let dec = Decompress::builder()
+    let mut dec = Decompress::builder()
         .with_markers(markers)
         .from_reader(reader)
         .map_err(jpeg_err)?;
@@ -457,6 +490,17 @@ fn decode_jpeg(
         None
     };
 
+    // The limits were checked on the full size (libjpeg's coefficient buffer of a progressive
+    // file is full-size whatever the output scale); the pixel buffer is the scaled one's.
+    let scale = if opts.fast {
+        // Both sides fit u32 (libjpeg's limit is 65,500).
+        jpeg_fast_scale(w as u32, h as u32)
+    } else {
+        1
+    };
+    if scale > 1 {
+        dec.scale(8 / scale);
+    }
     let mut started = match layout {
         JpegLayout::Grey => dec.grayscale(),
         JpegLayout::Rgb => dec.rgb(),
@@ -464,6 +508,8 @@ fn decode_jpeg(
         JpegLayout::Cmyk => dec.to_colorspace(ColorSpace::JCS_CMYK),
     }
     .map_err(jpeg_err)?;
+    let s = usize::from(scale);
+    let (w, h) = (w.div_ceil(s), h.div_ceil(s));
     if (started.width(), started.height()) != (w, h) {
         return Err(DecodeError::new(
             DecodeErrorKind::Corrupt,
@@ -471,6 +517,11 @@ fn decode_jpeg(
         ));
     }
     let pixels = w * h;
+    let len = if scale > 1 {
+        pixels * native_bpp.max(3) as usize
+    } else {
+        len
+    };
     prepare(out, len)?;
     started
         .read_scanlines_into::<u8>(&mut out[..pixels * native_bpp as usize])
@@ -495,6 +546,7 @@ fn decode_jpeg(
         grey: layout == JpegLayout::Grey,
         truncated: hit_eof.get(),
         orientation,
+        scale,
     })
 }
 
@@ -628,6 +680,7 @@ fn decode_with_image(
         grey,
         truncated: false,
         orientation,
+        scale: 1,
     })
 }
 
