@@ -107,7 +107,8 @@ struct HashArgs {
     #[arg(long, value_name = "ALGOS")]
     algo: Option<String>,
     /// Output format: jsonl, csv, md5sum, sha1sum, sha256sum, hashdeep, te (ThreatExchange
-    /// signal lines, `pdq <hex>` per image).
+    /// signal lines, `pdq <hex>` per image), te-csv (ThreatExchange dataset CSV), vics
+    /// (Project VIC VICS 2.0 Media JSON), nsrl (NSRL RDS 2.x NSRLFile.txt).
     #[arg(long, short = 'f', default_value = "jsonl")]
     format: String,
 }
@@ -228,7 +229,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
         Cmd::Hash(a) => {
             let format: HashFormat = a.format.parse().map_err(anyhow::Error::msg)?;
             let (given, mut p) = parse_algos(a.algo.as_deref())?;
-            p.pdq |= format == HashFormat::Te;
+            p.pdq |= matches!(format, HashFormat::Te | HashFormat::TeCsv);
             let algos = format.algos(given).map_err(anyhow::Error::msg)?;
             let mut opts = run_options(&a.input, &a.output, algos)?;
             opts.pipeline.perceptual = perceptual_config(&a.image, p, 0);

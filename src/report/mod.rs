@@ -1,9 +1,11 @@
-//! What vigie says: per-item records (JSONL, CSV, md5sum-style lists, hashdeep), the run
-//! summary, and the progress display.
+//! What vigie says: per-item records (JSONL, CSV, md5sum-style lists, hashdeep, and the
+//! exchange formats of [`exchange`]: VICS, ThreatExchange CSV, NSRL), the run summary, and the
+//! progress display.
 //!
 //! The wire structs of the JSON schema live in [`wire`]; the writers here own the output
 //! stream. Exactly one thread writes, so a record is never split.
 
+pub mod exchange;
 pub mod output;
 pub mod progress;
 pub mod summary;
@@ -36,6 +38,13 @@ pub enum HashFormat {
     /// ThreatExchange signal lines, `pdq <hex>` per image (python-threatexchange's file
     /// format): a PDQ list built from a folder of images.
     Te,
+    /// ThreatExchange dataset CSV (`signal_type,signal_str,collab,category,tags`): `pdq`
+    /// rows for images, `video_md5`/`video_sha256` rows when those are computed.
+    TeCsv,
+    /// Project VIC VICS 2.0 Media JSON.
+    Vics,
+    /// NSRL RDS 2.x `NSRLFile.txt` rows.
+    Nsrl,
 }
 
 impl FromStr for HashFormat {
@@ -49,9 +58,13 @@ impl FromStr for HashFormat {
             "sha256sum" => HashFormat::Sha256sum,
             "hashdeep" => HashFormat::Hashdeep,
             "te" => HashFormat::Te,
+            "te-csv" => HashFormat::TeCsv,
+            "vics" => HashFormat::Vics,
+            "nsrl" => HashFormat::Nsrl,
             _ => {
                 return Err(format!(
-                    "unknown format '{s}' (jsonl, csv, md5sum, sha1sum, sha256sum, hashdeep, te)"
+                    "unknown format '{s}' (jsonl, csv, md5sum, sha1sum, sha256sum, hashdeep, \
+                     te, te-csv, vics, nsrl)"
                 ))
             }
         })
@@ -75,7 +88,22 @@ impl HashFormat {
         match self {
             HashFormat::Jsonl | HashFormat::Csv => Ok(given.unwrap_or_else(AlgoSet::list_default)),
             // Perceptual only: exact algorithms are computed only when asked for.
-            HashFormat::Te => Ok(given.unwrap_or(AlgoSet::EMPTY)),
+            HashFormat::Te | HashFormat::TeCsv => Ok(given.unwrap_or(AlgoSet::EMPTY)),
+            HashFormat::Vics | HashFormat::Nsrl => {
+                let needed: &[Algo] = if self == HashFormat::Vics {
+                    &[Algo::Md5]
+                } else {
+                    &[Algo::Sha1, Algo::Md5]
+                };
+                let set = given.unwrap_or_else(|| [Algo::Md5, Algo::Sha1].into_iter().collect());
+                if let Some(a) = needed.iter().find(|&&a| !set.contains(a)) {
+                    return Err(format!(
+                        "--format {} needs --algo to include {a}",
+                        self.name()
+                    ));
+                }
+                Ok(set)
+            }
             HashFormat::Md5sum => single(Algo::Md5),
             HashFormat::Sha1sum => single(Algo::Sha1),
             HashFormat::Sha256sum => single(Algo::Sha256),
@@ -101,6 +129,9 @@ impl HashFormat {
             HashFormat::Sha256sum => "sha256sum",
             HashFormat::Hashdeep => "hashdeep",
             HashFormat::Te => "te",
+            HashFormat::TeCsv => "te-csv",
+            HashFormat::Vics => "vics",
+            HashFormat::Nsrl => "nsrl",
         }
     }
 }
@@ -131,6 +162,8 @@ pub struct HashWriter<W: Write> {
     format: HashFormat,
     algos: AlgoSet,
     perceptual: bool,
+    /// Records written (the VICS MediaID, and its separators).
+    records: u64,
 }
 
 impl<W: Write> HashWriter<W> {
@@ -169,6 +202,9 @@ impl<W: Write> HashWriter<W> {
                     .unwrap_or_default();
                 write!(out, "%%%% HASHDEEP-1.0\n%%%% size,{},filename\n## Invoked from: {cwd}\n## $ {invocation}\n## \n", cols.join(","))?;
             }
+            HashFormat::TeCsv => out.write_all(exchange::TE_CSV_HEADER)?,
+            HashFormat::Vics => out.write_all(&exchange::vics_head())?,
+            HashFormat::Nsrl => out.write_all(exchange::NSRL_HEADER)?,
             _ => {}
         }
         Ok(HashWriter {
@@ -176,6 +212,7 @@ impl<W: Write> HashWriter<W> {
             format,
             algos,
             perceptual,
+            records: 0,
         })
     }
 
@@ -226,6 +263,20 @@ impl<W: Write> HashWriter<W> {
                 Some(h) => writeln!(self.out, "pdq {h}"),
                 None => Ok(()),
             },
+            HashFormat::TeCsv => self.out.write_all(&exchange::te_csv_rows(r)),
+            HashFormat::Vics => {
+                let Some(media) = exchange::vics_media(r, self.records + 1) else {
+                    return Ok(());
+                };
+                self.out
+                    .write_all(if self.records == 0 { b"\n" } else { b",\n" })?;
+                self.records += 1;
+                serde_json::to_writer(&mut self.out, &media).map_err(io::Error::other)
+            }
+            HashFormat::Nsrl => match exchange::nsrl_row(r) {
+                Some(row) => self.out.write_all(&row),
+                None => Ok(()),
+            },
         }
     }
 
@@ -234,6 +285,9 @@ impl<W: Write> HashWriter<W> {
     /// # Errors
     /// I/O errors.
     pub fn finish(mut self) -> io::Result<W> {
+        if self.format == HashFormat::Vics {
+            self.out.write_all(exchange::VICS_TAIL)?;
+        }
         self.out.flush()?;
         Ok(self.out)
     }
