@@ -742,7 +742,19 @@ fn detect(head: &[u8]) -> Result<ListFormat, String> {
             let fields: Vec<&[u8]> = t.split(|&b| b == b',').collect();
             let hex = |f: &[u8]| !f.is_empty() && f.iter().all(u8::is_ascii_hexdigit);
             let num = |f: &[u8]| !f.is_empty() && f.iter().all(u8::is_ascii_digit);
+            // An ISO date (`2024-05-01T...`) in the third or fourth field is `added_on`.
+            let date = |f: Option<&&[u8]>| {
+                f.is_some_and(|f| {
+                    f.len() >= 10
+                        && f[..4].iter().all(u8::is_ascii_digit)
+                        && f[4] == b'-'
+                        && f[7] == b'-'
+                })
+            };
             if fields.len() >= 3 && hex(fields[0]) && num(fields[1]) {
+                if fields.len() >= 4 && (date(fields.get(2)) || date(fields.get(3))) {
+                    return Ok(ListFormat::TeLegacy);
+                }
                 if fields[0].len() == 64 && fields[1].len() <= 3 {
                     return Ok(ListFormat::PdqHasher);
                 }
