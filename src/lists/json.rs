@@ -85,14 +85,23 @@ impl<R: BufRead> Json<'_, R> {
     /// The next byte that is not white space, not consumed.
     fn ws(&mut self) -> Result<Option<u8>, JErr> {
         loop {
-            match self.peek()? {
-                Some(b'\n') => {
-                    self.line += 1;
-                    self.bump();
-                }
-                Some(b' ' | b'\t' | b'\r') => self.bump(),
-                other => return Ok(other),
+            let buf = match self.r.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let Some(&first) = buf.first() else {
+                return Ok(None);
+            };
+            if !matches!(first, b' ' | b'\t' | b'\r' | b'\n') {
+                return Ok(Some(first));
             }
+            let n = buf
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                .unwrap_or(buf.len());
+            self.line += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+            self.r.consume(n);
         }
     }
 

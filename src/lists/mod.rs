@@ -1010,6 +1010,22 @@ fn split_csv(rec: &[u8]) -> Vec<Cow<'_, [u8]>> {
     let mut i = 0;
     loop {
         if rec.get(i) == Some(&b'"') {
+            // The common case: no doubled quote inside, the field ends at the closing quote.
+            if let Some(len) = memchr::memchr(b'"', &rec[i + 1..]) {
+                let close = i + 1 + len;
+                match rec.get(close + 1) {
+                    None => {
+                        out.push(Cow::Borrowed(&rec[i + 1..close]));
+                        return out;
+                    }
+                    Some(b',') => {
+                        out.push(Cow::Borrowed(&rec[i + 1..close]));
+                        i = close + 2;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
             let mut f = Vec::new();
             i += 1;
             while i < rec.len() {
