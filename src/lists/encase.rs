@@ -14,23 +14,18 @@
 //! it), and a file that ends early is reported at the first missing record.
 
 use std::borrow::Cow;
-use std::io::{self, Read};
+use std::io::Read;
 
-use super::{ListEntry, ListProblem, ListSummary, ListType};
+use super::{ListEntry, ListProblem, ListSummary, ListType, ReadError};
 use crate::hash::{Algo, Digest};
 use crate::lists::ListHash;
+use crate::source::open::read_full;
 
 /// The first 8 bytes of an EnCase legacy hash file.
 pub(super) const MAGIC: &[u8] = b"HASH\r\n\xFF\0";
 
 const HEADER_LEN: usize = 0x480;
 const RECORD_LEN: usize = 18;
-
-/// Why an EnCase file could not be read.
-pub(super) enum Error {
-    Io(io::Error),
-    Format(String),
-}
 
 /// UTF-16LE text up to its first NUL.
 fn utf16(b: &[u8]) -> String {
@@ -42,38 +37,24 @@ fn utf16(b: &[u8]) -> String {
     String::from_utf16_lossy(&units)
 }
 
-/// Reads as many bytes as are there, up to `buf.len()`.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
 /// Reads an EnCase hash file. Every entry is an MD5; the category (when set) is its label,
 /// and the set name goes to the notes.
 pub(super) fn read(
-    r: &mut impl Read,
+    r: &mut dyn Read,
     declared: Option<ListType>,
     summary: &mut ListSummary,
     on_entry: &mut impl FnMut(ListEntry<'_>),
     on_problem: &mut impl FnMut(ListProblem),
-) -> Result<(), Error> {
+) -> Result<(), ReadError> {
     if let Some(d) = declared.filter(|&d| d != ListType::Exact(Algo::Md5)) {
-        return Err(Error::Format(format!(
+        return Err(ReadError::Format(format!(
             "{d} was declared but EnCase hash files hold md5 only"
         )));
     }
     let mut header = vec![0u8; HEADER_LEN];
-    let n = read_full(r, &mut header).map_err(Error::Io)?;
+    let n = read_full(&mut *r, &mut header).map_err(ReadError::Io)?;
     if n < HEADER_LEN || !header.starts_with(MAGIC) {
-        return Err(Error::Format(format!(
+        return Err(ReadError::Format(format!(
             "EnCase hash file header is {n} bytes where it has {HEADER_LEN} (truncated?)"
         )));
     }
@@ -88,7 +69,7 @@ pub(super) fn read(
     let label = (!category.is_empty()).then_some(category);
     let mut rec = [0u8; RECORD_LEN];
     for i in 1..=u64::from(count) {
-        let got = read_full(r, &mut rec).map_err(Error::Io)?;
+        let got = read_full(&mut *r, &mut rec).map_err(ReadError::Io)?;
         if got < RECORD_LEN {
             on_problem(ListProblem {
                 line: i,
@@ -111,7 +92,7 @@ pub(super) fn read(
         }
     }
     let mut rest = [0u8; 1];
-    if read_full(r, &mut rest).map_err(Error::Io)? > 0 {
+    if read_full(&mut *r, &mut rest).map_err(ReadError::Io)? > 0 {
         summary
             .notes
             .push(format!("bytes after the {count} declared records ignored"));

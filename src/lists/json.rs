@@ -14,7 +14,9 @@ use std::io::{self, BufRead};
 
 use serde_json::{Map, Value};
 
-use super::{parse_hex, quote, ListEntry, ListFormat, ListProblem, ListSummary, ListType};
+use super::{
+    parse_hex, quote, ListEntry, ListFormat, ListProblem, ListSummary, ListType, ReadError,
+};
 use crate::hash::Algo;
 
 /// Largest record kept in memory (a VICS Media may carry a base64 thumbnail).
@@ -23,12 +25,6 @@ const MAX_RECORD: usize = 16 << 20;
 const MAX_KEY: usize = 4096;
 /// Deepest nesting.
 const MAX_DEPTH: usize = 64;
-
-/// Why a JSON list could not be read at all.
-pub(super) enum Error {
-    Io(io::Error),
-    Format(String),
-}
 
 /// Which JSON list this is, from keys in its head.
 pub(super) fn detect(head: &[u8]) -> Result<ListFormat, String> {
@@ -635,7 +631,7 @@ pub(super) fn read<R: BufRead>(
     summary: &mut ListSummary,
     on_entry: &mut impl FnMut(ListEntry<'_>),
     on_problem: &mut impl FnMut(ListProblem),
-) -> Result<(), Error> {
+) -> Result<(), ReadError> {
     let mut j = Json { r, line: 1 };
     let mut recs = Records {
         format: summary.format,
@@ -651,7 +647,7 @@ pub(super) fn read<R: BufRead>(
         // A bare array of records.
         Ok(Some(b'[')) => record_array(&mut j, &mut recs, false),
         Ok(_) => {
-            return Err(Error::Format(format!(
+            return Err(ReadError::Format(format!(
                 "a {} list is a JSON object or array",
                 summary.format
             )))
@@ -660,7 +656,7 @@ pub(super) fn read<R: BufRead>(
     };
     match result {
         Ok(()) => {}
-        Err(JErr::Io(e)) => return Err(Error::Io(e)),
+        Err(JErr::Io(e)) => return Err(ReadError::Io(e)),
         Err(JErr::Bad(reason)) => {
             recs.problem(j.line, format!("JSON: {reason}; reading stopped here"))
         }

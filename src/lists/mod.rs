@@ -288,6 +288,13 @@ pub enum ListError {
     },
 }
 
+/// Why a list read by a format module (EnCase, JSON) could not be read at all; the caller
+/// names the list.
+enum ReadError {
+    Io(io::Error),
+    Format(String),
+}
+
 /// Streams the list at `path`: calls `on_entry` for every digest and `on_problem` for every
 /// malformed record, in file order. The format is detected from the content.
 ///
@@ -410,41 +417,35 @@ pub fn read_list_from_as<R: Read>(
         notes: Vec::new(),
         lines: 0,
     };
-    match format {
-        ListFormat::Rdsv3 => {
-            return Err(fmt_err(
-                "an NSRL RDSv3 database (SQLite) must be read from a file, not a stream".into(),
-            ))
-        }
-        ListFormat::EnCase => {
-            encase::read(
-                &mut reader,
-                declared,
-                &mut summary,
-                &mut on_entry,
-                &mut on_problem,
-            )
-            .map_err(|e| match e {
-                encase::Error::Io(source) => io_err(source),
-                encase::Error::Format(reason) => fmt_err(reason),
-            })?;
-            return Ok(summary);
-        }
-        ListFormat::Vics | ListFormat::Tcap | ListFormat::StopNcii => {
-            json::read(
-                &mut reader,
-                declared,
-                &mut summary,
-                &mut on_entry,
-                &mut on_problem,
-            )
-            .map_err(|e| match e {
-                json::Error::Io(source) => io_err(source),
-                json::Error::Format(reason) => fmt_err(reason),
-            })?;
-            return Ok(summary);
-        }
-        _ => {}
+    if format == ListFormat::Rdsv3 {
+        return Err(fmt_err(
+            "an NSRL RDSv3 database (SQLite) must be read from a file, not a stream".into(),
+        ));
+    }
+    // Binary and JSON lists are read whole by their module, not by the line loop.
+    let whole = match format {
+        ListFormat::EnCase => Some(encase::read(
+            &mut reader,
+            declared,
+            &mut summary,
+            &mut on_entry,
+            &mut on_problem,
+        )),
+        ListFormat::Vics | ListFormat::Tcap | ListFormat::StopNcii => Some(json::read(
+            &mut reader,
+            declared,
+            &mut summary,
+            &mut on_entry,
+            &mut on_problem,
+        )),
+        _ => None,
+    };
+    if let Some(result) = whole {
+        result.map_err(|e| match e {
+            ReadError::Io(source) => io_err(source),
+            ReadError::Format(reason) => fmt_err(reason),
+        })?;
+        return Ok(summary);
     }
     let te_type = te_legacy_type(path);
     if format == ListFormat::TeLegacy && te_type.is_none() && declared.is_none() {

@@ -821,6 +821,17 @@ struct Full {
     quality: Option<u8>,
 }
 
+/// An entry copied out of the reader's buffers.
+fn full(e: ListEntry<'_>) -> Full {
+    Full {
+        hash: e.hash,
+        line: e.line,
+        name: e.name.map(|n| n.into_owned()),
+        label: e.label.map(|l| l.into_owned()),
+        quality: e.quality,
+    }
+}
+
 fn read_full(
     path: &Path,
     declared: Option<ListType>,
@@ -830,15 +841,7 @@ fn read_full(
     let s = read_list(
         path,
         declared,
-        |e| {
-            entries.push(Full {
-                hash: e.hash,
-                line: e.line,
-                name: e.name.map(|n| n.into_owned()),
-                label: e.label.map(|l| l.into_owned()),
-                quality: e.quality,
-            })
-        },
+        |e| entries.push(full(e)),
         |p| problems.push(p),
     )
     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -1114,15 +1117,7 @@ fn run_json(text: &[u8]) -> Result<(ListSummary, Vec<Full>, Vec<ListProblem>), L
         text,
         Path::new("list.json"),
         None,
-        |e| {
-            entries.push(Full {
-                hash: e.hash,
-                line: e.line,
-                name: e.name.map(|n| n.into_owned()),
-                label: e.label.map(|l| l.into_owned()),
-                quality: e.quality,
-            })
-        },
+        |e| entries.push(full(e)),
         |p| problems.push(p),
     )?;
     Ok((s, entries, problems))
