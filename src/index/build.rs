@@ -9,9 +9,9 @@ use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use super::{
-    format_code, place, AlgoCounts, Index, IndexError, ALIGN, BUCKET, HEADER_FIXED, KIND_BUCKETS,
-    KIND_LISTS, KIND_PDQ, KIND_PROVENANCE, KIND_RECORDS, KIND_STRINGS, LIST_RECORD, LOAD, MAGIC,
-    MAX_BITS, MAX_PROBLEMS, PDQ_ROW, SECTION_ENTRY, SLOTS, VERSION,
+    format_code, mih, place, AlgoCounts, Index, IndexError, ALIGN, BUCKET, HEADER_FIXED,
+    KIND_BUCKETS, KIND_LISTS, KIND_PDQ, KIND_PDQ_MIH, KIND_PROVENANCE, KIND_RECORDS, KIND_STRINGS,
+    LIST_RECORD, LOAD, MAGIC, MAX_BITS, MAX_PROBLEMS, PDQ_ROW, SECTION_ENTRY, SLOTS, VERSION,
 };
 use crate::hash::{Algo, Digest};
 use crate::lists::{read_list_as, ListFormat, ListHash, ListType};
@@ -160,12 +160,48 @@ pub struct IndexBuilder {
     /// Records per algorithm id, then PDQ.
     recs: [Vec<Rec>; 5],
     bits: Option<u32>,
+    pdq_search: PdqSearch,
+}
+
+/// How an index searches its PDQ hashes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PdqSearch {
+    /// Multi-index tables when the list is large enough for them to pay (16,384 hashes or
+    /// more), with substrings of about log2(n) bits.
+    #[default]
+    Auto,
+    /// No tables: every search scans the PDQ hashes (36 bytes per hash in all).
+    Linear,
+    /// Multi-index tables, this many (clamped to 10..=64), whatever the list size.
+    Tables(usize),
+}
+
+impl std::str::FromStr for PdqSearch {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<PdqSearch, String> {
+        match s {
+            "auto" => Ok(PdqSearch::Auto),
+            "linear" => Ok(PdqSearch::Linear),
+            _ => match s.strip_prefix("mih:").map(str::parse::<usize>) {
+                Some(Ok(m)) if (10..=64).contains(&m) => Ok(PdqSearch::Tables(m)),
+                _ => Err(format!(
+                    "{s:?}: expected auto, linear or mih:M with 10 <= M <= 64 tables"
+                )),
+            },
+        }
+    }
 }
 
 impl IndexBuilder {
     /// An empty builder.
     pub fn new() -> IndexBuilder {
         IndexBuilder::default()
+    }
+
+    /// Chooses how the PDQ hashes will be searched (default [`PdqSearch::Auto`]).
+    pub fn set_pdq_search(&mut self, search: PdqSearch) {
+        self.pdq_search = search;
     }
 
     /// Forces 2^bits buckets in every table (bits clamped to `[0, 26]`), for benchmarks and
@@ -524,7 +560,14 @@ impl IndexBuilder {
             .filter(|a| !self.recs[usize::from(a.id())].is_empty())
             .collect();
         let pdq_rows = self.recs[PDQ].len();
-        let nsections = 3 + 2 * algos.len() + usize::from(pdq_rows > 0);
+        let mih_plan = match self.pdq_search {
+            _ if pdq_rows == 0 => None,
+            PdqSearch::Auto => mih::plan(pdq_rows, None),
+            PdqSearch::Linear => None,
+            PdqSearch::Tables(m) => mih::plan(pdq_rows, Some(m)),
+        };
+        let mih_tables = mih_plan.as_ref().map_or(0, Vec::len);
+        let nsections = 3 + 2 * algos.len() + usize::from(pdq_rows > 0) + mih_tables;
         let header_len = HEADER_FIXED + nsections * SECTION_ENTRY + 8;
         let tables: usize = algos
             .iter()
@@ -534,6 +577,9 @@ impl IndexBuilder {
             })
             .sum::<usize>()
             + pdq_rows * PDQ_ROW
+            + mih_plan
+                .as_ref()
+                .map_or(0, |l| mih::section_bytes(pdq_rows, l))
             + ALIGN;
         let small = 8 * self.strings.len()
             + self.strings.iter().map(String::len).sum::<usize>()
@@ -630,7 +676,8 @@ impl IndexBuilder {
             table.push((KIND_RECORDS, u32::from(algo.id()), start, out.len() - start));
         }
 
-        // PDQ: the hashes, contiguous, then their provenance groups.
+        // PDQ: the hashes, contiguous, then their provenance groups; then the multi-index
+        // tables over them.
         if pdq_rows > 0 {
             let recs = std::mem::take(&mut self.recs[PDQ]);
             let start = begin(&mut out);
@@ -641,6 +688,15 @@ impl IndexBuilder {
                 out.extend_from_slice(&r.tag.to_le_bytes());
             }
             table.push((KIND_PDQ, 0, start, out.len() - start));
+            if let Some(lengths) = &mih_plan {
+                let words: Vec<[u64; 4]> = recs.iter().map(|r| r.key).collect();
+                drop(recs);
+                mih::build(&words, lengths, |i, bytes| {
+                    let start = begin(&mut out);
+                    out.extend_from_slice(&bytes);
+                    table.push((KIND_PDQ_MIH, i, start, bytes.len()));
+                });
+            }
         }
 
         // Header.
