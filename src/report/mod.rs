@@ -416,5 +416,64 @@ mod tests {
         assert!(HashFormat::Hashdeep
             .algos(Some("all".parse().unwrap()))
             .is_err());
+        let names = |f: HashFormat, given: Option<&str>| {
+            f.algos(given.map(|g| g.parse().unwrap()))
+                .map(|s| s.iter().map(Algo::name).collect::<Vec<_>>())
+        };
+        assert_eq!(names(HashFormat::Vics, None).unwrap(), ["md5", "sha1"]);
+        assert!(names(HashFormat::Vics, Some("sha1")).is_err());
+        assert!(names(HashFormat::Nsrl, Some("md5,sha256")).is_err());
+        assert_eq!(names(HashFormat::TeCsv, None).unwrap(), Vec::<&str>::new());
+    }
+
+    /// An item hashed with every algorithm, named `name` inside `tar`.
+    fn item(name: &[u8]) -> ItemResult {
+        let mut loc = crate::source::Location::file("dump/a.tar".into(), 12);
+        loc.member = Some(name.to_vec());
+        ItemResult {
+            loc,
+            outcome: Ok(crate::hash::hash_bytes(
+                "all".parse().unwrap(),
+                b"hello world\n",
+            )),
+            image: None,
+            image_error: None,
+            low_quality: false,
+            hits: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn nsrl_rows_quote_names_and_keep_bytes() {
+        let row = exchange::nsrl_row(&item(b"dir/say \"hi\"\n caf\xe9.txt")).unwrap();
+        assert_eq!(
+            row,
+            [
+                &b"\"22596363B3DE40B06F981FB85D82312E8C0ED511\",\"6F5902AC237024BDD0C176CB93063DC4\",\"\",\"say \"\"hi\"\"? caf"[..],
+                b"\xe9.txt\",12,0,\"\",\"\"\r\n",
+            ]
+            .concat()
+        );
+    }
+
+    #[test]
+    fn vics_media_fields_in_export_order() {
+        let m = exchange::vics_media(&item(b"x/y.jpg"), 7).unwrap();
+        let text = serde_json::to_string(&m).unwrap();
+        assert!(
+            text.starts_with(
+                "{\"MediaID\":7,\"Category\":null,\"MD5\":\"6F5902AC237024BDD0C176CB93063DC4\",\
+                 \"SHA1\":\"22596363B3DE40B06F981FB85D82312E8C0ED511\",\"MediaSize\":12,\
+                 \"AlternativeHashes\":[{\"HashName\":\"SHA256\",\"HashValue\":\"A948904F"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "\"MediaFiles\":[{\"MD5\":\"6F5902AC237024BDD0C176CB93063DC4\",\
+                 \"FileName\":\"y.jpg\",\"FilePath\":\"dump/a.tar/x/y.jpg\"}]}"
+            ),
+            "{text}"
+        );
     }
 }
