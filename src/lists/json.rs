@@ -367,6 +367,8 @@ struct Records<'a, E, P> {
     notes: Vec<String>,
     records: u64,
     withdrawn: u64,
+    /// Whether the record array was met.
+    found: bool,
 }
 
 impl<E: FnMut(ListEntry<'_>), P: FnMut(ListProblem)> Records<'_, E, P> {
@@ -641,6 +643,7 @@ pub(super) fn read<R: BufRead>(
         notes: Vec::new(),
         records: 0,
         withdrawn: 0,
+        found: false,
     };
     let result = match j.ws() {
         Ok(Some(b'{')) => envelope(&mut j, &mut recs),
@@ -655,6 +658,13 @@ pub(super) fn read<R: BufRead>(
         Err(e) => Err(e),
     };
     match result {
+        Ok(()) if !recs.found => {
+            return Err(ReadError::Format(format!(
+                "no {:?} array of records: not a {} list",
+                records_key(summary.format),
+                summary.format
+            )))
+        }
         Ok(()) => {}
         Err(JErr::Io(e)) => return Err(ReadError::Io(e)),
         Err(JErr::Bad(reason)) => {
@@ -709,6 +719,7 @@ where
     E: FnMut(ListEntry<'_>),
     P: FnMut(ListProblem),
 {
+    recs.found = true;
     j.array(|j| {
         if cases && j.ws()? == Some(b'{') {
             return j.object(|j, key| {

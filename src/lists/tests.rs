@@ -1168,6 +1168,9 @@ fn json_limits_bound_strings_records_and_nesting() {
     // Not JSON of a known list.
     let err = run_json(br#"{"foo": 1}"#).unwrap_err();
     assert!(err.to_string().contains("not a VICS export"), "{err}");
+    // A VICS envelope without its record array.
+    let err = run_json(br#"{"odata.metadata": "x#Media", "value": {"MD5": "x"}}"#).unwrap_err();
+    assert!(err.to_string().contains("no \"value\" array"), "{err}");
     // Escapes are decoded; a record without a hash is a problem.
     let (_, e, p) = run_json(
         br#"{"odata.metadata": "x#Media", "value": [
