@@ -926,9 +926,71 @@ fn algo_from_hex_len(n: usize) -> Option<Algo> {
     }
 }
 
+/// The value of each hex digit byte; 0xFF for every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xFF; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// Parses one hex token. `stated` is what the file says the type is (tag, header, signal
 /// type), `declared` what the caller says; they must agree when both are given.
 fn parse_hex(
+    tok: &[u8],
+    stated: Option<ListType>,
+    declared: Option<ListType>,
+) -> Result<ListHash, String> {
+    match parse_exact_fast(tok, stated, declared) {
+        Some(h) => Ok(h),
+        None => parse_hex_checked(tok, stated, declared),
+    }
+}
+
+/// The common case of [`parse_hex`], a well-formed exact digest, decoded without a branch
+/// per digit (hex digits of digests are random, so a branchy decoder mispredicts about
+/// once a digit). `None` sends anything else to [`parse_hex_checked`], which says why.
+fn parse_exact_fast(
+    tok: &[u8],
+    stated: Option<ListType>,
+    declared: Option<ListType>,
+) -> Option<ListHash> {
+    let algo = match (stated, declared) {
+        (Some(s), Some(d)) if s != d => return None,
+        (Some(ListType::Exact(a)), _) | (None, Some(ListType::Exact(a))) => a,
+        (None, None) => algo_from_hex_len(tok.len())?,
+        _ => return None,
+    };
+    if tok.len() != algo.len() * 2 {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    let mut bad = 0u8;
+    for (b, pair) in bytes.iter_mut().zip(tok.chunks_exact(2)) {
+        let (hi, lo) = (
+            HEX_VALUE[usize::from(pair[0])],
+            HEX_VALUE[usize::from(pair[1])],
+        );
+        bad |= hi | lo;
+        *b = (hi << 4) | (lo & 0x0F);
+    }
+    if bad > 0x0F {
+        return None;
+    }
+    Digest::new(algo, &bytes[..algo.len()]).map(ListHash::Exact)
+}
+
+/// [`parse_hex`] with every check, for the cases the fast path leaves (PDQ, errors).
+fn parse_hex_checked(
     tok: &[u8],
     stated: Option<ListType>,
     declared: Option<ListType>,

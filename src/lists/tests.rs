@@ -1393,3 +1393,29 @@ fn forced_format_overrides_detection() {
     assert_eq!((n, problems.len()), (5, 1));
     assert_eq!(problems[0].line, 1);
 }
+
+#[test]
+fn fast_hex_path_agrees_with_the_checked_one() {
+    let cases: &[&str] = &[
+        HELLO_MD5,
+        &HELLO_SHA1.to_uppercase(),
+        HELLO_SHA256,
+        "6F5902ac237024BDD0c176cb93063dc4",
+        "6f5902ac237024bdd0c176cb93063dcg",
+        "6f5902ac237024bdd0c176cb93063dc",
+        "",
+        "zz",
+        "6f5902ac237024bdd0c176cb93063d\u{e9}",
+    ];
+    for tok in cases {
+        for declared in [None, Some(ListType::Exact(Algo::Md5)), Some(ListType::Pdq)] {
+            for stated in [None, Some(ListType::Exact(Algo::Sha1))] {
+                let slow = parse_hex_checked(tok.as_bytes(), stated, declared);
+                assert_eq!(parse_hex(tok.as_bytes(), stated, declared), slow, "{tok}");
+                if let Some(fast) = parse_exact_fast(tok.as_bytes(), stated, declared) {
+                    assert_eq!(Ok(fast), slow, "{tok}");
+                }
+            }
+        }
+    }
+}
