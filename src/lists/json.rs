@@ -255,7 +255,9 @@ impl<R: BufRead> Json<'_, R> {
             Some(b'"') => {
                 let s = self.string(*budget, true)?;
                 *budget -= s.len();
-                Ok(Value::String(String::from_utf8_lossy(&s).into_owned()))
+                Ok(Value::String(String::from_utf8(s).unwrap_or_else(|e| {
+                    String::from_utf8_lossy(e.as_bytes()).into_owned()
+                })))
             }
             Some(b'{') => {
                 let mut map = Map::new();
@@ -634,6 +636,13 @@ pub(super) fn read<R: BufRead>(
     on_entry: &mut impl FnMut(ListEntry<'_>),
     on_problem: &mut impl FnMut(ListProblem),
 ) -> Result<(), ReadError> {
+    // A UTF-8 byte order mark (Windows tools write one) is not part of the JSON.
+    if r.fill_buf()
+        .map_err(ReadError::Io)?
+        .starts_with(b"\xEF\xBB\xBF")
+    {
+        r.consume(3);
+    }
     let mut j = Json { r, line: 1 };
     let mut recs = Records {
         format: summary.format,

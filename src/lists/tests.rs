@@ -1168,6 +1168,12 @@ fn json_limits_bound_strings_records_and_nesting() {
     // Not JSON of a known list.
     let err = run_json(br#"{"foo": 1}"#).unwrap_err();
     assert!(err.to_string().contains("not a VICS export"), "{err}");
+    // A byte order mark before the JSON.
+    let (s, e, _) = run_json(
+        b"\xEF\xBB\xBF{\"hashRecords\": [{\"signalType\": \"VideoMD5\", \"hashValue\": \"b72331c9c7e946a2a2191cdacd015263\"}]}",
+    )
+    .unwrap();
+    assert_eq!((s.format, e.len()), (ListFormat::StopNcii, 1));
     // A VICS envelope without its record array.
     let err = run_json(br#"{"odata.metadata": "x#Media", "value": {"MD5": "x"}}"#).unwrap_err();
     assert!(err.to_string().contains("no \"value\" array"), "{err}");
