@@ -1425,3 +1425,47 @@ fn fast_hex_path_agrees_with_the_checked_one() {
         }
     }
 }
+
+#[test]
+fn no_fixture_prefix_or_byte_flip_panics() {
+    let dir = fixture_path("lists", "");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_none_or(|e| e != "db" && e != "md"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 30);
+    for path in files {
+        let bytes = std::fs::read(&path).unwrap();
+        let step = (bytes.len() / 400).max(1);
+        for cut in (0..bytes.len()).step_by(step) {
+            let _ = read_list_from(&bytes[..cut], &path, None, |_| {}, |_| {});
+            let mut flipped = bytes.clone();
+            flipped[cut] ^= 0xA5;
+            let _ = read_list_from(&flipped[..], &path, None, |_| {}, |_| {});
+            for forced in [ListFormat::Vics, ListFormat::EnCase, ListFormat::Nsrl] {
+                let _ = read_list_from_as(&bytes[..cut], &path, None, Some(forced), |_| {}, |_| {});
+            }
+        }
+    }
+}
+
+#[test]
+fn damaged_sqlite_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    for db in ["RDS_sample_full.db", "RDS_sample_minimal.db"] {
+        let bytes = std::fs::read(fixture_path("lists", db)).unwrap();
+        for at in (100..bytes.len()).step_by(997) {
+            let mut b = bytes.clone();
+            for x in &mut b[at..(at + 64).min(bytes.len())] {
+                *x ^= 0x5A;
+            }
+            let p = dir.path().join("damaged.db");
+            std::fs::write(&p, &b).unwrap();
+            if let Err(e) = read_list(&p, None, |_| {}, |_| {}) {
+                assert!(e.to_string().starts_with(&p.display().to_string()), "{e}");
+            }
+        }
+    }
+}
