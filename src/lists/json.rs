@@ -739,11 +739,46 @@ where
                 }
             });
         }
-        j.ws()?;
+        let next = j.ws()?;
         let line = j.line;
         let mut budget = MAX_RECORD;
-        let v = j.value(&mut budget, 0)?;
+        let v = if next == Some(b'{') {
+            // Only the fields a record's hashes and label come from are kept; the rest
+            // (comments, dates, thumbnails...) is skipped without being built.
+            let wanted = wanted_fields(recs.format);
+            let mut map = Map::new();
+            j.object(|j, key| {
+                if wanted.contains(&key.as_str()) {
+                    let v = j.value(&mut budget, 1)?;
+                    map.insert(key, v);
+                    Ok(())
+                } else {
+                    j.skip(1)
+                }
+            })?;
+            Value::Object(map)
+        } else {
+            j.value(&mut budget, 0)?
+        };
         recs.record(line, &v);
         Ok(())
     })
+}
+
+/// The fields of a record that [`Records::record`] reads.
+fn wanted_fields(format: ListFormat) -> &'static [&'static str] {
+    match format {
+        ListFormat::Vics => &[
+            "MD5",
+            "SHA1",
+            "SHA256",
+            "Category",
+            "MediaFiles",
+            "AlternativeHashes",
+            "PhotoDNA",
+            "Media",
+        ],
+        ListFormat::Tcap => &["hash_digest", "algorithm", "ideology", "deleted"],
+        _ => &["signalType", "hashValue", "hashStatus", "CSPFeedbacks"],
+    }
 }
