@@ -139,7 +139,8 @@ struct HashArgs {
     #[arg(long, value_name = "ALGOS")]
     algo: Option<String>,
     /// Output format: jsonl, csv, md5sum, sha1sum, sha256sum, hashdeep, te (ThreatExchange
-    /// signal lines, `pdq <hex>` per image).
+    /// signal lines, `pdq <hex>` per image), te-csv (ThreatExchange dataset CSV), vics
+    /// (Project VIC VICS 2.0 Media JSON), nsrl (NSRL RDS 2.x NSRLFile.txt).
     #[arg(long, short = 'f', default_value = "jsonl")]
     format: String,
     /// Decode large JPEGs at reduced scale (1/2, 1/4 or 1/8, both sides kept >= 512 px):
@@ -204,7 +205,10 @@ struct BuildArgs {
     /// The index file to write.
     #[arg(long, short = 'o', value_name = "INDEX")]
     output: PathBuf,
-    /// Hash lists: plain hex, md5sum/sha1sum/sha256sum (also --tag and -z), hashdeep.
+    /// Hash lists, format detected from the content: plain hex, md5sum/sha1sum/sha256sum
+    /// (also --tag and -z), hashdeep, NSRL RDS 2.x and RDSv3, VICS JSON, ThreatExchange
+    /// (signal lines, dataset CSV, legacy .te), TCAP and StopNCII JSON pages, PDQ hasher
+    /// CSV, X-Ways text, EnCase .hash.
     #[arg(required = true, value_name = "LIST")]
     lists: Vec<PathBuf>,
     /// Name of the next LIST (default: its file stem). Give before the list it names.
@@ -217,6 +221,11 @@ struct BuildArgs {
     /// wrong (e.g. xxh3_128, 32 hex digits like md5; pdq, 64 hex digits like sha256).
     #[arg(long = "type", value_name = "ALGO|pdq")]
     kind: Vec<String>,
+    /// Format of the next LIST, instead of detecting it from the content: plain, coreutils,
+    /// hashdeep, te, te-csv, nsrl, rdsv3, vics, tcap, stopncii, te-legacy, pdq-hasher,
+    /// xways, encase.
+    #[arg(long = "format", value_name = "FORMAT")]
+    list_format: Vec<String>,
     /// Fail on the first malformed line instead of counting it.
     #[arg(long)]
     strict: bool,
@@ -266,7 +275,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
         Cmd::Hash(a) => {
             let format: HashFormat = a.format.parse().map_err(anyhow::Error::msg)?;
             let (given, mut p) = parse_algos(a.algo.as_deref())?;
-            p.pdq |= format == HashFormat::Te;
+            p.pdq |= matches!(format, HashFormat::Te | HashFormat::TeCsv);
             let algos = format.algos(given).map_err(anyhow::Error::msg)?;
             let mut opts = run_options(&a.input, &a.output, algos)?;
             opts.pipeline.perceptual = perceptual_config(&a.image, p, 0, a.fast_decode);
@@ -282,12 +291,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 None => {
                     let mut b = IndexBuilder::new();
                     for l in &a.list {
-                        let spec = ListSpec {
-                            path: l.clone(),
-                            name: None,
-                            label: None,
-                            algo: None,
-                        };
+                        let spec = ListSpec::new(l.clone());
                         let rep = b.add_list(&spec, false)?;
                         report_list(&rep, a.output.quiet);
                     }
@@ -416,29 +420,30 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
     }
 }
 
-/// Pairs each LIST with the `--name`, `--label` and `--type` given before it (after the
+/// Pairs each LIST with the `--name`, `--label`, `--type` and `--format` given before it (after the
 /// previous list).
 fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
     let list_idx: Vec<usize> = m
         .indices_of("lists")
         .map(|i| i.collect())
         .unwrap_or_default();
-    let per_list = |id: &str, values: &[String]| -> Result<Vec<Option<String>>> {
+    let per_list = |id: &str, flag: &str, values: &[String]| -> Result<Vec<Option<String>>> {
         let idx: Vec<usize> = m.indices_of(id).map(|i| i.collect()).unwrap_or_default();
         let mut out = vec![None; list_idx.len()];
         for (v, at) in values.iter().zip(idx) {
             let Some(slot) = list_idx.iter().position(|&l| l > at) else {
-                bail!("--{id} {v} is not followed by a list it could apply to");
+                bail!("--{flag} {v} is not followed by a list it could apply to");
             };
             if out[slot].replace(v.clone()).is_some() {
-                bail!("two --{id} options given for the same list");
+                bail!("two --{flag} options given for the same list");
             }
         }
         Ok(out)
     };
-    let names = per_list("name", &a.name)?;
-    let labels = per_list("label", &a.label)?;
-    let kinds = per_list("kind", &a.kind)?;
+    let names = per_list("name", "name", &a.name)?;
+    let labels = per_list("label", "label", &a.label)?;
+    let kinds = per_list("kind", "type", &a.kind)?;
+    let formats = per_list("list_format", "format", &a.list_format)?;
     a.lists
         .iter()
         .enumerate()
@@ -448,11 +453,24 @@ fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
                 .map(str::parse::<vigie::lists::ListType>)
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
+            let format = formats[i]
+                .as_deref()
+                .map(|f| {
+                    vigie::lists::ListFormat::from_name(f).ok_or_else(|| {
+                        let all: Vec<&str> = vigie::lists::ListFormat::ALL
+                            .iter()
+                            .map(|f| f.name())
+                            .collect();
+                        anyhow::anyhow!("unknown list format '{f}' ({})", all.join(", "))
+                    })
+                })
+                .transpose()?;
             Ok(ListSpec {
                 path: path.clone(),
                 name: names[i].clone(),
                 label: labels[i].clone(),
                 algo,
+                format,
             })
         })
         .collect()

@@ -14,7 +14,7 @@ use super::{
     LIST_RECORD, LOAD, MAGIC, MAX_BITS, MAX_PROBLEMS, PDQ_ROW, SECTION_ENTRY, SLOTS, VERSION,
 };
 use crate::hash::{Algo, Digest};
-use crate::lists::{read_list, ListFormat, ListHash, ListType};
+use crate::lists::{read_list_as, ListFormat, ListHash, ListType};
 use crate::perceptual::pdq::PdqHash;
 
 /// The record vector of PDQ hashes, after the four exact algorithms'.
@@ -35,6 +35,8 @@ pub struct ListSpec {
     /// The type of the list's hashes, when the file cannot tell (e.g. xxh3_128 hex, or PDQ:
     /// never guessed from the length).
     pub algo: Option<ListType>,
+    /// The list's format, when detection from the content must be overridden.
+    pub format: Option<ListFormat>,
 }
 
 impl ListSpec {
@@ -45,6 +47,7 @@ impl ListSpec {
             name: None,
             label: None,
             algo: None,
+            format: None,
         }
     }
 
@@ -261,9 +264,10 @@ impl IndexBuilder {
         let mut own_labels: Vec<String> = Vec::new();
         let mut own_ids: HashMap<String, u32> = HashMap::new();
         let recs = &mut self.recs;
-        let summary = read_list(
+        let summary = read_list_as(
             &spec.path,
             spec.algo,
+            spec.format,
             |e| {
                 let tag = match e.label {
                     None => pair,

@@ -38,7 +38,8 @@
 //! kind 2 LISTS        param 0
 //!   u32 count; count records of 64 bytes:
 //!     u32 name string, u32 label string, u32 source path string,
-//!     u32 format (0 plain, 1 coreutils, 2 hashdeep, 3 te, 4 te-csv), u64 malformed lines,
+//!     u32 format (0 plain, 1 coreutils, 2 hashdeep, 3 te, 4 te-csv, 5 nsrl, 6 rdsv3, 7 vics,
+//!     8 tcap, 9 stopncii, 10 te-legacy, 11 pdq-hasher, 12 xways, 13 encase), u64 malformed lines,
 //!     4 x u64 entries read per algorithm (md5, sha1, sha256, xxh3_128), u64 PDQ entries read
 //! kind 3 PROVENANCE   param 0
 //!   u32 group count G; u32 pair count P; (G+1) u32 start of each group in the pairs, the
@@ -729,6 +730,15 @@ fn format_code(f: ListFormat) -> u32 {
         ListFormat::Hashdeep => 2,
         ListFormat::ThreatExchange => 3,
         ListFormat::TeDataset => 4,
+        ListFormat::Nsrl => 5,
+        ListFormat::Rdsv3 => 6,
+        ListFormat::Vics => 7,
+        ListFormat::Tcap => 8,
+        ListFormat::StopNcii => 9,
+        ListFormat::TeLegacy => 10,
+        ListFormat::PdqHasher => 11,
+        ListFormat::XWays => 12,
+        ListFormat::EnCase => 13,
     }
 }
 

@@ -49,6 +49,14 @@ const SNIFF_LEN: usize = 64 * 1024;
 /// Longest piece of a bad line quoted in a problem's reason.
 const QUOTE_LEN: usize = 80;
 
+/// Longest record of a text list. Real records are short (a hash and a file name); a longer
+/// one is reported and skipped without being buffered whole.
+const MAX_LINE: usize = 1 << 20;
+
+mod encase;
+mod json;
+mod nsrl;
+
 /// The format of a hash list, detected from its content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -65,16 +73,54 @@ pub enum ListFormat {
     /// The ThreatExchange dataset CSV, `signal_type,signal_str,...`.
     #[serde(rename = "te-csv")]
     TeDataset,
+    /// NSRL RDS 2.x `NSRLFile.txt` (layouts 2.0 and 1.5): quoted CSV, CRLF.
+    #[serde(rename = "nsrl")]
+    Nsrl,
+    /// NSRL RDSv3 SQLite database, full or minimal shape.
+    #[serde(rename = "rdsv3")]
+    Rdsv3,
+    /// Project VIC VICS JSON (1.x and 2.0, `#Media` or `#Cases`).
+    #[serde(rename = "vics")]
+    Vics,
+    /// A Tech Against Terrorism TCAP hash-list page (JSON).
+    #[serde(rename = "tcap")]
+    Tcap,
+    /// A StopNCII `FetchHashes` page (JSON).
+    #[serde(rename = "stopncii")]
+    StopNcii,
+    /// The legacy ThreatExchange CLI / HMA v1 state `simple.<TYPE>.te`: header-less CSV
+    /// `indicator,[indicator_id,]descriptor_id,added_on,labels`.
+    #[serde(rename = "te-legacy")]
+    TeLegacy,
+    /// The PDQ reference CLI's output, `hash,quality,filename` (or `--details`).
+    #[serde(rename = "pdq-hasher")]
+    PdqHasher,
+    /// An X-Ways hash-set text file: a header line naming the type (`MD5`, `SHA-1`,
+    /// `SHA-256`), then one hash per line.
+    #[serde(rename = "xways")]
+    XWays,
+    /// An EnCase (v3 to v6) binary `.hash` file: MD5 records.
+    #[serde(rename = "encase")]
+    EnCase,
 }
 
 impl ListFormat {
     /// Every format.
-    pub const ALL: [ListFormat; 5] = [
+    pub const ALL: [ListFormat; 14] = [
         ListFormat::Plain,
         ListFormat::Coreutils,
         ListFormat::Hashdeep,
         ListFormat::ThreatExchange,
         ListFormat::TeDataset,
+        ListFormat::Nsrl,
+        ListFormat::Rdsv3,
+        ListFormat::Vics,
+        ListFormat::Tcap,
+        ListFormat::StopNcii,
+        ListFormat::TeLegacy,
+        ListFormat::PdqHasher,
+        ListFormat::XWays,
+        ListFormat::EnCase,
     ];
 
     /// A short stable name, used in reports and index files.
@@ -85,6 +131,15 @@ impl ListFormat {
             ListFormat::Hashdeep => "hashdeep",
             ListFormat::ThreatExchange => "te",
             ListFormat::TeDataset => "te-csv",
+            ListFormat::Nsrl => "nsrl",
+            ListFormat::Rdsv3 => "rdsv3",
+            ListFormat::Vics => "vics",
+            ListFormat::Tcap => "tcap",
+            ListFormat::StopNcii => "stopncii",
+            ListFormat::TeLegacy => "te-legacy",
+            ListFormat::PdqHasher => "pdq-hasher",
+            ListFormat::XWays => "xways",
+            ListFormat::EnCase => "encase",
         }
     }
 
@@ -183,8 +238,11 @@ pub struct ListEntry<'a> {
     /// from the reader's line buffer unless unescaping had to copy it.
     pub name: Option<Cow<'a, [u8]>>,
     /// The label (category) the list gives this hash, when it gives one (the `category`
-    /// column of a ThreatExchange dataset CSV).
+    /// column of a ThreatExchange dataset CSV, a VICS `Category`, a TCAP ideology, ...).
     pub label: Option<Cow<'a, str>>,
+    /// The PDQ quality (0-100) the list gives a PDQ hash, when it gives one (the PDQ
+    /// reference CLI's output).
+    pub quality: Option<u8>,
 }
 
 /// A record of a list that yielded no digest (or not all the digests it should have).
@@ -230,8 +288,15 @@ pub enum ListError {
     },
 }
 
+/// Why a list read by a format module (EnCase, JSON) could not be read at all; the caller
+/// names the list.
+enum ReadError {
+    Io(io::Error),
+    Format(String),
+}
+
 /// Streams the list at `path`: calls `on_entry` for every digest and `on_problem` for every
-/// malformed record, in file order.
+/// malformed record, in file order. The format is detected from the content.
 ///
 /// `declared` is the type the caller says the list holds: it replaces guessing from the hex
 /// length (so a list of 32-hex-digit hashes can be xxh3_128, one of 64 can be PDQ), hashes of
@@ -247,21 +312,74 @@ pub fn read_list(
     on_entry: impl FnMut(ListEntry<'_>),
     on_problem: impl FnMut(ListProblem),
 ) -> Result<ListSummary, ListError> {
-    let file = File::open(path).map_err(|source| ListError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    read_list_from(file, path, declared, on_entry, on_problem)
+    read_list_as(path, declared, None, on_entry, on_problem)
 }
 
-/// Like [`read_list`] on any reader; `path` only names the list in errors.
+/// Like [`read_list`], but with `format` given the content is read in that format instead of
+/// the detected one (`index build --format`).
+///
+/// An NSRL RDSv3 database (SQLite) is opened read-only from `path`; every other format is
+/// streamed.
+///
+/// # Errors
+/// As [`read_list`].
+pub fn read_list_as(
+    path: &Path,
+    declared: Option<ListType>,
+    format: Option<ListFormat>,
+    on_entry: impl FnMut(ListEntry<'_>),
+    on_problem: impl FnMut(ListProblem),
+) -> Result<ListSummary, ListError> {
+    let io_err = |source| ListError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io_err)?;
+    let mut magic = Vec::with_capacity(nsrl::SQLITE_MAGIC.len());
+    (&mut file)
+        .take(nsrl::SQLITE_MAGIC.len() as u64)
+        .read_to_end(&mut magic)
+        .map_err(io_err)?;
+    let sqlite = magic == nsrl::SQLITE_MAGIC;
+    if format == Some(ListFormat::Rdsv3) || (format.is_none() && sqlite) {
+        drop(file);
+        return nsrl::read_rdsv3(path, declared, on_entry, on_problem);
+    }
+    read_list_from_as(
+        io::Cursor::new(magic).chain(file),
+        path,
+        declared,
+        format,
+        on_entry,
+        on_problem,
+    )
+}
+
+/// Like [`read_list`] on any reader; `path` only names the list in errors (and gives the
+/// indicator type of a legacy ThreatExchange `simple.<TYPE>.te` file). An RDSv3 database
+/// cannot be read this way: SQLite needs the file.
 ///
 /// # Errors
 /// As [`read_list`].
 pub fn read_list_from<R: Read>(
+    input: R,
+    path: &Path,
+    declared: Option<ListType>,
+    on_entry: impl FnMut(ListEntry<'_>),
+    on_problem: impl FnMut(ListProblem),
+) -> Result<ListSummary, ListError> {
+    read_list_from_as(input, path, declared, None, on_entry, on_problem)
+}
+
+/// [`read_list_from`] with an optional forced format, as [`read_list_as`].
+///
+/// # Errors
+/// As [`read_list`].
+pub fn read_list_from_as<R: Read>(
     mut input: R,
     path: &Path,
     declared: Option<ListType>,
+    forced: Option<ListFormat>,
     mut on_entry: impl FnMut(ListEntry<'_>),
     mut on_problem: impl FnMut(ListProblem),
 ) -> Result<ListSummary, ListError> {
@@ -285,9 +403,12 @@ pub fn read_list_from<R: Read>(
             "UTF-16 text (PowerShell redirection?): convert it to UTF-8 first".into(),
         ));
     }
-    let nul = head.contains(&0);
+    let format = match forced {
+        Some(f) => f,
+        None => detect(&head).map_err(fmt_err)?,
+    };
+    let nul = matches!(format, ListFormat::Plain | ListFormat::Coreutils) && head.contains(&0);
     let sep = if nul { b'\0' } else { b'\n' };
-    let format = detect(&head, sep);
     let mut reader = BufReader::with_capacity(256 * 1024, io::Cursor::new(head).chain(input));
 
     let mut summary = ListSummary {
@@ -296,17 +417,68 @@ pub fn read_list_from<R: Read>(
         notes: Vec::new(),
         lines: 0,
     };
+    if format == ListFormat::Rdsv3 {
+        return Err(fmt_err(
+            "an NSRL RDSv3 database (SQLite) must be read from a file, not a stream".into(),
+        ));
+    }
+    // Binary and JSON lists are read whole by their module, not by the line loop.
+    let whole = match format {
+        ListFormat::EnCase => Some(encase::read(
+            &mut reader,
+            declared,
+            &mut summary,
+            &mut on_entry,
+            &mut on_problem,
+        )),
+        ListFormat::Vics | ListFormat::Tcap | ListFormat::StopNcii => Some(json::read(
+            &mut reader,
+            declared,
+            &mut summary,
+            &mut on_entry,
+            &mut on_problem,
+        )),
+        _ => None,
+    };
+    if let Some(result) = whole {
+        result.map_err(|e| match e {
+            ReadError::Io(source) => io_err(source),
+            ReadError::Format(reason) => fmt_err(reason),
+        })?;
+        return Ok(summary);
+    }
+    let te_type = te_legacy_type(path);
+    if format == ListFormat::TeLegacy && te_type.is_none() && declared.is_none() {
+        return Err(fmt_err(
+            "a legacy ThreatExchange list names its indicator type in its file name \
+             (simple.HASH_PDQ.te); this name does not: declare the type (--type)"
+                .into(),
+        ));
+    }
     let mut hashdeep = HashdeepState::default();
     let mut csv_cols: Option<CsvCols> = None;
+    let mut nsrl_cols: Option<nsrl::Cols> = None;
+    let mut xways: Option<ListType> = None;
     let mut buf = Vec::with_capacity(256);
     loop {
         buf.clear();
-        let n = reader.read_until(sep, &mut buf).map_err(io_err)?;
+        let (n, too_long) = read_record(&mut reader, sep, &mut buf, MAX_LINE).map_err(io_err)?;
         if n == 0 {
             break;
         }
         summary.lines += 1;
         let line_no = summary.lines;
+        if too_long {
+            on_problem(ListProblem {
+                line: line_no,
+                reason: format!(
+                    "record longer than {} MiB (not a hash list line; skipped): {}",
+                    MAX_LINE >> 20,
+                    quote(&buf)
+                ),
+            });
+            continue;
+        }
         let mut rec: &[u8] = &buf;
         if rec.last() == Some(&sep) {
             rec = &rec[..rec.len() - 1];
@@ -367,6 +539,7 @@ pub fn read_list_from<R: Read>(
                         line: line_no,
                         name: None,
                         label: None,
+                        quality: None,
                     }),
                     Err(reason) => problem(reason),
                 }
@@ -381,6 +554,7 @@ pub fn read_list_from<R: Read>(
                         line: line_no,
                         name,
                         label: None,
+                        quality: None,
                     }),
                     Err(reason) => problem(reason),
                 }
@@ -400,6 +574,7 @@ pub fn read_list_from<R: Read>(
                         line: line_no,
                         name: None,
                         label: None,
+                        quality: None,
                     }),
                     Err(reason) => problem(reason),
                 }
@@ -433,10 +608,90 @@ pub fn read_list_from<R: Read>(
                             .and_then(field)
                             .filter(|l| !l.is_empty())
                             .map(|l| Cow::Owned(String::from_utf8_lossy(l).into_owned())),
+                        quality: None,
                     }),
                     Err(reason) => problem(reason),
                 }
             }
+            ListFormat::Nsrl => {
+                let fields = split_csv(rec);
+                if fields.first().is_some_and(|f| f.as_ref() == b"SHA-1") {
+                    // The header (repeated where split parts were concatenated).
+                    nsrl_cols = Some(
+                        nsrl::Cols::from_header(&fields, declared, &mut summary.notes)
+                            .map_err(|r| fmt_err(format!("line {line_no}: {r}")))?,
+                    );
+                    continue;
+                }
+                match &nsrl_cols {
+                    Some(cols) => cols.row(&fields, line_no, &mut on_entry, &mut problem),
+                    None => problem("data before the NSRL header line".into()),
+                }
+            }
+            ListFormat::TeLegacy => {
+                let fields = split_csv(rec);
+                if fields.len() < 4 {
+                    problem(format!(
+                        "{} fields where a legacy ThreatExchange line has 4 or 5 \
+                         (indicator,[indicator_id,]descriptor_id,added_on,labels): {}",
+                        fields.len(),
+                        quote(rec)
+                    ));
+                    continue;
+                }
+                match parse_hex(fields[0].trim_ascii(), te_type, declared) {
+                    Ok(hash) => on_entry(ListEntry {
+                        hash,
+                        line: line_no,
+                        name: None,
+                        label: fields
+                            .last()
+                            .map(|l| l.trim_ascii())
+                            .filter(|l| !l.is_empty())
+                            .map(|l| Cow::Owned(String::from_utf8_lossy(l).into_owned())),
+                        quality: None,
+                    }),
+                    Err(reason) => problem(reason),
+                }
+            }
+            ListFormat::PdqHasher => match parse_pdq_hasher(rec, declared) {
+                Ok((hash, quality, name)) => on_entry(ListEntry {
+                    hash,
+                    line: line_no,
+                    name: name.map(Cow::Borrowed),
+                    label: None,
+                    quality: Some(quality),
+                }),
+                Err(reason) => problem(reason),
+            },
+            ListFormat::XWays => {
+                let Some(stated) = xways else {
+                    xways = Some(xways_header(trimmed).ok_or_else(|| {
+                        fmt_err(format!(
+                            "line {line_no}: an X-Ways hash set starts with a line naming its \
+                             type (MD5, SHA-1, SHA-256), not {}",
+                            quote(trimmed)
+                        ))
+                    })?);
+                    continue;
+                };
+                match parse_hex(trimmed, Some(stated), declared) {
+                    Ok(hash) => on_entry(ListEntry {
+                        hash,
+                        line: line_no,
+                        name: None,
+                        label: None,
+                        quality: None,
+                    }),
+                    Err(reason) => problem(reason),
+                }
+            }
+            // Read whole above, before the line loop.
+            ListFormat::Rdsv3
+            | ListFormat::EnCase
+            | ListFormat::Vics
+            | ListFormat::Tcap
+            | ListFormat::StopNcii => {}
         }
     }
     if format == ListFormat::Hashdeep && hashdeep.cols.is_empty() {
@@ -447,20 +702,66 @@ pub fn read_list_from<R: Read>(
     Ok(summary)
 }
 
-/// Guesses the format from the first records of the file.
-fn detect(head: &[u8], sep: u8) -> ListFormat {
+/// Guesses the format from the head of the file: magic bytes (SQLite, EnCase), the first
+/// byte of JSON and its keys, then header lines and the shape of the first record.
+fn detect(head: &[u8]) -> Result<ListFormat, String> {
+    if head.starts_with(nsrl::SQLITE_MAGIC) {
+        return Ok(ListFormat::Rdsv3);
+    }
+    if head.starts_with(encase::MAGIC) {
+        return Ok(ListFormat::EnCase);
+    }
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     if head.starts_with(b"%%%% HASHDEEP-") {
-        return ListFormat::Hashdeep;
+        return Ok(ListFormat::Hashdeep);
     }
+    if let Some(b'{' | b'[') = head.iter().find(|b| !b.is_ascii_whitespace()) {
+        return json::detect(head);
+    }
+    let sep = if head.contains(&0) { b'\0' } else { b'\n' };
     for rec in head.split(|&b| b == sep) {
         let t = rec.trim_ascii();
         if t.is_empty() || t.starts_with(b"#") {
             continue;
         }
         if sep == b'\n' {
+            if t.starts_with(b"\"SHA-1\",") {
+                return Ok(ListFormat::Nsrl);
+            }
+            if xways_header(t).is_some() {
+                return Ok(ListFormat::XWays);
+            }
             if t.starts_with(b"signal_type,signal_str") {
-                return ListFormat::TeDataset;
+                return Ok(ListFormat::TeDataset);
+            }
+            if t.starts_with(b"hash=") {
+                return Ok(ListFormat::PdqHasher);
+            }
+            // Header-less CSV led by a hash and a number: the PDQ reference CLI
+            // (`hash,quality,filename`) or a legacy ThreatExchange state file
+            // (`indicator,[indicator_id,]descriptor_id,added_on,labels`).
+            let fields: Vec<&[u8]> = t.split(|&b| b == b',').collect();
+            let hex = |f: &[u8]| !f.is_empty() && f.iter().all(u8::is_ascii_hexdigit);
+            let num = |f: &[u8]| !f.is_empty() && f.iter().all(u8::is_ascii_digit);
+            // An ISO date (`2024-05-01T...`) in the third or fourth field is `added_on`.
+            let date = |f: Option<&&[u8]>| {
+                f.is_some_and(|f| {
+                    f.len() >= 10
+                        && f[..4].iter().all(u8::is_ascii_digit)
+                        && f[4] == b'-'
+                        && f[7] == b'-'
+                })
+            };
+            if fields.len() >= 3 && hex(fields[0]) && num(fields[1]) {
+                if fields.len() >= 4 && (date(fields.get(2)) || date(fields.get(3))) {
+                    return Ok(ListFormat::TeLegacy);
+                }
+                if fields[0].len() == 64 && fields[1].len() <= 3 {
+                    return Ok(ListFormat::PdqHasher);
+                }
+                if fields.len() >= 4 {
+                    return Ok(ListFormat::TeLegacy);
+                }
             }
             // `<signal_type> <value>`: a lower-case identifier that is not hex (so never the
             // hash of a coreutils line), then a value.
@@ -475,7 +776,7 @@ fn detect(head: &[u8], sep: u8) -> ListFormat {
                     .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
                 && !kind.iter().all(u8::is_ascii_hexdigit);
             if ident && end < t.len() {
-                return ListFormat::ThreatExchange;
+                return Ok(ListFormat::ThreatExchange);
             }
         }
         // A plain list holds one bare token per line (maybe followed by a comment).
@@ -484,17 +785,128 @@ fn detect(head: &[u8], sep: u8) -> ListFormat {
             None => t,
         };
         let bare = !tok.iter().any(|b| b.is_ascii_whitespace()) && !tok.starts_with(b"\\");
-        return if bare && sep == b'\n' {
+        return Ok(if bare && sep == b'\n' {
             ListFormat::Plain
         } else {
             ListFormat::Coreutils
-        };
+        });
     }
-    if sep == b'\0' {
+    Ok(if sep == b'\0' {
         ListFormat::Coreutils
     } else {
         ListFormat::Plain
+    })
+}
+
+/// Reads one record ending with `sep` (kept) into `buf`, at most `max` bytes of it: returns
+/// the bytes consumed (0 at the end of input) and whether the record was longer than `max`
+/// (then the rest of it was consumed without being kept).
+fn read_record<R: BufRead>(
+    r: &mut R,
+    sep: u8,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<(usize, bool)> {
+    let (mut total, mut over) = (0, false);
+    loop {
+        let avail = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            return Ok((total, over));
+        }
+        let (n, done) = match memchr::memchr(sep, avail) {
+            Some(i) => (i + 1, true),
+            None => (avail.len(), false),
+        };
+        let room = max.saturating_sub(buf.len());
+        if n > room {
+            over = true;
+        }
+        buf.extend_from_slice(&avail[..n.min(room)]);
+        r.consume(n);
+        total += n;
+        if done {
+            return Ok((total, over));
+        }
     }
+}
+
+/// The type an X-Ways hash-set header line names.
+fn xways_header(line: &[u8]) -> Option<ListType> {
+    match line.to_ascii_uppercase().as_slice() {
+        b"MD5" => Some(ListType::Exact(Algo::Md5)),
+        b"SHA-1" | b"SHA1" => Some(ListType::Exact(Algo::Sha1)),
+        b"SHA-256" | b"SHA256" => Some(ListType::Exact(Algo::Sha256)),
+        _ => None,
+    }
+}
+
+/// The indicator type a legacy ThreatExchange state file names in its file name
+/// (`simple.HASH_PDQ.te`, `hma.simple.HASH_MD5.te`).
+fn te_legacy_type(path: &Path) -> Option<ListType> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_uppercase();
+    let types = [
+        ("HASH_PDQ", ListType::Pdq),
+        ("HASH_VIDEO_MD5", ListType::Exact(Algo::Md5)),
+        ("HASH_MD5", ListType::Exact(Algo::Md5)),
+        ("HASH_SHA1", ListType::Exact(Algo::Sha1)),
+        ("HASH_VIDEO_SHA256", ListType::Exact(Algo::Sha256)),
+        ("HASH_SHA256", ListType::Exact(Algo::Sha256)),
+    ];
+    types
+        .into_iter()
+        .find(|(t, _)| name.split('.').any(|part| part == *t))
+        .map(|(_, ty)| ty)
+}
+
+/// Parses one line of the PDQ reference CLI: `hash,quality,filename`, or with `--details`
+/// `hash=...,norm=...,delta=...,quality=...,filename=...`.
+fn parse_pdq_hasher(
+    rec: &[u8],
+    declared: Option<ListType>,
+) -> Result<(ListHash, u8, Option<&[u8]>), String> {
+    let (hash, quality, name) = if rec.starts_with(b"hash=") {
+        let (fields, name) = match rec.windows(10).position(|w| w == b",filename=") {
+            Some(i) => (&rec[..i], Some(&rec[i + 10..])),
+            None => (rec, None),
+        };
+        let get = |key: &[u8]| {
+            fields.split(|&b| b == b',').find_map(|kv| {
+                kv.strip_prefix(key)
+                    .and_then(|r| r.strip_prefix(b"="))
+                    .map(<[u8]>::trim_ascii)
+            })
+        };
+        (get(b"hash"), get(b"quality"), name)
+    } else {
+        let mut it = rec.splitn(3, |&b| b == b',');
+        (
+            it.next().map(<[u8]>::trim_ascii),
+            it.next().map(<[u8]>::trim_ascii),
+            it.next(),
+        )
+    };
+    let (Some(hash), Some(quality)) = (hash, quality) else {
+        return Err(format!(
+            "not a PDQ hasher line (hash,quality,filename): {}",
+            quote(rec)
+        ));
+    };
+    let q = std::str::from_utf8(quality)
+        .ok()
+        .and_then(|q| q.parse::<u8>().ok())
+        .filter(|&q| q <= 100)
+        .ok_or_else(|| {
+            format!(
+                "PDQ quality is not a number from 0 to 100: {}",
+                quote(quality)
+            )
+        })?;
+    let hash = parse_hex(hash, Some(ListType::Pdq), declared)?;
+    Ok((hash, q, name.filter(|n| !n.is_empty())))
 }
 
 /// Quotes (a prefix of) raw bytes for a problem's reason.
@@ -514,9 +926,71 @@ fn algo_from_hex_len(n: usize) -> Option<Algo> {
     }
 }
 
+/// The value of each hex digit byte; 0xFF for every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xFF; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// Parses one hex token. `stated` is what the file says the type is (tag, header, signal
 /// type), `declared` what the caller says; they must agree when both are given.
 fn parse_hex(
+    tok: &[u8],
+    stated: Option<ListType>,
+    declared: Option<ListType>,
+) -> Result<ListHash, String> {
+    match parse_exact_fast(tok, stated, declared) {
+        Some(h) => Ok(h),
+        None => parse_hex_checked(tok, stated, declared),
+    }
+}
+
+/// The common case of [`parse_hex`], a well-formed exact digest, decoded without a branch
+/// per digit (hex digits of digests are random, so a branchy decoder mispredicts about
+/// once a digit). `None` sends anything else to [`parse_hex_checked`], which says why.
+fn parse_exact_fast(
+    tok: &[u8],
+    stated: Option<ListType>,
+    declared: Option<ListType>,
+) -> Option<ListHash> {
+    let algo = match (stated, declared) {
+        (Some(s), Some(d)) if s != d => return None,
+        (Some(ListType::Exact(a)), _) | (None, Some(ListType::Exact(a))) => a,
+        (None, None) => algo_from_hex_len(tok.len())?,
+        _ => return None,
+    };
+    if tok.len() != algo.len() * 2 {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    let mut bad = 0u8;
+    for (b, pair) in bytes.iter_mut().zip(tok.chunks_exact(2)) {
+        let (hi, lo) = (
+            HEX_VALUE[usize::from(pair[0])],
+            HEX_VALUE[usize::from(pair[1])],
+        );
+        bad |= hi | lo;
+        *b = (hi << 4) | (lo & 0x0F);
+    }
+    if bad > 0x0F {
+        return None;
+    }
+    Digest::new(algo, &bytes[..algo.len()]).map(ListHash::Exact)
+}
+
+/// [`parse_hex`] with every check, for the cases the fast path leaves (PDQ, errors).
+fn parse_hex_checked(
     tok: &[u8],
     stated: Option<ListType>,
     declared: Option<ListType>,
@@ -599,6 +1073,22 @@ fn split_csv(rec: &[u8]) -> Vec<Cow<'_, [u8]>> {
     let mut i = 0;
     loop {
         if rec.get(i) == Some(&b'"') {
+            // The common case: no doubled quote inside, the field ends at the closing quote.
+            if let Some(len) = memchr::memchr(b'"', &rec[i + 1..]) {
+                let close = i + 1 + len;
+                match rec.get(close + 1) {
+                    None => {
+                        out.push(Cow::Borrowed(&rec[i + 1..close]));
+                        return out;
+                    }
+                    Some(b',') => {
+                        out.push(Cow::Borrowed(&rec[i + 1..close]));
+                        i = close + 2;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
             let mut f = Vec::new();
             i += 1;
             while i < rec.len() {
@@ -898,6 +1388,7 @@ impl HashdeepState {
                         line,
                         name: name.map(Cow::Borrowed),
                         label: None,
+                        quality: None,
                     }),
                     Err(reason) => problem(format!("{a} column: {reason}")),
                 },

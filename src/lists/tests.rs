@@ -451,6 +451,7 @@ fn io_error_names_the_path() {
 fn format_names_round_trip() {
     for f in ListFormat::ALL {
         assert_eq!(ListFormat::from_name(f.name()), Some(f));
+        assert_eq!(serde_json::to_value(f).unwrap(), f.name());
     }
     assert_eq!(ListFormat::from_name("csv"), None);
 }
@@ -806,4 +807,665 @@ fn list_type_parses() {
     );
     assert!("tlsh".parse::<ListType>().is_err());
     assert_eq!(ListType::Pdq.to_string(), "pdq");
+}
+
+// ---- exchange formats: the shared samples, every digest checked against MANIFEST.json ----
+
+/// One entry with everything copied out of the reader's buffers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Full {
+    hash: ListHash,
+    line: u64,
+    name: Option<Vec<u8>>,
+    label: Option<String>,
+    quality: Option<u8>,
+}
+
+/// An entry copied out of the reader's buffers.
+fn full(e: ListEntry<'_>) -> Full {
+    Full {
+        hash: e.hash,
+        line: e.line,
+        name: e.name.map(|n| n.into_owned()),
+        label: e.label.map(|l| l.into_owned()),
+        quality: e.quality,
+    }
+}
+
+fn read_full(
+    path: &Path,
+    declared: Option<ListType>,
+) -> (ListSummary, Vec<Full>, Vec<ListProblem>) {
+    let mut entries = Vec::new();
+    let mut problems = Vec::new();
+    let s = read_list(
+        path,
+        declared,
+        |e| entries.push(full(e)),
+        |p| problems.push(p),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (s, entries, problems)
+}
+
+fn fixture_path(dir: &str, name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(dir)
+        .join(name)
+}
+
+/// `fixtures/samples/MANIFEST.json`, a copy of the shared samples' ground truth.
+fn manifest() -> Vec<serde_json::Value> {
+    let text = std::fs::read(fixture_path("samples", "MANIFEST.json")).unwrap();
+    serde_json::from_slice(&text).unwrap()
+}
+
+/// The test file (its MANIFEST path) whose digest or PDQ this is, and the kind of hash.
+fn manifest_file(m: &[serde_json::Value], h: &ListHash) -> Option<(String, String)> {
+    let (key, hex) = match h {
+        ListHash::Exact(d) => (d.algo().name().to_string(), d.to_hex()),
+        ListHash::Pdq(p) => ("pdq".to_string(), p.to_string()),
+    };
+    m.iter()
+        .find(|r| r.get(&key).and_then(|v| v.as_str()) == Some(hex.as_str()))
+        .map(|r| (r["path"].as_str().unwrap().to_string(), key))
+}
+
+/// Reads a fixture list, checks that it has the expected format, no problem, and that every
+/// entry is a MANIFEST digest; returns (file, hash kind) per entry, sorted, and the entries.
+fn sample(
+    name: &str,
+    format: ListFormat,
+    declared: Option<ListType>,
+) -> (Vec<(String, String)>, Vec<Full>, ListSummary) {
+    let m = manifest();
+    let (s, entries, problems) = read_full(&fixture_path("lists", name), declared);
+    assert_eq!(s.format, format, "{name}");
+    assert!(problems.is_empty(), "{name}: {problems:?}");
+    let mut files: Vec<(String, String)> = entries
+        .iter()
+        .map(|e| {
+            manifest_file(&m, &e.hash)
+                .unwrap_or_else(|| panic!("{name}: {:?} is in no MANIFEST record", e.hash))
+        })
+        .collect();
+    files.sort();
+    (files, entries, s)
+}
+
+fn expect(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(f, k)| (f.to_string(), k.to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+const ALL_FILES: [&str; 5] = [
+    "empty.dat",
+    "hello.txt",
+    "notes with space.txt",
+    "sub/shapes.png",
+    "sub/shapes_resized.jpg",
+];
+
+#[test]
+fn nsrl_rds2_sample_with_comma_and_latin1_names() {
+    let (files, entries, s) = sample("NSRLFile.txt", ListFormat::Nsrl, None);
+    let mut want = Vec::new();
+    for f in ALL_FILES.iter().chain(["hello.txt"].iter()) {
+        want.push((*f, "sha1"));
+        want.push((*f, "md5"));
+    }
+    assert_eq!(files, expect(&want));
+    assert_eq!(s.lines, 7);
+    let names: Vec<&[u8]> = entries.iter().filter_map(|e| e.name.as_deref()).collect();
+    assert!(names.contains(&&b"hello, again.txt"[..]));
+    // The vendor's Latin-1 byte is kept as it is.
+    assert!(names.contains(&&b"caf\xe9.jpg"[..]));
+    assert!(s.notes.iter().any(|n| n.contains("CRC32")), "{:?}", s.notes);
+    // Both digests of a row carry its line number.
+    assert_eq!(entries[0].line, 2);
+    assert_eq!(entries[1].line, 2);
+}
+
+#[test]
+fn nsrl_rds2_layout_1_5_is_read_from_its_header() {
+    let (files, _, _) = sample("NSRLFile-format1.5.txt", ListFormat::Nsrl, None);
+    assert_eq!(
+        files,
+        expect(&[
+            ("empty.dat", "md5"),
+            ("empty.dat", "sha1"),
+            ("hello.txt", "md5"),
+            ("hello.txt", "sha1")
+        ])
+    );
+    let (files, _, _) = sample(
+        "NSRLFile-format1.5.txt",
+        ListFormat::Nsrl,
+        Some(ListType::Exact(Algo::Md5)),
+    );
+    assert_eq!(files, expect(&[("empty.dat", "md5"), ("hello.txt", "md5")]));
+}
+
+#[test]
+fn nsrl_rds2_malformed_rows_and_declared_types() {
+    let text = "\"SHA-1\",\"MD5\",\"CRC32\",\"FileName\",\"FileSize\",\"ProductCode\",\"OpSystemCode\",\"SpecialCode\"\r\n\
+                \"DA39A3EE5E6B4B0D3255BFEF95601890AFD80709\",\"D41D8CD98F00B204E9800998ECF8427E\",\"00000000\",\"a\",0,1,\"1\",\"\"\r\n\
+                \"XX\",\"D41D8CD98F00B204E9800998ECF8427E\",\"00000000\",\"b\",0,1,\"1\",\"\"\r\n\
+                \"DA39A3EE5E6B4B0D3255BFEF95601890AFD80709\",\"short row\"\r\n";
+    let mut n = 0;
+    let mut problems = Vec::new();
+    let s = read_list_from(
+        text.as_bytes(),
+        Path::new("NSRLFile.txt"),
+        None,
+        |_| n += 1,
+        |p| problems.push(p),
+    )
+    .unwrap();
+    assert_eq!(s.format, ListFormat::Nsrl);
+    // Row 3: MD5 read, SHA-1 reported; row 4: wrong field count.
+    assert_eq!(n, 3);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert_eq!(problems[0].line, 3);
+    assert!(
+        problems[0].reason.starts_with("sha1 column"),
+        "{problems:?}"
+    );
+    assert_eq!(problems[1].line, 4);
+    assert!(problems[1].reason.contains("2 fields"), "{problems:?}");
+    let err = read_list_from(
+        text.as_bytes(),
+        Path::new("NSRLFile.txt"),
+        Some(ListType::Pdq),
+        |_| {},
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("NSRL lists hold no pdq"), "{err}");
+}
+
+#[test]
+fn nsrl_rdsv3_full_and_minimal_shapes() {
+    for (db, shape) in [
+        ("RDS_sample_full.db", "full"),
+        ("RDS_sample_minimal.db", "minimal"),
+    ] {
+        let (files, entries, s) = sample(db, ListFormat::Rdsv3, None);
+        let mut want = Vec::new();
+        for f in ALL_FILES.iter().chain(["hello.txt"].iter()) {
+            for k in ["md5", "sha1", "sha256"] {
+                want.push((*f, k));
+            }
+        }
+        assert_eq!(files, expect(&want), "{db}");
+        assert_eq!(s.lines, 6, "{db}");
+        assert!(
+            s.notes.contains(&format!("RDSv3 {shape} shape")),
+            "{:?}",
+            s.notes
+        );
+        assert!(entries
+            .iter()
+            .any(|e| e.name.as_deref() == Some(&b"hello, again.txt"[..])));
+        let (files, _, _) = sample(db, ListFormat::Rdsv3, Some(ListType::Exact(Algo::Sha256)));
+        assert_eq!(files.len(), 6);
+        assert!(files.iter().all(|(_, k)| k == "sha256"));
+    }
+}
+
+#[test]
+fn nsrl_rdsv3_cannot_be_streamed_and_truncated_db_is_an_error() {
+    let db = std::fs::read(fixture_path("lists", "RDS_sample_minimal.db")).unwrap();
+    let err = read_list_from(&db[..], Path::new("x.db"), None, |_| {}, |_| {}).unwrap_err();
+    assert!(
+        err.to_string().contains("must be read from a file"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for cut in [100, 4096, db.len() / 2, db.len() - 4096] {
+        let p = dir.path().join("cut.db");
+        std::fs::write(&p, &db[..cut]).unwrap();
+        let err = read_list(&p, None, |_| {}, |_| {}).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with(&p.display().to_string()), "{msg}");
+        assert!(msg.contains("SQLite"), "{msg}");
+    }
+    // An SQLite database that is not an RDS.
+    let p = dir.path().join("other.db");
+    {
+        let c = rusqlite::Connection::open(&p).unwrap();
+        c.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+    }
+    let err = read_list(&p, None, |_| {}, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("not an NSRL RDSv3"), "{err}");
+}
+
+#[test]
+fn vics_2_0_media_with_categories_and_pdq() {
+    let (files, entries, s) = sample("vics-2.0-media.json", ListFormat::Vics, None);
+    assert_eq!(
+        files,
+        expect(&[
+            ("hello.txt", "md5"),
+            ("hello.txt", "sha1"),
+            ("sub/shapes.png", "md5"),
+            ("sub/shapes.png", "pdq"),
+            ("sub/shapes.png", "sha1"),
+            ("sub/shapes_resized.jpg", "md5"),
+            ("sub/shapes_resized.jpg", "sha1"),
+        ])
+    );
+    assert_eq!(s.lines, 3);
+    let label_of = |hex: &str| {
+        entries
+            .iter()
+            .find(|e| match &e.hash {
+                ListHash::Exact(d) => d.to_hex() == hex,
+                ListHash::Pdq(p) => p.to_string() == hex,
+            })
+            .map(|e| (e.label.clone(), e.name.clone(), e.line))
+            .unwrap()
+    };
+    assert_eq!(
+        label_of(PNG_MD5),
+        (Some("category 0".into()), Some(b"shapes.png".to_vec()), 4)
+    );
+    assert_eq!(label_of(JPG_MD5).0.as_deref(), Some("category 4"));
+    assert_eq!(label_of(HELLO_MD5).0, None, "Category null: no label");
+    assert!(
+        s.notes.iter().any(|n| n.contains("PhotoDNA")),
+        "{:?}",
+        s.notes
+    );
+    // Declared sha1: only the SHA1 of each Media.
+    let (files, _, _) = sample(
+        "vics-2.0-media.json",
+        ListFormat::Vics,
+        Some(ListType::Exact(Algo::Sha1)),
+    );
+    assert_eq!(files.len(), 3);
+}
+
+#[test]
+fn vics_1_3_cases_are_streamed_into_their_media() {
+    let (files, entries, _) = sample("vics-1.3-cases.json", ListFormat::Vics, None);
+    assert_eq!(
+        files,
+        expect(&[
+            ("notes with space.txt", "md5"),
+            ("notes with space.txt", "sha1"),
+            ("sub/shapes.png", "md5"),
+            ("sub/shapes.png", "sha1"),
+        ])
+    );
+    assert!(entries
+        .iter()
+        .all(|e| e.label.as_deref() == Some("category 0")));
+}
+
+/// Runs the reader on JSON text.
+fn run_json(text: &[u8]) -> Result<(ListSummary, Vec<Full>, Vec<ListProblem>), ListError> {
+    let mut entries = Vec::new();
+    let mut problems = Vec::new();
+    let s = read_list_from(
+        text,
+        Path::new("list.json"),
+        None,
+        |e| entries.push(full(e)),
+        |p| problems.push(p),
+    )?;
+    Ok((s, entries, problems))
+}
+
+#[test]
+fn vics_cut_mid_record_keeps_earlier_records_and_reports_the_line() {
+    let text = std::fs::read(fixture_path("lists", "vics-2.0-media.json")).unwrap();
+    // Cut inside the second Media (its MD5 value).
+    let cut = memchr::memmem::find(&text, JPG_MD5.to_uppercase().as_bytes()).unwrap() + 10;
+    let (s, entries, problems) = run_json(&text[..cut]).unwrap();
+    assert_eq!(s.format, ListFormat::Vics);
+    // The first Media is whole: md5, sha1, pdq.
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let line = 1 + text[..cut].iter().filter(|&&b| b == b'\n').count() as u64;
+    assert_eq!(problems[0].line, line);
+    assert!(problems[0].reason.contains("truncated"), "{problems:?}");
+    // Every cut point: no panic, a problem unless the cut leaves a whole document.
+    for cut in 1..text.len() {
+        let r = run_json(&text[..cut]);
+        if let Ok((_, _, p)) = r {
+            assert!(!p.is_empty() || cut >= text.len() - 2, "cut {cut}");
+        }
+    }
+}
+
+#[test]
+fn json_limits_bound_strings_records_and_nesting() {
+    // A 20 MB string inside a record: reported, not kept whole.
+    let mut big = br#"{"@odata.context": "x#Media", "value": [{"MD5": ""#.to_vec();
+    big.extend(std::iter::repeat_n(b'A', 20 << 20));
+    big.extend_from_slice(br#""}]}"#);
+    let (_, e, p) = run_json(&big).unwrap();
+    assert!(e.is_empty());
+    assert!(p[0].reason.contains("longer than"), "{p:?}");
+    // Deep nesting in the envelope and inside a record: an error, no stack overflow.
+    let mut deep = br#"{"odata.metadata": "x#Media", "other": "#.to_vec();
+    deep.extend(std::iter::repeat_n(b'[', 100_000));
+    let (_, _, p) = run_json(&deep).unwrap();
+    assert!(p[0].reason.contains("nested deeper"), "{p:?}");
+    let mut deep = br#"{"odata.metadata": "x#Media", "value": [{"a": "#.to_vec();
+    for _ in 0..100_000 {
+        deep.extend_from_slice(br#"{"a":"#);
+    }
+    let (_, _, p) = run_json(&deep).unwrap();
+    assert!(p[0].reason.contains("nested deeper"), "{p:?}");
+    // Not JSON of a known list.
+    let err = run_json(br#"{"foo": 1}"#).unwrap_err();
+    assert!(err.to_string().contains("not a VICS export"), "{err}");
+    // A byte order mark before the JSON.
+    let (s, e, _) = run_json(
+        b"\xEF\xBB\xBF{\"hashRecords\": [{\"signalType\": \"VideoMD5\", \"hashValue\": \"b72331c9c7e946a2a2191cdacd015263\"}]}",
+    )
+    .unwrap();
+    assert_eq!((s.format, e.len()), (ListFormat::StopNcii, 1));
+    // A VICS envelope without its record array.
+    let err = run_json(br#"{"odata.metadata": "x#Media", "value": {"MD5": "x"}}"#).unwrap_err();
+    assert!(err.to_string().contains("no \"value\" array"), "{err}");
+    // Escapes are decoded; a record without a hash is a problem.
+    let (_, e, p) = run_json(
+        br#"{"odata.metadata": "x#Media", "value": [
+            {"MD5": "6F5902AC237024BDD0C176CB93063DC4", "MediaFiles": [{"FileName": "caf\u00e9 \"q\".txt"}]},
+            {"MediaID": 2}
+        ]}"#,
+    )
+    .unwrap();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].name.as_deref(), Some("café \"q\".txt".as_bytes()));
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].line, 3);
+    assert!(p[0].reason.contains("without an MD5"), "{p:?}");
+}
+
+#[test]
+fn tcap_page_skips_tombstones_and_labels_ideology() {
+    let (files, entries, s) = sample("tcap_hash_list_page.json", ListFormat::Tcap, None);
+    assert_eq!(files, expect(&[("sub/shapes.png", "pdq")]));
+    assert_eq!(entries[0].label.as_deref(), Some("far-right"));
+    assert_eq!(s.lines, 2);
+    assert!(
+        s.notes.iter().any(|n| n.contains("1 deleted")),
+        "{:?}",
+        s.notes
+    );
+    // Live MD5 rows are read; algorithms vigie does not match are problems.
+    let (_, e, p) = run_json(
+        br#"{"count": 2, "results": [
+            {"id": 1, "hash_digest": "b72331c9c7e946a2a2191cdacd015263", "algorithm": "MD5", "ideology": "islamist", "deleted": false},
+            {"id": 2, "hash_digest": "00", "algorithm": "SHA512", "deleted": false}
+        ]}"#,
+    )
+    .unwrap();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].label.as_deref(), Some("islamist"));
+    assert_eq!(p.len(), 1);
+    assert!(p[0].reason.contains("SHA512"), "{p:?}");
+}
+
+#[test]
+fn stopncii_page_pdq_with_tags() {
+    let (files, entries, _) = sample("stopncii_fetchhashes.json", ListFormat::StopNcii, None);
+    assert_eq!(files, expect(&[("sub/shapes.png", "pdq")]));
+    assert_eq!(entries[0].label.as_deref(), Some("test"));
+    let (_, e, p) = run_json(
+        br#"{"hashRecords": [
+            {"signalType": "VideoMD5", "hashValue": "b72331c9c7e946a2a2191cdacd015263", "hashStatus": "Active"},
+            {"signalType": "ImagePDQ", "hashValue": "51a955a55199799a16a951891661ba70ee56ae766186e9d6bb58ab569a7954a9", "hashStatus": "Withdrawn"},
+            {"signalType": "VideoTMK", "hashValue": "00", "hashStatus": "Active"}
+        ]}"#,
+    )
+    .unwrap();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].hash.list_type(), ListType::Exact(Algo::Md5));
+    assert_eq!(p.len(), 1, "withdrawn is skipped, TMK reported: {p:?}");
+}
+
+#[test]
+fn legacy_te_state_files_read_as_pdq_from_their_name() {
+    for name in ["simple.HASH_PDQ.te", "hma.simple.HASH_PDQ.te"] {
+        let (files, entries, _) = sample(name, ListFormat::TeLegacy, None);
+        assert_eq!(files, expect(&[("sub/shapes.png", "pdq")]), "{name}");
+        assert_eq!(entries[0].label.as_deref(), Some("test fixture"), "{name}");
+    }
+    // Without the type in the name, it must be declared.
+    let line = b"51a955a55199799a16a951891661ba70ee56ae766186e9d6bb58ab569a7954a9,1,2024-05-01,x\n";
+    let err = read_list_from(&line[..], Path::new("state.te"), None, |_| {}, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("--type"), "{err}");
+    let mut n = 0;
+    read_list_from(
+        &line[..],
+        Path::new("state.te"),
+        Some(ListType::Pdq),
+        |e| {
+            assert!(e.hash.as_pdq().is_some());
+            n += 1
+        },
+        |p| panic!("{p:?}"),
+    )
+    .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn pdq_hasher_csv_keeps_quality_and_name() {
+    let (files, entries, _) = sample("pdq-photo-hasher.csv", ListFormat::PdqHasher, None);
+    assert_eq!(
+        files,
+        expect(&[("sub/shapes.png", "pdq"), ("sub/shapes_resized.jpg", "pdq")])
+    );
+    let m = manifest();
+    for e in &entries {
+        let (file, _) = manifest_file(&m, &e.hash).unwrap();
+        let rec = m.iter().find(|r| r["path"] == file.as_str()).unwrap();
+        assert_eq!(
+            e.quality.map(u64::from),
+            rec["pdq_quality"].as_u64(),
+            "{file}"
+        );
+        assert_eq!(
+            e.name.as_deref(),
+            Some(format!("testfiles/{file}").as_bytes())
+        );
+    }
+    // The --details form, and a bad quality.
+    let text = "hash=51a955a55199799a16a951891661ba70ee56ae766186e9d6bb58ab569a7954a9,norm=128,delta=0,quality=87,filename=a,b.png\n\
+                51a955a55199799a16a951891661ba70ee56ae766186e9d6bb58ab569a7954a9,101,x.png\n";
+    let mut got = Vec::new();
+    let mut problems = Vec::new();
+    let s = read_list_from(
+        text.as_bytes(),
+        Path::new("p.csv"),
+        None,
+        |e| got.push((e.quality, e.name.map(|n| n.into_owned()))),
+        |p| problems.push(p),
+    )
+    .unwrap();
+    assert_eq!(s.format, ListFormat::PdqHasher);
+    assert_eq!(got, vec![(Some(87), Some(b"a,b.png".to_vec()))]);
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].reason.contains("quality"), "{problems:?}");
+}
+
+#[test]
+fn xways_hash_sets_take_their_type_from_the_header() {
+    let (files, _, _) = sample("sha1-hashset.txt", ListFormat::XWays, None);
+    assert_eq!(files, expect(&ALL_FILES.map(|f| (f, "sha1"))));
+    let (files, _, _) = sample("md5-hashset.txt", ListFormat::XWays, None);
+    assert_eq!(files, expect(&ALL_FILES.map(|f| (f, "md5"))));
+    // A header disagreeing with the declared type makes every line a problem.
+    let (_, e, p) = read_full(
+        &fixture_path("lists", "md5-hashset.txt"),
+        Some(ListType::Exact(Algo::Xxh3_128)),
+    );
+    assert!(e.is_empty());
+    assert_eq!(p.len(), 5);
+}
+
+#[test]
+fn encase_hash_file_and_its_truncations() {
+    let (files, entries, s) = sample("sample_v6.hash", ListFormat::EnCase, None);
+    assert_eq!(files, expect(&ALL_FILES.map(|f| (f, "md5"))));
+    assert!(entries.iter().all(|e| e.label.as_deref() == Some("Known")));
+    assert!(s.notes[0].contains("Sample Test Set"), "{:?}", s.notes);
+    let bytes = std::fs::read(fixture_path("lists", "sample_v6.hash")).unwrap();
+    // Cut inside the header: an error; inside record 3: two entries and one problem.
+    let err =
+        read_list_from(&bytes[..0x200], Path::new("x.hash"), None, |_| {}, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("truncated"), "{err}");
+    let mut n = 0;
+    let mut problems = Vec::new();
+    read_list_from(
+        &bytes[..0x480 + 18 * 2 + 5],
+        Path::new("x.hash"),
+        None,
+        |_| n += 1,
+        |p| problems.push(p),
+    )
+    .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].line, 3);
+    // A header claiming 4 billion records allocates nothing and reports the first missing.
+    let mut huge = bytes[..0x480].to_vec();
+    huge[0x10..0x14].copy_from_slice(&u32::MAX.to_le_bytes());
+    let mut problems = Vec::new();
+    read_list_from(
+        &huge[..],
+        Path::new("x.hash"),
+        None,
+        |_| {},
+        |p| problems.push(p),
+    )
+    .unwrap();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].line, 1);
+}
+
+#[test]
+fn ten_megabyte_line_is_one_problem_not_a_buffer() {
+    let mut text = b"signal_type,signal_str,collab,category,tags\n".to_vec();
+    text.extend_from_slice(format!("video_md5,{HELLO_MD5},c,POSITIVE_CLASS,\n").as_bytes());
+    text.extend(std::iter::repeat_n(b'x', 10 << 20));
+    text.extend_from_slice(format!("\nvideo_md5,{EMPTY_MD5},c,,\n").as_bytes());
+    let mut n = 0;
+    let mut problems = Vec::new();
+    let s = read_list_from(
+        &text[..],
+        Path::new("big.csv"),
+        None,
+        |_| n += 1,
+        |p| problems.push(p),
+    )
+    .unwrap();
+    assert_eq!(s.format, ListFormat::TeDataset);
+    assert_eq!(n, 2);
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].line, 3);
+    assert!(
+        problems[0].reason.contains("longer than 1 MiB"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn forced_format_overrides_detection() {
+    // Read as plain, the X-Ways header line is a malformed line and the hashes are read.
+    let mut n = 0;
+    let mut problems = Vec::new();
+    let s = read_list_as(
+        &fixture_path("lists", "sha1-hashset.txt"),
+        None,
+        Some(ListFormat::Plain),
+        |_| n += 1,
+        |p| problems.push(p),
+    )
+    .unwrap();
+    assert_eq!(s.format, ListFormat::Plain);
+    assert_eq!((n, problems.len()), (5, 1));
+    assert_eq!(problems[0].line, 1);
+}
+
+#[test]
+fn fast_hex_path_agrees_with_the_checked_one() {
+    let cases: &[&str] = &[
+        HELLO_MD5,
+        &HELLO_SHA1.to_uppercase(),
+        HELLO_SHA256,
+        "6F5902ac237024BDD0c176cb93063dc4",
+        "6f5902ac237024bdd0c176cb93063dcg",
+        "6f5902ac237024bdd0c176cb93063dc",
+        "",
+        "zz",
+        "6f5902ac237024bdd0c176cb93063d\u{e9}",
+    ];
+    for tok in cases {
+        for declared in [None, Some(ListType::Exact(Algo::Md5)), Some(ListType::Pdq)] {
+            for stated in [None, Some(ListType::Exact(Algo::Sha1))] {
+                let slow = parse_hex_checked(tok.as_bytes(), stated, declared);
+                assert_eq!(parse_hex(tok.as_bytes(), stated, declared), slow, "{tok}");
+                if let Some(fast) = parse_exact_fast(tok.as_bytes(), stated, declared) {
+                    assert_eq!(Ok(fast), slow, "{tok}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn no_fixture_prefix_or_byte_flip_panics() {
+    let dir = fixture_path("lists", "");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_none_or(|e| e != "db" && e != "md"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 30);
+    for path in files {
+        let bytes = std::fs::read(&path).unwrap();
+        let step = (bytes.len() / 400).max(1);
+        for cut in (0..bytes.len()).step_by(step) {
+            let _ = read_list_from(&bytes[..cut], &path, None, |_| {}, |_| {});
+            let mut flipped = bytes.clone();
+            flipped[cut] ^= 0xA5;
+            let _ = read_list_from(&flipped[..], &path, None, |_| {}, |_| {});
+            for forced in [ListFormat::Vics, ListFormat::EnCase, ListFormat::Nsrl] {
+                let _ = read_list_from_as(&bytes[..cut], &path, None, Some(forced), |_| {}, |_| {});
+            }
+        }
+    }
+}
+
+#[test]
+fn damaged_sqlite_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    for db in ["RDS_sample_full.db", "RDS_sample_minimal.db"] {
+        let bytes = std::fs::read(fixture_path("lists", db)).unwrap();
+        for at in (100..bytes.len()).step_by(997) {
+            let mut b = bytes.clone();
+            for x in &mut b[at..(at + 64).min(bytes.len())] {
+                *x ^= 0x5A;
+            }
+            let p = dir.path().join("damaged.db");
+            std::fs::write(&p, &b).unwrap();
+            if let Err(e) = read_list(&p, None, |_| {}, |_| {}) {
+                assert!(e.to_string().starts_with(&p.display().to_string()), "{e}");
+            }
+        }
+    }
 }

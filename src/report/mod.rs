@@ -1,9 +1,11 @@
-//! What vigie says: per-item records (JSONL, CSV, md5sum-style lists, hashdeep), the run
-//! summary, and the progress display.
+//! What vigie says: per-item records (JSONL, CSV, md5sum-style lists, hashdeep, and the
+//! exchange formats of [`exchange`]: VICS, ThreatExchange CSV, NSRL), the run summary, and the
+//! progress display.
 //!
 //! The wire structs of the JSON schema live in [`wire`]; the writers here own the output
 //! stream. Exactly one thread writes, so a record is never split.
 
+pub mod exchange;
 pub mod output;
 pub mod progress;
 pub mod summary;
@@ -36,6 +38,13 @@ pub enum HashFormat {
     /// ThreatExchange signal lines, `pdq <hex>` per image (python-threatexchange's file
     /// format): a PDQ list built from a folder of images.
     Te,
+    /// ThreatExchange dataset CSV (`signal_type,signal_str,collab,category,tags`): `pdq`
+    /// rows for images, `video_md5`/`video_sha256` rows when those are computed.
+    TeCsv,
+    /// Project VIC VICS 2.0 Media JSON.
+    Vics,
+    /// NSRL RDS 2.x `NSRLFile.txt` rows.
+    Nsrl,
 }
 
 impl FromStr for HashFormat {
@@ -49,9 +58,13 @@ impl FromStr for HashFormat {
             "sha256sum" => HashFormat::Sha256sum,
             "hashdeep" => HashFormat::Hashdeep,
             "te" => HashFormat::Te,
+            "te-csv" => HashFormat::TeCsv,
+            "vics" => HashFormat::Vics,
+            "nsrl" => HashFormat::Nsrl,
             _ => {
                 return Err(format!(
-                    "unknown format '{s}' (jsonl, csv, md5sum, sha1sum, sha256sum, hashdeep, te)"
+                    "unknown format '{s}' (jsonl, csv, md5sum, sha1sum, sha256sum, hashdeep, \
+                     te, te-csv, vics, nsrl)"
                 ))
             }
         })
@@ -75,7 +88,22 @@ impl HashFormat {
         match self {
             HashFormat::Jsonl | HashFormat::Csv => Ok(given.unwrap_or_else(AlgoSet::list_default)),
             // Perceptual only: exact algorithms are computed only when asked for.
-            HashFormat::Te => Ok(given.unwrap_or(AlgoSet::EMPTY)),
+            HashFormat::Te | HashFormat::TeCsv => Ok(given.unwrap_or(AlgoSet::EMPTY)),
+            HashFormat::Vics | HashFormat::Nsrl => {
+                let needed: &[Algo] = if self == HashFormat::Vics {
+                    &[Algo::Md5]
+                } else {
+                    &[Algo::Sha1, Algo::Md5]
+                };
+                let set = given.unwrap_or_else(|| [Algo::Md5, Algo::Sha1].into_iter().collect());
+                if let Some(a) = needed.iter().find(|&&a| !set.contains(a)) {
+                    return Err(format!(
+                        "--format {} needs --algo to include {a}",
+                        self.name()
+                    ));
+                }
+                Ok(set)
+            }
             HashFormat::Md5sum => single(Algo::Md5),
             HashFormat::Sha1sum => single(Algo::Sha1),
             HashFormat::Sha256sum => single(Algo::Sha256),
@@ -101,6 +129,9 @@ impl HashFormat {
             HashFormat::Sha256sum => "sha256sum",
             HashFormat::Hashdeep => "hashdeep",
             HashFormat::Te => "te",
+            HashFormat::TeCsv => "te-csv",
+            HashFormat::Vics => "vics",
+            HashFormat::Nsrl => "nsrl",
         }
     }
 }
@@ -131,6 +162,8 @@ pub struct HashWriter<W: Write> {
     format: HashFormat,
     algos: AlgoSet,
     perceptual: bool,
+    /// Records written (the VICS MediaID, and its separators).
+    records: u64,
 }
 
 impl<W: Write> HashWriter<W> {
@@ -169,6 +202,9 @@ impl<W: Write> HashWriter<W> {
                     .unwrap_or_default();
                 write!(out, "%%%% HASHDEEP-1.0\n%%%% size,{},filename\n## Invoked from: {cwd}\n## $ {invocation}\n## \n", cols.join(","))?;
             }
+            HashFormat::TeCsv => out.write_all(exchange::TE_CSV_HEADER)?,
+            HashFormat::Vics => out.write_all(&exchange::vics_head())?,
+            HashFormat::Nsrl => out.write_all(exchange::NSRL_HEADER)?,
             _ => {}
         }
         Ok(HashWriter {
@@ -176,6 +212,7 @@ impl<W: Write> HashWriter<W> {
             format,
             algos,
             perceptual,
+            records: 0,
         })
     }
 
@@ -226,6 +263,20 @@ impl<W: Write> HashWriter<W> {
                 Some(h) => writeln!(self.out, "pdq {h}"),
                 None => Ok(()),
             },
+            HashFormat::TeCsv => self.out.write_all(&exchange::te_csv_rows(r)),
+            HashFormat::Vics => {
+                let Some(media) = exchange::vics_media(r, self.records + 1) else {
+                    return Ok(());
+                };
+                self.out
+                    .write_all(if self.records == 0 { b"\n" } else { b",\n" })?;
+                self.records += 1;
+                serde_json::to_writer(&mut self.out, &media).map_err(io::Error::other)
+            }
+            HashFormat::Nsrl => match exchange::nsrl_row(r) {
+                Some(row) => self.out.write_all(&row),
+                None => Ok(()),
+            },
         }
     }
 
@@ -234,6 +285,9 @@ impl<W: Write> HashWriter<W> {
     /// # Errors
     /// I/O errors.
     pub fn finish(mut self) -> io::Result<W> {
+        if self.format == HashFormat::Vics {
+            self.out.write_all(exchange::VICS_TAIL)?;
+        }
         self.out.flush()?;
         Ok(self.out)
     }
@@ -362,5 +416,64 @@ mod tests {
         assert!(HashFormat::Hashdeep
             .algos(Some("all".parse().unwrap()))
             .is_err());
+        let names = |f: HashFormat, given: Option<&str>| {
+            f.algos(given.map(|g| g.parse().unwrap()))
+                .map(|s| s.iter().map(Algo::name).collect::<Vec<_>>())
+        };
+        assert_eq!(names(HashFormat::Vics, None).unwrap(), ["md5", "sha1"]);
+        assert!(names(HashFormat::Vics, Some("sha1")).is_err());
+        assert!(names(HashFormat::Nsrl, Some("md5,sha256")).is_err());
+        assert_eq!(names(HashFormat::TeCsv, None).unwrap(), Vec::<&str>::new());
+    }
+
+    /// An item hashed with every algorithm, named `name` inside `tar`.
+    fn item(name: &[u8]) -> ItemResult {
+        let mut loc = crate::source::Location::file("dump/a.tar".into(), 12);
+        loc.member = Some(name.to_vec());
+        ItemResult {
+            loc,
+            outcome: Ok(crate::hash::hash_bytes(
+                "all".parse().unwrap(),
+                b"hello world\n",
+            )),
+            image: None,
+            image_error: None,
+            low_quality: false,
+            hits: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn nsrl_rows_quote_names_and_keep_bytes() {
+        let row = exchange::nsrl_row(&item(b"dir/say \"hi\"\n caf\xe9.txt")).unwrap();
+        assert_eq!(
+            row,
+            [
+                &b"\"22596363B3DE40B06F981FB85D82312E8C0ED511\",\"6F5902AC237024BDD0C176CB93063DC4\",\"\",\"say \"\"hi\"\"? caf"[..],
+                b"\xe9.txt\",12,0,\"\",\"\"\r\n",
+            ]
+            .concat()
+        );
+    }
+
+    #[test]
+    fn vics_media_fields_in_export_order() {
+        let m = exchange::vics_media(&item(b"x/y.jpg"), 7).unwrap();
+        let text = serde_json::to_string(&m).unwrap();
+        assert!(
+            text.starts_with(
+                "{\"MediaID\":7,\"Category\":null,\"MD5\":\"6F5902AC237024BDD0C176CB93063DC4\",\
+                 \"SHA1\":\"22596363B3DE40B06F981FB85D82312E8C0ED511\",\"MediaSize\":12,\
+                 \"AlternativeHashes\":[{\"HashName\":\"SHA256\",\"HashValue\":\"A948904F"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "\"MediaFiles\":[{\"MD5\":\"6F5902AC237024BDD0C176CB93063DC4\",\
+                 \"FileName\":\"y.jpg\",\"FilePath\":\"dump/a.tar/x/y.jpg\"}]}"
+            ),
+            "{text}"
+        );
     }
 }

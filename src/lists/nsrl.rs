@@ -1,0 +1,243 @@
+//! NIST NSRL Reference Data Set readers: RDS 2.x `NSRLFile.txt` rows (the line loop in
+//! `mod.rs` splits them; the header layout is read here) and RDSv3 SQLite databases.
+//!
+//! RDS 2.x names its columns in a header line, so both layouts (2.0: `"SHA-1","MD5",
+//! "CRC32","FileName",...`; 1.5: `"SHA-1","FileName",...,"MD4","MD5","CRC32",...`) are read
+//! from the header, never from fixed positions. `FileName` keeps the vendor's bytes (often
+//! Latin-1), and may hold commas inside its quotes.
+//!
+//! RDSv3 is an SQLite database in one of two shapes: "full" (normalised tables, `FILE` is a
+//! view joining them) and "minimal" (`FILE` is a flat table, with a `DISTINCT_HASH` view).
+//! Both expose `FILE(sha256, sha1, md5, file_name, file_size, package_id)`, which is what is
+//! read, row by row through one prepared statement, with the database opened read-only.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+
+use super::{
+    parse_hex, quote, ListEntry, ListError, ListFormat, ListProblem, ListSummary, ListType,
+};
+use crate::hash::Algo;
+
+/// The first 16 bytes of every SQLite 3 database file.
+pub(super) const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+
+/// The columns of an `NSRLFile.txt`, from its header line.
+#[derive(Clone, Debug)]
+pub(super) struct Cols {
+    /// (column, algorithm) of each digest column read.
+    hashes: Vec<(usize, Algo)>,
+    /// The `FileName` column.
+    name: Option<usize>,
+    /// Number of columns.
+    len: usize,
+}
+
+impl Cols {
+    /// Reads the header line's fields.
+    pub(super) fn from_header(
+        fields: &[Cow<'_, [u8]>],
+        declared: Option<ListType>,
+        notes: &mut Vec<String>,
+    ) -> Result<Cols, String> {
+        let mut cols = Cols {
+            hashes: Vec::new(),
+            name: None,
+            len: fields.len(),
+        };
+        for (i, f) in fields.iter().enumerate() {
+            match f.trim_ascii() {
+                b"SHA-1" => cols.hashes.push((i, Algo::Sha1)),
+                b"MD5" => cols.hashes.push((i, Algo::Md5)),
+                b"SHA-256" => cols.hashes.push((i, Algo::Sha256)),
+                b"FileName" => cols.name = Some(i),
+                c @ (b"CRC32" | b"MD4") => {
+                    let note = format!(
+                        "NSRL column {} skipped: vigie does not compute it",
+                        String::from_utf8_lossy(c)
+                    );
+                    if !notes.contains(&note) {
+                        notes.push(note);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if cols.hashes.is_empty() {
+            return Err("NSRL header without a SHA-1, MD5 or SHA-256 column".into());
+        }
+        if let Some(d) = declared {
+            let ListType::Exact(d) = d else {
+                return Err(format!(
+                    "{d} was declared but NSRL lists hold no {d} hashes"
+                ));
+            };
+            cols.hashes.retain(|&(_, a)| a == d);
+            if cols.hashes.is_empty() {
+                return Err(format!(
+                    "{d} was declared but the NSRL file has no {d} column"
+                ));
+            }
+        }
+        Ok(cols)
+    }
+
+    /// Reads one data row: one entry per digest column.
+    pub(super) fn row(
+        &self,
+        fields: &[Cow<'_, [u8]>],
+        line: u64,
+        on_entry: &mut impl FnMut(ListEntry<'_>),
+        problem: &mut impl FnMut(String),
+    ) {
+        if fields.len() != self.len {
+            let all: Vec<u8> = fields.join(&b","[..]);
+            problem(format!(
+                "{} fields where the NSRL header names {}: {}",
+                fields.len(),
+                self.len,
+                quote(&all)
+            ));
+            return;
+        }
+        let name = self
+            .name
+            .map(|i| fields[i].as_ref())
+            .filter(|n| !n.is_empty());
+        for &(i, algo) in &self.hashes {
+            match parse_hex(fields[i].trim_ascii(), Some(ListType::Exact(algo)), None) {
+                Ok(hash) => on_entry(ListEntry {
+                    hash,
+                    line,
+                    name: name.map(Cow::Borrowed),
+                    label: None,
+                    quality: None,
+                }),
+                Err(reason) => problem(format!("{algo} column: {reason}")),
+            }
+        }
+    }
+}
+
+/// Reads an RDSv3 database: every row of `FILE`, one entry per digest column (only the
+/// declared algorithm's when one is declared). The record number in problems is the row
+/// number in `FILE`'s order.
+pub(super) fn read_rdsv3(
+    path: &Path,
+    declared: Option<ListType>,
+    mut on_entry: impl FnMut(ListEntry<'_>),
+    mut on_problem: impl FnMut(ListProblem),
+) -> Result<ListSummary, ListError> {
+    let err = |what: &str, e: rusqlite::Error| ListError::Format {
+        path: path.to_owned(),
+        reason: format!("{what}: SQLite: {e} (a truncated or damaged RDSv3 database?)"),
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| err("cannot open the database", e))?;
+    let kind: Option<String> = conn
+        .query_row(
+            "SELECT type FROM sqlite_master WHERE name = 'FILE' AND type IN ('table', 'view')",
+            [],
+            |r| r.get(0),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(|e| err("reading the schema", e))?;
+    let shape = match kind.as_deref() {
+        Some("view") => "full",
+        Some(_) => "minimal",
+        None => {
+            return Err(ListError::Format {
+                path: path.to_owned(),
+                reason: "SQLite database without a FILE table or view: not an NSRL RDSv3 \
+                         database"
+                    .into(),
+            })
+        }
+    };
+    let algos: Vec<Algo> = [Algo::Sha256, Algo::Sha1, Algo::Md5]
+        .into_iter()
+        .filter(|&a| match declared {
+            None => true,
+            Some(ListType::Exact(d)) => d == a,
+            Some(ListType::Pdq) => false,
+        })
+        .collect();
+    if algos.is_empty() {
+        return Err(ListError::Format {
+            path: path.to_owned(),
+            reason: format!(
+                "{} was declared but RDSv3 holds sha256, sha1 and md5 only",
+                declared.map(|d| d.to_string()).unwrap_or_default()
+            ),
+        });
+    }
+    let columns: Vec<&str> = algos.iter().map(|a| a.name()).collect();
+    let sql = format!("SELECT {}, file_name FROM FILE", columns.join(", "));
+    let mut stmt = conn
+        .prepare(&sql)
+        .map_err(|e| err("FILE has no sha256, sha1, md5 and file_name columns", e))?;
+    let mut rows = stmt.query([]).map_err(|e| err("reading FILE", e))?;
+    let mut summary = ListSummary {
+        format: ListFormat::Rdsv3,
+        nul_terminated: false,
+        notes: vec![format!("RDSv3 {shape} shape")],
+        lines: 0,
+    };
+    loop {
+        let row = match rows.next() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => return Err(err(&format!("row {}", summary.lines + 1), e)),
+        };
+        summary.lines += 1;
+        let line = summary.lines;
+        let name = match row.get_ref(algos.len()) {
+            Ok(ValueRef::Text(t) | ValueRef::Blob(t)) if !t.is_empty() => Some(t),
+            _ => None,
+        };
+        for (i, &algo) in algos.iter().enumerate() {
+            let hex = match row.get_ref(i) {
+                Ok(ValueRef::Text(t)) => t,
+                Ok(ValueRef::Null) => {
+                    on_problem(ListProblem {
+                        line,
+                        reason: format!("{algo} is NULL"),
+                    });
+                    continue;
+                }
+                Ok(other) => {
+                    on_problem(ListProblem {
+                        line,
+                        reason: format!("{algo} is not text but {:?}", other.data_type()),
+                    });
+                    continue;
+                }
+                Err(e) => return Err(err(&format!("row {line}"), e)),
+            };
+            match parse_hex(hex.trim_ascii(), Some(ListType::Exact(algo)), None) {
+                Ok(hash) => on_entry(ListEntry {
+                    hash,
+                    line,
+                    name: name.map(Cow::Borrowed),
+                    label: None,
+                    quality: None,
+                }),
+                Err(reason) => on_problem(ListProblem {
+                    line,
+                    reason: format!("{algo}: {reason}"),
+                }),
+            }
+        }
+    }
+    Ok(summary)
+}
