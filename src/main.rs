@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use vigie::hash::AlgoSet;
-use vigie::index::{Index, IndexBuilder, ListSpec};
+use vigie::index::{Index, IndexBuilder, ListSpec, Role};
 use vigie::jobs::{self, ExitStatus, RunOptions};
 use vigie::matcher::IndexMatcher;
 use vigie::perceptual::decode::{DecodeLimits, DecodeOptions};
@@ -123,12 +123,17 @@ struct ScanArgs {
         long,
         short = 'i',
         value_name = "INDEX",
-        required_unless_present = "list"
+        required_unless_present_any = ["list", "allow"]
     )]
     index: Option<PathBuf>,
-    /// A hash list to compile in memory and match against (repeatable; instead of --index).
+    /// A hash list (blocklist) to compile in memory and match against (repeatable; instead
+    /// of --index).
     #[arg(long, short = 'l', value_name = "LIST", conflicts_with = "index")]
     list: Vec<PathBuf>,
+    /// An allowlist to compile in memory with the --list lists (repeatable): items it holds
+    /// are reported as known, not matched perceptually.
+    #[arg(long, value_name = "LIST", conflicts_with = "index")]
+    allow: Vec<PathBuf>,
     /// Output format: jsonl or csv.
     #[arg(long, short = 'f', default_value = "jsonl")]
     format: String,
@@ -162,9 +167,22 @@ struct BuildArgs {
     /// The index file to write.
     #[arg(long, short = 'o', value_name = "INDEX")]
     output: PathBuf,
-    /// Hash lists: plain hex, md5sum/sha1sum/sha256sum (also --tag and -z), hashdeep.
-    #[arg(required = true, value_name = "LIST")]
+    /// Hash lists: plain hex, md5sum/sha1sum/sha256sum (also --tag and -z), hashdeep,
+    /// ThreatExchange lines and CSV, DCSO Bloom filters (CIRCL hashlookup). Blocklists unless
+    /// --role allow precedes them.
+    #[arg(required_unless_present = "allow", value_name = "LIST")]
     lists: Vec<PathBuf>,
+    /// An allowlist (repeatable): its items are reported as known, not as matches, and are
+    /// not matched perceptually. Same as `--role allow LIST`.
+    #[arg(long, value_name = "LIST")]
+    allow: Vec<PathBuf>,
+    /// Role of the next LIST: block (default; hits are matches) or allow (hits are known).
+    #[arg(long, value_name = "block|allow")]
+    role: Vec<String>,
+    /// Hex case of the next LIST's keys when it is a DCSO Bloom filter: upper (default, as
+    /// CIRCL hashlookup's filters) or lower. Its key algorithm is --type (default sha1).
+    #[arg(long, value_name = "upper|lower")]
+    bloom_case: Vec<String>,
     /// Name of the next LIST (default: its file stem). Give before the list it names.
     #[arg(long, value_name = "NAME")]
     name: Vec<String>,
@@ -235,12 +253,11 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 }
                 None => {
                     let mut b = IndexBuilder::new();
-                    for l in &a.list {
+                    let block = a.list.iter().map(|l| (l, Role::Block));
+                    for (l, role) in block.chain(a.allow.iter().map(|l| (l, Role::Allow))) {
                         let spec = ListSpec {
-                            path: l.clone(),
-                            name: None,
-                            label: None,
-                            algo: None,
+                            role,
+                            ..ListSpec::new(l)
                         };
                         let rep = b.add_list(&spec, false)?;
                         report_list(&rep, a.output.quiet);
@@ -317,13 +334,15 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
         return;
     }
     eprintln!(
-        "vigie: list {} ({}): {} format, label {:?}, entries: {}, pdq: {}, malformed lines: {}",
+        "vigie: list {} ({}): {} format, {}list, label {:?}, entries: {}, pdq: {}, malformed \
+         lines: {}",
         rep.name,
         rep.path,
         serde_json::to_value(rep.format)
             .ok()
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default(),
+        rep.role,
         rep.label,
         rep.entries,
         rep.pdq,
@@ -344,13 +363,25 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
     }
 }
 
-/// Pairs each LIST with the `--name`, `--label` and `--type` given before it (after the
-/// previous list).
+/// Pairs each LIST (and `--allow` LIST, in command-line order) with the `--name`, `--label`,
+/// `--type`, `--role` and `--bloom-case` given before it (after the previous list).
 fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
-    let list_idx: Vec<usize> = m
-        .indices_of("lists")
-        .map(|i| i.collect())
-        .unwrap_or_default();
+    let idx =
+        |id: &str| -> Vec<usize> { m.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
+    // (position on the command line, path, role given by --allow)
+    let mut all: Vec<(usize, &PathBuf, Option<Role>)> = idx("lists")
+        .into_iter()
+        .zip(&a.lists)
+        .map(|(i, p)| (i, p, None))
+        .chain(
+            idx("allow")
+                .into_iter()
+                .zip(&a.allow)
+                .map(|(i, p)| (i, p, Some(Role::Allow))),
+        )
+        .collect();
+    all.sort_by_key(|x| x.0);
+    let list_idx: Vec<usize> = all.iter().map(|x| x.0).collect();
     let per_list = |id: &str, values: &[String]| -> Result<Vec<Option<String>>> {
         let idx: Vec<usize> = m.indices_of(id).map(|i| i.collect()).unwrap_or_default();
         let mut out = vec![None; list_idx.len()];
@@ -367,20 +398,35 @@ fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
     let names = per_list("name", &a.name)?;
     let labels = per_list("label", &a.label)?;
     let kinds = per_list("kind", &a.kind)?;
-    a.lists
-        .iter()
+    let roles = per_list("role", &a.role)?;
+    let cases = per_list("bloom_case", &a.bloom_case)?;
+    all.iter()
         .enumerate()
-        .map(|(i, path)| {
+        .map(|(i, &(_, path, allow))| {
             let algo = kinds[i]
                 .as_deref()
                 .map(str::parse::<vigie::lists::ListType>)
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
+            let role = match (roles[i].as_deref(), allow) {
+                (Some(r), Some(_)) if r != "allow" => {
+                    bail!("--role {r} given for --allow {}", path.display())
+                }
+                (Some(r), _) => r.parse::<Role>().map_err(anyhow::Error::msg)?,
+                (None, allow) => allow.unwrap_or_default(),
+            };
+            let bloom_lower = match cases[i].as_deref() {
+                None | Some("upper") => false,
+                Some("lower") => true,
+                Some(c) => bail!("--bloom-case {c}: expected upper or lower"),
+            };
             Ok(ListSpec {
                 path: path.clone(),
                 name: names[i].clone(),
                 label: labels[i].clone(),
                 algo,
+                role,
+                bloom_lower,
             })
         })
         .collect()

@@ -21,6 +21,9 @@
 //! * [`ListFormat::TeDataset`]: the ThreatExchange dataset CSV (`threatexchange dataset -P
 //!   --csv`), detected by its `signal_type,signal_str` header; the `category` column, when
 //!   present and not empty, is the entry's label.
+//! * [`ListFormat::DcsoBloom`]: a DCSO Bloom filter file (CIRCL hashlookup), detected by its
+//!   binary header ([`bloom::sniff`]). It holds no entries to stream, only bits: [`read_list`]
+//!   refuses it and [`bloom::BloomFile`] reads it (an index embeds it whole).
 //!
 //! An entry is an exact digest or a PDQ hash ([`ListHash`]). In the ThreatExchange formats the
 //! signal type says which: `pdq` is PDQ; `video_md5`/`md5`, `sha1`, `video_sha256`/`sha256`
@@ -42,6 +45,8 @@ use serde::Serialize;
 
 use crate::hash::{Algo, Digest};
 use crate::perceptual::pdq::PdqHash;
+
+pub mod bloom;
 
 /// Bytes looked at to detect the format (NUL records, hashdeep header, first data line).
 const SNIFF_LEN: usize = 64 * 1024;
@@ -65,16 +70,20 @@ pub enum ListFormat {
     /// The ThreatExchange dataset CSV, `signal_type,signal_str,...`.
     #[serde(rename = "te-csv")]
     TeDataset,
+    /// A DCSO Bloom filter file (CIRCL hashlookup's known-file sets): probable members only.
+    #[serde(rename = "dcso-bloom")]
+    DcsoBloom,
 }
 
 impl ListFormat {
     /// Every format.
-    pub const ALL: [ListFormat; 5] = [
+    pub const ALL: [ListFormat; 6] = [
         ListFormat::Plain,
         ListFormat::Coreutils,
         ListFormat::Hashdeep,
         ListFormat::ThreatExchange,
         ListFormat::TeDataset,
+        ListFormat::DcsoBloom,
     ];
 
     /// A short stable name, used in reports and index files.
@@ -85,6 +94,7 @@ impl ListFormat {
             ListFormat::Hashdeep => "hashdeep",
             ListFormat::ThreatExchange => "te",
             ListFormat::TeDataset => "te-csv",
+            ListFormat::DcsoBloom => "dcso-bloom",
         }
     }
 
@@ -285,6 +295,12 @@ pub fn read_list_from<R: Read>(
             "UTF-16 text (PowerShell redirection?): convert it to UTF-8 first".into(),
         ));
     }
+    if bloom::sniff(&head) {
+        return Err(fmt_err(
+            "a DCSO Bloom filter, not a list of hashes: add it to an index (vigie index build)"
+                .into(),
+        ));
+    }
     let nul = head.contains(&0);
     let sep = if nul { b'\0' } else { b'\n' };
     let format = detect(&head, sep);
@@ -404,6 +420,8 @@ pub fn read_list_from<R: Read>(
                     Err(reason) => problem(reason),
                 }
             }
+            // Refused above: detect() never says so.
+            ListFormat::DcsoBloom => {}
             ListFormat::TeDataset => {
                 let fields = split_csv(rec);
                 let Some(cols) = &csv_cols else {
