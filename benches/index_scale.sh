@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Scale of `vigie index build`: a list of N distinct SHA-1 digests (default 100 million,
-# one upper-case... no: lower-case hex per line, plain format), generated deterministically
-# under a data directory (never in the repository), compiled to an index; reports the wall
-# time and the peak RSS (GNU time's %M), then checks the index (`index info --verify`) and
-# looks a few generated digests up by scanning files whose SHA-1 is known... (see below).
+# Scale of `vigie index build`: a plain list of N SHA-1 digests (default 100 million; 40
+# lower-case hex digits per line, PRNG output, seeded, so the same list every time) is
+# generated under a data directory (never in the repository) and compiled to an index; the
+# script reports the build's wall time and peak RSS (GNU time's %M), then checks the index
+# with `vigie index info --verify` (time and peak RSS too).
 #
 #   benches/index_scale.sh [--entries N] [--dir DIR] [--keep] [--no-build]
 #
 # DIR defaults to $VIGIE_BENCH_DIR or /work/bench-data; the list takes 41 bytes per entry
-# (4.1 GB at 100 M) and the index 24 bytes per row plus 16 per bucket-row (4 GB at 100 M):
-# both are deleted at the end unless --keep.
+# (4.1 GB at 100 M) and the index 40 bytes per entry (4.0 GB): both are deleted at the end
+# unless --keep (a kept list is reused by the next run). The page cache is warmed with the
+# list before the build, so the figure is the build's, not the disk's.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 entries=100000000

@@ -176,7 +176,8 @@ struct BuildArgs {
     /// not matched perceptually. Same as `--role allow LIST`.
     #[arg(long, value_name = "LIST")]
     allow: Vec<PathBuf>,
-    /// Role of the next LIST: block (default; hits are matches) or allow (hits are known).
+    /// Role of the next LIST: block (hits are matches; the default, except for a Bloom
+    /// filter) or allow (hits are known; the default of a Bloom filter).
     #[arg(long, value_name = "block|allow")]
     role: Vec<String>,
     /// Hex case of the next LIST's keys when it is a DCSO Bloom filter: upper (default, as
@@ -253,8 +254,8 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 }
                 None => {
                     let mut b = IndexBuilder::new();
-                    let block = a.list.iter().map(|l| (l, Role::Block));
-                    for (l, role) in block.chain(a.allow.iter().map(|l| (l, Role::Allow))) {
+                    let block = a.list.iter().map(|l| (l, None));
+                    for (l, role) in block.chain(a.allow.iter().map(|l| (l, Some(Role::Allow)))) {
                         let spec = ListSpec {
                             role,
                             ..ListSpec::new(l)
@@ -412,8 +413,8 @@ fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
                 (Some(r), Some(_)) if r != "allow" => {
                     bail!("--role {r} given for --allow {}", path.display())
                 }
-                (Some(r), _) => r.parse::<Role>().map_err(anyhow::Error::msg)?,
-                (None, allow) => allow.unwrap_or_default(),
+                (Some(r), _) => Some(r.parse::<Role>().map_err(anyhow::Error::msg)?),
+                (None, allow) => allow,
             };
             let bloom_lower = match cases[i].as_deref() {
                 None | Some("upper") => false,

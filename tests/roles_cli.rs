@@ -125,6 +125,8 @@ fn bloom_sample_members_are_probable_never_match() {
         assert_eq!(r["hash"], sha1);
         assert_eq!(r["list"], "known-sha1.dcso");
         assert_eq!(r["fpr"], 1e-4);
+        // A Bloom filter is an allowlist unless told otherwise.
+        assert_eq!(r["role"], "allow");
     }
     let resized = recs
         .iter()

@@ -38,8 +38,9 @@ pub struct ListSpec {
     /// never guessed from the length). For a Bloom filter, the algorithm of its keys
     /// (default sha1).
     pub algo: Option<ListType>,
-    /// Blocklist (the default) or allowlist.
-    pub role: Role,
+    /// Blocklist or allowlist; `None`: a blocklist, except a Bloom filter, an allowlist (the
+    /// filters people exchange are known-file sets, CIRCL hashlookup's).
+    pub role: Option<Role>,
     /// For a Bloom filter: its keys are lower-case hex (default: upper-case, as CIRCL
     /// hashlookup's).
     pub bloom_lower: bool,
@@ -53,7 +54,7 @@ impl ListSpec {
             name: None,
             label: None,
             algo: None,
-            role: Role::Block,
+            role: None,
             bloom_lower: false,
         }
     }
@@ -328,14 +329,14 @@ impl IndexBuilder {
             malformed,
             entries,
             pdq,
-            role: spec.role,
+            role: spec.role.unwrap_or_default(),
         });
         Ok(ListReport {
             name,
             label,
             path: source,
             format: summary.format,
-            role: spec.role,
+            role: spec.role.unwrap_or_default(),
             entries,
             pdq,
             malformed,
@@ -444,6 +445,7 @@ impl IndexBuilder {
         };
         let file = BloomFile::open(&spec.path)?;
         let p = file.params;
+        let role = spec.role.unwrap_or(Role::Allow);
         let (name_id, label_id, source_id) = (
             self.string(&name),
             self.string(&label),
@@ -458,7 +460,7 @@ impl IndexBuilder {
             malformed: 0,
             entries: AlgoCounts::default(),
             pdq: 0,
-            role: spec.role,
+            role,
         });
         let case = if key.upper { "upper" } else { "lower" };
         Ok(ListReport {
@@ -466,7 +468,7 @@ impl IndexBuilder {
             label,
             path: source,
             format: ListFormat::DcsoBloom,
-            role: spec.role,
+            role,
             entries: AlgoCounts::default(),
             pdq: 0,
             malformed: 0,

@@ -892,14 +892,11 @@ fn roles_sample_bytes(dir: &Path) -> Vec<u8> {
     let (b, reports) = build(&[
         ListSpec::new(block),
         ListSpec {
-            role: Role::Allow,
+            role: Some(Role::Allow),
             label: Some("nsrl".into()),
             ..ListSpec::new(allow)
         },
-        ListSpec {
-            role: Role::Allow,
-            ..ListSpec::new(sample_bloom())
-        },
+        ListSpec::new(sample_bloom()),
     ]);
     assert_eq!(reports[2].format, ListFormat::DcsoBloom);
     assert_eq!(reports[2].role, Role::Allow);
@@ -967,9 +964,17 @@ fn roles_and_bloom_round_trip() {
         fs::read(&path).unwrap(),
         b.into_index().unwrap().data.bytes()
     );
-    // Only blocklists: no ROLES section, as before roles existed.
+    // A Bloom filter is an allowlist unless told otherwise: a ROLES section.
     let n = u32_at(&fs::read(&path).unwrap(), 12).unwrap();
-    assert_eq!(n, 4);
+    assert_eq!(n, 5);
+    // Only blocklists: no ROLES section, as before roles existed.
+    let (b, _) = build(&[ListSpec {
+        role: Some(Role::Block),
+        ..ListSpec::new(sample_bloom())
+    }]);
+    let idx = b.into_index().unwrap();
+    assert_eq!(u32_at(idx.data.bytes(), 12), Some(4));
+    assert_eq!(idx.info().lists[0].role, Role::Block);
 }
 
 /// Byte offset and length of the first section of `kind`.
