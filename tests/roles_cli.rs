@@ -347,6 +347,8 @@ fn hostile_bloom_headers_are_clear_errors_naming_the_list() {
     let index = dir.path().join("x.vidx");
     let truncated = dir.path().join("truncated.bloom");
     fs::write(&truncated, &fs::read(bloom()).unwrap()[..40]).unwrap();
+    let tiny = dir.path().join("tiny.bloom");
+    fs::write(&tiny, b"\x01\x00\x00").unwrap();
     let cases = [
         // m claims more bits than the file holds (19,171 bits need 2,408 bytes).
         (
@@ -361,7 +363,8 @@ fn hostile_bloom_headers_are_clear_errors_naming_the_list() {
         (hostile_bloom(dir.path(), 24, 1 << 40), "probes per key"),
         (hostile_bloom(dir.path(), 24, 0), "k = 0"),
         (hostile_bloom(dir.path(), 16, 0), "p = 0"),
-        (truncated, "shorter than the 48-byte"),
+        (truncated, "40 bytes is shorter than the 48-byte"),
+        (tiny, "3 bytes is shorter than the 48-byte"),
     ];
     for (list, want) in cases {
         for role in ["block", "allow"] {

@@ -78,9 +78,11 @@ impl BloomParams {
 }
 
 /// True when `head` (the first bytes of a file) looks like a DCSO Bloom filter: version 1 in
-/// the first byte and a NUL among the first eight (no text hash list starts that way).
+/// the first byte and a NUL among the next seven (no text hash list starts that way; a file
+/// too short to hold a header is then refused by [`parse_header`], not read as text).
 pub fn sniff(head: &[u8]) -> bool {
-    head.first() == Some(&(VERSION as u8)) && head.get(1..8).is_some_and(|b| b.contains(&0))
+    let rest = head.get(1..head.len().min(8)).unwrap_or_default();
+    head.first() == Some(&(VERSION as u8)) && rest.contains(&0)
 }
 
 /// Reads a little-endian u64 at `at` (`None` past the end).
@@ -295,6 +297,7 @@ mod tests {
         assert!(parse_header(&v, need).unwrap_err().contains("version 2"));
         assert!(parse_header(&h[..40], 40).unwrap_err().contains("shorter"));
         assert!(sniff(&h) && !sniff(b"da39a3ee5e6b4b0d3255bfef95601890afd80709\n"));
+        assert!(sniff(b"\x01\x00\x00") && !sniff(b"\x01") && !sniff(b""));
     }
 
     /// The shared sample (fixtures/hashlookup): every member tests positive as upper-case
