@@ -34,9 +34,41 @@ enum Cmd {
     Hash(HashArgs),
     /// Match every item against an index (or lists) and print one record per hit.
     Scan(ScanArgs),
+    /// Match hashes computed elsewhere (hash lists, e.g. a partner's PDQ signal file) against
+    /// an index, without the content: one record per hit, as scan writes them, located
+    /// LIST:LINE.
+    Match(MatchArgs),
     /// Build and inspect index files.
     #[command(subcommand)]
     Index(IndexCmd),
+}
+
+#[derive(Args, Debug)]
+struct MatchArgs {
+    /// The compiled index to match against.
+    #[arg(long, short = 'i', value_name = "INDEX")]
+    index: PathBuf,
+    /// Lists of query hashes, in any format `index build` reads.
+    #[arg(required = true, value_name = "LIST")]
+    lists: Vec<PathBuf>,
+    /// Declared type of the lists' hashes, when their lines don't say (e.g. pdq for bare
+    /// 64-hex-digit lines, which are otherwise sha256).
+    #[arg(long = "type", value_name = "ALGO|pdq")]
+    kind: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Output format: jsonl or csv.
+    #[arg(long, short = 'f', default_value = "jsonl")]
+    format: String,
+    /// Also write a record for every clean and failed list record.
+    #[arg(long)]
+    all: bool,
+    /// Largest PDQ Hamming distance that counts as a match (the industry's customary 31).
+    #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::pdq::MATCH_THRESHOLD)]
+    pdq_threshold: u32,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    threads: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -197,6 +229,10 @@ struct BuildArgs {
     /// Fail on the first malformed line instead of counting it.
     #[arg(long)]
     strict: bool,
+    /// How PDQ hashes will be searched: auto (multi-index tables from 16,384 hashes on),
+    /// linear (no tables: smallest file), or mih:M (M tables, 10 to 64).
+    #[arg(long, value_name = "HOW", default_value = "auto")]
+    pdq_search: String,
     /// No report on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -279,6 +315,30 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
             };
             Ok(jobs::scan(&opts, &matcher, format, a.all)?.status)
         }
+        Cmd::Match(a) => {
+            let format: ScanFormat = a.format.parse().map_err(anyhow::Error::msg)?;
+            let index = Index::open(&a.index)
+                .with_context(|| format!("cannot open index {}", a.index.display()))?;
+            let declared = a
+                .kind
+                .as_deref()
+                .map(str::parse::<vigie::lists::ListType>)
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
+            let opts = jobs::MatchOptions {
+                lists: a.lists.iter().map(|l| (l.clone(), declared)).collect(),
+                threads: a.threads.unwrap_or(0),
+                output: a.output.output.clone(),
+                summary: a.output.summary.clone(),
+                quiet: a.output.quiet,
+            };
+            let matcher = IndexMatcher {
+                index: &index,
+                pdq_threshold: a.pdq_threshold,
+                dihedral: false,
+            };
+            Ok(jobs::match_lists(&opts, &matcher, format, a.all)?.status)
+        }
         Cmd::Index(IndexCmd::Build(a)) => {
             let sub = matches
                 .subcommand_matches("index")
@@ -286,6 +346,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 .context("internal: no build matches")?;
             let specs = list_specs(&a, sub)?;
             let mut b = IndexBuilder::new();
+            b.set_pdq_search(a.pdq_search.parse().map_err(anyhow::Error::msg)?);
             for spec in &specs {
                 let rep = b.add_list(spec, a.strict)?;
                 report_list(&rep, a.quiet);

@@ -262,6 +262,11 @@ impl Digests {
         self.0.iter()
     }
 
+    /// One digest alone (a hash read from a list).
+    pub fn one(d: Digest) -> Digests {
+        Digests(vec![d])
+    }
+
     /// The digests of both, in [`Algo::ALL`] order (for an item hashed by two threads).
     pub fn merge(mut self, other: Digests) -> Digests {
         self.0.extend(other.0);

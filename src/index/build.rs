@@ -9,10 +9,10 @@ use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use super::{
-    format_code, place, AlgoCounts, Index, IndexError, Role, ALIGN, BLOOM_HEADER, BUCKET,
-    HEADER_FIXED, KIND_BLOOM, KIND_BUCKETS, KIND_LISTS, KIND_PDQ, KIND_PROVENANCE, KIND_RECORDS,
-    KIND_ROLES, KIND_STRINGS, LIST_RECORD, LOAD, MAGIC, MAX_BITS, MAX_PROBLEMS, PDQ_ROW,
-    SECTION_ENTRY, SLOTS, VERSION,
+    format_code, mih, place, AlgoCounts, Index, IndexError, Role, ALIGN, BLOOM_HEADER, BUCKET,
+    HEADER_FIXED, KIND_BLOOM, KIND_BUCKETS, KIND_LISTS, KIND_PDQ, KIND_PDQ_MIH, KIND_PROVENANCE,
+    KIND_RECORDS, KIND_ROLES, KIND_STRINGS, LIST_RECORD, LOAD, MAGIC, MAX_BITS, MAX_PROBLEMS,
+    PDQ_ROW, SECTION_ENTRY, SLOTS, VERSION,
 };
 use crate::hash::{Algo, Digest};
 use crate::lists::bloom::{self, BloomFile, BloomKey};
@@ -171,14 +171,50 @@ pub struct IndexBuilder {
     /// Records per algorithm id, then PDQ.
     recs: [Vec<Rec>; 5],
     bits: Option<u32>,
+    pdq_search: PdqSearch,
     /// Bloom filters: (list index, key form, the mapped file).
     blooms: Vec<(u32, BloomKey, BloomFile)>,
+}
+
+/// How an index searches its PDQ hashes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PdqSearch {
+    /// Multi-index tables when the list is large enough for them to pay (16,384 hashes or
+    /// more), with substrings of about log2(n) bits.
+    #[default]
+    Auto,
+    /// No tables: every search scans the PDQ hashes (36 bytes per hash in all).
+    Linear,
+    /// Multi-index tables, this many (clamped to 10..=64), whatever the list size.
+    Tables(usize),
+}
+
+impl std::str::FromStr for PdqSearch {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<PdqSearch, String> {
+        match s {
+            "auto" => Ok(PdqSearch::Auto),
+            "linear" => Ok(PdqSearch::Linear),
+            _ => match s.strip_prefix("mih:").map(str::parse::<usize>) {
+                Some(Ok(m)) if (10..=64).contains(&m) => Ok(PdqSearch::Tables(m)),
+                _ => Err(format!(
+                    "{s:?}: expected auto, linear or mih:M with 10 <= M <= 64 tables"
+                )),
+            },
+        }
+    }
 }
 
 impl IndexBuilder {
     /// An empty builder.
     pub fn new() -> IndexBuilder {
         IndexBuilder::default()
+    }
+
+    /// Chooses how the PDQ hashes will be searched (default [`PdqSearch::Auto`]).
+    pub fn set_pdq_search(&mut self, search: PdqSearch) {
+        self.pdq_search = search;
     }
 
     /// Forces 2^bits buckets in every table (bits clamped to `[0, 26]`), for benchmarks and
@@ -653,10 +689,22 @@ impl IndexBuilder {
         self.lists.iter().any(|l| l.role != Role::Block)
     }
 
+    /// The lengths of the PDQ multi-index tables' substrings, when there are tables.
+    fn mih_plan(&self) -> Option<Vec<u32>> {
+        let pdq_rows = self.recs[PDQ].len();
+        match self.pdq_search {
+            _ if pdq_rows == 0 => None,
+            PdqSearch::Auto => mih::plan(pdq_rows, None),
+            PdqSearch::Linear => None,
+            PdqSearch::Tables(m) => mih::plan(pdq_rows, Some(m)),
+        }
+    }
+
     /// Sections of the file.
     fn section_count(&self) -> usize {
         3 + 2 * self.algos().len()
             + usize::from(!self.recs[PDQ].is_empty())
+            + self.mih_plan().as_ref().map_or(0, Vec::len)
             + usize::from(self.needs_roles())
             + self.blooms.len()
     }
@@ -673,6 +721,10 @@ impl IndexBuilder {
             })
             .sum::<usize>()
             + self.recs[PDQ].len() * PDQ_ROW
+            + self
+                .mih_plan()
+                .as_ref()
+                .map_or(0, |l| mih::section_bytes(self.recs[PDQ].len(), l))
             + ALIGN;
         let blooms: usize = self
             .blooms
@@ -700,6 +752,7 @@ impl IndexBuilder {
         let nsections = self.section_count();
         let header_len = HEADER_FIXED + nsections * SECTION_ENTRY + 8;
         let algos = self.algos();
+        let mih_plan = self.mih_plan();
         let mut out = Sink::new(w);
         out.put(&vec![0u8; header_len])?;
 
@@ -782,7 +835,8 @@ impl IndexBuilder {
             out.end()?;
         }
 
-        // PDQ: the hashes, contiguous, then their provenance groups.
+        // PDQ: the hashes, contiguous, then their provenance groups; then the multi-index
+        // tables over them.
         if !self.recs[PDQ].is_empty() {
             let recs = std::mem::take(&mut self.recs[PDQ]);
             out.begin(KIND_PDQ, 0)?;
@@ -795,6 +849,20 @@ impl IndexBuilder {
                 out.put(&r.tag.to_le_bytes())?;
             }
             out.end()?;
+            if let Some(lengths) = &mih_plan {
+                let words: Vec<[u64; 4]> = recs.iter().map(|r| r.key).collect();
+                drop(recs);
+                let mut res = Ok(());
+                mih::build(&words, lengths, |i, bytes| {
+                    if res.is_ok() {
+                        res = out
+                            .begin(KIND_PDQ_MIH, i)
+                            .and_then(|()| out.put(&bytes))
+                            .and_then(|()| out.end());
+                    }
+                });
+                res?;
+            }
         }
 
         // ROLES.

@@ -60,7 +60,8 @@
 //!   n >= 1 rows in two columns: n PDQ hashes of 32 bytes (the bytes of the 64-hex-digit
 //!   form, in order), sorted, no duplicates; then n u32 provenance groups, the group of hash
 //!   i at i. The section length is 36n. At most one PDQ section, none without PDQ entries
-//! (kind 8 is reserved for the PDQ search structure)
+//! kind 8 PDQ_MIH      param = table number: the PDQ multi-index tables, laid out in
+//!   `mih.rs` (its module documentation)
 //! kind 9 ROLES        param 0
 //!   u32 count, equal to the LISTS count; count u32 roles, the role of list i at i:
 //!   0 blocklist, 1 allowlist. At most one ROLES section; without one every list is a
@@ -93,6 +94,7 @@
 //! reported by [`Index::verify`].
 
 mod build;
+mod mih;
 #[cfg(test)]
 mod tests;
 
@@ -110,14 +112,16 @@ use crate::lists::{ListError, ListFormat};
 use crate::perceptual::pdq::PdqHash;
 use crate::read::{Data, MmapPolicy};
 
-pub use build::{IndexBuilder, IndexStats, ListReport, ListSpec};
+pub use build::{IndexBuilder, IndexStats, ListReport, ListSpec, PdqSearch};
+pub use mih::MihInfo;
+use mih::{Mih, KIND_PDQ_MIH};
 
 /// The first 8 bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"VIGIEIDX";
 /// The format version this code reads and writes.
 pub const VERSION: u32 = 1;
 /// Most sections a file may declare.
-const MAX_SECTIONS: u32 = 64;
+const MAX_SECTIONS: u32 = 128;
 /// Fixed part of the header, before the section table.
 const HEADER_FIXED: usize = 32;
 /// Bytes of one section table entry.
@@ -135,6 +139,10 @@ const PDQ_LEN: usize = 32;
 const PDQ_TILE: usize = 4096;
 /// Queries compared with each hash in one pass.
 const PDQ_GROUP: usize = 8;
+/// Fewest queries searched as one multi-index batch (sorted probes) rather than one by one.
+const MIH_BATCH_MIN: usize = 64;
+/// Candidate rows a multi-index batch may collect (8 bytes each).
+const MIH_BATCH_PAIRS: u64 = 1 << 22;
 /// Largest bucket bits a builder may be forced to (2^bits buckets).
 const MAX_BITS: u32 = 26;
 /// Average rows per bucket the builder sizes the buckets for.
@@ -398,6 +406,8 @@ pub struct IndexInfo {
     pub pdq: u64,
     /// Bytes of the PDQ section (hashes and their provenance groups).
     pub pdq_bytes: u64,
+    /// The multi-index tables over the PDQ hashes; `None`: searches scan them.
+    pub pdq_search: Option<MihInfo>,
     /// Distinct (list, label) sets shared by digests.
     pub provenance_groups: u64,
 }
@@ -446,11 +456,33 @@ impl fmt::Display for IndexInfo {
             )?;
         }
         if self.pdq > 0 {
-            writeln!(
+            write!(
                 f,
-                "  table pdq: {} hashes, {} bytes (linear scan)",
+                "  table pdq: {} hashes, {} bytes, ",
                 self.pdq, self.pdq_bytes
             )?;
+            match &self.pdq_search {
+                None => writeln!(f, "searched by linear scan")?,
+                Some(m) => {
+                    let (lo, hi) = m
+                        .lengths
+                        .iter()
+                        .fold((u32::MAX, 0), |(lo, hi), &l| (lo.min(l), hi.max(l)));
+                    let bits = if lo == hi {
+                        format!("{lo}")
+                    } else {
+                        format!("{lo}-{hi}")
+                    };
+                    writeln!(
+                        f,
+                        "searched by multi-index hashing: {} tables of {bits}-bit substrings, \
+                         {} bytes ({:.1} bytes per hash in all)",
+                        m.tables,
+                        m.bytes,
+                        (self.pdq_bytes + m.bytes) as f64 / self.pdq as f64
+                    )?
+                }
+            }
         }
         Ok(())
     }
@@ -804,6 +836,8 @@ pub struct Index {
     group_count: usize,
     tables: [Option<Table>; 4],
     pdq: Option<PdqTable>,
+    /// Multi-index tables over the PDQ hashes, when the builder made them.
+    mih: Option<Mih>,
     blooms: Vec<BloomTable>,
 }
 
@@ -1070,10 +1104,20 @@ impl Index {
                 rows,
             });
         }
+        let mih = Mih::open(
+            data.bytes(),
+            sections
+                .iter()
+                .filter(|s| s.kind == KIND_PDQ_MIH)
+                .map(|s| (s.param, range(s)))
+                .collect(),
+            pdq.as_ref().map_or(0, |t| t.rows),
+        )
+        .map_err(corrupt)?;
         for s in &sections {
             match s.kind {
                 KIND_STRINGS | KIND_LISTS | KIND_PROVENANCE | KIND_RECORDS | KIND_PDQ
-                | KIND_ROLES | KIND_BLOOM => {}
+                | KIND_ROLES | KIND_BLOOM | KIND_PDQ_MIH => {}
                 KIND_BUCKETS => {
                     let has = Algo::from_id((s.param & 0xFF) as u8)
                         .filter(|_| s.param < 256)
@@ -1095,6 +1139,7 @@ impl Index {
             group_count: g,
             tables,
             pdq,
+            mih,
             blooms,
             data,
         })
@@ -1237,20 +1282,37 @@ impl Index {
     }
 
     /// Finds every PDQ entry within Hamming distance `threshold` of `query` (inclusive: 31 is
-    /// ThreatExchange's match threshold), calling `out` for each, in hash order. Exact, by a
-    /// linear scan of the PDQ table.
+    /// ThreatExchange's match threshold), calling `out` for each, in no particular order.
+    /// Exact, whichever search [`Index::pdq_search_many`] chooses.
     pub fn pdq_search(&self, query: &PdqHash, threshold: u32, mut out: impl FnMut(PdqMatch<'_>)) {
         self.pdq_search_many(std::slice::from_ref(query), threshold, |_, m| out(m));
     }
 
     /// Finds every PDQ entry within `threshold` of each of `queries`, calling
     /// `out(i, match)` for each entry within `threshold` of `queries[i]`, in no particular
-    /// order. The table is read once from memory for the whole batch: it is scanned in tiles
-    /// that stay in cache while each group of eight queries is compared with them.
+    /// order, each entry at most once per query.
+    ///
+    /// When the index has multi-index tables and their expected cost at this threshold is
+    /// below a linear scan's, each query reads only the buckets its pigeonhole radii reach
+    /// (see the `mih` module). Otherwise the table is read once from memory for the whole
+    /// batch: it is scanned in tiles that stay in cache while each group of eight queries is
+    /// compared with them.
     pub fn pdq_search_many(
         &self,
         queries: &[PdqHash],
         threshold: u32,
+        out: impl FnMut(usize, PdqMatch<'_>),
+    ) {
+        self.pdq_search_by(queries, threshold, None, out);
+    }
+
+    /// [`Index::pdq_search_many`] with the search forced: `Some(true)` the multi-index
+    /// tables (when there are some), `Some(false)` the linear scan, `None` the cheaper.
+    fn pdq_search_by(
+        &self,
+        queries: &[PdqHash],
+        threshold: u32,
+        force_mih: Option<bool>,
         mut out: impl FnMut(usize, PdqMatch<'_>),
     ) {
         let Some(t) = &self.pdq else { return };
@@ -1276,6 +1338,26 @@ impl Index {
                 },
             );
         };
+        let use_mih =
+            |m: &Mih| force_mih.unwrap_or_else(|| m.cost(threshold, t.rows) < t.rows as u64);
+        if let Some(mih) = self.mih.as_ref().filter(|m| use_mih(m)) {
+            let words: Vec<[u64; 4]> = queries.iter().map(|q| mih::be_words(&q.0)).collect();
+            if words.len() < MIH_BATCH_MIN {
+                for (qi, q) in words.iter().enumerate() {
+                    mih.search(all, hashes, q, threshold, |row, d| emit(row, qi, d));
+                }
+                return;
+            }
+            // Batches sized so that their candidate rows stay within a few tens of MB.
+            let per_query = mih.candidates(threshold, t.rows).max(1);
+            let batch = ((MIH_BATCH_PAIRS / per_query) as usize).clamp(1, words.len().min(1 << 25));
+            for (b, chunk) in words.chunks(batch).enumerate() {
+                mih.search_batch(all, hashes, chunk, threshold, |qi, row, d| {
+                    emit(row, b * batch + qi, d)
+                });
+            }
+            return;
+        }
         if let [q] = qs[..] {
             scan::<1>(hashes, 0, &transpose(&[q]), 0, 1, threshold, &mut emit);
             return;
@@ -1428,6 +1510,7 @@ impl Index {
                 .pdq
                 .as_ref()
                 .map_or(0, |t| (t.hashes.len() + t.groups.len()) as u64),
+            pdq_search: self.mih.as_ref().map(Mih::info),
             provenance_groups: self.group_count as u64,
         }
     }
@@ -1563,6 +1646,9 @@ impl Index {
                 if g.map_or(true, |g| g as usize >= self.group_count) {
                     return Err(corrupt(format!("pdq row {row}: bad provenance group")));
                 }
+            }
+            if let Some(mih) = &self.mih {
+                mih.verify(b, hashes).map_err(corrupt)?;
             }
         }
         Ok(())

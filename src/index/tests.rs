@@ -877,6 +877,190 @@ fn pdq_section_corruption_never_panics() {
     assert!(open_bytes(b).is_err());
 }
 
+/// A random set of PDQ hashes: uniform, or clustered (a few centres, each with many copies a
+/// few bits away, as re-encodes of one picture are), plus queries near some entries.
+fn pdq_case(rng: &mut XorShift, n: usize, clustered: bool) -> (Vec<PdqHash>, Vec<PdqHash>) {
+    let mut set = Vec::with_capacity(n);
+    if clustered {
+        let centres: Vec<PdqHash> = (0..1 + n / 200).map(|_| random_pdq(rng)).collect();
+        while set.len() < n {
+            let c = &centres[(rng.next() % centres.len() as u64) as usize];
+            let k = (rng.next() % 40) as usize;
+            set.push(flip_bits(rng, c, k));
+        }
+    } else {
+        set.extend((0..n).map(|_| random_pdq(rng)));
+    }
+    let mut queries: Vec<PdqHash> = (0..4).map(|_| random_pdq(rng)).collect();
+    for _ in 0..8 {
+        let e = set[(rng.next() % n as u64) as usize];
+        let k = (rng.next() % 70) as usize;
+        queries.push(flip_bits(rng, &e, k));
+    }
+    (set, queries)
+}
+
+/// Every search (multi-index forced, linear forced, and the automatic choice) returns exactly
+/// the brute-force answer, for uniform and clustered sets, table counts from 16 to 64 and
+/// random thresholds from 0 to 63.
+#[test]
+fn pdq_multi_index_equals_brute_force() {
+    let mut rng = XorShift(0x5EED_0F4D_1D00_0004);
+    for case in 0..24 {
+        let clustered = case % 2 == 1;
+        let n = 1 + (rng.next() % 3000) as usize;
+        // 16 to 64 tables (substrings of 16 to 4 bits: small directories for a debug build).
+        let m = 16 + (rng.next() % 49) as usize;
+        let (set, queries) = pdq_case(&mut rng, n, clustered);
+        let mut builder = IndexBuilder::new();
+        builder.set_pdq_search(PdqSearch::Tables(m));
+        let entries = set.iter().map(|h| ListHash::Pdq(*h));
+        builder.add_hashes("l", "lab", "gen", entries).unwrap();
+        let idx = builder.into_index().unwrap();
+        idx.verify().unwrap();
+        let info = idx.info().pdq_search.expect("tables were asked for");
+        assert_eq!(info.tables, m);
+        assert_eq!(info.lengths.iter().sum::<u32>(), 256);
+        let distinct: BTreeSet<PdqHash> = set.iter().copied().collect();
+        for _ in 0..3 {
+            let t = (rng.next() % 64) as u32;
+            let want: Vec<BTreeSet<(PdqHash, u32)>> = queries
+                .iter()
+                .map(|q| {
+                    distinct
+                        .iter()
+                        .filter(|h| h.distance(q) <= t)
+                        .map(|h| (*h, h.distance(q)))
+                        .collect()
+                })
+                .collect();
+            for force in [Some(true), Some(false), None] {
+                let mut got = vec![BTreeSet::new(); queries.len()];
+                idx.pdq_search_by(&queries, t, force, |i, m| {
+                    assert_eq!(m.distance, m.hash.distance(&queries[i]));
+                    assert_eq!(m.hits.count(), 1);
+                    assert!(got[i].insert((m.hash, m.distance)), "reported twice");
+                });
+                assert_eq!(
+                    got, want,
+                    "case {case} n {n} m {m} clustered {clustered} t {t} force {force:?}"
+                );
+            }
+        }
+    }
+}
+
+/// The builder adds tables by itself from 16,384 hashes on, and the index says so.
+#[test]
+fn pdq_tables_chosen_from_the_list_size() {
+    let mut rng = XorShift(0xA11CE);
+    let set: Vec<PdqHash> = (0..mih::AUTO_MIN_ROWS)
+        .map(|_| random_pdq(&mut rng))
+        .collect();
+    let mut builder = IndexBuilder::new();
+    let entries = set.iter().map(|h| ListHash::Pdq(*h));
+    builder.add_hashes("l", "lab", "gen", entries).unwrap();
+    let idx = builder.into_index().unwrap();
+    idx.verify().unwrap();
+    let info = idx.info();
+    let tables = info.pdq_search.as_ref().expect("large enough for tables");
+    // log2(16384) = 14 bits: 18 tables of 14 or 15 bits.
+    assert_eq!(tables.tables, 18);
+    assert!(info.to_string().contains("multi-index hashing: 18 tables"));
+    // At threshold 31 the tables are cheaper than a scan; the answer is the scan's.
+    let q = flip_bits(&mut rng, &set[77], 20);
+    let mih = idx.mih.as_ref().unwrap();
+    assert!(mih.cost(31, set.len()) < set.len() as u64);
+    let found = pdq_found(&idx, &q, 31);
+    assert!(found.iter().any(|(h, d, _)| *h == set[77] && *d == 20));
+    let mut linear = BTreeSet::new();
+    idx.pdq_search_by(&[q], 31, Some(false), |_, m| {
+        linear.insert((m.hash, m.distance));
+    });
+    let auto: BTreeSet<(PdqHash, u32)> = found.iter().map(|(h, d, _)| (*h, *d)).collect();
+    assert_eq!(auto, linear);
+    // One hash fewer: no tables; `linear` never has any.
+    for (n, search) in [
+        (set.len() - 1, PdqSearch::Auto),
+        (set.len(), PdqSearch::Linear),
+    ] {
+        let mut builder = IndexBuilder::new();
+        builder.set_pdq_search(search);
+        let entries = set[..n].iter().map(|h| ListHash::Pdq(*h));
+        builder.add_hashes("l", "lab", "gen", entries).unwrap();
+        let idx = builder.into_index().unwrap();
+        assert!(idx.info().pdq_search.is_none());
+        assert!(idx.info().to_string().contains("linear scan"));
+    }
+}
+
+/// Damage to the multi-index tables: structural damage fails at open, resealed content
+/// damage is found by `verify`, and searches never panic and never report a wrong distance.
+#[test]
+fn pdq_multi_index_corruption_never_panics() {
+    let mut rng = XorShift(0xBAD_7AB1E);
+    let set: Vec<PdqHash> = (0..300).map(|_| random_pdq(&mut rng)).collect();
+    let mut builder = IndexBuilder::new();
+    builder.set_pdq_search(PdqSearch::Tables(32));
+    builder
+        .add_hashes("l", "lab", "gen", set.iter().map(|h| ListHash::Pdq(*h)))
+        .unwrap();
+    let idx = builder.into_index().unwrap();
+    let bytes = idx.data.bytes().to_vec();
+    let tables: Vec<(usize, usize, usize)> = (0..u32_at(&bytes, 12).unwrap() as usize)
+        .map(|i| HEADER_FIXED + i * SECTION_ENTRY)
+        .filter(|&at| u32_at(&bytes, at) == Some(KIND_PDQ_MIH))
+        .map(|at| {
+            (
+                at,
+                u64_at(&bytes, at + 8).unwrap() as usize,
+                u64_at(&bytes, at + 16).unwrap() as usize,
+            )
+        })
+        .collect();
+    assert_eq!(tables.len(), 32);
+    let check = |b: Vec<u8>| {
+        if let Ok(idx) = open_bytes(b) {
+            for t in [0, 31, 63] {
+                idx.pdq_search_by(&set[..4], t, Some(true), |i, m| {
+                    assert_eq!(m.distance, m.hash.distance(&set[i]));
+                    assert!(m.distance <= t);
+                });
+            }
+            Some(idx.verify().is_ok())
+        } else {
+            None
+        }
+    };
+    // Header fields of a table: refused at open.
+    let (_, off, _) = tables[3];
+    for field in 0..4 {
+        let mut b = bytes.clone();
+        b[off + 4 * field] ^= 0x41;
+        reseal(&mut b);
+        assert_eq!(check(b), None, "field {field}");
+    }
+    // Bucket starts and row numbers: resealed, so only verify can tell.
+    let (_, off, len) = tables[5];
+    for at in [off + 16, off + 20, off + len / 2, off + len - 4] {
+        for v in [0u32, 1, 299, 300, 301, u32::MAX] {
+            let mut b = bytes.clone();
+            if b[at..at + 4] == v.to_le_bytes() {
+                continue;
+            }
+            b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+            reseal(&mut b);
+            assert_eq!(check(b), Some(false), "at {at} value {v}");
+        }
+    }
+    // A missing table (renumbered section) or a table without PDQ hashes: refused.
+    let mut b = bytes.clone();
+    let (entry, _, _) = tables[31];
+    b[entry + 4..entry + 8].copy_from_slice(&40u32.to_le_bytes());
+    reseal(&mut b);
+    assert_eq!(check(b), None);
+}
+
 /// The hashlookup sample filter.
 fn sample_bloom() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hashlookup/known-sha1.dcso.bloom")

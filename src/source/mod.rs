@@ -78,6 +78,8 @@ pub enum FailKind {
     /// The item sniffs as an image that could not be decoded for perceptual hashing
     /// (corrupt, unsupported, or over the decoding limits).
     Image,
+    /// A record of a hash list (`vigie match`) that yields no hash.
+    List,
 }
 
 impl FailKind {
@@ -91,6 +93,7 @@ impl FailKind {
             FailKind::Decompress => "decompress",
             FailKind::Unsupported => "unsupported",
             FailKind::Image => "image",
+            FailKind::List => "list",
         }
     }
 }

@@ -1,0 +1,617 @@
+//! Multi-index hashing over the PDQ table: an exact Hamming-range search that reads a few
+//! thousand cache lines per query instead of the whole table.
+//!
+//! The 256 bits of a PDQ hash are cut into `m` consecutive substrings (table `i` covers bits
+//! `[start_i, start_i + len_i)`, bit 0 being the high bit of the first byte). If two hashes are
+//! within distance `r`, the distances of their `m` substrings add up to at most `r`, so for
+//! any radii `t_i` with `sum(t_i + 1) = r + 1` at least one substring `i` is within `t_i`
+//! (otherwise the total would be at least `r + 1`). A search therefore looks up, in each table
+//! `i`, every key within `t_i` of the query's substring `i` (its Hamming ball: 1 + len +
+//! len·(len−1)/2 keys at radius 2), and compares the full hashes of the rows found there. An
+//! entry found through several tables is reported once, by the first table whose radius it is
+//! within, so no set of seen rows is kept. The result is exact: every entry within `r`, none
+//! beyond, for any `r` (large radii cost more probes; [`Mih::cost`] lets the caller fall back
+//! to the linear scan when that is cheaper).
+//!
+//! With substrings of about log2(n) bits (Norouzi, Punjani and Fleet, "Fast search in Hamming
+//! space with multi-index hashing", CVPR 2012) a bucket holds about one row, so a radius-31
+//! search at 10 million hashes reads about 3,000 buckets and compares about as many hashes.
+//!
+//! Each table is one section (kind 8, param = table number), 64-byte aligned:
+//!
+//! ```text
+//!   0  u32 first bit of the substring
+//!   4  u32 substring length in bits (1..=28)
+//!   8  u32 flags: bit 0 set = the rows are the PDQ table's own rows (table 0 only, whose
+//!      substring starts at bit 0: the PDQ table is sorted by hash, hence by that substring)
+//!  12  u32 reserved (0)
+//!  16  (2^len + 1) u32 bucket starts: bucket k is positions [start[k], start[k+1]), the
+//!      first start 0, the last the row count n, never decreasing
+//!      then, unless flag bit 0: n u32 PDQ row numbers, sorted by (substring, row)
+//! ```
+//!
+//! The tables cover the 256 bits in order, without gap or overlap. A table holding the PDQ
+//! rows' own order costs only its bucket starts; the others cost 4 bytes per row plus their
+//! bucket starts.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+/// Section kind of a multi-index table.
+pub(super) const KIND_PDQ_MIH: u32 = 8;
+/// Bytes before a table's bucket starts.
+const HEAD: usize = 16;
+/// Most tables an index may hold.
+const MAX_TABLES: usize = 64;
+/// Longest substring a table may use (a 1 GiB directory).
+const MAX_LEN: u32 = 28;
+/// Longest substring the builder chooses by itself.
+const AUTO_MAX_LEN: u32 = 24;
+/// Fewest PDQ rows for which the builder adds tables by itself: below that the linear scan
+/// is a few microseconds.
+pub(super) const AUTO_MIN_ROWS: usize = 1 << 14;
+/// Cost of one random access (bucket or row) in units of one hash of the linear scan, for
+/// choosing between the two searches.
+const RANDOM_ACCESS: u64 = 32;
+/// High key (or row) bits a batched search groups its probes (or rows) by: 2,048 groups,
+/// each a small run of the directory (or table) that stays in cache while it is visited.
+const GROUP_BITS: u32 = 11;
+/// Flag: the table's positions are the PDQ table's rows.
+const IMPLIED: u32 = 1;
+
+/// A PDQ hash as four big-endian words: bit 0 of the hash is the high bit of word 0.
+#[inline(always)]
+pub(super) fn be_words(h: &[u8]) -> [u64; 4] {
+    let mut w = [0u64; 4];
+    for (w, c) in w.iter_mut().zip(h.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        *w = u64::from_be_bytes(b);
+    }
+    w
+}
+
+/// Bits `[start, start + len)` of a hash, `1 <= len <= 32`, `start + len <= 256`.
+#[inline(always)]
+fn substring(w: &[u64; 4], start: u32, len: u32) -> u32 {
+    let i = (start / 64) as usize;
+    let hi = w[i & 3];
+    let lo = if i < 3 { w[i + 1] } else { 0 };
+    let x = (u128::from(hi) << 64) | u128::from(lo);
+    ((x << (start % 64)) >> (128 - len)) as u32
+}
+
+/// Hamming distance of two hashes given as words.
+#[inline(always)]
+fn distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
+    (a[0] ^ b[0]).count_ones()
+        + (a[1] ^ b[1]).count_ones()
+        + (a[2] ^ b[2]).count_ones()
+        + (a[3] ^ b[3]).count_ones()
+}
+
+/// Number of keys within `radius` of a `len`-bit key.
+fn ball_size(len: u32, radius: u32) -> u64 {
+    let mut c = 1u64; // C(len, 0)
+    let mut total = 1u64;
+    for k in 1..=radius.min(len) {
+        c = c * u64::from(len - k + 1) / u64::from(k);
+        total = total.saturating_add(c);
+    }
+    total
+}
+
+/// Calls `f` with every `len`-bit mask of at most `radius` set bits, by increasing weight.
+#[inline]
+fn for_each_mask(len: u32, radius: u32, mut f: impl FnMut(u32)) {
+    f(0);
+    let limit = 1u64 << len;
+    for k in 1..=radius.min(len) {
+        // Gosper's hack: the next larger integer with the same number of set bits.
+        let mut m = (1u64 << k) - 1;
+        while m < limit {
+            f(m as u32);
+            let low = m & m.wrapping_neg();
+            let r = m + low;
+            m = r | (((r ^ m) >> 2) >> low.trailing_zeros());
+        }
+    }
+}
+
+/// Substring lengths for `rows` PDQ hashes: `Some(lengths)` adds multi-index tables, `None`
+/// keeps the linear scan alone. `forced` sets the number of tables (tests and benchmarks).
+pub(super) fn plan(rows: usize, forced: Option<usize>) -> Option<Vec<u32>> {
+    let m = match forced {
+        Some(m) => m.clamp((256 / MAX_LEN as usize) + 1, MAX_TABLES),
+        None => {
+            if rows < AUTO_MIN_ROWS {
+                return None;
+            }
+            // Substrings of about log2(rows) bits, so that a bucket holds about one row.
+            let bits = (rows as f64).log2().clamp(8.0, f64::from(AUTO_MAX_LEN));
+            ((256.0 / bits).floor() as usize).max(256usize.div_ceil(AUTO_MAX_LEN as usize))
+        }
+    };
+    let base = 256 / m as u32;
+    let extra = 256 % m as u32;
+    Some((0..m as u32).map(|i| base + u32::from(i < extra)).collect())
+}
+
+/// Bytes of the sections for `rows` rows and these substring lengths, alignment included.
+pub(super) fn section_bytes(rows: usize, lengths: &[u32]) -> usize {
+    lengths
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| HEAD + 4 * ((1usize << len) + 1) + if i == 0 { 0 } else { 4 * rows } + 64)
+        .sum()
+}
+
+/// Builds the tables for the PDQ rows `hashes` (big-endian words, sorted, distinct): calls
+/// `emit(table number, section bytes)` for each table in order.
+pub(super) fn build(hashes: &[[u64; 4]], lengths: &[u32], mut emit: impl FnMut(u32, Vec<u8>)) {
+    let n = hashes.len();
+    let mut start = 0u32;
+    for (i, &len) in lengths.iter().enumerate() {
+        let implied = i == 0;
+        let mut out = Vec::with_capacity(HEAD + 4 * ((1 << len) + 1) + 4 * n);
+        for v in [start, len, u32::from(implied) * IMPLIED, 0] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        // Keys with their rows, sorted by (key, row); table 0 is already in that order.
+        let keyed: Vec<u64> = if implied {
+            Vec::new()
+        } else {
+            let mut k: Vec<u64> = hashes
+                .par_iter()
+                .enumerate()
+                .map(|(row, h)| (u64::from(substring(h, start, len)) << 32) | row as u64)
+                .collect();
+            k.par_sort_unstable();
+            k
+        };
+        let key_at = |p: usize| -> u32 {
+            if implied {
+                substring(&hashes[p], start, len)
+            } else {
+                (keyed[p] >> 32) as u32
+            }
+        };
+        let mut p = 0usize;
+        for bucket in 0..(1u64 << len) {
+            out.extend_from_slice(&(p as u32).to_le_bytes());
+            while p < n && u64::from(key_at(p)) == bucket {
+                p += 1;
+            }
+        }
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+        for k in &keyed {
+            out.extend_from_slice(&(*k as u32).to_le_bytes());
+        }
+        emit(i as u32, out);
+        start += len;
+    }
+}
+
+/// One table as found in the file.
+#[derive(Clone, Debug)]
+struct Table {
+    start: u32,
+    len: u32,
+    /// Byte range of the bucket starts.
+    dir: Range<usize>,
+    /// Byte range of the row numbers, `None` when the positions are the rows.
+    rows: Option<Range<usize>>,
+}
+
+/// The multi-index tables of an index.
+#[derive(Clone, Debug)]
+pub(super) struct Mih {
+    tables: Vec<Table>,
+}
+
+/// What `vigie index info` says about the tables.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct MihInfo {
+    /// Number of tables.
+    pub tables: usize,
+    /// Substring length of each table, in bits.
+    pub lengths: Vec<u32>,
+    /// Bytes of all the tables.
+    pub bytes: u64,
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+impl Mih {
+    /// Reads the tables' headers: `sections` are the (param, byte range) of the kind-8
+    /// sections, `rows` the PDQ row count. Checks the layout, not the contents (see
+    /// [`Mih::verify`]), so it costs the same at any size.
+    pub(super) fn open(
+        all: &[u8],
+        mut sections: Vec<(u32, Range<usize>)>,
+        rows: usize,
+    ) -> Result<Option<Mih>, String> {
+        if sections.is_empty() {
+            return Ok(None);
+        }
+        if rows == 0 {
+            return Err("multi-index tables without PDQ hashes".into());
+        }
+        if sections.len() > MAX_TABLES {
+            return Err(format!("{} multi-index tables", sections.len()));
+        }
+        sections.sort_by_key(|s| s.0);
+        let mut tables = Vec::with_capacity(sections.len());
+        let mut next = 0u32;
+        for (i, (param, r)) in sections.into_iter().enumerate() {
+            let bad = |what: &str| format!("multi-index table {i}: {what}");
+            if param != i as u32 {
+                return Err(bad("tables are not numbered 0, 1, 2, ..."));
+            }
+            let field = |k: usize| le32(all, r.start + 4 * k).filter(|_| r.len() >= HEAD);
+            let (Some(start), Some(len), Some(flags), Some(0)) =
+                (field(0), field(1), field(2), field(3))
+            else {
+                return Err(bad("bad header"));
+            };
+            if start != next || len == 0 || len > MAX_LEN || start + len > 256 || flags > 1 {
+                return Err(bad(&format!(
+                    "bad substring (bits {start}+{len}, flags {flags})"
+                )));
+            }
+            let implied = flags & IMPLIED != 0;
+            if implied && start != 0 {
+                return Err(bad("own-order rows on a substring that is not the first"));
+            }
+            let dir_len = 4 * ((1usize << len) + 1);
+            let want = HEAD + dir_len + if implied { 0 } else { 4 * rows };
+            if r.len() != want {
+                return Err(bad(&format!("{} bytes, expected {want}", r.len())));
+            }
+            let dir = r.start + HEAD..r.start + HEAD + dir_len;
+            let rows_range = (!implied).then_some(dir.end..r.end);
+            tables.push(Table {
+                start,
+                len,
+                dir,
+                rows: rows_range,
+            });
+            next = start + len;
+        }
+        if next != 256 {
+            return Err(format!("multi-index tables cover {next} bits, not 256"));
+        }
+        Ok(Some(Mih { tables }))
+    }
+
+    /// The radius of each table for a search within `threshold`: `sum(t_i + 1) = r + 1`,
+    /// the larger radii on the shorter substrings; `None` for a table not searched.
+    fn radii(&self, threshold: u32) -> Vec<Option<u32>> {
+        let m = self.tables.len() as u32;
+        let total = threshold.saturating_add(1);
+        let (base, extra) = (total / m, total % m);
+        // Lengths never increase with the table number, so the last tables are the shorter.
+        (0..m)
+            .map(|i| {
+                let c = base + u32::from(i >= m - extra);
+                c.checked_sub(1)
+            })
+            .collect()
+    }
+
+    /// Expected cost of one search within `threshold` over `rows` hashes, in units of one
+    /// hash of the linear scan (which costs `rows`).
+    pub(super) fn cost(&self, threshold: u32, rows: usize) -> u64 {
+        self.tables
+            .iter()
+            .zip(self.radii(threshold))
+            .filter_map(|(t, r)| Some((t, r?)))
+            .map(|(t, r)| {
+                let probes = ball_size(t.len, r);
+                let found = probes.saturating_mul(rows as u64) >> t.len;
+                probes.saturating_add(found).saturating_mul(RANDOM_ACCESS)
+            })
+            .fold(0u64, u64::saturating_add)
+    }
+
+    /// Calls `emit(row, distance)` once for every PDQ row within `threshold` of `query`
+    /// (big-endian words). `hashes` are the PDQ table's hash bytes. A damaged table never
+    /// panics: positions or rows out of range are skipped, and every reported distance is
+    /// computed from the row's own hash.
+    pub(super) fn search(
+        &self,
+        all: &[u8],
+        hashes: &[u8],
+        query: &[u64; 4],
+        threshold: u32,
+        mut emit: impl FnMut(usize, u32),
+    ) {
+        let n = hashes.len() / 32;
+        let radii = self.radii(threshold);
+        let subs: Vec<u32> = self
+            .tables
+            .iter()
+            .map(|t| substring(query, t.start, t.len))
+            .collect();
+        for (i, t) in self.tables.iter().enumerate() {
+            let Some(radius) = radii[i] else { continue };
+            let Some(dir) = all.get(t.dir.clone()) else {
+                continue;
+            };
+            let ids = t.rows.as_ref().and_then(|r| all.get(r.clone()));
+            for_each_mask(t.len, radius, |mask| {
+                let key = (subs[i] ^ mask) as usize;
+                let (Some(s), Some(e)) = (le32(dir, 4 * key), le32(dir, 4 * key + 4)) else {
+                    return;
+                };
+                let (s, e) = (s as usize, (e as usize).min(n));
+                for pos in s..e {
+                    let row = match ids {
+                        None => pos,
+                        Some(ids) => match le32(ids, 4 * pos) {
+                            Some(r) if (r as usize) < n => r as usize,
+                            _ => continue,
+                        },
+                    };
+                    let h = be_words(&hashes[row * 32..row * 32 + 32]);
+                    let d = distance(query, &h);
+                    if d > threshold {
+                        continue;
+                    }
+                    // Reported by an earlier table whose radius it is within?
+                    let earlier =
+                        self.tables[..i]
+                            .iter()
+                            .zip(&radii)
+                            .zip(&subs)
+                            .any(|((u, r), &qs)| {
+                                r.is_some_and(|r| {
+                                    (substring(&h, u.start, u.len) ^ qs).count_ones() <= r
+                                })
+                            });
+                    if !earlier {
+                        emit(row, d);
+                    }
+                }
+            });
+        }
+    }
+
+    /// [`Mih::search`] for many queries at once (fewer than 2^26), calling `emit(query, row,
+    /// distance)`: each table's probes of the whole batch are grouped by their high key bits
+    /// before they are looked up, and the rows found grouped by their high row bits before
+    /// they are compared (one counting-sort pass each), so that both passes walk memory
+    /// nearly in order instead of jumping to a random cache line (and page) per probe. Pays
+    /// from a few hundred queries on, when the tables are far larger than the caches.
+    pub(super) fn search_batch(
+        &self,
+        all: &[u8],
+        hashes: &[u8],
+        queries: &[[u64; 4]],
+        threshold: u32,
+        mut emit: impl FnMut(usize, usize, u32),
+    ) {
+        let n = hashes.len() / 32;
+        let m = self.tables.len();
+        let radii = self.radii(threshold);
+        let subs: Vec<u32> = queries
+            .iter()
+            .flat_map(|q| self.tables.iter().map(|t| substring(q, t.start, t.len)))
+            .collect();
+        // (key << 32 | query) of one table; then (row << 32 | table << 26 | query).
+        let mut probes: Vec<u64> = Vec::new();
+        let mut pairs: Vec<u64> = Vec::new();
+        let mut scratch: Vec<u64> = Vec::new();
+        for (i, (t, radius)) in self.tables.iter().zip(&radii).enumerate() {
+            let Some(radius) = *radius else { continue };
+            let Some(dir) = all.get(t.dir.clone()) else {
+                continue;
+            };
+            let ids = t.rows.as_ref().and_then(|r| all.get(r.clone()));
+            probes.clear();
+            for qi in 0..queries.len() {
+                let s = subs[qi * m + i];
+                for_each_mask(t.len, radius, |mask| {
+                    probes.push((u64::from(s ^ mask) << 32) | qi as u64);
+                });
+            }
+            let high = t.len.min(GROUP_BITS);
+            group_by(&mut probes, &mut scratch, 32 + t.len - high, high);
+            for &p in &probes {
+                let key = (p >> 32) as usize;
+                let (Some(s), Some(e)) = (le32(dir, 4 * key), le32(dir, 4 * key + 4)) else {
+                    continue;
+                };
+                for pos in s as usize..(e as usize).min(n) {
+                    let row = match ids {
+                        None => pos,
+                        Some(ids) => match le32(ids, 4 * pos) {
+                            Some(r) if (r as usize) < n => r as usize,
+                            _ => continue,
+                        },
+                    };
+                    pairs.push(((row as u64) << 32) | ((i as u64) << 26) | (p & 0xFFFF_FFFF));
+                }
+            }
+        }
+        let row_bits = usize::BITS - n.leading_zeros();
+        let high = row_bits.min(GROUP_BITS);
+        group_by(&mut pairs, &mut scratch, 32 + row_bits - high, high);
+        for p in pairs {
+            let row = (p >> 32) as usize;
+            let i = ((p >> 26) & 63) as usize;
+            let qi = (p & ((1 << 26) - 1)) as usize;
+            let h = be_words(&hashes[row * 32..row * 32 + 32]);
+            let d = distance(&queries[qi], &h);
+            if d > threshold {
+                continue;
+            }
+            // Reported through an earlier table whose radius it is within?
+            let qs = &subs[qi * m..qi * m + i];
+            let earlier = self.tables[..i]
+                .iter()
+                .zip(&radii)
+                .zip(qs)
+                .any(|((u, r), &q)| {
+                    r.is_some_and(|r| (substring(&h, u.start, u.len) ^ q).count_ones() <= r)
+                });
+            if !earlier {
+                emit(qi, row, d);
+            }
+        }
+    }
+
+    /// Expected rows a search within `threshold` compares (for sizing batches).
+    pub(super) fn candidates(&self, threshold: u32, rows: usize) -> u64 {
+        self.tables
+            .iter()
+            .zip(self.radii(threshold))
+            .filter_map(|(t, r)| Some(ball_size(t.len, r?).saturating_mul(rows as u64) >> t.len))
+            .fold(0u64, u64::saturating_add)
+    }
+
+    /// What the tables are, for `index info`.
+    pub(super) fn info(&self) -> MihInfo {
+        MihInfo {
+            tables: self.tables.len(),
+            lengths: self.tables.iter().map(|t| t.len).collect(),
+            bytes: self
+                .tables
+                .iter()
+                .map(|t| (HEAD + t.dir.len() + t.rows.as_ref().map_or(0, |r| r.len())) as u64)
+                .sum(),
+        }
+    }
+
+    /// Checks every bucket and row of every table against the PDQ hashes: bucket starts
+    /// from 0 to the row count, never decreasing; each table holds every row once, in the
+    /// bucket of its substring, rows ascending within a bucket.
+    pub(super) fn verify(&self, all: &[u8], hashes: &[u8]) -> Result<(), String> {
+        let n = hashes.len() / 32;
+        for (i, t) in self.tables.iter().enumerate() {
+            let bad = |what: String| format!("multi-index table {i}: {what}");
+            let dir = &all[t.dir.clone()];
+            let ids = t.rows.as_ref().map(|r| &all[r.clone()]);
+            let mut seen = vec![false; if ids.is_some() { n } else { 0 }];
+            let buckets = 1usize << t.len;
+            let mut prev = 0usize;
+            if le32(dir, 0) != Some(0) || le32(dir, 4 * buckets) != Some(n as u32) {
+                return Err(bad(
+                    "bucket starts do not run from 0 to the row count".into()
+                ));
+            }
+            for key in 0..buckets {
+                let s = le32(dir, 4 * key).unwrap_or(u32::MAX) as usize;
+                let e = le32(dir, 4 * key + 4).unwrap_or(u32::MAX) as usize;
+                if s != prev || e < s || e > n {
+                    return Err(bad(format!("bucket {key} out of order")));
+                }
+                prev = e;
+                let mut last: Option<usize> = None;
+                for pos in s..e {
+                    let row = match ids {
+                        None => pos,
+                        Some(ids) => le32(ids, 4 * pos).unwrap_or(u32::MAX) as usize,
+                    };
+                    if row >= n || last.is_some_and(|l| l >= row) {
+                        return Err(bad(format!("position {pos}: bad row {row}")));
+                    }
+                    last = Some(row);
+                    if let Some(seen) = seen.get_mut(row) {
+                        if std::mem::replace(seen, true) {
+                            return Err(bad(format!("row {row} twice")));
+                        }
+                    }
+                    let h = be_words(&hashes[row * 32..row * 32 + 32]);
+                    if substring(&h, t.start, t.len) as usize != key {
+                        return Err(bad(format!("row {row} is not in bucket {key}")));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reorders `v` by `(x >> shift) & (2^bits - 1)`, stable, in one counting-sort pass through
+/// `scratch`.
+fn group_by(v: &mut Vec<u64>, scratch: &mut Vec<u64>, shift: u32, bits: u32) {
+    let mask = (1u64 << bits) - 1;
+    let mut at = vec![0usize; (1 << bits) + 1];
+    for &x in v.iter() {
+        at[((x >> shift) & mask) as usize + 1] += 1;
+    }
+    for g in 1..at.len() {
+        at[g] += at[g - 1];
+    }
+    scratch.clear();
+    scratch.resize(v.len(), 0);
+    for &x in v.iter() {
+        let g = ((x >> shift) & mask) as usize;
+        scratch[at[g]] = x;
+        at[g] += 1;
+    }
+    std::mem::swap(v, scratch);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substrings_take_bits_in_order() {
+        let mut h = [0u8; 32];
+        h[0] = 0b1010_0000;
+        h[31] = 0b0000_0101;
+        let w = be_words(&h);
+        assert_eq!(substring(&w, 0, 3), 0b101);
+        assert_eq!(substring(&w, 0, 4), 0b1010);
+        assert_eq!(substring(&w, 253, 3), 0b101);
+        assert_eq!(substring(&w, 250, 6), 0b000101);
+        // Across a word boundary.
+        let mut h = [0u8; 32];
+        h[7] = 0x01;
+        h[8] = 0x80;
+        let w = be_words(&h);
+        assert_eq!(substring(&w, 60, 8), 0b0001_1000);
+    }
+
+    #[test]
+    fn masks_enumerate_the_ball_once_each() {
+        for (len, r) in [(5u32, 0u32), (5, 2), (8, 3), (6, 6), (4, 9)] {
+            let mut seen = std::collections::HashSet::new();
+            for_each_mask(len, r, |m| {
+                assert!(m < (1 << len) && m.count_ones() <= r);
+                assert!(seen.insert(m));
+            });
+            assert_eq!(seen.len() as u64, ball_size(len, r), "len {len} r {r}");
+        }
+    }
+
+    #[test]
+    fn radii_add_up_to_the_threshold_plus_one() {
+        let mih = Mih {
+            tables: plan(1 << 20, Some(11))
+                .unwrap()
+                .into_iter()
+                .scan(0, |s, len| {
+                    let t = Table {
+                        start: *s,
+                        len,
+                        dir: 0..0,
+                        rows: None,
+                    };
+                    *s += len;
+                    Some(t)
+                })
+                .collect(),
+        };
+        for r in 0..300 {
+            let sum: u32 = mih.radii(r).iter().map(|t| t.map_or(0, |t| t + 1)).sum();
+            assert_eq!(sum, r + 1);
+        }
+    }
+}
