@@ -396,3 +396,55 @@ fn hostile_bloom_headers_are_clear_errors_naming_the_list() {
     }
     assert!(!index.exists());
 }
+
+#[test]
+fn match_reports_known_and_probable_for_hashes_computed_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let allow = dir.path().join("nsrl.txt");
+    fs::write(&allow, format!("{}\n", RESIZED_SHA1.to_uppercase())).unwrap();
+    let index = dir.path().join("k.vidx");
+    let out = run([
+        os("index"),
+        os("build"),
+        os("-q"),
+        os("-o"),
+        index.as_os_str(),
+        os("--allow"),
+        allow.as_os_str(),
+        bloom().as_os_str(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let query = dir.path().join("query.sha1");
+    fs::write(
+        &query,
+        format!("{RESIZED_SHA1}\n{HELLO_SHA1}\n{}\n", "0".repeat(40)),
+    )
+    .unwrap();
+    let sum = dir.path().join("s.json");
+    let out = run([
+        os("match"),
+        os("-q"),
+        os("--all"),
+        os("-i"),
+        index.as_os_str(),
+        os("--summary"),
+        sum.as_os_str(),
+        query.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let verdicts: Vec<(String, String)> = jsonl(&out.stdout)
+        .iter()
+        .map(|r| {
+            let line = r["path"].as_str().unwrap().rsplit(':').next().unwrap();
+            (line.to_string(), r["verdict"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let want = [("1", "known"), ("2", "probable"), ("3", "clean")];
+    assert_eq!(verdicts, want.map(|(a, b)| (a.to_string(), b.to_string())));
+    let s = summary(&sum);
+    assert_eq!(
+        (s["known"].as_u64(), s["probable"].as_u64()),
+        (Some(1), Some(1))
+    );
+    check_invariant(&s);
+}
