@@ -447,6 +447,11 @@ fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
     let per_list = |id: &str, values: &[String]| -> Result<Vec<Option<String>>> {
         let idx: Vec<usize> = m.indices_of(id).map(|i| i.collect()).unwrap_or_default();
         let mut out = vec![None; list_idx.len()];
+        // The option as typed: ids are field names (`kind` is `--type`).
+        let id = match id {
+            "kind" => "type".to_string(),
+            _ => id.replace('_', "-"),
+        };
         for (v, at) in values.iter().zip(idx) {
             let Some(slot) = list_idx.iter().position(|&l| l > at) else {
                 bail!("--{id} {v} is not followed by a list it could apply to");
