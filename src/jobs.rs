@@ -19,7 +19,8 @@ use crate::source::{FailKind, Failure, Location};
 /// How a run ended, as a scanner's exit status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitStatus {
-    /// 0: every item was read and nothing matched.
+    /// 0: every item was read and nothing matched (items only known to an allowlist or
+    /// probable in a Bloom filter are not matches).
     Clean = 0,
     /// 1: at least one item matched and every item was read.
     Matched = 1,
@@ -150,7 +151,10 @@ fn finish(
     scan: bool,
 ) -> io::Result<RunReport> {
     let summary = tally.summary(secs, scan);
-    debug_assert_eq!(summary.items, tally.clean + tally.matched + tally.failed);
+    debug_assert_eq!(
+        summary.items,
+        tally.clean + tally.matched + tally.known + tally.probable + tally.failed
+    );
     if !quiet {
         eprintln!("vigie: {summary}");
     }

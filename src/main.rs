@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use vigie::hash::AlgoSet;
-use vigie::index::{Index, IndexBuilder, ListSpec};
+use vigie::index::{Index, IndexBuilder, ListSpec, Role};
 use vigie::jobs::{self, ExitStatus, RunOptions};
 use vigie::matcher::IndexMatcher;
 use vigie::perceptual::decode::{DecodeLimits, DecodeOptions};
@@ -161,12 +161,17 @@ struct ScanArgs {
         long,
         short = 'i',
         value_name = "INDEX",
-        required_unless_present = "list"
+        required_unless_present_any = ["list", "allow"]
     )]
     index: Option<PathBuf>,
-    /// A hash list to compile in memory and match against (repeatable; instead of --index).
+    /// A hash list (blocklist) to compile in memory and match against (repeatable; instead
+    /// of --index).
     #[arg(long, short = 'l', value_name = "LIST", conflicts_with = "index")]
     list: Vec<PathBuf>,
+    /// An allowlist to compile in memory with the --list lists (repeatable): items it holds
+    /// are reported as known, not matched perceptually.
+    #[arg(long, value_name = "LIST", conflicts_with = "index")]
+    allow: Vec<PathBuf>,
     /// Output format: jsonl or csv.
     #[arg(long, short = 'f', default_value = "jsonl")]
     format: String,
@@ -195,7 +200,7 @@ struct ScanArgs {
 #[derive(Subcommand, Debug)]
 enum IndexCmd {
     /// Compile hash lists into one index file.
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Print an index's lists and counts.
     Info(InfoArgs),
 }
@@ -208,9 +213,22 @@ struct BuildArgs {
     /// Hash lists, format detected from the content: plain hex, md5sum/sha1sum/sha256sum
     /// (also --tag and -z), hashdeep, NSRL RDS 2.x and RDSv3, VICS JSON, ThreatExchange
     /// (signal lines, dataset CSV, legacy .te), TCAP and StopNCII JSON pages, PDQ hasher
-    /// CSV, X-Ways text, EnCase .hash.
-    #[arg(required = true, value_name = "LIST")]
+    /// CSV, X-Ways text, EnCase .hash, DCSO Bloom filters (CIRCL hashlookup). Blocklists
+    /// unless --role allow precedes them.
+    #[arg(required_unless_present = "allow", value_name = "LIST")]
     lists: Vec<PathBuf>,
+    /// An allowlist (repeatable): its items are reported as known, not as matches, and are
+    /// not matched perceptually. Same as `--role allow LIST`.
+    #[arg(long, value_name = "LIST")]
+    allow: Vec<PathBuf>,
+    /// Role of the next LIST: block (hits are matches; the default, except for a Bloom
+    /// filter) or allow (hits are known; the default of a Bloom filter).
+    #[arg(long, value_name = "block|allow")]
+    role: Vec<String>,
+    /// Hex case of the next LIST's keys when it is a DCSO Bloom filter: upper (default, as
+    /// CIRCL hashlookup's filters) or lower. Its key algorithm is --type (default sha1).
+    #[arg(long, value_name = "upper|lower")]
+    bloom_case: Vec<String>,
     /// Name of the next LIST (default: its file stem). Give before the list it names.
     #[arg(long, value_name = "NAME")]
     name: Vec<String>,
@@ -290,8 +308,12 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 }
                 None => {
                     let mut b = IndexBuilder::new();
-                    for l in &a.list {
-                        let spec = ListSpec::new(l.clone());
+                    let block = a.list.iter().map(|l| (l, None));
+                    for (l, role) in block.chain(a.allow.iter().map(|l| (l, Some(Role::Allow)))) {
+                        let spec = ListSpec {
+                            role,
+                            ..ListSpec::new(l)
+                        };
                         let rep = b.add_list(&spec, false)?;
                         report_list(&rep, a.output.quiet);
                     }
@@ -393,13 +415,15 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
         return;
     }
     eprintln!(
-        "vigie: list {} ({}): {} format, label {:?}, entries: {}, pdq: {}, malformed lines: {}",
+        "vigie: list {} ({}): {} format, {}list, label {:?}, entries: {}, pdq: {}, malformed \
+         lines: {}",
         rep.name,
         rep.path,
         serde_json::to_value(rep.format)
             .ok()
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default(),
+        rep.role,
         rep.label,
         rep.entries,
         rep.pdq,
@@ -420,16 +444,34 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
     }
 }
 
-/// Pairs each LIST with the `--name`, `--label`, `--type` and `--format` given before it (after the
-/// previous list).
+/// Pairs each LIST (and `--allow` LIST, in command-line order) with the `--name`, `--label`,
+/// `--type`, `--format`, `--role` and `--bloom-case` given before it (after the previous list).
 fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
-    let list_idx: Vec<usize> = m
-        .indices_of("lists")
-        .map(|i| i.collect())
-        .unwrap_or_default();
-    let per_list = |id: &str, flag: &str, values: &[String]| -> Result<Vec<Option<String>>> {
+    let idx =
+        |id: &str| -> Vec<usize> { m.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
+    // (position on the command line, path, role given by --allow)
+    let mut all: Vec<(usize, &PathBuf, Option<Role>)> = idx("lists")
+        .into_iter()
+        .zip(&a.lists)
+        .map(|(i, p)| (i, p, None))
+        .chain(
+            idx("allow")
+                .into_iter()
+                .zip(&a.allow)
+                .map(|(i, p)| (i, p, Some(Role::Allow))),
+        )
+        .collect();
+    all.sort_by_key(|x| x.0);
+    let list_idx: Vec<usize> = all.iter().map(|x| x.0).collect();
+    let per_list = |id: &str, values: &[String]| -> Result<Vec<Option<String>>> {
         let idx: Vec<usize> = m.indices_of(id).map(|i| i.collect()).unwrap_or_default();
         let mut out = vec![None; list_idx.len()];
+        // The option as typed: ids are field names (`kind` is `--type`).
+        let flag = match id {
+            "kind" => "type".to_string(),
+            "list_format" => "format".to_string(),
+            _ => id.replace('_', "-"),
+        };
         for (v, at) in values.iter().zip(idx) {
             let Some(slot) = list_idx.iter().position(|&l| l > at) else {
                 bail!("--{flag} {v} is not followed by a list it could apply to");
@@ -440,14 +482,15 @@ fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
         }
         Ok(out)
     };
-    let names = per_list("name", "name", &a.name)?;
-    let labels = per_list("label", "label", &a.label)?;
-    let kinds = per_list("kind", "type", &a.kind)?;
-    let formats = per_list("list_format", "format", &a.list_format)?;
-    a.lists
-        .iter()
+    let formats = per_list("list_format", &a.list_format)?;
+    let names = per_list("name", &a.name)?;
+    let labels = per_list("label", &a.label)?;
+    let kinds = per_list("kind", &a.kind)?;
+    let roles = per_list("role", &a.role)?;
+    let cases = per_list("bloom_case", &a.bloom_case)?;
+    all.iter()
         .enumerate()
-        .map(|(i, path)| {
+        .map(|(i, &(_, path, allow))| {
             let algo = kinds[i]
                 .as_deref()
                 .map(str::parse::<vigie::lists::ListType>)
@@ -465,12 +508,26 @@ fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
                     })
                 })
                 .transpose()?;
+            let role = match (roles[i].as_deref(), allow) {
+                (Some(r), Some(_)) if r != "allow" => {
+                    bail!("--role {r} given for --allow {}", path.display())
+                }
+                (Some(r), _) => Some(r.parse::<Role>().map_err(anyhow::Error::msg)?),
+                (None, allow) => allow,
+            };
+            let bloom_lower = match cases[i].as_deref() {
+                None | Some("upper") => false,
+                Some("lower") => true,
+                Some(c) => bail!("--bloom-case {c}: expected upper or lower"),
+            };
             Ok(ListSpec {
                 path: path.clone(),
                 name: names[i].clone(),
                 label: labels[i].clone(),
                 algo,
                 format,
+                role,
+                bloom_lower,
             })
         })
         .collect()

@@ -1,11 +1,12 @@
-//! Matching an item against the compiled index: one exact lookup per computed digest, and for
-//! images a PDQ radius search (every entry within the threshold), each (list, label) found
-//! becoming one [`Hit`].
+//! Matching an item against the compiled index: one exact lookup per computed digest (and
+//! one probe of each Bloom filter of its algorithm), and for images a PDQ radius search (every
+//! entry within the threshold), each (list, label) found becoming one [`Hit`] that carries
+//! its list's role (and, from a Bloom filter, the filter's false-positive rate).
 
 use std::collections::BTreeMap;
 
 use crate::hash::Digests;
-use crate::index::{Index, PdqMatch};
+use crate::index::{Index, PdqMatch, Role};
 use crate::perceptual::pdq::PdqHash;
 use crate::perceptual::ImageHashes;
 use crate::pipeline::{Hit, Matcher};
@@ -13,21 +14,37 @@ use crate::pipeline::{Hit, Matcher};
 impl Matcher for Index {
     fn find(&self, digests: &Digests, hits: &mut Vec<Hit>) {
         for d in digests.iter() {
-            let Some(found) = self.lookup(d) else {
-                continue;
-            };
-            let hash = d.to_hex();
-            hits.extend(found.map(|h| Hit {
-                algorithm: d.algo().name(),
-                hash: hash.clone(),
-                list: h.list.to_string(),
-                label: h.label.to_string(),
-                distance: 0,
-                matched_hash: None,
-            }));
+            if let Some(found) = self.lookup(d) {
+                let hash = d.to_hex();
+                hits.extend(found.map(|h| Hit {
+                    algorithm: d.algo().name(),
+                    hash: hash.clone(),
+                    list: h.list.to_string(),
+                    label: h.label.to_string(),
+                    distance: 0,
+                    matched_hash: None,
+                    role: h.role,
+                    fpr: None,
+                }));
+            }
+            self.bloom_lookup(d, |h| {
+                hits.push(Hit {
+                    algorithm: d.algo().name(),
+                    hash: d.to_hex(),
+                    list: h.list.to_string(),
+                    label: h.label.to_string(),
+                    distance: 0,
+                    matched_hash: None,
+                    role: h.role,
+                    fpr: Some(h.fpr),
+                })
+            });
         }
     }
 }
+
+/// The (list, label, role) triples of a PDQ entry.
+type Owners = Vec<(String, String, Role)>;
 
 /// An index with the settings of perceptual matching.
 pub struct IndexMatcher<'a> {
@@ -56,8 +73,8 @@ impl Matcher for IndexMatcher<'_> {
     }
 }
 
-/// Entry → (smallest distance, its (list, label) pairs), for one item.
-type Best = BTreeMap<PdqHash, (u32, Vec<(String, String)>)>;
+/// Entry → (smallest distance, its (list, label, role) triples), for one item.
+type Best = BTreeMap<PdqHash, (u32, Owners)>;
 
 impl IndexMatcher<'_> {
     /// Appends a hit for every entry within the threshold of any of `queries` (variants of
@@ -98,7 +115,7 @@ fn keep(best: &mut Best, m: &PdqMatch<'_>) {
             u32::MAX,
             m.hits
                 .clone()
-                .map(|h| (h.list.to_string(), h.label.to_string()))
+                .map(|h| (h.list.to_string(), h.label.to_string(), h.role))
                 .collect(),
         )
     });
@@ -110,13 +127,15 @@ fn push_hits(own: &PdqHash, best: Best, hits: &mut Vec<Hit>) {
     let hash = own.to_hex();
     for (entry, (distance, pairs)) in best {
         let matched = entry.to_hex();
-        hits.extend(pairs.into_iter().map(|(list, label)| Hit {
+        hits.extend(pairs.into_iter().map(|(list, label, role)| Hit {
             algorithm: "pdq",
             hash: hash.clone(),
             list,
             label,
             distance,
             matched_hash: Some(matched.clone()),
+            role,
+            fpr: None,
         }));
     }
 }

@@ -15,6 +15,7 @@ use crossbeam_channel::{bounded, Sender};
 use rayon::prelude::*;
 
 use crate::hash::{hash_many, AlgoSet, Digests, MultiHasher};
+use crate::index::Role;
 use crate::perceptual::{hash_image, ImageHashes, PerceptualConfig};
 use crate::read::Data;
 use crate::source::open::{read_full, Compression};
@@ -41,7 +42,7 @@ pub struct PipelineConfig {
 }
 
 /// A match of one item against one list entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Hit {
     /// The algorithm that matched (`md5`, `sha256`, ...).
     pub algorithm: &'static str,
@@ -55,6 +56,23 @@ pub struct Hit {
     pub distance: u32,
     /// For perceptual hits, the list entry's hash (it differs from `hash`).
     pub matched_hash: Option<String>,
+    /// The list's role: a blocklist hit makes the item a match, an allowlist hit a known item.
+    pub role: Role,
+    /// For a hit in a Bloom filter (probable, never certain), the filter's false-positive
+    /// rate; `None` for a certain hit.
+    pub fpr: Option<f64>,
+}
+
+impl Hit {
+    /// A certain hit in a blocklist.
+    pub fn is_block(&self) -> bool {
+        self.fpr.is_none() && self.role == Role::Block
+    }
+
+    /// A certain hit in an allowlist.
+    pub fn is_allow(&self) -> bool {
+        self.fpr.is_none() && self.role == Role::Allow
+    }
 }
 
 /// Something that finds hits for an item's digests (the compiled index).
@@ -87,12 +105,29 @@ pub struct ItemResult {
 /// The verdict of one item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// At least one hit.
+    /// At least one certain blocklist hit (exact or PDQ).
     Match,
+    /// No blocklist hit, at least one certain allowlist hit: a known file.
+    Known,
+    /// Only hits in Bloom filters: probably a known file, never certain.
+    Probable,
     /// Read and hashed, no hit.
     Clean,
     /// Could not be read or hashed completely, and no hit.
     Failed,
+}
+
+impl Verdict {
+    /// The verdict as records write it: `match`, `known`, `probable`, `clean`, `failed`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Verdict::Match => "match",
+            Verdict::Known => "known",
+            Verdict::Probable => "probable",
+            Verdict::Clean => "clean",
+            Verdict::Failed => "failed",
+        }
+    }
 }
 
 impl ItemResult {
@@ -102,13 +137,20 @@ impl ItemResult {
         self.outcome.as_ref().err().or(self.image_error.as_ref())
     }
 
-    /// Match when anything hit (an exact hit stands even if the image did not decode), else
-    /// failed when something failed, else clean.
+    /// Match when a blocklist hit (an exact hit stands even if the image did not decode),
+    /// else known when an allowlist hit (such an item is not hashed perceptually), else failed
+    /// when something failed (an image that did not decode was not checked perceptually, and
+    /// a Bloom filter hit is not certain enough to vouch for it), else probable when a Bloom
+    /// filter hit, else clean.
     pub fn verdict(&self) -> Verdict {
-        if !self.hits.is_empty() {
+        if self.hits.iter().any(Hit::is_block) {
             Verdict::Match
+        } else if self.hits.iter().any(Hit::is_allow) {
+            Verdict::Known
         } else if self.failure().is_some() {
             Verdict::Failed
+        } else if !self.hits.is_empty() {
+            Verdict::Probable
         } else {
             Verdict::Clean
         }
@@ -161,11 +203,17 @@ impl Ctx<'_> {
         }
     }
 
-    /// Completes one item: perceptual hashes when its `bytes` sniff as an image, matching,
-    /// and the result sent to the writer.
+    /// Completes one item: exact matching, perceptual hashes when its `bytes` sniff as an
+    /// image (unless an allowlist knows it and no blocklist holds it: then nothing perceptual
+    /// is computed or matched), perceptual matching, and the result sent to the writer.
     fn finish(&self, loc: Location, outcome: Result<Digests, Failure>, bytes: Option<&[u8]>) {
+        let mut hits = Vec::new();
+        if let (Some(m), Ok(d)) = (self.matcher, &outcome) {
+            m.find(d, &mut hits);
+        }
+        let known = hits.iter().any(Hit::is_allow) && !hits.iter().any(Hit::is_block);
         let (mut image, mut image_error) = (None, None);
-        if let (Ok(_), Some(b)) = (&outcome, bytes) {
+        if let (Ok(_), Some(b), false) = (&outcome, bytes, known) {
             match hash_image(b, &self.cfg.perceptual) {
                 Some(Ok(i)) => image = Some(i),
                 Some(Err(f)) => image_error = Some(f),
@@ -176,11 +224,7 @@ impl Ctx<'_> {
             .as_ref()
             .and_then(|i| i.pdq_quality)
             .is_some_and(|q| q < self.cfg.perceptual.min_quality);
-        let mut hits = Vec::new();
         if let Some(m) = self.matcher {
-            if let Ok(d) = &outcome {
-                m.find(d, &mut hits);
-            }
             if let Some(i) = image.as_ref().filter(|_| !low_quality) {
                 m.find_image(i, &mut hits);
             }

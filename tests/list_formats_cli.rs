@@ -162,12 +162,15 @@ fn format_option_forces_a_format_per_list() {
     // Forced plain: the `SHA-1` header line is a malformed line; the next list is detected.
     assert!(
         err.contains(
-            "plain format, label \"sha1-hashset\", entries: sha1 5, pdq: 0, malformed lines: 1"
+            "plain format, blocklist, label \"sha1-hashset\", entries: sha1 5, pdq: 0, malformed lines: 1"
         ),
         "{err}"
     );
     assert!(err.contains("sha1-hashset.txt:1: "), "{err}");
-    assert!(err.contains("xways format, label \"md5-hashset\""), "{err}");
+    assert!(
+        err.contains("xways format, blocklist, label \"md5-hashset\""),
+        "{err}"
+    );
     let (_, o) = build(
         dir.path(),
         &[OsStr::new("--format"), OsStr::new("bogus"), x.as_os_str()],

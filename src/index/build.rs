@@ -2,18 +2,21 @@
 //! sorted, deduplicated and written in the v1 layout described in the module documentation.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use super::{
-    format_code, mih, place, AlgoCounts, Index, IndexError, ALIGN, BUCKET, HEADER_FIXED,
-    KIND_BUCKETS, KIND_LISTS, KIND_PDQ, KIND_PDQ_MIH, KIND_PROVENANCE, KIND_RECORDS, KIND_STRINGS,
-    LIST_RECORD, LOAD, MAGIC, MAX_BITS, MAX_PROBLEMS, PDQ_ROW, SECTION_ENTRY, SLOTS, VERSION,
+    format_code, mih, place, AlgoCounts, Index, IndexError, Role, ALIGN, BLOOM_HEADER, BUCKET,
+    HEADER_FIXED, KIND_BLOOM, KIND_BUCKETS, KIND_LISTS, KIND_PDQ, KIND_PDQ_MIH, KIND_PROVENANCE,
+    KIND_RECORDS, KIND_ROLES, KIND_STRINGS, LIST_RECORD, LOAD, MAGIC, MAX_BITS, MAX_PROBLEMS,
+    PDQ_ROW, SECTION_ENTRY, SLOTS, VERSION,
 };
 use crate::hash::{Algo, Digest};
+use crate::lists::bloom::{self, BloomFile, BloomKey};
+use crate::lists::ListError;
 use crate::lists::{read_list_as, ListFormat, ListHash, ListType};
 use crate::perceptual::pdq::PdqHash;
 
@@ -33,10 +36,17 @@ pub struct ListSpec {
     /// or `LABEL/category` when this label is given.
     pub label: Option<String>,
     /// The type of the list's hashes, when the file cannot tell (e.g. xxh3_128 hex, or PDQ:
-    /// never guessed from the length).
+    /// never guessed from the length). For a Bloom filter, the algorithm of its keys
+    /// (default sha1).
     pub algo: Option<ListType>,
     /// The list's format, when detection from the content must be overridden.
     pub format: Option<ListFormat>,
+    /// Blocklist or allowlist; `None`: a blocklist, except a Bloom filter, an allowlist (the
+    /// filters people exchange are known-file sets, CIRCL hashlookup's).
+    pub role: Option<Role>,
+    /// For a Bloom filter: its keys are lower-case hex (default: upper-case, as CIRCL
+    /// hashlookup's).
+    pub bloom_lower: bool,
 }
 
 impl ListSpec {
@@ -48,6 +58,8 @@ impl ListSpec {
             label: None,
             algo: None,
             format: None,
+            role: None,
+            bloom_lower: false,
         }
     }
 
@@ -71,6 +83,8 @@ pub struct ListReport {
     pub path: String,
     /// The detected format.
     pub format: ListFormat,
+    /// Blocklist or allowlist.
+    pub role: Role,
     /// Digests read per algorithm (duplicates included).
     pub entries: AlgoCounts,
     /// PDQ hashes read (duplicates included).
@@ -126,13 +140,13 @@ impl Rec {
         Rec { key, tag }
     }
 
-    /// Appends the first `len` digest bytes.
-    fn put_key(&self, out: &mut Vec<u8>, len: usize) {
+    /// Fills `out` (at most 32 bytes) with the first digest bytes.
+    fn key_bytes(&self, out: &mut [u8]) {
         let mut b = [0u8; 32];
         for (c, k) in b.chunks_mut(8).zip(self.key) {
             c.copy_from_slice(&k.to_be_bytes());
         }
-        out.extend_from_slice(&b[..len]);
+        out.copy_from_slice(&b[..out.len()]);
     }
 }
 
@@ -146,6 +160,7 @@ struct ListRow {
     malformed: u64,
     entries: AlgoCounts,
     pdq: u64,
+    role: Role,
 }
 
 /// Collects lists and writes an index.
@@ -161,6 +176,8 @@ pub struct IndexBuilder {
     recs: [Vec<Rec>; 5],
     bits: Option<u32>,
     pdq_search: PdqSearch,
+    /// Bloom filters: (list index, key form, the mapped file).
+    blooms: Vec<(u32, BloomKey, BloomFile)>,
 }
 
 /// How an index searches its PDQ hashes.
@@ -247,6 +264,9 @@ impl IndexBuilder {
         let label = spec.label.clone().unwrap_or_else(|| spec.stem());
         let source = spec.path.display().to_string();
         self.check_room()?;
+        if is_bloom(&spec.path)? {
+            return self.add_bloom(spec, name, label, source);
+        }
         let (name_id, label_id, source_id) = (
             self.string(&name),
             self.string(&label),
@@ -350,12 +370,14 @@ impl IndexBuilder {
             malformed,
             entries,
             pdq,
+            role: spec.role.unwrap_or_default(),
         });
         Ok(ListReport {
             name,
             label,
             path: source,
             format: summary.format,
+            role: spec.role.unwrap_or_default(),
             entries,
             pdq,
             malformed,
@@ -421,17 +443,88 @@ impl IndexBuilder {
             malformed: 0,
             entries,
             pdq,
+            role: Role::Block,
         });
         Ok(ListReport {
             name: name.to_owned(),
             label: label.to_owned(),
             path: source.to_owned(),
             format: ListFormat::Plain,
+            role: Role::Block,
             entries,
             pdq,
             malformed: 0,
             problems: Vec::new(),
             notes: Vec::new(),
+        })
+    }
+
+    /// Adds the DCSO Bloom filter of `spec`: mapped now (its header checked), its bits
+    /// copied into the index when it is written.
+    fn add_bloom(
+        &mut self,
+        spec: &ListSpec,
+        name: String,
+        label: String,
+        source: String,
+    ) -> Result<ListReport, IndexError> {
+        let algo = match spec.algo {
+            None => Algo::Sha1,
+            Some(ListType::Exact(a)) => a,
+            Some(ListType::Pdq) => {
+                return Err(IndexError::List(ListError::Format {
+                    path: spec.path.clone(),
+                    reason: "a DCSO Bloom filter of PDQ hashes cannot be matched (PDQ matches \
+                             by distance, a Bloom filter only by equality)"
+                        .into(),
+                }))
+            }
+        };
+        let key = BloomKey {
+            algo,
+            upper: !spec.bloom_lower,
+        };
+        let file = BloomFile::open(&spec.path)?;
+        let p = file.params;
+        let role = spec.role.unwrap_or(Role::Allow);
+        let (name_id, label_id, source_id) = (
+            self.string(&name),
+            self.string(&label),
+            self.string(&source),
+        );
+        self.blooms.push((self.lists.len() as u32, key, file));
+        self.lists.push(ListRow {
+            name: name_id,
+            label: label_id,
+            source: source_id,
+            format: ListFormat::DcsoBloom,
+            malformed: 0,
+            entries: AlgoCounts::default(),
+            pdq: 0,
+            role,
+        });
+        let case = if key.upper { "upper" } else { "lower" };
+        Ok(ListReport {
+            name,
+            label,
+            path: source,
+            format: ListFormat::DcsoBloom,
+            role,
+            entries: AlgoCounts::default(),
+            pdq: 0,
+            malformed: 0,
+            problems: Vec::new(),
+            notes: vec![format!(
+                "DCSO Bloom filter of {algo} keys ({case}-case hex): k {}, m {} bits, n {}, p \
+                 {}, {} keys inserted; its hits are reported as probable, false-positive rate \
+                 {:e}",
+                p.k,
+                p.m,
+                p.n,
+                p.p,
+                p.inserted,
+                p.fpr()
+            )],
         })
     }
 
@@ -443,12 +536,13 @@ impl IndexBuilder {
     }
 
     /// Writes the index to `path` atomically: to a temporary file in the same directory,
-    /// flushed to disk, then renamed over `path`.
+    /// flushed to disk, then renamed over `path`. The tables are streamed to the file section
+    /// by section (only the records are in memory, never the file's bytes).
     ///
     /// # Errors
     /// [`IndexError::Io`] when writing fails, [`IndexError::TooLarge`] beyond format limits.
-    pub fn write(self, path: &Path) -> Result<IndexStats, IndexError> {
-        let (bytes, base, stats) = self.serialize()?;
+    pub fn write(mut self, path: &Path) -> Result<IndexStats, IndexError> {
+        let grouped = self.group()?;
         let io = |source| IndexError::Io {
             path: path.to_owned(),
             source,
@@ -462,7 +556,7 @@ impl IndexBuilder {
             .suffix(".tmp")
             .tempfile_in(dir)
             .map_err(io)?;
-        tmp.write_all(&bytes[base..]).map_err(io)?;
+        let stats = self.emit(&grouped, tmp.as_file_mut(), 0).map_err(io)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -480,26 +574,49 @@ impl IndexBuilder {
     ///
     /// # Errors
     /// [`IndexError::TooLarge`] beyond format limits.
-    pub fn into_index(self) -> Result<Index, IndexError> {
-        let (bytes, base, _) = self.serialize()?;
-        let len = bytes.len();
-        let data = Data::from_vec(bytes)
+    pub fn into_index(mut self) -> Result<Index, IndexError> {
+        let grouped = self.group()?;
+        // The file starts at a 64-byte aligned address (a bucket is then one cache line in
+        // memory too): the buffer is sized up front so that it does not move.
+        let hint = self.size_hint(&grouped);
+        let v: Vec<u8> = Vec::with_capacity(hint + ALIGN);
+        let base = (ALIGN - v.as_ptr() as usize % ALIGN) % ALIGN;
+        let mut cur = std::io::Cursor::new(v);
+        cur.set_position(base as u64);
+        self.emit(&grouped, &mut cur, base as u64)
+            .map_err(|source| IndexError::Io {
+                path: PathBuf::from("(in-memory index)"),
+                source,
+            })?;
+        let mut v = cur.into_inner();
+        let mut base = base;
+        if (v.as_ptr() as usize + base) % ALIGN != 0 {
+            // The size hint fell short and the buffer moved: realign by a copy.
+            let mut w: Vec<u8> = Vec::with_capacity(v.len() - base + ALIGN);
+            let b = (ALIGN - w.as_ptr() as usize % ALIGN) % ALIGN;
+            w.resize(b, 0);
+            w.extend_from_slice(&v[base..]);
+            (v, base) = (w, b);
+        }
+        let len = v.len();
+        let data = Data::from_vec(v)
             .slice(base..len)
             .unwrap_or_else(|| unreachable!("base <= len"));
         Index::from_data(data, Path::new("(in-memory index)"))
     }
 
-    /// Sorts, deduplicates and groups the records, then lays the file out: returns a buffer
-    /// holding the file from byte `base` on, `base` chosen so that the file starts at a
-    /// 64-byte aligned address (a bucket is then one cache line in memory too), and the stats.
-    fn serialize(mut self) -> Result<(Vec<u8>, usize, IndexStats), IndexError> {
+    /// Sorts and deduplicates the records in place and replaces each record's pair id by the
+    /// id of its provenance group (the set of (list, label) pairs of its digest).
+    fn group(&mut self) -> Result<Grouped, IndexError> {
         // Group ids: one per distinct sorted set of pair ids.
         let mut single: Vec<u32> = vec![u32::MAX; self.pairs.len()];
         let mut multi: HashMap<Vec<u32>, u32> = HashMap::new();
-        let mut group_starts: Vec<u32> = vec![0];
-        let mut group_pairs: Vec<u32> = Vec::new();
-        let mut distinct = AlgoCounts::default();
-        let mut distinct_pdq = 0u64;
+        let mut g = Grouped {
+            starts: vec![0],
+            pairs: Vec::new(),
+            distinct: AlgoCounts::default(),
+            distinct_pdq: 0,
+        };
         for (slot, recs) in self.recs.iter_mut().enumerate() {
             let what = Algo::from_id(slot as u8).map_or("pdq", Algo::name);
             recs.par_sort_unstable();
@@ -516,22 +633,22 @@ impl IndexBuilder {
                 let group = if j - i == 1 {
                     let p = recs[i].tag as usize;
                     if single[p] == u32::MAX {
-                        single[p] = (group_starts.len() - 1) as u32;
-                        group_pairs.push(recs[i].tag);
-                        group_starts.push(group_pairs.len() as u32);
+                        single[p] = (g.starts.len() - 1) as u32;
+                        g.pairs.push(recs[i].tag);
+                        g.starts.push(g.pairs.len() as u32);
                     }
                     single[p]
                 } else {
                     set.clear();
                     set.extend(recs[i..j].iter().map(|r| r.tag));
                     match multi.get(&set) {
-                        Some(&g) => g,
+                        Some(&id) => id,
                         None => {
-                            let g = (group_starts.len() - 1) as u32;
-                            group_pairs.extend_from_slice(&set);
-                            group_starts.push(group_pairs.len() as u32);
-                            multi.insert(set.clone(), g);
-                            g
+                            let id = (g.starts.len() - 1) as u32;
+                            g.pairs.extend_from_slice(&set);
+                            g.starts.push(g.pairs.len() as u32);
+                            multi.insert(set.clone(), id);
+                            id
                         }
                     }
                 };
@@ -545,198 +662,390 @@ impl IndexBuilder {
                 return Err(IndexError::TooLarge(format!("{w} distinct {what} hashes")));
             }
             match Algo::from_id(slot as u8) {
-                Some(algo) => distinct.add(algo, w as u64),
-                None => distinct_pdq = w as u64,
+                Some(algo) => g.distinct.add(algo, w as u64),
+                None => g.distinct_pdq = w as u64,
             }
         }
-        if group_pairs.len() >= u32::MAX as usize {
+        if g.pairs.len() >= u32::MAX as usize {
             return Err(IndexError::TooLarge("too many provenance pairs".into()));
         }
-
-        let forced = self.bits;
-        let buckets_for = |rows: usize| forced.map_or_else(|| bucket_count(rows), |b| 1 << b);
-        let algos: Vec<Algo> = Algo::ALL
-            .into_iter()
-            .filter(|a| !self.recs[usize::from(a.id())].is_empty())
-            .collect();
-        let pdq_rows = self.recs[PDQ].len();
-        let mih_plan = match self.pdq_search {
-            _ if pdq_rows == 0 => None,
-            PdqSearch::Auto => mih::plan(pdq_rows, None),
-            PdqSearch::Linear => None,
-            PdqSearch::Tables(m) => mih::plan(pdq_rows, Some(m)),
-        };
-        let mih_tables = mih_plan.as_ref().map_or(0, Vec::len);
-        let nsections = 3 + 2 * algos.len() + usize::from(pdq_rows > 0) + mih_tables;
-        let header_len = HEADER_FIXED + nsections * SECTION_ENTRY + 8;
-        let tables: usize = algos
-            .iter()
-            .map(|a| {
-                let rows = self.recs[usize::from(a.id())].len();
-                rows * (a.len() + 4) + buckets_for(rows) * BUCKET + 2 * ALIGN
-            })
-            .sum::<usize>()
-            + pdq_rows * PDQ_ROW
-            + mih_plan
-                .as_ref()
-                .map_or(0, |l| mih::section_bytes(pdq_rows, l))
-            + ALIGN;
-        let small = 8 * self.strings.len()
-            + self.strings.iter().map(String::len).sum::<usize>()
-            + LIST_RECORD * self.lists.len()
-            + 4 * group_starts.len()
-            + 8 * group_pairs.len()
-            + 4 * ALIGN;
-        let mut out: Vec<u8> = Vec::with_capacity(ALIGN + header_len + tables + small);
-        let base = (ALIGN - out.as_ptr() as usize % ALIGN) % ALIGN;
-        out.resize(base + header_len, 0);
-        let mut table: Vec<(u32, u32, usize, usize)> = Vec::with_capacity(nsections);
-        // Returns the absolute index in `out` of the next section, aligned relative to `base`.
-        let begin = |out: &mut Vec<u8>| {
-            let pad = (ALIGN - (out.len() - base) % ALIGN) % ALIGN;
-            out.resize(out.len() + pad, 0);
-            out.len()
-        };
-
-        // STRINGS.
-        let start = begin(&mut out);
         let text_len: usize = self.strings.iter().map(String::len).sum();
         if text_len >= u32::MAX as usize {
             return Err(IndexError::TooLarge("string table over 4 GiB".into()));
         }
-        put32(&mut out, self.strings.len());
-        put32(&mut out, 0);
+        Ok(g)
+    }
+
+    /// Buckets of a table of `rows` rows.
+    fn buckets_for(&self, rows: usize) -> usize {
+        self.bits.map_or_else(|| bucket_count(rows), |b| 1 << b)
+    }
+
+    /// The algorithms with digests.
+    fn algos(&self) -> Vec<Algo> {
+        Algo::ALL
+            .into_iter()
+            .filter(|a| !self.recs[usize::from(a.id())].is_empty())
+            .collect()
+    }
+
+    /// True when the index needs a ROLES section (some list is not a blocklist).
+    fn needs_roles(&self) -> bool {
+        self.lists.iter().any(|l| l.role != Role::Block)
+    }
+
+    /// The lengths of the PDQ multi-index tables' substrings, when there are tables.
+    fn mih_plan(&self) -> Option<Vec<u32>> {
+        let pdq_rows = self.recs[PDQ].len();
+        match self.pdq_search {
+            _ if pdq_rows == 0 => None,
+            PdqSearch::Auto => mih::plan(pdq_rows, None),
+            PdqSearch::Linear => None,
+            PdqSearch::Tables(m) => mih::plan(pdq_rows, Some(m)),
+        }
+    }
+
+    /// Sections of the file.
+    fn section_count(&self) -> usize {
+        3 + 2 * self.algos().len()
+            + usize::from(!self.recs[PDQ].is_empty())
+            + self.mih_plan().as_ref().map_or(0, Vec::len)
+            + usize::from(self.needs_roles())
+            + self.blooms.len()
+    }
+
+    /// An upper bound of the file's size (after [`IndexBuilder::group`]).
+    fn size_hint(&self, g: &Grouped) -> usize {
+        let header = HEADER_FIXED + self.section_count() * SECTION_ENTRY + 8;
+        let tables: usize = self
+            .algos()
+            .iter()
+            .map(|a| {
+                let rows = self.recs[usize::from(a.id())].len();
+                rows * (a.len() + 4) + self.buckets_for(rows) * BUCKET + 2 * ALIGN
+            })
+            .sum::<usize>()
+            + self.recs[PDQ].len() * PDQ_ROW
+            + self
+                .mih_plan()
+                .as_ref()
+                .map_or(0, |l| mih::section_bytes(self.recs[PDQ].len(), l))
+            + ALIGN;
+        let blooms: usize = self
+            .blooms
+            .iter()
+            .map(|(_, _, f)| BLOOM_HEADER + f.bits().len() + ALIGN)
+            .sum();
+        let small = 8 * self.strings.len()
+            + self.strings.iter().map(String::len).sum::<usize>()
+            + (LIST_RECORD + 4) * self.lists.len()
+            + 4 * g.starts.len()
+            + 8 * g.pairs.len()
+            + 5 * ALIGN;
+        header + tables + blooms + small
+    }
+
+    /// Writes the file to `w` from its position `origin` on (after [`IndexBuilder::group`]):
+    /// a zeroed header, the sections one after the other (each hashed as it is written),
+    /// then the header over the zeros.
+    fn emit<W: Write + Seek>(
+        mut self,
+        g: &Grouped,
+        w: &mut W,
+        origin: u64,
+    ) -> std::io::Result<IndexStats> {
+        let nsections = self.section_count();
+        let header_len = HEADER_FIXED + nsections * SECTION_ENTRY + 8;
+        let algos = self.algos();
+        let mih_plan = self.mih_plan();
+        let mut out = Sink::new(w);
+        out.put(&vec![0u8; header_len])?;
+
+        // STRINGS.
+        out.begin(KIND_STRINGS, 0)?;
+        out.put32(self.strings.len())?;
+        out.put32(0)?;
         let mut end = 0;
         for s in &self.strings {
             end += s.len();
-            put32(&mut out, end);
+            out.put32(end)?;
         }
         for s in &self.strings {
-            out.extend_from_slice(s.as_bytes());
+            out.put(s.as_bytes())?;
         }
-        table.push((KIND_STRINGS, 0, start, out.len() - start));
+        out.end()?;
 
         // LISTS.
-        let start = begin(&mut out);
-        put32(&mut out, self.lists.len());
+        out.begin(KIND_LISTS, 0)?;
+        out.put32(self.lists.len())?;
         for l in &self.lists {
-            let at = out.len();
-            put32(&mut out, l.name as usize);
-            put32(&mut out, l.label as usize);
-            put32(&mut out, l.source as usize);
-            put32(&mut out, format_code(l.format) as usize);
-            out.extend_from_slice(&l.malformed.to_le_bytes());
-            for e in l.entries.0 {
-                out.extend_from_slice(&e.to_le_bytes());
+            let mut r = Vec::with_capacity(LIST_RECORD);
+            for v in [l.name, l.label, l.source, format_code(l.format)] {
+                r.extend_from_slice(&v.to_le_bytes());
             }
-            out.extend_from_slice(&l.pdq.to_le_bytes());
-            debug_assert_eq!(out.len() - at, LIST_RECORD);
+            r.extend_from_slice(&l.malformed.to_le_bytes());
+            for e in l.entries.0 {
+                r.extend_from_slice(&e.to_le_bytes());
+            }
+            r.extend_from_slice(&l.pdq.to_le_bytes());
+            debug_assert_eq!(r.len(), LIST_RECORD);
+            out.put(&r)?;
         }
-        table.push((KIND_LISTS, 0, start, out.len() - start));
+        out.end()?;
 
         // PROVENANCE.
-        let start = begin(&mut out);
-        put32(&mut out, group_starts.len() - 1);
-        put32(&mut out, group_pairs.len());
-        for &s in &group_starts {
-            put32(&mut out, s as usize);
+        out.begin(KIND_PROVENANCE, 0)?;
+        out.put32(g.starts.len() - 1)?;
+        out.put32(g.pairs.len())?;
+        for &s in &g.starts {
+            out.put32(s as usize)?;
         }
-        for &p in &group_pairs {
+        for &p in &g.pairs {
             let (list, label) = self.pairs[p as usize];
-            put32(&mut out, list as usize);
-            put32(&mut out, label as usize);
+            out.put32(list as usize)?;
+            out.put32(label as usize)?;
         }
-        table.push((KIND_PROVENANCE, 0, start, out.len() - start));
+        out.end()?;
 
         // Per algorithm: BUCKETS then RECORDS.
         for &algo in &algos {
             let recs = std::mem::take(&mut self.recs[usize::from(algo.id())]);
-            let buckets = buckets_for(recs.len());
-            let start = begin(&mut out);
+            let buckets = self.buckets_for(recs.len());
+            out.begin(KIND_BUCKETS, u32::from(algo.id()))?;
             let mut row = 0usize;
+            let mut line = [0u8; BUCKET];
             for b in 0..buckets {
                 let first = row;
                 while row < recs.len() && place(recs[row].key[0], buckets).0 == b {
                     row += 1;
                 }
-                put32(&mut out, first);
-                put32(&mut out, row - first);
+                line[0..4].copy_from_slice(&(first as u32).to_le_bytes());
+                line[4..8].copy_from_slice(&((row - first) as u32).to_le_bytes());
                 for j in 0..SLOTS {
                     let fp = recs[first..row].get(j).map_or(0, |r| r.key[1]);
                     // Digest bytes 8..16, as they are in the digest.
-                    out.extend_from_slice(&fp.to_be_bytes());
+                    line[8 + 8 * j..16 + 8 * j].copy_from_slice(&fp.to_be_bytes());
                 }
+                out.put(&line)?;
             }
-            table.push((KIND_BUCKETS, u32::from(algo.id()), start, out.len() - start));
-            let start = begin(&mut out);
+            out.end()?;
+            out.begin(KIND_RECORDS, u32::from(algo.id()))?;
+            let mut row = [0u8; 36];
+            let klen = algo.len();
             for r in &recs {
-                r.put_key(&mut out, algo.len());
-                out.extend_from_slice(&r.tag.to_le_bytes());
+                r.key_bytes(&mut row[..klen]);
+                row[klen..klen + 4].copy_from_slice(&r.tag.to_le_bytes());
+                out.put(&row[..klen + 4])?;
             }
-            table.push((KIND_RECORDS, u32::from(algo.id()), start, out.len() - start));
+            out.end()?;
         }
 
         // PDQ: the hashes, contiguous, then their provenance groups; then the multi-index
         // tables over them.
-        if pdq_rows > 0 {
+        if !self.recs[PDQ].is_empty() {
             let recs = std::mem::take(&mut self.recs[PDQ]);
-            let start = begin(&mut out);
+            out.begin(KIND_PDQ, 0)?;
+            let mut h = [0u8; 32];
             for r in &recs {
-                r.put_key(&mut out, 32);
+                r.key_bytes(&mut h);
+                out.put(&h)?;
             }
             for r in &recs {
-                out.extend_from_slice(&r.tag.to_le_bytes());
+                out.put(&r.tag.to_le_bytes())?;
             }
-            table.push((KIND_PDQ, 0, start, out.len() - start));
+            out.end()?;
             if let Some(lengths) = &mih_plan {
                 let words: Vec<[u64; 4]> = recs.iter().map(|r| r.key).collect();
                 drop(recs);
+                let mut res = Ok(());
                 mih::build(&words, lengths, |i, bytes| {
-                    let start = begin(&mut out);
-                    out.extend_from_slice(&bytes);
-                    table.push((KIND_PDQ_MIH, i, start, bytes.len()));
+                    if res.is_ok() {
+                        res = out
+                            .begin(KIND_PDQ_MIH, i)
+                            .and_then(|()| out.put(&bytes))
+                            .and_then(|()| out.end());
+                    }
                 });
+                res?;
             }
         }
 
+        // ROLES.
+        if self.needs_roles() {
+            out.begin(KIND_ROLES, 0)?;
+            out.put32(self.lists.len())?;
+            for l in &self.lists {
+                out.put32(l.role.code() as usize)?;
+            }
+            out.end()?;
+        }
+
+        // BLOOM: each filter's parameters, then its bits as they are in its file.
+        for (list, key, f) in &self.blooms {
+            let p = f.params;
+            out.begin(KIND_BLOOM, *list)?;
+            out.put32(usize::from(key.algo.id()))?;
+            out.put32(usize::from(key.upper))?;
+            for v in [p.k, p.m, p.n, p.p.to_bits(), p.inserted] {
+                out.put(&v.to_le_bytes())?;
+            }
+            out.put(f.bits())?;
+            out.end()?;
+        }
+
         // Header.
-        let file_len = (out.len() - base) as u64;
+        let (table, file_len) = out.finish()?;
+        debug_assert_eq!(table.len(), nsections);
         let mut h = Vec::with_capacity(header_len);
         h.extend_from_slice(MAGIC);
         h.extend_from_slice(&VERSION.to_le_bytes());
         h.extend_from_slice(&(nsections as u32).to_le_bytes());
         h.extend_from_slice(&file_len.to_le_bytes());
         h.extend_from_slice(&0u64.to_le_bytes());
-        for &(kind, param, start, len) in &table {
-            h.extend_from_slice(&kind.to_le_bytes());
-            h.extend_from_slice(&param.to_le_bytes());
-            h.extend_from_slice(&((start - base) as u64).to_le_bytes());
-            h.extend_from_slice(&(len as u64).to_le_bytes());
-            let sum = xxhash_rust::xxh3::xxh3_64(&out[start..start + len]);
-            h.extend_from_slice(&sum.to_le_bytes());
+        for s in &table {
+            h.extend_from_slice(&s.kind.to_le_bytes());
+            h.extend_from_slice(&s.param.to_le_bytes());
+            h.extend_from_slice(&s.offset.to_le_bytes());
+            h.extend_from_slice(&s.len.to_le_bytes());
+            h.extend_from_slice(&s.checksum.to_le_bytes());
         }
         let sum = xxhash_rust::xxh3::xxh3_64(&h);
         h.extend_from_slice(&sum.to_le_bytes());
         debug_assert_eq!(h.len(), header_len);
-        out[base..base + header_len].copy_from_slice(&h);
+        w.seek(SeekFrom::Start(origin))?;
+        w.write_all(&h)?;
+        w.seek(SeekFrom::Start(origin + file_len))?;
+        w.flush()?;
 
-        let stats = IndexStats {
+        Ok(IndexStats {
             bytes: file_len,
             lists: self.lists.len(),
-            distinct,
-            distinct_pdq,
-            provenance_groups: (group_starts.len() - 1) as u64,
-        };
-        Ok((out, base, stats))
+            distinct: g.distinct,
+            distinct_pdq: g.distinct_pdq,
+            provenance_groups: (g.starts.len() - 1) as u64,
+        })
     }
 }
 
-/// Appends a u32 (the callers have checked that `v` fits).
-fn put32(out: &mut Vec<u8>, v: usize) {
-    out.extend_from_slice(&(v as u32).to_le_bytes());
+/// The provenance groups made by [`IndexBuilder::group`].
+struct Grouped {
+    /// Start of each group in `pairs`, then the end of the last.
+    starts: Vec<u32>,
+    /// Pair ids, group after group.
+    pairs: Vec<u32>,
+    distinct: AlgoCounts,
+    distinct_pdq: u64,
+}
+
+/// Writes sections: each starts at a multiple of [`ALIGN`] from the file's start (zero
+/// padding before it), and is hashed as it is written. Bytes are buffered and handed to the
+/// writer and the hasher a megabyte at a time.
+struct Sink<'w, W: Write> {
+    w: &'w mut W,
+    buf: Vec<u8>,
+    /// Bytes from the file's start, buffered ones included.
+    pos: u64,
+    hasher: xxhash_rust::xxh3::Xxh3,
+    /// The open section: kind, param, offset.
+    open: Option<(u32, u32, u64)>,
+    table: Vec<super::Section>,
+}
+
+/// Bytes buffered by a [`Sink`] before a write.
+const SINK_BUF: usize = 1 << 20;
+
+impl<'w, W: Write> Sink<'w, W> {
+    fn new(w: &'w mut W) -> Self {
+        Sink {
+            w,
+            buf: Vec::with_capacity(SINK_BUF),
+            pos: 0,
+            hasher: xxhash_rust::xxh3::Xxh3::new(),
+            open: None,
+            table: Vec::new(),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.open.is_some() {
+            self.hasher.update(&self.buf);
+        }
+        self.w.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    fn put(&mut self, b: &[u8]) -> std::io::Result<()> {
+        if self.buf.len() + b.len() > SINK_BUF {
+            self.flush()?;
+        }
+        if b.len() >= SINK_BUF {
+            if self.open.is_some() {
+                self.hasher.update(b);
+            }
+            self.w.write_all(b)?;
+        } else {
+            self.buf.extend_from_slice(b);
+        }
+        self.pos += b.len() as u64;
+        Ok(())
+    }
+
+    /// Appends a u32 (the callers have checked that `v` fits).
+    fn put32(&mut self, v: usize) -> std::io::Result<()> {
+        self.put(&(v as u32).to_le_bytes())
+    }
+
+    /// Pads to the next multiple of [`ALIGN`] and opens a section.
+    fn begin(&mut self, kind: u32, param: u32) -> std::io::Result<()> {
+        let pad = (ALIGN as u64 - self.pos % ALIGN as u64) % ALIGN as u64;
+        self.put(&[0u8; ALIGN][..pad as usize])?;
+        self.flush()?;
+        self.hasher.reset();
+        self.open = Some((kind, param, self.pos));
+        Ok(())
+    }
+
+    /// Closes the open section.
+    fn end(&mut self) -> std::io::Result<()> {
+        self.flush()?;
+        let (kind, param, offset) = self.open.take().unwrap_or_default();
+        self.table.push(super::Section {
+            kind,
+            param,
+            offset,
+            len: self.pos - offset,
+            checksum: self.hasher.digest(),
+        });
+        Ok(())
+    }
+
+    /// The section table and the file's length.
+    fn finish(mut self) -> std::io::Result<(Vec<super::Section>, u64)> {
+        self.flush()?;
+        Ok((self.table, self.pos))
+    }
 }
 
 /// Buckets for `rows` rows: [`LOAD`] rows per bucket on average, at least one bucket.
 pub(super) fn bucket_count(rows: usize) -> usize {
     rows.div_ceil(LOAD).max(1)
+}
+
+/// True when the file at `path` starts like a DCSO Bloom filter.
+fn is_bloom(path: &Path) -> Result<bool, IndexError> {
+    use std::io::Read;
+    let io = |source| {
+        IndexError::List(ListError::Io {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let mut head = Vec::with_capacity(8);
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(8)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    Ok(bloom::sniff(&head))
 }

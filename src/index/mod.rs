@@ -39,7 +39,8 @@
 //!   u32 count; count records of 64 bytes:
 //!     u32 name string, u32 label string, u32 source path string,
 //!     u32 format (0 plain, 1 coreutils, 2 hashdeep, 3 te, 4 te-csv, 5 nsrl, 6 rdsv3, 7 vics,
-//!     8 tcap, 9 stopncii, 10 te-legacy, 11 pdq-hasher, 12 xways, 13 encase), u64 malformed lines,
+//!     8 tcap, 9 stopncii, 10 te-legacy, 11 pdq-hasher, 12 xways, 13 encase, 32 dcso-bloom),
+//!     u64 malformed lines,
 //!     4 x u64 entries read per algorithm (md5, sha1, sha256, xxh3_128), u64 PDQ entries read
 //! kind 3 PROVENANCE   param 0
 //!   u32 group count G; u32 pair count P; (G+1) u32 start of each group in the pairs, the
@@ -60,12 +61,29 @@
 //!   n >= 1 rows in two columns: n PDQ hashes of 32 bytes (the bytes of the 64-hex-digit
 //!   form, in order), sorted, no duplicates; then n u32 provenance groups, the group of hash
 //!   i at i. The section length is 36n. At most one PDQ section, none without PDQ entries
+//! kind 8 PDQ_MIH      param = table number: the PDQ multi-index tables, laid out in
+//!   `mih.rs` (its module documentation)
+//! kind 9 ROLES        param 0
+//!   u32 count, equal to the LISTS count; count u32 roles, the role of list i at i:
+//!   0 blocklist, 1 allowlist. At most one ROLES section; without one every list is a
+//!   blocklist (the builder writes it only when some list is not)
+//! kind 10 BLOOM       param = list index into LISTS (a list of format dcso-bloom)
+//!   u32 algorithm id of the keys, u32 key case (1 upper-case hex, 0 lower-case hex),
+//!   u64 k probes (1..=64), u64 m bits (>= 1), u64 n capacity, f64 p false-positive rate
+//!   aimed at (0 < p < 1), u64 N keys inserted: 48 bytes; then the bits of the filter,
+//!   ceil(m / 64) * 8 bytes, as in the DCSO file (bit i is bit i % 8 of byte i / 8). The
+//!   section length is exactly 48 plus that; at most one BLOOM section per list
 //! ```
 //!
 //! Algorithm ids are [`Algo::id`]: 0 md5, 1 sha1, 2 sha256, 3 xxh3_128. There is one
 //! BUCKETS and one RECORDS section per algorithm with entries, none for the others. The
 //! builder makes m = ceil(rows / 4) buckets, so a bucket holds four rows on average and more
 //! than seven in about 5% of buckets.
+//!
+//! A BLOOM section embeds a DCSO Bloom filter (CIRCL hashlookup's known-file sets) whole: a
+//! digest of the key algorithm is looked up as the hex string of the recorded case, by the
+//! filter's own probe sequence ([`crate::lists::bloom`]); a hit is only probable
+//! ([`Index::bloom_lookup`]). Its header values are bounded at open like the DCSO file's.
 //!
 //! [`Index::open`] checks the magic, version, header checksum, file length, section bounds and
 //! the small sections (STRINGS, LISTS, the PROVENANCE header) but not the big tables, so it
@@ -90,6 +108,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use crate::hash::{Algo, AlgoSet, Digest};
+use crate::lists::bloom::{self, BloomKey, BloomParams};
 use crate::lists::{ListError, ListFormat};
 use crate::perceptual::pdq::PdqHash;
 use crate::read::{Data, MmapPolicy};
@@ -139,6 +158,10 @@ const KIND_PROVENANCE: u32 = 3;
 const KIND_RECORDS: u32 = 5;
 const KIND_BUCKETS: u32 = 6;
 const KIND_PDQ: u32 = 7;
+const KIND_ROLES: u32 = 9;
+const KIND_BLOOM: u32 = 10;
+/// Bytes of a BLOOM section before the bits.
+const BLOOM_HEADER: usize = 48;
 /// Bytes of one bucket: one cache line.
 const BUCKET: usize = 64;
 /// Fingerprint slots of a bucket.
@@ -251,6 +274,79 @@ impl fmt::Display for AlgoCounts {
     }
 }
 
+/// What a list is for: a blocklist's hits are matches, an allowlist's hits are known files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Hits are reported as `match` (the default).
+    #[default]
+    Block,
+    /// Hits are reported as `known`, and the item is not matched perceptually.
+    Allow,
+}
+
+impl Role {
+    /// `block` or `allow`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Role::Block => "block",
+            Role::Allow => "allow",
+        }
+    }
+
+    const fn code(self) -> u32 {
+        match self {
+            Role::Block => 0,
+            Role::Allow => 1,
+        }
+    }
+
+    fn from_code(c: u32) -> Option<Role> {
+        [Role::Block, Role::Allow]
+            .into_iter()
+            .find(|r| r.code() == c)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        match s {
+            "block" | "blocklist" => Ok(Role::Block),
+            "allow" | "allowlist" => Ok(Role::Allow),
+            _ => Err(format!("unknown role '{s}' (block or allow)")),
+        }
+    }
+}
+
+/// The DCSO Bloom filter of a list.
+#[derive(Clone, Debug, Serialize)]
+pub struct BloomInfo {
+    /// The algorithm of its keys.
+    #[serde(serialize_with = "algo_name")]
+    pub algo: Algo,
+    /// Keys are upper-case hex (else lower-case).
+    pub upper: bool,
+    /// Probes per key.
+    pub k: u64,
+    /// Bits.
+    pub m: u64,
+    /// Capacity it was sized for.
+    pub n: u64,
+    /// False-positive rate aimed at with `n` keys.
+    pub p: f64,
+    /// Keys inserted.
+    pub inserted: u64,
+    /// The false-positive rate its hits report ([`BloomParams::fpr`]).
+    pub fpr: f64,
+}
+
 /// One list of an index.
 #[derive(Clone, Debug, Serialize)]
 pub struct ListInfo {
@@ -268,6 +364,11 @@ pub struct ListInfo {
     pub pdq: u64,
     /// Malformed lines skipped.
     pub malformed: u64,
+    /// Blocklist or allowlist.
+    pub role: Role,
+    /// Its Bloom filter, for a `dcso-bloom` list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bloom: Option<BloomInfo>,
 }
 
 /// One digest table of an index.
@@ -329,9 +430,24 @@ impl fmt::Display for IndexInfo {
         for l in &self.lists {
             writeln!(
                 f,
-                "  list {:?} label {:?}: {}, pdq {} from {} ({}), {} malformed line(s)",
-                l.name, l.label, l.entries, l.pdq, l.source, l.format, l.malformed
+                "  list {:?} label {:?} ({}list): {}, pdq {} from {} ({}), {} malformed line(s)",
+                l.name, l.label, l.role, l.entries, l.pdq, l.source, l.format, l.malformed
             )?;
+            if let Some(b) = &l.bloom {
+                writeln!(
+                    f,
+                    "    bloom filter: {} keys ({} hex), k {}, m {} bits, n {}, p {}, {} inserted, \
+                     hits probable at fpr {:e}",
+                    b.algo,
+                    if b.upper { "upper-case" } else { "lower-case" },
+                    b.k,
+                    b.m,
+                    b.n,
+                    b.p,
+                    b.inserted,
+                    b.fpr
+                )?;
+            }
         }
         for t in &self.tables {
             writeln!(
@@ -380,6 +496,21 @@ pub struct Hit<'a> {
     pub list: &'a str,
     /// The label.
     pub label: &'a str,
+    /// The list's role.
+    pub role: Role,
+}
+
+/// A digest probably in a list's Bloom filter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BloomHit<'a> {
+    /// The list's name.
+    pub list: &'a str,
+    /// The list's label.
+    pub label: &'a str,
+    /// The list's role.
+    pub role: Role,
+    /// The false-positive rate of the filter ([`BloomParams::fpr`]).
+    pub fpr: f64,
 }
 
 /// The (list, label) pairs of a digest found in the index, borrowed from it.
@@ -415,6 +546,7 @@ impl<'a> Iterator for Hits<'a> {
                 return Some(Hit {
                     list: &list.name,
                     label,
+                    role: list.role,
                 });
             }
         }
@@ -675,6 +807,18 @@ struct ListMeta {
     malformed: u64,
     entries: AlgoCounts,
     pdq: u64,
+    role: Role,
+}
+
+/// Where one Bloom filter lives in the file.
+#[derive(Clone, Debug)]
+struct BloomTable {
+    /// Index of its list.
+    list: usize,
+    key: BloomKey,
+    params: BloomParams,
+    /// Byte range of the bits.
+    bits: Range<usize>,
 }
 
 /// An open index: a memory map (or buffer) and the small parsed metadata.
@@ -695,6 +839,7 @@ pub struct Index {
     pdq: Option<PdqTable>,
     /// Multi-index tables over the PDQ hashes, when the builder made them.
     mih: Option<Mih>,
+    blooms: Vec<BloomTable>,
 }
 
 /// One entry of the section table.
@@ -739,6 +884,8 @@ fn format_code(f: ListFormat) -> u32 {
         ListFormat::PdqHasher => 11,
         ListFormat::XWays => 12,
         ListFormat::EnCase => 13,
+        // Far from the codes of text formats, which grow one by one.
+        ListFormat::DcsoBloom => 32,
     }
 }
 
@@ -841,8 +988,40 @@ impl Index {
 
         // Lists.
         let lb = checked(one(KIND_LISTS, "lists")?, "lists")?;
-        let lists =
+        let mut lists =
             parse_lists(lb, &strings).map_err(|r| corrupt(format!("lists section: {r}")))?;
+
+        // Roles (optional).
+        let mut roles = sections.iter().filter(|s| s.kind == KIND_ROLES);
+        if let Some(rs) = roles.next() {
+            if roles.next().is_some() {
+                return Err(corrupt("two roles sections".into()));
+            }
+            let rb = checked(rs, "roles")?;
+            parse_roles(rb, &mut lists).map_err(|r| corrupt(format!("roles section: {r}")))?;
+        }
+
+        // Bloom filters: their headers, bounded (the bits are covered by verify()).
+        let mut blooms: Vec<BloomTable> = Vec::new();
+        for s in sections.iter().filter(|s| s.kind == KIND_BLOOM) {
+            let r = range(s);
+            let t = parse_bloom(&b[r.clone()], s.param, &lists)
+                .map_err(|e| corrupt(format!("bloom section of list {}: {e}", s.param)))?;
+            if blooms.iter().any(|x| x.list == t.list) {
+                return Err(corrupt(format!("two bloom sections for list {}", s.param)));
+            }
+            blooms.push(BloomTable {
+                bits: r.start + BLOOM_HEADER..r.end,
+                ..t
+            });
+        }
+        if let Some(i) = (0..lists.len()).find(|&i| {
+            lists[i].format == ListFormat::DcsoBloom && !blooms.iter().any(|b| b.list == i)
+        }) {
+            return Err(corrupt(format!(
+                "list {i} is a Bloom filter without its bloom section"
+            )));
+        }
 
         // Provenance: the header only (the groups are checked by verify()).
         let ps = one(KIND_PROVENANCE, "provenance")?;
@@ -948,7 +1127,7 @@ impl Index {
         for s in &sections {
             match s.kind {
                 KIND_STRINGS | KIND_LISTS | KIND_PROVENANCE | KIND_RECORDS | KIND_PDQ
-                | KIND_PDQ_MIH => {}
+                | KIND_ROLES | KIND_BLOOM | KIND_PDQ_MIH => {}
                 KIND_BUCKETS => {
                     let has = Algo::from_id((s.param & 0xFF) as u8)
                         .filter(|_| s.param < 256)
@@ -971,13 +1150,47 @@ impl Index {
             tables,
             pdq,
             mih,
+            blooms,
             data,
         })
     }
 
-    /// The algorithms that have at least one digest in the index.
+    /// The algorithms that have at least one digest in the index (or are the keys of one of
+    /// its Bloom filters).
     pub fn algos(&self) -> AlgoSet {
-        self.tables.iter().flatten().map(|t| t.algo).collect()
+        self.tables
+            .iter()
+            .flatten()
+            .map(|t| t.algo)
+            .chain(self.blooms.iter().map(|b| b.key.algo))
+            .collect()
+    }
+
+    /// True when some list of the index is an allowlist.
+    pub fn has_allowlist(&self) -> bool {
+        self.lists.iter().any(|l| l.role == Role::Allow)
+    }
+
+    /// Tests `d` against every Bloom filter whose keys are digests of its algorithm (as hex
+    /// in the filter's case), calling `out` for each filter that probably holds it. A hit is
+    /// never certain: it carries the filter's false-positive rate.
+    pub fn bloom_lookup(&self, d: &Digest, mut out: impl FnMut(BloomHit<'_>)) {
+        let all = self.data.bytes();
+        for t in &self.blooms {
+            let Some(key) = t.key.key(d) else { continue };
+            let bits = all.get(t.bits.clone()).unwrap_or_default();
+            if bloom::contains(bits, t.params.k, t.params.m, key.as_bytes()) {
+                let Some(l) = self.lists.get(t.list) else {
+                    continue;
+                };
+                out(BloomHit {
+                    list: &l.name,
+                    label: self.string(l.label),
+                    role: l.role,
+                    fpr: t.params.fpr(),
+                });
+            }
+        }
     }
 
     /// Looks `d` up: `None` when absent, else the (list, label) pairs it was listed with.
@@ -1276,7 +1489,8 @@ impl Index {
         let lists = self
             .lists
             .iter()
-            .map(|l| ListInfo {
+            .enumerate()
+            .map(|(i, l)| ListInfo {
                 name: l.name.to_string(),
                 label: self.string(l.label).to_string(),
                 source: self.string(l.source).to_string(),
@@ -1284,6 +1498,17 @@ impl Index {
                 entries: l.entries,
                 pdq: l.pdq,
                 malformed: l.malformed,
+                role: l.role,
+                bloom: self.blooms.iter().find(|b| b.list == i).map(|b| BloomInfo {
+                    algo: b.key.algo,
+                    upper: b.key.upper,
+                    k: b.params.k,
+                    m: b.params.m,
+                    n: b.params.n,
+                    p: b.params.p,
+                    inserted: b.params.inserted,
+                    fpr: b.params.fpr(),
+                }),
             })
             .collect();
         let mut distinct = AlgoCounts::default();
@@ -1518,7 +1743,70 @@ fn parse_lists(b: &[u8], strings: &[Box<str>]) -> Result<Vec<ListMeta>, String> 
                 malformed: u64_at(r, 16).unwrap_or(0),
                 entries,
                 pdq: u64_at(r, 56).unwrap_or(0),
+                role: Role::Block,
             })
         })
         .collect()
+}
+
+/// Parses the ROLES section into the lists' roles.
+fn parse_roles(b: &[u8], lists: &mut [ListMeta]) -> Result<(), String> {
+    let n = u32_at(b, 0).ok_or("truncated")? as usize;
+    if n != lists.len() || b.len() != 4 + 4 * n {
+        return Err(format!(
+            "{} bytes for {n} roles, the index has {} lists",
+            b.len(),
+            lists.len()
+        ));
+    }
+    for (i, l) in lists.iter_mut().enumerate() {
+        let code = u32_at(b, 4 + 4 * i).unwrap_or(u32::MAX);
+        l.role = Role::from_code(code).ok_or_else(|| format!("list {i}: unknown role {code}"))?;
+    }
+    Ok(())
+}
+
+/// Parses and bounds the header of the BLOOM section `b` of list `param` (the bits' range
+/// is left to the caller).
+fn parse_bloom(b: &[u8], param: u32, lists: &[ListMeta]) -> Result<BloomTable, String> {
+    let list = param as usize;
+    let meta = lists.get(list).ok_or("no such list")?;
+    if meta.format != ListFormat::DcsoBloom {
+        return Err(format!("the list is of format {}", meta.format));
+    }
+    let field = |at| u64_at(b, at).ok_or("truncated header");
+    let algo_id = u32_at(b, 0).ok_or("truncated header")?;
+    let algo = Algo::from_id(algo_id.min(255) as u8)
+        .filter(|_| algo_id < 256)
+        .ok_or_else(|| format!("keys of unknown algorithm {algo_id}"))?;
+    let upper = match u32_at(b, 4).ok_or("truncated header")? {
+        0 => false,
+        1 => true,
+        c => return Err(format!("unknown key case {c}")),
+    };
+    let params = BloomParams {
+        k: field(8)?,
+        m: field(16)?,
+        n: field(24)?,
+        p: f64::from_bits(field(32)?),
+        inserted: field(40)?,
+    };
+    bloom::check(&params)?;
+    let want = params
+        .bits_len()
+        .and_then(|x| x.checked_add(BLOOM_HEADER as u64));
+    if want != Some(b.len() as u64) {
+        return Err(format!(
+            "m = {} bits needs {} bytes, the section has {}",
+            params.m,
+            want.map_or_else(|| "too many".to_string(), |w| w.to_string()),
+            b.len()
+        ));
+    }
+    Ok(BloomTable {
+        list,
+        key: BloomKey { algo, upper },
+        params,
+        bits: 0..0,
+    })
 }

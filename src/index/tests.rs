@@ -1060,3 +1060,187 @@ fn pdq_multi_index_corruption_never_panics() {
     reseal(&mut b);
     assert_eq!(check(b), None);
 }
+
+/// The hashlookup sample filter.
+fn sample_bloom() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hashlookup/known-sha1.dcso.bloom")
+}
+
+/// An index of a blocklist (hello md5), an allowlist (hello sha1, png sha1) and the sample
+/// Bloom filter, as bytes.
+fn roles_sample_bytes(dir: &Path) -> Vec<u8> {
+    let block = dir.join("block.txt");
+    fs::write(&block, format!("{HELLO_MD5}\n")).unwrap();
+    let allow = dir.join("allow.txt");
+    fs::write(&allow, format!("{HELLO_SHA1}\n{PNG_SHA1}\n")).unwrap();
+    let (b, reports) = build(&[
+        ListSpec::new(block),
+        ListSpec {
+            role: Some(Role::Allow),
+            label: Some("nsrl".into()),
+            ..ListSpec::new(allow)
+        },
+        ListSpec::new(sample_bloom()),
+    ]);
+    assert_eq!(reports[2].format, ListFormat::DcsoBloom);
+    assert_eq!(reports[2].role, Role::Allow);
+    b.into_index().unwrap().data.bytes().to_vec()
+}
+
+fn blooms(idx: &Index, dg: &Digest) -> Vec<(String, Role, f64)> {
+    let mut v = Vec::new();
+    idx.bloom_lookup(dg, |h| v.push((h.list.to_string(), h.role, h.fpr)));
+    v
+}
+
+#[test]
+fn roles_and_bloom_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = roles_sample_bytes(dir.path());
+    let idx = open_bytes(bytes.clone()).unwrap();
+    idx.verify().unwrap();
+    assert!(idx.has_allowlist());
+    assert!(idx.algos().contains(Algo::Sha1));
+    let roles: Vec<Role> = idx.info().lists.iter().map(|l| l.role).collect();
+    assert_eq!(roles, [Role::Block, Role::Allow, Role::Allow]);
+    let hello = idx.lookup(&d(Algo::Sha1, HELLO_SHA1)).unwrap();
+    let h: Vec<Hit> = hello.collect();
+    assert_eq!(
+        h,
+        [Hit {
+            list: "allow",
+            label: "nsrl",
+            role: Role::Allow
+        }]
+    );
+    assert_eq!(
+        idx.lookup(&d(Algo::Md5, HELLO_MD5))
+            .unwrap()
+            .next()
+            .unwrap()
+            .role,
+        Role::Block
+    );
+    // The Bloom filter: members probable at the filter's rate, the non-member absent, md5
+    // never probed.
+    let sample = "known-sha1.dcso".to_string();
+    assert_eq!(
+        blooms(&idx, &d(Algo::Sha1, PNG_SHA1)),
+        [(sample, Role::Allow, 1e-4)]
+    );
+    assert!(blooms(
+        &idx,
+        &d(Algo::Sha1, "c153f0130814aae64c378d220fddbc5f0905e332")
+    )
+    .is_empty());
+    assert!(blooms(&idx, &d(Algo::Md5, HELLO_MD5)).is_empty());
+    let info = idx.info();
+    let b = info.lists[2].bloom.as_ref().unwrap();
+    assert_eq!((b.k, b.m, b.n, b.inserted), (14, 19_170, 1000, 4));
+    assert!(info.to_string().contains("hits probable at fpr 1e-4"));
+
+    // Written to a file: the same bytes.
+    let (b, _) = build(&[ListSpec::new(sample_bloom())]);
+    let path = dir.path().join("b.vidx");
+    b.write(&path).unwrap();
+    let (b, _) = build(&[ListSpec::new(sample_bloom())]);
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        b.into_index().unwrap().data.bytes()
+    );
+    // A Bloom filter is an allowlist unless told otherwise: a ROLES section.
+    let n = u32_at(&fs::read(&path).unwrap(), 12).unwrap();
+    assert_eq!(n, 5);
+    // Only blocklists: no ROLES section, as before roles existed.
+    let (b, _) = build(&[ListSpec {
+        role: Some(Role::Block),
+        ..ListSpec::new(sample_bloom())
+    }]);
+    let idx = b.into_index().unwrap();
+    assert_eq!(u32_at(idx.data.bytes(), 12), Some(4));
+    assert_eq!(idx.info().lists[0].role, Role::Block);
+}
+
+/// Byte offset and length of the first section of `kind`.
+fn section(b: &[u8], kind: u32) -> (usize, usize) {
+    let n = u32_at(b, 12).unwrap() as usize;
+    (0..n)
+        .map(|i| HEADER_FIXED + i * SECTION_ENTRY)
+        .find(|&at| u32_at(b, at) == Some(kind))
+        .map(|at| {
+            (
+                u64_at(b, at + 8).unwrap() as usize,
+                u64_at(b, at + 16).unwrap() as usize,
+            )
+        })
+        .unwrap()
+}
+
+#[test]
+fn hostile_roles_and_bloom_sections_are_corrupt_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = roles_sample_bytes(dir.path());
+    let (bloom_at, bloom_len) = section(&bytes, KIND_BLOOM);
+    let (roles_at, _) = section(&bytes, KIND_ROLES);
+    let cases: Vec<(usize, Vec<u8>, &str)> = vec![
+        // m larger than the bits the section holds.
+        (
+            bloom_at + 16,
+            19_235u64.to_le_bytes().to_vec(),
+            "m = 19235 bits needs 2456 bytes",
+        ),
+        (
+            bloom_at + 16,
+            u64::MAX.to_le_bytes().to_vec(),
+            "m = 18446744073709551615",
+        ),
+        (bloom_at + 16, 0u64.to_le_bytes().to_vec(), "m = 0"),
+        (bloom_at + 8, 1000u64.to_le_bytes().to_vec(), "k = 1000"),
+        (
+            bloom_at + 32,
+            f64::INFINITY.to_bits().to_le_bytes().to_vec(),
+            "p = inf",
+        ),
+        (bloom_at, 9u32.to_le_bytes().to_vec(), "unknown algorithm 9"),
+        (
+            bloom_at + 4,
+            7u32.to_le_bytes().to_vec(),
+            "unknown key case 7",
+        ),
+        (roles_at + 4, 5u32.to_le_bytes().to_vec(), "unknown role 5"),
+        (roles_at, 2u32.to_le_bytes().to_vec(), "for 2 roles"),
+    ];
+    for (at, value, want) in cases {
+        let mut b = bytes.clone();
+        b[at..at + value.len()].copy_from_slice(&value);
+        // Unsealed: the checksum catches it (the roles at open, the bloom in verify).
+        if let Ok(idx) = open_bytes(b.clone()) {
+            assert!(idx.verify().is_err(), "{want}");
+            let _ = blooms(&idx, &d(Algo::Sha1, PNG_SHA1));
+        }
+        reseal(&mut b);
+        let err = open_bytes(b).unwrap_err().to_string();
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    // The bloom section's list index out of range, or pointing at a list of another format.
+    let n = u32_at(&bytes, 12).unwrap() as usize;
+    let entry = (0..n)
+        .map(|i| HEADER_FIXED + i * SECTION_ENTRY)
+        .find(|&at| u32_at(&bytes, at) == Some(KIND_BLOOM))
+        .unwrap();
+    for (param, want) in [(3u32, "no such list"), (0, "format plain")] {
+        let mut b = bytes.clone();
+        b[entry + 4..entry + 8].copy_from_slice(&param.to_le_bytes());
+        reseal(&mut b);
+        let err = open_bytes(b).unwrap_err().to_string();
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    // Flipped bits inside the filter: verify() catches them, lookups still answer.
+    let mut b = bytes.clone();
+    for i in (bloom_at + BLOOM_HEADER..bloom_at + bloom_len).step_by(97) {
+        b[i] ^= 0xA5;
+    }
+    let idx = open_bytes(b).unwrap();
+    assert!(idx.verify().is_err());
+    let _ = blooms(&idx, &d(Algo::Sha1, PNG_SHA1));
+}

@@ -21,6 +21,9 @@
 //! * [`ListFormat::TeDataset`]: the ThreatExchange dataset CSV (`threatexchange dataset -P
 //!   --csv`), detected by its `signal_type,signal_str` header; the `category` column, when
 //!   present and not empty, is the entry's label.
+//! * [`ListFormat::DcsoBloom`]: a DCSO Bloom filter file (CIRCL hashlookup), detected by its
+//!   binary header ([`bloom::sniff`]). It holds no entries to stream, only bits: [`read_list`]
+//!   refuses it and [`bloom::BloomFile`] reads it (an index embeds it whole).
 //!
 //! An entry is an exact digest or a PDQ hash ([`ListHash`]). In the ThreatExchange formats the
 //! signal type says which: `pdq` is PDQ; `video_md5`/`md5`, `sha1`, `video_sha256`/`sha256`
@@ -42,6 +45,8 @@ use serde::Serialize;
 
 use crate::hash::{Algo, Digest};
 use crate::perceptual::pdq::PdqHash;
+
+pub mod bloom;
 
 /// Bytes looked at to detect the format (NUL records, hashdeep header, first data line).
 const SNIFF_LEN: usize = 64 * 1024;
@@ -102,11 +107,14 @@ pub enum ListFormat {
     /// An EnCase (v3 to v6) binary `.hash` file: MD5 records.
     #[serde(rename = "encase")]
     EnCase,
+    /// A DCSO Bloom filter file (CIRCL hashlookup's known-file sets): probable members only.
+    #[serde(rename = "dcso-bloom")]
+    DcsoBloom,
 }
 
 impl ListFormat {
     /// Every format.
-    pub const ALL: [ListFormat; 14] = [
+    pub const ALL: [ListFormat; 15] = [
         ListFormat::Plain,
         ListFormat::Coreutils,
         ListFormat::Hashdeep,
@@ -121,6 +129,7 @@ impl ListFormat {
         ListFormat::PdqHasher,
         ListFormat::XWays,
         ListFormat::EnCase,
+        ListFormat::DcsoBloom,
     ];
 
     /// A short stable name, used in reports and index files.
@@ -140,6 +149,7 @@ impl ListFormat {
             ListFormat::PdqHasher => "pdq-hasher",
             ListFormat::XWays => "xways",
             ListFormat::EnCase => "encase",
+            ListFormat::DcsoBloom => "dcso-bloom",
         }
     }
 
@@ -403,6 +413,12 @@ pub fn read_list_from_as<R: Read>(
             "UTF-16 text (PowerShell redirection?): convert it to UTF-8 first".into(),
         ));
     }
+    if bloom::sniff(&head) {
+        return Err(fmt_err(
+            "a DCSO Bloom filter, not a list of hashes: add it to an index (vigie index build)"
+                .into(),
+        ));
+    }
     let format = match forced {
         Some(f) => f,
         None => detect(&head).map_err(fmt_err)?,
@@ -579,6 +595,8 @@ pub fn read_list_from_as<R: Read>(
                     Err(reason) => problem(reason),
                 }
             }
+            // Refused above: detect() never says so.
+            ListFormat::DcsoBloom => {}
             ListFormat::TeDataset => {
                 let fields = split_csv(rec);
                 let Some(cols) = &csv_cols else {

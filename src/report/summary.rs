@@ -1,4 +1,5 @@
-//! The run summary: every item read is counted exactly once as matched, clean or failed.
+//! The run summary: every item read is counted exactly once as matched, known, probable,
+//! clean or failed.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,8 +16,12 @@ pub struct Tally {
     pub items: u64,
     /// Bytes of items hashed.
     pub bytes: u64,
-    /// Items with at least one hit.
+    /// Items with at least one blocklist hit.
     pub matched: u64,
+    /// Items with an allowlist hit and no blocklist hit.
+    pub known: u64,
+    /// Items with only Bloom filter hits.
+    pub probable: u64,
     /// Items hashed with no hit.
     pub clean: u64,
     /// Items that failed.
@@ -25,7 +30,8 @@ pub struct Tally {
     pub failed_by_reason: BTreeMap<&'static str, u64>,
     /// Things skipped on purpose by reason key (not items).
     pub skipped: BTreeMap<&'static str, u64>,
-    /// Hit records (an item may hit several lists or algorithms).
+    /// Hit records (an item may hit several lists or algorithms), of matched, known and
+    /// probable items.
     pub hits: u64,
     /// Items hashed perceptually (images).
     pub images: u64,
@@ -66,6 +72,14 @@ impl Tally {
                 self.matched += 1;
                 self.hits += r.hits.len() as u64;
             }
+            Verdict::Known => {
+                self.known += 1;
+                self.hits += r.hits.len() as u64;
+            }
+            Verdict::Probable => {
+                self.probable += 1;
+                self.hits += r.hits.len() as u64;
+            }
         }
     }
 
@@ -77,8 +91,10 @@ impl Tally {
             items: self.items,
             bytes: self.bytes,
             matched: scan.then_some(self.matched),
+            known: scan.then_some(self.known),
+            probable: scan.then_some(self.probable),
             clean: scan.then_some(self.clean),
-            hashed: (!scan).then_some(self.clean + self.matched),
+            hashed: (!scan).then_some(self.clean + self.matched + self.known + self.probable),
             failed: self.failed,
             failed_by_reason: self
                 .failed_by_reason
@@ -107,9 +123,15 @@ pub struct Summary {
     pub items: u64,
     /// Bytes hashed.
     pub bytes: u64,
-    /// Items with at least one hit (scan only).
+    /// Items with at least one blocklist hit (scan only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched: Option<u64>,
+    /// Items an allowlist knows and no blocklist holds (scan only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known: Option<u64>,
+    /// Items only Bloom filters hit: probably known, not certain (scan only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probable: Option<u64>,
     /// Items with no hit (scan only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clean: Option<u64>,
@@ -157,7 +179,14 @@ impl fmt::Display for Summary {
             self.elapsed_s
         )?;
         if let (Some(m), Some(c)) = (self.matched, self.clean) {
-            write!(f, ": {m} matched, {c} clean")?;
+            write!(f, ": {m} matched")?;
+            if let Some(k) = self.known.filter(|&k| k > 0) {
+                write!(f, ", {k} known")?;
+            }
+            if let Some(p) = self.probable.filter(|&p| p > 0) {
+                write!(f, ", {p} probable")?;
+            }
+            write!(f, ", {c} clean")?;
         } else if let Some(h) = self.hashed {
             write!(f, ": {h} hashed")?;
         }

@@ -213,7 +213,7 @@ pub fn csv_hash_row(r: &ItemResult, algos: AlgoSet, perceptual: bool) -> Vec<Str
 }
 
 /// Column names of `vigie scan --format csv`.
-pub const SCAN_CSV_HEADER: [&str; 15] = [
+pub const SCAN_CSV_HEADER: [&str; 17] = [
     "verdict",
     "path",
     "path_bytes",
@@ -229,12 +229,15 @@ pub const SCAN_CSV_HEADER: [&str; 15] = [
     "error_kind",
     "error",
     "matched_hash",
+    "role",
+    "fpr",
 ];
 
 /// One `vigie scan` record: a hit, or with `--all` a clean or failed item.
 #[derive(Serialize, Debug)]
 pub struct ScanRecord {
-    /// `match`, `clean` or `failed`.
+    /// The item's verdict: `match`, `known`, `probable` (one record per hit), `clean` or
+    /// `failed`.
     pub verdict: &'static str,
     /// Where.
     #[serde(flatten)]
@@ -257,6 +260,12 @@ pub struct ScanRecord {
     /// For perceptual hits, the list entry's hash.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched_hash: Option<String>,
+    /// The role of the hit's list: `block` or `allow`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<&'static str>,
+    /// For a hit in a Bloom filter (probable, not certain): the filter's false-positive rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fpr: Option<f64>,
     /// Failure category.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<&'static str>,
@@ -266,7 +275,9 @@ pub struct ScanRecord {
 }
 
 impl ScanRecord {
-    /// The records of one item: one per hit; with `all`, one for a clean or failed item.
+    /// The records of one item: one per hit (every hit of the item, each record carrying the
+    /// item's verdict, so a match also lists its allowlist hits); with `all`, one for a clean
+    /// or failed item.
     pub fn for_item(r: &ItemResult, all: bool) -> Vec<ScanRecord> {
         let base = |verdict| ScanRecord {
             verdict,
@@ -277,6 +288,8 @@ impl ScanRecord {
             label: None,
             distance: None,
             matched_hash: None,
+            role: None,
+            fpr: None,
             error_kind: None,
             error: None,
         };
@@ -291,7 +304,7 @@ impl ScanRecord {
             }
             Verdict::Clean if all => vec![base("clean")],
             Verdict::Failed | Verdict::Clean => Vec::new(),
-            Verdict::Match => r
+            v @ (Verdict::Match | Verdict::Known | Verdict::Probable) => r
                 .hits
                 .iter()
                 .map(|h| ScanRecord {
@@ -301,7 +314,9 @@ impl ScanRecord {
                     label: Some(h.label.clone()),
                     distance: Some(h.distance),
                     matched_hash: h.matched_hash.clone(),
-                    ..base("match")
+                    role: Some(h.role.name()),
+                    fpr: h.fpr,
+                    ..base(v.name())
                 })
                 .collect(),
         }
@@ -326,6 +341,8 @@ impl ScanRecord {
             self.error_kind.unwrap_or_default().to_string(),
             self.error.clone().unwrap_or_default(),
             self.matched_hash.clone().unwrap_or_default(),
+            self.role.unwrap_or_default().to_string(),
+            self.fpr.map(|f| format!("{f:e}")).unwrap_or_default(),
         ]
     }
 }
