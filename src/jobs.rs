@@ -192,7 +192,7 @@ pub struct MatchOptions {
 /// Query hashes read per parallel batch.
 const MATCH_BATCH: usize = 65_536;
 /// PDQ queries searched together by one thread.
-const PDQ_BATCH: usize = 8_192;
+const PDQ_BATCH: usize = 16_384;
 
 /// One record of a query list: where it is, and its hash or why it has none.
 struct Query {

@@ -143,7 +143,7 @@ const PDQ_GROUP: usize = 8;
 /// Fewest queries searched as one multi-index batch (sorted probes) rather than one by one.
 const MIH_BATCH_MIN: usize = 64;
 /// Candidate rows a multi-index batch may collect (8 bytes each).
-const MIH_BATCH_PAIRS: u64 = 1 << 23;
+const MIH_BATCH_PAIRS: u64 = 1 << 24;
 /// Largest bucket bits a builder may be forced to (2^bits buckets).
 const MAX_BITS: u32 = 26;
 /// Average rows per bucket the builder sizes the buckets for.
