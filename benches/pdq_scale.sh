@@ -9,7 +9,7 @@
 #  - vigie match -j1 on the 20,000 queries (one thread): queries/s from the run summary
 #    (index open excluded), recall on the planted pairs; median of --runs;
 #  - faiss-cpu on one thread, same data: IndexBinaryFlat (first 200 queries) and
-#    IndexBinaryMultiHash(256, 16, 16) with nflip 1 as HMA builds it (first 2,000 queries).
+#    IndexBinaryMultiHash(256, 16, 16) with nflip 1 as HMA builds it (first 500 queries).
 # faiss-cpu and numpy are installed from PyPI into a virtualenv under the data directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,7 +54,7 @@ for n in "${list[@]}"; do
     "$("$vigie" index info "$d/idx" | grep -o 'searched by [a-z -]*' | sed 's/searched by //')" \
     "$qps" "$recall" "$(echo "$bytes / $n" | bc -l)" "$bsecs" "$(echo "$brss / 1024" | bc -l)"
   for kind in mih flat; do
-    max=2000; [ "$kind" = flat ] && max=200
+    max=500; [ "$kind" = flat ] && max=200
     "$py" benches/pdq_scale.py faiss --dir "$d" --kind "$kind" --max-queries "$max" \
       | "$py" -c "import json,sys; r=json.load(sys.stdin); print('| %d | %s | %.0f | %.3f | %.1f | %.1f | |' % (r['n'], r['tool'], r['qps'], r['recall'], r['bytes_per_entry'], r['build_s']))"
   done
