@@ -38,6 +38,8 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::u32_at;
+
 /// Section kind of a multi-index table.
 pub(super) const KIND_PDQ_MIH: u32 = 8;
 /// Bytes before a table's bucket starts.
@@ -226,10 +228,6 @@ pub struct MihInfo {
     pub bytes: u64,
 }
 
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
 impl Mih {
     /// Reads the tables' headers: `sections` are the (param, byte range) of the kind-8
     /// sections, `rows` the PDQ row count. Checks the layout, not the contents (see
@@ -256,7 +254,7 @@ impl Mih {
             if param != i as u32 {
                 return Err(bad("tables are not numbered 0, 1, 2, ..."));
             }
-            let field = |k: usize| le32(all, r.start + 4 * k).filter(|_| r.len() >= HEAD);
+            let field = |k: usize| u32_at(all, r.start + 4 * k).filter(|_| r.len() >= HEAD);
             let (Some(start), Some(len), Some(flags), Some(0)) =
                 (field(0), field(1), field(2), field(3))
             else {
@@ -349,14 +347,14 @@ impl Mih {
             let ids = t.rows.as_ref().and_then(|r| all.get(r.clone()));
             for_each_mask(t.len, radius, |mask| {
                 let key = (subs[i] ^ mask) as usize;
-                let (Some(s), Some(e)) = (le32(dir, 4 * key), le32(dir, 4 * key + 4)) else {
+                let (Some(s), Some(e)) = (u32_at(dir, 4 * key), u32_at(dir, 4 * key + 4)) else {
                     return;
                 };
                 let (s, e) = (s as usize, (e as usize).min(n));
                 for pos in s..e {
                     let row = match ids {
                         None => pos,
-                        Some(ids) => match le32(ids, 4 * pos) {
+                        Some(ids) => match u32_at(ids, 4 * pos) {
                             Some(r) if (r as usize) < n => r as usize,
                             _ => continue,
                         },
@@ -431,13 +429,13 @@ impl Mih {
             radix_sort(probes, scratch, 32, t.len);
             for &p in probes.iter() {
                 let key = (p >> 32) as usize;
-                let (Some(s), Some(e)) = (le32(dir, 4 * key), le32(dir, 4 * key + 4)) else {
+                let (Some(s), Some(e)) = (u32_at(dir, 4 * key), u32_at(dir, 4 * key + 4)) else {
                     continue;
                 };
                 for pos in s as usize..(e as usize).min(n) {
                     let row = match ids {
                         None => pos,
-                        Some(ids) => match le32(ids, 4 * pos) {
+                        Some(ids) => match u32_at(ids, 4 * pos) {
                             Some(r) if (r as usize) < n => r as usize,
                             _ => continue,
                         },
@@ -506,14 +504,14 @@ impl Mih {
             let mut seen = vec![false; if ids.is_some() { n } else { 0 }];
             let buckets = 1usize << t.len;
             let mut prev = 0usize;
-            if le32(dir, 0) != Some(0) || le32(dir, 4 * buckets) != Some(n as u32) {
+            if u32_at(dir, 0) != Some(0) || u32_at(dir, 4 * buckets) != Some(n as u32) {
                 return Err(bad(
                     "bucket starts do not run from 0 to the row count".into()
                 ));
             }
             for key in 0..buckets {
-                let s = le32(dir, 4 * key).unwrap_or(u32::MAX) as usize;
-                let e = le32(dir, 4 * key + 4).unwrap_or(u32::MAX) as usize;
+                let s = u32_at(dir, 4 * key).unwrap_or(u32::MAX) as usize;
+                let e = u32_at(dir, 4 * key + 4).unwrap_or(u32::MAX) as usize;
                 if s != prev || e < s || e > n {
                     return Err(bad(format!("bucket {key} out of order")));
                 }
@@ -522,7 +520,7 @@ impl Mih {
                 for pos in s..e {
                     let row = match ids {
                         None => pos,
-                        Some(ids) => le32(ids, 4 * pos).unwrap_or(u32::MAX) as usize,
+                        Some(ids) => u32_at(ids, 4 * pos).unwrap_or(u32::MAX) as usize,
                     };
                     if row >= n || last.is_some_and(|l| l >= row) {
                         return Err(bad(format!("position {pos}: bad row {row}")));
