@@ -89,6 +89,16 @@ fn substring(w: &[u64; 4], start: u32, len: u32) -> u32 {
     ((x << (start % 64)) >> (128 - len)) as u32
 }
 
+/// The PDQ row at position `pos` of a table: `pos` itself when the table holds the rows'
+/// own order (`ids` is `None`), else its row number; `None` when out of range (damage).
+#[inline(always)]
+fn row_at(ids: Option<&[u8]>, pos: usize, n: usize) -> Option<usize> {
+    match ids {
+        None => Some(pos),
+        Some(ids) => u32_at(ids, 4 * pos).map(|r| r as usize).filter(|&r| r < n),
+    }
+}
+
 /// Hamming distance of two hashes given as words.
 #[inline(always)]
 fn distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
@@ -350,32 +360,13 @@ impl Mih {
                 let (Some(s), Some(e)) = (u32_at(dir, 4 * key), u32_at(dir, 4 * key + 4)) else {
                     return;
                 };
-                let (s, e) = (s as usize, (e as usize).min(n));
-                for pos in s..e {
-                    let row = match ids {
-                        None => pos,
-                        Some(ids) => match u32_at(ids, 4 * pos) {
-                            Some(r) if (r as usize) < n => r as usize,
-                            _ => continue,
-                        },
+                for pos in s as usize..(e as usize).min(n) {
+                    let Some(row) = row_at(ids, pos, n) else {
+                        continue;
                     };
                     let h = be_words(&hashes[row * 32..row * 32 + 32]);
                     let d = distance(query, &h);
-                    if d > threshold {
-                        continue;
-                    }
-                    // Reported by an earlier table whose radius it is within?
-                    let earlier =
-                        self.tables[..i]
-                            .iter()
-                            .zip(&radii)
-                            .zip(&subs)
-                            .any(|((u, r), &qs)| {
-                                r.is_some_and(|r| {
-                                    (substring(&h, u.start, u.len) ^ qs).count_ones() <= r
-                                })
-                            });
-                    if !earlier {
+                    if d <= threshold && !self.found_earlier(&h, i, &radii, &subs) {
                         emit(row, d);
                     }
                 }
@@ -433,12 +424,8 @@ impl Mih {
                     continue;
                 };
                 for pos in s as usize..(e as usize).min(n) {
-                    let row = match ids {
-                        None => pos,
-                        Some(ids) => match u32_at(ids, 4 * pos) {
-                            Some(r) if (r as usize) < n => r as usize,
-                            _ => continue,
-                        },
+                    let Some(row) = row_at(ids, pos, n) else {
+                        continue;
                     };
                     pairs.push(((row as u64) << 32) | ((i as u64) << 26) | (p & 0xFFFF_FFFF));
                 }
@@ -451,23 +438,25 @@ impl Mih {
             let qi = (p & ((1 << 26) - 1)) as usize;
             let h = be_words(&hashes[row * 32..row * 32 + 32]);
             let d = distance(&queries[qi], &h);
-            if d > threshold {
-                continue;
-            }
-            // Reported through an earlier table whose radius it is within?
-            let qs = &subs[qi * m..qi * m + i];
-            let earlier = self.tables[..i]
-                .iter()
-                .zip(&radii)
-                .zip(qs)
-                .any(|((u, r), &q)| {
-                    r.is_some_and(|r| (substring(&h, u.start, u.len) ^ q).count_ones() <= r)
-                });
-            if !earlier {
+            if d <= threshold && !self.found_earlier(&h, i, &radii, &subs[qi * m..(qi + 1) * m]) {
                 emit(qi, row, d);
             }
         }
         BUFFERS.with(|b| b.replace(bufs));
+    }
+
+    /// True when the entry `h` is within the radius of a table before table `i` (radii
+    /// `radii`, the query's substrings `subs`): that table found it and reported it, so table
+    /// `i` must not report it again.
+    #[inline]
+    fn found_earlier(&self, h: &[u64; 4], i: usize, radii: &[Option<u32>], subs: &[u32]) -> bool {
+        self.tables[..i]
+            .iter()
+            .zip(radii)
+            .zip(subs)
+            .any(|((u, r), &q)| {
+                r.is_some_and(|r| (substring(h, u.start, u.len) ^ q).count_ones() <= r)
+            })
     }
 
     /// Expected rows a search within `threshold` compares (for sizing batches).
