@@ -5,7 +5,7 @@
 //! * `linear/*`: the index without multi-index tables (`--pdq-search linear`), one query
 //!   ([`Index::pdq_search`]) and a batch of 8 (the dihedral variants of an image);
 //! * `mih/*`: the default index (multi-index tables), one query, a batch of 8, and a batch of
-//!   2,048 queries (`vigie match` on a list: sorted probes and rows);
+//!   2,048 queries (`vigie match` on a list: probes and rows slice by slice);
 //! * `open`: [`Index::open`] of the default index file.
 //!
 //! Throughput is in queries, so criterion's `elem/s` is queries/s. `VIGIE_BENCH_PDQ_SIZES`

@@ -57,13 +57,18 @@ pub(super) const AUTO_MIN_ROWS: usize = 1 << 14;
 /// choosing between the two searches.
 const RANDOM_ACCESS: u64 = 32;
 thread_local! {
-    /// Probe, pair and radix-sort buffers of [`Mih::search_batch`], kept by each thread.
+    /// Item, found-row and sorted-row buffers of [`Mih::search_batch`], kept by each thread.
     static BUFFERS: std::cell::Cell<[Vec<u64>; 3]> = const { std::cell::Cell::new([Vec::new(), Vec::new(), Vec::new()]) };
 }
 
-/// Bits per pass of the radix sorts of a batched search: 256 destinations per pass, few
-/// enough for the TLB (12 bits, two passes instead of three, measured slower at 10M).
-const RADIX_BITS: u32 = 8;
+/// Low key bits of a directory slice of a batched search: 2^14 buckets, 64 KiB of bucket
+/// starts (and, at about one row per bucket, as many of row numbers), well within L2.
+const DIR_SLICE_BITS: u32 = 14;
+/// Rows per slice of a batched search's comparisons (log2): 4,096 rows, 128 KiB of hashes.
+const ROW_SLICE_BITS: u32 = 12;
+/// Positions of a bucket a batched search writes without a branch (a bucket holds about one
+/// row, more than 4 less than once in a hundred).
+const UNROLL: usize = 4;
 /// Flag: the table's positions are the PDQ table's rows.
 const IMPLIED: u32 = 1;
 
@@ -97,6 +102,41 @@ fn row_at(ids: Option<&[u8]>, pos: usize, n: usize) -> Option<usize> {
         None => Some(pos),
         Some(ids) => u32_at(ids, 4 * pos).map(|r| r as usize).filter(|&r| r < n),
     }
+}
+
+/// A PDQ hash as four little-endian words (no byte swap on the common machines), for
+/// distances only.
+#[inline(always)]
+fn le_words(h: &[u8]) -> [u64; 4] {
+    let mut w = [0u64; 4];
+    for (w, c) in w.iter_mut().zip(h.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        *w = u64::from_le_bytes(b);
+    }
+    w
+}
+
+/// The row at position `pos` of a table, as the high half of a found-row word: `pos` when
+/// the positions are the rows (`ids` is `None`), else its row number; `u32::MAX` (never a
+/// row) when `pos` is out of range.
+#[inline(always)]
+fn row_bits(ids: Option<&[u8]>, pos: usize) -> u64 {
+    match ids {
+        None => pos.min(u32::MAX as usize) as u64,
+        Some(ids) => u64::from(u32_at(ids, 4 * pos).unwrap_or(u32::MAX)),
+    }
+}
+
+/// Reads a byte of each cache line of `b`, in order: the hardware prefetcher then streams
+/// the whole range into the caches, where the random reads that follow find it.
+#[inline]
+fn touch(b: &[u8]) {
+    let mut x = 0u8;
+    for line in b.chunks(64) {
+        x ^= line[0];
+    }
+    std::hint::black_box(x);
 }
 
 /// Hamming distance of two hashes given as words.
@@ -375,12 +415,17 @@ impl Mih {
     }
 
     /// [`Mih::search`] for many queries at once (fewer than 2^26), calling `emit(query, row,
-    /// distance)`: each table's probes of the whole batch are sorted by key before they are
-    /// looked up, and the rows found sorted by row before they are compared (LSD radix sorts,
-    /// 8 bits a pass), so that the directories, the row numbers and the hashes are all read
-    /// in order, as streams the hardware prefetches, instead of one random cache line (and
-    /// page) per probe. Pays from a few hundred queries on, when the tables are far larger
-    /// than the caches.
+    /// distance)`. The tables and the hashes are far larger than the caches, and a random
+    /// read of them costs a DRAM access and a page walk, so the batch is worked through in
+    /// slices that are first read in order (the hardware streams them into the caches) and
+    /// then read at random from L2:
+    ///
+    /// - each table's directory is cut into slices of [`DIR_SLICE_BITS`] low key bits. The
+    ///   ball's masks are grouped by their high bits, so that the probes of one query and
+    ///   one mask group all fall in one slice; the (query, group) items, a few tens per
+    ///   query instead of hundreds of probes, are put in slice order by one counting sort;
+    /// - the rows found (all the tables') are put in slices of 2^[`ROW_SLICE_BITS`] rows by
+    ///   one more counting sort, and compared with the queries slice by slice.
     pub(super) fn search_batch(
         &self,
         all: &[u8],
@@ -396,50 +441,143 @@ impl Mih {
             .iter()
             .flat_map(|q| self.tables.iter().map(|t| substring(q, t.start, t.len)))
             .collect();
-        // (key << 32 | query) of one table; then (row << 32 | table << 26 | query). The
-        // buffers are the thread's, reused from batch to batch (no page faults on fresh
-        // memory for every batch).
+        // (group << 32 | query) items of one table; (row << 32 | table << 26 | query) found
+        // in all the tables, then the same in row-slice order. The buffers are the thread's,
+        // reused from batch to batch (no page faults on fresh memory for every batch).
         let mut bufs = BUFFERS.with(|b| b.take());
-        let [probes, pairs, scratch] = &mut bufs;
-        probes.clear();
-        pairs.clear();
+        let [items, found, sorted] = &mut bufs;
+        let mut len = 0; // found[..len] are the rows found so far
+        let mut masks = Vec::new();
+        let mut groups: Vec<(u32, Range<usize>)> = Vec::new();
+        let mut counts = Vec::new();
         for (i, (t, radius)) in self.tables.iter().zip(&radii).enumerate() {
             let Some(radius) = *radius else { continue };
             let Some(dir) = all.get(t.dir.clone()) else {
                 continue;
             };
             let ids = t.rows.as_ref().and_then(|r| all.get(r.clone()));
-            probes.clear();
-            for qi in 0..queries.len() {
-                let s = subs[qi * m + i];
-                for_each_mask(t.len, radius, |mask| {
-                    probes.push((u64::from(s ^ mask) << 32) | qi as u64);
-                });
+            let shift = t.len.min(DIR_SLICE_BITS);
+            // The ball's masks grouped by their high bits (the slice they move a key to).
+            masks.clear();
+            for_each_mask(t.len, radius, |x| masks.push(x));
+            masks.sort_by_key(|x| x >> shift);
+            groups.clear();
+            for (j, &x) in masks.iter().enumerate() {
+                match groups.last_mut() {
+                    Some((high, r)) if *high == x >> shift => r.end = j + 1,
+                    _ => groups.push((x >> shift, j..j + 1)),
+                }
             }
-            // Sorted by key: the directory and the row numbers are then read in order.
-            radix_sort(probes, scratch, 32, t.len);
-            for &p in probes.iter() {
-                let key = (p >> 32) as usize;
-                let (Some(s), Some(e)) = (u32_at(dir, 4 * key), u32_at(dir, 4 * key + 4)) else {
+            // The (query, group) items in slice order: counted, then placed.
+            let slice_of = |qi: usize, g: u32| ((subs[qi * m + i] >> shift) ^ g) as usize;
+            counts.clear();
+            counts.resize((1usize << (t.len - shift)) + 1, 0usize);
+            for qi in 0..queries.len() {
+                for (g, _) in &groups {
+                    counts[slice_of(qi, *g) + 1] += 1;
+                }
+            }
+            for k in 1..counts.len() {
+                counts[k] += counts[k - 1];
+            }
+            items.clear();
+            items.resize(queries.len() * groups.len(), 0);
+            for qi in 0..queries.len() {
+                for (gi, (g, _)) in groups.iter().enumerate() {
+                    let at = &mut counts[slice_of(qi, *g)];
+                    items[*at] = ((gi as u64) << 32) | qi as u64;
+                    *at += 1;
+                }
+            }
+            // counts[v] is now where slice v's items end.
+            let mut from = 0;
+            for (v, &to) in counts[..counts.len() - 1].iter().enumerate() {
+                let slice = &items[from..to];
+                from = to;
+                if slice.is_empty() {
                     continue;
-                };
-                for pos in s as usize..(e as usize).min(n) {
-                    let Some(row) = row_at(ids, pos, n) else {
-                        continue;
-                    };
-                    pairs.push(((row as u64) << 32) | ((i as u64) << 26) | (p & 0xFFFF_FFFF));
+                }
+                let keys = v << shift..(v + 1) << shift;
+                touch(dir.get(4 * keys.start..4 * keys.end).unwrap_or_default());
+                if let Some(ids) = ids {
+                    let b = u32_at(dir, 4 * keys.start).unwrap_or(0) as usize;
+                    let e = u32_at(dir, 4 * keys.end).unwrap_or(0) as usize;
+                    touch(ids.get(4 * b..4 * e).unwrap_or_default());
+                }
+                for &item in slice {
+                    let qi = item as u32 as usize;
+                    let tag = ((i as u64) << 26) | qi as u64;
+                    let s = subs[qi * m + i];
+                    for &x in &masks[groups[(item >> 32) as usize].1.clone()] {
+                        let key = (s ^ x) as usize;
+                        let b = u32_at(dir, 4 * key).unwrap_or(0) as usize;
+                        let e = (u32_at(dir, 4 * key + 4).unwrap_or(0) as usize).min(n);
+                        let c = e.saturating_sub(b);
+                        // The first UNROLL positions are written whatever the bucket's size
+                        // (a row past the bucket is overwritten later), so that the common
+                        // small bucket costs no mispredicted branch.
+                        if len + UNROLL > found.len() {
+                            found.resize((2 * found.len()).max(len + UNROLL + 4096), 0);
+                        }
+                        for (j, o) in found[len..len + UNROLL].iter_mut().enumerate() {
+                            *o = (row_bits(ids, b + j) << 32) | tag;
+                        }
+                        len += c.min(UNROLL);
+                        for pos in b + UNROLL..e {
+                            if len == found.len() {
+                                found.resize(2 * len, 0);
+                            }
+                            found[len] = (row_bits(ids, pos) << 32) | tag;
+                            len += 1;
+                        }
+                    }
                 }
             }
         }
-        radix_sort(pairs, scratch, 32, usize::BITS - n.leading_zeros());
-        for &p in pairs.iter() {
-            let row = (p >> 32) as usize;
-            let i = ((p >> 26) & 63) as usize;
-            let qi = (p & ((1 << 26) - 1)) as usize;
-            let h = be_words(&hashes[row * 32..row * 32 + 32]);
-            let d = distance(&queries[qi], &h);
-            if d <= threshold && !self.found_earlier(&h, i, &radii, &subs[qi * m..(qi + 1) * m]) {
-                emit(qi, row, d);
+        // The rows found in row-slice order (a row number past the table, from a damaged
+        // table, goes to the last slice and is skipped there).
+        let last = n >> ROW_SLICE_BITS;
+        let slice_of = |p: u64| ((p >> (32 + ROW_SLICE_BITS)) as usize).min(last);
+        let mut ends = vec![0usize; last + 2];
+        for &p in &found[..len] {
+            ends[slice_of(p) + 1] += 1;
+        }
+        for k in 1..ends.len() {
+            ends[k] += ends[k - 1];
+        }
+        if sorted.len() < len {
+            sorted.resize(len, 0); // only growth is zero-filled: every place is written first
+        }
+        for &p in &found[..len] {
+            let at = &mut ends[slice_of(p)];
+            sorted[*at] = p;
+            *at += 1;
+        }
+        // Compared as little-endian words: the distance does not depend on the bits' order.
+        let le: Vec<[u64; 4]> = queries.iter().map(|q| q.map(u64::swap_bytes)).collect();
+        let mut from = 0;
+        for (k, &to) in ends[..=last].iter().enumerate() {
+            let slice = &sorted[from..to];
+            from = to;
+            if slice.is_empty() {
+                continue;
+            }
+            let rows = (k << ROW_SLICE_BITS) * 32..((k + 1) << ROW_SLICE_BITS).min(n) * 32;
+            touch(hashes.get(rows).unwrap_or_default());
+            for &p in slice {
+                let row = (p >> 32) as usize;
+                let i = ((p >> 26) & 63) as usize;
+                let qi = (p & ((1 << 26) - 1)) as usize;
+                let Some(h) = hashes.get(row * 32..row * 32 + 32) else {
+                    continue;
+                };
+                let d = distance(&le[qi], &le_words(h));
+                if d <= threshold {
+                    let h = be_words(h);
+                    if !self.found_earlier(&h, i, &radii, &subs[qi * m..(qi + 1) * m]) {
+                        emit(qi, row, d);
+                    }
+                }
             }
         }
         BUFFERS.with(|b| b.replace(bufs));
@@ -531,49 +669,6 @@ impl Mih {
     }
 }
 
-/// Sorts `v` by bits `[low, low + bits)` of its elements (stable, least significant digit
-/// first, passes of at most [`RADIX_BITS`] bits through `scratch`; the counts of every pass
-/// are taken in one read of `v`).
-fn radix_sort(v: &mut Vec<u64>, scratch: &mut Vec<u64>, low: u32, bits: u32) {
-    let passes = bits.div_ceil(RADIX_BITS).max(1) as usize;
-    let width = bits.div_ceil(passes as u32);
-    let digits = 1usize << width;
-    // Pass p sorts by bits [low + p * width, ...), the last one stopping at low + bits.
-    let mask_of = |p: usize| {
-        let shift = low + p as u32 * width;
-        (1u64 << width.min(low + bits - shift)) - 1
-    };
-    let masks: Vec<u64> = (0..passes).map(mask_of).collect();
-    let mut counts = vec![0usize; passes * digits];
-    for &x in v.iter() {
-        for (p, c) in counts.chunks_exact_mut(digits).enumerate() {
-            c[((x >> (low + p as u32 * width)) & masks[p]) as usize] += 1;
-        }
-    }
-    // Only growth is zero-filled: every position is written before it is read.
-    scratch.truncate(v.len());
-    scratch.resize(v.len(), 0);
-    for (p, c) in counts.chunks_exact_mut(digits).enumerate() {
-        let shift = low + p as u32 * width;
-        let mask = masks[p];
-        if c.contains(&v.len()) {
-            continue; // one digit value: this pass would not move anything
-        }
-        let mut at = 0;
-        for n in c.iter_mut() {
-            let here = *n;
-            *n = at;
-            at += here;
-        }
-        for &x in v.iter() {
-            let d = ((x >> shift) & mask) as usize;
-            scratch[c[d]] = x;
-            c[d] += 1;
-        }
-        std::mem::swap(v, scratch);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -606,24 +701,6 @@ mod tests {
             });
             assert_eq!(seen.len() as u64, ball_size(len, r), "len {len} r {r}");
         }
-    }
-
-    #[test]
-    fn radix_sort_sorts_the_chosen_bits_stably() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut v: Vec<u64> = (0..5000)
-            .map(|i| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x & !0xFFFF) | i
-            })
-            .collect();
-        let mut want = v.clone();
-        let key = |e: &u64| (e >> 20) & ((1 << 25) - 1);
-        want.sort_by_key(key); // stable: ties keep their input order
-        radix_sort(&mut v, &mut Vec::new(), 20, 25);
-        assert_eq!(v, want);
     }
 
     #[test]

@@ -140,7 +140,7 @@ const PDQ_LEN: usize = 32;
 const PDQ_TILE: usize = 4096;
 /// Queries compared with each hash in one pass.
 const PDQ_GROUP: usize = 8;
-/// Fewest queries searched as one multi-index batch (sorted probes) rather than one by one.
+/// Fewest queries searched as one multi-index batch (slice by slice) rather than one by one.
 const MIH_BATCH_MIN: usize = 64;
 /// Candidate rows a multi-index batch may collect (8 bytes each).
 const MIH_BATCH_PAIRS: u64 = 1 << 24;

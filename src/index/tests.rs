@@ -891,8 +891,10 @@ fn pdq_case(rng: &mut XorShift, n: usize, clustered: bool) -> (Vec<PdqHash>, Vec
     } else {
         set.extend((0..n).map(|_| random_pdq(rng)));
     }
+    // Enough queries for a batched search (from MIH_BATCH_MIN on); the first 12 are also
+    // searched alone.
     let mut queries: Vec<PdqHash> = (0..4).map(|_| random_pdq(rng)).collect();
-    for _ in 0..8 {
+    for _ in 0..MIH_BATCH_MIN + 32 {
         let e = set[(rng.next() % n as u64) as usize];
         let k = (rng.next() % 70) as usize;
         queries.push(flip_bits(rng, &e, k));
@@ -935,16 +937,21 @@ fn pdq_multi_index_equals_brute_force() {
                 })
                 .collect();
             for force in [Some(true), Some(false), None] {
-                let mut got = vec![BTreeSet::new(); queries.len()];
-                idx.pdq_search_by(&queries, t, force, |i, m| {
-                    assert_eq!(m.distance, m.hash.distance(&queries[i]));
-                    assert_eq!(m.hits.count(), 1);
-                    assert!(got[i].insert((m.hash, m.distance)), "reported twice");
-                });
-                assert_eq!(
-                    got, want,
-                    "case {case} n {n} m {m} clustered {clustered} t {t} force {force:?}"
-                );
+                for qs in [&queries[..12], &queries[..]] {
+                    let mut got = vec![BTreeSet::new(); qs.len()];
+                    idx.pdq_search_by(qs, t, force, |i, m| {
+                        assert_eq!(m.distance, m.hash.distance(&qs[i]));
+                        assert_eq!(m.hits.count(), 1);
+                        assert!(got[i].insert((m.hash, m.distance)), "reported twice");
+                    });
+                    assert_eq!(
+                        got,
+                        want[..qs.len()],
+                        "case {case} n {n} m {m} clustered {clustered} t {t} force {force:?} \
+                         queries {}",
+                        qs.len()
+                    );
+                }
             }
         }
     }
@@ -1021,8 +1028,9 @@ fn pdq_multi_index_corruption_never_panics() {
     assert_eq!(tables.len(), 32);
     let check = |b: Vec<u8>| {
         if let Ok(idx) = open_bytes(b) {
-            for t in [0, 31, 63] {
-                idx.pdq_search_by(&set[..4], t, Some(true), |i, m| {
+            // A few queries (searched one by one) and a batch (searched together).
+            for (t, q) in [0, 31, 63].into_iter().zip([4, 80, 300]) {
+                idx.pdq_search_by(&set[..q], t, Some(true), |i, m| {
                     assert_eq!(m.distance, m.hash.distance(&set[i]));
                     assert!(m.distance <= t);
                 });
