@@ -571,7 +571,14 @@ impl Mih {
                 let Some(h) = hashes.get(row * 32..row * 32 + 32) else {
                     continue;
                 };
-                let d = distance(&le[qi], &le_words(h));
+                // The first half alone rules out almost every candidate (a random row is
+                // about 64 bits away there), at half the cost of the whole.
+                let (w, q) = (le_words(h), &le[qi]);
+                let half = (w[0] ^ q[0]).count_ones() + (w[1] ^ q[1]).count_ones();
+                if half > threshold {
+                    continue;
+                }
+                let d = half + (w[2] ^ q[2]).count_ones() + (w[3] ^ q[3]).count_ones();
                 if d <= threshold {
                     let h = be_words(h);
                     if !self.found_earlier(&h, i, &radii, &subs[qi * m..(qi + 1) * m]) {
