@@ -66,10 +66,37 @@ impl Matcher for IndexMatcher<'_> {
     /// smallest distance.
     fn find_image(&self, image: &ImageHashes, hits: &mut Vec<Hit>) {
         let Some(own) = image.pdq else { return };
-        match (self.dihedral, &image.pdq_dihedral) {
-            (true, Some(all)) => self.find_pdq(&own, &all[..], hits),
-            _ => self.find_pdq(&own, &[own], hits),
+        self.find_pdq(&own, self.variants(image), hits);
+    }
+
+    /// All the images' queries (each image's variants) in one search.
+    fn find_images(&self, images: &[&ImageHashes]) -> Vec<Vec<Hit>> {
+        let mut queries = Vec::new();
+        let mut owner = Vec::new(); // the image of each query
+        for (i, image) in images.iter().enumerate() {
+            if image.pdq.is_some() {
+                let v = self.variants(image);
+                queries.extend_from_slice(v);
+                owner.resize(owner.len() + v.len(), i);
+            }
         }
+        let mut best: Vec<Best> = vec![Best::new(); images.len()];
+        if self.index.pdq_len() > 0 && !queries.is_empty() {
+            self.index
+                .pdq_search_many(&queries, self.pdq_threshold, |q, m| {
+                    keep(&mut best[owner[q]], &m)
+                });
+        }
+        best.into_iter()
+            .zip(images)
+            .map(|(b, image)| {
+                let mut hits = Vec::new();
+                if let Some(own) = &image.pdq {
+                    push_hits(own, b, &mut hits);
+                }
+                hits
+            })
+            .collect()
     }
 }
 
@@ -77,6 +104,16 @@ impl Matcher for IndexMatcher<'_> {
 type Best = BTreeMap<PdqHash, (u32, Owners)>;
 
 impl IndexMatcher<'_> {
+    /// The PDQ hashes searched for an image (with a PDQ hash): its 8 dihedral variants, or
+    /// its own hash alone.
+    fn variants<'i>(&self, image: &'i ImageHashes) -> &'i [PdqHash] {
+        match (self.dihedral, &image.pdq_dihedral, &image.pdq) {
+            (true, Some(all), _) => &all[..],
+            (_, _, Some(own)) => std::slice::from_ref(own),
+            _ => &[],
+        }
+    }
+
     /// Appends a hit for every entry within the threshold of any of `queries` (variants of
     /// `own`, which the hits report as `hash`), each entry once, at its smallest distance.
     pub fn find_pdq(&self, own: &PdqHash, queries: &[PdqHash], hits: &mut Vec<Hit>) {
@@ -137,5 +174,76 @@ fn push_hits(own: &PdqHash, best: Best, hits: &mut Vec<Hit>) {
             role,
             fpr: None,
         }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::tests::{flip_bits, random_pdq, XorShift};
+    use crate::index::{IndexBuilder, PdqSearch};
+    use crate::lists::ListHash;
+    use crate::perceptual::{hash_image, PerceptualConfig};
+
+    /// The batched search of many images (as a scan does it) finds exactly what one search
+    /// per image finds, with and without the dihedral variants, through the multi-index
+    /// tables and through the linear scan.
+    #[test]
+    fn images_batched_equal_one_by_one() {
+        let cfg = PerceptualConfig {
+            pdq: true,
+            dihedral: true,
+            ..PerceptualConfig::default()
+        };
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/images");
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| !p.to_string_lossy().ends_with(".rgb"))
+            .collect();
+        paths.sort();
+        let images: Vec<ImageHashes> = paths
+            .iter()
+            .filter_map(|p| hash_image(&std::fs::read(p).unwrap(), &cfg)?.ok())
+            .filter(|i| i.pdq.is_some())
+            .collect();
+        assert!(images.len() >= 10, "{} fixture images", images.len());
+        // Entries: random hashes, and near copies of the images' own hashes and of some of
+        // their rotated or flipped variants (found only with the variants).
+        let mut rng = XorShift(0x1A6E_5BA7_C4ED);
+        let mut entries: Vec<PdqHash> = (0..20_000).map(|_| random_pdq(&mut rng)).collect();
+        for (k, image) in images.iter().enumerate() {
+            let v = image.pdq_dihedral.as_ref().unwrap();
+            entries.push(flip_bits(&mut rng, &v[0], k % 25));
+            entries.push(flip_bits(&mut rng, &v[1 + k % 7], 3 + k % 20));
+        }
+        for search in [PdqSearch::Tables(16), PdqSearch::Linear] {
+            let mut builder = IndexBuilder::new();
+            builder.set_pdq_search(search);
+            let list = entries.iter().map(|h| ListHash::Pdq(*h));
+            builder.add_hashes("l", "lab", "gen", list).unwrap();
+            let index = builder.into_index().unwrap();
+            for dihedral in [false, true] {
+                let m = IndexMatcher {
+                    index: &index,
+                    pdq_threshold: 31,
+                    dihedral,
+                };
+                // Enough images for the batched multi-index search (8 queries each).
+                let many: Vec<&ImageHashes> = images.iter().cycle().take(40).collect();
+                let batched = m.find_images(&many);
+                let mut total = 0;
+                for (image, got) in many.iter().zip(&batched) {
+                    let mut want = Vec::new();
+                    m.find_image(image, &mut want);
+                    assert_eq!(got, &want, "{search:?} dihedral {dihedral}");
+                    total += want.len();
+                }
+                assert!(
+                    total >= many.len(),
+                    "{search:?} dihedral {dihedral}: {total}"
+                );
+            }
+        }
     }
 }

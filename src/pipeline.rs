@@ -4,7 +4,9 @@
 //! One thread walks the inputs and feeds a bounded channel of files; a rayon pool of
 //! `threads` workers opens, hashes and matches them (the members of one large tar are spread
 //! over the pool in batches); every result goes through a second bounded channel to the
-//! caller's thread, which alone writes output. Memory stays flat: the channels are bounded,
+//! caller's thread, which alone writes output. That thread also matches images perceptually,
+//! [`IMAGE_BATCH`] at a time (one multi-index search for all of them), holding their results
+//! back until their batch is searched. Memory stays flat: the channels are bounded,
 //! tar members are processed in bounded batches, and mapped pages are released once hashed.
 
 use std::io::{self, Read};
@@ -82,7 +84,26 @@ pub trait Matcher: Sync {
 
     /// Appends every perceptual hit of an image to `hits`.
     fn find_image(&self, _image: &ImageHashes, _hits: &mut Vec<Hit>) {}
+
+    /// The perceptual hits of each of `images`, as [`Matcher::find_image`] finds them; an
+    /// index searches them as one batch, so that its memory traffic is shared. The scan
+    /// calls this, [`IMAGE_BATCH`] images at a time.
+    fn find_images(&self, images: &[&ImageHashes]) -> Vec<Vec<Hit>> {
+        images
+            .iter()
+            .map(|i| {
+                let mut hits = Vec::new();
+                self.find_image(i, &mut hits);
+                hits
+            })
+            .collect()
+    }
 }
+
+/// Images whose perceptual matching is batched (up to 8 PDQ queries each with dihedral
+/// variants): a batch searches a multi-index table slice by slice once for all of them,
+/// where one image at a time costs a random cache miss per probe.
+pub const IMAGE_BATCH: usize = 1024;
 
 /// The outcome for one item: exactly one per item read.
 #[derive(Clone, Debug)]
@@ -205,7 +226,8 @@ impl Ctx<'_> {
 
     /// Completes one item: exact matching, perceptual hashes when its `bytes` sniff as an
     /// image (unless an allowlist knows it and no blocklist holds it: then nothing perceptual
-    /// is computed or matched), perceptual matching, and the result sent to the writer.
+    /// is computed or matched), and the result sent on; perceptual matching is done there, in
+    /// batches of images (see [`run`]).
     fn finish(&self, loc: Location, outcome: Result<Digests, Failure>, bytes: Option<&[u8]>) {
         let mut hits = Vec::new();
         if let (Some(m), Ok(d)) = (self.matcher, &outcome) {
@@ -224,11 +246,6 @@ impl Ctx<'_> {
             .as_ref()
             .and_then(|i| i.pdq_quality)
             .is_some_and(|q| q < self.cfg.perceptual.min_quality);
-        if let Some(m) = self.matcher {
-            if let Some(i) = image.as_ref().filter(|_| !low_quality) {
-                m.find_image(i, &mut hits);
-            }
-        }
         self.counters.items.fetch_add(1, Ordering::Relaxed);
         self.send(Event::Item(Box::new(ItemResult {
             loc,
@@ -365,9 +382,34 @@ pub fn run(
                 })
             });
         });
+        // Items with an image to match perceptually wait here until IMAGE_BATCH of them
+        // are searched together; the others go straight on.
+        let mut pending: Vec<Box<ItemResult>> = Vec::new();
+        let mut consume_all = |ev: Option<Event>, pending: &mut Vec<Box<ItemResult>>| {
+            let full = match ev {
+                Some(Event::Item(r))
+                    if matcher.is_some() && r.image.is_some() && !r.low_quality =>
+                {
+                    pending.push(r);
+                    pending.len() >= IMAGE_BATCH
+                }
+                Some(ev) => return consume(ev),
+                None => true, // the end: whatever waits goes
+            };
+            if let (Some(m), true) = (matcher, full) {
+                let images: Vec<&ImageHashes> =
+                    pending.iter().filter_map(|r| r.image.as_ref()).collect();
+                let found = m.find_images(&images);
+                for (mut r, hits) in pending.drain(..).zip(found) {
+                    r.hits.extend(hits);
+                    consume(Event::Item(r))?;
+                }
+            }
+            Ok(())
+        };
         let mut result = Ok(());
-        for ev in ev_rx.iter() {
-            if let Err(e) = consume(ev) {
+        for ev in ev_rx.iter().map(Some).chain([None]) {
+            if let Err(e) = consume_all(ev, &mut pending) {
                 quit.store(true, Ordering::Relaxed);
                 result = Err(e);
                 break;

@@ -97,7 +97,7 @@
 mod build;
 mod mih;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::fmt;
 use std::io;

@@ -20,10 +20,10 @@ fn d(algo: Algo, hex: &str) -> Digest {
 }
 
 /// A tiny xorshift generator, so the randomized tests need no extra crate.
-struct XorShift(u64);
+pub(crate) struct XorShift(pub(crate) u64);
 
 impl XorShift {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -655,7 +655,7 @@ fn pdq_distance_matches_reference() {
     assert_eq!(pdq_distance(&z, &pdq_words(&[0xFF; 32])), 256);
 }
 
-fn random_pdq(rng: &mut XorShift) -> PdqHash {
+pub(crate) fn random_pdq(rng: &mut XorShift) -> PdqHash {
     let mut h = [0u8; 32];
     for c in h.chunks_mut(8) {
         c.copy_from_slice(&rng.next().to_le_bytes());
@@ -664,7 +664,7 @@ fn random_pdq(rng: &mut XorShift) -> PdqHash {
 }
 
 /// `h` with `k` distinct random bits flipped.
-fn flip_bits(rng: &mut XorShift, h: &PdqHash, k: usize) -> PdqHash {
+pub(crate) fn flip_bits(rng: &mut XorShift, h: &PdqHash, k: usize) -> PdqHash {
     let mut out = *h;
     let mut done = BTreeSet::new();
     while done.len() < k {
