@@ -38,7 +38,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::u32_at;
+use super::{pdq_words, u32_at};
 
 /// Section kind of a multi-index table.
 pub(super) const KIND_PDQ_MIH: u32 = 8;
@@ -102,19 +102,6 @@ fn row_at(ids: Option<&[u8]>, pos: usize, n: usize) -> Option<usize> {
         None => Some(pos),
         Some(ids) => u32_at(ids, 4 * pos).map(|r| r as usize).filter(|&r| r < n),
     }
-}
-
-/// A PDQ hash as four little-endian words (no byte swap on the common machines), for
-/// distances only.
-#[inline(always)]
-fn le_words(h: &[u8]) -> [u64; 4] {
-    let mut w = [0u64; 4];
-    for (w, c) in w.iter_mut().zip(h.chunks_exact(8)) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(c);
-        *w = u64::from_le_bytes(b);
-    }
-    w
 }
 
 /// The row at position `pos` of a table, as the high half of a found-row word: `pos` when
@@ -568,12 +555,12 @@ impl Mih {
                 let row = (p >> 32) as usize;
                 let i = ((p >> 26) & 63) as usize;
                 let qi = (p & ((1 << 26) - 1)) as usize;
-                let Some(h) = hashes.get(row * 32..row * 32 + 32) else {
+                let Some(h) = hashes.get(row * 32..).and_then(|h| h.first_chunk::<32>()) else {
                     continue;
                 };
                 // The first half alone rules out almost every candidate (a random row is
                 // about 64 bits away there), at half the cost of the whole.
-                let (w, q) = (le_words(h), &le[qi]);
+                let (w, q) = (pdq_words(h), &le[qi]);
                 let half = (w[0] ^ q[0]).count_ones() + (w[1] ^ q[1]).count_ones();
                 if half > threshold {
                     continue;
