@@ -80,14 +80,8 @@ impl Matcher for IndexMatcher<'_> {
                 owner.resize(owner.len() + v.len(), i);
             }
         }
-        let mut best: Vec<Best> = vec![Best::new(); images.len()];
-        if self.index.pdq_len() > 0 && !queries.is_empty() {
-            self.index
-                .pdq_search_many(&queries, self.pdq_threshold, |q, m| {
-                    keep(&mut best[owner[q]], &m)
-                });
-        }
-        best.into_iter()
+        self.best_of(&queries, images.len(), |q| owner[q])
+            .into_iter()
             .zip(images)
             .map(|(b, image)| {
                 let mut hits = Vec::new();
@@ -114,27 +108,37 @@ impl IndexMatcher<'_> {
         }
     }
 
+    /// Searches `queries` as one batch, each counted for the item `item(query)` (of `items`):
+    /// the entries found for each item, each once, at its smallest distance.
+    fn best_of(
+        &self,
+        queries: &[PdqHash],
+        items: usize,
+        item: impl Fn(usize) -> usize,
+    ) -> Vec<Best> {
+        let mut best: Vec<Best> = vec![Best::new(); items];
+        if self.index.pdq_len() > 0 && !queries.is_empty() {
+            self.index
+                .pdq_search_many(queries, self.pdq_threshold, |q, m| {
+                    keep(&mut best[item(q)], &m)
+                });
+        }
+        best
+    }
+
     /// Appends a hit for every entry within the threshold of any of `queries` (variants of
     /// `own`, which the hits report as `hash`), each entry once, at its smallest distance.
     pub fn find_pdq(&self, own: &PdqHash, queries: &[PdqHash], hits: &mut Vec<Hit>) {
-        if self.index.pdq_len() == 0 {
-            return;
+        if let Some(best) = self.best_of(queries, 1, |_| 0).pop() {
+            push_hits(own, best, hits);
         }
-        let mut best = Best::new();
-        self.index
-            .pdq_search_many(queries, self.pdq_threshold, |_, m| keep(&mut best, &m));
-        push_hits(own, best, hits);
     }
 
     /// The hits of each of `queries` (independent hashes, e.g. the PDQ lines of a partner's
     /// list), searched as one batch so that the index can share its memory traffic.
     pub fn find_pdq_many(&self, queries: &[PdqHash]) -> Vec<Vec<Hit>> {
-        let mut best: Vec<Best> = vec![Best::new(); queries.len()];
-        if self.index.pdq_len() > 0 {
-            self.index
-                .pdq_search_many(queries, self.pdq_threshold, |i, m| keep(&mut best[i], &m));
-        }
-        best.into_iter()
+        self.best_of(queries, queries.len(), |q| q)
+            .into_iter()
             .zip(queries)
             .map(|(b, q)| {
                 let mut hits = Vec::new();

@@ -385,7 +385,7 @@ pub fn run(
         // Items with an image to match perceptually wait here until IMAGE_BATCH of them
         // are searched together; the others go straight on.
         let mut pending: Vec<Box<ItemResult>> = Vec::new();
-        let mut consume_all = |ev: Option<Event>, pending: &mut Vec<Box<ItemResult>>| {
+        let mut consume_all = |ev: Option<Event>| {
             let full = match ev {
                 Some(Event::Item(r))
                     if matcher.is_some() && r.image.is_some() && !r.low_quality =>
@@ -409,7 +409,7 @@ pub fn run(
         };
         let mut result = Ok(());
         for ev in ev_rx.iter().map(Some).chain([None]) {
-            if let Err(e) = consume_all(ev, &mut pending) {
+            if let Err(e) = consume_all(ev) {
                 quit.store(true, Ordering::Relaxed);
                 result = Err(e);
                 break;
