@@ -38,6 +38,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use super::scratch::Scratch;
 use super::{pdq_words, u32_at};
 
 /// Section kind of a multi-index table.
@@ -57,8 +58,11 @@ pub(super) const AUTO_MIN_ROWS: usize = 1 << 14;
 /// choosing between the two searches.
 const RANDOM_ACCESS: u64 = 32;
 thread_local! {
-    /// Item, found-row and sorted-row buffers of [`Mih::search_batch`], kept by each thread.
-    static BUFFERS: std::cell::Cell<[Vec<u64>; 3]> = const { std::cell::Cell::new([Vec::new(), Vec::new(), Vec::new()]) };
+    /// Item and staged-row buffers of [`Mih::search_batch`], kept by each thread.
+    static BUFFERS: std::cell::Cell<[Vec<u64>; 2]> = const { std::cell::Cell::new([Vec::new(), Vec::new()]) };
+    /// Row regions of [`Mih::search_batch`], kept by each thread (no fresh pages to fault in
+    /// for every batch).
+    static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
 }
 
 /// Low key bits of a directory slice of a batched search: 2^14 buckets, 64 KiB of bucket
@@ -66,11 +70,18 @@ thread_local! {
 const DIR_SLICE_BITS: u32 = 14;
 /// Rows per slice of a batched search's comparisons (log2): 4,096 rows, 128 KiB of hashes.
 const ROW_SLICE_BITS: u32 = 12;
+/// Most queries in one batched search: a found row is kept as its query number and its
+/// place in its slice, in 32 bits.
+pub(super) const MAX_BATCH: usize = 1 << (32 - ROW_SLICE_BITS);
+/// Rows found a batched search stages (32 KiB) before it puts them in their regions.
+const STAGE: usize = 4096;
 /// Positions of a bucket a batched search writes without a branch (a bucket holds about one
 /// row, more than 4 less than once in a hundred).
 const UNROLL: usize = 4;
 /// Flag: the table's positions are the PDQ table's rows.
 const IMPLIED: u32 = 1;
+/// A row's place in its slice.
+const ROW_MASK: u32 = (1 << ROW_SLICE_BITS) - 1;
 
 /// A PDQ hash as four big-endian words: bit 0 of the hash is the high bit of word 0.
 #[inline(always)]
@@ -401,8 +412,8 @@ impl Mih {
         }
     }
 
-    /// [`Mih::search`] for many queries at once (fewer than 2^26), calling `emit(query, row,
-    /// distance)`. The tables and the hashes are far larger than the caches, and a random
+    /// [`Mih::search`] for many queries at once (at most [`MAX_BATCH`]), calling `emit(query,
+    /// row, distance)`. The tables and the hashes are far larger than the caches, and a random
     /// read of them costs a DRAM access and a page walk, so the batch is worked through in
     /// slices that are first read in order (the hardware streams them into the caches) and
     /// then read at random from L2:
@@ -411,8 +422,11 @@ impl Mih {
     ///   ball's masks are grouped by their high bits, so that the probes of one query and
     ///   one mask group all fall in one slice; the (query, group) items, a few tens per
     ///   query instead of hundreds of probes, are put in slice order by one counting sort;
-    /// - the rows found (all the tables') are put in slices of 2^[`ROW_SLICE_BITS`] rows by
-    ///   one more counting sort, and compared with the queries slice by slice.
+    /// - the rows found go, a few thousand at a time, to the region of their slice of
+    ///   2^[`ROW_SLICE_BITS`] rows, one 4-byte word each; when the probes are done (or a
+    ///   region is full), each region is compared with its slice of hashes. An entry found
+    ///   through several tables is reported once: the batch keeps the few (query, row)
+    ///   pairs within the threshold it reported.
     pub(super) fn search_batch(
         &self,
         all: &[u8],
@@ -428,12 +442,13 @@ impl Mih {
             .iter()
             .flat_map(|q| self.tables.iter().map(|t| substring(q, t.start, t.len)))
             .collect();
-        // (group << 32 | query) items of one table; (row << 32 | table << 26 | query) found
-        // in all the tables, then the same in row-slice order. The buffers are the thread's,
-        // reused from batch to batch (no page faults on fresh memory for every batch).
+        // (group << 32 | query) items of one table, and (row << 32 | query) rows found and
+        // not yet put in their regions. Kept by the thread from batch to batch.
         let mut bufs = BUFFERS.with(|b| b.take());
-        let [items, found, sorted] = &mut bufs;
-        let mut len = 0; // found[..len] are the rows found so far
+        let [items, staged] = &mut bufs;
+        staged.resize(STAGE + UNROLL, 0);
+        let mut regions = Regions::new(self.candidates(threshold, n), queries, hashes, threshold);
+        let mut len = 0; // staged[..len] are the rows found and not yet in their regions
         let mut masks = Vec::new();
         let mut groups: Vec<(u32, Range<usize>)> = Vec::new();
         let mut counts = Vec::new();
@@ -492,88 +507,39 @@ impl Mih {
                     touch(ids.get(4 * b..4 * e).unwrap_or_default());
                 }
                 for &item in slice {
-                    let qi = item as u32 as usize;
-                    let tag = ((i as u64) << 26) | qi as u64;
-                    let s = subs[qi * m + i];
+                    let qi = item as u32;
+                    let s = subs[qi as usize * m + i];
                     for &x in &masks[groups[(item >> 32) as usize].1.clone()] {
                         let key = (s ^ x) as usize;
                         let b = u32_at(dir, 4 * key).unwrap_or(0) as usize;
                         let e = (u32_at(dir, 4 * key + 4).unwrap_or(0) as usize).min(n);
                         let c = e.saturating_sub(b);
+                        if len > STAGE {
+                            regions.place(&staged[..len], &mut emit);
+                            len = 0;
+                        }
                         // The first UNROLL positions are written whatever the bucket's size
                         // (a row past the bucket is overwritten later), so that the common
                         // small bucket costs no mispredicted branch.
-                        if len + UNROLL > found.len() {
-                            found.resize((2 * found.len()).max(len + UNROLL + 4096), 0);
-                        }
-                        for (j, o) in found[len..len + UNROLL].iter_mut().enumerate() {
-                            *o = (row_bits(ids, b + j) << 32) | tag;
+                        for (j, o) in staged[len..len + UNROLL].iter_mut().enumerate() {
+                            *o = (row_bits(ids, b + j) << 32) | u64::from(qi);
                         }
                         len += c.min(UNROLL);
                         for pos in b + UNROLL..e {
-                            if len == found.len() {
-                                found.resize(2 * len, 0);
+                            if len + UNROLL >= staged.len() {
+                                staged.resize(2 * staged.len(), 0);
                             }
-                            found[len] = (row_bits(ids, pos) << 32) | tag;
+                            staged[len] = (row_bits(ids, pos) << 32) | u64::from(qi);
                             len += 1;
                         }
                     }
                 }
             }
         }
-        // The rows found in row-slice order (a row number past the table, from a damaged
-        // table, goes to the last slice and is skipped there).
-        let last = n >> ROW_SLICE_BITS;
-        let slice_of = |p: u64| ((p >> (32 + ROW_SLICE_BITS)) as usize).min(last);
-        let mut ends = vec![0usize; last + 2];
-        for &p in &found[..len] {
-            ends[slice_of(p) + 1] += 1;
-        }
-        for k in 1..ends.len() {
-            ends[k] += ends[k - 1];
-        }
-        if sorted.len() < len {
-            sorted.resize(len, 0); // only growth is zero-filled: every place is written first
-        }
-        for &p in &found[..len] {
-            let at = &mut ends[slice_of(p)];
-            sorted[*at] = p;
-            *at += 1;
-        }
-        // Compared as little-endian words: the distance does not depend on the bits' order.
-        let le: Vec<[u64; 4]> = queries.iter().map(|q| q.map(u64::swap_bytes)).collect();
-        let mut from = 0;
-        for (k, &to) in ends[..=last].iter().enumerate() {
-            let slice = &sorted[from..to];
-            from = to;
-            if slice.is_empty() {
-                continue;
-            }
-            let rows = (k << ROW_SLICE_BITS) * 32..((k + 1) << ROW_SLICE_BITS).min(n) * 32;
-            touch(hashes.get(rows).unwrap_or_default());
-            for &p in slice {
-                let row = (p >> 32) as usize;
-                let i = ((p >> 26) & 63) as usize;
-                let qi = (p & ((1 << 26) - 1)) as usize;
-                let Some(h) = hashes.get(row * 32..).and_then(|h| h.first_chunk::<32>()) else {
-                    continue;
-                };
-                // The first half alone rules out almost every candidate (a random row is
-                // about 64 bits away there), at half the cost of the whole.
-                let (w, q) = (pdq_words(h), &le[qi]);
-                let half = (w[0] ^ q[0]).count_ones() + (w[1] ^ q[1]).count_ones();
-                if half > threshold {
-                    continue;
-                }
-                let d = half + (w[2] ^ q[2]).count_ones() + (w[3] ^ q[3]).count_ones();
-                if d <= threshold {
-                    let h = be_words(h);
-                    if !self.found_earlier(&h, i, &radii, &subs[qi * m..(qi + 1) * m]) {
-                        emit(qi, row, d);
-                    }
-                }
-            }
-        }
+        regions.place(&staged[..len], &mut emit);
+        regions.compare(&mut emit);
+        staged.truncate(STAGE + UNROLL);
+        regions.keep();
         BUFFERS.with(|b| b.replace(bufs));
     }
 
@@ -660,6 +626,135 @@ impl Mih {
             }
         }
         Ok(())
+    }
+}
+
+/// The rows found by a batched search, in one region per slice of 2^[`ROW_SLICE_BITS`]
+/// rows, and what comparing them needs.
+struct Regions<'a> {
+    scratch: Scratch,
+    /// Words in each region.
+    fill: Vec<u32>,
+    /// Words a region holds.
+    cap: usize,
+    cmp: Compare<'a>,
+}
+
+/// Compares the rows of the regions with their queries.
+struct Compare<'a> {
+    hashes: &'a [u8],
+    /// The queries as little-endian words (the distance does not depend on the bits' order).
+    le: Vec<[u64; 4]>,
+    threshold: u32,
+    /// (query << 32 | row) reported in this batch: a row found through several tables is
+    /// in its region once per table, and may be compared in two passes when a region fills.
+    reported: std::collections::HashSet<u64>,
+}
+
+impl<'a> Regions<'a> {
+    /// Regions for `queries` that each find about `per_query` rows among `hashes`: a
+    /// quarter more than the mean plus 256 words each, so that a region filling up (and
+    /// all being compared early) is rare with uniform hashes; clustered ones only cost
+    /// more comparison passes.
+    fn new(per_query: u64, queries: &[[u64; 4]], hashes: &'a [u8], threshold: u32) -> Self {
+        let slices = (hashes.len() / 32).div_ceil(1 << ROW_SLICE_BITS).max(1);
+        let mean = per_query.saturating_mul(queries.len() as u64) / slices as u64;
+        let cap = (mean.saturating_add(mean / 4).saturating_add(256)).min(1 << 26) as usize;
+        let cap = cap.next_multiple_of(16); // whole cache lines
+        let scratch = SCRATCH
+            .with(|s| s.take())
+            .filter(|s| s.len() >= slices * cap)
+            .unwrap_or_else(|| Scratch::new(slices * cap));
+        Regions {
+            scratch,
+            fill: vec![0; slices],
+            cap,
+            cmp: Compare {
+                hashes,
+                le: queries.iter().map(|q| q.map(u64::swap_bytes)).collect(),
+                threshold,
+                reported: Default::default(),
+            },
+        }
+    }
+
+    /// Puts the `(row << 32 | query)` rows `staged` in their regions (rows past the table,
+    /// from a damaged table, are dropped); a full region has every region compared first.
+    fn place(&mut self, staged: &[u64], emit: &mut impl FnMut(usize, usize, u32)) {
+        let n = self.cmp.hashes.len() / 32;
+        let cap = self.cap;
+        let words = self.scratch.words();
+        for &p in staged {
+            let row = (p >> 32) as usize;
+            if row >= n {
+                continue;
+            }
+            let s = row >> ROW_SLICE_BITS;
+            let f = self.fill[s] as usize;
+            words[s * cap + f] = ((p as u32) << ROW_SLICE_BITS) | (row as u32 & ROW_MASK);
+            self.fill[s] = f as u32 + 1;
+            if f + 1 == cap {
+                self.cmp.all(words, &mut self.fill, cap, emit);
+            }
+        }
+    }
+
+    /// Compares every region and empties it.
+    fn compare(&mut self, emit: &mut impl FnMut(usize, usize, u32)) {
+        let words = self.scratch.words();
+        self.cmp.all(words, &mut self.fill, self.cap, emit);
+    }
+
+    /// Gives the scratch memory back to the thread.
+    fn keep(self) {
+        SCRATCH.with(|s| s.set(Some(self.scratch)));
+    }
+}
+
+impl Compare<'_> {
+    /// Compares the rows of every region (`fill[s]` words from `s * cap`) with their
+    /// queries, reports those within the threshold once each, and empties the regions.
+    fn all(
+        &mut self,
+        words: &[u32],
+        fill: &mut [u32],
+        cap: usize,
+        emit: &mut impl FnMut(usize, usize, u32),
+    ) {
+        let n = self.hashes.len() / 32;
+        for (s, f) in fill.iter_mut().enumerate() {
+            let region = &words[s * cap..s * cap + *f as usize];
+            *f = 0;
+            if region.is_empty() {
+                continue;
+            }
+            let base = s << ROW_SLICE_BITS;
+            let rows = base * 32..(base + (1 << ROW_SLICE_BITS)).min(n) * 32;
+            touch(self.hashes.get(rows).unwrap_or_default());
+            for &w in region {
+                let row = base + (w & ROW_MASK) as usize;
+                let qi = (w >> ROW_SLICE_BITS) as usize;
+                let (Some(h), Some(q)) = (
+                    self.hashes
+                        .get(row * 32..)
+                        .and_then(|h| h.first_chunk::<32>()),
+                    self.le.get(qi),
+                ) else {
+                    continue;
+                };
+                // The first half alone rules out almost every candidate (a random row is
+                // about 64 bits away there), at half the cost of the whole.
+                let w = pdq_words(h);
+                let half = (w[0] ^ q[0]).count_ones() + (w[1] ^ q[1]).count_ones();
+                if half > self.threshold {
+                    continue;
+                }
+                let d = half + (w[2] ^ q[2]).count_ones() + (w[3] ^ q[3]).count_ones();
+                if d <= self.threshold && self.reported.insert(((qi as u64) << 32) | row as u64) {
+                    emit(qi, row, d);
+                }
+            }
+        }
     }
 }
 

@@ -96,6 +96,7 @@
 
 mod build;
 mod mih;
+mod scratch;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -142,8 +143,10 @@ const PDQ_TILE: usize = 4096;
 const PDQ_GROUP: usize = 8;
 /// Fewest queries searched as one multi-index batch (slice by slice) rather than one by one.
 const MIH_BATCH_MIN: usize = 64;
-/// Candidate rows a multi-index batch may collect (8 bytes each).
-const MIH_BATCH_PAIRS: u64 = 1 << 24;
+/// Candidate rows a multi-index batch may collect (4 bytes each, a quarter more reserved):
+/// the 8 dihedral variants of a scan's 1,024 images at 10M hashes (about 24M), and a
+/// directory stream shared by about 11,000 queries.
+const MIH_BATCH_PAIRS: u64 = 1 << 25;
 /// Largest bucket bits a builder may be forced to (2^bits buckets).
 const MAX_BITS: u32 = 26;
 /// Average rows per bucket the builder sizes the buckets for.
@@ -1375,9 +1378,11 @@ impl Index {
                 }
                 return;
             }
-            // Batches sized so that their candidate rows stay within a few tens of MB.
+            // Batches of even size whose candidate rows stay within MIH_BATCH_PAIRS.
             let per_query = mih.candidates(threshold, t.rows).max(1);
-            let batch = ((MIH_BATCH_PAIRS / per_query) as usize).clamp(1, words.len().min(1 << 25));
+            let most =
+                ((MIH_BATCH_PAIRS / per_query) as usize).clamp(1, words.len().min(mih::MAX_BATCH));
+            let batch = words.len().div_ceil(words.len().div_ceil(most));
             for (b, chunk) in words.chunks(batch).enumerate() {
                 mih.search_batch(all, hashes, chunk, threshold, |qi, row, d| {
                     emit(row, b * batch + qi, d)
