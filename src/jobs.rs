@@ -191,8 +191,10 @@ pub struct MatchOptions {
 
 /// Query hashes read per parallel batch.
 const MATCH_BATCH: usize = 65_536;
-/// PDQ queries searched together by one thread.
-const PDQ_BATCH: usize = 16_384;
+/// Fewest PDQ queries searched together by one thread: a read batch's PDQ queries are
+/// shared evenly among the threads (the index cuts each share into the batches its memory
+/// bound allows), and the larger a share the less of the tables each query streams.
+const PDQ_SHARE_MIN: usize = 1_024;
 
 /// One record of a query list: where it is, and its hash or why it has none.
 struct Query {
@@ -235,8 +237,12 @@ pub fn match_lists(
                 .iter()
                 .filter_map(|q| q.hash.as_ref().ok().and_then(ListHash::as_pdq).copied())
                 .collect();
+            let share = pdq
+                .len()
+                .div_ceil(rayon::current_num_threads())
+                .max(PDQ_SHARE_MIN);
             let mut pdq_hits: Vec<Vec<Hit>> = pdq
-                .par_chunks(PDQ_BATCH)
+                .par_chunks(share)
                 .flat_map_iter(|c| matcher.find_pdq_many(c))
                 .collect();
             let mut next = pdq_hits.iter_mut();
