@@ -126,6 +126,23 @@ fn row_bits(ids: Option<&[u8]>, pos: usize) -> u64 {
     }
 }
 
+/// The rows at positions `b..b + UNROLL` of a table, as [`row_bits`] gives them, in one
+/// read where the table has them all.
+#[inline(always)]
+fn first_rows(ids: Option<&[u8]>, b: usize) -> [u64; UNROLL] {
+    const { assert!(UNROLL == 4) };
+    let Some(ids) = ids else {
+        return [0, 1, 2, 3].map(|j| row_bits(None, b + j));
+    };
+    match ids.get(4 * b..).and_then(|x| x.first_chunk::<16>()) {
+        Some(x) => {
+            let v = u128::from_le_bytes(*x);
+            [0, 32, 64, 96].map(|k| u64::from((v >> k) as u32))
+        }
+        None => [0, 1, 2, 3].map(|j| row_bits(Some(ids), b + j)),
+    }
+}
+
 /// Reads a byte of each cache line of `b`, in order: the hardware prefetcher then streams
 /// the whole range into the caches, where the random reads that follow find it.
 #[inline]
@@ -511,8 +528,12 @@ impl Mih {
                     let s = subs[qi as usize * m + i];
                     for &x in &masks[groups[(item >> 32) as usize].1.clone()] {
                         let key = (s ^ x) as usize;
-                        let b = u32_at(dir, 4 * key).unwrap_or(0) as usize;
-                        let e = (u32_at(dir, 4 * key + 4).unwrap_or(0) as usize).min(n);
+                        // Both bucket starts in one read (a key past the directory, from
+                        // a damaged table, is an empty bucket).
+                        let starts = dir.get(4 * key..).and_then(|d| d.first_chunk::<8>());
+                        let starts = starts.map_or(0, |x| u64::from_le_bytes(*x));
+                        let b = starts as u32 as usize;
+                        let e = ((starts >> 32) as usize).min(n);
                         let c = e.saturating_sub(b);
                         if len > STAGE {
                             regions.place(&staged[..len], &mut emit);
@@ -521,8 +542,9 @@ impl Mih {
                         // The first UNROLL positions are written whatever the bucket's size
                         // (a row past the bucket is overwritten later), so that the common
                         // small bucket costs no mispredicted branch.
-                        for (j, o) in staged[len..len + UNROLL].iter_mut().enumerate() {
-                            *o = (row_bits(ids, b + j) << 32) | u64::from(qi);
+                        let first = first_rows(ids, b);
+                        for (o, r) in staged[len..len + UNROLL].iter_mut().zip(first) {
+                            *o = (r << 32) | u64::from(qi);
                         }
                         len += c.min(UNROLL);
                         for pos in b + UNROLL..e {
