@@ -675,13 +675,14 @@ struct Compare<'a> {
 
 impl<'a> Regions<'a> {
     /// Regions for `queries` that each find about `per_query` rows among `hashes`: a
-    /// quarter more than the mean plus 256 words each, so that a region filling up (and
-    /// all being compared early) is rare with uniform hashes; clustered ones only cost
-    /// more comparison passes.
+    /// sixteenth more than the mean plus 256 words each (with uniform hashes a region's
+    /// count varies by about its square root, so filling up, and all the regions being
+    /// compared early, is rare); clustered hashes only cost more comparison passes. Every
+    /// word reserved is a fresh page to fault in once, so the margin is kept small.
     fn new(per_query: u64, queries: &[[u64; 4]], hashes: &'a [u8], threshold: u32) -> Self {
         let slices = (hashes.len() / 32).div_ceil(1 << ROW_SLICE_BITS).max(1);
         let mean = per_query.saturating_mul(queries.len() as u64) / slices as u64;
-        let cap = (mean.saturating_add(mean / 4).saturating_add(256)).min(1 << 26) as usize;
+        let cap = (mean.saturating_add(mean / 16).saturating_add(256)).min(1 << 26) as usize;
         let cap = cap.next_multiple_of(16); // whole cache lines
         let scratch = SCRATCH
             .with(|s| s.take())
