@@ -452,6 +452,10 @@ impl Mih {
         threshold: u32,
         mut emit: impl FnMut(usize, usize, u32),
     ) {
+        debug_assert!(
+            queries.len() <= MAX_BATCH,
+            "a query number must fit its 20 bits"
+        );
         let n = hashes.len() / 32;
         let m = self.tables.len();
         let radii = self.radii(threshold);
