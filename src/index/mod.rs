@@ -143,7 +143,7 @@ const PDQ_TILE: usize = 4096;
 const PDQ_GROUP: usize = 8;
 /// Fewest queries searched as one multi-index batch (slice by slice) rather than one by one.
 const MIH_BATCH_MIN: usize = 64;
-/// Candidate rows a multi-index batch may collect (4 bytes each, a quarter more reserved):
+/// Candidate rows a multi-index batch may collect (4 bytes each, a sixteenth more reserved):
 /// the 8 dihedral variants of a scan's 1,024 images at 10M hashes (about 24M), and a
 /// directory stream shared by about 11,000 queries.
 const MIH_BATCH_PAIRS: u64 = 1 << 25;
