@@ -467,7 +467,7 @@ impl Mih {
         // not yet put in their regions. Kept by the thread from batch to batch.
         let mut bufs = BUFFERS.with(|b| b.take());
         let [items, staged] = &mut bufs;
-        staged.resize(STAGE + UNROLL, 0);
+        staged.resize(STAGE + UNROLL, 0); // the length a batch starts with, whatever the last grew to
         let mut regions = Regions::new(self.candidates(threshold, n), queries, hashes, threshold);
         let mut len = 0; // staged[..len] are the rows found and not yet in their regions
         let mut masks = Vec::new();
@@ -564,7 +564,6 @@ impl Mih {
         }
         regions.place(&staged[..len], &mut emit);
         regions.compare(&mut emit);
-        staged.truncate(STAGE + UNROLL);
         regions.keep();
         BUFFERS.with(|b| b.replace(bufs));
     }
@@ -706,7 +705,8 @@ impl<'a> Regions<'a> {
     }
 
     /// Puts the `(row << 32 | query)` rows `staged` in their regions (rows past the table,
-    /// from a damaged table, are dropped); a full region has every region compared first.
+    /// from a damaged table, are dropped); when a region fills up, every region is compared
+    /// and emptied.
     fn place(&mut self, staged: &[u64], emit: &mut impl FnMut(usize, usize, u32)) {
         let n = self.cmp.hashes.len() / 32;
         let cap = self.cap;
