@@ -80,6 +80,17 @@ const STAGE: usize = 4096;
 const UNROLL: usize = 4;
 /// Flag: the table's positions are the PDQ table's rows.
 const IMPLIED: u32 = 1;
+/// Where an item of a batched search keeps its query's substring (the high bits, up to
+/// [`MAX_LEN`]), its mask group (up to 2^([`MAX_LEN`] - [`DIR_SLICE_BITS`]) of them) and
+/// its query number (the low bits).
+const ITEM_S: u32 = 36;
+const ITEM_G: u32 = 20;
+const ITEM_Q: u64 = (1 << ITEM_G) - 1;
+const _: () = assert!(
+    ITEM_S + MAX_LEN <= 64
+        && ITEM_S - ITEM_G >= MAX_LEN - DIR_SLICE_BITS
+        && MAX_BATCH <= 1 << ITEM_G
+);
 /// A row's place in its slice.
 const ROW_MASK: u32 = (1 << ROW_SLICE_BITS) - 1;
 
@@ -506,9 +517,10 @@ impl Mih {
             items.clear();
             items.resize(queries.len() * groups.len(), 0);
             for qi in 0..queries.len() {
+                let s = u64::from(subs[qi * m + i]);
                 for (gi, (g, _)) in groups.iter().enumerate() {
                     let at = &mut counts[slice_of(qi, *g)];
-                    items[*at] = ((gi as u64) << 32) | qi as u64;
+                    items[*at] = (s << ITEM_S) | ((gi as u64) << ITEM_G) | qi as u64;
                     *at += 1;
                 }
             }
@@ -528,9 +540,10 @@ impl Mih {
                     touch(ids.get(4 * b..4 * e).unwrap_or_default());
                 }
                 for &item in slice {
-                    let qi = item as u32;
-                    let s = subs[qi as usize * m + i];
-                    for &x in &masks[groups[(item >> 32) as usize].1.clone()] {
+                    let qi = (item & ITEM_Q) as u32;
+                    let s = (item >> ITEM_S) as u32;
+                    let group = (item >> ITEM_G) as usize & ((1 << (ITEM_S - ITEM_G)) - 1);
+                    for &x in &masks[groups[group].1.clone()] {
                         let key = (s ^ x) as usize;
                         // Both bucket starts in one read (a key past the directory, from
                         // a damaged table, is an empty bucket).
