@@ -23,16 +23,25 @@
 //!   0  u32 first bit of the substring
 //!   4  u32 substring length in bits (1..=28)
 //!   8  u32 flags: bit 0 set = the rows are the PDQ table's own rows (table 0 only, whose
-//!      substring starts at bit 0: the PDQ table is sorted by hash, hence by that substring)
-//!  12  u32 reserved (0)
-//!  16  (2^len + 1) u32 bucket starts: bucket k is positions [start[k], start[k+1]), the
-//!      first start 0, the last the row count n, never decreasing
-//!      then, unless flag bit 0: n u32 PDQ row numbers, sorted by (substring, row)
+//!      substring starts at bit 0: the PDQ table is sorted by hash, hence by that substring);
+//!      bit 1 set = row numbers are 3 bytes (at most 2^24 rows) instead of 4
+//!  12  u32 block bits b (0..=6, at most len): how the bucket starts are kept
+//!  16  the bucket starts: bucket k is positions [start(k), start(k+1)), start(0) = 0,
+//!      start(2^len) = the row count n, never decreasing:
+//!        b = 0: (2^len + 1) u32 start(k)
+//!        b > 0: (2^(len-b) + 1) u32 block starts base[j], then (2^len + 1) u8 offsets
+//!               off[k] (0 for the first bucket of a block, and for k = 2^len), and
+//!               start(k) = base[k >> b] + off[k]
+//!      then, unless flag bit 0: n PDQ row numbers (3 or 4 bytes each, little-endian),
+//!      sorted by (substring, row)
 //! ```
 //!
 //! The tables cover the 256 bits in order, without gap or overlap. A table holding the PDQ
-//! rows' own order costs only its bucket starts; the others cost 4 bytes per row plus their
-//! bucket starts.
+//! rows' own order costs only its bucket starts; the others cost 3 bytes per row (4 past
+//! 2^24 rows) plus their bucket starts. The builder keeps the starts in blocks of 64
+//! buckets, about 1 byte a bucket instead of 4, unless a block of that size holds more than
+//! 255 rows (heavily clustered hashes, or more than about 200 rows a bucket), in which case
+//! it takes the largest blocks that fit, or one u32 a bucket.
 
 use std::ops::Range;
 
@@ -80,6 +89,11 @@ const STAGE: usize = 4096;
 const UNROLL: usize = 4;
 /// Flag: the table's positions are the PDQ table's rows.
 const IMPLIED: u32 = 1;
+/// Flag: the table's row numbers are 3 bytes.
+const ROWS24: u32 = 2;
+/// Largest block of a blocked directory (log2 of its buckets): 64 buckets, one u32 start
+/// for them and one byte each.
+const MAX_BLOCK_BITS: u32 = 6;
 /// Where an item of a batched search keeps its query's substring (the high bits, up to
 /// [`MAX_LEN`]), its mask group (up to 2^([`MAX_LEN`] - [`DIR_SLICE_BITS`]) of them) and
 /// its query number (the low bits).
@@ -116,41 +130,127 @@ fn substring(w: &[u64; 4], start: u32, len: u32) -> u32 {
     ((x << (start % 64)) >> (128 - len)) as u32
 }
 
-/// The PDQ row at position `pos` of a table: `pos` itself when the table holds the rows'
-/// own order (`ids` is `None`), else its row number; `None` when out of range (damage).
-#[inline(always)]
-fn row_at(ids: Option<&[u8]>, pos: usize, n: usize) -> Option<usize> {
-    match ids {
-        None => Some(pos),
-        Some(ids) => u32_at(ids, 4 * pos).map(|r| r as usize).filter(|&r| r < n),
-    }
+/// A table's row numbers as found in the file.
+#[derive(Clone, Copy)]
+enum Rows<'a> {
+    /// The positions are the PDQ table's rows.
+    Own,
+    /// 4 bytes a row.
+    Wide(&'a [u8]),
+    /// 3 bytes a row.
+    Narrow(&'a [u8]),
 }
 
-/// The row at position `pos` of a table, as the high half of a found-row word: `pos` when
-/// the positions are the rows (`ids` is `None`), else its row number; `u32::MAX` (never a
-/// row) when `pos` is out of range.
-#[inline(always)]
-fn row_bits(ids: Option<&[u8]>, pos: usize) -> u64 {
-    match ids {
-        None => pos.min(u32::MAX as usize) as u64,
-        Some(ids) => u64::from(u32_at(ids, 4 * pos).unwrap_or(u32::MAX)),
-    }
-}
-
-/// The rows at positions `b..b + UNROLL` of a table, as [`row_bits`] gives them, in one
-/// read where the table has them all.
-#[inline(always)]
-fn first_rows(ids: Option<&[u8]>, b: usize) -> [u64; UNROLL] {
-    const { assert!(UNROLL == 4) };
-    let Some(ids) = ids else {
-        return [0, 1, 2, 3].map(|j| row_bits(None, b + j));
-    };
-    match ids.get(4 * b..).and_then(|x| x.first_chunk::<16>()) {
-        Some(x) => {
-            let v = u128::from_le_bytes(*x);
-            [0, 32, 64, 96].map(|k| u64::from((v >> k) as u32))
+impl<'a> Rows<'a> {
+    /// The row at position `pos`, or `u32::MAX` (never a row) past the end (damage).
+    #[inline(always)]
+    fn at(self, pos: usize) -> u64 {
+        match self {
+            Rows::Own => pos.min(u32::MAX as usize) as u64,
+            Rows::Wide(b) => u64::from(u32_at(b, 4 * pos).unwrap_or(u32::MAX)),
+            Rows::Narrow(b) => b
+                .get(3 * pos..)
+                .and_then(|x| x.first_chunk::<3>())
+                .map_or(u64::from(u32::MAX), |x| {
+                    u64::from(u32::from_le_bytes([x[0], x[1], x[2], 0]))
+                }),
         }
-        None => [0, 1, 2, 3].map(|j| row_bits(Some(ids), b + j)),
+    }
+
+    /// The rows at positions `b..b + UNROLL`, as [`Rows::at`] gives them, in one read where
+    /// the table has them all.
+    #[inline(always)]
+    fn first(self, b: usize) -> [u64; UNROLL] {
+        const { assert!(UNROLL == 4) };
+        let chunk = match self {
+            Rows::Own => None,
+            Rows::Wide(x) => x.get(4 * b..).and_then(|x| x.first_chunk::<16>()),
+            Rows::Narrow(x) => x.get(3 * b..).and_then(|x| x.first_chunk::<16>()),
+        };
+        let Some(x) = chunk else {
+            return [0, 1, 2, 3].map(|j| self.at(b + j));
+        };
+        let v = u128::from_le_bytes(*x);
+        match self {
+            Rows::Narrow(_) => [0, 24, 48, 72].map(|k| ((v >> k) as u64) & 0xff_ffff),
+            _ => [0, 32, 64, 96].map(|k| u64::from((v >> k) as u32)),
+        }
+    }
+
+    /// The bytes of positions `pos` (empty when the positions are the rows).
+    fn bytes(self, pos: Range<usize>) -> &'a [u8] {
+        let (b, w) = match self {
+            Rows::Own => return &[],
+            Rows::Wide(b) => (b, 4),
+            Rows::Narrow(b) => (b, 3),
+        };
+        b.get(w * pos.start..w * pos.end).unwrap_or_default()
+    }
+}
+
+/// A table's bucket starts as found in the file.
+#[derive(Clone, Copy)]
+enum Dir<'a> {
+    /// One u32 a bucket.
+    Wide(&'a [u8]),
+    /// A u32 for each block of 2^`bits` buckets and a byte for each bucket.
+    Blocked {
+        bits: u32,
+        bases: &'a [u8],
+        offs: &'a [u8],
+    },
+}
+
+impl<'a> Dir<'a> {
+    /// Positions `[start(key), start(key + 1))` of bucket `key`, both in one or two reads;
+    /// (0, 0) past the directory (damage). The end may be below the start, or past the
+    /// rows, in a damaged table: callers clamp.
+    #[inline(always)]
+    fn bucket(self, key: usize) -> (usize, usize) {
+        match self {
+            Dir::Wide(d) => {
+                let x = d.get(4 * key..).and_then(|d| d.first_chunk::<8>());
+                let x = x.map_or(0, |x| u64::from_le_bytes(*x));
+                (x as u32 as usize, (x >> 32) as usize)
+            }
+            Dir::Blocked { bits, bases, offs } => {
+                let pair = bases
+                    .get(4 * (key >> bits)..)
+                    .and_then(|b| b.first_chunk::<8>());
+                let pair = pair.map_or(0, |x| u64::from_le_bytes(*x));
+                let o = offs.get(key..).and_then(|o| o.first_chunk::<2>());
+                let o = o.map_or([0, 0], |o| *o);
+                let base = pair as u32 as usize;
+                // The next bucket starts a block of its own: its base is the next one.
+                let next = (key + 1) & ((1 << bits) - 1) == 0;
+                let end_base = if next { (pair >> 32) as usize } else { base };
+                (base + usize::from(o[0]), end_base + usize::from(o[1]))
+            }
+        }
+    }
+
+    /// `start(key)`, `None` past the directory.
+    fn start(self, key: usize) -> Option<usize> {
+        match self {
+            Dir::Wide(d) => u32_at(d, 4 * key).map(|x| x as usize),
+            Dir::Blocked { bits, bases, offs } => {
+                let base = u32_at(bases, 4 * (key >> bits))? as usize;
+                Some(base + usize::from(*offs.get(key)?))
+            }
+        }
+    }
+
+    /// The bytes that hold the starts of the buckets `keys`.
+    fn bytes(self, keys: Range<usize>) -> [&'a [u8]; 2] {
+        match self {
+            Dir::Wide(d) => [d.get(4 * keys.start..4 * keys.end).unwrap_or_default(), &[]],
+            Dir::Blocked { bits, bases, offs } => [
+                bases
+                    .get(4 * (keys.start >> bits)..4 * ((keys.end >> bits) + 1))
+                    .unwrap_or_default(),
+                offs.get(keys.start..keys.end + 1).unwrap_or_default(),
+            ],
+        }
     }
 }
 
@@ -221,7 +321,8 @@ pub(super) fn plan(rows: usize, forced: Option<usize>) -> Option<Vec<u32>> {
     Some((0..m as u32).map(|i| base + u32::from(i < extra)).collect())
 }
 
-/// Bytes of the sections for `rows` rows and these substring lengths, alignment included.
+/// Most bytes the sections for `rows` rows and these substring lengths take (one u32 a
+/// bucket and 4 bytes a row), alignment included.
 pub(super) fn section_bytes(rows: usize, lengths: &[u32]) -> usize {
     lengths
         .iter()
@@ -232,15 +333,22 @@ pub(super) fn section_bytes(rows: usize, lengths: &[u32]) -> usize {
 
 /// Builds the tables for the PDQ rows `hashes` (big-endian words, sorted, distinct): calls
 /// `emit(table number, section bytes)` for each table in order.
-pub(super) fn build(hashes: &[[u64; 4]], lengths: &[u32], mut emit: impl FnMut(u32, Vec<u8>)) {
+pub(super) fn build(hashes: &[[u64; 4]], lengths: &[u32], emit: impl FnMut(u32, Vec<u8>)) {
+    build_with(hashes, lengths, None, emit);
+}
+
+/// [`build`], with the layout of the non-own tables forced (tests): `Some((block bits,
+/// 3-byte rows))`, the block bits taken only where they fit.
+fn build_with(
+    hashes: &[[u64; 4]],
+    lengths: &[u32],
+    force: Option<(u32, bool)>,
+    mut emit: impl FnMut(u32, Vec<u8>),
+) {
     let n = hashes.len();
     let mut start = 0u32;
     for (i, &len) in lengths.iter().enumerate() {
         let implied = i == 0;
-        let mut out = Vec::with_capacity(HEAD + 4 * ((1 << len) + 1) + 4 * n);
-        for v in [start, len, u32::from(implied) * IMPLIED, 0] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
         // Keys with their rows, sorted by (key, row); table 0 is already in that order.
         let keyed: Vec<u64> = if implied {
             Vec::new()
@@ -260,16 +368,50 @@ pub(super) fn build(hashes: &[[u64; 4]], lengths: &[u32], mut emit: impl FnMut(u
                 (keyed[p] >> 32) as u32
             }
         };
+        let mut starts: Vec<u32> = Vec::with_capacity((1 << len) + 1);
         let mut p = 0usize;
         for bucket in 0..(1u64 << len) {
-            out.extend_from_slice(&(p as u32).to_le_bytes());
+            starts.push(p as u32);
             while p < n && u64::from(key_at(p)) == bucket {
                 p += 1;
             }
         }
-        out.extend_from_slice(&(n as u32).to_le_bytes());
+        starts.push(n as u32);
+        // The largest blocks whose buckets all start within 255 rows of the block.
+        let fits = |b: u32| starts.chunks(1 << b).all(|c| c[c.len() - 1] - c[0] <= 255);
+        let mut bits = (1..=MAX_BLOCK_BITS.min(len))
+            .rev()
+            .find(|&b| fits(b))
+            .unwrap_or(0);
+        let mut narrow = !implied && n <= 1 << 24;
+        if let Some((b, w)) = force.filter(|_| !implied) {
+            if b <= MAX_BLOCK_BITS.min(len) && fits(b) {
+                bits = b;
+            }
+            narrow = w && n <= 1 << 24;
+        }
+        let flags = if implied { IMPLIED } else { 0 } | if narrow { ROWS24 } else { 0 };
+        let mut out = Vec::with_capacity(HEAD + 4 * starts.len() + 4 * n);
+        for v in [start, len, flags, bits] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        if bits == 0 {
+            for x in &starts {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        } else {
+            for x in starts.iter().step_by(1 << bits) {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+            for (k, x) in starts.iter().enumerate() {
+                let base = starts[k >> bits << bits];
+                // At most 255 by the choice of `bits`; the last start is a block's first.
+                out.push((x - base) as u8);
+            }
+        }
         for k in &keyed {
-            out.extend_from_slice(&(*k as u32).to_le_bytes());
+            let row = (*k as u32).to_le_bytes();
+            out.extend_from_slice(if narrow { &row[..3] } else { &row });
         }
         emit(i as u32, out);
         start += len;
@@ -281,10 +423,37 @@ pub(super) fn build(hashes: &[[u64; 4]], lengths: &[u32], mut emit: impl FnMut(u
 struct Table {
     start: u32,
     len: u32,
-    /// Byte range of the bucket starts.
+    /// Block bits of the bucket starts (0: one u32 a bucket).
+    bits: u32,
+    /// Byte range of the bucket starts (block starts, then offsets, when blocked).
     dir: Range<usize>,
-    /// Byte range of the row numbers, `None` when the positions are the rows.
-    rows: Option<Range<usize>>,
+    /// Byte range of the row numbers and their width, `None` when the positions are the rows.
+    rows: Option<(Range<usize>, usize)>,
+}
+
+impl Table {
+    /// The table's directory and rows within the file's bytes `all`; `None` when they are
+    /// not there (never for an opened index).
+    #[inline]
+    fn view<'a>(&self, all: &'a [u8]) -> Option<(Dir<'a>, Rows<'a>)> {
+        let d = all.get(self.dir.clone())?;
+        let dir = if self.bits == 0 {
+            Dir::Wide(d)
+        } else {
+            let (bases, offs) = d.split_at_checked(4 * ((1 << (self.len - self.bits)) + 1))?;
+            Dir::Blocked {
+                bits: self.bits,
+                bases,
+                offs,
+            }
+        };
+        let rows = match &self.rows {
+            None => Rows::Own,
+            Some((r, 3)) => Rows::Narrow(all.get(r.clone())?),
+            Some((r, _)) => Rows::Wide(all.get(r.clone())?),
+        };
+        Some((dir, rows))
+    }
 }
 
 /// The multi-index tables of an index.
@@ -300,6 +469,10 @@ pub struct MihInfo {
     pub tables: usize,
     /// Substring length of each table, in bits.
     pub lengths: Vec<u32>,
+    /// Block bits of each table's bucket starts (0: one u32 a bucket).
+    pub block_bits: Vec<u32>,
+    /// Bytes of each table's row numbers (0: the table holds the PDQ rows' own order).
+    pub row_bytes: Vec<u32>,
     /// Bytes of all the tables.
     pub bytes: u64,
 }
@@ -331,30 +504,45 @@ impl Mih {
                 return Err(bad("tables are not numbered 0, 1, 2, ..."));
             }
             let field = |k: usize| u32_at(all, r.start + 4 * k).filter(|_| r.len() >= HEAD);
-            let (Some(start), Some(len), Some(flags), Some(0)) =
+            let (Some(start), Some(len), Some(flags), Some(bits)) =
                 (field(0), field(1), field(2), field(3))
             else {
                 return Err(bad("bad header"));
             };
-            if start != next || len == 0 || len > MAX_LEN || start + len > 256 || flags > 1 {
+            if start != next
+                || len == 0
+                || len > MAX_LEN
+                || start + len > 256
+                || flags > (IMPLIED | ROWS24)
+                || bits > MAX_BLOCK_BITS.min(len)
+            {
                 return Err(bad(&format!(
-                    "bad substring (bits {start}+{len}, flags {flags})"
+                    "bad substring (bits {start}+{len}, flags {flags}, blocks of 2^{bits})"
                 )));
             }
             let implied = flags & IMPLIED != 0;
             if implied && start != 0 {
                 return Err(bad("own-order rows on a substring that is not the first"));
             }
-            let dir_len = 4 * ((1usize << len) + 1);
-            let want = HEAD + dir_len + if implied { 0 } else { 4 * rows };
+            let width = if flags & ROWS24 != 0 { 3 } else { 4 };
+            if width == 3 && (implied || rows > 1 << 24) {
+                return Err(bad(&format!("3-byte row numbers for {rows} rows")));
+            }
+            let dir_len = if bits == 0 {
+                4 * ((1usize << len) + 1)
+            } else {
+                4 * ((1usize << (len - bits)) + 1) + (1usize << len) + 1
+            };
+            let want = HEAD + dir_len + if implied { 0 } else { width * rows };
             if r.len() != want {
                 return Err(bad(&format!("{} bytes, expected {want}", r.len())));
             }
             let dir = r.start + HEAD..r.start + HEAD + dir_len;
-            let rows_range = (!implied).then_some(dir.end..r.end);
+            let rows_range = (!implied).then_some((dir.end..r.end, width));
             tables.push(Table {
                 start,
                 len,
+                bits,
                 dir,
                 rows: rows_range,
             });
@@ -417,19 +605,16 @@ impl Mih {
             .collect();
         for (i, t) in self.tables.iter().enumerate() {
             let Some(radius) = radii[i] else { continue };
-            let Some(dir) = all.get(t.dir.clone()) else {
+            let Some((dir, ids)) = t.view(all) else {
                 continue;
             };
-            let ids = t.rows.as_ref().and_then(|r| all.get(r.clone()));
             for_each_mask(t.len, radius, |mask| {
-                let key = (subs[i] ^ mask) as usize;
-                let (Some(s), Some(e)) = (u32_at(dir, 4 * key), u32_at(dir, 4 * key + 4)) else {
-                    return;
-                };
-                for pos in s as usize..(e as usize).min(n) {
-                    let Some(row) = row_at(ids, pos, n) else {
+                let (s, e) = dir.bucket((subs[i] ^ mask) as usize);
+                for pos in s..e.min(n) {
+                    let row = ids.at(pos) as usize;
+                    if row >= n {
                         continue;
-                    };
+                    }
                     let h = be_words(&hashes[row * 32..row * 32 + 32]);
                     let d = distance(query, &h);
                     if d <= threshold && !self.found_earlier(&h, i, &radii, &subs) {
@@ -486,10 +671,9 @@ impl Mih {
         let mut counts = Vec::new();
         for (i, (t, radius)) in self.tables.iter().zip(&radii).enumerate() {
             let Some(radius) = *radius else { continue };
-            let Some(dir) = all.get(t.dir.clone()) else {
+            let Some((dir, ids)) = t.view(all) else {
                 continue;
             };
-            let ids = t.rows.as_ref().and_then(|r| all.get(r.clone()));
             let shift = t.len.min(DIR_SLICE_BITS);
             // The ball's masks grouped by their high bits (the slice they move a key to).
             masks.clear();
@@ -533,24 +717,21 @@ impl Mih {
                     continue;
                 }
                 let keys = v << shift..(v + 1) << shift;
-                touch(dir.get(4 * keys.start..4 * keys.end).unwrap_or_default());
-                if let Some(ids) = ids {
-                    let b = u32_at(dir, 4 * keys.start).unwrap_or(0) as usize;
-                    let e = u32_at(dir, 4 * keys.end).unwrap_or(0) as usize;
-                    touch(ids.get(4 * b..4 * e).unwrap_or_default());
-                }
+                let [d0, d1] = dir.bytes(keys.clone());
+                touch(d0);
+                touch(d1);
+                let b = dir.start(keys.start).unwrap_or(0);
+                let e = dir.start(keys.end).unwrap_or(0);
+                touch(ids.bytes(b..e.max(b)));
                 for &item in slice {
                     let qi = (item & ITEM_Q) as u32;
                     let s = (item >> ITEM_S) as u32;
                     let group = (item >> ITEM_G) as usize & ((1 << (ITEM_S - ITEM_G)) - 1);
                     for &x in &masks[groups[group].1.clone()] {
-                        let key = (s ^ x) as usize;
-                        // Both bucket starts in one read (a key past the directory, from
-                        // a damaged table, is an empty bucket).
-                        let starts = dir.get(4 * key..).and_then(|d| d.first_chunk::<8>());
-                        let starts = starts.map_or(0, |x| u64::from_le_bytes(*x));
-                        let b = starts as u32 as usize;
-                        let e = ((starts >> 32) as usize).min(n);
+                        // A key past the directory, from a damaged table, is an empty
+                        // bucket.
+                        let (b, e) = dir.bucket((s ^ x) as usize);
+                        let e = e.min(n);
                         let c = e.saturating_sub(b);
                         if len > STAGE {
                             regions.place(&staged[..len], &mut emit);
@@ -559,7 +740,7 @@ impl Mih {
                         // The first UNROLL positions are written whatever the bucket's size
                         // (a row past the bucket is overwritten later), so that the common
                         // small bucket costs no mispredicted branch.
-                        let first = first_rows(ids, b);
+                        let first = ids.first(b);
                         for (o, r) in staged[len..len + UNROLL].iter_mut().zip(first) {
                             *o = (r << 32) | u64::from(qi);
                         }
@@ -568,7 +749,7 @@ impl Mih {
                             if len + UNROLL >= staged.len() {
                                 staged.resize(2 * staged.len(), 0);
                             }
-                            staged[len] = (row_bits(ids, pos) << 32) | u64::from(qi);
+                            staged[len] = (ids.at(pos) << 32) | u64::from(qi);
                             len += 1;
                         }
                     }
@@ -609,10 +790,16 @@ impl Mih {
         MihInfo {
             tables: self.tables.len(),
             lengths: self.tables.iter().map(|t| t.len).collect(),
+            block_bits: self.tables.iter().map(|t| t.bits).collect(),
+            row_bytes: self
+                .tables
+                .iter()
+                .map(|t| t.rows.as_ref().map_or(0, |r| r.1 as u32))
+                .collect(),
             bytes: self
                 .tables
                 .iter()
-                .map(|t| (HEAD + t.dir.len() + t.rows.as_ref().map_or(0, |r| r.len())) as u64)
+                .map(|t| (HEAD + t.dir.len() + t.rows.as_ref().map_or(0, |r| r.0.len())) as u64)
                 .sum(),
         }
     }
@@ -624,29 +811,27 @@ impl Mih {
         let n = hashes.len() / 32;
         for (i, t) in self.tables.iter().enumerate() {
             let bad = |what: String| format!("multi-index table {i}: {what}");
-            let dir = &all[t.dir.clone()];
-            let ids = t.rows.as_ref().map(|r| &all[r.clone()]);
-            let mut seen = vec![false; if ids.is_some() { n } else { 0 }];
+            let Some((dir, ids)) = t.view(all) else {
+                return Err(bad("out of the file".into()));
+            };
+            let mut seen = vec![false; if t.rows.is_some() { n } else { 0 }];
             let buckets = 1usize << t.len;
             let mut prev = 0usize;
-            if u32_at(dir, 0) != Some(0) || u32_at(dir, 4 * buckets) != Some(n as u32) {
+            if dir.start(0) != Some(0) || dir.start(buckets) != Some(n) {
                 return Err(bad(
                     "bucket starts do not run from 0 to the row count".into()
                 ));
             }
             for key in 0..buckets {
-                let s = u32_at(dir, 4 * key).unwrap_or(u32::MAX) as usize;
-                let e = u32_at(dir, 4 * key + 4).unwrap_or(u32::MAX) as usize;
+                let s = dir.start(key).unwrap_or(usize::MAX);
+                let e = dir.start(key + 1).unwrap_or(usize::MAX);
                 if s != prev || e < s || e > n {
                     return Err(bad(format!("bucket {key} out of order")));
                 }
                 prev = e;
                 let mut last: Option<usize> = None;
                 for pos in s..e {
-                    let row = match ids {
-                        None => pos,
-                        Some(ids) => u32_at(ids, 4 * pos).unwrap_or(u32::MAX) as usize,
-                    };
+                    let row = ids.at(pos) as usize;
                     if row >= n || last.is_some_and(|l| l >= row) {
                         return Err(bad(format!("position {pos}: bad row {row}")));
                     }
@@ -801,6 +986,7 @@ impl Compare<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     #[test]
     fn substrings_take_bits_in_order() {
@@ -832,6 +1018,144 @@ mod tests {
         }
     }
 
+    /// A xorshift generator: the same sets on every run.
+    fn rng(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
+    /// `h` with `k` random bits flipped (some may flip back).
+    fn flipped(next: &mut impl FnMut() -> u64, mut h: [u64; 4], k: u64) -> [u64; 4] {
+        for _ in 0..k {
+            let b = next() % 256;
+            h[(b / 64) as usize] ^= 1 << (b % 64);
+        }
+        h
+    }
+
+    /// Builds the tables of the sorted, distinct `set` (`force` as [`build_with`]), checks
+    /// them, and checks that single and batched searches find exactly what brute force
+    /// finds; returns the tables.
+    fn check_tables(set: &[[u64; 4]], queries: &[[u64; 4]], force: Option<(u32, bool)>) -> Mih {
+        let hashes: Vec<u8> = set.iter().flatten().flat_map(|x| x.to_be_bytes()).collect();
+        let lengths = plan(set.len(), Some(16)).unwrap();
+        let (mut all, mut sections) = (Vec::new(), Vec::new());
+        build_with(set, &lengths, force, |i, bytes| {
+            let at = all.len();
+            all.extend_from_slice(&bytes);
+            sections.push((i, at..all.len()));
+        });
+        let mih = Mih::open(&all, sections, set.len()).unwrap().unwrap();
+        mih.verify(&all, &hashes).unwrap();
+        // The one-read paths of the searches agree with the checked ones.
+        for t in &mih.tables {
+            let (dir, rows) = t.view(&all).unwrap();
+            for key in 0..1usize << t.len {
+                let (s, e) = (dir.start(key).unwrap(), dir.start(key + 1).unwrap());
+                assert_eq!(dir.bucket(key), (s, e), "bucket {key}");
+            }
+            for b in 0..set.len() {
+                assert_eq!(
+                    rows.first(b),
+                    [0, 1, 2, 3].map(|j| rows.at(b + j)),
+                    "at {b}"
+                );
+            }
+        }
+        for t in [0, 9, 31, 50] {
+            let want: Vec<BTreeSet<(usize, u32)>> = queries
+                .iter()
+                .map(|q| {
+                    let d = |h: &[u64; 4]| distance(q, h);
+                    let near = set.iter().enumerate().filter(|(_, h)| d(h) <= t);
+                    near.map(|(row, h)| (row, d(h))).collect()
+                })
+                .collect();
+            let mut got = vec![BTreeSet::new(); queries.len()];
+            mih.search_batch(&all, &hashes, queries, t, |qi, row, d| {
+                assert!(got[qi].insert((row, d)), "reported twice");
+            });
+            assert_eq!(got, want, "batch, threshold {t}, layout {force:?}");
+            for (q, want) in queries.iter().zip(&want).take(8) {
+                let mut got = BTreeSet::new();
+                mih.search(&all, &hashes, q, t, |row, d| {
+                    assert!(got.insert((row, d)), "reported twice");
+                });
+                assert_eq!(&got, want, "single, threshold {t}, layout {force:?}");
+            }
+        }
+        mih
+    }
+
+    /// Every layout (blocks of 1 to 64 buckets or none, 3- or 4-byte rows) finds what
+    /// brute force finds.
+    #[test]
+    fn every_layout_equals_brute_force() {
+        let mut next = rng(0x1234_5678_9ABC_DEF1);
+        let centres: Vec<[u64; 4]> = (0..20).map(|_| [next(), next(), next(), next()]).collect();
+        let mut set: Vec<[u64; 4]> = (0..2000)
+            .map(|i| {
+                let k = next() % 24;
+                flipped(&mut next, centres[i % 20], k)
+            })
+            .collect();
+        set.sort_unstable();
+        set.dedup();
+        let queries: Vec<[u64; 4]> = (0..150)
+            .map(|_| {
+                let (row, k) = (next() as usize % set.len(), next() % 40);
+                flipped(&mut next, set[row], k)
+            })
+            .collect();
+        for bits in 0..=MAX_BLOCK_BITS {
+            for narrow in [false, true] {
+                let mih = check_tables(&set, &queries, Some((bits, narrow)));
+                for t in &mih.tables[1..] {
+                    assert_eq!(t.bits, bits);
+                    assert_eq!(t.rows.as_ref().unwrap().1, if narrow { 3 } else { 4 });
+                }
+            }
+        }
+    }
+
+    /// A bucket of more than 255 rows makes its table take the largest blocks it ends, one
+    /// u32 a bucket when it ends none; the other tables keep blocks of 64.
+    #[test]
+    fn crowded_buckets_take_smaller_blocks() {
+        let mut next = rng(0xC0FF_EE00_0000_0007);
+        // 600 hashes that share their first 64 bits: tables 1 to 3 (bits 16 to 63) hold them
+        // all in one bucket.
+        let first = next();
+        let mut set: Vec<[u64; 4]> = (0..600).map(|_| [first, next(), next(), next()]).collect();
+        set.sort_unstable();
+        set.dedup();
+        let queries: Vec<[u64; 4]> = (0..100)
+            .map(|_| {
+                let (row, k) = (next() as usize % set.len(), next() % 40);
+                flipped(&mut next, set[row], k)
+            })
+            .collect();
+        let mih = check_tables(&set, &queries, None);
+        for (i, t) in mih.tables.iter().enumerate().skip(1) {
+            if i < 4 {
+                // Every row is in bucket c: the buckets after it in its block start 600
+                // rows on, so only blocks that end with c fit.
+                let c = substring(&set[0], t.start, t.len);
+                assert_eq!(
+                    t.bits,
+                    (c + 1).trailing_zeros().min(MAX_BLOCK_BITS),
+                    "table {i}"
+                );
+            } else {
+                assert_eq!(t.bits, MAX_BLOCK_BITS, "table {i}");
+            }
+        }
+    }
+
     #[test]
     fn radii_add_up_to_the_threshold_plus_one() {
         let mih = Mih {
@@ -842,6 +1166,7 @@ mod tests {
                     let t = Table {
                         start: *s,
                         len,
+                        bits: 0,
                         dir: 0..0,
                         rows: None,
                     };

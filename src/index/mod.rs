@@ -17,14 +17,15 @@
 //! [`Index::pdq_search_many`] scans it once for a batch of queries (the eight dihedral
 //! variants of an image).
 //!
-//! # File format, version 1
+//! # File format, version 2
 //!
 //! All integers are little-endian. Offsets are from the start of the file.
 //!
 //! ```text
 //! header
 //!   0     8  magic "VIGIEIDX"
-//!   8     4  u32 format version (1)
+//!   8     4  u32 format version (2; version 1 files, whose multi-index tables all keep
+//!              one u32 start a bucket and 4-byte rows, are read too)
 //!   12    4  u32 section count n (1..=64)
 //!   16    8  u64 file length in bytes
 //!   24    8  u64 reserved (0)
@@ -120,8 +121,11 @@ use mih::{Mih, KIND_PDQ_MIH};
 
 /// The first 8 bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"VIGIEIDX";
-/// The format version this code reads and writes.
-pub const VERSION: u32 = 1;
+/// The format version this code writes.
+pub const VERSION: u32 = 2;
+/// The oldest format version this code reads: version 2 only added layouts of the
+/// multi-index tables (blocked bucket starts, 3-byte rows) that version 1 files never use.
+pub const OLDEST_VERSION: u32 = 1;
 /// Most sections a file may declare.
 const MAX_SECTIONS: u32 = 128;
 /// Fixed part of the header, before the section table.
@@ -203,7 +207,7 @@ pub enum IndexError {
         path: PathBuf,
     },
     /// The file is an index of another format version.
-    #[error("{}: index format version {found}, this vigie reads version {VERSION}: rebuild the index with this vigie", path.display())]
+    #[error("{}: index format version {found}, this vigie reads versions {OLDEST_VERSION} to {VERSION}: rebuild the index with this vigie", path.display())]
     Version {
         /// The file.
         path: PathBuf,
@@ -477,11 +481,17 @@ impl fmt::Display for IndexInfo {
                     } else {
                         format!("{lo}-{hi}")
                     };
+                    let blocked = m.block_bits.iter().filter(|&&b| b > 0).count();
+                    let widths: std::collections::BTreeSet<u32> =
+                        m.row_bytes.iter().copied().filter(|&w| w > 0).collect();
+                    let widths: Vec<String> = widths.iter().map(u32::to_string).collect();
                     writeln!(
                         f,
-                        "searched by multi-index hashing: {} tables of {bits}-bit substrings, \
+                        "searched by multi-index hashing: {} tables of {bits}-bit substrings \
+                         ({blocked} with bucket starts in blocks, {}-byte row numbers), \
                          {} bytes ({:.1} bytes per hash in all)",
                         m.tables,
+                        widths.join("/"),
                         m.bytes,
                         (self.pdq_bytes + m.bytes) as f64 / self.pdq as f64
                     )?
@@ -926,7 +936,7 @@ impl Index {
             });
         }
         let version = u32_at(b, 8).ok_or_else(|| corrupt("truncated header".into()))?;
-        if version != VERSION {
+        if !(OLDEST_VERSION..=VERSION).contains(&version) {
             return Err(IndexError::Version {
                 path: path.to_owned(),
                 found: version,

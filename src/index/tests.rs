@@ -308,10 +308,16 @@ fn corrupt_header_and_version_errors() {
         IndexError::NotAnIndex { .. }
     ));
     let mut b = bytes.clone();
-    b[8] = 2;
+    b[8] = 3;
     let err = open_bytes(b).unwrap_err();
-    assert!(matches!(err, IndexError::Version { found: 2, .. }), "{err}");
-    assert!(err.to_string().contains("version 2"), "{err}");
+    assert!(matches!(err, IndexError::Version { found: 3, .. }), "{err}");
+    assert!(err.to_string().contains("version 3"), "{err}");
+    assert!(err.to_string().contains("versions 1 to 2"), "{err}");
+    // Version 1 files are still read.
+    let mut b = bytes.clone();
+    b[8] = 1;
+    reseal(&mut b);
+    open_bytes(b).unwrap().verify().unwrap();
     // Any flipped byte in the header (past magic and version) is caught by its checksum.
     let n = u32_at(&bytes, 12).unwrap() as usize;
     for i in 12..HEADER_FIXED + n * SECTION_ENTRY + 8 {
@@ -1006,7 +1012,15 @@ fn pdq_tables_chosen_from_the_list_size() {
 #[test]
 fn pdq_multi_index_corruption_never_panics() {
     let mut rng = XorShift(0xBAD_7AB1E);
-    let set: Vec<PdqHash> = (0..300).map(|_| random_pdq(&mut rng)).collect();
+    // Byte 5 is table 5's substring: all 300 rows in its bucket 0, so that table keeps one
+    // u32 start a bucket while the others keep them in blocks.
+    let set: Vec<PdqHash> = (0..300)
+        .map(|_| {
+            let mut h = random_pdq(&mut rng);
+            h.0[5] = 0;
+            h
+        })
+        .collect();
     let mut builder = IndexBuilder::new();
     builder.set_pdq_search(PdqSearch::Tables(32));
     builder
@@ -1048,9 +1062,13 @@ fn pdq_multi_index_corruption_never_panics() {
         reseal(&mut b);
         assert_eq!(check(b), None, "field {field}");
     }
+    let info = idx.info().pdq_search.unwrap();
+    assert_eq!((info.block_bits[5], info.block_bits[7]), (0, 6));
     // Bucket starts and row numbers: resealed, so only verify can tell.
-    let (_, off, len) = tables[5];
-    for at in [off + 16, off + 20, off + len / 2, off + len - 4] {
+    for at in [5, 7].into_iter().flat_map(|t| {
+        let (_, off, len) = tables[t];
+        [off + 16, off + 20, off + len / 2, off + len - 4]
+    }) {
         for v in [0u32, 1, 299, 300, 301, u32::MAX] {
             let mut b = bytes.clone();
             if b[at..at + 4] == v.to_le_bytes() {
