@@ -74,8 +74,9 @@ thread_local! {
     static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
 }
 
-/// Low key bits of a directory slice of a batched search: 2^14 buckets, 64 KiB of bucket
-/// starts (and, at about one row per bucket, as many of row numbers), well within L2.
+/// Low key bits of a directory slice of a batched search: 2^14 buckets, 17 KiB of bucket
+/// starts (64 KiB in the u32 layout) and, at about one row per bucket, 48 KiB of row
+/// numbers, well within L2.
 const DIR_SLICE_BITS: u32 = 14;
 /// Rows per slice of a batched search's comparisons (log2): 4,096 rows, 128 KiB of hashes.
 const ROW_SLICE_BITS: u32 = 12;
