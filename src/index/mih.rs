@@ -25,7 +25,7 @@
 //!   8  u32 flags: bit 0 set = the rows are the PDQ table's own rows (table 0 only, whose
 //!      substring starts at bit 0: the PDQ table is sorted by hash, hence by that substring);
 //!      bit 1 set = row numbers are 3 bytes (at most 2^24 rows) instead of 4
-//!  12  u32 block bits b (0..=6, at most len): how the bucket starts are kept
+//!  12  u32 block bits b (0..=8, at most len): how the bucket starts are kept
 //!  16  the bucket starts: bucket k is positions [start(k), start(k+1)), start(0) = 0,
 //!      start(2^len) = the row count n, never decreasing:
 //!        b = 0: (2^len + 1) u32 start(k)
@@ -38,10 +38,12 @@
 //!
 //! The tables cover the 256 bits in order, without gap or overlap. A table holding the PDQ
 //! rows' own order costs only its bucket starts; the others cost 3 bytes per row (4 past
-//! 2^24 rows) plus their bucket starts. The builder keeps the starts in blocks of 64
-//! buckets, about 1 byte a bucket instead of 4, unless a block of that size holds more than
-//! 255 rows (heavily clustered hashes, or more than about 200 rows a bucket), in which case
-//! it takes the largest blocks that fit, or one u32 a bucket.
+//! 2^24 rows) plus their bucket starts. The builder keeps the starts in the largest blocks,
+//! of up to 256 buckets, whose buckets all start within 255 rows of their block's start:
+//! about 1 byte a bucket instead of 4, and few enough block starts (64 KiB a table at 2^22
+//! buckets) to stay in cache. At about one row a bucket that is blocks of 128 or 256; a
+//! bucket of hundreds of rows (clustered hashes) makes its table take smaller blocks, or
+//! one u32 a bucket when no block fits.
 
 use std::ops::Range;
 
@@ -74,7 +76,7 @@ thread_local! {
     static SCRATCH: std::cell::Cell<Option<Scratch>> = const { std::cell::Cell::new(None) };
 }
 
-/// Low key bits of a directory slice of a batched search: 2^14 buckets, 17 KiB of bucket
+/// Low key bits of a directory slice of a batched search: 2^14 buckets, 16 KiB of bucket
 /// starts (64 KiB in the u32 layout) and, at about one row per bucket, 48 KiB of row
 /// numbers, well within L2.
 const DIR_SLICE_BITS: u32 = 14;
@@ -92,9 +94,9 @@ const UNROLL: usize = 4;
 const IMPLIED: u32 = 1;
 /// Flag: the table's row numbers are 3 bytes.
 const ROWS24: u32 = 2;
-/// Largest block of a blocked directory (log2 of its buckets): 64 buckets, one u32 start
+/// Largest block of a blocked directory (log2 of its buckets): 256 buckets, one u32 start
 /// for them and one byte each.
-const MAX_BLOCK_BITS: u32 = 6;
+const MAX_BLOCK_BITS: u32 = 8;
 /// Where an item of a batched search keeps its query's substring (the high bits, up to
 /// [`MAX_LEN`]), its mask group (up to 2^([`MAX_LEN`] - [`DIR_SLICE_BITS`]) of them) and
 /// its query number (the low bits).
@@ -1092,7 +1094,7 @@ mod tests {
         mih
     }
 
-    /// Every layout (blocks of 1 to 64 buckets or none, 3- or 4-byte rows) finds what
+    /// Every layout (blocks of 2 to 256 buckets or none, 3- or 4-byte rows) finds what
     /// brute force finds.
     #[test]
     fn every_layout_equals_brute_force() {
@@ -1124,7 +1126,7 @@ mod tests {
     }
 
     /// A bucket of more than 255 rows makes its table take the largest blocks it ends, one
-    /// u32 a bucket when it ends none; the other tables keep blocks of 64.
+    /// u32 a bucket when it ends none; the other tables keep blocks of 256.
     #[test]
     fn crowded_buckets_take_smaller_blocks() {
         let mut next = rng(0xC0FF_EE00_0000_0007);

@@ -1063,7 +1063,8 @@ fn pdq_multi_index_corruption_never_panics() {
         assert_eq!(check(b), None, "field {field}");
     }
     let info = idx.info().pdq_search.unwrap();
-    assert_eq!((info.block_bits[5], info.block_bits[7]), (0, 6));
+    assert_eq!(info.block_bits[5], 0);
+    assert!(info.block_bits[7] > 0);
     // Bucket starts and row numbers: resealed, so only verify can tell.
     for at in [5, 7].into_iter().flat_map(|t| {
         let (_, off, len) = tables[t];
