@@ -1040,6 +1040,16 @@ mod tests {
         h
     }
 
+    /// `count` queries, each an entry of `set` with up to 40 bits flipped.
+    fn near(next: &mut impl FnMut() -> u64, set: &[[u64; 4]], count: usize) -> Vec<[u64; 4]> {
+        (0..count)
+            .map(|_| {
+                let (row, k) = (next() as usize % set.len(), next() % 40);
+                flipped(next, set[row], k)
+            })
+            .collect()
+    }
+
     /// Builds the tables of the sorted, distinct `set` (`force` as [`build_with`]), checks
     /// them, and checks that single and batched searches find exactly what brute force
     /// finds; returns the tables.
@@ -1108,12 +1118,7 @@ mod tests {
             .collect();
         set.sort_unstable();
         set.dedup();
-        let queries: Vec<[u64; 4]> = (0..150)
-            .map(|_| {
-                let (row, k) = (next() as usize % set.len(), next() % 40);
-                flipped(&mut next, set[row], k)
-            })
-            .collect();
+        let queries = near(&mut next, &set, 150);
         for bits in 0..=MAX_BLOCK_BITS {
             for narrow in [false, true] {
                 let mih = check_tables(&set, &queries, Some((bits, narrow)));
@@ -1136,12 +1141,7 @@ mod tests {
         let mut set: Vec<[u64; 4]> = (0..600).map(|_| [first, next(), next(), next()]).collect();
         set.sort_unstable();
         set.dedup();
-        let queries: Vec<[u64; 4]> = (0..100)
-            .map(|_| {
-                let (row, k) = (next() as usize % set.len(), next() % 40);
-                flipped(&mut next, set[row], k)
-            })
-            .collect();
+        let queries = near(&mut next, &set, 100);
         let mih = check_tables(&set, &queries, None);
         for (i, t) in mih.tables.iter().enumerate().skip(1) {
             if i < 4 {
