@@ -277,15 +277,24 @@ fn distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
         + (a[3] ^ b[3]).count_ones()
 }
 
+/// C(n, k), the number of `n`-bit keys with `k` bits set (`n` is at most 32 here, so no
+/// product overflows).
+fn binomial(n: u32, k: u32) -> u64 {
+    if k > n {
+        return 0;
+    }
+    let k = k.min(n - k);
+    // Each partial product is itself a binomial coefficient, so the division is exact.
+    (0..k).fold(1u64, |c, i| {
+        c.saturating_mul(u64::from(n - i)) / u64::from(i + 1)
+    })
+}
+
 /// Number of keys within `radius` of a `len`-bit key.
 fn ball_size(len: u32, radius: u32) -> u64 {
-    let mut c = 1u64; // C(len, 0)
-    let mut total = 1u64;
-    for k in 1..=radius.min(len) {
-        c = c * u64::from(len - k + 1) / u64::from(k);
-        total = total.saturating_add(c);
-    }
-    total
+    (0..=radius.min(len))
+        .map(|k| binomial(len, k))
+        .fold(0, u64::saturating_add)
 }
 
 /// Calls `f` with every `len`-bit mask of at most `radius` set bits, by increasing weight.
@@ -557,19 +566,31 @@ impl Mih {
         Ok(Some(Mih { tables }))
     }
 
-    /// The radius of each table for a search within `threshold`: `sum(t_i + 1) = r + 1`,
-    /// the larger radii on the shorter substrings; `None` for a table not searched.
-    fn radii(&self, threshold: u32) -> Vec<Option<u32>> {
-        let m = self.tables.len() as u32;
-        let total = threshold.saturating_add(1);
-        let (base, extra) = (total / m, total % m);
-        // Lengths never increase with the table number, so the last tables are the shorter.
-        (0..m)
-            .map(|i| {
-                let c = base + u32::from(i >= m - extra);
-                c.checked_sub(1)
-            })
-            .collect()
+    /// The radius of each table for a search within `threshold` over `rows` hashes, `None`
+    /// for a table not searched: radii `t_i` with `sum(t_i + 1) = r + 1` and the least
+    /// expected cost. Raising a table's radius from `t` to `t + 1` adds C(len, t + 1) keys
+    /// to probe, each holding `rows / 2^len` rows on average. That cost grows with `t` while
+    /// `t < len / 2` (every useful search: radius 2 or 3 of 20-odd bits), and there taking
+    /// the cheapest raise `r + 1` times gives the cheapest radii. A long substring
+    /// has more keys at each radius but fewer rows in each: which one should take the larger
+    /// radius depends on the row count (at 10M rows, radius 1 goes to a 23-bit table, not a
+    /// 24-bit one; at 1M, radius 2 goes to the 22-bit tables, not the 21-bit ones).
+    fn radii(&self, threshold: u32, rows: usize) -> Vec<Option<u32>> {
+        // keys · (1 + rows / 2^len), scaled by 2^32 to stay exact (len <= 28).
+        let raise = |len: u32, t: Option<u32>| {
+            let keys = u128::from(binomial(len, t.map_or(0, |t| t + 1)));
+            (keys * ((1u128 << len) + rows as u128)) << (32 - len.min(32))
+        };
+        let mut radii = vec![None; self.tables.len()];
+        for _ in 0..=threshold {
+            let cheapest = (self.tables.iter().zip(&radii).enumerate())
+                .min_by_key(|(_, (t, r))| raise(t.len, **r))
+                .map(|(i, _)| i);
+            if let Some(r) = cheapest.and_then(|i| radii.get_mut(i)) {
+                *r = Some(r.map_or(0, |t| t + 1));
+            }
+        }
+        radii
     }
 
     /// Expected cost of one search within `threshold` over `rows` hashes, in units of one
@@ -577,7 +598,7 @@ impl Mih {
     pub(super) fn cost(&self, threshold: u32, rows: usize) -> u64 {
         self.tables
             .iter()
-            .zip(self.radii(threshold))
+            .zip(self.radii(threshold, rows))
             .filter_map(|(t, r)| Some((t, r?)))
             .map(|(t, r)| {
                 let probes = ball_size(t.len, r);
@@ -600,7 +621,7 @@ impl Mih {
         mut emit: impl FnMut(usize, u32),
     ) {
         let n = hashes.len() / 32;
-        let radii = self.radii(threshold);
+        let radii = self.radii(threshold, n);
         let subs: Vec<u32> = self
             .tables
             .iter()
@@ -657,7 +678,7 @@ impl Mih {
         );
         let n = hashes.len() / 32;
         let m = self.tables.len();
-        let radii = self.radii(threshold);
+        let radii = self.radii(threshold, n);
         let subs: Vec<u32> = queries
             .iter()
             .flat_map(|q| self.tables.iter().map(|t| substring(q, t.start, t.len)))
@@ -783,7 +804,7 @@ impl Mih {
     pub(super) fn candidates(&self, threshold: u32, rows: usize) -> u64 {
         self.tables
             .iter()
-            .zip(self.radii(threshold))
+            .zip(self.radii(threshold, rows))
             .filter_map(|(t, r)| Some(ball_size(t.len, r?).saturating_mul(rows as u64) >> t.len))
             .fold(0u64, u64::saturating_add)
     }
@@ -1159,28 +1180,96 @@ mod tests {
         }
     }
 
+    /// Tables of these substring lengths, with no directory or rows (for the radii).
+    fn shape(lengths: &[u32]) -> Mih {
+        let mut start = 0;
+        let tables = lengths
+            .iter()
+            .map(|&len| {
+                let t = Table {
+                    start,
+                    len,
+                    bits: 0,
+                    dir: 0..0,
+                    rows: None,
+                };
+                start += len;
+                t
+            })
+            .collect();
+        Mih { tables }
+    }
+
     #[test]
     fn radii_add_up_to_the_threshold_plus_one() {
-        let mih = Mih {
-            tables: plan(1 << 20, Some(11))
-                .unwrap()
-                .into_iter()
-                .scan(0, |s, len| {
-                    let t = Table {
-                        start: *s,
-                        len,
-                        bits: 0,
-                        dir: 0..0,
-                        rows: None,
-                    };
-                    *s += len;
-                    Some(t)
-                })
-                .collect(),
-        };
-        for r in 0..300 {
-            let sum: u32 = mih.radii(r).iter().map(|t| t.map_or(0, |t| t + 1)).sum();
-            assert_eq!(sum, r + 1);
+        for rows in [1 << 14, 1 << 20, 10_000_000, 1 << 28] {
+            let mih = shape(&plan(rows, None).unwrap());
+            for r in 0..300 {
+                let sum: u32 = mih
+                    .radii(r, rows)
+                    .iter()
+                    .map(|t| t.map_or(0, |t| t + 1))
+                    .sum();
+                assert_eq!(sum, r + 1, "rows {rows} threshold {r}");
+            }
+        }
+    }
+
+    #[test]
+    fn radii_are_the_cheapest() {
+        // Every choice of radii for four tables up to half their lengths, against the one
+        // taken. (Past that, where no search goes, probing one table's every key can be the
+        // cheapest.)
+        let mih = shape(&[13, 12, 10, 9]);
+        for rows in [1usize << 10, 1 << 16, 1 << 20] {
+            for r in 0..14u32 {
+                let chosen = mih.radii(r, rows);
+                let cost = |radii: &[Option<u32>]| {
+                    mih.tables
+                        .iter()
+                        .zip(radii)
+                        .filter_map(|(t, r)| {
+                            let keys = u128::from(ball_size(t.len, (*r)?));
+                            Some((keys * ((1 << t.len) + rows as u128)) << (32 - t.len))
+                        })
+                        .sum::<u128>()
+                };
+                let options = || (0..=r + 1).map(|t| t.checked_sub(1));
+                let half = |radii: &[Option<u32>; 4]| {
+                    (radii.iter().zip(&mih.tables)).all(|(r, t)| r.map_or(0, |r| 2 * r) <= t.len)
+                };
+                let mut best = u128::MAX;
+                for a in options() {
+                    for b in options() {
+                        for c in options() {
+                            for d in options() {
+                                let radii = [a, b, c, d];
+                                let sum: u32 = radii.iter().map(|t| t.map_or(0, |t| t + 1)).sum();
+                                if sum == r + 1 && half(&radii) {
+                                    best = best.min(cost(&radii));
+                                }
+                            }
+                        }
+                    }
+                }
+                assert_eq!(cost(&chosen), best, "rows {rows} threshold {r}: {chosen:?}");
+            }
+        }
+        // At 10M rows (3 tables of 24 bits, 8 of 23), radius 1 goes to a 23-bit table; at
+        // 1M (4 of 22, 8 of 21), radius 2 goes to every 22-bit table.
+        let lengths = plan(10_000_000, None).unwrap();
+        let radii = shape(&lengths).radii(31, 10_000_000);
+        let one: Vec<u32> = (lengths.iter().zip(&radii))
+            .filter(|(_, r)| **r == Some(1))
+            .map(|(l, _)| *l)
+            .collect();
+        assert_eq!(one, [23]);
+        let lengths = plan(1_000_000, None).unwrap();
+        let radii = shape(&lengths).radii(31, 1_000_000);
+        for (l, r) in lengths.iter().zip(&radii) {
+            if *l == 22 {
+                assert_eq!(*r, Some(2));
+            }
         }
     }
 }
