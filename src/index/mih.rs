@@ -257,6 +257,180 @@ impl<'a> Dir<'a> {
     }
 }
 
+/// Buckets per directory slice of a batched search.
+const SLICE: usize = 1 << DIR_SLICE_BITS;
+/// Block starts a blocked slice may need: one for each block of at least 2 buckets, and the
+/// next block's.
+const SLICE_BASES: usize = SLICE / 2 + 1;
+
+/// The bucket starts of one directory slice of a blocked table, in fixed-size arrays: the
+/// probes of a batched search index them with in-slice keys, with no bounds to check.
+struct SliceDir<'a> {
+    bits: u32,
+    /// Block starts of the slice's blocks and of the next block, copied (a few hundred
+    /// bytes at 128 or 256 buckets a block); the rest is unused.
+    bases: &'a [u32; SLICE_BASES],
+    /// Offsets of the slice's buckets and of the next slice's first (always 0).
+    offs: &'a [u8; SLICE + 1],
+}
+
+impl<'a> SliceDir<'a> {
+    /// The slice of `dir` that starts at key `first`, its block starts copied into `bases`;
+    /// `None` unless `dir` is blocked, the slice has [`SLICE`] buckets and they are all in
+    /// the table.
+    fn new(
+        dir: Dir<'a>,
+        first: usize,
+        shift: u32,
+        bases: &'a mut [u32; SLICE_BASES],
+    ) -> Option<Self> {
+        let Dir::Blocked {
+            bits,
+            bases: from,
+            offs,
+        } = dir
+        else {
+            return None;
+        };
+        if shift != DIR_SLICE_BITS {
+            return None;
+        }
+        let blocks = (SLICE >> bits) + 1;
+        let from = from.get(4 * (first >> bits)..4 * ((first >> bits) + blocks))?;
+        for (b, x) in bases.iter_mut().zip(from.chunks_exact(4)) {
+            *b = u32::from_le_bytes([x[0], x[1], x[2], x[3]]);
+        }
+        Some(SliceDir {
+            bits,
+            bases,
+            offs: offs.get(first..)?.first_chunk::<{ SLICE + 1 }>()?,
+        })
+    }
+
+    /// Positions `[start(key), start(key + 1))` of the bucket whose low key bits are those
+    /// of `key`, as [`Dir::bucket`] gives them.
+    #[inline(always)]
+    fn bucket(&self, key: u32) -> (usize, usize) {
+        let k = key as usize & (SLICE - 1);
+        // At least 2 buckets a block, so j < SLICE / 2.
+        let j = (k >> self.bits) & (SLICE / 2 - 1);
+        let base = self.bases[j] as usize;
+        let next = (k + 1) & ((1 << self.bits) - 1) == 0;
+        let end_base = if next {
+            self.bases[j + 1] as usize
+        } else {
+            base
+        };
+        (
+            base + usize::from(self.offs[k]),
+            end_base + usize::from(self.offs[k + 1]),
+        )
+    }
+}
+
+/// The probes of a batched search's `items` (all in one directory slice), with `bucket`
+/// giving a key's positions: each item's keys are looked up and the rows found appended to
+/// `staged[..*len]` as `row << 32 | query`, item after item until more than [`STAGE`] are
+/// there. Returns the number of items done.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn probe_items(
+    bucket: impl Fn(u32) -> (usize, usize),
+    ids: Rows<'_>,
+    n: usize,
+    items: &[u64],
+    masks: &[u32],
+    groups: &[(u32, Range<usize>)],
+    staged: &mut Vec<u64>,
+    len: &mut usize,
+) -> usize {
+    let mut l = *len;
+    let mut done = 0;
+    for &item in items {
+        if l > STAGE {
+            break;
+        }
+        done += 1;
+        let qi = (item & ITEM_Q) as u32;
+        let s = (item >> ITEM_S) as u32;
+        let group = (item >> ITEM_G) as usize & ((1 << (ITEM_S - ITEM_G)) - 1);
+        let Some((_, range)) = groups.get(group) else {
+            continue;
+        };
+        let masks = masks.get(range.clone()).unwrap_or_default();
+        // Room for the first UNROLL rows of every key.
+        if l + UNROLL * (masks.len() + 1) > staged.len() {
+            staged.resize(2 * (l + UNROLL * (masks.len() + 1)), 0);
+        }
+        for &x in masks {
+            // A key past the directory, from a damaged table, is an empty bucket.
+            let (b, e) = bucket(s ^ x);
+            let e = e.min(n);
+            let c = e.saturating_sub(b);
+            // The first UNROLL positions are written whatever the bucket's size (a row past
+            // the bucket is overwritten later), so that the common small bucket costs no
+            // mispredicted branch.
+            let first = ids.first(b);
+            if let Some(out) = staged.get_mut(l..l + UNROLL) {
+                for (o, r) in out.iter_mut().zip(first) {
+                    *o = (r << 32) | u64::from(qi);
+                }
+            }
+            l += c.min(UNROLL);
+            for pos in b + UNROLL..e {
+                if l + UNROLL * (masks.len() + 1) > staged.len() {
+                    staged.resize(2 * staged.len(), 0);
+                }
+                staged[l] = (ids.at(pos) << 32) | u64::from(qi);
+                l += 1;
+            }
+        }
+    }
+    *len = l;
+    done
+}
+
+/// [`probe_items`] for a blocked slice.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn probe_fast(
+    dir: &SliceDir<'_>,
+    ids: Rows<'_>,
+    n: usize,
+    items: &[u64],
+    masks: &[u32],
+    groups: &[(u32, Range<usize>)],
+    staged: &mut Vec<u64>,
+    len: &mut usize,
+) -> usize {
+    probe_items(|k| dir.bucket(k), ids, n, items, masks, groups, staged, len)
+}
+
+/// [`probe_items`] for any directory.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn probe_any(
+    dir: Dir<'_>,
+    ids: Rows<'_>,
+    n: usize,
+    items: &[u64],
+    masks: &[u32],
+    groups: &[(u32, Range<usize>)],
+    staged: &mut Vec<u64>,
+    len: &mut usize,
+) -> usize {
+    probe_items(
+        |k| dir.bucket(k as usize),
+        ids,
+        n,
+        items,
+        masks,
+        groups,
+        staged,
+        len,
+    )
+}
+
 /// Reads a byte of each cache line of `b`, in order: the hardware prefetcher then streams
 /// the whole range into the caches, where the random reads that follow find it.
 #[inline]
@@ -693,6 +867,7 @@ impl Mih {
         let mut masks = Vec::new();
         let mut groups: Vec<(u32, Range<usize>)> = Vec::new();
         let mut counts = Vec::new();
+        let mut slice_bases = Box::new([0u32; SLICE_BASES]);
         for (i, (t, radius)) in self.tables.iter().zip(&radii).enumerate() {
             let Some(radius) = *radius else { continue };
             let Some((dir, ids)) = t.view(all) else {
@@ -747,35 +922,17 @@ impl Mih {
                 let b = dir.start(keys.start).unwrap_or(0);
                 let e = dir.start(keys.end).unwrap_or(0);
                 touch(ids.bytes(b..e.max(b)));
-                for &item in slice {
-                    let qi = (item & ITEM_Q) as u32;
-                    let s = (item >> ITEM_S) as u32;
-                    let group = (item >> ITEM_G) as usize & ((1 << (ITEM_S - ITEM_G)) - 1);
-                    for &x in &masks[groups[group].1.clone()] {
-                        // A key past the directory, from a damaged table, is an empty
-                        // bucket.
-                        let (b, e) = dir.bucket((s ^ x) as usize);
-                        let e = e.min(n);
-                        let c = e.saturating_sub(b);
-                        if len > STAGE {
-                            regions.place(&staged[..len], &mut emit);
-                            len = 0;
-                        }
-                        // The first UNROLL positions are written whatever the bucket's size
-                        // (a row past the bucket is overwritten later), so that the common
-                        // small bucket costs no mispredicted branch.
-                        let first = ids.first(b);
-                        for (o, r) in staged[len..len + UNROLL].iter_mut().zip(first) {
-                            *o = (r << 32) | u64::from(qi);
-                        }
-                        len += c.min(UNROLL);
-                        for pos in b + UNROLL..e {
-                            if len + UNROLL >= staged.len() {
-                                staged.resize(2 * staged.len(), 0);
-                            }
-                            staged[len] = (ids.at(pos) << 32) | u64::from(qi);
-                            len += 1;
-                        }
+                let fast = SliceDir::new(dir, keys.start, shift, &mut slice_bases);
+                let mut done = 0;
+                while done < slice.len() {
+                    let rest = &slice[done..];
+                    done += match &fast {
+                        Some(d) => probe_fast(d, ids, n, rest, &masks, &groups, staged, &mut len),
+                        None => probe_any(dir, ids, n, rest, &masks, &groups, staged, &mut len),
+                    };
+                    if len > STAGE {
+                        regions.place(&staged[..len], &mut emit);
+                        len = 0;
                     }
                 }
             }
