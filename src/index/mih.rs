@@ -45,7 +45,9 @@
 //! bucket of hundreds of rows (clustered hashes) makes its table take smaller blocks, or
 //! one u32 a bucket when no block fits.
 
+use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
@@ -56,6 +58,8 @@ use super::{pdq_words, u32_at};
 pub(super) const KIND_PDQ_MIH: u32 = 8;
 /// Bytes before a table's bucket starts.
 const HEAD: usize = 16;
+/// Thresholds whose radii an opened index keeps (0 to 64).
+const RADII_KEPT: usize = 65;
 /// Most tables an index may hold.
 const MAX_TABLES: usize = 64;
 /// Longest substring a table may use (a 1 GiB directory).
@@ -646,6 +650,10 @@ impl Table {
 #[derive(Clone, Debug)]
 pub(super) struct Mih {
     tables: Vec<Table>,
+    /// PDQ row count.
+    rows: usize,
+    /// The radii of each threshold below [`RADII_KEPT`], worked out on first use.
+    radii: [OnceLock<Vec<Option<u32>>>; RADII_KEPT],
 }
 
 /// What `vigie index info` says about the tables.
@@ -737,7 +745,27 @@ impl Mih {
         if next != 256 {
             return Err(format!("multi-index tables cover {next} bits, not 256"));
         }
-        Ok(Some(Mih { tables }))
+        Ok(Some(Mih::new(tables, rows)))
+    }
+
+    fn new(tables: Vec<Table>, rows: usize) -> Mih {
+        Mih {
+            tables,
+            rows,
+            radii: std::array::from_fn(|_| OnceLock::new()),
+        }
+    }
+
+    /// [`Mih::cheapest_radii`] for this index's rows, kept for the usual thresholds (a few
+    /// hundred cost evaluations, a microsecond, against some tens of microseconds for a
+    /// search).
+    fn radii(&self, threshold: u32) -> Cow<'_, [Option<u32>]> {
+        match self.radii.get(threshold as usize) {
+            Some(kept) => {
+                Cow::Borrowed(kept.get_or_init(|| self.cheapest_radii(threshold, self.rows)))
+            }
+            None => Cow::Owned(self.cheapest_radii(threshold, self.rows)),
+        }
     }
 
     /// The radius of each table for a search within `threshold` over `rows` hashes, `None`
@@ -749,7 +777,7 @@ impl Mih {
     /// has more keys at each radius but fewer rows in each: which one should take the larger
     /// radius depends on the row count (at 10M rows, radius 1 goes to a 23-bit table, not a
     /// 24-bit one; at 1M, radius 2 goes to the 22-bit tables, not the 21-bit ones).
-    fn radii(&self, threshold: u32, rows: usize) -> Vec<Option<u32>> {
+    fn cheapest_radii(&self, threshold: u32, rows: usize) -> Vec<Option<u32>> {
         // keys · (1 + rows / 2^len), scaled by 2^32 to stay exact (len <= 28).
         let raise = |len: u32, t: Option<u32>| {
             let keys = u128::from(binomial(len, t.map_or(0, |t| t + 1)));
@@ -769,10 +797,11 @@ impl Mih {
 
     /// Expected cost of one search within `threshold` over `rows` hashes, in units of one
     /// hash of the linear scan (which costs `rows`).
-    pub(super) fn cost(&self, threshold: u32, rows: usize) -> u64 {
+    pub(super) fn cost(&self, threshold: u32) -> u64 {
+        let rows = self.rows;
         self.tables
             .iter()
-            .zip(self.radii(threshold, rows))
+            .zip(self.radii(threshold).iter().copied())
             .filter_map(|(t, r)| Some((t, r?)))
             .map(|(t, r)| {
                 let probes = ball_size(t.len, r);
@@ -782,44 +811,51 @@ impl Mih {
             .fold(0u64, u64::saturating_add)
     }
 
-    /// Calls `emit(row, distance)` once for every PDQ row within `threshold` of `query`
-    /// (big-endian words). `hashes` are the PDQ table's hash bytes. A damaged table never
-    /// panics: positions or rows out of range are skipped, and every reported distance is
-    /// computed from the row's own hash.
+    /// Calls `emit(query, row, distance)` once for every PDQ row within `threshold` of each
+    /// of `queries` (big-endian words), one query after the other: for a few queries, where
+    /// [`Mih::search_batch`] would read whole slices for a few probes. `hashes` are the PDQ
+    /// table's hash bytes. Each table is searched in three passes, the buckets' bounds, their
+    /// rows, then the rows' hashes, so that the reads of a pass (random, in caches or DRAM)
+    /// do not wait for one another. A damaged table never panics: positions or rows out of
+    /// range are skipped, and every reported distance is computed from the row's own hash.
     pub(super) fn search(
         &self,
         all: &[u8],
         hashes: &[u8],
-        query: &[u64; 4],
+        queries: &[[u64; 4]],
         threshold: u32,
-        mut emit: impl FnMut(usize, u32),
+        mut emit: impl FnMut(usize, usize, u32),
     ) {
         let n = hashes.len() / 32;
-        let radii = self.radii(threshold, n);
-        let subs: Vec<u32> = self
-            .tables
-            .iter()
-            .map(|t| substring(query, t.start, t.len))
-            .collect();
-        for (i, t) in self.tables.iter().enumerate() {
-            let Some(radius) = radii[i] else { continue };
-            let Some((dir, ids)) = t.view(all) else {
-                continue;
-            };
-            for_each_mask(t.len, radius, |mask| {
-                let (s, e) = dir.bucket((subs[i] ^ mask) as usize);
-                for pos in s..e.min(n) {
-                    let row = ids.at(pos) as usize;
-                    if row >= n {
+        let radii = self.radii(threshold);
+        let (mut subs, mut spans, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+        for (qi, query) in queries.iter().enumerate() {
+            subs.clear();
+            subs.extend(self.tables.iter().map(|t| substring(query, t.start, t.len)));
+            for (i, t) in self.tables.iter().enumerate() {
+                let Some(radius) = radii[i] else { continue };
+                let Some((dir, ids)) = t.view(all) else {
+                    continue;
+                };
+                spans.clear();
+                for_each_mask(t.len, radius, |mask| {
+                    spans.push(dir.bucket((subs[i] ^ mask) as usize));
+                });
+                rows.clear();
+                for &(s, e) in &spans {
+                    rows.extend((s..e.min(n)).map(|pos| ids.at(pos) as usize));
+                }
+                for &row in &rows {
+                    let Some(h) = hashes.get(row * 32..).and_then(|h| h.first_chunk::<32>()) else {
                         continue;
-                    }
-                    let h = be_words(&hashes[row * 32..row * 32 + 32]);
+                    };
+                    let h = be_words(h);
                     let d = distance(query, &h);
                     if d <= threshold && !self.found_earlier(&h, i, &radii, &subs) {
-                        emit(row, d);
+                        emit(qi, row, d);
                     }
                 }
-            });
+            }
         }
     }
 
@@ -852,7 +888,7 @@ impl Mih {
         );
         let n = hashes.len() / 32;
         let m = self.tables.len();
-        let radii = self.radii(threshold, n);
+        let radii = self.radii(threshold);
         let subs: Vec<u32> = queries
             .iter()
             .flat_map(|q| self.tables.iter().map(|t| substring(q, t.start, t.len)))
@@ -862,13 +898,13 @@ impl Mih {
         let mut bufs = BUFFERS.with(|b| b.take());
         let [items, staged] = &mut bufs;
         staged.resize(STAGE + UNROLL, 0); // the length a batch starts with, whatever the last grew to
-        let mut regions = Regions::new(self.candidates(threshold, n), queries, hashes, threshold);
+        let mut regions = Regions::new(self.candidates(threshold), queries, hashes, threshold);
         let mut len = 0; // staged[..len] are the rows found and not yet in their regions
         let mut masks = Vec::new();
         let mut groups: Vec<(u32, Range<usize>)> = Vec::new();
         let mut counts = Vec::new();
         let mut slice_bases = Box::new([0u32; SLICE_BASES]);
-        for (i, (t, radius)) in self.tables.iter().zip(&radii).enumerate() {
+        for (i, (t, radius)) in self.tables.iter().zip(radii.iter()).enumerate() {
             let Some(radius) = *radius else { continue };
             let Some((dir, ids)) = t.view(all) else {
                 continue;
@@ -958,10 +994,11 @@ impl Mih {
     }
 
     /// Expected rows a search within `threshold` compares (for sizing batches).
-    pub(super) fn candidates(&self, threshold: u32, rows: usize) -> u64 {
+    pub(super) fn candidates(&self, threshold: u32) -> u64 {
+        let rows = self.rows;
         self.tables
             .iter()
-            .zip(self.radii(threshold, rows))
+            .zip(self.radii(threshold).iter().copied())
             .filter_map(|(t, r)| Some(ball_size(t.len, r?).saturating_mul(rows as u64) >> t.len))
             .fold(0u64, u64::saturating_add)
     }
@@ -1271,13 +1308,16 @@ mod tests {
                 assert!(got[qi].insert((row, d)), "reported twice");
             });
             assert_eq!(got, want, "batch, threshold {t}, layout {force:?}");
-            for (q, want) in queries.iter().zip(&want).take(8) {
-                let mut got = BTreeSet::new();
-                mih.search(&all, &hashes, q, t, |row, d| {
-                    assert!(got.insert((row, d)), "reported twice");
-                });
-                assert_eq!(&got, want, "single, threshold {t}, layout {force:?}");
-            }
+            let few = &queries[..8.min(queries.len())];
+            let mut got = vec![BTreeSet::new(); few.len()];
+            mih.search(&all, &hashes, few, t, |qi, row, d| {
+                assert!(got[qi].insert((row, d)), "reported twice");
+            });
+            assert_eq!(
+                got,
+                want[..few.len()],
+                "single, threshold {t}, layout {force:?}"
+            );
         }
         mih
     }
@@ -1354,7 +1394,7 @@ mod tests {
                 t
             })
             .collect();
-        Mih { tables }
+        Mih::new(tables, 0)
     }
 
     #[test]
@@ -1363,7 +1403,7 @@ mod tests {
             let mih = shape(&plan(rows, None).unwrap());
             for r in 0..300 {
                 let sum: u32 = mih
-                    .radii(r, rows)
+                    .cheapest_radii(r, rows)
                     .iter()
                     .map(|t| t.map_or(0, |t| t + 1))
                     .sum();
@@ -1380,7 +1420,7 @@ mod tests {
         let mih = shape(&[13, 12, 10, 9]);
         for rows in [1usize << 10, 1 << 16, 1 << 20] {
             for r in 0..14u32 {
-                let chosen = mih.radii(r, rows);
+                let chosen = mih.cheapest_radii(r, rows);
                 let cost = |radii: &[Option<u32>]| {
                     mih.tables
                         .iter()
@@ -1415,14 +1455,14 @@ mod tests {
         // At 10M rows (3 tables of 24 bits, 8 of 23), radius 1 goes to a 23-bit table; at
         // 1M (4 of 22, 8 of 21), radius 2 goes to every 22-bit table.
         let lengths = plan(10_000_000, None).unwrap();
-        let radii = shape(&lengths).radii(31, 10_000_000);
+        let radii = shape(&lengths).cheapest_radii(31, 10_000_000);
         let one: Vec<u32> = (lengths.iter().zip(&radii))
             .filter(|(_, r)| **r == Some(1))
             .map(|(l, _)| *l)
             .collect();
         assert_eq!(one, [23]);
         let lengths = plan(1_000_000, None).unwrap();
-        let radii = shape(&lengths).radii(31, 1_000_000);
+        let radii = shape(&lengths).cheapest_radii(31, 1_000_000);
         for (l, r) in lengths.iter().zip(&radii) {
             if *l == 22 {
                 assert_eq!(*r, Some(2));

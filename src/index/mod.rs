@@ -1378,18 +1378,17 @@ impl Index {
                 },
             );
         };
-        let use_mih =
-            |m: &Mih| force_mih.unwrap_or_else(|| m.cost(threshold, t.rows) < t.rows as u64);
+        let use_mih = |m: &Mih| force_mih.unwrap_or_else(|| m.cost(threshold) < t.rows as u64);
         if let Some(mih) = self.mih.as_ref().filter(|m| use_mih(m)) {
             let words: Vec<[u64; 4]> = queries.iter().map(|q| mih::be_words(&q.0)).collect();
             if words.len() < MIH_BATCH_MIN {
-                for (qi, q) in words.iter().enumerate() {
-                    mih.search(all, hashes, q, threshold, |row, d| emit(row, qi, d));
-                }
+                mih.search(all, hashes, &words, threshold, |qi, row, d| {
+                    emit(row, qi, d)
+                });
                 return;
             }
             // Batches of even size whose candidate rows stay within MIH_BATCH_PAIRS.
-            let per_query = mih.candidates(threshold, t.rows).max(1);
+            let per_query = mih.candidates(threshold).max(1);
             let most =
                 ((MIH_BATCH_PAIRS / per_query) as usize).clamp(1, words.len().min(mih::MAX_BATCH));
             let batch = words.len().div_ceil(words.len().div_ceil(most));

@@ -983,7 +983,7 @@ fn pdq_tables_chosen_from_the_list_size() {
     // At threshold 31 the tables are cheaper than a scan; the answer is the scan's.
     let q = flip_bits(&mut rng, &set[77], 20);
     let mih = idx.mih.as_ref().unwrap();
-    assert!(mih.cost(31, set.len()) < set.len() as u64);
+    assert!(mih.cost(31) < set.len() as u64);
     let found = pdq_found(&idx, &q, 31);
     assert!(found.iter().any(|(h, d, _)| *h == set[77] && *d == 20));
     let mut linear = BTreeSet::new();
