@@ -332,107 +332,99 @@ impl<'a> SliceDir<'a> {
     }
 }
 
-/// The probes of a batched search's `items` (all in one directory slice), with `bucket`
-/// giving a key's positions: each item's keys are looked up and the rows found appended to
-/// `staged[..*len]` as `row << 32 | query`, item after item until more than [`STAGE`] are
-/// there. Returns the number of items done.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn probe_items(
-    bucket: impl Fn(u32) -> (usize, usize),
-    ids: Rows<'_>,
+/// What the probes of one table in a batched search share: the table's rows, the PDQ row
+/// count, the ball's masks and their groups (by high bits).
+#[derive(Clone, Copy)]
+struct Probes<'a> {
+    ids: Rows<'a>,
     n: usize,
-    items: &[u64],
-    masks: &[u32],
-    groups: &[(u32, Range<usize>)],
-    staged: &mut Vec<u64>,
-    len: &mut usize,
-) -> usize {
-    let mut l = *len;
-    let mut done = 0;
-    for &item in items {
-        if l > STAGE {
-            break;
-        }
-        done += 1;
-        let qi = (item & ITEM_Q) as u32;
-        let s = (item >> ITEM_S) as u32;
-        let group = (item >> ITEM_G) as usize & ((1 << (ITEM_S - ITEM_G)) - 1);
-        let Some((_, range)) = groups.get(group) else {
-            continue;
-        };
-        let masks = masks.get(range.clone()).unwrap_or_default();
-        // Room for the first UNROLL rows of every key.
-        if l + UNROLL * (masks.len() + 1) > staged.len() {
-            staged.resize(2 * (l + UNROLL * (masks.len() + 1)), 0);
-        }
-        for &x in masks {
-            // A key past the directory, from a damaged table, is an empty bucket.
-            let (b, e) = bucket(s ^ x);
-            let e = e.min(n);
-            let c = e.saturating_sub(b);
-            // The first UNROLL positions are written whatever the bucket's size (a row past
-            // the bucket is overwritten later), so that the common small bucket costs no
-            // mispredicted branch.
-            let first = ids.first(b);
-            if let Some(out) = staged.get_mut(l..l + UNROLL) {
-                for (o, r) in out.iter_mut().zip(first) {
-                    *o = (r << 32) | u64::from(qi);
+    masks: &'a [u32],
+    groups: &'a [(u32, Range<usize>)],
+}
+
+impl Probes<'_> {
+    /// The probes of `items` (all in one directory slice), with `bucket` giving a key's
+    /// positions: each item's keys are looked up and the rows found appended to
+    /// `staged[..*len]` as `row << 32 | query`, item after item until more than [`STAGE`]
+    /// are there. Returns the number of items done.
+    #[inline(always)]
+    fn run(
+        self,
+        bucket: impl Fn(u32) -> (usize, usize),
+        items: &[u64],
+        staged: &mut Vec<u64>,
+        len: &mut usize,
+    ) -> usize {
+        let Probes {
+            ids,
+            n,
+            masks,
+            groups,
+        } = self;
+        let mut l = *len;
+        let mut done = 0;
+        for &item in items {
+            if l > STAGE {
+                break;
+            }
+            done += 1;
+            let qi = (item & ITEM_Q) as u32;
+            let s = (item >> ITEM_S) as u32;
+            let group = (item >> ITEM_G) as usize & ((1 << (ITEM_S - ITEM_G)) - 1);
+            let Some((_, range)) = groups.get(group) else {
+                continue;
+            };
+            let masks = masks.get(range.clone()).unwrap_or_default();
+            // Room for the first UNROLL rows of every key.
+            let room = UNROLL * (masks.len() + 1);
+            if l + room > staged.len() {
+                staged.resize(2 * (l + room), 0);
+            }
+            for &x in masks {
+                // A key past the directory, from a damaged table, is an empty bucket.
+                let (b, e) = bucket(s ^ x);
+                let e = e.min(n);
+                let c = e.saturating_sub(b);
+                // The first UNROLL positions are written whatever the bucket's size (a row
+                // past the bucket is overwritten later), so that the common small bucket
+                // costs no mispredicted branch.
+                let first = ids.first(b);
+                if let Some(out) = staged.get_mut(l..l + UNROLL) {
+                    for (o, r) in out.iter_mut().zip(first) {
+                        *o = (r << 32) | u64::from(qi);
+                    }
+                }
+                l += c.min(UNROLL);
+                for pos in b + UNROLL..e {
+                    if l + room > staged.len() {
+                        staged.resize(2 * staged.len(), 0);
+                    }
+                    staged[l] = (ids.at(pos) << 32) | u64::from(qi);
+                    l += 1;
                 }
             }
-            l += c.min(UNROLL);
-            for pos in b + UNROLL..e {
-                if l + UNROLL * (masks.len() + 1) > staged.len() {
-                    staged.resize(2 * staged.len(), 0);
-                }
-                staged[l] = (ids.at(pos) << 32) | u64::from(qi);
-                l += 1;
-            }
         }
+        *len = l;
+        done
     }
-    *len = l;
-    done
-}
 
-/// [`probe_items`] for a blocked slice.
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn probe_fast(
-    dir: &SliceDir<'_>,
-    ids: Rows<'_>,
-    n: usize,
-    items: &[u64],
-    masks: &[u32],
-    groups: &[(u32, Range<usize>)],
-    staged: &mut Vec<u64>,
-    len: &mut usize,
-) -> usize {
-    probe_items(|k| dir.bucket(k), ids, n, items, masks, groups, staged, len)
-}
+    /// [`Probes::run`] in a blocked slice.
+    #[inline(never)]
+    fn blocked(
+        self,
+        dir: &SliceDir<'_>,
+        items: &[u64],
+        staged: &mut Vec<u64>,
+        len: &mut usize,
+    ) -> usize {
+        self.run(|k| dir.bucket(k), items, staged, len)
+    }
 
-/// [`probe_items`] for any directory.
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn probe_any(
-    dir: Dir<'_>,
-    ids: Rows<'_>,
-    n: usize,
-    items: &[u64],
-    masks: &[u32],
-    groups: &[(u32, Range<usize>)],
-    staged: &mut Vec<u64>,
-    len: &mut usize,
-) -> usize {
-    probe_items(
-        |k| dir.bucket(k as usize),
-        ids,
-        n,
-        items,
-        masks,
-        groups,
-        staged,
-        len,
-    )
+    /// [`Probes::run`] in any directory.
+    #[inline(never)]
+    fn any(self, dir: Dir<'_>, items: &[u64], staged: &mut Vec<u64>, len: &mut usize) -> usize {
+        self.run(|k| dir.bucket(k as usize), items, staged, len)
+    }
 }
 
 /// Reads a byte of each cache line of `b`, in order: the hardware prefetcher then streams
@@ -944,6 +936,12 @@ impl Mih {
                 }
             }
             // counts[v] is now where slice v's items end.
+            let probes = Probes {
+                ids,
+                n,
+                masks: &masks,
+                groups: &groups,
+            };
             let mut from = 0;
             for (v, &to) in counts[..counts.len() - 1].iter().enumerate() {
                 let slice = &items[from..to];
@@ -963,8 +961,8 @@ impl Mih {
                 while done < slice.len() {
                     let rest = &slice[done..];
                     done += match &fast {
-                        Some(d) => probe_fast(d, ids, n, rest, &masks, &groups, staged, &mut len),
-                        None => probe_any(dir, ids, n, rest, &masks, &groups, staged, &mut len),
+                        Some(d) => probes.blocked(d, rest, staged, &mut len),
+                        None => probes.any(dir, rest, staged, &mut len),
                     };
                     if len > STAGE {
                         regions.place(&staged[..len], &mut emit);
