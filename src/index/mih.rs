@@ -380,11 +380,13 @@ impl Probes<'_> {
             if l + room > staged.len() {
                 staged.resize(2 * (l + room), 0);
             }
+            // The item's keys are distinct, so their buckets hold at most n rows in all;
+            // more comes from a damaged table, whose long buckets are then cut short.
+            let limit = l + n;
             for &x in masks {
                 // A key past the directory, from a damaged table, is an empty bucket.
                 let (b, e) = bucket(s ^ x);
-                let e = e.min(n);
-                let c = e.saturating_sub(b);
+                let c = e.min(n).saturating_sub(b);
                 // The first UNROLL positions are written whatever the bucket's size (a row
                 // past the bucket is overwritten later), so that the common small bucket
                 // costs no mispredicted branch.
@@ -395,7 +397,10 @@ impl Probes<'_> {
                     }
                 }
                 l += c.min(UNROLL);
-                for pos in b + UNROLL..e {
+                for pos in b + UNROLL..b + c {
+                    if l >= limit {
+                        break;
+                    }
                     if l + room > staged.len() {
                         staged.resize(2 * staged.len(), 0);
                     }
@@ -761,7 +766,8 @@ impl Mih {
     }
 
     /// The radius of each table for a search within `threshold` over `rows` hashes, `None`
-    /// for a table not searched: radii `t_i` with `sum(t_i + 1) = r + 1` and the least
+    /// for a table not searched: radii `t_i` with `sum(t_i + 1) = r + 1` (r at most 256,
+    /// the greatest distance) and the least
     /// expected cost. Raising a table's radius from `t` to `t + 1` adds C(len, t + 1) keys
     /// to probe, each holding `rows / 2^len` rows on average. That cost grows with `t` while
     /// `t < len / 2` (every useful search: radius 2 or 3 of 20-odd bits), and there taking
@@ -776,7 +782,8 @@ impl Mih {
             (keys * ((1u128 << len) + rows as u128)) << (32 - len.min(32))
         };
         let mut radii = vec![None; self.tables.len()];
-        for _ in 0..=threshold {
+        // Two hashes are at most 256 bits apart: radii adding up to 257 find every row.
+        for _ in 0..=threshold.min(256) {
             let cheapest = (self.tables.iter().zip(&radii).enumerate())
                 .min_by_key(|(_, (t, r))| raise(t.len, **r))
                 .map(|(i, _)| i);
@@ -833,9 +840,12 @@ impl Mih {
                 for_each_mask(t.len, radius, |mask| {
                     spans.push(dir.bucket((subs[i] ^ mask) as usize));
                 });
+                // The keys are distinct, so their buckets hold at most n rows in all; more
+                // comes from a damaged table, whose rows are then cut short.
                 rows.clear();
                 for &(s, e) in &spans {
-                    rows.extend((s..e.min(n)).map(|pos| ids.at(pos) as usize));
+                    let c = e.min(n).saturating_sub(s).min(n - rows.len());
+                    rows.extend((s..s + c).map(|pos| ids.at(pos) as usize));
                 }
                 for &row in &rows {
                     let Some(h) = hashes.get(row * 32..).and_then(|h| h.first_chunk::<32>()) else {
@@ -1397,15 +1407,17 @@ mod tests {
 
     #[test]
     fn radii_add_up_to_the_threshold_plus_one() {
+        // (u32::MAX must not take four billion steps.)
         for rows in [1 << 14, 1 << 20, 10_000_000, 1 << 28] {
             let mih = shape(&plan(rows, None).unwrap());
-            for r in 0..300 {
+            for r in (0..300).chain([u32::MAX]) {
                 let sum: u32 = mih
                     .cheapest_radii(r, rows)
                     .iter()
                     .map(|t| t.map_or(0, |t| t + 1))
                     .sum();
-                assert_eq!(sum, r + 1, "rows {rows} threshold {r}");
+                // Past 256 (every row), the radii stop growing.
+                assert_eq!(sum, r.min(256) + 1, "rows {rows} threshold {r}");
             }
         }
     }
