@@ -227,11 +227,7 @@ impl<'a> Dir<'a> {
                 let pair = pair.map_or(0, |x| u64::from_le_bytes(*x));
                 let o = offs.get(key..).and_then(|o| o.first_chunk::<2>());
                 let o = o.map_or([0, 0], |o| *o);
-                let base = pair as u32 as usize;
-                // The next bucket starts a block of its own: its base is the next one.
-                let next = (key + 1) & ((1 << bits) - 1) == 0;
-                let end_base = if next { (pair >> 32) as usize } else { base };
-                (base + usize::from(o[0]), end_base + usize::from(o[1]))
+                blocked_span(key, bits, pair as u32 as usize, (pair >> 32) as usize, o)
             }
         }
     }
@@ -318,18 +314,20 @@ impl<'a> SliceDir<'a> {
         let k = key as usize & (SLICE - 1);
         // At least 2 buckets a block, so j < SLICE / 2.
         let j = (k >> self.bits) & (SLICE / 2 - 1);
-        let base = self.bases[j] as usize;
-        let next = (k + 1) & ((1 << self.bits) - 1) == 0;
-        let end_base = if next {
-            self.bases[j + 1] as usize
-        } else {
-            base
-        };
-        (
-            base + usize::from(self.offs[k]),
-            end_base + usize::from(self.offs[k + 1]),
-        )
+        let (base, next) = (self.bases[j] as usize, self.bases[j + 1] as usize);
+        blocked_span(k, self.bits, base, next, [self.offs[k], self.offs[k + 1]])
     }
+}
+
+/// Positions `[start(key), start(key + 1))` of bucket `key` of a directory in blocks of
+/// 2^`bits` buckets, from the start of its block (`base`), that of the next block (`next`)
+/// and the offsets `o` of the bucket and of the one after it: when that one starts the next
+/// block, its offset counts from `next`.
+#[inline(always)]
+fn blocked_span(key: usize, bits: u32, base: usize, next: usize, o: [u8; 2]) -> (usize, usize) {
+    let last = (key + 1) & ((1 << bits) - 1) == 0;
+    let end_base = if last { next } else { base };
+    (base + usize::from(o[0]), end_base + usize::from(o[1]))
 }
 
 /// What the probes of one table in a batched search share: the table's rows, the PDQ row
