@@ -64,7 +64,8 @@ const RADII_KEPT: usize = 65;
 const MAX_TABLES: usize = 64;
 /// Longest substring a table may use (a 1 GiB directory).
 const MAX_LEN: u32 = 28;
-/// Longest substring the builder chooses by itself.
+/// Longest substring the builder chooses by itself for any row count (longer ones only past
+/// 2^23 rows, see [`longest_auto`]).
 const AUTO_MAX_LEN: u32 = 24;
 /// Fewest PDQ rows for which the builder adds tables by itself: below that the linear scan
 /// is a few microseconds.
@@ -487,23 +488,90 @@ fn for_each_mask(len: u32, radius: u32, mut f: impl FnMut(u32)) {
     }
 }
 
+/// Threshold the builder shapes the tables for: the usual PDQ match threshold (HMA's and
+/// ThreatExchange's default). Other thresholds search the same tables with other radii.
+const PLAN_THRESHOLD: u32 = 31;
+/// Shortest substring the builder chooses by itself.
+const AUTO_MIN_LEN: u32 = 8;
+/// Largest radius the builder gives a table by itself.
+const AUTO_MAX_RADIUS: u32 = 4;
+
 /// Substring lengths for `rows` PDQ hashes: `Some(lengths)` adds multi-index tables, `None`
-/// keeps the linear scan alone. `forced` sets the number of tables (tests and benchmarks).
+/// keeps the linear scan alone. `forced` sets the number of tables (tests and benchmarks),
+/// which then split the 256 bits evenly.
 pub(super) fn plan(rows: usize, forced: Option<usize>) -> Option<Vec<u32>> {
     let m = match forced {
         Some(m) => m.clamp((256 / MAX_LEN as usize) + 1, MAX_TABLES),
-        None => {
-            if rows < AUTO_MIN_ROWS {
-                return None;
-            }
-            // Substrings of about log2(rows) bits, so that a bucket holds about one row.
-            let bits = (rows as f64).log2().clamp(8.0, f64::from(AUTO_MAX_LEN));
-            ((256.0 / bits).floor() as usize).max(256usize.div_ceil(AUTO_MAX_LEN as usize))
-        }
+        None if rows < AUTO_MIN_ROWS => return None,
+        None => return Some(cheapest_lengths(rows, PLAN_THRESHOLD, 256)),
     };
     let base = 256 / m as u32;
     let extra = 256 % m as u32;
     Some((0..m as u32).map(|i| base + u32::from(i < extra)).collect())
+}
+
+/// Expected cost of searching one table of `len` bits within `radius` over `rows` hashes:
+/// its keys, each a bucket to look up holding `rows / 2^len` rows to compare, scaled by
+/// 2^32 to stay exact (`len` is at most [`MAX_LEN`]). The unit [`Mih::cheapest_radii`] and
+/// [`cheapest_lengths`] both weigh tables in.
+fn table_cost(len: u32, radius: u32, rows: usize) -> u128 {
+    (u128::from(ball_size(len, radius)) * ((1u128 << len) + rows as u128)) << (32 - len.min(32))
+}
+
+/// Longest substring the builder chooses for `rows` hashes: [`AUTO_MAX_LEN`], or one bit
+/// past log2(rows) (at most [`MAX_LEN`]), so that a directory never has more than about
+/// two buckets a row (at 100M rows the cheapest tables have 25 and 28 bits).
+fn longest_auto(rows: usize) -> u32 {
+    let log2 = usize::BITS - rows.saturating_sub(1).leading_zeros(); // ceil(log2(rows))
+    (log2 + 1).clamp(AUTO_MAX_LEN, MAX_LEN)
+}
+
+/// The substring lengths, `bits` in all (256 for PDQ), whose search within `threshold` over
+/// `rows` hashes costs least, radii included. Substrings of about log2(rows) bits (Norouzi
+/// et al.) are close, but the cheapest set mixes lengths: at 10M rows one 20-bit table
+/// searched at radius 1 and ten of 23 and 24 bits at radius 2 cost 4% less than three of 24
+/// bits and eight of 23, at 1M 7% less. A dynamic program over (bits used, radius units
+/// `t + 1` covered) finds them exactly, among lengths [`AUTO_MIN_LEN`] to [`longest_auto`]
+/// and radii up to [`AUTO_MAX_RADIUS`]; the tables come longest first.
+fn cheapest_lengths(rows: usize, threshold: u32, bits: usize) -> Vec<u32> {
+    let units = threshold.min(256) as usize + 1;
+    let lens = AUTO_MIN_LEN..=longest_auto(rows);
+    // best[b][u]: the least cost of tables using b bits that cover u units (u capped at
+    // `units`), the last table's length and the units before it, to rebuild them.
+    let mut best = vec![vec![(u128::MAX, 0u32, 0usize); units + 1]; bits + 1];
+    best[0][0].0 = 0;
+    for b in 0..=bits {
+        for u in 0..=units {
+            let here = best[b][u].0;
+            if here == u128::MAX {
+                continue;
+            }
+            for len in lens.clone() {
+                for t in 0..=AUTO_MAX_RADIUS {
+                    let (nb, nu) = (b + len as usize, (u + t as usize + 1).min(units));
+                    if nb > bits {
+                        continue;
+                    }
+                    let c = here.saturating_add(table_cost(len, t, rows));
+                    if c < best[nb][nu].0 {
+                        best[nb][nu] = (c, len, u);
+                    }
+                }
+            }
+        }
+    }
+    // Tables cover all the bits (more bits never cost more), which some set of lengths can
+    // whenever `bits` is 0 or at least AUTO_MIN_LEN (256 is 32 of 8 bits).
+    let (mut b, mut u) = (bits, units);
+    let mut lengths = Vec::new();
+    while b > 0 && best[b][u].0 != u128::MAX {
+        let (_, len, before) = best[b][u];
+        lengths.push(len);
+        b -= len as usize;
+        u = before;
+    }
+    lengths.sort_unstable_by(|a, b| b.cmp(a));
+    lengths
 }
 
 /// Most bytes the sections for `rows` rows and these substring lengths take (one u32 a
@@ -774,10 +842,10 @@ impl Mih {
     /// radius depends on the row count (at 10M rows, radius 1 goes to a 23-bit table, not a
     /// 24-bit one; at 1M, radius 2 goes to the 22-bit tables, not the 21-bit ones).
     fn cheapest_radii(&self, threshold: u32, rows: usize) -> Vec<Option<u32>> {
-        // keys · (1 + rows / 2^len), scaled by 2^32 to stay exact (len <= 28).
-        let raise = |len: u32, t: Option<u32>| {
-            let keys = u128::from(binomial(len, t.map_or(0, |t| t + 1)));
-            (keys * ((1u128 << len) + rows as u128)) << (32 - len.min(32))
+        // The keys a raise adds, each a lookup of rows / 2^len rows.
+        let raise = |len: u32, t: Option<u32>| match t {
+            None => table_cost(len, 0, rows),
+            Some(t) => table_cost(len, t + 1, rows) - table_cost(len, t, rows),
         };
         let mut radii = vec![None; self.tables.len()];
         // Two hashes are at most 256 bits apart: radii adding up to 257 find every row.
@@ -1430,13 +1498,8 @@ mod tests {
             for r in 0..14u32 {
                 let chosen = mih.cheapest_radii(r, rows);
                 let cost = |radii: &[Option<u32>]| {
-                    mih.tables
-                        .iter()
-                        .zip(radii)
-                        .filter_map(|(t, r)| {
-                            let keys = u128::from(ball_size(t.len, (*r)?));
-                            Some((keys * ((1 << t.len) + rows as u128)) << (32 - t.len))
-                        })
+                    (mih.tables.iter().zip(radii))
+                        .filter_map(|(t, r)| Some(table_cost(t.len, (*r)?, rows)))
                         .sum::<u128>()
                 };
                 let options = || (0..=r + 1).map(|t| t.checked_sub(1));
@@ -1462,19 +1525,97 @@ mod tests {
         }
         // At 10M rows (3 tables of 24 bits, 8 of 23), radius 1 goes to a 23-bit table; at
         // 1M (4 of 22, 8 of 21), radius 2 goes to every 22-bit table.
-        let lengths = plan(10_000_000, None).unwrap();
-        let radii = shape(&lengths).cheapest_radii(31, 10_000_000);
+        let radii_of = |lengths: &[u32], rows| shape(lengths).cheapest_radii(31, rows);
+        let mut lengths = vec![24; 3];
+        lengths.extend([23; 8]);
+        let radii = radii_of(&lengths, 10_000_000);
         let one: Vec<u32> = (lengths.iter().zip(&radii))
             .filter(|(_, r)| **r == Some(1))
             .map(|(l, _)| *l)
             .collect();
         assert_eq!(one, [23]);
-        let lengths = plan(1_000_000, None).unwrap();
-        let radii = shape(&lengths).cheapest_radii(31, 1_000_000);
+        let mut lengths = vec![22; 4];
+        lengths.extend([21; 8]);
+        let radii = radii_of(&lengths, 1_000_000);
         for (l, r) in lengths.iter().zip(&radii) {
             if *l == 22 {
                 assert_eq!(*r, Some(2));
             }
+        }
+    }
+
+    /// The cost of `lengths` searched with the radii that cost least: every table at a
+    /// radius up to AUTO_MAX_RADIUS, the units `t + 1` adding up to `units` or more.
+    fn best_cost(lengths: &[u32], units: u32, rows: usize) -> u128 {
+        let u = units as usize;
+        // cost[k]: the least cost of the tables so far covering k units (u or more at u).
+        let mut cost = vec![u128::MAX; u + 1];
+        cost[0] = 0;
+        for &len in lengths {
+            let mut next = vec![u128::MAX; u + 1];
+            for (k, &c) in cost.iter().enumerate().filter(|(_, c)| **c != u128::MAX) {
+                for t in 0..=AUTO_MAX_RADIUS {
+                    let to = (k + t as usize + 1).min(u);
+                    next[to] = next[to].min(c + table_cost(len, t, rows));
+                }
+            }
+            cost = next;
+        }
+        cost[u]
+    }
+
+    #[test]
+    fn lengths_are_the_cheapest() {
+        // Every set of lengths (AUTO_MIN_LEN to AUTO_MAX_LEN) that covers `bits`, each with
+        // its cheapest radii, against the set the builder takes.
+        fn sets(bits: u32, min: u32, out: &mut Vec<u32>, all: &mut Vec<Vec<u32>>) {
+            if bits == 0 {
+                all.push(out.clone());
+            }
+            for len in min.max(AUTO_MIN_LEN)..=AUTO_MAX_LEN.min(bits) {
+                // (No row count below runs past AUTO_MAX_LEN.)
+                out.push(len);
+                sets(bits - len, len, out, all);
+                out.pop();
+            }
+        }
+        for bits in [40u32, 57, 64] {
+            let mut all = Vec::new();
+            sets(bits, AUTO_MIN_LEN, &mut Vec::new(), &mut all);
+            for rows in [1usize << 10, 1 << 16, 1 << 20] {
+                for threshold in 0..8u32 {
+                    let chosen = cheapest_lengths(rows, threshold, bits as usize);
+                    assert_eq!(chosen.iter().sum::<u32>(), bits);
+                    assert!(chosen.windows(2).all(|w| w[0] >= w[1]), "{chosen:?}");
+                    let best = all.iter().map(|s| best_cost(s, threshold + 1, rows)).min();
+                    assert_eq!(
+                        Some(best_cost(&chosen, threshold + 1, rows)),
+                        best,
+                        "bits {bits} rows {rows} threshold {threshold}: {chosen:?}"
+                    );
+                }
+            }
+        }
+        // At PDQ's size, the plan covers the 256 bits and beats the even split of about
+        // log2(rows) bits (at least 11 tables), which it was before.
+        for rows in [1usize << 14, 1 << 20, 10_000_000, 1 << 27] {
+            let lengths = plan(rows, None).unwrap();
+            assert_eq!(lengths.iter().sum::<u32>(), 256, "{lengths:?}");
+            assert!(lengths.iter().all(|&l| l <= MAX_LEN));
+            let units = PLAN_THRESHOLD + 1;
+            let m = (256.0 / (rows as f64).log2().clamp(8.0, 24.0)).floor() as usize;
+            let even = plan(rows, Some(m.max(11))).unwrap();
+            assert!(best_cost(&lengths, units, rows) <= best_cost(&even, units, rows));
+            // The radii a search takes cost what the plan counted on.
+            let radii = shape(&lengths).cheapest_radii(PLAN_THRESHOLD, rows);
+            let taken: u128 = (lengths.iter().zip(&radii))
+                .filter_map(|(&l, r)| Some(table_cost(l, (*r)?, rows)))
+                .sum();
+            assert_eq!(
+                taken,
+                best_cost(&lengths, units, rows),
+                "rows {rows}: {lengths:?}"
+            );
         }
     }
 }

@@ -977,9 +977,11 @@ fn pdq_tables_chosen_from_the_list_size() {
     idx.verify().unwrap();
     let info = idx.info();
     let tables = info.pdq_search.as_ref().expect("large enough for tables");
-    // log2(16384) = 14 bits: 18 tables of 14 or 15 bits.
-    assert_eq!(tables.tables, 18);
-    assert!(info.to_string().contains("multi-index hashing: 18 tables"));
+    // The cheapest at threshold 31 for 2^14 hashes: 16 tables of 16 bits, each at radius 1.
+    assert_eq!(tables.tables, 16);
+    assert!(info
+        .to_string()
+        .contains("multi-index hashing: 16 tables of 16-bit substrings"));
     // At threshold 31 the tables are cheaper than a scan; the answer is the scan's.
     let q = flip_bits(&mut rng, &set[77], 20);
     let mih = idx.mih.as_ref().unwrap();
