@@ -9,10 +9,10 @@ use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use super::{
-    format_code, mih, place, AlgoCounts, Index, IndexError, Role, ALIGN, BLOOM_HEADER, BUCKET,
-    HEADER_FIXED, KIND_BLOOM, KIND_BUCKETS, KIND_LISTS, KIND_PDQ, KIND_PDQ_MIH, KIND_PROVENANCE,
-    KIND_RECORDS, KIND_ROLES, KIND_STRINGS, LIST_RECORD, LOAD, MAGIC, MAX_BITS, MAX_PROBLEMS,
-    PDQ_ROW, SECTION_ENTRY, SLOTS, VERSION,
+    format_code, mih, pdq_group_width, place, AlgoCounts, Index, IndexError, Role, ALIGN,
+    BLOOM_HEADER, BUCKET, HEADER_FIXED, KIND_BLOOM, KIND_BUCKETS, KIND_LISTS, KIND_PDQ,
+    KIND_PDQ_MIH, KIND_PROVENANCE, KIND_RECORDS, KIND_ROLES, KIND_STRINGS, LIST_RECORD, LOAD,
+    MAGIC, MAX_BITS, MAX_PROBLEMS, PDQ_ROW, SECTION_ENTRY, SLOTS, VERSION,
 };
 use crate::hash::{Algo, Digest};
 use crate::lists::bloom::{self, BloomFile, BloomKey};
@@ -176,6 +176,8 @@ pub struct IndexBuilder {
     recs: [Vec<Rec>; 5],
     bits: Option<u32>,
     pdq_search: PdqSearch,
+    /// Bytes of the PDQ section's provenance groups, when forced (tests); else the narrowest.
+    pdq_group_width: Option<usize>,
     /// Bloom filters: (list index, key form, the mapped file).
     blooms: Vec<(u32, BloomKey, BloomFile)>,
 }
@@ -187,7 +189,7 @@ pub enum PdqSearch {
     /// more), with substrings of about log2(n) bits.
     #[default]
     Auto,
-    /// No tables: every search scans the PDQ hashes (36 bytes per hash in all).
+    /// No tables: every search scans the PDQ hashes (32 to 36 bytes per hash in all).
     Linear,
     /// Multi-index tables, this many (clamped to 10..=64), whatever the list size.
     Tables(usize),
@@ -219,6 +221,13 @@ impl IndexBuilder {
     /// Chooses how the PDQ hashes will be searched (default [`PdqSearch::Auto`]).
     pub fn set_pdq_search(&mut self, search: PdqSearch) {
         self.pdq_search = search;
+    }
+
+    /// Forces the bytes of the PDQ section's provenance groups (0, 1, 2 or 4, wide enough for
+    /// every group), for tests of the layouts.
+    #[cfg(test)]
+    pub(crate) fn set_pdq_group_width(&mut self, width: usize) {
+        self.pdq_group_width = Some(width);
     }
 
     /// Forces 2^bits buckets in every table (bits clamped to `[0, 26]`), for benchmarks and
@@ -844,14 +853,16 @@ impl IndexBuilder {
         // tables over them.
         if !self.recs[PDQ].is_empty() {
             let recs = std::mem::take(&mut self.recs[PDQ]);
-            out.begin(KIND_PDQ, 0)?;
+            let narrowest = pdq_group_width(recs.iter().map(|r| r.tag).max().unwrap_or(0));
+            let width = self.pdq_group_width.map_or(narrowest, |w| w.max(narrowest));
+            out.begin(KIND_PDQ, width as u32)?;
             let mut h = [0u8; 32];
             for r in &recs {
                 r.key_bytes(&mut h);
                 out.put(&h)?;
             }
             for r in &recs {
-                out.put(&r.tag.to_le_bytes())?;
+                out.put(&r.tag.to_le_bytes()[..width])?;
             }
             out.end()?;
             if let Some(lengths) = &mih_plan {

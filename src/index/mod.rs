@@ -58,10 +58,13 @@
 //!   bucket starts at row 0, each next one where the previous ends, and the last ends at the
 //!   row count. Slot j < min(count, 7) holds bytes 8..16 of the digest of row first + j,
 //!   the other slots are zero; a bucket of more than 7 rows is searched in the records
-//! kind 7 PDQ          param 0
+//! kind 7 PDQ          param = w, the bytes of a provenance group: 0, 1, 2 or 4 (always 4,
+//!                     with param 0, before version 3)
 //!   n >= 1 rows in two columns: n PDQ hashes of 32 bytes (the bytes of the 64-hex-digit
-//!   form, in order), sorted, no duplicates; then n u32 provenance groups, the group of hash
-//!   i at i. The section length is 36n. At most one PDQ section, none without PDQ entries
+//!   form, in order), sorted, no duplicates; then n provenance groups of w bytes each
+//!   (little-endian), the group of hash i at i; with w = 0 every hash is in group 0. The
+//!   section length is (32 + w)n. The builder takes the narrowest w that holds every group
+//!   number. At most one PDQ section, none without PDQ entries
 //! kind 8 PDQ_MIH      param = table number: the PDQ multi-index tables, laid out in
 //!   `mih.rs` (its module documentation)
 //! kind 9 ROLES        param 0
@@ -122,9 +125,10 @@ use mih::{Mih, KIND_PDQ_MIH};
 /// The first 8 bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"VIGIEIDX";
 /// The format version this code writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The oldest format version this code reads: version 2 only added layouts of the
-/// multi-index tables (blocked bucket starts, 3-byte rows) that version 1 files never use.
+/// multi-index tables (blocked bucket starts, 3-byte rows) that version 1 files never use,
+/// and version 3 provenance groups of fewer than 4 bytes in the PDQ section.
 pub const OLDEST_VERSION: u32 = 1;
 /// Most sections a file may declare.
 const MAX_SECTIONS: u32 = 128;
@@ -136,7 +140,7 @@ const SECTION_ENTRY: usize = 32;
 const ALIGN: usize = 64;
 /// Bytes of one LISTS record.
 const LIST_RECORD: usize = 64;
-/// Bytes per PDQ entry: the hash, then (in the second column) its provenance group.
+/// Most bytes a PDQ entry takes: the hash, then (in the second column) its provenance group.
 const PDQ_ROW: usize = 36;
 /// Bytes of one PDQ hash.
 const PDQ_LEN: usize = 32;
@@ -583,9 +587,34 @@ pub struct PdqMatch<'a> {
 struct PdqTable {
     /// Byte range of the hashes (32 bytes each).
     hashes: Range<usize>,
-    /// Byte range of the provenance groups (u32 each).
+    /// Byte range of the provenance groups (`width` bytes each).
     groups: Range<usize>,
+    /// Bytes of a provenance group: 0 (every row in group 0), 1, 2 or 4.
+    width: usize,
     rows: usize,
+}
+
+impl PdqTable {
+    /// The provenance group of `row`, `None` past the table (damage).
+    #[inline]
+    fn group(&self, all: &[u8], row: usize) -> Option<u32> {
+        if self.width == 0 {
+            return (row < self.rows).then_some(0);
+        }
+        let at = self.groups.start + row * self.width;
+        let b = all.get(at..at + self.width)?;
+        Some(b.iter().rev().fold(0, |g, &x| (g << 8) | u32::from(x)))
+    }
+}
+
+/// Bytes of a PDQ section's provenance groups when `max` is the largest group number.
+fn pdq_group_width(max: u32) -> usize {
+    match max {
+        0 => 0,
+        1..=0xff => 1,
+        0x100..=0xffff => 2,
+        _ => 4,
+    }
 }
 
 /// A PDQ hash as four 64-bit words (little-endian loads: only the XOR's bit count matters).
@@ -841,6 +870,8 @@ struct BloomTable {
 pub struct Index {
     data: Data,
     path: PathBuf,
+    /// The file's format version.
+    version: u32,
     sections: Vec<Section>,
     strings: Vec<Box<str>>,
     lists: Vec<ListMeta>,
@@ -1110,13 +1141,23 @@ impl Index {
             if pdq.is_some() {
                 return Err(corrupt("two PDQ sections".into()));
             }
-            if s.param != 0 || r.is_empty() || r.len() % PDQ_ROW != 0 {
+            let width = match (version, s.param) {
+                (3.., 0 | 1 | 2 | 4) => s.param as usize,
+                (..=2, 0) => 4,
+                (_, w) => {
+                    return Err(corrupt(format!(
+                        "PDQ section: provenance groups of {w} bytes in a version {version} file"
+                    )))
+                }
+            };
+            let row = PDQ_LEN + width;
+            if r.is_empty() || r.len() % row != 0 {
                 return Err(corrupt(format!(
-                    "PDQ section: {} bytes is not a positive multiple of {PDQ_ROW}",
+                    "PDQ section: {} bytes is not a positive multiple of {row}",
                     r.len()
                 )));
             }
-            let rows = r.len() / PDQ_ROW;
+            let rows = r.len() / row;
             if rows > u32::MAX as usize {
                 return Err(corrupt(format!("PDQ section: {rows} rows")));
             }
@@ -1124,6 +1165,7 @@ impl Index {
             pdq = Some(PdqTable {
                 hashes: r.start..split,
                 groups: split..r.end,
+                width,
                 rows,
             });
         }
@@ -1154,6 +1196,7 @@ impl Index {
         }
         Ok(Index {
             path: path.to_owned(),
+            version,
             sections,
             strings,
             lists,
@@ -1368,7 +1411,7 @@ impl Index {
             let at = row * PDQ_LEN;
             let mut hash = PdqHash::ZERO;
             hash.0.copy_from_slice(&hashes[at..at + PDQ_LEN]);
-            let g = u32_at(all, t.groups.start + row * 4).unwrap_or(u32::MAX);
+            let g = t.group(all, row).unwrap_or(u32::MAX);
             out(
                 q,
                 PdqMatch {
@@ -1541,7 +1584,7 @@ impl Index {
             })
             .collect();
         IndexInfo {
-            version: VERSION,
+            version: self.version,
             file_size: self.data.len() as u64,
             lists,
             tables,
@@ -1683,7 +1726,7 @@ impl Index {
                     return Err(corrupt(format!("pdq row {row} out of order")));
                 }
                 prev = Some(h);
-                let g = u32_at(b, t.groups.start + row * 4);
+                let g = t.group(b, row);
                 if g.map_or(true, |g| g as usize >= self.group_count) {
                     return Err(corrupt(format!("pdq row {row}: bad provenance group")));
                 }

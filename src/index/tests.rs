@@ -308,11 +308,11 @@ fn corrupt_header_and_version_errors() {
         IndexError::NotAnIndex { .. }
     ));
     let mut b = bytes.clone();
-    b[8] = 3;
+    b[8] = 4;
     let err = open_bytes(b).unwrap_err();
-    assert!(matches!(err, IndexError::Version { found: 3, .. }), "{err}");
-    assert!(err.to_string().contains("version 3"), "{err}");
-    assert!(err.to_string().contains("versions 1 to 2"), "{err}");
+    assert!(matches!(err, IndexError::Version { found: 4, .. }), "{err}");
+    assert!(err.to_string().contains("version 4"), "{err}");
+    assert!(err.to_string().contains("versions 1 to 3"), "{err}");
     // Version 1 files are still read.
     let mut b = bytes.clone();
     b[8] = 1;
@@ -605,7 +605,8 @@ fn pdq_index_from_threatexchange_lists() {
     assert_eq!(idx.pdq_len(), 2);
     let info = idx.info();
     assert_eq!(info.pdq, 2);
-    assert_eq!(info.pdq_bytes, 2 * 36);
+    // Two provenance groups: a byte each.
+    assert_eq!(info.pdq_bytes, 2 * 33);
     assert_eq!(info.lists[0].pdq, 2);
     assert_eq!(info.lists[4].pdq, 1);
     assert_eq!(info.lists[1].format, ListFormat::TeDataset);
@@ -836,7 +837,7 @@ fn pdq_section_corruption_never_panics() {
     idx.verify().unwrap();
     assert_eq!(pdq_found(&idx, &ph(JPG_PDQ), 0).len(), 1);
     let (entry, off, len) = pdq_section(&bytes);
-    assert_eq!(len, 2 * PDQ_ROW);
+    assert_eq!(len, 2 * (PDQ_LEN + 1)); // two provenance groups: one byte each
 
     // Every truncation fails to open.
     for cut in 0..bytes.len() {
@@ -860,7 +861,7 @@ fn pdq_section_corruption_never_panics() {
     exercise_pdq(&idx);
     assert!(idx.verify().unwrap_err().to_string().contains("pdq row 1"));
     let mut b = bytes.clone();
-    b[off + 64..off + 68].copy_from_slice(&999u32.to_le_bytes()); // group out of range
+    b[off + 64] = 200; // group out of range
     reseal(&mut b);
     let idx = open_bytes(b).unwrap();
     exercise_pdq(&idx);
@@ -869,7 +870,7 @@ fn pdq_section_corruption_never_panics() {
     assert!(found.iter().all(|(_, _, h)| h.is_empty()));
     assert!(idx.verify().is_err());
     // A section length that is not a multiple of a row, or a second PDQ section.
-    for bad_len in [0, len - 1, len - 4, 35] {
+    for bad_len in [0, len - 1, len - 4, 32, 35] {
         let mut b = bytes.clone();
         b[entry + 16..entry + 24].copy_from_slice(&(bad_len as u64).to_le_bytes());
         reseal(&mut b);
@@ -1272,4 +1273,83 @@ fn hostile_roles_and_bloom_sections_are_corrupt_not_panics() {
     let idx = open_bytes(b).unwrap();
     assert!(idx.verify().is_err());
     let _ = blooms(&idx, &d(Algo::Sha1, PNG_SHA1));
+}
+
+/// The PDQ section keeps each hash's provenance group in the fewest bytes that hold every
+/// group number (none for a single group), and files of versions before 3, whose groups
+/// are always 4 bytes, are still read.
+#[test]
+fn pdq_groups_take_the_fewest_bytes() {
+    let mut rng = XorShift(0x6E0);
+    let set: Vec<PdqHash> = (0..300).map(|_| random_pdq(&mut rng)).collect();
+    // lists: how many lists the hashes are spread over, round robin.
+    let build = |lists: usize, force: Option<usize>| {
+        let mut b = IndexBuilder::new();
+        if let Some(w) = force {
+            b.set_pdq_group_width(w);
+        }
+        for l in 0..lists {
+            let mine = set.iter().skip(l).step_by(lists).map(|h| ListHash::Pdq(*h));
+            b.add_hashes(&format!("l{l}"), &format!("c{l}"), "gen", mine)
+                .unwrap();
+        }
+        b.into_index().unwrap().data.bytes().to_vec()
+    };
+    let check = |bytes: Vec<u8>, lists: usize, width: usize| {
+        let (entry, _, len) = pdq_section(&bytes);
+        assert_eq!(u32_at(&bytes, entry + 4), Some(width as u32), "param");
+        assert_eq!(len, set.len() * (PDQ_LEN + width));
+        let idx = open_bytes(bytes).unwrap();
+        idx.verify().unwrap();
+        assert_eq!(idx.info().pdq_bytes as usize, len);
+        // Every hash is found with its own list, and only that one.
+        for (i, h) in set.iter().enumerate() {
+            let found = pdq_found(&idx, h, 0);
+            assert_eq!(found.len(), 1, "hash {i}");
+            let want = vec![(format!("l{}", i % lists), format!("c{}", i % lists))];
+            let got = &found.iter().next().unwrap().2;
+            assert_eq!(got, &want, "hash {i} in {lists} lists, {width}-byte groups");
+        }
+    };
+    check(build(1, None), 1, 0);
+    check(build(7, None), 7, 1);
+    check(build(300, None), 300, 2);
+    check(build(7, Some(4)), 7, 4);
+    // A forced width never drops group bits.
+    check(build(300, Some(1)), 300, 2);
+
+    // A version 2 file: 4-byte groups under param 0.
+    let mut v2 = build(7, Some(4));
+    let (entry, _, _) = pdq_section(&v2);
+    v2[entry + 4..entry + 8].copy_from_slice(&0u32.to_le_bytes());
+    v2[8] = 2;
+    reseal(&mut v2);
+    check_v2(v2.clone(), &set);
+    // In version 3, param 0 means no groups: the same bytes are a bad length there. Other
+    // params are refused.
+    let mut b = v2.clone();
+    b[8] = 3;
+    reseal(&mut b);
+    let err = open_bytes(b).unwrap_err().to_string();
+    assert!(err.contains("not a positive multiple of 32"), "{err}");
+    for (version, param) in [(2u8, 4u32), (3, 3), (3, 8)] {
+        let mut b = v2.clone();
+        b[8] = version;
+        b[entry + 4..entry + 8].copy_from_slice(&param.to_le_bytes());
+        reseal(&mut b);
+        let err = open_bytes(b).unwrap_err().to_string();
+        assert!(err.contains(&format!("groups of {param} bytes")), "{err}");
+    }
+}
+
+/// The version 2 file of [`pdq_groups_take_the_fewest_bytes`] reads as its version 3 twin.
+fn check_v2(bytes: Vec<u8>, set: &[PdqHash]) {
+    let idx = open_bytes(bytes).unwrap();
+    idx.verify().unwrap();
+    assert_eq!(idx.info().version, 2);
+    for (i, h) in set.iter().enumerate() {
+        let found = pdq_found(&idx, h, 0);
+        let want = vec![(format!("l{}", i % 7), format!("c{}", i % 7))];
+        assert_eq!(found.iter().next().unwrap().2, want, "hash {i}");
+    }
 }
