@@ -1,20 +1,21 @@
-//! The jobs the command line runs, `hash`, `scan` and `match`, as library calls: a validated
-//! configuration in, records out, a summary and an exit status back.
+//! The jobs the command line runs, `hash`, `scan` and `match`, as library calls: an
+//! [`Engine`], the inputs and where the records go in; records written, a summary and an
+//! exit status back. Nothing here prints: the caller reports the summary.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
 
+use crate::engine::{Engine, Progress};
 use crate::lists::{read_list, ListError, ListHash, ListType};
-use crate::matcher::IndexMatcher;
+use crate::matcher::{IndexMatcher, Matcher};
+use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::pdq::PdqHash;
-use crate::pipeline::{self, Counters, Event, Hit, ItemResult, Matcher, PipelineConfig};
-use crate::report::progress::Progress;
+use crate::report::sorted::Chunked;
 use crate::report::{HashFormat, HashWriter, Output, ScanFormat, ScanWriter, Summary, Tally};
-use crate::source::{FailKind, Failure, Location};
+use crate::source::Shard;
 
 /// How a run ended, as a scanner's exit status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,17 +30,20 @@ pub enum ExitStatus {
     Error = 2,
 }
 
-/// Settings shared by both jobs.
-#[derive(Clone, Debug)]
+/// What a `hash` or `scan` job reads and where it writes.
+#[derive(Clone, Debug, Default)]
 pub struct RunOptions {
-    /// The pipeline (inputs, walk, open, algorithms, threads).
-    pub pipeline: PipelineConfig,
+    /// What to read.
+    pub inputs: Vec<Input>,
+    /// Only this part of the inputs (an array job's task).
+    pub shard: Option<Shard>,
+    /// Write the records in byte order (each item's records together), so that a rerun
+    /// writes the same bytes whatever order the threads finished in. Set for shards.
+    pub sorted: bool,
     /// Records to this file (temporary name, renamed at the end) instead of stdout.
     pub output: Option<PathBuf>,
     /// The summary as JSON to this file.
     pub summary: Option<PathBuf>,
-    /// No progress display and no summary on stderr.
-    pub quiet: bool,
 }
 
 /// What a job returns.
@@ -49,43 +53,55 @@ pub struct RunReport {
     pub summary: Summary,
     /// The exit status.
     pub status: ExitStatus,
+    /// False when the reader of the records went away (a closed pipe): the run stopped
+    /// early, and the summary counts what was read until then.
+    pub complete: bool,
 }
 
-/// Runs `vigie hash`: one record per item.
+/// Runs `vigie hash`: one record per item. Items a list format cannot carry (failed ones) are
+/// handed to `unlisted`, so that the caller can name them.
 ///
 /// # Errors
-/// Output errors (other than a closed pipe, which ends the run quietly) and summary-file errors.
-pub fn hash(opts: &RunOptions, format: HashFormat, invocation: &str) -> io::Result<RunReport> {
-    let out = Output::create(opts.output.as_deref())?;
+/// Output errors (other than a closed pipe, which ends the run quietly), summary-file
+/// errors, and `--format vics` asked for sorted output (a VICS document numbers its records).
+pub fn hash(
+    engine: &Engine,
+    opts: RunOptions,
+    format: HashFormat,
+    invocation: &str,
+    progress: &dyn Progress,
+    unlisted: &mut dyn FnMut(&ItemResult),
+) -> io::Result<RunReport> {
+    if opts.sorted && format == HashFormat::Vics {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "vics output numbers its records in reading order: it cannot be sorted or sharded \
+             (use jsonl, csv or a list format)",
+        ));
+    }
+    let out = Chunked::new(Output::create(opts.output.as_deref())?);
     let mut w = HashWriter::new(
         out,
         format,
-        opts.pipeline.algos,
-        opts.pipeline.perceptual.any(),
+        engine.algos(),
+        engine.perceptual().any(),
         invocation,
     )?;
-    let lists_only = !matches!(format, HashFormat::Jsonl | HashFormat::Csv);
-    let quiet = opts.quiet;
-    let run = drive(opts, None, |r| {
-        if lists_only {
-            if let Some(f) = r.failure() {
-                if !quiet {
-                    eprintln!("vigie: {}: {f}", r.loc);
-                }
-            }
-        }
-        w.item(r)
-    })?;
-    match run {
-        Finished::Done(tally, secs) => {
-            w.finish()?.commit()?;
-            finish(opts.summary.as_deref(), opts.quiet, tally, secs, false)
-        }
-        Finished::PipeClosed(tally, secs) => Ok(RunReport {
-            summary: tally.summary(secs, false),
-            status: ExitStatus::Clean,
-        }),
+    if opts.sorted {
+        w.get_mut().start_sorting();
     }
+    let lists_only = !matches!(format, HashFormat::Jsonl | HashFormat::Csv);
+    let (summary_path, shard) = (opts.summary.clone(), opts.shard);
+    let run = drive(engine, opts.inputs, shard, progress, |r| {
+        if lists_only && r.failure().is_some() {
+            unlisted(r);
+        }
+        w.item(r)?;
+        w.get_mut().end_item()
+    })?;
+    finish_run(run, false, summary_path.as_deref(), || {
+        w.finish()?.finish()?.commit()
+    })
 }
 
 /// Runs `vigie scan`: one record per hit (per item with `all`).
@@ -93,59 +109,86 @@ pub fn hash(opts: &RunOptions, format: HashFormat, invocation: &str) -> io::Resu
 /// # Errors
 /// As [`hash`].
 pub fn scan(
-    opts: &RunOptions,
-    matcher: &dyn Matcher,
+    engine: &Engine,
+    opts: RunOptions,
     format: ScanFormat,
     all: bool,
+    progress: &dyn Progress,
 ) -> io::Result<RunReport> {
-    let out = Output::create(opts.output.as_deref())?;
+    let out = Chunked::new(Output::create(opts.output.as_deref())?);
     let mut w = ScanWriter::new(out, format, all)?;
-    let run = drive(opts, Some(matcher), |r| w.item(r))?;
-    match run {
-        Finished::Done(tally, secs) => {
-            w.finish()?.commit()?;
-            finish(opts.summary.as_deref(), opts.quiet, tally, secs, true)
-        }
-        Finished::PipeClosed(tally, secs) => Ok(RunReport {
-            summary: tally.summary(secs, true),
-            status: ExitStatus::Clean,
-        }),
+    if opts.sorted {
+        w.get_mut().start_sorting();
     }
+    let (summary_path, shard) = (opts.summary.clone(), opts.shard);
+    let run = drive(engine, opts.inputs, shard, progress, |r| {
+        w.item(r)?;
+        w.get_mut().end_item()
+    })?;
+    finish_run(run, true, summary_path.as_deref(), || {
+        w.finish()?.finish()?.commit()
+    })
 }
 
-enum Finished {
-    Done(Tally, std::time::Duration),
-    PipeClosed(Tally, std::time::Duration),
+/// A scan that ran to its end or to a closed pipe.
+struct Finished {
+    tally: Tally,
+    secs: std::time::Duration,
+    pipe_closed: bool,
 }
 
 fn drive(
-    opts: &RunOptions,
-    matcher: Option<&dyn Matcher>,
-    mut write: impl FnMut(&pipeline::ItemResult) -> io::Result<()>,
+    engine: &Engine,
+    inputs: Vec<Input>,
+    shard: Option<Shard>,
+    progress: &dyn Progress,
+    mut write: impl FnMut(&ItemResult) -> io::Result<()>,
 ) -> io::Result<Finished> {
-    let counters = Arc::new(Counters::default());
-    let progress = Progress::start(counters.clone(), !opts.quiet);
     let start = Instant::now();
     let mut tally = Tally::default();
-    let res = pipeline::run(&opts.pipeline, matcher, &counters, |ev| {
+    let res = engine.scan(inputs, shard, progress, |ev| {
         tally.add(&ev);
         match &ev {
             Event::Item(r) => write(r),
             Event::Skipped(_) => Ok(()),
         }
     });
-    progress.finish();
     let secs = start.elapsed();
     match res {
-        Ok(()) => Ok(Finished::Done(tally, secs)),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Finished::PipeClosed(tally, secs)),
+        Ok(()) => Ok(Finished {
+            tally,
+            secs,
+            pipe_closed: false,
+        }),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Finished {
+            tally,
+            secs,
+            pipe_closed: true,
+        }),
         Err(e) => Err(e),
     }
 }
 
+/// Commits the output of a finished run (not of one cut by a closed pipe) and sums it up.
+fn finish_run(
+    run: Finished,
+    scan: bool,
+    summary_path: Option<&Path>,
+    commit: impl FnOnce() -> io::Result<()>,
+) -> io::Result<RunReport> {
+    if run.pipe_closed {
+        return Ok(RunReport {
+            summary: run.tally.summary(run.secs, scan),
+            status: ExitStatus::Clean,
+            complete: false,
+        });
+    }
+    commit()?;
+    finish(summary_path, run.tally, run.secs, scan)
+}
+
 fn finish(
     summary_path: Option<&Path>,
-    quiet: bool,
     tally: Tally,
     secs: std::time::Duration,
     scan: bool,
@@ -155,9 +198,6 @@ fn finish(
         summary.items,
         tally.clean + tally.matched + tally.known + tally.probable + tally.failed
     );
-    if !quiet {
-        eprintln!("vigie: {summary}");
-    }
     if let Some(p) = summary_path {
         let mut out = Output::create(Some(p))?;
         serde_json::to_writer_pretty(&mut out, &summary)?;
@@ -171,7 +211,11 @@ fn finish(
     } else {
         ExitStatus::Clean
     };
-    Ok(RunReport { summary, status })
+    Ok(RunReport {
+        summary,
+        status,
+        complete: true,
+    })
 }
 
 /// What `vigie match` reads and where it writes.
@@ -179,14 +223,10 @@ fn finish(
 pub struct MatchOptions {
     /// The lists of query hashes, each with the type of its hashes when the file cannot tell.
     pub lists: Vec<(PathBuf, Option<ListType>)>,
-    /// Worker threads (0: all cores).
-    pub threads: usize,
     /// Records to this file instead of stdout.
     pub output: Option<PathBuf>,
     /// The summary as JSON to this file.
     pub summary: Option<PathBuf>,
-    /// No summary on stderr.
-    pub quiet: bool,
 }
 
 /// Query hashes read per parallel batch.
@@ -209,17 +249,19 @@ struct Query {
 /// yields no hash, or a list that cannot be read, is a failed item: exit status as for scan.
 ///
 /// # Errors
-/// As [`hash`].
+/// As [`hash`]; and an engine without an index.
 pub fn match_lists(
+    engine: &Engine,
     opts: &MatchOptions,
-    matcher: &IndexMatcher<'_>,
     format: ScanFormat,
     all: bool,
 ) -> io::Result<RunReport> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .map_err(io::Error::other)?;
+    let matcher = &engine.matcher().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "match needs an engine with an index",
+        )
+    })?;
     let out = Output::create(opts.output.as_deref())?;
     let mut w = ScanWriter::new(out, format, all)?;
     let mut tally = Tally::default();
@@ -230,7 +272,7 @@ pub fn match_lists(
     matcher.index.pdq_prefault();
     // Looks the batch up in parallel, then writes and counts its items in list order.
     let mut flush = |batch: &mut Vec<Query>, failed_write: &mut Option<io::Error>| {
-        let results: Vec<ItemResult> = pool.install(|| {
+        let results: Vec<ItemResult> = engine.install(|| {
             // PDQ queries are searched in batches (the index shares memory traffic across a
             // batch), in parallel; then every record is resolved in list order.
             let pdq: Vec<PdqHash> = batch
@@ -317,11 +359,12 @@ pub fn match_lists(
         Some(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(RunReport {
             summary: tally.summary(secs, true),
             status: ExitStatus::Clean,
+            complete: false,
         }),
         Some(e) => Err(e),
         None => {
             w.finish()?.commit()?;
-            finish(opts.summary.as_deref(), opts.quiet, tally, secs, true)
+            finish(opts.summary.as_deref(), tally, secs, true)
         }
     }
 }

@@ -1,23 +1,29 @@
-//! The `vigie` command line: parses arguments into validated library configurations and calls
-//! the library. No engine logic lives here.
+//! The `vigie` command line: parses arguments into the library's options, builds an
+//! [`Engine`], calls the library's jobs and reports what they return on stderr. No engine
+//! logic lives here.
+
+mod cli {
+    pub mod progress;
+}
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use cli::progress::TermProgress;
+use vigie::engine::{Engine, EngineBuilder};
 use vigie::hash::AlgoSet;
-use vigie::index::{Index, IndexBuilder, ListSpec, Role};
-use vigie::jobs::{self, ExitStatus, RunOptions};
-use vigie::matcher::IndexMatcher;
-use vigie::perceptual::decode::{DecodeLimits, DecodeOptions};
-use vigie::perceptual::PerceptualConfig;
-use vigie::pipeline::PipelineConfig;
-use vigie::read::MmapPolicy;
+use vigie::index::{Index, IndexBuilder, ListSpec, PdqSearch, Role};
+use vigie::jobs::{self, ExitStatus, RunOptions, RunReport};
+use vigie::lists::{ListFormat, ListType};
+use vigie::model::Input;
+use vigie::perceptual::decode::DecodeLimits;
 use vigie::report::{HashFormat, ScanFormat};
-use vigie::source::{Input, OpenOptions, WalkOptions};
+use vigie::source::Shard;
 
 /// Find known content in large dumps: hash every item of files, directory trees and tar
 /// archives, and match the hashes against compiled blocklists.
@@ -53,18 +59,19 @@ struct MatchArgs {
     lists: Vec<PathBuf>,
     /// Declared type of the lists' hashes, when their lines don't say (e.g. pdq for bare
     /// 64-hex-digit lines, which are otherwise sha256).
-    #[arg(long = "type", value_name = "ALGO|pdq")]
-    kind: Option<String>,
+    #[arg(long = "type", value_name = "TYPE")]
+    kind: Option<ListType>,
     #[command(flatten)]
     output: OutputArgs,
-    /// Output format: jsonl or csv.
-    #[arg(long, short = 'f', default_value = "jsonl")]
-    format: String,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ScanFormat::Jsonl)]
+    format: ScanFormat,
     /// Also write a record for every clean and failed list record.
     #[arg(long)]
     all: bool,
     /// Largest PDQ Hamming distance that counts as a match (the industry's customary 31).
-    #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::pdq::MATCH_THRESHOLD)]
+    #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::pdq::MATCH_THRESHOLD,
+          value_parser = clap::value_parser!(u32).range(0..=256))]
     pdq_threshold: u32,
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
@@ -93,11 +100,20 @@ struct InputArgs {
     /// Treat tar archives as plain files instead of reading their members.
     #[arg(long)]
     no_archives: bool,
+    /// Take only part I of N (0-based) of the inputs, for array jobs: each path given and
+    /// each line of --files-from is one unit, unit k going to part k % N; a directory given
+    /// as a path is shared out by its entries. `--shard N` alone takes I from the
+    /// environment (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, AWS_BATCH_JOB_ARRAY_INDEX).
+    /// Records are written sorted, so a rerun writes the same bytes; with -o DIR they go to
+    /// DIR/part-I-of-N.EXT.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
 }
 
 #[derive(Args, Debug)]
 struct OutputArgs {
-    /// Write records to FILE (atomically: a temporary file renamed at the end).
+    /// Write records to FILE (atomically: a temporary file renamed at the end); with
+    /// --shard, FILE may be a directory.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
     /// Write the run summary as JSON to FILE.
@@ -138,11 +154,11 @@ struct HashArgs {
     /// pdq, phash, dhash (default: md5,sha1,sha256; list formats pick their own).
     #[arg(long, value_name = "ALGOS")]
     algo: Option<String>,
-    /// Output format: jsonl, csv, md5sum, sha1sum, sha256sum, hashdeep, te (ThreatExchange
-    /// signal lines, `pdq <hex>` per image), te-csv (ThreatExchange dataset CSV), vics
-    /// (Project VIC VICS 2.0 Media JSON), nsrl (NSRL RDS 2.x NSRLFile.txt).
-    #[arg(long, short = 'f', default_value = "jsonl")]
-    format: String,
+    /// Output format: te is ThreatExchange signal lines (`pdq <hex>` per image), te-csv the
+    /// ThreatExchange dataset CSV, vics Project VIC VICS 2.0 Media JSON, nsrl NSRL RDS 2.x
+    /// NSRLFile.txt.
+    #[arg(long, short = 'f', value_enum, default_value_t = HashFormat::Jsonl)]
+    format: HashFormat,
     /// Decode large JPEGs at reduced scale (1/2, 1/4 or 1/8, both sides kept >= 512 px):
     /// several times faster, perceptual hashes a few bits from the exact ones. Off by default:
     /// hashes written for sharing should be exact.
@@ -172,9 +188,9 @@ struct ScanArgs {
     /// are reported as known, not matched perceptually.
     #[arg(long, value_name = "LIST", conflicts_with = "index")]
     allow: Vec<PathBuf>,
-    /// Output format: jsonl or csv.
-    #[arg(long, short = 'f', default_value = "jsonl")]
-    format: String,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ScanFormat::Jsonl)]
+    format: ScanFormat,
     /// Also write a record for every clean and failed item.
     #[arg(long)]
     all: bool,
@@ -184,11 +200,13 @@ struct ScanArgs {
     #[command(flatten)]
     image: ImageArgs,
     /// Largest PDQ Hamming distance that counts as a match (the industry's customary 31).
-    #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::pdq::MATCH_THRESHOLD)]
+    #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::pdq::MATCH_THRESHOLD,
+          value_parser = clap::value_parser!(u32).range(0..=256))]
     pdq_threshold: u32,
     /// Images whose PDQ quality is below this are not matched perceptually (counted in the
     /// summary as low_quality).
-    #[arg(long, value_name = "Q", default_value_t = vigie::perceptual::pdq::MIN_QUALITY)]
+    #[arg(long, value_name = "Q", default_value_t = vigie::perceptual::pdq::MIN_QUALITY,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
     pdq_min_quality: u8,
     /// Decode every pixel of large JPEGs (the reference's hashes, bit for bit) instead of the
     /// default reduced-scale decode (1/2, 1/4 or 1/8, both sides kept >= 512 px), which is
@@ -223,12 +241,12 @@ struct BuildArgs {
     allow: Vec<PathBuf>,
     /// Role of the next LIST: block (hits are matches; the default, except for a Bloom
     /// filter) or allow (hits are known; the default of a Bloom filter).
-    #[arg(long, value_name = "block|allow")]
-    role: Vec<String>,
+    #[arg(long, value_enum, value_name = "ROLE")]
+    role: Vec<Role>,
     /// Hex case of the next LIST's keys when it is a DCSO Bloom filter: upper (default, as
     /// CIRCL hashlookup's filters) or lower. Its key algorithm is --type (default sha1).
-    #[arg(long, value_name = "upper|lower")]
-    bloom_case: Vec<String>,
+    #[arg(long, value_enum, value_name = "CASE")]
+    bloom_case: Vec<BloomCase>,
     /// Name of the next LIST (default: its file stem). Give before the list it names.
     #[arg(long, value_name = "NAME")]
     name: Vec<String>,
@@ -237,20 +255,19 @@ struct BuildArgs {
     label: Vec<String>,
     /// Declared type of the next LIST, when its lines don't say and length would guess
     /// wrong (e.g. xxh3_128, 32 hex digits like md5; pdq, 64 hex digits like sha256).
-    #[arg(long = "type", value_name = "ALGO|pdq")]
-    kind: Vec<String>,
-    /// Format of the next LIST, instead of detecting it from the content: plain, coreutils,
-    /// hashdeep, te, te-csv, nsrl, rdsv3, vics, tcap, stopncii, te-legacy, pdq-hasher,
-    /// xways, encase.
-    #[arg(long = "format", value_name = "FORMAT")]
-    list_format: Vec<String>,
+    #[arg(long = "type", value_enum, value_name = "TYPE")]
+    kind: Vec<ListType>,
+    /// Format of the next LIST, instead of detecting it from the content.
+    #[arg(long = "format", value_enum, value_name = "FORMAT")]
+    list_format: Vec<ListFormat>,
     /// Fail on the first malformed line instead of counting it.
     #[arg(long)]
     strict: bool,
     /// How PDQ hashes will be searched: auto (multi-index tables from 16,384 hashes on),
     /// linear (no tables: smallest file), or mih:M (M tables, 10 to 64).
-    #[arg(long, value_name = "HOW", default_value = "auto")]
-    pdq_search: String,
+    #[arg(long, value_name = "auto|linear|mih:M", default_value = "auto",
+          value_parser = |s: &str| s.parse::<PdqSearch>())]
+    pdq_search: PdqSearch,
     /// No report on stderr.
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -288,20 +305,38 @@ fn main() -> ExitCode {
     }
 }
 
+/// Hex case of a DCSO Bloom filter's keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BloomCase {
+    /// Upper-case hex (CIRCL hashlookup's filters).
+    Upper,
+    /// Lower-case hex.
+    Lower,
+}
+
 fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
     match cli.cmd {
         Cmd::Hash(a) => {
-            let format: HashFormat = a.format.parse().map_err(anyhow::Error::msg)?;
             let (given, mut p) = parse_algos(a.algo.as_deref())?;
-            p.pdq |= matches!(format, HashFormat::Te | HashFormat::TeCsv);
-            let algos = format.algos(given).map_err(anyhow::Error::msg)?;
-            let mut opts = run_options(&a.input, &a.output, algos)?;
-            opts.pipeline.perceptual = perceptual_config(&a.image, p, 0, a.fast_decode);
+            p.pdq |= matches!(a.format, HashFormat::Te | HashFormat::TeCsv);
+            let algos = a.format.algos(given).map_err(anyhow::Error::msg)?;
+            let engine = image_options(engine_options(&a.input), &a.image, p)
+                .algos(algos)
+                .fast_decode(a.fast_decode)
+                .build()?;
+            let (opts, part) = run_options(&a.input, &a.output, a.format.name())?;
             let invocation = std::env::args().collect::<Vec<_>>().join(" ");
-            Ok(jobs::hash(&opts, format, &invocation)?.status)
+            let quiet = a.output.quiet;
+            let progress = TermProgress::start(!quiet);
+            let report = jobs::hash(&engine, opts, a.format, &invocation, &progress, &mut |r| {
+                if let (false, Some(f)) = (quiet, r.failure()) {
+                    eprintln!("vigie: {}: {f}", r.loc);
+                }
+            });
+            progress.finish();
+            finished(report?, quiet, part.as_deref())
         }
         Cmd::Scan(a) => {
-            let format: ScanFormat = a.format.parse().map_err(anyhow::Error::msg)?;
             let index = match &a.index {
                 Some(p) => {
                     Index::open(p).with_context(|| format!("cannot open index {}", p.display()))?
@@ -320,43 +355,37 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                     b.into_index()?
                 }
             };
-            let (extra, mut p) = parse_algos(a.algo.as_deref())?;
-            let algos = index.algos().union(extra.unwrap_or_default());
-            let mut opts = run_options(&a.input, &a.output, algos)?;
-            // Images are hashed with PDQ when the index holds PDQ entries (or when asked).
-            p.pdq |= index.pdq_len() > 0;
-            opts.pipeline.perceptual =
-                perceptual_config(&a.image, p, a.pdq_min_quality, !a.exact_decode);
-            let matcher = IndexMatcher {
-                index: &index,
-                pdq_threshold: a.pdq_threshold,
-                dihedral: a.image.pdq_dihedral,
-            };
-            Ok(jobs::scan(&opts, &matcher, format, a.all)?.status)
+            let (extra, p) = parse_algos(a.algo.as_deref())?;
+            let mut engine = image_options(engine_options(&a.input), &a.image, p)
+                .index(Arc::new(index))
+                .pdq_threshold(a.pdq_threshold)
+                .pdq_min_quality(a.pdq_min_quality)
+                .fast_decode(!a.exact_decode);
+            if let Some(extra) = extra {
+                engine = engine.algos(extra);
+            }
+            let engine = engine.build()?;
+            let (opts, part) = run_options(&a.input, &a.output, scan_ext(a.format))?;
+            let progress = TermProgress::start(!a.output.quiet);
+            let report = jobs::scan(&engine, opts, a.format, a.all, &progress);
+            progress.finish();
+            finished(report?, a.output.quiet, part.as_deref())
         }
         Cmd::Match(a) => {
-            let format: ScanFormat = a.format.parse().map_err(anyhow::Error::msg)?;
             let index = Index::open(&a.index)
                 .with_context(|| format!("cannot open index {}", a.index.display()))?;
-            let declared = a
-                .kind
-                .as_deref()
-                .map(str::parse::<vigie::lists::ListType>)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
             let opts = jobs::MatchOptions {
-                lists: a.lists.iter().map(|l| (l.clone(), declared)).collect(),
-                threads: a.threads.unwrap_or(0),
+                lists: a.lists.iter().map(|l| (l.clone(), a.kind)).collect(),
                 output: a.output.output.clone(),
                 summary: a.output.summary.clone(),
-                quiet: a.output.quiet,
             };
-            let matcher = IndexMatcher {
-                index: &index,
-                pdq_threshold: a.pdq_threshold,
-                dihedral: false,
-            };
-            Ok(jobs::match_lists(&opts, &matcher, format, a.all)?.status)
+            let engine = Engine::builder()
+                .index(Arc::new(index))
+                .threads(a.threads.unwrap_or(0))
+                .pdq_threshold(a.pdq_threshold)
+                .build()?;
+            let report = jobs::match_lists(&engine, &opts, a.format, a.all)?;
+            finished(report, a.output.quiet, None)
         }
         Cmd::Index(IndexCmd::Build(a)) => {
             let sub = matches
@@ -365,7 +394,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 .context("internal: no build matches")?;
             let specs = list_specs(&a, sub)?;
             let mut b = IndexBuilder::new();
-            b.set_pdq_search(a.pdq_search.parse().map_err(anyhow::Error::msg)?);
+            b.set_pdq_search(a.pdq_search);
             for spec in &specs {
                 let rep = b.add_list(spec, a.strict)?;
                 report_list(&rep, a.quiet);
@@ -463,7 +492,12 @@ fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
         .collect();
     all.sort_by_key(|x| x.0);
     let list_idx: Vec<usize> = all.iter().map(|x| x.0).collect();
-    let per_list = |id: &str, values: &[String]| -> Result<Vec<Option<String>>> {
+    fn per_list<T: Clone + std::fmt::Debug>(
+        m: &ArgMatches,
+        list_idx: &[usize],
+        id: &str,
+        values: &[T],
+    ) -> Result<Vec<Option<T>>> {
         let idx: Vec<usize> = m.indices_of(id).map(|i| i.collect()).unwrap_or_default();
         let mut out = vec![None; list_idx.len()];
         // The option as typed: ids are field names (`kind` is `--type`).
@@ -474,60 +508,38 @@ fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
         };
         for (v, at) in values.iter().zip(idx) {
             let Some(slot) = list_idx.iter().position(|&l| l > at) else {
-                bail!("--{flag} {v} is not followed by a list it could apply to");
+                bail!("--{flag} {v:?} is not followed by a list it could apply to");
             };
             if out[slot].replace(v.clone()).is_some() {
                 bail!("two --{flag} options given for the same list");
             }
         }
         Ok(out)
-    };
-    let formats = per_list("list_format", &a.list_format)?;
-    let names = per_list("name", &a.name)?;
-    let labels = per_list("label", &a.label)?;
-    let kinds = per_list("kind", &a.kind)?;
-    let roles = per_list("role", &a.role)?;
-    let cases = per_list("bloom_case", &a.bloom_case)?;
+    }
+    let formats = per_list(m, &list_idx, "list_format", &a.list_format)?;
+    let names = per_list(m, &list_idx, "name", &a.name)?;
+    let labels = per_list(m, &list_idx, "label", &a.label)?;
+    let kinds = per_list(m, &list_idx, "kind", &a.kind)?;
+    let roles = per_list(m, &list_idx, "role", &a.role)?;
+    let cases = per_list(m, &list_idx, "bloom_case", &a.bloom_case)?;
     all.iter()
         .enumerate()
         .map(|(i, &(_, path, allow))| {
-            let algo = kinds[i]
-                .as_deref()
-                .map(str::parse::<vigie::lists::ListType>)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
-            let format = formats[i]
-                .as_deref()
-                .map(|f| {
-                    vigie::lists::ListFormat::from_name(f).ok_or_else(|| {
-                        let all: Vec<&str> = vigie::lists::ListFormat::ALL
-                            .iter()
-                            .map(|f| f.name())
-                            .collect();
-                        anyhow::anyhow!("unknown list format '{f}' ({})", all.join(", "))
-                    })
-                })
-                .transpose()?;
-            let role = match (roles[i].as_deref(), allow) {
-                (Some(r), Some(_)) if r != "allow" => {
+            let role = match (roles[i], allow) {
+                (Some(r), Some(_)) if r != Role::Allow => {
                     bail!("--role {r} given for --allow {}", path.display())
                 }
-                (Some(r), _) => Some(r.parse::<Role>().map_err(anyhow::Error::msg)?),
+                (Some(r), _) => Some(r),
                 (None, allow) => allow,
-            };
-            let bloom_lower = match cases[i].as_deref() {
-                None | Some("upper") => false,
-                Some("lower") => true,
-                Some(c) => bail!("--bloom-case {c}: expected upper or lower"),
             };
             Ok(ListSpec {
                 path: path.clone(),
                 name: names[i].clone(),
                 label: labels[i].clone(),
-                algo,
-                format,
+                algo: kinds[i],
+                format: formats[i],
                 role,
-                bloom_lower,
+                bloom_lower: cases[i] == Some(BloomCase::Lower),
             })
         })
         .collect()
@@ -566,30 +578,82 @@ fn parse_algos(arg: Option<&str>) -> Result<(Option<AlgoSet>, Perceptual)> {
     Ok((Some(exact), p))
 }
 
-fn perceptual_config(
-    a: &ImageArgs,
-    p: Perceptual,
-    min_quality: u8,
-    fast: bool,
-) -> PerceptualConfig {
-    PerceptualConfig {
-        pdq: p.pdq,
-        dihedral: p.pdq && a.pdq_dihedral,
-        phash: p.phash,
-        dhash: p.dhash,
-        decode: DecodeOptions {
-            limits: DecodeLimits {
-                max_pixels: a.max_pixels,
-                max_alloc: a.max_alloc,
-            },
-            exif_orient: a.exif_orient,
-            fast,
-        },
-        min_quality,
+/// The engine options every job shares: threads, reading, walking.
+fn engine_options(input: &InputArgs) -> EngineBuilder {
+    Engine::builder()
+        .threads(input.threads.unwrap_or(0))
+        .mmap(!input.no_mmap)
+        .archives(!input.no_archives)
+        .follow_links(input.follow)
+}
+
+/// The image options: perceptual hashes asked for, decoding limits, orientation.
+fn image_options(b: EngineBuilder, a: &ImageArgs, p: Perceptual) -> EngineBuilder {
+    b.pdq(p.pdq)
+        .phash(p.phash)
+        .dhash(p.dhash)
+        .pdq_dihedral(a.pdq_dihedral)
+        .exif_orient(a.exif_orient)
+        .decode_limits(DecodeLimits {
+            max_pixels: a.max_pixels,
+            max_alloc: a.max_alloc,
+        })
+}
+
+/// The file extension of a scan format's part files.
+fn scan_ext(f: ScanFormat) -> &'static str {
+    match f {
+        ScanFormat::Jsonl => "jsonl",
+        ScanFormat::Csv => "csv",
     }
 }
 
-fn run_options(input: &InputArgs, output: &OutputArgs, algos: AlgoSet) -> Result<RunOptions> {
+/// The shard from `--shard I/N`, or `--shard N` with I from an array job's environment.
+fn parse_shard(arg: &str) -> Result<Shard> {
+    let (i, n) = match arg.split_once('/') {
+        Some((i, n)) => (i.trim().to_string(), n),
+        None => (shard_index_from_env()?, arg),
+    };
+    let parse = |v: &str, what: &str| -> Result<u64> {
+        v.trim()
+            .parse::<u64>()
+            .with_context(|| format!("--shard {arg}: {what} {v:?} is not a whole number"))
+    };
+    Shard::new(parse(&i, "index")?, parse(n, "count")?)
+        .map_err(|e| anyhow::anyhow!("--shard {arg}: {e}"))
+}
+
+/// The task index an array job sets: Kubernetes Indexed Jobs, Slurm arrays (made 0-based
+/// with SLURM_ARRAY_TASK_MIN), AWS Batch arrays.
+fn shard_index_from_env() -> Result<String> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    if let Some(i) = var("JOB_COMPLETION_INDEX") {
+        return Ok(i);
+    }
+    if let Some(i) = var("SLURM_ARRAY_TASK_ID") {
+        let min = var("SLURM_ARRAY_TASK_MIN").unwrap_or_else(|| "0".into());
+        let (i, min) = (i.trim().parse::<u64>(), min.trim().parse::<u64>());
+        return match (i, min) {
+            (Ok(i), Ok(min)) if i >= min => Ok((i - min).to_string()),
+            _ => bail!("SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_MIN are not a valid task index"),
+        };
+    }
+    if let Some(i) = var("AWS_BATCH_JOB_ARRAY_INDEX") {
+        return Ok(i);
+    }
+    bail!(
+        "--shard N needs the task index: give --shard I/N, or run as an array job \
+         (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or AWS_BATCH_JOB_ARRAY_INDEX set)"
+    )
+}
+
+/// The inputs and outputs of a hash or scan job, and the part file it writes (with a shard
+/// and `-o DIR`).
+fn run_options(
+    input: &InputArgs,
+    output: &OutputArgs,
+    ext: &str,
+) -> Result<(RunOptions, Option<PathBuf>)> {
     let mut inputs: Vec<Input> = input.paths.iter().cloned().map(Input::Path).collect();
     inputs.extend(input.files_from.iter().map(|f| Input::FilesFrom {
         list: f.clone(),
@@ -598,28 +662,30 @@ fn run_options(input: &InputArgs, output: &OutputArgs, algos: AlgoSet) -> Result
     if inputs.is_empty() {
         bail!("no input: give paths or --files-from");
     }
-    let threads = input.threads.unwrap_or(0);
-    Ok(RunOptions {
-        pipeline: PipelineConfig {
-            inputs,
-            walk: WalkOptions {
-                follow: input.follow,
-                threads,
-            },
-            open: OpenOptions {
-                mmap: if input.no_mmap {
-                    MmapPolicy::Never
-                } else {
-                    MmapPolicy::Auto
-                },
-                archives: !input.no_archives,
-            },
-            algos,
-            threads,
-            perceptual: PerceptualConfig::default(),
-        },
-        output: output.output.clone(),
+    let shard = input.shard.as_deref().map(parse_shard).transpose()?;
+    let mut out = output.output.clone();
+    if let (Some(s), Some(dir)) = (shard, &out) {
+        if dir.is_dir() {
+            out = Some(dir.join(format!("part-{}-of-{}.{ext}", s.index, s.count)));
+        }
+    }
+    let opts = RunOptions {
+        inputs,
+        shard,
+        sorted: shard.is_some(),
+        output: out.clone(),
         summary: output.summary.clone(),
-        quiet: output.quiet,
-    })
+    };
+    Ok((opts, out.filter(|_| shard.is_some())))
+}
+
+/// Reports a finished job on stderr (unless quiet) and gives its exit status.
+fn finished(report: RunReport, quiet: bool, part: Option<&Path>) -> Result<ExitStatus> {
+    if !quiet && report.complete {
+        eprintln!("vigie: {}", report.summary);
+        if let Some(p) = part {
+            eprintln!("vigie: wrote {}", p.display());
+        }
+    }
+    Ok(report.status)
 }

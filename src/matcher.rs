@@ -6,10 +6,38 @@
 use std::collections::BTreeMap;
 
 use crate::hash::Digests;
-use crate::index::{Index, PdqMatch, Role};
+use crate::index::{Index, PdqMatch};
+use crate::model::{Hit, Role};
 use crate::perceptual::pdq::PdqHash;
 use crate::perceptual::ImageHashes;
-use crate::pipeline::{Hit, Matcher};
+
+/// Something that finds hits for an item's digests (the compiled index).
+pub trait Matcher: Sync {
+    /// Appends every hit of `digests` to `hits`.
+    fn find(&self, digests: &Digests, hits: &mut Vec<Hit>);
+
+    /// Appends every perceptual hit of an image to `hits`.
+    fn find_image(&self, _image: &ImageHashes, _hits: &mut Vec<Hit>) {}
+
+    /// The perceptual hits of each of `images`, as [`Matcher::find_image`] finds them; an
+    /// index searches them as one batch, so that its memory traffic is shared. The scan
+    /// calls this, [`IMAGE_BATCH`] images at a time.
+    fn find_images(&self, images: &[&ImageHashes]) -> Vec<Vec<Hit>> {
+        images
+            .iter()
+            .map(|i| {
+                let mut hits = Vec::new();
+                self.find_image(i, &mut hits);
+                hits
+            })
+            .collect()
+    }
+}
+
+/// Images whose perceptual matching is batched (up to 8 PDQ queries each with dihedral
+/// variants): a batch searches a multi-index table slice by slice once for all of them,
+/// where one image at a time costs a random cache miss per probe.
+pub const IMAGE_BATCH: usize = 1024;
 
 impl Matcher for Index {
     fn find(&self, digests: &Digests, hits: &mut Vec<Hit>) {
@@ -47,6 +75,7 @@ impl Matcher for Index {
 type Owners = Vec<(String, String, Role)>;
 
 /// An index with the settings of perceptual matching.
+#[derive(Clone, Copy)]
 pub struct IndexMatcher<'a> {
     /// The index.
     pub index: &'a Index,

@@ -11,189 +11,35 @@
 
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crossbeam_channel::{bounded, Sender};
 use rayon::prelude::*;
 
+use crate::engine::Progress;
 use crate::hash::{hash_many, AlgoSet, Digests, MultiHasher};
-use crate::index::Role;
+use crate::matcher::{Matcher, IMAGE_BATCH};
+use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::{hash_image, ImageHashes, PerceptualConfig};
 use crate::read::Data;
-use crate::source::open::{read_full, Compression};
+use crate::source::open::{classify, read_full, Compression};
 use crate::source::tar::{EntryKind, TarMember, TarSlice, TarStream};
-use crate::source::{
-    open_file, Container, FailKind, Failure, Found, Input, Location, OpenOptions, WalkOptions,
-};
+use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
 
-/// Everything a run needs to know.
+/// How a scan reads, hashes and matches: everything but the inputs (see
+/// [`crate::engine::EngineBuilder`], which resolves it from the caller's options).
 #[derive(Clone, Debug)]
-pub struct PipelineConfig {
-    /// What to read.
-    pub inputs: Vec<Input>,
+pub(crate) struct PipelineConfig {
     /// How to walk directories.
     pub walk: WalkOptions,
     /// How to open files.
     pub open: OpenOptions,
     /// Exact algorithms to compute on every item.
     pub algos: AlgoSet,
-    /// Worker threads (0: all cores).
-    pub threads: usize,
     /// Perceptual hashes of images (off by default).
     pub perceptual: PerceptualConfig,
-}
-
-/// A match of one item against one list entry.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Hit {
-    /// The algorithm that matched (`md5`, `sha256`, ...).
-    pub algorithm: &'static str,
-    /// The item's own hash, lower-case hex.
-    pub hash: String,
-    /// The list the entry came from.
-    pub list: String,
-    /// The entry's label.
-    pub label: String,
-    /// Hamming distance (0 for exact hashes).
-    pub distance: u32,
-    /// For perceptual hits, the list entry's hash (it differs from `hash`).
-    pub matched_hash: Option<String>,
-    /// The list's role: a blocklist hit makes the item a match, an allowlist hit a known item.
-    pub role: Role,
-    /// For a hit in a Bloom filter (probable, never certain), the filter's false-positive
-    /// rate; `None` for a certain hit.
-    pub fpr: Option<f64>,
-}
-
-impl Hit {
-    /// A certain hit in a blocklist.
-    pub fn is_block(&self) -> bool {
-        self.fpr.is_none() && self.role == Role::Block
-    }
-
-    /// A certain hit in an allowlist.
-    pub fn is_allow(&self) -> bool {
-        self.fpr.is_none() && self.role == Role::Allow
-    }
-}
-
-/// Something that finds hits for an item's digests (the compiled index).
-pub trait Matcher: Sync {
-    /// Appends every hit of `digests` to `hits`.
-    fn find(&self, digests: &Digests, hits: &mut Vec<Hit>);
-
-    /// Appends every perceptual hit of an image to `hits`.
-    fn find_image(&self, _image: &ImageHashes, _hits: &mut Vec<Hit>) {}
-
-    /// The perceptual hits of each of `images`, as [`Matcher::find_image`] finds them; an
-    /// index searches them as one batch, so that its memory traffic is shared. The scan
-    /// calls this, [`IMAGE_BATCH`] images at a time.
-    fn find_images(&self, images: &[&ImageHashes]) -> Vec<Vec<Hit>> {
-        images
-            .iter()
-            .map(|i| {
-                let mut hits = Vec::new();
-                self.find_image(i, &mut hits);
-                hits
-            })
-            .collect()
-    }
-}
-
-/// Images whose perceptual matching is batched (up to 8 PDQ queries each with dihedral
-/// variants): a batch searches a multi-index table slice by slice once for all of them,
-/// where one image at a time costs a random cache miss per probe.
-pub const IMAGE_BATCH: usize = 1024;
-
-/// The outcome for one item: exactly one per item read.
-#[derive(Clone, Debug)]
-pub struct ItemResult {
-    /// Where it was found.
-    pub loc: Location,
-    /// Its digests, or why it failed.
-    pub outcome: Result<Digests, Failure>,
-    /// Its perceptual hashes, when it is an image and they were asked for.
-    pub image: Option<ImageHashes>,
-    /// Why an item that sniffs as an image could not be hashed perceptually (its exact
-    /// digests are still in `outcome`).
-    pub image_error: Option<Failure>,
-    /// True when the image's PDQ quality was below the minimum: not matched perceptually.
-    pub low_quality: bool,
-    /// Its hits (empty when clean, failed, or when no matcher runs).
-    pub hits: Vec<Hit>,
-}
-
-/// The verdict of one item.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// At least one certain blocklist hit (exact or PDQ).
-    Match,
-    /// No blocklist hit, at least one certain allowlist hit: a known file.
-    Known,
-    /// Only hits in Bloom filters: probably a known file, never certain.
-    Probable,
-    /// Read and hashed, no hit.
-    Clean,
-    /// Could not be read or hashed completely, and no hit.
-    Failed,
-}
-
-impl Verdict {
-    /// The verdict as records write it: `match`, `known`, `probable`, `clean`, `failed`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Verdict::Match => "match",
-            Verdict::Known => "known",
-            Verdict::Probable => "probable",
-            Verdict::Clean => "clean",
-            Verdict::Failed => "failed",
-        }
-    }
-}
-
-impl ItemResult {
-    /// Why the item failed, if it did: reading failed, or it sniffs as an image that could not
-    /// be decoded.
-    pub fn failure(&self) -> Option<&Failure> {
-        self.outcome.as_ref().err().or(self.image_error.as_ref())
-    }
-
-    /// Match when a blocklist hit (an exact hit stands even if the image did not decode),
-    /// else known when an allowlist hit (such an item is not hashed perceptually), else failed
-    /// when something failed (an image that did not decode was not checked perceptually, and
-    /// a Bloom filter hit is not certain enough to vouch for it), else probable when a Bloom
-    /// filter hit, else clean.
-    pub fn verdict(&self) -> Verdict {
-        if self.hits.iter().any(Hit::is_block) {
-            Verdict::Match
-        } else if self.hits.iter().any(Hit::is_allow) {
-            Verdict::Known
-        } else if self.failure().is_some() {
-            Verdict::Failed
-        } else if !self.hits.is_empty() {
-            Verdict::Probable
-        } else {
-            Verdict::Clean
-        }
-    }
-}
-
-/// What the consumer receives.
-#[derive(Debug)]
-pub enum Event {
-    /// One item's outcome.
-    Item(Box<ItemResult>),
-    /// Something skipped on purpose (special file, link), by reason key.
-    Skipped(&'static str),
-}
-
-/// Live counters for a progress display, updated by the workers.
-#[derive(Debug, Default)]
-pub struct Counters {
-    /// Items finished.
-    pub items: AtomicU64,
-    /// Bytes hashed.
-    pub bytes: AtomicU64,
+    /// Mark images under the PDQ quality minimum as low quality (when matching).
+    pub check_quality: bool,
 }
 
 /// Tar members larger than this are hashed as they stream out of a decoder instead of being
@@ -212,7 +58,7 @@ const SPLIT_MIN_LEN: usize = 32 << 20;
 struct Ctx<'a> {
     cfg: &'a PipelineConfig,
     matcher: Option<&'a dyn Matcher>,
-    counters: &'a Counters,
+    progress: &'a dyn Progress,
     out: Sender<Event>,
     quit: &'a AtomicBool,
 }
@@ -238,15 +84,16 @@ impl Ctx<'_> {
         if let (Ok(_), Some(b), false) = (&outcome, bytes, known) {
             match hash_image(b, &self.cfg.perceptual) {
                 Some(Ok(i)) => image = Some(i),
-                Some(Err(f)) => image_error = Some(f),
+                Some(Err(e)) => image_error = Some(Failure::new(FailKind::Image, e.to_string())),
                 None => {}
             }
         }
-        let low_quality = image
-            .as_ref()
-            .and_then(|i| i.pdq_quality)
-            .is_some_and(|q| q < self.cfg.perceptual.min_quality);
-        self.counters.items.fetch_add(1, Ordering::Relaxed);
+        let low_quality = self.cfg.check_quality
+            && image
+                .as_ref()
+                .and_then(|i| i.pdq_quality)
+                .is_some_and(|q| q < self.cfg.perceptual.min_quality);
+        self.progress.item_done();
         self.send(Event::Item(Box::new(ItemResult {
             loc,
             outcome,
@@ -271,9 +118,7 @@ impl Ctx<'_> {
             let slices: Vec<&[u8]> = group.iter().map(|(_, d)| d.bytes()).collect();
             let digests = hash_many(self.cfg.algos, &slices);
             let done = |((loc, d), digests): (&(Location, Data), Digests)| {
-                self.counters
-                    .bytes
-                    .fetch_add(d.len() as u64, Ordering::Relaxed);
+                self.progress.bytes_read(d.len() as u64);
                 self.finish(loc.clone(), Ok(digests), Some(d.bytes()));
             };
             // Decoding and hashing an image costs far more than its exact digests: the items
@@ -319,9 +164,7 @@ impl Ctx<'_> {
             if data.is_mapped() && bytes.len() > RELEASE_STEP {
                 data.release(done..end);
             }
-            self.counters
-                .bytes
-                .fetch_add((end - done) as u64, Ordering::Relaxed);
+            self.progress.bytes_read((end - done) as u64);
             done = end;
         }
         let digests = match h2 {
@@ -332,29 +175,27 @@ impl Ctx<'_> {
     }
 }
 
-/// Runs the pipeline, calling `consume` on the caller's thread for every event.
+/// Runs the pipeline over `inputs` on `pool`, calling `consume` on the caller's thread for
+/// every event.
 ///
 /// # Errors
 /// The first error returned by `consume` (for example a broken pipe): the run stops early and
 /// the error is returned. Failures of single items are events, never errors.
-pub fn run(
+pub(crate) fn run(
     cfg: &PipelineConfig,
+    inputs: Vec<Input>,
+    pool: &rayon::ThreadPool,
     matcher: Option<&dyn Matcher>,
-    counters: &Counters,
+    progress: &dyn Progress,
     mut consume: impl FnMut(Event) -> io::Result<()>,
 ) -> io::Result<()> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads)
-        .thread_name(|i| format!("vigie-worker-{i}"))
-        .build()
-        .map_err(io::Error::other)?;
     let quit = AtomicBool::new(false);
     let (found_tx, found_rx) = bounded::<Found>(1024);
     let (ev_tx, ev_rx) = bounded::<Event>(4096);
     std::thread::scope(|s| {
         let quit = &quit;
         s.spawn(move || {
-            crate::source::walk_inputs(&cfg.inputs, &cfg.walk, &|f| {
+            crate::source::walk_inputs(inputs, &cfg.walk, &|f| {
                 !quit.load(Ordering::Relaxed) && found_tx.send(f).is_ok()
             });
         });
@@ -362,7 +203,7 @@ pub fn run(
             let ctx = Ctx {
                 cfg,
                 matcher,
-                counters,
+                progress,
                 out: ev_tx,
                 quit,
             };
@@ -425,17 +266,29 @@ pub fn run(
 fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
     let mut blobs = Vec::new();
     for f in batch {
-        match f {
+        let (path, opened) = match f {
             Found::File { path, size } => match open_file(&path, &ctx.cfg.open) {
-                Err(f) => ctx.fail(Location::file(path, size), f),
-                Ok(Container::Blob(data)) => {
-                    blobs.push((Location::file(path, data.len() as u64), data))
+                Err(f) => {
+                    ctx.fail(Location::file(path, size), f);
+                    continue;
                 }
-                Ok(Container::Tar(data)) => tar_in_place(ctx, path, &data),
-                Ok(Container::CompressedTar(c, reader)) => tar_streamed(ctx, path, c, reader),
+                Ok(c) => (path, c),
             },
-            Found::Failed(loc, fail) => ctx.fail(loc, fail),
-            Found::Skipped(why) => ctx.send(Event::Skipped(why)),
+            Found::Bytes { name, data } if ctx.cfg.open.archives => (name, classify(data)),
+            Found::Bytes { name, data } => (name, Container::Blob(data)),
+            Found::Failed(loc, fail) => {
+                ctx.fail(loc, fail);
+                continue;
+            }
+            Found::Skipped(why) => {
+                ctx.send(Event::Skipped(why));
+                continue;
+            }
+        };
+        match opened {
+            Container::Blob(data) => blobs.push((Location::file(path, data.len() as u64), data)),
+            Container::Tar(data) => tar_in_place(ctx, path, &data),
+            Container::CompressedTar(c, reader) => tar_streamed(ctx, path, c, reader),
         }
     }
     ctx.hash_items(blobs);
@@ -608,7 +461,7 @@ fn read_member(
             0 => return Ok(Streamed::Hashed(h.finish())),
             n => {
                 h.update(&chunk[..n]);
-                ctx.counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
+                ctx.progress.bytes_read(n as u64);
             }
         }
     }

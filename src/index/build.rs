@@ -599,7 +599,7 @@ impl IndexBuilder {
             })?;
         let mut v = cur.into_inner();
         let mut base = base;
-        if (v.as_ptr() as usize + base) % ALIGN != 0 {
+        if !(v.as_ptr() as usize + base).is_multiple_of(ALIGN) {
             // The size hint fell short and the buffer moved: realign by a copy.
             let mut w: Vec<u8> = Vec::with_capacity(v.len() - base + ALIGN);
             let b = (ALIGN - w.as_ptr() as usize % ALIGN) % ALIGN;
@@ -886,7 +886,7 @@ impl IndexBuilder {
             out.begin(KIND_ROLES, 0)?;
             out.put32(self.lists.len())?;
             for l in &self.lists {
-                out.put32(l.role.code() as usize)?;
+                out.put32(super::role_code(l.role) as usize)?;
             }
             out.end()?;
         }

@@ -285,55 +285,20 @@ impl fmt::Display for AlgoCounts {
     }
 }
 
-/// What a list is for: a blocklist's hits are matches, an allowlist's hits are known files.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Hits are reported as `match` (the default).
-    #[default]
-    Block,
-    /// Hits are reported as `known`, and the item is not matched perceptually.
-    Allow,
-}
+pub use crate::model::Role;
 
-impl Role {
-    /// `block` or `allow`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Role::Block => "block",
-            Role::Allow => "allow",
-        }
-    }
-
-    const fn code(self) -> u32 {
-        match self {
-            Role::Block => 0,
-            Role::Allow => 1,
-        }
-    }
-
-    fn from_code(c: u32) -> Option<Role> {
-        [Role::Block, Role::Allow]
-            .into_iter()
-            .find(|r| r.code() == c)
+/// A role's code in the ROLES section.
+const fn role_code(r: Role) -> u32 {
+    match r {
+        Role::Block => 0,
+        Role::Allow => 1,
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Role, String> {
-        match s {
-            "block" | "blocklist" => Ok(Role::Block),
-            "allow" | "allowlist" => Ok(Role::Allow),
-            _ => Err(format!("unknown role '{s}' (block or allow)")),
-        }
-    }
+fn role_from_code(c: u32) -> Option<Role> {
+    [Role::Block, Role::Allow]
+        .into_iter()
+        .find(|&r| role_code(r) == c)
 }
 
 /// The DCSO Bloom filter of a list.
@@ -508,7 +473,7 @@ impl fmt::Display for IndexInfo {
 
 /// One (list, label) a digest was found in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Hit<'a> {
+pub struct ListRef<'a> {
     /// The list's name.
     pub list: &'a str,
     /// The label.
@@ -532,12 +497,12 @@ pub struct BloomHit<'a> {
 
 /// The (list, label) pairs of a digest found in the index, borrowed from it.
 #[derive(Clone, Debug)]
-pub struct Hits<'a> {
+pub struct ListRefs<'a> {
     index: &'a Index,
     pairs: &'a [u8],
 }
 
-impl<'a> Hits<'a> {
+impl<'a> ListRefs<'a> {
     /// Number of (list, label) pairs.
     pub fn len(&self) -> usize {
         self.pairs.len() / 8
@@ -550,17 +515,17 @@ impl<'a> Hits<'a> {
     }
 }
 
-impl<'a> Iterator for Hits<'a> {
-    type Item = Hit<'a>;
+impl<'a> Iterator for ListRefs<'a> {
+    type Item = ListRef<'a>;
 
-    fn next(&mut self) -> Option<Hit<'a>> {
+    fn next(&mut self) -> Option<ListRef<'a>> {
         while self.pairs.len() >= 8 {
             let (pair, rest) = self.pairs.split_at(8);
             self.pairs = rest;
             let list = u32_at(pair, 0).and_then(|i| self.index.lists.get(i as usize));
             let label = u32_at(pair, 4).and_then(|i| self.index.strings.get(i as usize));
             if let (Some(list), Some(label)) = (list, label) {
-                return Some(Hit {
+                return Some(ListRef {
                     list: &list.name,
                     label,
                     role: list.role,
@@ -579,7 +544,7 @@ pub struct PdqMatch<'a> {
     /// Hamming distance between the query and the entry (0..=256).
     pub distance: u32,
     /// The (list, label) pairs the entry was listed with.
-    pub hits: Hits<'a>,
+    pub hits: ListRefs<'a>,
 }
 
 /// Where the PDQ table lives in the file.
@@ -955,7 +920,7 @@ impl Index {
     ///
     /// # Errors
     /// As [`Index::open`].
-    pub fn from_data(data: Data, path: &Path) -> Result<Index, IndexError> {
+    pub(crate) fn from_data(data: Data, path: &Path) -> Result<Index, IndexError> {
         let corrupt = |reason: String| IndexError::Corrupt {
             path: path.to_owned(),
             reason,
@@ -1005,7 +970,7 @@ impl Index {
                 checksum: u64_at(b, at + 24).unwrap_or(0),
             };
             let end = s.offset.checked_add(s.len);
-            if end.map_or(true, |e| e > file_len) || s.offset < (table_end + 8) as u64 {
+            if end.is_none_or(|e| e > file_len) || s.offset < (table_end + 8) as u64 {
                 return Err(corrupt(format!("section {i} lies outside the file")));
             }
             sections.push(s);
@@ -1251,7 +1216,7 @@ impl Index {
 
     /// Looks `d` up: `None` when absent, else the (list, label) pairs it was listed with.
     #[inline]
-    pub fn lookup(&self, d: &Digest) -> Option<Hits<'_>> {
+    pub fn lookup(&self, d: &Digest) -> Option<ListRefs<'_>> {
         let t = self.tables[usize::from(d.algo().id())].as_ref()?;
         let all = self.data.bytes();
         let key = d.as_bytes();
@@ -1264,7 +1229,7 @@ impl Index {
     /// groups of queries touches the buckets of one group while it scans the buckets of the
     /// previous one (touching their candidate records) and confirms the candidates of the one
     /// before, so that many cache misses are in flight at once instead of one at a time.
-    pub fn lookup_batch(&self, queries: &[Digest], on_hit: impl FnMut(usize, Hits<'_>)) {
+    pub fn lookup_batch(&self, queries: &[Digest], on_hit: impl FnMut(usize, ListRefs<'_>)) {
         self.pipeline::<BATCH>(queries, on_hit);
     }
 
@@ -1272,7 +1237,7 @@ impl Index {
     fn pipeline<const K: usize>(
         &self,
         queries: &[Digest],
-        mut on_hit: impl FnMut(usize, Hits<'_>),
+        mut on_hit: impl FnMut(usize, ListRefs<'_>),
     ) {
         let all = self.data.bytes();
         let table = |q: &Digest| self.tables[usize::from(q.algo().id())].as_ref();
@@ -1519,7 +1484,7 @@ impl Index {
 
     /// The pairs of provenance group `g` (empty when the reference is out of range).
     #[inline]
-    fn hits<'a>(&'a self, all: &'a [u8], g: u32) -> Hits<'a> {
+    fn hits<'a>(&'a self, all: &'a [u8], g: u32) -> ListRefs<'a> {
         let g = g as usize;
         let pairs = (g < self.group_count)
             .then(|| {
@@ -1538,7 +1503,7 @@ impl Index {
             })
             .flatten()
             .unwrap_or_default();
-        Hits { index: self, pairs }
+        ListRefs { index: self, pairs }
     }
 
     /// What the index holds.
@@ -1658,7 +1623,7 @@ impl Index {
                     return Err(corrupt(format!("{} row {row} out of order", t.algo)));
                 }
                 prev = Some(key);
-                if u32_at(g, 0).map_or(true, |g| g as usize >= self.group_count) {
+                if u32_at(g, 0).is_none_or(|g| g as usize >= self.group_count) {
                     return Err(corrupt(format!(
                         "{} row {row}: bad provenance group",
                         t.algo
@@ -1727,7 +1692,7 @@ impl Index {
                 }
                 prev = Some(h);
                 let g = t.group(b, row);
-                if g.map_or(true, |g| g as usize >= self.group_count) {
+                if g.is_none_or(|g| g as usize >= self.group_count) {
                     return Err(corrupt(format!("pdq row {row}: bad provenance group")));
                 }
             }
@@ -1818,7 +1783,7 @@ fn parse_roles(b: &[u8], lists: &mut [ListMeta]) -> Result<(), String> {
     }
     for (i, l) in lists.iter_mut().enumerate() {
         let code = u32_at(b, 4 + 4 * i).unwrap_or(u32::MAX);
-        l.role = Role::from_code(code).ok_or_else(|| format!("list {i}: unknown role {code}"))?;
+        l.role = role_from_code(code).ok_or_else(|| format!("list {i}: unknown role {code}"))?;
     }
     Ok(())
 }

@@ -215,7 +215,7 @@ fn same_hash_in_two_lists_and_duplicates_within_a_list() {
     b.add_digests("one", "x", "mem2", [h]).unwrap();
     b.add_digests("one", "z", "mem3", [h]).unwrap();
     let idx = b.into_index().unwrap();
-    let got: Vec<Hit> = idx.lookup(&h).unwrap().collect();
+    let got: Vec<ListRef> = idx.lookup(&h).unwrap().collect();
     assert_eq!(got.len(), 3, "{got:?}");
     assert_eq!(
         hits(&idx, &h),
@@ -477,7 +477,7 @@ fn bucket_count_follows_the_row_count() {
 fn index_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Index>();
-    check::<Hits<'static>>();
+    check::<ListRefs<'static>>();
 }
 
 #[test]
@@ -1134,10 +1134,10 @@ fn roles_and_bloom_round_trip() {
     let roles: Vec<Role> = idx.info().lists.iter().map(|l| l.role).collect();
     assert_eq!(roles, [Role::Block, Role::Allow, Role::Allow]);
     let hello = idx.lookup(&d(Algo::Sha1, HELLO_SHA1)).unwrap();
-    let h: Vec<Hit> = hello.collect();
+    let h: Vec<ListRef> = hello.collect();
     assert_eq!(
         h,
-        [Hit {
+        [ListRef {
             list: "allow",
             label: "nsrl",
             role: Role::Allow

@@ -165,6 +165,17 @@ impl fmt::Display for ListFormat {
     }
 }
 
+/// `--format` values on the command line: [`ListFormat::ALL`] by [`ListFormat::name`].
+impl clap::ValueEnum for ListFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &ListFormat::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
 /// What a list holds, when the caller declares it: an exact algorithm or PDQ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ListType {
@@ -199,6 +210,27 @@ impl std::str::FromStr for ListType {
         s.parse::<Algo>().map(ListType::Exact).map_err(|_| {
             format!("unknown list type '{s}' (expected md5, sha1, sha256, xxh3_128 or pdq)")
         })
+    }
+}
+
+/// `--type` values on the command line: every exact algorithm, and `pdq`.
+impl clap::ValueEnum for ListType {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [ListType; 5] = [
+            ListType::Exact(Algo::Md5),
+            ListType::Exact(Algo::Sha1),
+            ListType::Exact(Algo::Sha256),
+            ListType::Exact(Algo::Xxh3_128),
+            ListType::Pdq,
+        ];
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            ListType::Exact(a) => a.name(),
+            ListType::Pdq => "pdq",
+        }))
     }
 }
 

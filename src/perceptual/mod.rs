@@ -17,7 +17,11 @@ use decode::{DecodeOptions, ImageFormat};
 use imghash::{ImgHash64, ImgHasher};
 use pdq::{PdqHash, PdqHasher};
 
-use crate::source::{FailKind, Failure};
+/// Why an item that sniffs as an image could not be hashed perceptually; the message starts
+/// with the cause: `image too large`, `corrupt image`, `unsupported image`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ImageError(String);
 
 /// Which perceptual hashes to compute, and how to decode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,16 +98,15 @@ thread_local! {
 /// pixels are decoded once and shared by every hash.
 ///
 /// # Errors
-/// A [`Failure`] of kind `image` for an image that cannot be hashed, whose message starts with
-/// the cause: `image too large`, `corrupt image`, `unsupported image`.
-pub fn hash_image(bytes: &[u8], cfg: &PerceptualConfig) -> Option<Result<ImageHashes, Failure>> {
+/// An [`ImageError`] for an image that cannot be hashed.
+pub fn hash_image(bytes: &[u8], cfg: &PerceptualConfig) -> Option<Result<ImageHashes, ImageError>> {
     if !cfg.any() {
         return None;
     }
     let format = decode::sniff(bytes)?;
     Some(SCRATCH.with(|s| {
         let s = &mut *s.borrow_mut();
-        let fail = |msg: String| Failure::new(FailKind::Image, msg);
+        let fail = ImageError;
         let d = decode::decode_rgb_as(bytes, format, &cfg.decode, &mut s.rgb)
             .map_err(|e| fail(e.to_string()))?;
         let (w, h) = (d.width as usize, d.height as usize);

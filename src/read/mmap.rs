@@ -62,12 +62,6 @@ impl Map {
         self.map.len()
     }
 
-    pub(crate) fn will_need(&self, range: Range<usize>) {
-        if let Some((off, len)) = self.page_range(range, false) {
-            let _ = self.map.advise_range(memmap2::Advice::WillNeed, off, len);
-        }
-    }
-
     pub(crate) fn populate(&self, range: Range<usize>) {
         #[cfg(target_os = "linux")]
         if let Some((off, len)) = self.page_range(range, false) {

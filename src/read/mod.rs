@@ -94,11 +94,6 @@ impl Data {
         self.range.len()
     }
 
-    /// True when there are no bytes.
-    pub fn is_empty(&self) -> bool {
-        self.range.is_empty()
-    }
-
     /// True when the bytes come from a memory map.
     pub fn is_mapped(&self) -> bool {
         matches!(self.backing, Backing::Map(_))
@@ -114,13 +109,6 @@ impl Data {
             backing: self.backing.clone(),
             range: start..start + range.len(),
         })
-    }
-
-    /// Tells the kernel the bytes in `range` (relative to this slice) will be read soon.
-    pub fn will_need(&self, range: Range<usize>) {
-        if let Backing::Map(m) = &self.backing {
-            m.will_need(self.range.start + range.start..self.range.start + range.end);
-        }
     }
 
     /// Maps the pages of `range` (relative to this slice) into the process in one call
@@ -178,6 +166,6 @@ mod tests {
     fn empty_file_is_not_mapped() {
         let f = tempfile::NamedTempFile::new().unwrap();
         let a = Data::open(f.path(), MmapPolicy::Auto).unwrap();
-        assert!(a.is_empty());
+        assert_eq!(a.len(), 0);
     }
 }

@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::hash::Algo;
-use crate::pipeline::ItemResult;
-use crate::source::os_bytes;
+use crate::model::os_bytes;
+use crate::model::ItemResult;
 
 /// The OData context of a VICS 2.0 Media file.
 pub const VICS_CONTEXT: &str =

@@ -7,7 +7,7 @@
 
 pub mod exchange;
 pub mod output;
-pub mod progress;
+pub mod sorted;
 pub mod summary;
 pub mod wire;
 
@@ -15,15 +15,16 @@ use std::io::{self, Write};
 use std::str::FromStr;
 
 use crate::hash::{Algo, AlgoSet};
-use crate::pipeline::ItemResult;
+use crate::model::ItemResult;
 
 pub use output::Output;
 pub use summary::{Summary, Tally};
 
 /// Output formats of `vigie hash`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum HashFormat {
     /// One JSON object per item.
+    #[value(alias = "json")]
     Jsonl,
     /// CSV with a header row.
     Csv,
@@ -120,7 +121,8 @@ impl HashFormat {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// The format's name, as `--format` takes it.
+    pub fn name(self) -> &'static str {
         match self {
             HashFormat::Jsonl => "jsonl",
             HashFormat::Csv => "csv",
@@ -137,9 +139,10 @@ impl HashFormat {
 }
 
 /// Output formats of `vigie scan`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ScanFormat {
     /// One JSON object per hit (and per item with `--all`).
+    #[value(alias = "json")]
     Jsonl,
     /// CSV with a header row.
     Csv,
@@ -280,6 +283,11 @@ impl<W: Write> HashWriter<W> {
         }
     }
 
+    /// The output stream.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Flushes and returns the inner writer.
     ///
     /// # Errors
@@ -360,6 +368,11 @@ impl<W: Write> ScanWriter<W> {
         Ok(())
     }
 
+    /// The output stream.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Flushes and returns the inner writer.
     ///
     /// # Errors
@@ -428,7 +441,7 @@ mod tests {
 
     /// An item hashed with every algorithm, named `name` inside `tar`.
     fn item(name: &[u8]) -> ItemResult {
-        let mut loc = crate::source::Location::file("dump/a.tar".into(), 12);
+        let mut loc = crate::model::Location::file("dump/a.tar".into(), 12);
         loc.member = Some(name.to_vec());
         ItemResult {
             loc,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::pipeline::{Event, ItemResult, Verdict};
+use crate::model::{Event, ItemResult, Verdict};
 
 /// Counts gathered while consuming events.
 #[derive(Debug, Default, Clone)]

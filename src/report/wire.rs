@@ -9,8 +9,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use crate::hash::{Algo, AlgoSet};
-use crate::pipeline::{ItemResult, Verdict};
-use crate::source::{os_bytes, Location};
+use crate::model::{os_bytes, ItemResult, Location, Verdict};
 
 /// A name as written in a record: its text and, when not UTF-8, its exact bytes in base64.
 #[derive(Debug, Clone, PartialEq, Eq)]

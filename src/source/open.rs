@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::read::{Data, MmapPolicy};
 
 use super::tar::is_tar_header;
-use super::{FailKind, Failure};
+use crate::model::{FailKind, Failure};
 
 /// How files are opened.
 #[derive(Clone, Copy, Debug)]
@@ -50,7 +50,7 @@ impl Compression {
 }
 
 /// What a file turned out to hold.
-pub enum Container {
+pub(crate) enum Container {
     /// One item: the file's bytes.
     Blob(Data),
     /// A tar archive whose members are read in place.
@@ -66,7 +66,7 @@ const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 ///
 /// # Errors
 /// A [`Failure`] of kind `Open` or `Read` naming the I/O error.
-pub fn open_file(path: &Path, opts: &OpenOptions) -> Result<Container, Failure> {
+pub(crate) fn open_file(path: &Path, opts: &OpenOptions) -> Result<Container, Failure> {
     let data = Data::open(path, opts.mmap).map_err(|e| {
         let kind =
             if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::PermissionDenied {
@@ -83,7 +83,7 @@ pub fn open_file(path: &Path, opts: &OpenOptions) -> Result<Container, Failure> 
 }
 
 /// Decides what `data` holds (see the module doc).
-pub fn classify(data: Data) -> Container {
+pub(crate) fn classify(data: Data) -> Container {
     let bytes = data.bytes();
     if bytes.len() >= 512 && is_tar_header(&bytes[..512]) {
         return Container::Tar(data);

@@ -1,29 +1,20 @@
-//! Turning inputs (paths, `--files-from` lists) into regular files to read, in parallel.
+//! Turning inputs (paths, `--files-from` lists, bytes in memory) into regular files to read,
+//! in parallel.
 //!
 //! Directories are walked by `ignore`'s parallel walker with every filter off (no
 //! `.gitignore` or hidden-file rules: a dump is read whole). Symlinks are not followed unless
 //! asked; special files (fifos, sockets, devices) are skipped and counted, never opened, so a
 //! fifo in a seized tree cannot hang the scan.
+//!
+//! With a [`Shard`], each of N workers takes a deterministic part of the inputs (see
+//! [`Shard`]): the union of all parts is the whole, and no two parts share an item.
 
 use std::fs;
 use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 
-use super::{path_from_bytes, FailKind, Failure, Location};
-
-/// One input as given by the user.
-#[derive(Clone, Debug)]
-pub enum Input {
-    /// A file or directory.
-    Path(PathBuf),
-    /// A file listing paths (`-` for standard input), one per line or NUL-separated.
-    FilesFrom {
-        /// The list file, or `-`.
-        list: PathBuf,
-        /// Records end with NUL instead of newline.
-        nul: bool,
-    },
-}
+use crate::model::{os_bytes, path_from_bytes, FailKind, Failure, Input, Location};
+use crate::read::Data;
 
 /// Walk settings.
 #[derive(Clone, Debug, Default)]
@@ -32,11 +23,58 @@ pub struct WalkOptions {
     pub follow: bool,
     /// Walker threads (0: the number of cores).
     pub threads: usize,
+    /// Take only this part of the inputs.
+    pub shard: Option<Shard>,
+}
+
+/// Part `index` of `count` (0-based) of a run split over `count` workers.
+///
+/// The inputs are numbered in order: each path given, then each record of each path list,
+/// each in-memory input. A unit numbered `k` belongs to part `k % count`, with one exception:
+/// a directory given as a path is split by its entries instead, each file (or failure, or
+/// skipped link) found beneath it belonging to part `xxh3_64(its path) % count`, so one huge
+/// directory still spreads over every worker. A directory named in a path list is one unit
+/// (its line's part walks it whole). Every worker must be given the same inputs in the same
+/// order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This worker's part, `0..count`.
+    pub index: u64,
+    /// How many parts.
+    pub count: u64,
+}
+
+impl Shard {
+    /// Part `index` of `count`.
+    ///
+    /// # Errors
+    /// When `count` is 0 or `index` is not below it.
+    pub fn new(index: u64, count: u64) -> Result<Shard, String> {
+        if count == 0 {
+            return Err("a shard count must be at least 1".into());
+        }
+        if index >= count {
+            return Err(format!(
+                "shard {index} of {count}: the index must be below the count (0-based)"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Does unit number `k` belong to this part?
+    pub fn owns_position(&self, k: u64) -> bool {
+        k % self.count == self.index
+    }
+
+    /// Does an entry found under a directory input belong to this part?
+    pub fn owns_path(&self, path: &Path) -> bool {
+        xxhash_rust::xxh3::xxh3_64(&os_bytes(path.as_os_str())) % self.count == self.index
+    }
 }
 
 /// What the walk found.
 #[derive(Debug)]
-pub enum Found {
+pub(crate) enum Found {
     /// A regular file to read.
     File {
         /// Its path.
@@ -49,33 +87,72 @@ pub enum Found {
     /// Something skipped on purpose (a special file, a symlink not followed), with the reason
     /// key used in the summary.
     Skipped(&'static str),
+    /// Content given in memory, read as a file of that name.
+    Bytes {
+        /// The name.
+        name: PathBuf,
+        /// The content.
+        data: Data,
+    },
 }
 
-/// Walks every input, calling `emit` from several threads with each thing found.
+/// Walks every input (this part of them, with a shard), calling `emit` from several threads
+/// with each thing found.
 ///
 /// # Threading
 /// Directories are walked by `opts.threads` threads; `emit` must be cheap and thread-safe
 /// (typically a send on a bounded channel) and returns false to stop the walk early (the
 /// reader of the results went away). Returns when every input is exhausted or stopped.
-pub fn walk_inputs(inputs: &[Input], opts: &WalkOptions, emit: &(dyn Fn(Found) -> bool + Sync)) {
+pub(crate) fn walk_inputs(
+    inputs: Vec<Input>,
+    opts: &WalkOptions,
+    emit: &(dyn Fn(Found) -> bool + Sync),
+) {
+    let mut position = 0u64;
+    let mut mine = || {
+        let k = position;
+        position += 1;
+        opts.shard.is_none_or(|s| s.owns_position(k))
+    };
     for input in inputs {
         match input {
-            Input::Path(p) => walk_path(p, opts, emit),
+            Input::Path(p) => {
+                // A directory given as a path is split by its entries; anything else is one
+                // unit.
+                let split = opts
+                    .shard
+                    .filter(|_| fs::metadata(&p).is_ok_and(|m| m.is_dir()));
+                if mine() || split.is_some() {
+                    walk_path(&p, opts, split, emit);
+                }
+            }
+            Input::Bytes { name, bytes } => {
+                if mine() {
+                    emit(Found::Bytes {
+                        name,
+                        data: Data::from_vec(bytes),
+                    });
+                }
+            }
             Input::FilesFrom { list, nul } => {
-                let sep = if *nul { 0 } else { b'\n' };
+                let sep = if nul { 0 } else { b'\n' };
+                let mut each = |p: PathBuf| {
+                    if mine() {
+                        walk_path(&p, opts, None, emit)
+                    }
+                };
                 let res = if list.as_os_str() == "-" {
-                    read_records(io::stdin().lock(), sep, &mut |p| walk_path(&p, opts, emit))
+                    read_records(io::stdin().lock(), sep, &mut each)
                 } else {
-                    match fs::File::open(list) {
-                        Ok(f) => read_records(io::BufReader::new(f), sep, &mut |p| {
-                            walk_path(&p, opts, emit)
-                        }),
+                    match fs::File::open(&list) {
+                        Ok(f) => read_records(io::BufReader::new(f), sep, &mut each),
                         Err(e) => Err(e),
                     }
                 };
-                if let Err(e) = res {
+                // The failure to read a list is reported by one part only.
+                if let (Err(e), true) = (res, opts.shard.is_none_or(|s| s.index == 0)) {
                     emit(Found::Failed(
-                        Location::file(list.clone(), 0),
+                        Location::file(list, 0),
                         Failure::new(FailKind::Open, format!("cannot read path list: {e}")),
                     ));
                 }
@@ -104,7 +181,13 @@ fn read_records(mut r: impl BufRead, sep: u8, each: &mut dyn FnMut(PathBuf)) -> 
     }
 }
 
-fn walk_path(path: &Path, opts: &WalkOptions, emit: &(dyn Fn(Found) -> bool + Sync)) {
+/// Walks one path; with `split`, only the entries beneath it that belong to that part.
+fn walk_path(
+    path: &Path,
+    opts: &WalkOptions,
+    split: Option<Shard>,
+    emit: &(dyn Fn(Found) -> bool + Sync),
+) {
     // A path named by the user is followed even when it is a symlink, as other tools do.
     let meta = match fs::metadata(path) {
         Ok(m) => m,
@@ -140,8 +223,20 @@ fn walk_path(path: &Path, opts: &WalkOptions, emit: &(dyn Fn(Found) -> bool + Sy
     walker.run(|| {
         Box::new(move |entry| {
             let go_on = match entry {
-                Ok(entry) => classify(entry, emit),
-                Err(err) => emit(walk_failure(path, err)),
+                Ok(entry) if split.is_none_or(|s| s.owns_path(entry.path())) => {
+                    classify(entry, emit)
+                }
+                // Another part's entry (directories are walked by every part, and only what
+                // lies beneath them is shared out).
+                Ok(_) => true,
+                Err(err) => {
+                    let f = walk_failure(path, err);
+                    let owned = match (&f, split) {
+                        (Found::Failed(loc, _), Some(s)) => s.owns_path(&loc.path),
+                        _ => true,
+                    };
+                    !owned || emit(f)
+                }
             };
             if go_on {
                 ignore::WalkState::Continue
@@ -214,17 +309,28 @@ mod tests {
 
     fn collect(inputs: &[Input], follow: bool) -> Vec<String> {
         let out = Mutex::new(Vec::new());
-        walk_inputs(inputs, &WalkOptions { follow, threads: 2 }, &|f| {
-            let s = match f {
-                Found::File { path, size } => format!("file {} {size}", path.display()),
-                Found::Failed(loc, fail) => {
-                    format!("failed {} {}", loc.path.display(), fail.kind.name())
-                }
-                Found::Skipped(why) => format!("skipped {why}"),
-            };
-            out.lock().unwrap().push(s);
-            true
-        });
+        walk_inputs(
+            inputs.to_vec(),
+            &WalkOptions {
+                follow,
+                threads: 2,
+                shard: None,
+            },
+            &|f| {
+                let s = match f {
+                    Found::File { path, size } => format!("file {} {size}", path.display()),
+                    Found::Failed(loc, fail) => {
+                        format!("failed {} {}", loc.path.display(), fail.kind.name())
+                    }
+                    Found::Skipped(why) => format!("skipped {why}"),
+                    Found::Bytes { name, data } => {
+                        format!("bytes {} {}", name.display(), data.len())
+                    }
+                };
+                out.lock().unwrap().push(s);
+                true
+            },
+        );
         let mut v = out.into_inner().unwrap();
         v.sort();
         v

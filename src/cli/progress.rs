@@ -1,32 +1,52 @@
-//! A progress display on stderr, only when stderr is a terminal; it reads the workers' atomic
-//! counters from its own thread so the hot path pays one relaxed add per item.
+//! The command line's progress display, on stderr and only when stderr is a terminal. The
+//! engine's workers report through [`vigie::engine::Progress`] into atomic counters (one
+//! relaxed add per item); a thread of its own draws them.
 
 use std::io::IsTerminal;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::pipeline::Counters;
+/// Items and bytes done, updated by the workers.
+#[derive(Debug, Default)]
+struct Counters {
+    items: AtomicU64,
+    bytes: AtomicU64,
+}
 
-/// A running progress display; dropping it (or [`Progress::finish`]) clears it.
-pub struct Progress {
+/// A running progress display; [`TermProgress::finish`] (or dropping it) clears it.
+pub struct TermProgress {
+    counters: Arc<Counters>,
     stop: Option<mpsc::Sender<()>>,
     handle: Option<thread::JoinHandle<()>>,
 }
 
-impl Progress {
-    /// Starts a display of `counters` when `enabled` and stderr is a terminal.
-    pub fn start(counters: Arc<Counters>, enabled: bool) -> Progress {
+impl vigie::engine::Progress for TermProgress {
+    fn item_done(&self) {
+        self.counters.items.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn bytes_read(&self, n: u64) {
+        self.counters.bytes.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+impl TermProgress {
+    /// Starts a display when `enabled` and stderr is a terminal (else it only counts).
+    pub fn start(enabled: bool) -> TermProgress {
+        let counters = Arc::new(Counters::default());
         if !enabled || !std::io::stderr().is_terminal() {
-            return Progress {
+            return TermProgress {
+                counters,
                 stop: None,
                 handle: None,
             };
         }
         let (tx, rx) = mpsc::channel::<()>();
+        let shown = counters.clone();
         let handle = thread::spawn(move || {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
@@ -34,8 +54,8 @@ impl Progress {
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             loop {
-                let items = counters.items.load(Ordering::Relaxed);
-                let bytes = counters.bytes.load(Ordering::Relaxed);
+                let items = shown.items.load(Ordering::Relaxed);
+                let bytes = shown.bytes.load(Ordering::Relaxed);
                 let secs = bar.elapsed().as_secs_f64().max(1e-3);
                 bar.set_message(format!(
                     "{items} items, {:.1} MB ({:.1} MB/s)",
@@ -51,7 +71,8 @@ impl Progress {
             }
             bar.finish_and_clear();
         });
-        Progress {
+        TermProgress {
+            counters,
             stop: Some(tx),
             handle: Some(handle),
         }
@@ -72,7 +93,7 @@ impl Progress {
     }
 }
 
-impl Drop for Progress {
+impl Drop for TermProgress {
     fn drop(&mut self) {
         self.stop_now();
     }

@@ -1,0 +1,484 @@
+//! The engine object every caller stands on: the command line, the Python wheel, a Spark
+//! task or an array job all build one [`Engine`] and hand it batches of inputs.
+//!
+//! An engine is built once from an [`EngineBuilder`] (options with defaults) and owns what is
+//! costly to set up: the opened index (an `Arc`, so several engines and threads share one
+//! map), the rayon thread pool, and through the pool's threads their per-thread scratch
+//! (decode buffers, hashers, search regions), which therefore survives from one call to the
+//! next. It never prints: progress goes through the [`Progress`] trait ([`NoProgress`] is
+//! silent) and every item's outcome comes back as a [`crate::model::Event`].
+//!
+//! # Example
+//! ```no_run
+//! use std::sync::Arc;
+//! use vigie::engine::Engine;
+//! use vigie::index::Index;
+//! use vigie::model::Input;
+//!
+//! let index = Arc::new(Index::open("blocklist.vigie".as_ref())?);
+//! let engine = Engine::builder().index(index).threads(2).build()?;
+//! for item in engine.scan_items(vec![Input::Path("dump/".into())])? {
+//!     println!("{} {}", item.verdict().name(), item.loc);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::io;
+use std::sync::Arc;
+
+use crate::hash::AlgoSet;
+use crate::index::Index;
+use crate::matcher::{IndexMatcher, Matcher};
+use crate::model::{Event, Input, ItemResult};
+use crate::perceptual::decode::{DecodeLimits, DecodeOptions};
+use crate::perceptual::pdq::{MATCH_THRESHOLD, MIN_QUALITY};
+use crate::perceptual::PerceptualConfig;
+use crate::pipeline::{self, PipelineConfig};
+use crate::read::MmapPolicy;
+use crate::source::{OpenOptions, Shard, WalkOptions};
+
+/// Where a scan reports its progress: called from the worker threads, so each call must be
+/// cheap (an atomic add). [`NoProgress`] ignores both.
+pub trait Progress: Sync {
+    /// One item is finished.
+    fn item_done(&self) {}
+    /// `n` more bytes were hashed (a large item reports its bytes as it goes).
+    fn bytes_read(&self, _n: u64) {}
+}
+
+/// The silent [`Progress`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// Why an engine could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The thread pool could not be started.
+    #[error("cannot start the thread pool: {0}")]
+    Pool(#[from] rayon::ThreadPoolBuildError),
+    /// A PDQ threshold over 256 bits.
+    #[error("PDQ threshold {0} is over 256 (a PDQ hash has 256 bits)")]
+    PdqThreshold(u32),
+    /// A PDQ quality minimum over 100.
+    #[error("PDQ minimum quality {0} is over 100")]
+    PdqQuality(u8),
+}
+
+/// The options of an [`Engine`], each with a default; see each setter.
+#[derive(Clone, Debug)]
+pub struct EngineBuilder {
+    index: Option<Arc<Index>>,
+    algos: Option<AlgoSet>,
+    pdq: bool,
+    phash: bool,
+    dhash: bool,
+    dihedral: bool,
+    exif_orient: bool,
+    limits: DecodeLimits,
+    fast_decode: Option<bool>,
+    pdq_threshold: u32,
+    pdq_min_quality: u8,
+    threads: usize,
+    mmap: bool,
+    archives: bool,
+    follow: bool,
+}
+
+impl Default for EngineBuilder {
+    fn default() -> Self {
+        EngineBuilder {
+            index: None,
+            algos: None,
+            pdq: false,
+            phash: false,
+            dhash: false,
+            dihedral: false,
+            exif_orient: false,
+            limits: DecodeLimits::default(),
+            fast_decode: None,
+            pdq_threshold: MATCH_THRESHOLD,
+            pdq_min_quality: MIN_QUALITY,
+            threads: 0,
+            mmap: true,
+            archives: true,
+            follow: false,
+        }
+    }
+}
+
+impl EngineBuilder {
+    /// The index to match against. Without one the engine only hashes (every item is
+    /// `clean` or `failed`).
+    pub fn index(mut self, index: Arc<Index>) -> Self {
+        self.index = Some(index);
+        self
+    }
+
+    /// Exact algorithms to compute. With an index: computed on top of the index's own (which
+    /// are always computed); without: exactly these. Default: the index's, or md5, sha1 and
+    /// sha256 without an index.
+    pub fn algos(mut self, algos: AlgoSet) -> Self {
+        self.algos = Some(algos);
+        self
+    }
+
+    /// Hash images with PDQ. On by default when the index holds PDQ entries.
+    pub fn pdq(mut self, on: bool) -> Self {
+        self.pdq = on;
+        self
+    }
+
+    /// Hash images with pHash (64 bits, Python ImageHash's). Off by default.
+    pub fn phash(mut self, on: bool) -> Self {
+        self.phash = on;
+        self
+    }
+
+    /// Hash images with dHash (64 bits, Python ImageHash's). Off by default.
+    pub fn dhash(mut self, on: bool) -> Self {
+        self.dhash = on;
+        self
+    }
+
+    /// Also compute the 8 dihedral PDQ hashes and match rotated and flipped copies. Off by
+    /// default.
+    pub fn pdq_dihedral(mut self, on: bool) -> Self {
+        self.dihedral = on;
+        self
+    }
+
+    /// Apply the EXIF orientation before hashing (the reference PDQ does not). Off by default.
+    pub fn exif_orient(mut self, on: bool) -> Self {
+        self.exif_orient = on;
+        self
+    }
+
+    /// Limits on decoding one image (pixels, bytes allocated).
+    pub fn decode_limits(mut self, limits: DecodeLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Decode large JPEGs at reduced scale (several times faster; PDQ moves a few bits).
+    /// Default: on when matching against an index, off when only hashing (hashes written
+    /// for sharing should be the reference's).
+    pub fn fast_decode(mut self, on: bool) -> Self {
+        self.fast_decode = Some(on);
+        self
+    }
+
+    /// Largest PDQ Hamming distance that counts as a match, 0–256. Default 31.
+    pub fn pdq_threshold(mut self, bits: u32) -> Self {
+        self.pdq_threshold = bits;
+        self
+    }
+
+    /// Images of PDQ quality below this (0–100) are not matched perceptually. Default 50.
+    pub fn pdq_min_quality(mut self, q: u8) -> Self {
+        self.pdq_min_quality = q;
+        self
+    }
+
+    /// Worker threads; 0 (the default) for one per core.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n;
+        self
+    }
+
+    /// Memory-map large inputs (the default); false reads every file with read().
+    pub fn mmap(mut self, on: bool) -> Self {
+        self.mmap = on;
+        self
+    }
+
+    /// Read the members of tar archives, found by content (the default); false hashes every
+    /// file as one item.
+    pub fn archives(mut self, on: bool) -> Self {
+        self.archives = on;
+        self
+    }
+
+    /// Follow symbolic links met while walking directories. Off by default (they are
+    /// skipped and counted); paths given as inputs are always followed.
+    pub fn follow_links(mut self, on: bool) -> Self {
+        self.follow = on;
+        self
+    }
+
+    /// Starts the engine: checks the options and starts its thread pool.
+    ///
+    /// # Errors
+    /// An option out of range, or a thread pool that cannot start.
+    pub fn build(self) -> Result<Engine, EngineError> {
+        if self.pdq_threshold > 256 {
+            return Err(EngineError::PdqThreshold(self.pdq_threshold));
+        }
+        if self.pdq_min_quality > 100 {
+            return Err(EngineError::PdqQuality(self.pdq_min_quality));
+        }
+        let index = self.index;
+        let algos = match (&index, self.algos) {
+            (Some(i), extra) => i.algos().union(extra.unwrap_or(AlgoSet::EMPTY)),
+            (None, Some(a)) => a,
+            (None, None) => AlgoSet::list_default(),
+        };
+        let pdq = self.pdq || index.as_ref().is_some_and(|i| i.pdq_len() > 0);
+        let perceptual = PerceptualConfig {
+            pdq,
+            dihedral: pdq && self.dihedral,
+            phash: self.phash,
+            dhash: self.dhash,
+            decode: DecodeOptions {
+                limits: self.limits,
+                exif_orient: self.exif_orient,
+                fast: self.fast_decode.unwrap_or(index.is_some()),
+            },
+            min_quality: self.pdq_min_quality,
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.threads)
+            .thread_name(|i| format!("vigie-worker-{i}"))
+            .build()?;
+        Ok(Engine {
+            cfg: PipelineConfig {
+                walk: WalkOptions {
+                    follow: self.follow,
+                    threads: self.threads,
+                    shard: None,
+                },
+                open: OpenOptions {
+                    mmap: if self.mmap {
+                        MmapPolicy::Auto
+                    } else {
+                        MmapPolicy::Never
+                    },
+                    archives: self.archives,
+                },
+                algos,
+                perceptual,
+                check_quality: index.is_some(),
+            },
+            index,
+            pool,
+            pdq_threshold: self.pdq_threshold,
+        })
+    }
+}
+
+/// A started engine: reusable across calls and shareable across threads (`Send + Sync`).
+pub struct Engine {
+    cfg: PipelineConfig,
+    index: Option<Arc<Index>>,
+    pool: rayon::ThreadPool,
+    pdq_threshold: u32,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("index", &self.index.is_some())
+            .field("threads", &self.pool.current_num_threads())
+            .field("cfg", &self.cfg)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// The options, with their defaults.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// The index matched against, if any.
+    pub fn index(&self) -> Option<&Arc<Index>> {
+        self.index.as_ref()
+    }
+
+    /// The exact algorithms computed on every item.
+    pub fn algos(&self) -> AlgoSet {
+        self.cfg.algos
+    }
+
+    /// The perceptual hashes computed on images, and how they are decoded.
+    pub fn perceptual(&self) -> &PerceptualConfig {
+        &self.cfg.perceptual
+    }
+
+    /// Worker threads.
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+
+    /// The index with this engine's matching settings, if there is an index.
+    pub fn matcher(&self) -> Option<IndexMatcher<'_>> {
+        self.index.as_deref().map(|index| IndexMatcher {
+            index,
+            pdq_threshold: self.pdq_threshold,
+            dihedral: self.cfg.perceptual.dihedral,
+        })
+    }
+
+    /// Runs `f` on the engine's thread pool.
+    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(f)
+    }
+
+    /// Reads, hashes and matches every item of `inputs` (only part `shard` of them when
+    /// given: see [`Shard`]), calling `consume` on this thread with every event, in the order
+    /// items finish.
+    ///
+    /// # Threading
+    /// The items are read on the engine's pool; one more thread walks the inputs. `consume`
+    /// runs on the caller's thread, which also searches images perceptually in batches.
+    /// Several scans may run on one engine at once (they share its pool).
+    ///
+    /// # Errors
+    /// The first error `consume` returns (the scan then stops early). A failed item is an
+    /// event, never an error.
+    pub fn scan(
+        &self,
+        inputs: Vec<Input>,
+        shard: Option<Shard>,
+        progress: &dyn Progress,
+        consume: impl FnMut(Event) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let matcher = self.matcher();
+        let matcher = matcher.as_ref().map(|m| m as &dyn Matcher);
+        match shard {
+            None => pipeline::run(&self.cfg, inputs, &self.pool, matcher, progress, consume),
+            Some(s) => {
+                let mut cfg = self.cfg.clone();
+                cfg.walk.shard = Some(s);
+                pipeline::run(&cfg, inputs, &self.pool, matcher, progress, consume)
+            }
+        }
+    }
+
+    /// [`Engine::scan`] collecting every item (skipped links and special files are not
+    /// items).
+    ///
+    /// # Errors
+    /// None today (kept for symmetry with [`Engine::scan`]: a failed item is a result).
+    pub fn scan_items(&self, inputs: Vec<Input>) -> io::Result<Vec<ItemResult>> {
+        let mut items = Vec::new();
+        self.scan(inputs, None, &NoProgress, |ev| {
+            if let Event::Item(r) = ev {
+                items.push(*r);
+            }
+            Ok(())
+        })?;
+        Ok(items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::IndexBuilder;
+    use crate::lists::ListHash;
+    use crate::model::Verdict;
+
+    const SHARD: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/example/dump/shard-0001.tar"
+    );
+    const POSTER: &[u8] = b"uploads/2025/11/a-very-long-directory-name-for-a-re-upload-that-needs-a-gnu-long-name-or-a-pax-header/poster.txt";
+
+    /// One engine serves several calls (its pool and index are kept), bytes are read as
+    /// files are (a tar's members are items), and every item is accounted for.
+    #[test]
+    fn reused_across_calls_with_bytes_and_tars() {
+        let tar = std::fs::read(SHARD).unwrap();
+        // The example shard's poster is the blocklisted item; its bytes are also given alone.
+        let poster = {
+            let items = Engine::builder()
+                .build()
+                .unwrap()
+                .scan_items(vec![Input::Path(SHARD.into())])
+                .unwrap();
+            let r = items
+                .iter()
+                .find(|r| r.loc.member.as_deref() == Some(POSTER));
+            let r = r.expect("the poster member").loc.clone();
+            tar[r.offset as usize..(r.offset + r.size) as usize].to_vec()
+        };
+        let sha = crate::hash::hash_bytes("sha256".parse().unwrap(), &poster);
+        let mut b = IndexBuilder::new();
+        b.add_hashes(
+            "bad",
+            "test",
+            "mem",
+            sha.iter().cloned().map(ListHash::Exact),
+        )
+        .unwrap();
+        let engine = Engine::builder()
+            .index(Arc::new(b.into_index().unwrap()))
+            .threads(2)
+            .build()
+            .unwrap();
+        assert_eq!(engine.threads(), 2);
+        for _ in 0..3 {
+            let mut got = engine
+                .scan_items(vec![
+                    Input::Bytes {
+                        name: "shard.tar".into(),
+                        bytes: tar.clone(),
+                    },
+                    Input::Bytes {
+                        name: "plain".into(),
+                        bytes: poster.clone(),
+                    },
+                ])
+                .unwrap();
+            got.sort_by_key(|r| r.loc.display_bytes());
+            let seen: Vec<(Vec<u8>, Verdict)> = got
+                .iter()
+                .map(|r| (r.loc.display_bytes(), r.verdict()))
+                .collect();
+            let poster_in_tar = [b"shard.tar/", POSTER].concat();
+            assert_eq!(
+                seen,
+                [
+                    (b"plain".to_vec(), Verdict::Match),
+                    (poster_in_tar, Verdict::Match),
+                    (
+                        b"shard.tar/uploads/2025/11/list.txt".to_vec(),
+                        Verdict::Clean
+                    ),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn out_of_range_options_are_refused() {
+        assert!(matches!(
+            Engine::builder().pdq_threshold(257).build(),
+            Err(EngineError::PdqThreshold(257))
+        ));
+        assert!(matches!(
+            Engine::builder().pdq_min_quality(101).build(),
+            Err(EngineError::PdqQuality(101))
+        ));
+    }
+
+    /// Without an index the engine hashes with the default algorithms, exact decode.
+    #[test]
+    fn hashing_engine_defaults() {
+        let e = Engine::builder().build().unwrap();
+        assert_eq!(e.algos(), AlgoSet::list_default());
+        assert!(!e.perceptual().decode.fast);
+        assert!(e.matcher().is_none());
+        let got = e
+            .scan_items(vec![Input::Bytes {
+                name: "x".into(),
+                bytes: b"abc".to_vec(),
+            }])
+            .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].verdict(), Verdict::Clean);
+    }
+}
