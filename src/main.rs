@@ -665,6 +665,12 @@ fn run_options(
     let shard = input.shard.as_deref().map(parse_shard).transpose()?;
     let mut out = output.output.clone();
     if let (Some(s), Some(dir)) = (shard, &out) {
+        // A directory: one that exists, or a path ending with '/' (created).
+        let slash = dir.as_os_str().to_string_lossy().ends_with('/');
+        if slash && !dir.exists() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+        }
         if dir.is_dir() {
             out = Some(dir.join(format!("part-{}-of-{}.{ext}", s.index, s.count)));
         }

@@ -165,6 +165,42 @@ fn index_from_array_job_environment_and_part_files() {
         // Nothing else is left in the directory (the temporary file was renamed).
         assert_eq!(fs::read_dir(&out_dir).unwrap().count(), 1);
     }
+    // The Slurm example as sbatch would run task 2 of 1-3 (its output directory created).
+    let slurm_out = dir.path().join("slurm/out");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_vigie")).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let o = std::process::Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/array-jobs/slurm-array.sh"))
+        .arg(&list)
+        .arg(&index)
+        .arg(&slurm_out)
+        .env("PATH", path)
+        .env("SLURM_ARRAY_TASK_ID", "3")
+        .env("SLURM_ARRAY_TASK_MIN", "1")
+        .env("SLURM_ARRAY_TASK_COUNT", "3")
+        .env("SLURM_CPUS_PER_TASK", "2")
+        .output()
+        .unwrap();
+    // The example scans only the manifest: the same part of it as --shard 2/3.
+    let manifest_only = run([
+        OsString::from("scan"),
+        "-q".into(),
+        "--shard".into(),
+        "2/3".into(),
+        "--index".into(),
+        index.clone().into(),
+        "--files-from".into(),
+        list.clone().into(),
+    ]);
+    // Part 2 holds the missing path (unit 26 of 0..27): vigie's exit 2 fails the task.
+    assert_eq!(code(&manifest_only), 2, "{}", stderr(&manifest_only));
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert_eq!(
+        fs::read(slurm_out.join("part-2-of-3.jsonl")).unwrap(),
+        manifest_only.stdout
+    );
+    assert!(slurm_out.join("part-2-of-3.summary.json").is_file());
+
     let o = run(["scan", "--shard", "3", "--list"]
         .iter()
         .map(OsString::from)
