@@ -35,11 +35,15 @@ impl Map {
         if len == 0 || usize::try_from(len).is_err() {
             return Ok(None);
         }
-        // SAFETY: the map is read-only and its bytes are only ever read as plain `u8`s. Another
-        // process may still truncate or rewrite the file while it is mapped: then reads may see
-        // changed bytes (a wrong hash for that item, as with read() racing a writer) or, if
-        // the file shrank, the process gets SIGBUS. Like b3sum and ripgrep we accept that for
-        // inputs that are not being written during a scan; `--no-mmap` avoids it entirely.
+        // SAFETY: memmap2 requires that the mapped file not be modified while the map lives,
+        // which no process can promise for another's files. What we guarantee instead: the map
+        // is read-only and its bytes are only ever read as plain `u8`s (no reference to a typed
+        // value that a changed byte could make invalid), and no mapped slice leaves the crate
+        // (`Map` and `Data` are crate-private; the library's API takes paths or owned bytes and
+        // returns owned records). A file truncated or rewritten during a scan can then only give
+        // changed bytes (a wrong hash for that item, as with read() racing a writer) or, if it
+        // shrank, SIGBUS. Like b3sum and ripgrep we accept that for inputs not being written
+        // during a scan; `--no-mmap` (`EngineBuilder::mmap(false)`) avoids it entirely.
         match unsafe { memmap2::MmapOptions::new().map(file) } {
             Ok(map) => {
                 let advice = if sequential {

@@ -2,6 +2,11 @@
 //!
 //! [`Data`] is what every later stage sees: a byte slice that is either a window of a shared
 //! memory map or an owned buffer. The only `unsafe` code of the crate lives in its private `mmap` module.
+//!
+//! This module is private to the crate, as BLAKE3 keeps its maps: a mapped slice never
+//! reaches a caller of the library (the engine takes paths or owned bytes and returns owned
+//! records), so the map's one hazard (a file changed under it, see `mmap.rs`) is the
+//! engine's documented risk on its own inputs, never a safe caller's undefined behaviour.
 
 pub(crate) mod mmap;
 
@@ -20,7 +25,7 @@ pub const MIN_MAP_LEN: u64 = 4 << 20;
 
 /// Bytes to work on: a range of a shared memory map, or an owned buffer.
 #[derive(Clone)]
-pub struct Data {
+pub(crate) struct Data {
     backing: Backing,
     range: Range<usize>,
 }
