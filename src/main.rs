@@ -59,7 +59,7 @@ struct MatchArgs {
     lists: Vec<PathBuf>,
     /// Declared type of the lists' hashes, when their lines don't say (e.g. pdq for bare
     /// 64-hex-digit lines, which are otherwise sha256).
-    #[arg(long = "type", value_name = "TYPE")]
+    #[arg(long = "type", value_name = "TYPE", ignore_case = true)]
     kind: Option<ListType>,
     #[command(flatten)]
     output: OutputArgs,
@@ -255,7 +255,7 @@ struct BuildArgs {
     label: Vec<String>,
     /// Declared type of the next LIST, when its lines don't say and length would guess
     /// wrong (e.g. xxh3_128, 32 hex digits like md5; pdq, 64 hex digits like sha256).
-    #[arg(long = "type", value_enum, value_name = "TYPE")]
+    #[arg(long = "type", value_enum, value_name = "TYPE", ignore_case = true)]
     kind: Vec<ListType>,
     /// Format of the next LIST, instead of detecting it from the content.
     #[arg(long = "format", value_enum, value_name = "FORMAT")]
