@@ -17,10 +17,12 @@ seconds of work: the per-task overhead is tens of milliseconds), ships the index
 executor with ``spark.addArtifacts(file=True)`` (``SparkContext.addFile`` on Spark 3), runs
 vigie in ``mapInArrow`` (``vigie.spark.scan_partitions``: the wheel must be installed on the
 executors), and writes the rows of every item that is not clean (``match``, ``known``,
-``probable``, ``failed``; every item with --all) with a ``run_date`` column, in ``overwrite``
-mode for that date only: dynamic partition overwrite (Parquet, ORC) or ``replaceWhere`` (Delta).
-A rerun of a date therefore replaces that date's rows and nothing else, and a task retried
-after a crash contributes its rows once (the writer commits each task's output once).
+``probable``, ``failed``; every item with --all) partitioned by ``run_date``, in ``overwrite``
+mode for that date only: the ``run_date=D`` directory of --output, a static ``INSERT OVERWRITE
+... PARTITION`` of --table, or ``replaceWhere`` with Delta. A rerun of a date therefore
+replaces that date's rows (all of them, also when it finds nothing) and nothing else, and a
+task retried after a crash contributes its rows once (the writer commits each task's output
+once).
 
 It runs unchanged on classic Spark (>= 3.4 for mapInArrow's schema, >= 4.0 for addArtifacts on
 a classic session) and over Spark Connect (Databricks serverless and shared clusters):
@@ -118,21 +120,36 @@ def read_inputs(spark: SparkSession, args: argparse.Namespace) -> DataFrame:
 
 
 def write(df: DataFrame, args: argparse.Namespace) -> None:
-    w = df.write.format(args.format).mode("overwrite").partitionBy("run_date")
-    if args.format == "delta":
-        w = w.option("replaceWhere", f"run_date = DATE'{args.run_date}'")
-    else:
-        w = w.option("partitionOverwriteMode", "dynamic")
-    if args.output:
-        w.save(args.output)
-        return
+    """Replaces the run date's rows, and only those, even when this run has none (a rerun
+    after a false positive was removed from the index must not leave the old rows)."""
     spark = df.sparkSession
-    if args.format != "delta" and spark.catalog.tableExists(args.table):
-        # saveAsTable in overwrite mode would replace the whole table: insert by position into
-        # the existing one, replacing only this run's partition.
-        df.write.option("partitionOverwriteMode", "dynamic").insertInto(args.table, overwrite=True)
+    if args.format == "delta":
+        # replaceWhere deletes the date's rows and inserts the new ones in one commit.
+        w = (df.write.format("delta").mode("overwrite").partitionBy("run_date")
+             .option("replaceWhere", f"run_date = DATE'{args.run_date}'"))
+        w.save(args.output) if args.output else w.saveAsTable(args.table)
+    elif args.output:
+        # The date's directory, overwritten whole: an empty result leaves an empty partition.
+        (df.drop("run_date").write.format(args.format).mode("overwrite")
+         .save(f"{args.output.rstrip('/')}/run_date={args.run_date}"))
     else:
-        w.saveAsTable(args.table)
+        # A static partition overwrite: replaces the partition even with no rows.
+        if not spark.catalog.tableExists(args.table):
+            df.limit(0).write.format(args.format).partitionBy("run_date").saveAsTable(args.table)
+        view = f"vigie_rows_{args.run_date.replace('-', '_')}"
+        df.drop("run_date").createOrReplaceTempView(view)
+        cols = ", ".join(f"`{f.name}`" for f in vigie.SCHEMA)
+        # Static, whatever the session says: in dynamic mode an empty result would leave the
+        # partition as it was.
+        mode_key = "spark.sql.sources.partitionOverwriteMode"
+        before = spark.conf.get(mode_key, "static")
+        spark.conf.set(mode_key, "static")
+        try:
+            spark.sql(f"INSERT OVERWRITE TABLE {args.table} PARTITION (run_date = DATE'{args.run_date}') "
+                      f"SELECT {cols} FROM {view}")
+        finally:
+            spark.conf.set(mode_key, before)
+            spark.catalog.dropTempView(view)
 
 
 def run(spark: SparkSession, args: argparse.Namespace) -> dict:

@@ -16,10 +16,12 @@
 
 pub mod batch;
 pub mod cache;
+pub mod stream;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{make_array, Array, ArrayRef};
@@ -174,11 +176,23 @@ fn arrow_data_of(obj: &Bound<'_, PyAny>) -> PyResult<arrow_data::ArrayData> {
     arrow_data::ArrayData::from_pyarrow_bound(obj)
 }
 
+/// The inputs named by `scan`'s `paths`: one path, or a collection of them (a null is an empty
+/// path, which fails to open: a row, like any missing path).
+fn path_inputs(paths: &Bound<'_, PyAny>) -> PyResult<Vec<Input>> {
+    if is_one_path(paths)? {
+        return Ok(vec![Input::Path(path_of(paths)?)]);
+    }
+    Ok(byte_strings(paths, true)?
+        .into_iter()
+        .map(|p| Input::Path(PathBuf::from(OsStr::from_bytes(&p.unwrap_or_default()))))
+        .collect())
+}
+
 /// Scans files, directory trees, tar shards (read in place) and compressed tars against a
 /// compiled vigie index, returning one Arrow row per item.
 #[pyclass(frozen, module = "vigie")]
 pub struct Scanner {
-    engine: Engine,
+    engine: Arc<Engine>,
     index_path: Option<PathBuf>,
     algos: Vec<&'static str>,
 }
@@ -285,7 +299,7 @@ impl Scanner {
             }
         }
         Ok(Scanner {
-            engine,
+            engine: Arc::new(engine),
             index_path,
             algos: names,
         })
@@ -297,15 +311,21 @@ impl Scanner {
     /// (a tar shard gives a row per member; a missing path a `failed` row), in the order
     /// items finish.
     fn scan<'py>(&self, py: Python<'py>, paths: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let inputs = if is_one_path(paths)? {
-            vec![Input::Path(path_of(paths)?)]
-        } else {
-            byte_strings(paths, true)?
-                .into_iter()
-                .map(|p| Input::Path(PathBuf::from(OsStr::from_bytes(&p.unwrap_or_default()))))
-                .collect()
-        };
-        self.run(py, inputs)
+        self.run(py, path_inputs(paths)?)
+    }
+
+    /// Like `scan`, as an iterator of batches of at most `batch_rows` rows, produced while the
+    /// scan runs: memory stays bounded whatever the inputs hold (a directory of millions of
+    /// files). Stopping early (dropping the iterator) stops the scan.
+    #[pyo3(signature = (paths, *, batch_rows = 65536))]
+    fn scan_batches(
+        &self,
+        paths: &Bound<'_, PyAny>,
+        batch_rows: usize,
+    ) -> PyResult<stream::Batches> {
+        let inputs = path_inputs(paths)?;
+        let rx = stream::start(self.engine.clone(), inputs, batch_rows)?;
+        Ok(stream::Batches::new(rx))
     }
 
     /// Scans contents already in memory (objects read from storage, the rows of Spark's
@@ -395,6 +415,7 @@ fn mapped_indexes() -> Vec<PathBuf> {
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Scanner>()?;
+    m.add_class::<stream::Batches>()?;
     m.add("IndexOpenError", m.py().get_type::<IndexOpenError>())?;
     m.add_function(wrap_pyfunction!(schema, m)?)?;
     m.add_function(wrap_pyfunction!(mapped_indexes, m)?)?;

@@ -55,6 +55,7 @@ def spark(tmp_path_factory):
         .appName("vigie-test")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
         .getOrCreate()
@@ -131,16 +132,38 @@ def test_findings_equal_the_clis_and_reruns_replace_their_date(spark, corpus, tm
     assert canon(records_of(day1)) == canon(r for r in want if r["verdict"] != "clean")
 
 
+def test_a_rerun_that_finds_nothing_empties_its_date(spark, corpus, tmp_path):
+    clean = tmp_path / "clean.txt"
+    clean.write_text("nothing known here\n")
+    out = tmp_path / "findings"
+    for table in (None, "vigie_findings"):
+        target = ("--output", out) if table is None else ("--table", table)
+        for paths, date in ((paths_file(corpus, tmp_path), "2025-11-01"),
+                            (paths_file(corpus, tmp_path), "2025-11-02")):
+            run_job(spark, "--index", corpus.index, "--paths-file", paths, *target, "--run-date", date)
+        only_clean = tmp_path / "only-clean.txt"
+        only_clean.write_text(f"{clean}\n")
+        summary = run_job(spark, "--index", corpus.index, "--paths-file", only_clean, *target,
+                          "--run-date", "2025-11-01")
+        assert summary["written"] == {}
+        written = spark.read.parquet(str(out)) if table is None else spark.table(table)
+        dates = {str(r["run_date"]): r["count"] for r in written.groupBy("run_date").count().collect()}
+        assert set(dates) == {"2025-11-02"}, (table, dates)
+        findings = {(r["path"], r.get("member"), r["offset"]) for r in corpus.records
+                    if r["verdict"] != "clean"}
+        assert dates["2025-11-02"] == len(findings)
+
+
 # Runs in the Python worker instead of vigie.spark._scan (pickled by value, see below): the
 # first attempt of the task holding the first shard dies after handing Spark its first batch.
 CRASH_MARKER = None
 
 
-def _crash_once(index, path_column, content_column, keep_clean, threads, options, batches):
+def _crash_once(*args):
     import vigie.spark as real
 
     first = True
-    for out in real._scan(index, path_column, content_column, keep_clean, threads, options, batches):
+    for out in real._scan(*args):
         yield out
         paths = out.column("path").to_pylist()
         if first and any("/shards/" in p for p in paths) and not os.path.exists(CRASH_MARKER):

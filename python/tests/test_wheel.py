@@ -197,3 +197,24 @@ def test_spark_ddl_names_every_column():
     for f in vigie.SCHEMA:
         assert f"`{f.name}`" in vigie.SPARK_DDL
     assert "UNSIGNED" not in vigie.SPARK_DDL.upper() and "BINARY" not in vigie.SPARK_DDL.upper()
+
+
+def test_scan_batches_streams_every_row_in_bounded_batches(corpus):
+    scanner = vigie.Scanner(str(corpus.index))
+    batches = list(scanner.scan_batches(corpus.inputs, batch_rows=7))
+    assert len(batches) > 1 and all(0 < b.num_rows <= 7 for b in batches)
+    assert all(b.schema == vigie.SCHEMA for b in batches)
+    got = [r for b in batches for r in vigie.explode_hits(b)]
+    assert canon(got) == canon(corpus.records)
+
+
+def test_dropping_a_stream_early_stops_it(corpus):
+    scanner = vigie.Scanner(str(corpus.index), threads=1)
+    it = scanner.scan_batches([str(corpus.dump)] * 50, batch_rows=1)
+    first = next(it)
+    assert first.num_rows == 1
+    del it
+    # The scanner is still usable, and the abandoned scan does not hold its pool for long.
+    start = time.monotonic()
+    assert scanner.scan(corpus.inputs).num_rows == corpus.summary["items"]
+    assert time.monotonic() - start < 5

@@ -2,7 +2,7 @@
 
 import os
 import pathlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import pyarrow as pa
 
@@ -31,6 +31,9 @@ class Scanner:
         archives: bool = True,
     ) -> None: ...
     def scan(self, paths: _Path | Iterable[_Path] | pa.Array | pa.ChunkedArray) -> pa.RecordBatch: ...
+    def scan_batches(
+        self, paths: _Path | Iterable[_Path] | pa.Array | pa.ChunkedArray, *, batch_rows: int = 65536
+    ) -> Batches: ...
     def scan_bytes(
         self,
         names: Iterable[str | bytes] | pa.Array | pa.ChunkedArray,
@@ -44,6 +47,10 @@ class Scanner:
     def algos(self) -> list[str]: ...
     @property
     def schema(self) -> pa.Schema: ...
+
+class Batches(Iterator[pa.RecordBatch]):
+    def __iter__(self) -> Batches: ...
+    def __next__(self) -> pa.RecordBatch: ...
 
 def schema() -> pa.Schema: ...
 def mapped_indexes() -> list[pathlib.Path]: ...

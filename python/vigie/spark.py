@@ -52,19 +52,22 @@ def _scan(
     content_column: str | None,
     keep_clean: bool,
     threads: int,
+    batch_rows: int,
     options: tuple,
     batches: Iterator[pa.RecordBatch],
 ) -> Iterator[pa.RecordBatch]:
     scanner = _scanner(index, threads, options)
     for batch in batches:
         if content_column is None:
-            out = scanner.scan(batch.column(path_column))
+            # Streamed: a path may be a directory of millions of files.
+            outs = scanner.scan_batches(batch.column(path_column), batch_rows=batch_rows)
         else:
-            out = scanner.scan_bytes(batch.column(path_column), batch.column(content_column))
-        if not keep_clean:
-            out = out.filter(pc.not_equal(out.column("verdict"), "clean"))
-        if out.num_rows:
-            yield out
+            outs = [scanner.scan_bytes(batch.column(path_column), batch.column(content_column))]
+        for out in outs:
+            if not keep_clean:
+                out = out.filter(pc.not_equal(out.column("verdict"), "clean"))
+            if out.num_rows:
+                yield out
 
 
 def scan_partitions(
@@ -74,6 +77,7 @@ def scan_partitions(
     content_column: str | None = None,
     keep_clean: bool = False,
     threads: int = 1,
+    batch_rows: int = 65536,
     **options,
 ):
     """The function to give ``mapInArrow`` (with ``vigie.SPARK_DDL`` as its schema).
@@ -86,6 +90,7 @@ def scan_partitions(
     - ``keep_clean``: also return the rows of clean items (by default only ``match``,
       ``known``, ``probable`` and ``failed`` rows leave the worker).
     - ``threads``: engine threads per task; 1 suits Spark, which runs one task per core.
+    - ``batch_rows``: most rows per output batch (a worker holds about two batches at once).
     - other keyword arguments go to ``vigie.Scanner`` (``algos``, ``pdq_threshold``, ...).
     """
     return functools.partial(
@@ -95,5 +100,6 @@ def scan_partitions(
         content_column,
         keep_clean,
         threads,
+        batch_rows,
         tuple(sorted(options.items())),
     )
