@@ -10,7 +10,7 @@ bench-data/python/, gitignored) and reused:
 
   mixed   gen_corpus.py: a ustar tar and a tree of files of 1 KiB-200 KiB (log-uniform)
   tiny    the same with files of 256 B-4 KiB: per-item costs dominate
-  images  images_corpus.py: photo-like JPEGs (320x240 to 4000x3000), as 4 tar shards
+  images  images_corpus.py: 1,600 photo-like JPEGs (320x240 to 4000x3000), as 8 tar shards
 
 The index: 10,000 random SHA-256 plus the SHA-256 of 1 % of the mixed tree's files, and the PDQ
 of 10 % of the images (so images are PDQ-hashed and matched, as in production).
@@ -55,14 +55,15 @@ def gen(dirs: Path, small: bool) -> dict:
        "--min-size", 256, "--max-size", 4096)
     images = dirs / "images"
     sh(sys.executable, REPO / "benches/images_corpus.py", "gen", images,
-       "--count", 400 // scale, "--png-share", 0)
+       "--count", 100 if small else 1600, "--png-share", 0)
     shards = dirs / "image-shards"
     files = sorted(p for p in images.iterdir() if p.is_file())
-    if not shards.exists() or len(list(shards.glob("*.tar"))) != 4:
+    n_shards = 4 if small else 8
+    if not shards.exists() or len(list(shards.glob("*.tar"))) != n_shards:
         shards.mkdir(exist_ok=True)
-        for i in range(4):
+        for i in range(n_shards):
             with tarfile.open(shards / f"shard-{i}.tar.tmp", "w", format=tarfile.USTAR_FORMAT) as t:
-                for p in files[i::4]:
+                for p in files[i::n_shards]:
                     t.add(p, arcname=p.name)
             os.replace(shards / f"shard-{i}.tar.tmp", shards / f"shard-{i}.tar")
     return {
@@ -191,7 +192,8 @@ def spark_vs_cli(vigie_cli, index, corpora, runs, scratch) -> tuple[list[dict], 
     tree_files = sorted(p for p in Path(corpora["mixed tree"][0]).rglob("*") if p.is_file())
     # (what the CLI reads, what the job is given, tasks): shards one per task; a tree's files
     # listed one per line, 1,000 per task.
-    cases = {"image shards": (corpora["image shards"], corpora["image shards"], 4),
+    shards = corpora["image shards"]
+    cases = {"image shards": (shards, shards, len(shards)),
              "mixed tree": (corpora["mixed tree"], tree_files, -(-len(tree_files) // 1000))}
     for name, (inputs, paths, tasks) in cases.items():
         warm(inputs)

@@ -193,10 +193,10 @@ def test_a_worker_killed_mid_job_is_retried_with_exact_output(spark, corpus, tmp
 
 def test_binary_file_source(spark, corpus, tmp_path):
     """Contents read by Spark (as from object storage) give the CLI's records of the same
-    files, with Spark's `file:` URIs as paths."""
+    files, with Spark's `file:` URIs as paths; the index read where it is (--index-shared)."""
     out = tmp_path / "findings"
     src = corpus.dump / "example"
-    run_job(spark, "--index", corpus.index, "--binary", src, "--output", out, "--all",
+    run_job(spark, "--index", corpus.index, "--index-shared", "--binary", src, "--output", out, "--all",
             "--paths-per-task", 2, "--run-date", "2025-11-04")
     got = records_of(spark.read.parquet(str(out)).collect())
     for r in got:
