@@ -172,8 +172,14 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict:
     n_inputs = inputs.count()
     partitions = args.partitions or max(1, math.ceil(n_inputs / max(1, args.paths_per_task)))
     if args.binary:
-        # A batch of binaryFile rows holds their contents: keep batches small.
-        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "16")
+        # A batch of binaryFile rows holds their contents (and the worker a copy while it
+        # scans them): keep batches small. Spark 4 also caps them in bytes.
+        for key, value in (("spark.sql.execution.arrow.maxRecordsPerBatch", "16"),
+                           ("spark.sql.execution.arrow.maxBytesPerBatch", str(256 << 20))):
+            try:
+                spark.conf.set(key, value)
+            except Exception as e:  # a platform that fixes it (or a Spark without it)
+                print(f"vigie_job: cannot set {key}: {e}", file=sys.stderr)
     options = {"pdq_threshold": args.pdq_threshold, "pdq_dihedral": args.pdq_dihedral,
                "exact_decode": args.exact_decode}
     if args.algos:
