@@ -425,11 +425,11 @@ mod tests {
                 .scan_items(vec![
                     Input::Bytes {
                         name: "shard.tar".into(),
-                        bytes: tar.clone(),
+                        bytes: tar.clone().into(),
                     },
                     Input::Bytes {
                         name: "plain".into(),
-                        bytes: poster.clone(),
+                        bytes: poster.clone().into(),
                     },
                 ])
                 .unwrap();
@@ -475,7 +475,7 @@ mod tests {
         let got = e
             .scan_items(vec![Input::Bytes {
                 name: "x".into(),
-                bytes: b"abc".to_vec(),
+                bytes: b"abc".to_vec().into(),
             }])
             .unwrap();
         assert_eq!(got.len(), 1);

@@ -10,6 +10,7 @@
 use std::ffi::OsStr;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -33,9 +34,39 @@ pub enum Input {
     Bytes {
         /// The name its records carry as `path`.
         name: PathBuf,
-        /// The content.
-        bytes: Vec<u8>,
+        /// The content (a `Vec<u8>` converts; a caller's own buffer is shared, not copied).
+        bytes: SharedBytes,
     },
+}
+
+/// Bytes held in memory by whoever owns them (a `Vec<u8>`, a Python `bytes` object, an
+/// Arrow buffer), shared with the engine without a copy while it reads them.
+#[derive(Clone)]
+pub struct SharedBytes(Arc<dyn AsRef<[u8]> + Send + Sync>);
+
+impl SharedBytes {
+    /// Shares `owner`'s bytes: they are read through `owner.as_ref()`, and `owner` is dropped
+    /// once the engine is done with them.
+    pub fn new(owner: impl AsRef<[u8]> + Send + Sync + 'static) -> SharedBytes {
+        SharedBytes(Arc::new(owner))
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        (*self.0).as_ref()
+    }
+}
+
+impl From<Vec<u8>> for SharedBytes {
+    fn from(v: Vec<u8>) -> SharedBytes {
+        SharedBytes::new(v)
+    }
+}
+
+impl fmt::Debug for SharedBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SharedBytes({} bytes)", self.as_slice().len())
+    }
 }
 
 /// Where an item was found.

@@ -24,7 +24,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::{make_array, Array, ArrayRef};
+use arrow_array::types::ByteArrayType;
+use arrow_array::{make_array, Array, ArrayRef, GenericByteArray};
+use arrow_buffer::ArrowNativeType;
+use arrow_buffer::Buffer;
 use arrow_pyarrow::{FromPyArrow, ToPyArrow};
 use arrow_schema::DataType;
 use pyo3::create_exception;
@@ -34,7 +37,7 @@ use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyMemoryView, PyString};
 use vigie::engine::{Engine, EngineBuilder, NoProgress};
 use vigie::hash::{Algo, AlgoSet};
-use vigie::model::{Event, Input};
+use vigie::model::{Event, Input, SharedBytes};
 use vigie::perceptual::decode::DecodeLimits;
 
 create_exception!(
@@ -95,34 +98,49 @@ fn is_one_path(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
         || obj.hasattr(pyo3::intern!(obj.py(), "__fspath__"))?)
 }
 
-/// The values of a string or binary Arrow array (any offset width or view layout), as bytes;
-/// `None` for nulls.
-fn arrow_values(array: &ArrayRef, out: &mut Vec<Option<Vec<u8>>>) -> PyResult<()> {
-    fn take<'a>(it: impl Iterator<Item = Option<&'a [u8]>>, out: &mut Vec<Option<Vec<u8>>>) {
-        out.extend(it.map(|v| v.map(<[u8]>::to_vec)));
+/// A value of an Arrow string or binary array, shared with the engine without a copy: the
+/// array's values buffer (reference-counted) and the value's range in it.
+struct ArrowValue {
+    values: Buffer,
+    range: std::ops::Range<usize>,
+}
+
+impl AsRef<[u8]> for ArrowValue {
+    fn as_ref(&self) -> &[u8] {
+        &self.values.as_slice()[self.range.clone()]
+    }
+}
+
+/// The values of an offset-layout string or binary array, each sharing the array's buffer.
+fn offset_values<T: ByteArrayType>(a: &GenericByteArray<T>, out: &mut Vec<Option<SharedBytes>>) {
+    let offsets = a.value_offsets();
+    out.extend((0..a.len()).map(|i| {
+        a.is_valid(i).then(|| {
+            SharedBytes::new(ArrowValue {
+                values: a.values().clone(),
+                range: offsets[i].as_usize()..offsets[i + 1].as_usize(),
+            })
+        })
+    }));
+}
+
+/// The values of a string or binary Arrow array (any offset width or view layout); `None` for
+/// nulls. Offset layouts are shared in place; view layouts (values spread over several
+/// buffers) are copied.
+fn arrow_values(array: &ArrayRef, out: &mut Vec<Option<SharedBytes>>) -> PyResult<()> {
+    fn copied<'a>(it: impl Iterator<Item = Option<&'a [u8]>>, out: &mut Vec<Option<SharedBytes>>) {
+        out.extend(it.map(|v| v.map(|v| SharedBytes::from(v.to_vec()))));
     }
     match array.data_type() {
-        DataType::Utf8 => take(
-            array
-                .as_string::<i32>()
-                .iter()
-                .map(|v| v.map(str::as_bytes)),
-            out,
-        ),
-        DataType::LargeUtf8 => take(
-            array
-                .as_string::<i64>()
-                .iter()
-                .map(|v| v.map(str::as_bytes)),
-            out,
-        ),
-        DataType::Utf8View => take(
+        DataType::Utf8 => offset_values(array.as_string::<i32>(), out),
+        DataType::LargeUtf8 => offset_values(array.as_string::<i64>(), out),
+        DataType::Binary => offset_values(array.as_binary::<i32>(), out),
+        DataType::LargeBinary => offset_values(array.as_binary::<i64>(), out),
+        DataType::Utf8View => copied(
             array.as_string_view().iter().map(|v| v.map(str::as_bytes)),
             out,
         ),
-        DataType::Binary => take(array.as_binary::<i32>().iter(), out),
-        DataType::LargeBinary => take(array.as_binary::<i64>().iter(), out),
-        DataType::BinaryView => take(array.as_binary_view().iter(), out),
+        DataType::BinaryView => copied(array.as_binary_view().iter(), out),
         other => {
             return Err(PyTypeError::new_err(format!(
                 "expected a string or binary Arrow array, got {other}"
@@ -132,10 +150,11 @@ fn arrow_values(array: &ArrayRef, out: &mut Vec<Option<Vec<u8>>>) -> PyResult<()
     Ok(())
 }
 
-/// The elements of `seq` as byte strings: a pyarrow `Array` or `ChunkedArray` of strings or
-/// binaries (read without a Python object per value), or any iterable of `bytes`, `bytearray`,
-/// `memoryview`, and with `text`, of `str` and `os.PathLike` too. `None` stays `None`.
-fn byte_strings(seq: &Bound<'_, PyAny>, text: bool) -> PyResult<Vec<Option<Vec<u8>>>> {
+/// The elements of `seq` as bytes: a pyarrow `Array` or `ChunkedArray` of strings or
+/// binaries (read without a Python object per value, and shared, not copied), or any
+/// iterable of `bytes` (shared), `bytearray`, `memoryview`, and with `text`, of `str` and
+/// `os.PathLike` too. `None` stays `None`.
+fn byte_strings(seq: &Bound<'_, PyAny>, text: bool) -> PyResult<Vec<Option<SharedBytes>>> {
     let py = seq.py();
     let mut out = Vec::new();
     if seq.hasattr(pyo3::intern!(py, "__arrow_c_array__"))? {
@@ -156,12 +175,14 @@ fn byte_strings(seq: &Bound<'_, PyAny>, text: bool) -> PyResult<Vec<Option<Vec<u
         out.push(if item.is_none() {
             None
         } else if let Ok(b) = item.extract::<PyBackedBytes>() {
-            Some(b.to_vec())
+            Some(SharedBytes::new(b))
         } else if item.is_instance_of::<PyMemoryView>() {
             let b = item.call_method0(pyo3::intern!(py, "tobytes"))?;
-            Some(b.cast::<PyBytes>()?.as_bytes().to_vec())
+            Some(SharedBytes::new(b.extract::<PyBackedBytes>()?))
         } else if text {
-            Some(path_of(&item)?.into_os_string().into_encoded_bytes())
+            Some(SharedBytes::from(
+                path_of(&item)?.into_os_string().into_encoded_bytes(),
+            ))
         } else {
             return Err(PyTypeError::new_err(format!(
                 "expected bytes-like content, got {}",
@@ -170,6 +191,13 @@ fn byte_strings(seq: &Bound<'_, PyAny>, text: bool) -> PyResult<Vec<Option<Vec<u
         });
     }
     Ok(out)
+}
+
+/// A path from a name's bytes (a null name is the empty path).
+fn path_from(name: Option<&SharedBytes>) -> PathBuf {
+    PathBuf::from(OsStr::from_bytes(
+        name.map_or(&[][..], SharedBytes::as_slice),
+    ))
 }
 
 fn arrow_data_of(obj: &Bound<'_, PyAny>) -> PyResult<arrow_data::ArrayData> {
@@ -184,7 +212,7 @@ fn path_inputs(paths: &Bound<'_, PyAny>) -> PyResult<Vec<Input>> {
     }
     Ok(byte_strings(paths, true)?
         .into_iter()
-        .map(|p| Input::Path(PathBuf::from(OsStr::from_bytes(&p.unwrap_or_default()))))
+        .map(|p| Input::Path(path_from(p.as_ref())))
         .collect())
 }
 
@@ -354,7 +382,7 @@ impl Scanner {
             .map(|(i, (name, bytes))| {
                 let bytes =
                     bytes.ok_or_else(|| PyValueError::new_err(format!("blob {i} is null")))?;
-                let name = PathBuf::from(OsStr::from_bytes(&name.unwrap_or_default()));
+                let name = path_from(name.as_ref());
                 Ok(Input::Bytes { name, bytes })
             })
             .collect::<PyResult<Vec<_>>>()?;

@@ -18,6 +18,8 @@ use std::sync::Arc;
 
 pub use mmap::MmapPolicy;
 
+use crate::model::SharedBytes;
+
 /// Files smaller than this are read into memory: mapping, faulting and unmapping a file
 /// (with a TLB shootdown on every core at unmap) costs more than copying it. Measured on the
 /// 20,000-file benchmark tree (1–200 KiB files, xxh3): read() 0.41 s, mmap 0.61 s.
@@ -34,6 +36,7 @@ pub(crate) struct Data {
 enum Backing {
     Map(Arc<mmap::Map>),
     Owned(Arc<Vec<u8>>),
+    Shared(SharedBytes),
 }
 
 impl Data {
@@ -42,6 +45,15 @@ impl Data {
         let len = v.len();
         Data {
             backing: Backing::Owned(Arc::new(v)),
+            range: 0..len,
+        }
+    }
+
+    /// Wraps bytes a caller owns, without copying them.
+    pub fn from_shared(b: SharedBytes) -> Data {
+        let len = b.as_slice().len();
+        Data {
+            backing: Backing::Shared(b),
             range: 0..len,
         }
     }
@@ -91,6 +103,7 @@ impl Data {
         match &self.backing {
             Backing::Map(m) => &m.bytes()[self.range.clone()],
             Backing::Owned(v) => &v[self.range.clone()],
+            Backing::Shared(b) => &b.as_slice()[self.range.clone()],
         }
     }
 

@@ -130,7 +130,7 @@ pub(crate) fn walk_inputs(
                 if mine() {
                     emit(Found::Bytes {
                         name,
-                        data: Data::from_vec(bytes),
+                        data: Data::from_shared(bytes),
                     });
                 }
             }
