@@ -15,7 +15,14 @@ wheels=$target/wheels
 scratch=$target/python-tests
 maturin_version=1.16.0
 
-command -v java >/dev/null 2>&1 || { echo "python/test.sh: java not found (Spark needs Java 17)" >&2; exit 1; }
+if ! command -v java >/dev/null 2>&1; then
+  echo "python/test.sh: installing Java 17 (Debian package openjdk-17-jre-headless) for Spark" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y --no-install-recommends openjdk-17-jre-headless >/dev/null 2>&1 \
+    || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y --no-install-recommends openjdk-17-jre-headless >/dev/null; }
+fi
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
   || { echo "python/test.sh: $python is older than 3.10" >&2; exit 1; }
 
@@ -47,6 +54,9 @@ step "test dependencies (python/requirements-test.txt)"
 
 step "CLI: cargo build --release"
 cargo build --release --quiet --bin vigie
+
+step "cargo test -p vigie-python (the crate's own unit tests)"
+cargo test --quiet -p vigie-python
 
 step "pytest python/tests"
 rm -rf "$scratch"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README): installs the peer tools the tests compare against
-# (hashdeep, xxhsum, coreutils) when they are missing, then runs every test.
+# (hashdeep, xxhsum, coreutils) when they are missing, runs every Rust test, then builds the
+# Python wheel and runs its tests and the Spark job's (python/test.sh: PyPI packages in
+# virtualenvs under target/, Java 17 from the machine). VIGIE_TEST_PYTHON=0 skips the latter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,3 +19,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 cargo test "$@"
+if [ "${VIGIE_TEST_PYTHON:-1}" != 0 ]; then
+  bash python/test.sh
+fi
