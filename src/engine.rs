@@ -321,8 +321,8 @@ impl Engine {
         })
     }
 
-    /// Runs `f` on the engine's thread pool.
-    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+    /// Runs `f` on the engine's thread pool (the jobs' own parallel work, e.g. `match`).
+    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         self.pool.install(f)
     }
 
