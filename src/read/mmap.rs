@@ -28,11 +28,14 @@ pub(crate) struct Map {
 }
 
 impl Map {
-    /// Maps `file`, or returns `Ok(None)` when it cannot be mapped (empty file, pipe, a file
-    /// system that refuses) so that the caller falls back to read().
-    pub(crate) fn new(file: &File, sequential: bool) -> io::Result<Option<Map>> {
-        let len = file.metadata()?.len();
-        if len == 0 || usize::try_from(len).is_err() {
+    /// Maps the first `len` bytes of `file` (its size when opened: a block device's metadata
+    /// says 0), or returns `Ok(None)` when it cannot be mapped (empty, a file system that
+    /// refuses) so that the caller falls back to read().
+    pub(crate) fn new(file: &File, len: u64, sequential: bool) -> io::Result<Option<Map>> {
+        let Ok(len) = usize::try_from(len) else {
+            return Ok(None);
+        };
+        if len == 0 {
             return Ok(None);
         }
         // SAFETY: memmap2 requires that the mapped file not be modified while the map lives,
@@ -44,7 +47,7 @@ impl Map {
         // changed bytes (a wrong hash for that item, as with read() racing a writer) or, if it
         // shrank, SIGBUS. Like b3sum and ripgrep we accept that for inputs not being written
         // during a scan; `--no-mmap` (`EngineBuilder::mmap(false)`) avoids it entirely.
-        match unsafe { memmap2::MmapOptions::new().map(file) } {
+        match unsafe { memmap2::MmapOptions::new().len(len).map(file) } {
             Ok(map) => {
                 let advice = if sequential {
                     memmap2::Advice::Sequential

@@ -11,7 +11,7 @@
 pub(crate) mod mmap;
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -58,29 +58,64 @@ impl Data {
         }
     }
 
-    /// Opens `path` and returns its whole content, mapped when `policy` allows and the file is
-    /// large enough, else read into memory.
+    /// Opens the regular file `path` and returns its whole content, mapped when `policy`
+    /// allows and the file is large enough, else read into memory.
     ///
     /// # Errors
-    /// Any I/O error from opening, mapping or reading the file.
+    /// Any I/O error from opening, mapping or reading the file; [`io::ErrorKind::InvalidInput`]
+    /// when `path` is not a regular file (a fifo, socket or device).
     pub fn open(path: &Path, policy: MmapPolicy) -> io::Result<Data> {
-        let file = File::open(path)?;
-        Data::from_file(&file, policy)
+        Data::open_as(path, policy, false)
     }
 
-    /// Like [`Data::open`] on an already opened file.
+    /// Like [`Data::open`], accepting a block device too (a disk an examiner names, read
+    /// whole, as dd and hashdeep read it).
     ///
     /// # Errors
-    /// Any I/O error from mapping or reading the file.
-    pub fn from_file(file: &File, policy: MmapPolicy) -> io::Result<Data> {
+    /// As [`Data::open`].
+    pub fn open_input(path: &Path, policy: MmapPolicy) -> io::Result<Data> {
+        Data::open_as(path, policy, true)
+    }
+
+    fn open_as(path: &Path, policy: MmapPolicy, devices: bool) -> io::Result<Data> {
+        // Non-blocking, so that a path replaced by a fifo since it was listed cannot hang the
+        // open; the type is then checked on the open file itself (fstat), not on the path.
+        let mut opts = std::fs::OpenOptions::new();
+        opts.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NONBLOCK);
+        let file = opts.open(path)?;
         let meta = file.metadata()?;
+        let len = if meta.is_file() {
+            meta.len()
+        } else if devices && is_block_device(&meta) {
+            // A block device's metadata says 0 bytes: its size is where its end is.
+            let mut f = &file;
+            let len = f.seek(SeekFrom::End(0))?;
+            f.rewind()?;
+            len
+        } else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file (a fifo, socket or device; replaced since it was listed?)",
+            ));
+        };
+        Data::from_file(&file, len, policy)
+    }
+
+    /// The content of an opened file of `len` bytes (its size when opened).
+    ///
+    /// # Errors
+    /// Any I/O error from mapping or reading the file, and a file whose size changed while it
+    /// was read (its bytes are then neither the old nor the new content).
+    fn from_file(file: &File, len: u64, policy: MmapPolicy) -> io::Result<Data> {
         let map = match policy {
-            MmapPolicy::Auto => meta.len() >= MIN_MAP_LEN,
+            MmapPolicy::Auto => len >= MIN_MAP_LEN,
             MmapPolicy::Always => true,
             MmapPolicy::Never => false,
         };
-        if map && meta.is_file() {
-            if let Some(map) = mmap::Map::new(file, policy == MmapPolicy::Auto)? {
+        if map {
+            if let Some(map) = mmap::Map::new(file, len, policy == MmapPolicy::Auto)? {
                 let len = map.len();
                 return Ok(Data {
                     backing: Backing::Map(Arc::new(map)),
@@ -89,12 +124,17 @@ impl Data {
             }
         }
         let mut buf = Vec::new();
-        // The length is only a hint: a file that grows or shrinks while read is read as it is.
-        let hint = usize::try_from(meta.len()).unwrap_or(0).min(1 << 30);
+        let hint = usize::try_from(len).unwrap_or(0).min(1 << 30);
         buf.try_reserve(hint)
             .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e))?;
         let mut f = file;
         f.read_to_end(&mut buf)?;
+        if buf.len() as u64 != len {
+            return Err(io::Error::other(format!(
+                "the file changed size while it was read ({len} bytes when opened, {} read)",
+                buf.len()
+            )));
+        }
         Ok(Data::from_vec(buf))
     }
 
@@ -157,6 +197,18 @@ impl std::fmt::Debug for Data {
     }
 }
 
+/// Is this a block device (a disk, a partition, a loop device)?
+#[cfg(unix)]
+pub(crate) fn is_block_device(meta: &std::fs::Metadata) -> bool {
+    std::os::unix::fs::FileTypeExt::is_block_device(&meta.file_type())
+}
+
+/// Is this a block device? (Never, off Unix.)
+#[cfg(not(unix))]
+pub(crate) fn is_block_device(_: &std::fs::Metadata) -> bool {
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +230,49 @@ mod tests {
         assert!(a.slice(10..(6 << 20)).is_none());
         a.release(0..a.len());
         assert_eq!(a.bytes(), &content[..]);
+    }
+
+    /// A file whose size changed between the open and the end of the read is an error, not
+    /// a record of bytes that are neither the old nor the new content.
+    #[test]
+    fn size_changed_while_read_is_an_error() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(b"0123456789").unwrap();
+        let file = File::open(f.path()).unwrap();
+        let e = Data::from_file(&file, 20, MmapPolicy::Never).unwrap_err();
+        assert!(e.to_string().contains("changed size"), "{e}");
+        let ok = Data::from_file(&File::open(f.path()).unwrap(), 10, MmapPolicy::Never);
+        assert_eq!(ok.unwrap().bytes(), b"0123456789");
+    }
+
+    /// A fifo (a file replaced by one after the walk, or named as an index) is refused at once,
+    /// never waited on; so is a character device.
+    #[test]
+    fn fifo_and_devices_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send((
+                Data::open_input(&p, MmapPolicy::Auto).map(|d| d.len()),
+                Data::open(&p, MmapPolicy::Always).map(|d| d.len()),
+            ));
+        });
+        let (input, index) = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("opening a fifo blocked");
+        for r in [input, index] {
+            let e = r.unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+        }
+        let e = Data::open_input(Path::new("/dev/zero"), MmapPolicy::Auto).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
     }
 
     #[test]

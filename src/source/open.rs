@@ -62,18 +62,19 @@ pub(crate) enum Container {
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 
-/// Opens `path` and decides what it holds.
+/// Opens `path` (a regular file, or a block device named as an input) and decides what it
+/// holds.
 ///
 /// # Errors
 /// A [`Failure`] of kind `Open` or `Read` naming the I/O error.
 pub(crate) fn open_file(path: &Path, opts: &OpenOptions) -> Result<Container, Failure> {
-    let data = Data::open(path, opts.mmap).map_err(|e| {
-        let kind =
-            if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::PermissionDenied {
-                FailKind::Open
-            } else {
-                FailKind::Read
-            };
+    let data = Data::open_input(path, opts.mmap).map_err(|e| {
+        let kind = match e.kind() {
+            io::ErrorKind::NotFound
+            | io::ErrorKind::PermissionDenied
+            | io::ErrorKind::InvalidInput => FailKind::Open,
+            _ => FailKind::Read,
+        };
         Failure::new(kind, e.to_string())
     })?;
     if !opts.archives {

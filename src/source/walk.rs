@@ -14,7 +14,7 @@ use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 
 use crate::model::{os_bytes, path_from_bytes, FailKind, Failure, Input, Location};
-use crate::read::Data;
+use crate::read::{is_block_device, Data};
 
 /// Walk settings.
 #[derive(Clone, Debug, Default)]
@@ -204,7 +204,9 @@ fn walk_path(
             return;
         }
     };
-    if meta.is_file() {
+    // A block device named as an input (a disk an examiner hashes, as dd and hashdeep read
+    // it) is read whole; one met while walking is skipped, as every special file is.
+    if meta.is_file() || is_block_device(&meta) {
         emit(Found::File {
             path: path.to_path_buf(),
             size: meta.len(),
