@@ -136,3 +136,32 @@ fn fifo_or_endless_device_as_index_is_refused_at_once() {
         }
     }
 }
+
+/// A decoder that panics on an image (png 0.18 on a 4-byte palette) fails that item with the
+/// panic's message as its error, and prints nothing else: no panic text, no backtrace, even
+/// under RUST_BACKTRACE=1.
+#[test]
+fn contained_decoder_panic_is_only_the_items_error() {
+    let png = fixtures().join("hostile/pal4.png");
+    let o = vigie()
+        .args(["hash", "-q", "--algo", "pdq,md5"])
+        .arg(&png)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let recs = jsonl(&o.stdout);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["error_kind"], "image");
+    assert!(
+        recs[0]["error"].as_str().unwrap().contains("out of range"),
+        "{:?}",
+        recs[0]
+    );
+    assert!(recs[0]["md5"].is_string(), "exact digests still computed");
+    let err = stderr(&o);
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace") && !err.contains("palette.rs"),
+        "stderr: {err}"
+    );
+}

@@ -288,10 +288,10 @@ pub fn decode_rgb_as(
     out: &mut Vec<u8>,
 ) -> Result<Decoded, DecodeError> {
     // Not cleared: `prepare` reuses the previous image's bytes without zeroing them.
-    let result = catch_unwind(AssertUnwindSafe(|| match format {
+    let result = contained(|| match format {
         ImageFormat::Jpeg => decode_jpeg(bytes, opts, out),
         _ => decode_with_image(bytes, format, opts, out),
-    }));
+    });
     let result = match result {
         Ok(r) => r,
         Err(payload) => {
@@ -317,6 +317,32 @@ pub fn decode_rgb_as(
         decoded.height = h as u32;
     }
     Ok(decoded)
+}
+
+thread_local! {
+    /// True while this thread runs a decoder under [`contained`].
+    static CONTAINED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` (a decoder) catching its panics, which then fail the item only. A decoder's panic
+/// is the item's error, nothing more: the process-wide panic hook (installed once, and
+/// handing every other panic to the hook it replaced) prints nothing for a panic raised while
+/// this thread is inside `contained`, where the default hook would print its message (and a
+/// backtrace under `RUST_BACKTRACE`) to stderr for every such file.
+fn contained<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CONTAINED.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = CONTAINED.with(|c| c.replace(true));
+    let r = catch_unwind(AssertUnwindSafe(f));
+    CONTAINED.with(|c| c.set(was));
+    r
 }
 
 /// Checks the header size against the limits; returns the byte length of the working buffer
