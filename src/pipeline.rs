@@ -119,7 +119,7 @@ impl Ctx<'_> {
             let digests = hash_many(self.cfg.algos, &slices);
             let done = |((loc, d), digests): (&(Location, Data), Digests)| {
                 self.progress.bytes_read(d.len() as u64);
-                self.finish(loc.clone(), Ok(digests), Some(d.bytes()));
+                self.finish(loc.clone(), checked(loc, d, digests), Some(d.bytes()));
             };
             // Decoding and hashing an image costs far more than its exact digests: the items
             // of a group are then spread over the pool (an idle core steals them), else a
@@ -171,7 +171,21 @@ impl Ctx<'_> {
             Some(h2) => h.finish().merge(h2.finish()),
             None => h.finish(),
         };
-        self.finish(loc, Ok(digests), Some(bytes));
+        let outcome = checked(&loc, data, digests);
+        self.finish(loc, outcome, Some(bytes));
+    }
+}
+
+/// The digests of a whole file read from a map, unless the file changed while it was read
+/// (then its digests are of neither version: a failed `read` item). Archive members are
+/// checked once for their whole archive, by [`tar_in_place`].
+fn checked(loc: &Location, data: &Data, digests: Digests) -> Result<Digests, Failure> {
+    match loc.member {
+        None => match data.changed() {
+            Some(why) => Err(Failure::new(FailKind::Read, why)),
+            None => Ok(digests),
+        },
+        Some(_) => Ok(digests),
     }
 }
 
@@ -392,6 +406,12 @@ fn tar_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
         }
         spawn(batch);
     });
+    // Every member was read: were they read from the archive as it was when opened?
+    if let Some(why) = data.changed() {
+        let loc = Location::file(path.clone(), data.len() as u64);
+        let why = format!("{why}: the digests of its members may be wrong");
+        ctx.fail(loc, Failure::new(FailKind::Read, why));
+    }
 }
 
 /// Consecutive members of a mapped tar, hashed as one task.

@@ -22,9 +22,13 @@ pub enum MmapPolicy {
     Always,
 }
 
-/// A read-only map of a whole file.
+/// A read-only map of a whole file, with what the file was when mapped.
 pub(crate) struct Map {
     map: memmap2::Mmap,
+    /// The mapped file (a duplicate descriptor), to see whether it changed since.
+    file: File,
+    /// Its modification time when mapped (`None` where the platform gives none).
+    modified: Option<std::time::SystemTime>,
 }
 
 impl Map {
@@ -55,9 +59,37 @@ impl Map {
                     memmap2::Advice::Random
                 };
                 let _ = map.advise(advice);
-                Ok(Some(Map { map }))
+                let modified = file.metadata()?.modified().ok();
+                Ok(Some(Map {
+                    map,
+                    file: file.try_clone()?,
+                    modified,
+                }))
             }
             Err(_) => Ok(None),
+        }
+    }
+
+    /// Why the bytes read from the map may not be the file's: it was resized or modified
+    /// since it was mapped (checked on the open file, after the bytes were hashed). A block
+    /// device (its metadata size is 0) is only checked for a new modification time.
+    pub(crate) fn changed(&self) -> Option<String> {
+        let meta = match self.file.metadata() {
+            Ok(m) => m,
+            Err(e) => return Some(format!("cannot check the file after reading it: {e}")),
+        };
+        if meta.is_file() && meta.len() != self.map.len() as u64 {
+            return Some(format!(
+                "the file changed size while it was read ({} bytes when opened, {} now)",
+                self.map.len(),
+                meta.len()
+            ));
+        }
+        match (self.modified, meta.modified().ok()) {
+            (Some(then), Some(now)) if then != now => {
+                Some("the file was modified while it was read".into())
+            }
+            _ => None,
         }
     }
 

@@ -138,6 +138,16 @@ impl Data {
         Ok(Data::from_vec(buf))
     }
 
+    /// Why these bytes may not be the file's any more, when they come from a map of a file
+    /// that was resized or modified since it was mapped (see `mmap::Map::changed`); `None`
+    /// for bytes in memory, whose read was checked already.
+    pub fn changed(&self) -> Option<String> {
+        match &self.backing {
+            Backing::Map(m) => m.changed(),
+            Backing::Owned(_) | Backing::Shared(_) => None,
+        }
+    }
+
     /// The bytes.
     pub fn bytes(&self) -> &[u8] {
         match &self.backing {
@@ -273,6 +283,34 @@ mod tests {
         }
         let e = Data::open_input(Path::new("/dev/zero"), MmapPolicy::Auto).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+    }
+
+    /// A mapped file that grows or is rewritten after it was mapped says so (a shrink would
+    /// fault instead, SIGBUS, which this does not cover).
+    #[test]
+    fn mapped_file_changed_after_mapping_is_seen() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(&vec![7u8; 5 << 20]).unwrap();
+        f.flush().unwrap();
+        let a = Data::open(f.path(), MmapPolicy::Auto).unwrap();
+        assert!(a.is_mapped());
+        assert_eq!(a.changed(), None);
+        f.write_all(b"more").unwrap();
+        f.flush().unwrap();
+        let why = a.changed().expect("growth seen");
+        assert!(why.contains("changed size"), "{why}");
+        // Same size, new content and modification time.
+        let b = Data::open(f.path(), MmapPolicy::Auto).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut g = std::fs::OpenOptions::new()
+            .write(true)
+            .open(f.path())
+            .unwrap();
+        g.write_all(b"x").unwrap();
+        g.flush().unwrap();
+        drop(g);
+        let why = b.changed().expect("rewrite seen");
+        assert!(why.contains("modified"), "{why}");
     }
 
     #[test]
