@@ -487,27 +487,86 @@ fn read_member(
     }
 }
 
-/// Members of a compressed tar, decoded as a stream; small members are buffered and hashed by
-/// the pool in batches, large ones hashed as they stream.
+/// Members of a compressed tar, decoded as a stream (see [`stream_members`]), whose results
+/// are held back until the stream's own checksums (gzip's CRC-32 and size of each member,
+/// zstd's content checksum when the frame has one) are verified: the decoder is read to its
+/// end, which the tar's end-of-archive marker alone never reaches. When the stream is
+/// corrupt, truncated, or fails to decode, every member read from it fails (`decompress`):
+/// its bytes may be wrong where nothing else noticed, and a digest is never reported that was
+/// not verified. A member's hits still stand (a finding is never hidden). The held results are
+/// small (no item bytes), one per member.
 fn tar_streamed(
     ctx: &Ctx<'_>,
     path: PathBuf,
     compression: Compression,
     reader: Box<dyn Read + Send>,
 ) {
+    let (tx, held) = crossbeam_channel::unbounded();
+    let holding = Ctx {
+        cfg: ctx.cfg,
+        matcher: ctx.matcher,
+        progress: ctx.progress,
+        out: tx,
+        quit: ctx.quit,
+    };
     let mut stream = TarStream::new(reader);
+    let failed = stream_members(&holding, &path, compression, &mut stream);
+    drop(holding);
+    let unverified = match failed {
+        Some(why) => Some(why),
+        None => verify_to_end(stream.into_inner())
+            .err()
+            .map(|why| format!("{} stream {why}", compression.name())),
+    };
+    for ev in held.try_iter() {
+        match (ev, &unverified) {
+            (Event::Item(mut r), Some(why)) if r.outcome.is_ok() => {
+                let msg = format!(
+                    "{why}: the archive is corrupt, so this member's bytes are not verified"
+                );
+                r.outcome = Err(Failure::new(FailKind::Decompress, msg));
+                ctx.send(Event::Item(r));
+            }
+            (ev, _) => ctx.send(ev),
+        }
+    }
+}
+
+/// Reads a decoder to its end, so that it checks the stream's checksums. Trailing bytes
+/// after a complete, verified stream (tape padding, another format's garbage) are ignored, as
+/// `gzip -d` ignores them; a checksum mismatch or a stream cut short is an error.
+fn verify_to_end(mut reader: Box<dyn Read + Send>) -> Result<(), String> {
+    match io::copy(&mut reader, &mut io::sink()) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            Err(format!("ends early, before its checksum: {e}"))
+        }
+        Err(e) if e.to_string().contains("checksum") => Err(format!("checksum mismatch: {e}")),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Reads the members of a compressed tar: small ones are buffered and hashed by the pool in
+/// batches, large ones hashed as they stream. Returns why the stream failed to decode, if it
+/// did (reported as a failed item already).
+fn stream_members(
+    ctx: &Ctx<'_>,
+    path: &std::path::Path,
+    compression: Compression,
+    stream: &mut TarStream<Box<dyn Read + Send>>,
+) -> Option<String> {
     let mut batch: Vec<(TarMember, Vec<u8>)> = Vec::new();
     let mut batch_bytes = 0u64;
     let flush = |batch: &mut Vec<(TarMember, Vec<u8>)>| {
         let items = batch
             .drain(..)
-            .map(|(m, bytes)| (member_loc(&path, &m), Data::from_vec(bytes)))
+            .map(|(m, bytes)| (member_loc(path, &m), Data::from_vec(bytes)))
             .collect();
         ctx.hash_items(items);
     };
     loop {
         if ctx.quit.load(Ordering::Relaxed) {
-            return;
+            return None;
         }
         let m = match stream.next_member() {
             Ok(Some(m)) => m,
@@ -515,7 +574,7 @@ fn tar_streamed(
             Err(e) => {
                 flush(&mut batch);
                 let loc = Location {
-                    path: path.clone(),
+                    path: path.to_path_buf(),
                     member: e.member.clone(),
                     offset: e.offset,
                     size: 0,
@@ -532,14 +591,14 @@ fn tar_streamed(
                 } else {
                     e.to_string()
                 };
-                ctx.fail(loc, Failure::new(kind, msg));
-                return;
+                ctx.fail(loc, Failure::new(kind, msg.clone()));
+                return io.then_some(msg);
             }
         };
-        if non_regular(ctx, &path, &m) {
+        if non_regular(ctx, path, &m) {
             continue;
         }
-        match read_member(ctx, &mut stream, m.size) {
+        match read_member(ctx, stream, m.size) {
             Ok(Streamed::Buffered(buf)) => {
                 batch_bytes += m.size;
                 batch.push((m, buf));
@@ -549,17 +608,18 @@ fn tar_streamed(
                 }
             }
             // Over the buffering limit, a member is only hashed exactly as it streams.
-            Ok(Streamed::Hashed(digests)) => ctx.finish(member_loc(&path, &m), Ok(digests), None),
+            Ok(Streamed::Hashed(digests)) => ctx.finish(member_loc(path, &m), Ok(digests), None),
             Err(e) => {
                 flush(&mut batch);
                 let msg = format!("{} stream: {e}", compression.name());
                 ctx.fail(
-                    member_loc(&path, &m),
-                    Failure::new(FailKind::Decompress, msg),
+                    member_loc(path, &m),
+                    Failure::new(FailKind::Decompress, msg.clone()),
                 );
-                return;
+                return Some(msg);
             }
         }
     }
     flush(&mut batch);
+    None
 }
