@@ -65,6 +65,9 @@ pub enum EngineError {
     /// A PDQ quality minimum over 100.
     #[error("PDQ minimum quality {0} is over 100")]
     PdqQuality(u8),
+    /// The index failed its checksums (see [`EngineBuilder::verify_index`]).
+    #[error(transparent)]
+    Index(#[from] crate::index::IndexError),
 }
 
 /// The options of an [`Engine`], each with a default; see each setter.
@@ -85,6 +88,7 @@ pub struct EngineBuilder {
     mmap: bool,
     archives: bool,
     follow: bool,
+    verify_index: bool,
 }
 
 impl Default for EngineBuilder {
@@ -105,6 +109,7 @@ impl Default for EngineBuilder {
             mmap: true,
             archives: true,
             follow: false,
+            verify_index: true,
         }
     }
 }
@@ -208,10 +213,20 @@ impl EngineBuilder {
         self
     }
 
-    /// Starts the engine: checks the options and starts its thread pool.
+    /// Check every checksum of the index before the engine answers anything (the default;
+    /// once per opened index, in parallel): a damaged table would turn listed items clean.
+    /// False skips it, for whoever verified the file otherwise.
+    pub fn verify_index(mut self, on: bool) -> Self {
+        self.verify_index = on;
+        self
+    }
+
+    /// Starts the engine: checks the options, starts its thread pool and verifies the
+    /// index's checksums (unless told not to).
     ///
     /// # Errors
-    /// An option out of range, or a thread pool that cannot start.
+    /// An option out of range, a thread pool that cannot start, an index that fails its
+    /// checksums.
     pub fn build(self) -> Result<Engine, EngineError> {
         if self.pdq_threshold > 256 {
             return Err(EngineError::PdqThreshold(self.pdq_threshold));
@@ -242,6 +257,9 @@ impl EngineBuilder {
             .num_threads(self.threads)
             .thread_name(|i| format!("vigie-worker-{i}"))
             .build()?;
+        if let (Some(index), true) = (&index, self.verify_index) {
+            pool.install(|| index.verify_checksums())?;
+        }
         Ok(Engine {
             cfg: PipelineConfig {
                 walk: WalkOptions {

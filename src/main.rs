@@ -76,6 +76,10 @@ struct MatchArgs {
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     threads: Option<usize>,
+    /// Do not check the index's checksums before matching (they are checked by default,
+    /// once, in parallel: a damaged table would turn listed items clean).
+    #[arg(long)]
+    no_verify_index: bool,
 }
 
 #[derive(Args, Debug)]
@@ -213,6 +217,10 @@ struct ScanArgs {
     /// several times faster and moves PDQ by a few bits, well inside --pdq-threshold.
     #[arg(long)]
     exact_decode: bool,
+    /// Do not check the index's checksums before matching (they are checked by default,
+    /// once, in parallel: a damaged table would turn listed items clean).
+    #[arg(long)]
+    no_verify_index: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -360,7 +368,8 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 .index(Arc::new(index))
                 .pdq_threshold(a.pdq_threshold)
                 .pdq_min_quality(a.pdq_min_quality)
-                .fast_decode(!a.exact_decode);
+                .fast_decode(!a.exact_decode)
+                .verify_index(!a.no_verify_index);
             if let Some(extra) = extra {
                 engine = engine.algos(extra);
             }
@@ -383,6 +392,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 .index(Arc::new(index))
                 .threads(a.threads.unwrap_or(0))
                 .pdq_threshold(a.pdq_threshold)
+                .verify_index(!a.no_verify_index)
                 .build()?;
             let report = jobs::match_lists(&engine, &opts, a.format, a.all)?;
             finished(report, a.output.quiet, None)

@@ -849,6 +849,8 @@ pub struct Index {
     /// Multi-index tables over the PDQ hashes, when the builder made them.
     mih: Option<Mih>,
     blooms: Vec<BloomTable>,
+    /// What [`Index::verify_checksums`] found (`None`: every checksum holds), once computed.
+    checksums: std::sync::OnceLock<Option<String>>,
 }
 
 /// One entry of the section table.
@@ -1173,7 +1175,37 @@ impl Index {
             mih,
             blooms,
             data,
+            checksums: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Checks every section's checksum (xxh3-64, the header's own was checked by
+    /// [`Index::open`]), the sections in parallel on the current rayon pool: a flipped bit in a
+    /// table would otherwise turn a listed item clean. Computed once per opened index; later
+    /// calls give the first answer. Reads the whole file.
+    ///
+    /// # Errors
+    /// [`IndexError::Corrupt`] naming a section whose checksum does not match.
+    pub fn verify_checksums(&self) -> Result<(), IndexError> {
+        let found = self.checksums.get_or_init(|| {
+            use rayon::prelude::*;
+            let b = self.data.bytes();
+            self.sections
+                .par_iter()
+                .enumerate()
+                .find_map_first(|(i, s)| {
+                    let bytes = &b[s.offset as usize..(s.offset + s.len) as usize];
+                    (xxhash_rust::xxh3::xxh3_64(bytes) != s.checksum)
+                        .then(|| format!("section {i} (kind {}) checksum mismatch", s.kind))
+                })
+        });
+        match found {
+            None => Ok(()),
+            Some(reason) => Err(IndexError::Corrupt {
+                path: self.path.clone(),
+                reason: reason.clone(),
+            }),
+        }
     }
 
     /// The algorithms that have at least one digest in the index (or are the keys of one of
@@ -1575,20 +1607,13 @@ impl Index {
     /// # Errors
     /// [`IndexError::Corrupt`] naming the first failed check.
     pub fn verify(&self) -> Result<(), IndexError> {
+        // (Checksums first, then the invariants a checksum cannot vouch for.)
         let corrupt = |reason: String| IndexError::Corrupt {
             path: self.path.clone(),
             reason,
         };
         let b = self.data.bytes();
-        for (i, s) in self.sections.iter().enumerate() {
-            let bytes = &b[s.offset as usize..(s.offset + s.len) as usize];
-            if xxhash_rust::xxh3::xxh3_64(bytes) != s.checksum {
-                return Err(corrupt(format!(
-                    "section {i} (kind {}) checksum mismatch",
-                    s.kind
-                )));
-            }
-        }
+        self.verify_checksums()?;
         // Provenance groups.
         let mut prev = 0u32;
         for g in 0..=self.group_count {
