@@ -922,6 +922,15 @@ impl Index {
     ///
     /// # Errors
     /// As [`Index::open`].
+    /// Opens an index held in memory (read from object storage, say); `name` names it in
+    /// errors. Checked as [`Index::open`] checks a file.
+    ///
+    /// # Errors
+    /// As [`Index::open`].
+    pub fn from_bytes(bytes: Vec<u8>, name: &Path) -> Result<Index, IndexError> {
+        Index::from_data(Data::from_vec(bytes), name)
+    }
+
     pub(crate) fn from_data(data: Data, path: &Path) -> Result<Index, IndexError> {
         let corrupt = |reason: String| IndexError::Corrupt {
             path: path.to_owned(),

@@ -1,0 +1,30 @@
+//! The index opener on any bytes: a damaged or hostile index is refused with an error naming
+//! the problem (or, if it opens, every lookup, search and verification stays in bounds).
+#![no_main]
+
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+use vigie::hash::hash_bytes;
+use vigie::index::Index;
+use vigie::perceptual::pdq::PdqHash;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(index) = Index::from_bytes(data.to_vec(), Path::new("fuzz.vigie")) else {
+        return;
+    };
+    let _ = index.info().to_string();
+    let _ = index.verify_checksums();
+    let _ = index.verify();
+    for d in hash_bytes("all".parse().unwrap(), data).iter() {
+        if let Some(refs) = index.lookup(d) {
+            refs.count();
+        }
+        index.bloom_lookup(d, |_| {});
+    }
+    let mut q = [0u8; 32];
+    for (i, b) in data.iter().take(32).enumerate() {
+        q[i] = *b;
+    }
+    index.pdq_search(&PdqHash(q), 31, |_| {});
+});

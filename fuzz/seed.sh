@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Seeds each fuzz target's corpus (fuzz/corpus/TARGET/, not in git) from the repository's
+# fixtures: tars and compressed tars, every list format, indexes built from the example lists,
+# images. Run from anywhere; idempotent.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+fx=$root/fixtures
+c=$here/corpus
+mkdir -p "$c"/{tar,lists,index,image,engine}
+cp -f "$fx"/tar/*.tar "$fx"/example/dump/*.tar "$c/tar/"
+cp -f "$fx"/tar/*.tar* "$fx"/example/dump/*.tar "$c/engine/"
+# A list seed is a format-picking byte, then the list (0xff: detect the format).
+i=0
+find "$fx/lists" "$fx/example/lists" -type f -size -256k ! -name '*.db' ! -name '*.md' | sort |
+  while read -r f; do
+    { printf '\xff'; cat "$f"; } > "$c/lists/seed-$i"
+    i=$((i + 1))
+  done
+for f in "$fx"/images/*.jpg "$fx"/images/*.png "$fx"/hostile/*.png "$fx"/fastdecode/*.jpg; do
+  [ -f "$f" ] && [ "$(stat -c %s "$f")" -lt 262144 ] && cp -f "$f" "$c/image/" && cp -f "$f" "$c/engine/"
+done
+vigie=$root/target/release/vigie
+[ -x "$vigie" ] || (cd "$root" && cargo build --release --quiet --bin vigie)
+"$vigie" index build -q -o "$c/index/example.vigie" "$fx"/example/lists/*
+"$vigie" index build -q -o "$c/index/example-linear-pdq.vigie" --pdq-search linear \
+  --type pdq <(printf 'pdq %s\n' f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22)
+echo "seeded: $(find "$c" -type f | wc -l) files under $c"
