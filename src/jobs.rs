@@ -256,6 +256,19 @@ pub fn match_lists(
     format: ScanFormat,
     all: bool,
 ) -> io::Result<RunReport> {
+    match_batched(engine, opts, format, all, MATCH_BATCH, &mut |_| {})
+}
+
+/// [`match_lists`] with query records looked up `batch_len` at a time; `flushed` is told the
+/// length of every batch (tests check the bound).
+fn match_batched(
+    engine: &Engine,
+    opts: &MatchOptions,
+    format: ScanFormat,
+    all: bool,
+    batch_len: usize,
+    flushed: &mut dyn FnMut(usize),
+) -> io::Result<RunReport> {
     let matcher = &engine.matcher().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -267,11 +280,15 @@ pub fn match_lists(
     let mut tally = Tally::default();
     let start = Instant::now();
     let mut failed_write: Option<io::Error> = None;
-    let mut batch: Vec<Query> = Vec::with_capacity(MATCH_BATCH);
+    let mut batch: Vec<Query> = Vec::with_capacity(batch_len);
     // A list of queries is a large batch: map the PDQ tables in at once (see pdq_prefault).
     matcher.index.pdq_prefault();
     // Looks the batch up in parallel, then writes and counts its items in list order.
     let mut flush = |batch: &mut Vec<Query>, failed_write: &mut Option<io::Error>| {
+        if batch.is_empty() {
+            return;
+        }
+        flushed(batch.len());
         let results: Vec<ItemResult> = engine.install(|| {
             // PDQ queries are searched in batches (the index shares memory traffic across a
             // batch), in parallel; then every record is resolved in list order.
@@ -320,28 +337,33 @@ pub fn match_lists(
             p.push(format!(":{line}"));
             Location::file(PathBuf::from(p), 0)
         };
-        // Entries and problems go to the same batch, in line order.
-        let queue = std::cell::RefCell::new(&mut batch);
-        let res = read_list(
-            path,
-            *declared,
-            |e| {
-                let mut b = queue.borrow_mut();
-                b.push(Query {
-                    loc: entry_loc(e.line),
-                    hash: Ok(e.hash),
-                });
-                if b.len() >= MATCH_BATCH {
-                    flush(&mut b, &mut failed_write);
+        // Entries and problems go to the same batch, in line order, looked up every
+        // `batch_len` records whichever they are.
+        let res = {
+            let mut push = |q: Query| {
+                batch.push(q);
+                if batch.len() >= batch_len {
+                    flush(&mut batch, &mut failed_write);
                 }
-            },
-            |p| {
-                queue.borrow_mut().push(Query {
-                    loc: entry_loc(p.line),
-                    hash: Err(Failure::new(FailKind::List, p.reason)),
-                });
-            },
-        );
+            };
+            let queue = std::cell::RefCell::new(&mut push);
+            read_list(
+                path,
+                *declared,
+                |e| {
+                    (queue.borrow_mut())(Query {
+                        loc: entry_loc(e.line),
+                        hash: Ok(e.hash),
+                    })
+                },
+                |p| {
+                    (queue.borrow_mut())(Query {
+                        loc: entry_loc(p.line),
+                        hash: Err(Failure::new(FailKind::List, p.reason)),
+                    })
+                },
+            )
+        };
         if let Err(e) = res {
             let kind = match e {
                 ListError::Io { .. } => FailKind::Open,
@@ -387,5 +409,54 @@ fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &IndexMatcher<'_>) -> ItemResu
         image_error: None,
         low_quality: false,
         hits,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::IndexBuilder;
+    use std::sync::Arc;
+
+    /// Malformed records are looked up (as failed items) in batches of the same bound as
+    /// entries: a list of nothing but malformed lines is never queued whole.
+    #[test]
+    fn malformed_records_are_flushed_in_bounded_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let hello_md5 = "6f5902ac237024bdd0c176cb93063dc4";
+        let list = dir.path().join("queries.txt");
+        let mut text = String::new();
+        for i in 0..1000 {
+            text.push_str(&format!("not a hash {i}\n"));
+        }
+        text.push_str(hello_md5);
+        text.push('\n');
+        std::fs::write(&list, text).unwrap();
+        let mut b = IndexBuilder::new();
+        b.add_digests(
+            "bad",
+            "test",
+            "mem",
+            [crate::hash::Digest::from_hex(crate::hash::Algo::Md5, hello_md5).unwrap()],
+        )
+        .unwrap();
+        let engine = Engine::builder()
+            .index(Arc::new(b.into_index().unwrap()))
+            .threads(2)
+            .build()
+            .unwrap();
+        let opts = MatchOptions {
+            lists: vec![(list, None)],
+            output: Some(dir.path().join("out.jsonl")),
+            summary: None,
+        };
+        let mut sizes = Vec::new();
+        let report = match_batched(&engine, &opts, ScanFormat::Jsonl, false, 16, &mut |n| {
+            sizes.push(n)
+        })
+        .unwrap();
+        assert_eq!(report.summary.items, 1001);
+        assert_eq!(sizes.iter().sum::<usize>(), 1001, "{sizes:?}");
+        assert!(sizes.iter().all(|&n| n <= 16), "{sizes:?}");
     }
 }
