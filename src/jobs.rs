@@ -2,6 +2,7 @@
 //! [`Engine`], the inputs and where the records go in; records written, a summary and an
 //! exit status back. Nothing here prints: the caller reports the summary.
 
+use std::cell::Cell;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -9,7 +10,8 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::engine::{Engine, Progress};
-use crate::lists::{read_list, ListError, ListHash, ListType};
+use crate::index::unmatchable as unmatchable_error;
+use crate::lists::{no_hash_reason, read_list, ListError, ListHash, ListProblem, ListType};
 use crate::matcher::{IndexMatcher, Matcher};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::pdq::PdqHash;
@@ -249,7 +251,11 @@ struct Query {
 /// yields no hash, or a list that cannot be read, is a failed item: exit status as for scan.
 ///
 /// # Errors
-/// As [`hash`]; and an engine without an index.
+/// As [`hash`]; an engine without an index; a list that yields no hash at all
+/// ([`ListError::NoHash`]); a list holding a hash of a type the index holds none of
+/// ([`crate::index::IndexError::Unmatchable`]: a list of PDQ hashes read as sha256 against a
+/// PDQ index would otherwise say "0 matched"). These errors carry the typed error inside
+/// the [`io::Error`].
 pub fn match_lists(
     engine: &Engine,
     opts: &MatchOptions,
@@ -331,12 +337,20 @@ fn match_batched(
             tally.add(&Event::Item(Box::new(r)));
         }
     };
+    // What the index can match: a query of another type is refused, not reported clean.
+    let held = matcher.index.holds();
     for (path, declared) in &opts.lists {
         let entry_loc = |line: u64| {
             let mut p = path.as_os_str().to_owned();
             p.push(format!(":{line}"));
             Location::file(PathBuf::from(p), 0)
         };
+        let mut entries = 0u64;
+        let mut malformed = 0u64;
+        let mut first_problem: Option<ListProblem> = None;
+        // The first hash type of the list that the index holds none of: the rest of the
+        // list is then only read through.
+        let unmatchable: Cell<Option<ListType>> = Cell::new(None);
         // Entries and problems go to the same batch, in line order, looked up every
         // `batch_len` records whichever they are.
         let res = {
@@ -351,12 +365,28 @@ fn match_batched(
                 path,
                 *declared,
                 |e| {
+                    if unmatchable.get().is_some() {
+                        return;
+                    }
+                    let kind = e.hash.list_type();
+                    if !held.contains(&kind) {
+                        unmatchable.set(Some(kind));
+                        return;
+                    }
+                    entries += 1;
                     (queue.borrow_mut())(Query {
                         loc: entry_loc(e.line),
                         hash: Ok(e.hash),
                     })
                 },
                 |p| {
+                    if unmatchable.get().is_some() {
+                        return;
+                    }
+                    malformed += 1;
+                    if first_problem.is_none() {
+                        first_problem = Some(p.clone());
+                    }
                     (queue.borrow_mut())(Query {
                         loc: entry_loc(p.line),
                         hash: Err(Failure::new(FailKind::List, p.reason)),
@@ -364,15 +394,39 @@ fn match_batched(
                 },
             )
         };
-        if let Err(e) = res {
-            let kind = match e {
-                ListError::Io { .. } => FailKind::Open,
-                _ => FailKind::List,
-            };
-            batch.push(Query {
-                loc: Location::file(path.clone(), 0),
-                hash: Err(Failure::new(kind, e.to_string())),
-            });
+        if let Some(kind) = unmatchable.get() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                unmatchable_error(path, kind, &held),
+            ));
+        }
+        match res {
+            Err(e) => {
+                let kind = match e {
+                    ListError::Io { .. } => FailKind::Open,
+                    _ => FailKind::List,
+                };
+                batch.push(Query {
+                    loc: Location::file(path.clone(), 0),
+                    hash: Err(Failure::new(kind, e.to_string())),
+                });
+            }
+            Ok(s) if entries == 0 => {
+                // A list that yields nothing would match nothing and say "0 matched".
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    ListError::NoHash {
+                        path: path.clone(),
+                        reason: no_hash_reason(
+                            s.format,
+                            s.lines,
+                            malformed,
+                            first_problem.as_ref(),
+                        ),
+                    },
+                ));
+            }
+            Ok(_) => {}
         }
         flush(&mut batch, &mut failed_write);
     }
@@ -427,7 +481,7 @@ mod tests {
         let list = dir.path().join("queries.txt");
         let mut text = String::new();
         for i in 0..1000 {
-            text.push_str(&format!("not a hash {i}\n"));
+            text.push_str(&format!("not-a-hash-{i}\n"));
         }
         text.push_str(hello_md5);
         text.push('\n');
