@@ -3,7 +3,7 @@
 //! exit status back. Nothing here prints: the caller reports the summary.
 
 use std::cell::Cell;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -11,7 +11,10 @@ use rayon::prelude::*;
 
 use crate::engine::{Engine, Progress};
 use crate::index::unmatchable as unmatchable_error;
-use crate::lists::{no_hash_reason, read_list, ListError, ListHash, ListProblem, ListType};
+use crate::lists::{
+    no_hash_reason, read_list, read_list_from, ListEntry, ListError, ListHash, ListProblem,
+    ListSummary, ListType,
+};
 use crate::matcher::{IndexMatcher, Matcher};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::pdq::PdqHash;
@@ -348,8 +351,8 @@ fn match_batched(
         let mut entries = 0u64;
         let mut malformed = 0u64;
         let mut first_problem: Option<ListProblem> = None;
-        // The first hash type of the list that the index holds none of: the rest of the
-        // list is then only read through.
+        // The first hash type of the list that the index holds none of: reading the list
+        // stops there.
         let unmatchable: Cell<Option<ListType>> = Cell::new(None);
         // Entries and problems go to the same batch, in line order, looked up every
         // `batch_len` records whichever they are.
@@ -361,9 +364,10 @@ fn match_batched(
                 }
             };
             let queue = std::cell::RefCell::new(&mut push);
-            read_list(
+            read_list_until(
                 path,
                 *declared,
+                &|| unmatchable.get().is_some(),
                 |e| {
                     if unmatchable.get().is_some() {
                         return;
@@ -445,6 +449,53 @@ fn match_batched(
     }
 }
 
+/// [`read_list`], but reading ends early (with an I/O error, which the caller ignores) once
+/// `stop()` is true. An NSRL RDSv3 database, which SQLite reads from its file, is read to
+/// its end.
+fn read_list_until(
+    path: &Path,
+    declared: Option<ListType>,
+    stop: &dyn Fn() -> bool,
+    on_entry: impl FnMut(ListEntry<'_>),
+    on_problem: impl FnMut(ListProblem),
+) -> Result<ListSummary, ListError> {
+    const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+    let io_err = |source| ListError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io_err)?;
+    let mut magic = Vec::with_capacity(SQLITE_MAGIC.len());
+    (&mut file)
+        .take(SQLITE_MAGIC.len() as u64)
+        .read_to_end(&mut magic)
+        .map_err(io_err)?;
+    if magic == SQLITE_MAGIC {
+        drop(file);
+        return read_list(path, declared, on_entry, on_problem);
+    }
+    let input = StopAt {
+        inner: io::Cursor::new(magic).chain(file),
+        stop,
+    };
+    read_list_from(input, path, declared, on_entry, on_problem)
+}
+
+/// A reader that fails once `stop()` is true.
+struct StopAt<'s, R> {
+    inner: R,
+    stop: &'s dyn Fn() -> bool,
+}
+
+impl<R: Read> Read for StopAt<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if (self.stop)() {
+            return Err(io::Error::other("reading stopped"));
+        }
+        self.inner.read(buf)
+    }
+}
+
 /// The item of one query record, with its hits (`hits`: those of a PDQ query, already
 /// searched).
 fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &IndexMatcher<'_>) -> ItemResult {
@@ -512,5 +563,28 @@ mod tests {
         assert_eq!(report.summary.items, 1001);
         assert_eq!(sizes.iter().sum::<usize>(), 1001, "{sizes:?}");
         assert!(sizes.iter().all(|&n| n <= 16), "{sizes:?}");
+    }
+
+    /// A query list is read no further once the job knows it must refuse it.
+    #[test]
+    fn reading_a_query_list_stops_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("sha256.txt");
+        let text: String = (0..100_000u32).map(|i| format!("{i:064x}\n")).collect();
+        std::fs::write(&list, text).unwrap();
+        let seen = Cell::new(0u64);
+        let res = read_list_until(
+            &list,
+            None,
+            &|| seen.get() >= 1,
+            |_| seen.set(seen.get() + 1),
+            |p| panic!("{p:?}"),
+        );
+        assert!(matches!(res, Err(ListError::Io { .. })), "{res:?}");
+        assert!(seen.get() < 100_000, "{}", seen.get());
+        // Not asked: read whole.
+        seen.set(0);
+        read_list_until(&list, None, &|| false, |_| seen.set(seen.get() + 1), |_| {}).unwrap();
+        assert_eq!(seen.get(), 100_000);
     }
 }
