@@ -2,14 +2,19 @@
 //! [`Engine`], the inputs and where the records go in; records written, a summary and an
 //! exit status back. Nothing here prints: the caller reports the summary.
 
-use std::io::{self, Write};
+use std::cell::Cell;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rayon::prelude::*;
 
 use crate::engine::{Engine, Progress};
-use crate::lists::{read_list, ListError, ListHash, ListType};
+use crate::index::unmatchable as unmatchable_error;
+use crate::lists::{
+    no_hash_reason, read_list, read_list_from, ListEntry, ListError, ListHash, ListProblem,
+    ListSummary, ListType,
+};
 use crate::matcher::{IndexMatcher, Matcher};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::pdq::PdqHash;
@@ -249,12 +254,29 @@ struct Query {
 /// yields no hash, or a list that cannot be read, is a failed item: exit status as for scan.
 ///
 /// # Errors
-/// As [`hash`]; and an engine without an index.
+/// As [`hash`]; an engine without an index; a list that yields no hash at all
+/// ([`ListError::NoHash`]); a list holding a hash of a type the index holds none of
+/// ([`crate::index::IndexError::Unmatchable`]: a list of PDQ hashes read as sha256 against a
+/// PDQ index would otherwise say "0 matched"). These errors carry the typed error inside
+/// the [`io::Error`].
 pub fn match_lists(
     engine: &Engine,
     opts: &MatchOptions,
     format: ScanFormat,
     all: bool,
+) -> io::Result<RunReport> {
+    match_batched(engine, opts, format, all, MATCH_BATCH, &mut |_| {})
+}
+
+/// [`match_lists`] with query records looked up `batch_len` at a time; `flushed` is told the
+/// length of every batch (tests check the bound).
+fn match_batched(
+    engine: &Engine,
+    opts: &MatchOptions,
+    format: ScanFormat,
+    all: bool,
+    batch_len: usize,
+    flushed: &mut dyn FnMut(usize),
 ) -> io::Result<RunReport> {
     let matcher = &engine.matcher().ok_or_else(|| {
         io::Error::new(
@@ -267,11 +289,15 @@ pub fn match_lists(
     let mut tally = Tally::default();
     let start = Instant::now();
     let mut failed_write: Option<io::Error> = None;
-    let mut batch: Vec<Query> = Vec::with_capacity(MATCH_BATCH);
+    let mut batch: Vec<Query> = Vec::with_capacity(batch_len);
     // A list of queries is a large batch: map the PDQ tables in at once (see pdq_prefault).
     matcher.index.pdq_prefault();
     // Looks the batch up in parallel, then writes and counts its items in list order.
     let mut flush = |batch: &mut Vec<Query>, failed_write: &mut Option<io::Error>| {
+        if batch.is_empty() {
+            return;
+        }
+        flushed(batch.len());
         let results: Vec<ItemResult> = engine.install(|| {
             // PDQ queries are searched in batches (the index shares memory traffic across a
             // batch), in parallel; then every record is resolved in list order.
@@ -314,43 +340,97 @@ pub fn match_lists(
             tally.add(&Event::Item(Box::new(r)));
         }
     };
+    // What the index can match: a query of another type is refused, not reported clean.
+    let held = matcher.index.holds();
     for (path, declared) in &opts.lists {
         let entry_loc = |line: u64| {
             let mut p = path.as_os_str().to_owned();
             p.push(format!(":{line}"));
             Location::file(PathBuf::from(p), 0)
         };
-        // Entries and problems go to the same batch, in line order.
-        let queue = std::cell::RefCell::new(&mut batch);
-        let res = read_list(
-            path,
-            *declared,
-            |e| {
-                let mut b = queue.borrow_mut();
-                b.push(Query {
-                    loc: entry_loc(e.line),
-                    hash: Ok(e.hash),
-                });
-                if b.len() >= MATCH_BATCH {
-                    flush(&mut b, &mut failed_write);
+        let mut entries = 0u64;
+        let mut malformed = 0u64;
+        let mut first_problem: Option<ListProblem> = None;
+        // The first hash type of the list that the index holds none of: reading the list
+        // stops there.
+        let unmatchable: Cell<Option<ListType>> = Cell::new(None);
+        // Entries and problems go to the same batch, in line order, looked up every
+        // `batch_len` records whichever they are.
+        let res = {
+            let mut push = |q: Query| {
+                batch.push(q);
+                if batch.len() >= batch_len {
+                    flush(&mut batch, &mut failed_write);
                 }
-            },
-            |p| {
-                queue.borrow_mut().push(Query {
-                    loc: entry_loc(p.line),
-                    hash: Err(Failure::new(FailKind::List, p.reason)),
-                });
-            },
-        );
-        if let Err(e) = res {
-            let kind = match e {
-                ListError::Io { .. } => FailKind::Open,
-                _ => FailKind::List,
             };
-            batch.push(Query {
-                loc: Location::file(path.clone(), 0),
-                hash: Err(Failure::new(kind, e.to_string())),
-            });
+            let queue = std::cell::RefCell::new(&mut push);
+            read_list_until(
+                path,
+                *declared,
+                &|| unmatchable.get().is_some(),
+                |e| {
+                    if unmatchable.get().is_some() {
+                        return;
+                    }
+                    let kind = e.hash.list_type();
+                    if !held.contains(&kind) {
+                        unmatchable.set(Some(kind));
+                        return;
+                    }
+                    entries += 1;
+                    (queue.borrow_mut())(Query {
+                        loc: entry_loc(e.line),
+                        hash: Ok(e.hash),
+                    })
+                },
+                |p| {
+                    if unmatchable.get().is_some() {
+                        return;
+                    }
+                    malformed += 1;
+                    if first_problem.is_none() {
+                        first_problem = Some(p.clone());
+                    }
+                    (queue.borrow_mut())(Query {
+                        loc: entry_loc(p.line),
+                        hash: Err(Failure::new(FailKind::List, p.reason)),
+                    })
+                },
+            )
+        };
+        if let Some(kind) = unmatchable.get() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                unmatchable_error(path, kind, &held),
+            ));
+        }
+        match res {
+            Err(e) => {
+                let kind = match e {
+                    ListError::Io { .. } => FailKind::Open,
+                    _ => FailKind::List,
+                };
+                batch.push(Query {
+                    loc: Location::file(path.clone(), 0),
+                    hash: Err(Failure::new(kind, e.to_string())),
+                });
+            }
+            Ok(s) if entries == 0 => {
+                // A list that yields nothing would match nothing and say "0 matched".
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    ListError::NoHash {
+                        path: path.clone(),
+                        reason: no_hash_reason(
+                            s.format,
+                            s.lines,
+                            malformed,
+                            first_problem.as_ref(),
+                        ),
+                    },
+                ));
+            }
+            Ok(_) => {}
         }
         flush(&mut batch, &mut failed_write);
     }
@@ -366,6 +446,53 @@ pub fn match_lists(
             w.finish()?.commit()?;
             finish(opts.summary.as_deref(), tally, secs, true)
         }
+    }
+}
+
+/// [`read_list`], but reading ends early (with an I/O error, which the caller ignores) once
+/// `stop()` is true. An NSRL RDSv3 database, which SQLite reads from its file, is read to
+/// its end.
+fn read_list_until(
+    path: &Path,
+    declared: Option<ListType>,
+    stop: &dyn Fn() -> bool,
+    on_entry: impl FnMut(ListEntry<'_>),
+    on_problem: impl FnMut(ListProblem),
+) -> Result<ListSummary, ListError> {
+    const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+    let io_err = |source| ListError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io_err)?;
+    let mut magic = Vec::with_capacity(SQLITE_MAGIC.len());
+    (&mut file)
+        .take(SQLITE_MAGIC.len() as u64)
+        .read_to_end(&mut magic)
+        .map_err(io_err)?;
+    if magic == SQLITE_MAGIC {
+        drop(file);
+        return read_list(path, declared, on_entry, on_problem);
+    }
+    let input = StopAt {
+        inner: io::Cursor::new(magic).chain(file),
+        stop,
+    };
+    read_list_from(input, path, declared, on_entry, on_problem)
+}
+
+/// A reader that fails once `stop()` is true.
+struct StopAt<'s, R> {
+    inner: R,
+    stop: &'s dyn Fn() -> bool,
+}
+
+impl<R: Read> Read for StopAt<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if (self.stop)() {
+            return Err(io::Error::other("reading stopped"));
+        }
+        self.inner.read(buf)
     }
 }
 
@@ -387,5 +514,77 @@ fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &IndexMatcher<'_>) -> ItemResu
         image_error: None,
         low_quality: false,
         hits,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::IndexBuilder;
+    use std::sync::Arc;
+
+    /// Malformed records are looked up (as failed items) in batches of the same bound as
+    /// entries: a list of nothing but malformed lines is never queued whole.
+    #[test]
+    fn malformed_records_are_flushed_in_bounded_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let hello_md5 = "6f5902ac237024bdd0c176cb93063dc4";
+        let list = dir.path().join("queries.txt");
+        let mut text = String::new();
+        for i in 0..1000 {
+            text.push_str(&format!("not-a-hash-{i}\n"));
+        }
+        text.push_str(hello_md5);
+        text.push('\n');
+        std::fs::write(&list, text).unwrap();
+        let mut b = IndexBuilder::new();
+        b.add_digests(
+            "bad",
+            "test",
+            "mem",
+            [crate::hash::Digest::from_hex(crate::hash::Algo::Md5, hello_md5).unwrap()],
+        )
+        .unwrap();
+        let engine = Engine::builder()
+            .index(Arc::new(b.into_index().unwrap()))
+            .threads(2)
+            .build()
+            .unwrap();
+        let opts = MatchOptions {
+            lists: vec![(list, None)],
+            output: Some(dir.path().join("out.jsonl")),
+            summary: None,
+        };
+        let mut sizes = Vec::new();
+        let report = match_batched(&engine, &opts, ScanFormat::Jsonl, false, 16, &mut |n| {
+            sizes.push(n)
+        })
+        .unwrap();
+        assert_eq!(report.summary.items, 1001);
+        assert_eq!(sizes.iter().sum::<usize>(), 1001, "{sizes:?}");
+        assert!(sizes.iter().all(|&n| n <= 16), "{sizes:?}");
+    }
+
+    /// A query list is read no further once the job knows it must refuse it.
+    #[test]
+    fn reading_a_query_list_stops_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("sha256.txt");
+        let text: String = (0..100_000u32).map(|i| format!("{i:064x}\n")).collect();
+        std::fs::write(&list, text).unwrap();
+        let seen = Cell::new(0u64);
+        let res = read_list_until(
+            &list,
+            None,
+            &|| seen.get() >= 1,
+            |_| seen.set(seen.get() + 1),
+            |p| panic!("{p:?}"),
+        );
+        assert!(matches!(res, Err(ListError::Io { .. })), "{res:?}");
+        assert!(seen.get() < 100_000, "{}", seen.get());
+        // Not asked: read whole.
+        seen.set(0);
+        read_list_until(&list, None, &|| false, |_| seen.set(seen.get() + 1), |_| {}).unwrap();
+        assert_eq!(seen.get(), 100_000);
     }
 }

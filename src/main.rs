@@ -198,6 +198,10 @@ struct ScanArgs {
     /// Also write a record for every clean and failed item.
     #[arg(long)]
     all: bool,
+    /// Accept a list that yields no hash (every line malformed, an empty file) or an index
+    /// that holds no entry, which are otherwise refused: nothing could match them.
+    #[arg(long)]
+    allow_empty: bool,
     /// Compute these algorithms too (default: only those the index holds).
     #[arg(long, value_name = "ALGOS")]
     algo: Option<String>,
@@ -271,6 +275,10 @@ struct BuildArgs {
     /// Fail on the first malformed line instead of counting it.
     #[arg(long)]
     strict: bool,
+    /// Accept a list that yields no hash (every line malformed, an empty file, a Bloom
+    /// filter with no bit set), which is otherwise refused: nothing could match it.
+    #[arg(long)]
+    allow_empty: bool,
     /// How PDQ hashes will be searched: auto (multi-index tables from 16,384 hashes on),
     /// linear (no tables: smallest file), or mih:M (M tables, 10 to 64).
     #[arg(long, value_name = "auto|linear|mih:M", default_value = "auto",
@@ -347,17 +355,23 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
         Cmd::Scan(a) => {
             let index = match &a.index {
                 Some(p) => {
-                    Index::open(p).with_context(|| format!("cannot open index {}", p.display()))?
+                    let index = Index::open(p)
+                        .with_context(|| format!("cannot open index {}", p.display()))?;
+                    if !a.allow_empty {
+                        index.check_not_empty().map_err(allow_empty_hint)?;
+                    }
+                    index
                 }
                 None => {
                     let mut b = IndexBuilder::new();
+                    b.set_allow_empty(a.allow_empty);
                     let block = a.list.iter().map(|l| (l, None));
                     for (l, role) in block.chain(a.allow.iter().map(|l| (l, Some(Role::Allow)))) {
                         let spec = ListSpec {
                             role,
                             ..ListSpec::new(l)
                         };
-                        let rep = b.add_list(&spec, false)?;
+                        let rep = b.add_list(&spec, false).map_err(allow_empty_hint)?;
                         report_list(&rep, a.output.quiet);
                     }
                     b.into_index()?
@@ -405,8 +419,9 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
             let specs = list_specs(&a, sub)?;
             let mut b = IndexBuilder::new();
             b.set_pdq_search(a.pdq_search);
+            b.set_allow_empty(a.allow_empty);
             for spec in &specs {
-                let rep = b.add_list(spec, a.strict)?;
+                let rep = b.add_list(spec, a.strict).map_err(allow_empty_hint)?;
                 report_list(&rep, a.quiet);
             }
             let stats = b
@@ -446,6 +461,20 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
             }
             Ok(ExitStatus::Clean)
         }
+    }
+}
+
+/// Adds to an empty list's or index's error the flag that accepts it.
+fn allow_empty_hint(e: vigie::index::IndexError) -> anyhow::Error {
+    use vigie::index::IndexError;
+    let empty = matches!(
+        e,
+        IndexError::EmptyIndex { .. } | IndexError::List(vigie::lists::ListError::NoHash { .. })
+    );
+    if empty {
+        anyhow::anyhow!("{e}; --allow-empty accepts it")
+    } else {
+        e.into()
     }
 }
 

@@ -130,7 +130,8 @@ pub enum FailKind {
     /// The item sniffs as an image that could not be decoded for perceptual hashing
     /// (corrupt, unsupported, or over the decoding limits).
     Image,
-    /// A record of a hash list (`vigie match`) that yields no hash.
+    /// A record of a hash list (`vigie match`) that yields no hash, or of a `--files-from`
+    /// path list that is no path (over-long).
     List,
 }
 

@@ -17,7 +17,7 @@ use super::{
 use crate::hash::{Algo, Digest};
 use crate::lists::bloom::{self, BloomFile, BloomKey};
 use crate::lists::ListError;
-use crate::lists::{read_list_as, ListFormat, ListHash, ListType};
+use crate::lists::{no_hash_reason, read_list_as, ListFormat, ListHash, ListType};
 use crate::perceptual::pdq::PdqHash;
 
 /// The record vector of PDQ hashes, after the four exact algorithms'.
@@ -95,6 +95,9 @@ pub struct ListReport {
     pub problems: Vec<String>,
     /// Remarks about the whole list (e.g. skipped hashdeep columns).
     pub notes: Vec<String>,
+    /// Nothing was read from the list: no digest, no PDQ hash, no bit set in a Bloom filter.
+    /// Only with [`IndexBuilder::set_allow_empty`]; otherwise such a list is an error.
+    pub empty: bool,
 }
 
 /// What writing an index produced.
@@ -180,6 +183,8 @@ pub struct IndexBuilder {
     pdq_group_width: Option<usize>,
     /// Bloom filters: (list index, key form, the mapped file).
     blooms: Vec<(u32, BloomKey, BloomFile)>,
+    /// Accept lists that yield nothing.
+    allow_empty: bool,
 }
 
 /// How an index searches its PDQ hashes.
@@ -216,6 +221,13 @@ impl IndexBuilder {
     /// An empty builder.
     pub fn new() -> IndexBuilder {
         IndexBuilder::default()
+    }
+
+    /// Accepts lists that yield no hash at all (an empty file, every line malformed, a Bloom
+    /// filter with no bit set), which [`IndexBuilder::add_list`] otherwise refuses: an index
+    /// built from them would find nothing and say so as if the data were clean.
+    pub fn set_allow_empty(&mut self, allow: bool) {
+        self.allow_empty = allow;
     }
 
     /// Chooses how the PDQ hashes will be searched (default [`PdqSearch::Auto`]).
@@ -263,11 +275,13 @@ impl IndexBuilder {
     }
 
     /// Reads the list of `spec` and adds its digests. With `strict`, a malformed line is an
-    /// error and the list is not added.
+    /// error and the list is not added. A list that yields no hash at all is an error too
+    /// (and is not added) unless [`IndexBuilder::set_allow_empty`] said it is fine.
     ///
     /// # Errors
-    /// [`IndexError::List`] when the list cannot be read, [`IndexError::Malformed`] for the
-    /// first bad line under `strict`, [`IndexError::TooLarge`] beyond format limits.
+    /// [`IndexError::List`] when the list cannot be read ([`ListError::NoHash`] when it
+    /// yields nothing), [`IndexError::Malformed`] for the first bad line under `strict`,
+    /// [`IndexError::TooLarge`] beyond format limits.
     pub fn add_list(&mut self, spec: &ListSpec, strict: bool) -> Result<ListReport, IndexError> {
         let name = spec.name.clone().unwrap_or_else(|| spec.stem());
         let label = spec.label.clone().unwrap_or_else(|| spec.stem());
@@ -332,6 +346,7 @@ impl IndexBuilder {
                 }
             },
         );
+        let empty = entries.total() == 0 && pdq == 0;
         let fail = match (summary, first_problem) {
             (Err(e), _) => Err(IndexError::List(e)),
             (Ok(_), Some(p)) if strict => Err(IndexError::Malformed {
@@ -339,6 +354,12 @@ impl IndexBuilder {
                 line: p.line,
                 reason: p.reason,
             }),
+            (Ok(s), first) if empty && !self.allow_empty => {
+                Err(IndexError::List(ListError::NoHash {
+                    path: spec.path.clone(),
+                    reason: no_hash_reason(s.format, s.lines, malformed, first.as_ref()),
+                }))
+            }
             (Ok(s), _) => Ok(s),
         };
         let summary = match fail {
@@ -392,6 +413,7 @@ impl IndexBuilder {
             malformed,
             problems,
             notes: summary.notes,
+            empty,
         })
     }
 
@@ -465,6 +487,7 @@ impl IndexBuilder {
             malformed: 0,
             problems: Vec::new(),
             notes: Vec::new(),
+            empty: entries.total() == 0 && pdq == 0,
         })
     }
 
@@ -495,6 +518,18 @@ impl IndexBuilder {
         };
         let file = BloomFile::open(&spec.path)?;
         let p = file.params;
+        // A filter with no bit set answers "absent" to every key.
+        let empty = file.bits().iter().all(|&b| b == 0);
+        if empty && !self.allow_empty {
+            return Err(IndexError::List(ListError::NoHash {
+                path: spec.path.clone(),
+                reason: format!(
+                    "no hash found: the DCSO Bloom filter has no bit set ({} keys inserted, \
+                     its header says)",
+                    p.inserted
+                ),
+            }));
+        }
         let role = spec.role.unwrap_or(Role::Allow);
         let (name_id, label_id, source_id) = (
             self.string(&name),
@@ -534,6 +569,7 @@ impl IndexBuilder {
                 p.inserted,
                 p.fpr()
             )],
+            empty,
         })
     }
 

@@ -114,7 +114,7 @@ use serde::{Serialize, Serializer};
 
 use crate::hash::{Algo, AlgoSet, Digest};
 use crate::lists::bloom::{self, BloomKey, BloomParams};
-use crate::lists::{ListError, ListFormat};
+use crate::lists::{ListError, ListFormat, ListType};
 use crate::perceptual::pdq::PdqHash;
 use crate::read::{Data, MmapPolicy};
 
@@ -225,6 +225,24 @@ pub enum IndexError {
         path: PathBuf,
         /// What check failed.
         reason: String,
+    },
+    /// The index holds no entry at all: every scan against it would say clean.
+    #[error("{}: the index holds no entry (no digest, no PDQ hash, no Bloom filter bit set): \
+             nothing can match it", path.display())]
+    EmptyIndex {
+        /// The index file.
+        path: PathBuf,
+    },
+    /// A query list's hashes are of a type the index holds no entry of: none could match.
+    #[error("{}: its {kind} hashes cannot match: the index holds no {kind} entry (it holds: \
+             {holds})", list.display())]
+    Unmatchable {
+        /// The query list.
+        list: PathBuf,
+        /// The type of its hashes.
+        kind: ListType,
+        /// What the index holds, e.g. `pdq` or `md5, sha1` (`nothing`).
+        holds: String,
     },
     /// The input is too big for format v1 (more than 2^32 - 1 digests of one algorithm, or
     /// strings and lists beyond u32 offsets).
@@ -1228,6 +1246,62 @@ impl Index {
             .collect()
     }
 
+    /// The kinds of hash the index can match: each exact algorithm with at least one digest
+    /// or a Bloom filter with a bit set keyed by it, then `pdq` when it holds PDQ hashes.
+    pub fn holds(&self) -> Vec<ListType> {
+        let all = self.data.bytes();
+        let mut v: Vec<ListType> = Algo::ALL
+            .into_iter()
+            .filter(|&a| {
+                self.tables[usize::from(a.id())]
+                    .as_ref()
+                    .is_some_and(|t| t.rows > 0)
+                    || self.blooms.iter().any(|b| {
+                        b.key.algo == a
+                            && all
+                                .get(b.bits.clone())
+                                .is_some_and(|bits| bits.iter().any(|&x| x != 0))
+                    })
+            })
+            .map(ListType::Exact)
+            .collect();
+        if self.pdq_len() > 0 {
+            v.push(ListType::Pdq);
+        }
+        v
+    }
+
+    /// True when the index holds no entry at all (see [`Index::holds`]).
+    pub fn is_empty(&self) -> bool {
+        self.holds().is_empty()
+    }
+
+    /// Refuses an index that holds no entry.
+    ///
+    /// # Errors
+    /// [`IndexError::EmptyIndex`] naming the index.
+    pub fn check_not_empty(&self) -> Result<(), IndexError> {
+        if self.is_empty() {
+            return Err(IndexError::EmptyIndex {
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses hashes of type `kind` from the query list `list` when the index holds none of
+    /// that type (a list of PDQ hashes read as sha256, say): they could never match.
+    ///
+    /// # Errors
+    /// [`IndexError::Unmatchable`] naming the list, its type and what the index holds.
+    pub fn check_matchable(&self, list: &Path, kind: ListType) -> Result<(), IndexError> {
+        let held = self.holds();
+        if held.contains(&kind) {
+            return Ok(());
+        }
+        Err(unmatchable(list, kind, &held))
+    }
+
     /// True when some list of the index is an allowlist.
     pub fn has_allowlist(&self) -> bool {
         self.lists.iter().any(|l| l.role == Role::Allow)
@@ -1865,4 +1939,21 @@ fn parse_bloom(b: &[u8], param: u32, lists: &[ListMeta]) -> Result<BloomTable, S
         params,
         bits: 0..0,
     })
+}
+
+/// The error for hashes of type `kind` from `list` that an index holding `held` cannot match.
+pub(crate) fn unmatchable(list: &Path, kind: ListType, held: &[ListType]) -> IndexError {
+    let holds = if held.is_empty() {
+        "nothing".to_string()
+    } else {
+        held.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    IndexError::Unmatchable {
+        list: list.to_owned(),
+        kind,
+        holds,
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs;
 
 use super::*;
-use crate::lists::{ListHash, ListType};
+use crate::lists::{ListError, ListHash, ListType};
 
 const HELLO_MD5: &str = "6f5902ac237024bdd0c176cb93063dc4";
 const HELLO_SHA1: &str = "22596363b3de40b06f981fb85d82312e8c0ed511";
@@ -253,6 +253,91 @@ fn missing_list_is_an_error_naming_it() {
         .unwrap_err();
     assert!(matches!(err, IndexError::List(_)));
     assert!(err.to_string().contains("/nonexistent/list.txt"), "{err}");
+}
+
+/// A DCSO Bloom filter header (m = 1024 bits, none set) and its bits.
+fn empty_bloom() -> Vec<u8> {
+    let mut v = Vec::new();
+    for w in [1u64, 1000, 0.01f64.to_bits(), 7, 1024, 0] {
+        v.extend_from_slice(&w.to_le_bytes());
+    }
+    v.extend_from_slice(&[0u8; 128]);
+    v
+}
+
+#[test]
+fn a_list_that_yields_nothing_is_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let specs = sample_lists(dir.path());
+    let lists = [
+        ("empty.txt", Vec::new(), "no hash found: the file is empty"),
+        (
+            "comments.txt",
+            b"# nothing here\n\n".to_vec(),
+            "no hash found in 2 lines (none malformed)",
+        ),
+        (
+            "md5.csv",
+            format!("MD5,FileName\n{HELLO_MD5},hello.txt\n").into_bytes(),
+            "no hash found in 2 lines (2 malformed; first, line 1: ",
+        ),
+        (
+            "tag.xxh3",
+            b"XXH3 (hello.txt) = 0123456789abcdef\n".to_vec(),
+            "no hash found in 1 line (1 malformed; first, line 1: ",
+        ),
+        (
+            "empty.bloom",
+            empty_bloom(),
+            "the DCSO Bloom filter has no bit set",
+        ),
+    ];
+    for (name, bytes, why) in lists {
+        let path = dir.path().join(name);
+        fs::write(&path, bytes).unwrap();
+        let mut b = IndexBuilder::new();
+        b.add_list(&specs[1], false).unwrap();
+        let err = b.add_list(&ListSpec::new(&path), false).unwrap_err();
+        assert!(
+            matches!(&err, IndexError::List(ListError::NoHash { .. })),
+            "{name}: {err}"
+        );
+        let text = err.to_string();
+        assert!(text.starts_with(&format!("{}: ", path.display())), "{text}");
+        assert!(text.contains(why), "{name}: {text}");
+        // Nothing of it was added.
+        let idx = b.into_index().unwrap();
+        assert_eq!(idx.info().lists.len(), 1, "{name}");
+        idx.verify().unwrap();
+        // Allowed: added, and its report says it is empty.
+        let mut b = IndexBuilder::new();
+        b.set_allow_empty(true);
+        let rep = b.add_list(&ListSpec::new(&path), false).unwrap();
+        assert!(rep.empty, "{name}");
+        let idx = b.into_index().unwrap();
+        assert_eq!(idx.info().lists.len(), 1);
+        assert!(idx.is_empty(), "{name}");
+        assert!(matches!(
+            idx.check_not_empty(),
+            Err(IndexError::EmptyIndex { .. })
+        ));
+    }
+    // A list that yields something is not empty, nor is its index.
+    let mut b = IndexBuilder::new();
+    assert!(!b.add_list(&specs[1], false).unwrap().empty);
+    let idx = b.into_index().unwrap();
+    assert!(!idx.is_empty());
+    assert_eq!(idx.holds(), vec![ListType::Exact(Algo::Sha256)]);
+    idx.check_not_empty().unwrap();
+    let err = idx
+        .check_matchable(Path::new("q.txt"), ListType::Pdq)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "q.txt: its pdq hashes cannot match: the index holds no pdq entry (it holds: sha256)"
+    );
+    idx.check_matchable(Path::new("q.txt"), ListType::Exact(Algo::Sha256))
+        .unwrap();
 }
 
 #[test]

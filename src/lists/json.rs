@@ -23,8 +23,12 @@ use crate::hash::Algo;
 const MAX_RECORD: usize = 16 << 20;
 /// Longest key.
 const MAX_KEY: usize = 4096;
-/// Deepest nesting.
+/// Deepest nesting of a value built or skipped by recursion; deeper values are skipped by
+/// [`Json::skip_flat`] and the record holding them reported.
 const MAX_DEPTH: usize = 64;
+/// Deepest nesting [`Json::skip_flat`] follows (one byte of memory per level); deeper, the
+/// JSON stops being read.
+const MAX_SKIP_DEPTH: usize = MAX_RECORD;
 
 /// Which JSON list this is, from keys in its head.
 pub(super) fn detect(head: &[u8]) -> Result<ListFormat, String> {
@@ -61,6 +65,9 @@ impl From<io::Error> for JErr {
 struct Json<'r, R: BufRead> {
     r: &'r mut R,
     line: u64,
+    /// Why the record being read went over a limit (its offending value was skipped, the
+    /// rest of it read on): the record is reported instead of read.
+    over: Option<String>,
 }
 
 impl<R: BufRead> Json<'_, R> {
@@ -244,16 +251,19 @@ impl<R: BufRead> Json<'_, R> {
     /// Reads one value into memory, within `budget` bytes of strings.
     fn value(&mut self, budget: &mut usize, depth: usize) -> Result<Value, JErr> {
         if depth > MAX_DEPTH {
-            return Err(JErr::Bad(format!("nested deeper than {MAX_DEPTH} levels")));
+            return self.skip_over(format!("nested deeper than {MAX_DEPTH} levels"));
         }
         // Every value costs a little besides its strings, so a record of many tiny values
         // is bounded too.
-        *budget = budget
-            .checked_sub(16)
-            .ok_or_else(|| JErr::Bad(format!("record larger than {} MiB", MAX_RECORD >> 20)))?;
+        let Some(left) = budget.checked_sub(16) else {
+            return self.skip_over(format!("larger than {} MiB", MAX_RECORD >> 20));
+        };
+        *budget = left;
         match self.ws()? {
             Some(b'"') => {
-                let s = self.string(*budget, true)?;
+                let Some(s) = self.string_within(*budget)? else {
+                    return Ok(self.mark_over(format!("holds a string longer than {budget} bytes")));
+                };
                 *budget -= s.len();
                 Ok(Value::String(String::from_utf8(s).unwrap_or_else(|e| {
                     String::from_utf8_lossy(e.as_bytes()).into_owned()
@@ -262,9 +272,12 @@ impl<R: BufRead> Json<'_, R> {
             Some(b'{') => {
                 let mut map = Map::new();
                 self.object(|j, key| {
-                    *budget = budget.checked_sub(key.len()).ok_or_else(|| {
-                        JErr::Bad(format!("record larger than {} MiB", MAX_RECORD >> 20))
-                    })?;
+                    let Some(left) = budget.checked_sub(key.len()) else {
+                        return j
+                            .skip_over(format!("larger than {} MiB", MAX_RECORD >> 20))
+                            .map(drop);
+                    };
+                    *budget = left;
                     let v = j.value(budget, depth + 1)?;
                     map.insert(key, v);
                     Ok(())
@@ -287,7 +300,9 @@ impl<R: BufRead> Json<'_, R> {
     /// Skips one value without keeping it.
     fn skip(&mut self, depth: usize) -> Result<(), JErr> {
         if depth > MAX_DEPTH {
-            return Err(JErr::Bad(format!("nested deeper than {MAX_DEPTH} levels")));
+            return self
+                .skip_over(format!("nested deeper than {MAX_DEPTH} levels"))
+                .map(drop);
         }
         match self.ws()? {
             Some(b'"') => self.string(0, false).map(drop),
@@ -295,6 +310,108 @@ impl<R: BufRead> Json<'_, R> {
             Some(b'[') => self.array(|j| j.skip(depth + 1)),
             Some(_) => self.scalar().map(drop),
             None => Err(eof("a value")),
+        }
+    }
+
+    /// Notes that the record went over a limit (the first reason is kept) and stands in for
+    /// the offending value.
+    fn mark_over(&mut self, reason: String) -> Value {
+        self.over.get_or_insert(reason);
+        Value::Null
+    }
+
+    /// Skips the next value, which went over a limit, without recursion, and notes it.
+    fn skip_over(&mut self, reason: String) -> Result<Value, JErr> {
+        self.skip_flat().map_err(|e| match e {
+            JErr::Bad(b) => JErr::Bad(format!("{b}, inside a value {reason}")),
+            io => io,
+        })?;
+        Ok(self.mark_over(reason))
+    }
+
+    /// Skips one value with a loop instead of recursion, whatever its nesting (up to
+    /// [`MAX_SKIP_DEPTH`] levels, one byte each), keeping none of it. Lenient: separators
+    /// inside the value are not checked, brackets are.
+    fn skip_flat(&mut self) -> Result<(), JErr> {
+        let mut closers: Vec<u8> = Vec::new();
+        loop {
+            match self.ws()? {
+                None => return Err(eof("the end of a value")),
+                Some(b'"') => {
+                    self.string(0, false)?;
+                }
+                Some(c @ (b'{' | b'[')) => {
+                    if closers.len() >= MAX_SKIP_DEPTH {
+                        return Err(JErr::Bad(format!(
+                            "nested deeper than {MAX_SKIP_DEPTH} levels"
+                        )));
+                    }
+                    self.bump();
+                    closers.push(if c == b'{' { b'}' } else { b']' });
+                    continue;
+                }
+                Some(c @ (b'}' | b']')) => {
+                    if closers.pop() != Some(c) {
+                        return Err(JErr::Bad(format!("unexpected {}", quote(&[c]))));
+                    }
+                    self.bump();
+                }
+                Some(c @ (b',' | b':')) => {
+                    if closers.is_empty() {
+                        return Err(JErr::Bad(format!("unexpected {}", quote(&[c]))));
+                    }
+                    self.bump();
+                    continue;
+                }
+                Some(_) => {
+                    self.scalar()?;
+                }
+            }
+            if closers.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Like [`Json::string`] keeping at most `max` bytes, but a longer string is read to
+    /// its end and `None` returned, so that reading goes on after it.
+    fn string_within(&mut self, max: usize) -> Result<Option<Vec<u8>>, JErr> {
+        self.expect(b'"', "a string")?;
+        let mut out = Vec::new();
+        let mut keep = true;
+        loop {
+            let buf = match self.r.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if buf.is_empty() {
+                return Err(eof("the end of a string"));
+            }
+            let stop = memchr::memchr2(b'"', b'\\', buf);
+            let n = stop.unwrap_or(buf.len());
+            if keep && out.len() + n > max {
+                keep = false;
+                out = Vec::new();
+            }
+            if keep {
+                out.extend_from_slice(&buf[..n]);
+            }
+            self.line += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+            let Some(i) = stop else {
+                self.r.consume(n);
+                continue;
+            };
+            let quote_end = buf[i] == b'"';
+            self.r.consume(i + 1);
+            if quote_end {
+                return Ok(keep.then_some(out));
+            }
+            self.escape(&mut out, keep)?;
+            if keep && out.len() > max {
+                keep = false;
+                out = Vec::new();
+            }
         }
     }
 
@@ -643,7 +760,11 @@ pub(super) fn read<R: BufRead>(
     {
         r.consume(3);
     }
-    let mut j = Json { r, line: 1 };
+    let mut j = Json {
+        r,
+        line: 1,
+        over: None,
+    };
     let mut recs = Records {
         format: summary.format,
         declared,
@@ -742,6 +863,7 @@ where
         let next = j.ws()?;
         let line = j.line;
         let mut budget = MAX_RECORD;
+        j.over = None;
         let v = if next == Some(b'{') {
             // Only the fields a record's hashes and label come from are kept; the rest
             // (comments, dates, thumbnails...) is skipped without being built.
@@ -760,7 +882,16 @@ where
         } else {
             j.value(&mut budget, 0)?
         };
-        recs.record(line, &v);
+        match j.over.take() {
+            // The record was read to its end past what went over a limit: reported, and
+            // reading goes on with the next record.
+            Some(reason) => {
+                recs.records += 1;
+                let n = recs.records;
+                recs.problem(line, format!("record {n} {reason}: skipped"));
+            }
+            None => recs.record(line, &v),
+        }
         Ok(())
     })
 }

@@ -328,6 +328,46 @@ pub enum ListError {
         /// What is wrong.
         reason: String,
     },
+    /// The list was read but yielded no hash at all (every line malformed, an empty file, a
+    /// Bloom filter with no bit set): matching against it, or with it, would silently find
+    /// nothing. See [`no_hash_reason`].
+    #[error("{path}: {reason}")]
+    NoHash {
+        /// The list.
+        path: PathBuf,
+        /// How much was read and why nothing came of it.
+        reason: String,
+    },
+}
+
+/// Why a list that yielded no hash did: its records (`lines`, as [`ListSummary::lines`]
+/// counts them), how many were malformed, and the first problem, e.g. `no hash found in 12
+/// lines (12 malformed; first, line 1: not a hexadecimal hash ...)`.
+pub fn no_hash_reason(
+    format: ListFormat,
+    lines: u64,
+    malformed: u64,
+    first: Option<&ListProblem>,
+) -> String {
+    let unit = match format {
+        ListFormat::Vics | ListFormat::Tcap | ListFormat::StopNcii | ListFormat::EnCase => "record",
+        ListFormat::Rdsv3 => "row",
+        _ => "line",
+    };
+    if lines == 0 && malformed == 0 {
+        return match unit {
+            "line" => "no hash found: the file is empty".into(),
+            _ => format!("no hash found: the list holds no {unit}"),
+        };
+    }
+    let plural = if lines == 1 { "" } else { "s" };
+    match first {
+        Some(p) => format!(
+            "no hash found in {lines} {unit}{plural} ({malformed} malformed; first, line {}: {})",
+            p.line, p.reason
+        ),
+        None => format!("no hash found in {lines} {unit}{plural} (none malformed)"),
+    }
 }
 
 /// Why a list read by a format module (EnCase, JSON) could not be read at all; the caller

@@ -1192,6 +1192,57 @@ fn json_limits_bound_strings_records_and_nesting() {
     assert!(p[0].reason.contains("without an MD5"), "{p:?}");
 }
 
+/// A VICS export whose record 2 (of 3) is `bad`: records 1 and 3 carry HELLO's and the
+/// JPG's MD5.
+fn vics_around(bad: &[u8]) -> Vec<u8> {
+    let mut v =
+        format!("{{\"odata.metadata\": \"x#Media\", \"value\": [\n{{\"MD5\": \"{HELLO_MD5}\"}},\n")
+            .into_bytes();
+    v.extend_from_slice(bad);
+    v.extend_from_slice(format!(",\n{{\"MD5\": \"{JPG_MD5}\"}}\n]}}\n").as_bytes());
+    v
+}
+
+#[test]
+fn json_record_over_a_limit_is_skipped_and_reading_goes_on() {
+    let nest = |n: usize, field: &str| {
+        let mut r = format!("{{\"MediaID\": 2, \"{field}\": ").into_bytes();
+        r.extend(std::iter::repeat_n(b'[', n));
+        r.extend_from_slice(b"1");
+        r.extend(std::iter::repeat_n(b']', n));
+        r.extend_from_slice(b"}");
+        r
+    };
+    let mut big = br#"{"MD5": ""#.to_vec();
+    big.extend(std::iter::repeat_n(b'A', 20 << 20));
+    big.extend_from_slice(br#""}"#);
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        // 101 levels in a field the reader keeps, and in one it skips.
+        (nest(101, "MD5"), "nested deeper than 64 levels"),
+        (nest(101, "Comments"), "nested deeper than 64 levels"),
+        // A million levels: skipped without recursion.
+        (
+            nest(1_000_000, "AlternativeHashes"),
+            "nested deeper than 64 levels",
+        ),
+        // A 20 MiB string.
+        (big, "longer than"),
+    ];
+    for (bad, why) in cases {
+        let (_, e, p) = run_json(&vics_around(&bad)).unwrap();
+        let hashes: Vec<_> = e.iter().map(|e| e.hash).collect();
+        assert_eq!(
+            hashes,
+            vec![exact(Algo::Md5, HELLO_MD5), exact(Algo::Md5, JPG_MD5)],
+            "{why}: {p:?}"
+        );
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].line, 3, "{p:?}");
+        assert!(p[0].reason.contains(why), "{p:?}");
+        assert!(p[0].reason.contains("record 2"), "{p:?}");
+    }
+}
+
 #[test]
 fn tcap_page_skips_tombstones_and_labels_ideology() {
     let (files, entries, s) = sample("tcap_hash_list_page.json", ListFormat::Tcap, None);

@@ -136,9 +136,20 @@ pub(crate) fn walk_inputs(
             }
             Input::FilesFrom { list, nul } => {
                 let sep = if nul { 0 } else { b'\n' };
-                let mut each = |p: PathBuf| {
-                    if mine() {
-                        walk_path(&p, opts, None, emit)
+                let mut each = |number: u64, rec: Result<PathBuf, String>| {
+                    if !mine() {
+                        return;
+                    }
+                    match rec {
+                        Ok(p) => walk_path(&p, opts, None, emit),
+                        Err(reason) => {
+                            let mut at = list.as_os_str().to_owned();
+                            at.push(format!(":{number}"));
+                            emit(Found::Failed(
+                                Location::file(PathBuf::from(at), 0),
+                                Failure::new(FailKind::List, reason),
+                            ));
+                        }
                     }
                 };
                 let res = if list.as_os_str() == "-" {
@@ -161,22 +172,86 @@ pub(crate) fn walk_inputs(
     }
 }
 
-/// Reads `sep`-terminated records (a trailing CR is kept only in NUL mode), skipping empty ones.
-fn read_records(mut r: impl BufRead, sep: u8, each: &mut dyn FnMut(PathBuf)) -> io::Result<()> {
+/// Longest record of a path list: 16 times Linux's `PATH_MAX` (4,096 bytes, the longest path
+/// `open(2)` accepts; 1,024 on macOS), so no path the system could open is refused, while a
+/// list that is not one (a binary file, an endless stream) is never buffered beyond it.
+pub(crate) const MAX_PATH_RECORD: usize = 64 << 10;
+
+/// Reads `sep`-terminated records (a trailing CR is kept only in NUL mode), skipping empty
+/// ones, and calls `each` with the record's number (1-based, empty records counted) and its
+/// path, or why it is not one: a record longer than [`MAX_PATH_RECORD`] is skipped to its
+/// separator without being kept.
+///
+/// # Errors
+/// Reading fails, or a newline-separated list holds a NUL byte (no path holds one: the file
+/// is NUL-separated and needs `-0`, or is not a path list at all, e.g. `/dev/zero`).
+fn read_records(
+    mut r: impl BufRead,
+    sep: u8,
+    each: &mut dyn FnMut(u64, Result<PathBuf, String>),
+) -> io::Result<()> {
     let mut buf = Vec::new();
+    let mut number = 0u64;
     loop {
         buf.clear();
-        if r.read_until(sep, &mut buf)? == 0 {
+        // The record's bytes went past the bound: the rest is skipped, not kept.
+        let mut over = false;
+        let mut read_any = false;
+        loop {
+            let chunk = match r.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            read_any = true;
+            let end = memchr::memchr(sep, chunk);
+            let part = &chunk[..end.unwrap_or(chunk.len())];
+            if sep != 0 && memchr::memchr(0, part).is_some() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "record {} holds a NUL byte: not a list of paths one per line \
+                         (a NUL-separated list needs -0)",
+                        number + 1
+                    ),
+                ));
+            }
+            // One byte of slack for the CR of a CRLF line.
+            if !over && buf.len() + part.len() > MAX_PATH_RECORD + 1 {
+                over = true;
+                buf = Vec::new();
+            }
+            if !over {
+                buf.extend_from_slice(part);
+            }
+            let used = part.len() + usize::from(end.is_some());
+            r.consume(used);
+            if end.is_some() {
+                break;
+            }
+        }
+        if !read_any {
             return Ok(());
         }
-        if buf.last() == Some(&sep) {
-            buf.pop();
+        number += 1;
+        if over {
+            each(
+                number,
+                Err(format!(
+                    "path list record longer than {MAX_PATH_RECORD} bytes, skipped (no path \
+                     the system opens is that long)"
+                )),
+            );
+            continue;
         }
         if sep == b'\n' && buf.last() == Some(&b'\r') {
             buf.pop();
         }
         if !buf.is_empty() {
-            each(path_from_bytes(&buf));
+            each(number, Ok(path_from_bytes(&buf)));
         }
     }
 }
@@ -307,6 +382,7 @@ fn strip_context(err: &ignore::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
     use std::sync::Mutex;
 
     fn collect(inputs: &[Input], follow: bool) -> Vec<String> {
@@ -405,5 +481,80 @@ mod tests {
         assert!(status.success());
         let got = collect(&[Input::Path(dir.path().to_path_buf())], false);
         assert_eq!(got, vec!["skipped special".to_string()]);
+    }
+
+    /// What [`read_records`] gave: `(number, path or reason)`.
+    type Got = Vec<(u64, Result<String, String>)>;
+
+    /// Runs [`read_records`] on `input`, collecting what it gives.
+    fn records(input: impl BufRead, sep: u8) -> (io::Result<()>, Got) {
+        let mut got = Vec::new();
+        let res = read_records(input, sep, &mut |n, r| {
+            got.push((n, r.map(|p| p.display().to_string())))
+        });
+        (res, got)
+    }
+
+    #[test]
+    fn over_long_path_record_is_reported_and_reading_goes_on() {
+        for (sep, filler) in [(b'\n', b'a'), (0u8, b'b')] {
+            let mut list = b"first".to_vec();
+            list.push(sep);
+            list.push(sep);
+            // 10 MiB in one record: reported as record 3, never kept whole.
+            list.extend(std::iter::repeat_n(filler, 10 << 20));
+            list.push(sep);
+            list.extend_from_slice(b"last\r");
+            list.push(sep);
+            let (res, got) = records(io::Cursor::new(list), sep);
+            res.unwrap();
+            assert_eq!(
+                got.len(),
+                3,
+                "{:?}",
+                got.iter().map(|g| g.0).collect::<Vec<_>>()
+            );
+            assert_eq!(got[0], (1, Ok("first".to_string())));
+            assert_eq!(got[1].0, 3);
+            let reason = got[1].1.as_ref().unwrap_err();
+            assert!(reason.contains("longer than 65536 bytes"), "{reason}");
+            let last = if sep == 0 { "last\r" } else { "last" };
+            assert_eq!(got[2], (4, Ok(last.to_string())));
+        }
+        // A record of exactly the bound is a path.
+        let mut list = vec![b'x'; MAX_PATH_RECORD];
+        list.push(b'\n');
+        let (res, got) = records(io::Cursor::new(list), b'\n');
+        res.unwrap();
+        assert!(matches!(&got[..], [(1, Ok(p))] if p.len() == MAX_PATH_RECORD));
+    }
+
+    #[test]
+    fn nul_bytes_in_a_newline_list_stop_it() {
+        // /dev/zero read as a newline-separated list: one endless line of NULs. Bounded here
+        // (64 MiB) so that a reader without the check ends too.
+        let (res, got) = records(io::BufReader::new(io::repeat(0).take(64 << 20)), b'\n');
+        let err = res.unwrap_err();
+        assert!(
+            err.to_string().contains("record 1 holds a NUL byte"),
+            "{err}"
+        );
+        assert!(got.is_empty());
+        // After good records: the number of the bad one.
+        let (res, got) = records(io::Cursor::new(b"a\nb\nc\0d\n".to_vec()), b'\n');
+        assert!(res.unwrap_err().to_string().contains("record 3"));
+        assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn files_from_dev_zero_ends_with_a_failure() {
+        let got = collect(
+            &[Input::FilesFrom {
+                list: "/dev/zero".into(),
+                nul: false,
+            }],
+            false,
+        );
+        assert_eq!(got, vec!["failed /dev/zero open".to_string()]);
     }
 }
