@@ -25,8 +25,9 @@ pub enum ExitStatus {
     Clean = 0,
     /// 1: at least one item matched and every item was read.
     Matched = 1,
-    /// 2: an error kept the run from being complete (an item failed, or output failed). Takes
-    /// precedence over 1, as with grep: a partial scan cannot vouch for what it did not read.
+    /// 2: an error kept the run from being complete (an item failed, or output failed, or
+    /// the reader of the records went away: a closed pipe). Takes precedence over 1, as with
+    /// grep: a partial scan cannot vouch for what it did not read.
     Error = 2,
 }
 
@@ -54,7 +55,8 @@ pub struct RunReport {
     /// The exit status.
     pub status: ExitStatus,
     /// False when the reader of the records went away (a closed pipe): the run stopped
-    /// early, and the summary counts what was read until then.
+    /// early, the summary counts what was read until then, and the status is
+    /// [`ExitStatus::Error`] (the run cannot vouch for what it did not read).
     pub complete: bool,
 }
 
@@ -62,7 +64,8 @@ pub struct RunReport {
 /// handed to `unlisted`, so that the caller can name them.
 ///
 /// # Errors
-/// Output errors (other than a closed pipe, which ends the run quietly), summary-file
+/// Output errors (other than a closed pipe, which ends the run quietly with an incomplete
+/// report), summary-file
 /// errors, and `--format vics` asked for sorted output (a VICS document numbers its records).
 pub fn hash(
     engine: &Engine,
@@ -177,14 +180,19 @@ fn finish_run(
     commit: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<RunReport> {
     if run.pipe_closed {
-        return Ok(RunReport {
-            summary: run.tally.summary(run.secs, scan),
-            status: ExitStatus::Clean,
-            complete: false,
-        });
+        return Ok(cut_short(run.tally.summary(run.secs, scan)));
     }
     commit()?;
     finish(summary_path, run.tally, run.secs, scan)
+}
+
+/// The report of a run cut short by a closed pipe: incomplete, so never a clean status.
+fn cut_short(summary: Summary) -> RunReport {
+    RunReport {
+        summary,
+        status: ExitStatus::Error,
+        complete: false,
+    }
 }
 
 fn finish(
@@ -356,11 +364,9 @@ pub fn match_lists(
     }
     let secs = start.elapsed();
     match failed_write {
-        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(RunReport {
-            summary: tally.summary(secs, true),
-            status: ExitStatus::Clean,
-            complete: false,
-        }),
+        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            Ok(cut_short(tally.summary(secs, true)))
+        }
         Some(e) => Err(e),
         None => {
             w.finish()?.commit()?;

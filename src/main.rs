@@ -297,7 +297,9 @@ fn main() -> ExitCode {
             if e.downcast_ref::<std::io::Error>()
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             {
-                return ExitCode::SUCCESS;
+                // The reader went away (`| head`): not worth a message, but the run is not
+                // complete, so not a success either.
+                return ExitCode::from(ExitStatus::Error as u8);
             }
             eprintln!("vigie: error: {e:#}");
             ExitCode::from(ExitStatus::Error as u8)
