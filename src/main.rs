@@ -2,6 +2,16 @@
 //! [`Engine`], calls the library's jobs and reports what they return on stderr. No engine
 //! logic lives here.
 
+/// Writes a line to stderr and ignores the outcome: a closed or failing stderr (`2>&1 | head
+/// -1`) must never end the run, as `eprintln!` does by panicking. Every message of the command
+/// line goes through it.
+macro_rules! msg {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod cli {
     pub mod progress;
 }
@@ -301,7 +311,7 @@ fn main() -> ExitCode {
                 // complete, so not a success either.
                 return ExitCode::from(ExitStatus::Error as u8);
             }
-            eprintln!("vigie: error: {e:#}");
+            msg!("vigie: error: {e:#}");
             ExitCode::from(ExitStatus::Error as u8)
         }
     }
@@ -332,7 +342,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
             let progress = TermProgress::start(!quiet);
             let report = jobs::hash(&engine, opts, a.format, &invocation, &progress, &mut |r| {
                 if let (false, Some(f)) = (quiet, r.failure()) {
-                    eprintln!("vigie: {}: {f}", r.loc);
+                    msg!("vigie: {}: {f}", r.loc);
                 }
             });
             progress.finish();
@@ -405,7 +415,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 .write(&a.output)
                 .with_context(|| format!("cannot write index {}", a.output.display()))?;
             if !a.quiet {
-                eprintln!(
+                msg!(
                     "vigie: wrote {}: {} bytes, {} lists, distinct digests: {}, distinct pdq: {}",
                     a.output.display(),
                     stats.bytes,
@@ -445,7 +455,7 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
     if quiet {
         return;
     }
-    eprintln!(
+    msg!(
         "vigie: list {} ({}): {} format, {}list, label {:?}, entries: {}, pdq: {}, malformed \
          lines: {}",
         rep.name,
@@ -461,13 +471,13 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
         rep.malformed
     );
     for n in &rep.notes {
-        eprintln!("vigie: {}: note: {n}", rep.path);
+        msg!("vigie: {}: note: {n}", rep.path);
     }
     for p in &rep.problems {
-        eprintln!("vigie: {p}");
+        msg!("vigie: {p}");
     }
     if rep.malformed > rep.problems.len() as u64 {
-        eprintln!(
+        msg!(
             "vigie: {}: {} more malformed lines not shown",
             rep.path,
             rep.malformed - rep.problems.len() as u64
@@ -690,9 +700,9 @@ fn run_options(
 /// Reports a finished job on stderr (unless quiet) and gives its exit status.
 fn finished(report: RunReport, quiet: bool, part: Option<&Path>) -> Result<ExitStatus> {
     if !quiet && report.complete {
-        eprintln!("vigie: {}", report.summary);
+        msg!("vigie: {}", report.summary);
         if let Some(p) = part {
-            eprintln!("vigie: wrote {}", p.display());
+            msg!("vigie: wrote {}", p.display());
         }
     }
     Ok(report.status)

@@ -60,3 +60,47 @@ fn closed_output_pipe_exits_2_quietly() {
     );
     assert_eq!(err, "", "a closed pipe is not worth a message");
 }
+
+/// Spawns `vigie ARGS` with its stderr a pipe closed at once, and returns its exit code.
+fn with_stderr_closed(args: &[&OsStr]) -> Option<i32> {
+    let mut child = vigie()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    child.wait().unwrap().code()
+}
+
+#[test]
+fn a_closed_stderr_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("bad.sha256");
+    let mut text = String::new();
+    for i in 0..2_000 {
+        text.push_str(&format!("{:064x}\nnot a hash {i}\n", i + 1));
+    }
+    fs::write(&list, text).unwrap();
+    let index = dir.path().join("x.vigie");
+    let code = with_stderr_closed(&[
+        os("index"),
+        os("build"),
+        os("-o"),
+        index.as_os_str(),
+        list.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "malformed lines are reported, not fatal");
+    assert!(index.is_file(), "the index is written");
+
+    // An error message to a closed stderr: still the error's status.
+    let nope = dir.path().join("nope.vigie");
+    let code = with_stderr_closed(&[
+        os("scan"),
+        os("-q"),
+        os("-i"),
+        nope.as_os_str(),
+        dir.path().as_os_str(),
+    ]);
+    assert_eq!(code, Some(2));
+}
