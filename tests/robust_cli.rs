@@ -7,7 +7,7 @@ mod common;
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use common::*;
@@ -103,4 +103,87 @@ fn a_closed_stderr_never_panics() {
         dir.path().as_os_str(),
     ]);
     assert_eq!(code, Some(2));
+}
+
+/// A small list to build indexes from.
+fn small_list(dir: &Path) -> PathBuf {
+    let list = dir.join("l.sha256");
+    fs::write(&list, format!("{:064x}\n{:064x}\n", 1, 2)).unwrap();
+    list
+}
+
+fn build_to(target: &Path, list: &Path) -> std::process::Output {
+    run([
+        os("index"),
+        os("build"),
+        os("-q"),
+        os("-o"),
+        target.as_os_str(),
+        list.as_os_str(),
+    ])
+}
+
+#[test]
+fn index_build_writes_dev_null_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let list = small_list(dir.path());
+    let out = build_to(Path::new("/dev/null"), &list);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let t = fs::metadata("/dev/null").unwrap().file_type();
+    assert!(t.is_char_device(), "/dev/null is still a device: {t:?}");
+}
+
+#[test]
+fn index_build_never_replaces_a_device_node() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let list = small_list(dir.path());
+    // A private null device (c 1 3), when this process may create one (root in most
+    // containers): what `-o /dev/null` does, without risking the real one.
+    let dev = dir.path().join("null");
+    let made = std::process::Command::new("mknod")
+        .arg(&dev)
+        .args(["c", "1", "3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        eprintln!("mknod not permitted here: only /dev/null itself is checked");
+        return;
+    }
+    let out = build_to(&dev, &list);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let t = fs::symlink_metadata(&dev).unwrap().file_type();
+    assert!(t.is_char_device(), "the device node is still one: {t:?}");
+}
+
+#[test]
+fn index_build_writes_a_fifo_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let list = small_list(dir.path());
+    let fifo = dir.path().join("pipe");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let copy = dir.path().join("copy.vigie");
+    let mut reader = std::process::Command::new("cat")
+        .arg(&fifo)
+        .stdout(fs::File::create(&copy).unwrap())
+        .spawn()
+        .unwrap();
+    let out = build_to(&fifo, &list);
+    let t = fs::symlink_metadata(&fifo).unwrap().file_type();
+    if !t.is_fifo() {
+        let _ = reader.kill();
+    }
+    let _ = reader.wait();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(t.is_fifo(), "the fifo is still one: {t:?}");
+    // What went through the fifo is the index.
+    let reference = dir.path().join("ref.vigie");
+    assert_eq!(code(&build_to(&reference, &list)), 0);
+    assert_eq!(fs::read(&copy).unwrap(), fs::read(&reference).unwrap());
 }
