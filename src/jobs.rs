@@ -82,7 +82,8 @@ pub fn hash(
              (use jsonl, csv or a list format)",
         ));
     }
-    let out = Chunked::new(Output::create(opts.output.as_deref())?);
+    let (out, summary) = open_outputs(opts.output.as_deref(), opts.summary.as_deref())?;
+    let out = Chunked::new(out);
     let mut w = HashWriter::new(
         out,
         format,
@@ -94,7 +95,7 @@ pub fn hash(
         w.get_mut().start_sorting();
     }
     let lists_only = !matches!(format, HashFormat::Jsonl | HashFormat::Csv);
-    let (summary_path, shard) = (opts.summary.clone(), opts.shard);
+    let (output_path, shard) = (opts.output.clone(), opts.shard);
     let run = drive(engine, opts.inputs, shard, progress, |r| {
         if lists_only && r.failure().is_some() {
             unlisted(r);
@@ -102,8 +103,12 @@ pub fn hash(
         w.item(r)?;
         w.get_mut().end_item()
     })?;
-    finish_run(run, false, summary_path.as_deref(), || {
-        w.finish()?.finish()?.commit()
+    finish_run(run, false, summary, || {
+        named(
+            w.finish()?.finish()?.commit(),
+            "output",
+            output_path.as_deref(),
+        )
     })
 }
 
@@ -118,18 +123,23 @@ pub fn scan(
     all: bool,
     progress: &dyn Progress,
 ) -> io::Result<RunReport> {
-    let out = Chunked::new(Output::create(opts.output.as_deref())?);
+    let (out, summary) = open_outputs(opts.output.as_deref(), opts.summary.as_deref())?;
+    let out = Chunked::new(out);
     let mut w = ScanWriter::new(out, format, all)?;
     if opts.sorted {
         w.get_mut().start_sorting();
     }
-    let (summary_path, shard) = (opts.summary.clone(), opts.shard);
+    let (output_path, shard) = (opts.output.clone(), opts.shard);
     let run = drive(engine, opts.inputs, shard, progress, |r| {
         w.item(r)?;
         w.get_mut().end_item()
     })?;
-    finish_run(run, true, summary_path.as_deref(), || {
-        w.finish()?.finish()?.commit()
+    finish_run(run, true, summary, || {
+        named(
+            w.finish()?.finish()?.commit(),
+            "output",
+            output_path.as_deref(),
+        )
     })
 }
 
@@ -176,14 +186,39 @@ fn drive(
 fn finish_run(
     run: Finished,
     scan: bool,
-    summary_path: Option<&Path>,
+    summary: Option<(Output, &Path)>,
     commit: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<RunReport> {
     if run.pipe_closed {
         return Ok(cut_short(run.tally.summary(run.secs, scan)));
     }
     commit()?;
-    finish(summary_path, run.tally, run.secs, scan)
+    finish(summary, run.tally, run.secs, scan)
+}
+
+/// Opens the records' output and the summary's file before anything is read, so that a bad
+/// path fails the run at once rather than after the scan.
+fn open_outputs<'a>(
+    output: Option<&Path>,
+    summary: Option<&'a Path>,
+) -> io::Result<(Output, Option<(Output, &'a Path)>)> {
+    let out = named(Output::create(output), "output", output)?;
+    let summary = match summary {
+        Some(p) => Some((named(Output::create(Some(p)), "summary", Some(p))?, p)),
+        None => None,
+    };
+    Ok((out, summary))
+}
+
+/// An I/O error about an output file, naming it: `cannot write output PATH: reason`.
+fn named<T>(r: io::Result<T>, what: &str, path: Option<&Path>) -> io::Result<T> {
+    match (r, path) {
+        (Err(e), Some(p)) => Err(io::Error::new(
+            e.kind(),
+            format!("cannot write {what} {}: {e}", p.display()),
+        )),
+        (r, _) => r,
+    }
 }
 
 /// The report of a run cut short by a closed pipe: incomplete, so never a clean status.
@@ -196,7 +231,7 @@ fn cut_short(summary: Summary) -> RunReport {
 }
 
 fn finish(
-    summary_path: Option<&Path>,
+    summary_out: Option<(Output, &Path)>,
     tally: Tally,
     secs: std::time::Duration,
     scan: bool,
@@ -206,11 +241,12 @@ fn finish(
         summary.items,
         tally.clean + tally.matched + tally.known + tally.probable + tally.failed
     );
-    if let Some(p) = summary_path {
-        let mut out = Output::create(Some(p))?;
-        serde_json::to_writer_pretty(&mut out, &summary)?;
-        out.write_all(b"\n")?;
-        out.commit()?;
+    if let Some((mut out, p)) = summary_out {
+        let written = serde_json::to_writer_pretty(&mut out, &summary)
+            .map_err(io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.commit());
+        named(written, "summary", Some(p))?;
     }
     let status = if tally.failed > 0 {
         ExitStatus::Error
@@ -270,7 +306,7 @@ pub fn match_lists(
             "match needs an engine with an index",
         )
     })?;
-    let out = Output::create(opts.output.as_deref())?;
+    let (out, summary) = open_outputs(opts.output.as_deref(), opts.summary.as_deref())?;
     let mut w = ScanWriter::new(out, format, all)?;
     let mut tally = Tally::default();
     let start = Instant::now();
@@ -369,8 +405,8 @@ pub fn match_lists(
         }
         Some(e) => Err(e),
         None => {
-            w.finish()?.commit()?;
-            finish(opts.summary.as_deref(), tally, secs, true)
+            named(w.finish()?.commit(), "output", opts.output.as_deref())?;
+            finish(summary, tally, secs, true)
         }
     }
 }

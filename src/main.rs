@@ -311,10 +311,35 @@ fn main() -> ExitCode {
                 // complete, so not a success either.
                 return ExitCode::from(ExitStatus::Error as u8);
             }
-            msg!("vigie: error: {e:#}");
+            msg!("vigie: error: {}", one_line(&e));
             ExitCode::from(ExitStatus::Error as u8)
         }
     }
+}
+
+/// An error and its causes on one line, each said once: a cause whose text the line already
+/// holds is left out (an error that shows its source and also returns it as its source), and
+/// a cause starting with the path the line ends with does not repeat it (`cannot open index
+/// X` then `X: reason` gives `cannot open index X: reason`).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.is_empty() {
+            line = text;
+            continue;
+        }
+        if line.contains(&text) {
+            continue;
+        }
+        let reason = match text.split_once(": ") {
+            Some((head, rest)) if line.ends_with(head) => rest,
+            _ => &text,
+        };
+        line.push_str(": ");
+        line.push_str(reason);
+    }
+    line
 }
 
 /// Hex case of a DCSO Bloom filter's keys.

@@ -187,3 +187,86 @@ fn index_build_writes_a_fifo_in_place() {
     assert_eq!(code(&build_to(&reference, &list)), 0);
     assert_eq!(fs::read(&copy).unwrap(), fs::read(&reference).unwrap());
 }
+
+/// How many times `needle` occurs in `hay`.
+fn count(hay: &str, needle: &str) -> usize {
+    hay.matches(needle).count()
+}
+
+#[test]
+fn a_bad_summary_path_fails_before_the_scan() {
+    let (dir, root, list) = many_files(10);
+    let summary = dir.path().join("no-such-dir/s.json");
+    let out = run([
+        os("scan"),
+        os("-q"),
+        os("--all"),
+        os("--summary"),
+        summary.as_os_str(),
+        os("--list"),
+        list.as_os_str(),
+        root.as_os_str(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing scanned: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(count(&err, &summary.display().to_string()), 1, "{err}");
+
+    let output = dir.path().join("no-such-dir/o.jsonl");
+    let out = run([
+        os("scan"),
+        os("-q"),
+        os("-o"),
+        output.as_os_str(),
+        os("--list"),
+        list.as_os_str(),
+        root.as_os_str(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert_eq!(count(&err, &output.display().to_string()), 1, "{err}");
+
+    let index = dir.path().join("no-such-dir/x.vigie");
+    let out = build_to(&index, &list);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert_eq!(count(&err, &index.display().to_string()), 1, "{err}");
+}
+
+#[test]
+fn a_missing_index_is_named_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let nope = dir.path().join("nope.vigie");
+    let n = nope.display().to_string();
+    let list = small_list(dir.path());
+    for args in [
+        vec![
+            os("scan"),
+            os("-q"),
+            os("-i"),
+            nope.as_os_str(),
+            dir.path().as_os_str(),
+        ],
+        vec![
+            os("match"),
+            os("-q"),
+            os("-i"),
+            nope.as_os_str(),
+            list.as_os_str(),
+        ],
+        vec![os("index"), os("info"), nope.as_os_str()],
+    ] {
+        let out = run(&args);
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{err}");
+        assert!(
+            err.contains(&format!("cannot open index {n}: No such file or directory")),
+            "{args:?}: {err}"
+        );
+        assert_eq!(count(&err, &n), 1, "{args:?}: {err}");
+    }
+}

@@ -54,8 +54,17 @@ impl Destination {
             // As File::create: the mode is masked by the umask.
             b.permissions(std::fs::Permissions::from_mode(0o666));
         }
+        let tmp = b.tempfile_in(dir).map_err(|e| {
+            // tempfile's error names its random temporary name; the caller names `path`.
+            // Its message is "REASON at path \"TMP\"" and it gives no other access to REASON.
+            let text = e.to_string();
+            match text.rsplit_once(" at path ") {
+                Some((reason, _)) => io::Error::new(e.kind(), reason.to_string()),
+                None => e,
+            }
+        })?;
         Ok(Destination::Replace {
-            tmp: b.tempfile_in(dir)?,
+            tmp,
             dest: path.to_path_buf(),
         })
     }
