@@ -11,24 +11,40 @@ use rayon::prelude::*;
 use crate::engine::{Engine, Progress};
 use crate::lists::{read_list, ListError, ListHash, ListType};
 use crate::matcher::{IndexMatcher, Matcher};
-use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
+use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location, Verdict};
 use crate::perceptual::pdq::PdqHash;
 use crate::report::sorted::Chunked;
 use crate::report::{HashFormat, HashWriter, Output, ScanFormat, ScanWriter, Summary, Tally};
 use crate::source::Shard;
 
 /// How a run ended, as a scanner's exit status.
+///
+/// A match is never hidden by an error: 1 takes precedence over 2 (as ClamAV lets a found
+/// infection take priority). So 0 is the only status that vouches for completeness; 1 says
+/// something matched, and whether the run was complete is the summary's `failed` count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitStatus {
     /// 0: every item was read and nothing matched (items only known to an allowlist or
     /// probable in a Bloom filter are not matches).
     Clean = 0,
-    /// 1: at least one item matched and every item was read.
+    /// 1: at least one item matched, whatever else failed.
     Matched = 1,
-    /// 2: an error kept the run from being complete (an item failed, or output failed, or
-    /// the reader of the records went away: a closed pipe). Takes precedence over 1, as with
-    /// grep: a partial scan cannot vouch for what it did not read.
+    /// 2: nothing matched and an error kept the run from being complete (an item failed, or
+    /// output failed, or the reader of the records went away: a closed pipe).
     Error = 2,
+}
+
+impl ExitStatus {
+    /// The status of a run that matched `matched` items and was complete or not.
+    pub fn of(matched: u64, complete: bool) -> ExitStatus {
+        if matched > 0 {
+            ExitStatus::Matched
+        } else if !complete {
+            ExitStatus::Error
+        } else {
+            ExitStatus::Clean
+        }
+    }
 }
 
 /// What a `hash` or `scan` job reads and where it writes.
@@ -56,12 +72,13 @@ pub struct RunReport {
     pub status: ExitStatus,
     /// False when the reader of the records went away (a closed pipe): the run stopped
     /// early, the summary counts what was read until then, and the status is
-    /// [`ExitStatus::Error`] (the run cannot vouch for what it did not read).
+    /// [`ExitStatus::Error`] (the run cannot vouch for what it did not read), or
+    /// [`ExitStatus::Matched`] if something matched before.
     pub complete: bool,
 }
 
-/// Runs `vigie hash`: one record per item. Items a list format cannot carry (failed ones) are
-/// handed to `unlisted`, so that the caller can name them.
+/// Runs `vigie hash`: one record per item. Every failed item is also handed to `on_failure`
+/// (when it is read), so that the caller can name it: the library never prints.
 ///
 /// # Errors
 /// Output errors (other than a closed pipe, which ends the run quietly with an incomplete
@@ -73,7 +90,7 @@ pub fn hash(
     format: HashFormat,
     invocation: &str,
     progress: &dyn Progress,
-    unlisted: &mut dyn FnMut(&ItemResult),
+    on_failure: &mut dyn FnMut(&ItemResult),
 ) -> io::Result<RunReport> {
     if opts.sorted && format == HashFormat::Vics {
         return Err(io::Error::new(
@@ -94,11 +111,10 @@ pub fn hash(
     if opts.sorted {
         w.get_mut().start_sorting();
     }
-    let lists_only = !matches!(format, HashFormat::Jsonl | HashFormat::Csv);
     let (output_path, shard) = (opts.output.clone(), opts.shard);
     let run = drive(engine, opts.inputs, shard, progress, |r| {
-        if lists_only && r.failure().is_some() {
-            unlisted(r);
+        if r.verdict() == Verdict::Failed {
+            on_failure(r);
         }
         w.item(r)?;
         w.get_mut().end_item()
@@ -112,7 +128,8 @@ pub fn hash(
     })
 }
 
-/// Runs `vigie scan`: one record per hit (per item with `all`).
+/// Runs `vigie scan`: one record per hit (per item with `all`). Every failed item is also
+/// handed to `on_failure`, as in [`hash`].
 ///
 /// # Errors
 /// As [`hash`].
@@ -122,6 +139,7 @@ pub fn scan(
     format: ScanFormat,
     all: bool,
     progress: &dyn Progress,
+    on_failure: &mut dyn FnMut(&ItemResult),
 ) -> io::Result<RunReport> {
     let (out, summary) = open_outputs(opts.output.as_deref(), opts.summary.as_deref())?;
     let out = Chunked::new(out);
@@ -131,6 +149,9 @@ pub fn scan(
     }
     let (output_path, shard) = (opts.output.clone(), opts.shard);
     let run = drive(engine, opts.inputs, shard, progress, |r| {
+        if r.verdict() == Verdict::Failed {
+            on_failure(r);
+        }
         w.item(r)?;
         w.get_mut().end_item()
     })?;
@@ -190,7 +211,7 @@ fn finish_run(
     commit: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<RunReport> {
     if run.pipe_closed {
-        return Ok(cut_short(run.tally.summary(run.secs, scan)));
+        return Ok(cut_short(&run.tally, run.secs, scan));
     }
     commit()?;
     finish(summary, run.tally, run.secs, scan)
@@ -222,10 +243,10 @@ fn named<T>(r: io::Result<T>, what: &str, path: Option<&Path>) -> io::Result<T> 
 }
 
 /// The report of a run cut short by a closed pipe: incomplete, so never a clean status.
-fn cut_short(summary: Summary) -> RunReport {
+fn cut_short(tally: &Tally, secs: std::time::Duration, scan: bool) -> RunReport {
     RunReport {
-        summary,
-        status: ExitStatus::Error,
+        summary: tally.summary(secs, scan),
+        status: ExitStatus::of(tally.matched, false),
         complete: false,
     }
 }
@@ -248,13 +269,7 @@ fn finish(
             .and_then(|()| out.commit());
         named(written, "summary", Some(p))?;
     }
-    let status = if tally.failed > 0 {
-        ExitStatus::Error
-    } else if tally.matched > 0 {
-        ExitStatus::Matched
-    } else {
-        ExitStatus::Clean
-    };
+    let status = ExitStatus::of(tally.matched, tally.failed == 0);
     Ok(RunReport {
         summary,
         status,
@@ -290,7 +305,8 @@ struct Query {
 /// content) is looked up in the index, exact hashes by equality and PDQ hashes within the
 /// matcher's threshold. Each list record is one item, located as `LIST:LINE`; its hits are
 /// written as `vigie scan` writes an item's hits, `hash` being the query hash. A record that
-/// yields no hash, or a list that cannot be read, is a failed item: exit status as for scan.
+/// yields no hash, or a list that cannot be read, is a failed item, handed to `on_failure`
+/// too: exit status as for scan.
 ///
 /// # Errors
 /// As [`hash`]; and an engine without an index.
@@ -299,6 +315,7 @@ pub fn match_lists(
     opts: &MatchOptions,
     format: ScanFormat,
     all: bool,
+    on_failure: &mut dyn FnMut(&ItemResult),
 ) -> io::Result<RunReport> {
     let matcher = &engine.matcher().ok_or_else(|| {
         io::Error::new(
@@ -350,6 +367,9 @@ pub fn match_lists(
                 .collect()
         });
         for r in results {
+            if r.verdict() == Verdict::Failed {
+                on_failure(&r);
+            }
             if failed_write.is_none() {
                 if let Err(e) = w.item(&r) {
                     *failed_write = Some(e);
@@ -400,9 +420,7 @@ pub fn match_lists(
     }
     let secs = start.elapsed();
     match failed_write {
-        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-            Ok(cut_short(tally.summary(secs, true)))
-        }
+        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(cut_short(&tally, secs, true)),
         Some(e) => Err(e),
         None => {
             named(w.finish()?.commit(), "output", opts.output.as_deref())?;
@@ -429,5 +447,18 @@ fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &IndexMatcher<'_>) -> ItemResu
         image_error: None,
         low_quality: false,
         hits,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExitStatus;
+
+    #[test]
+    fn a_match_wins_over_an_incomplete_run() {
+        assert_eq!(ExitStatus::of(0, true), ExitStatus::Clean);
+        assert_eq!(ExitStatus::of(0, false), ExitStatus::Error);
+        assert_eq!(ExitStatus::of(3, true), ExitStatus::Matched);
+        assert_eq!(ExitStatus::of(3, false), ExitStatus::Matched);
     }
 }

@@ -129,9 +129,13 @@ struct OutputArgs {
     /// Write the run summary as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
-    /// No progress display, no summary on stderr.
+    /// No progress display, no summary on stderr (failed items are still named).
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Do not name failed items on stderr (they are still counted in the summary, and
+    /// written as records with --all).
+    #[arg(long)]
+    no_messages: bool,
 }
 
 #[derive(Args, Debug)]
@@ -365,11 +369,8 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
             let invocation = std::env::args().collect::<Vec<_>>().join(" ");
             let quiet = a.output.quiet;
             let progress = TermProgress::start(!quiet);
-            let report = jobs::hash(&engine, opts, a.format, &invocation, &progress, &mut |r| {
-                if let (false, Some(f)) = (quiet, r.failure()) {
-                    msg!("vigie: {}: {f}", r.loc);
-                }
-            });
+            let mut failed = name_failures(&a.output);
+            let report = jobs::hash(&engine, opts, a.format, &invocation, &progress, &mut failed);
             progress.finish();
             finished(report?, quiet, part.as_deref())
         }
@@ -404,7 +405,8 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
             let engine = engine.build()?;
             let (opts, part) = run_options(&a.input, &a.output, scan_ext(a.format))?;
             let progress = TermProgress::start(!a.output.quiet);
-            let report = jobs::scan(&engine, opts, a.format, a.all, &progress);
+            let mut failed = name_failures(&a.output);
+            let report = jobs::scan(&engine, opts, a.format, a.all, &progress, &mut failed);
             progress.finish();
             finished(report?, a.output.quiet, part.as_deref())
         }
@@ -421,7 +423,13 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 .threads(a.threads.unwrap_or(0))
                 .pdq_threshold(a.pdq_threshold)
                 .build()?;
-            let report = jobs::match_lists(&engine, &opts, a.format, a.all)?;
+            let report = jobs::match_lists(
+                &engine,
+                &opts,
+                a.format,
+                a.all,
+                &mut name_failures(&a.output),
+            )?;
             finished(report, a.output.quiet, None)
         }
         Cmd::Index(IndexCmd::Build(a)) => {
@@ -720,6 +728,18 @@ fn run_options(
         summary: output.summary.clone(),
     };
     Ok((opts, out.filter(|_| shard.is_some())))
+}
+
+/// What a job does with each failed item: names it on stderr with its reason, `vigie:
+/// LOCATION: kind: reason` (as sha256sum and clamscan do), even under `-q`, unless
+/// `--no-messages`.
+fn name_failures(out: &OutputArgs) -> impl FnMut(&vigie::model::ItemResult) {
+    let named = !out.no_messages;
+    move |r| {
+        if let (true, Some(f)) = (named, r.failure()) {
+            msg!("vigie: {}: {f}", r.loc);
+        }
+    }
 }
 
 /// Reports a finished job on stderr (unless quiet) and gives its exit status.

@@ -270,3 +270,137 @@ fn a_missing_index_is_named_once() {
         assert_eq!(count(&err, &n), 1, "{args:?}: {err}");
     }
 }
+
+/// A dump with one item the list holds and one path that does not exist.
+fn matched_and_failed() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.bin");
+    fs::write(&bad, b"bad\n").unwrap();
+    let list = dir.path().join("bad.sha256");
+    let hashed = run([
+        os("hash"),
+        os("-q"),
+        os("--format"),
+        os("sha256sum"),
+        os("-o"),
+        list.as_os_str(),
+        bad.as_os_str(),
+    ]);
+    assert_eq!(code(&hashed), 0, "{}", stderr(&hashed));
+    let missing = dir.path().join("missing.bin");
+    (dir, list, bad, missing)
+}
+
+#[test]
+fn a_match_is_never_hidden_by_a_failure() {
+    let (dir, list, bad, missing) = matched_and_failed();
+    let summary = dir.path().join("s.json");
+    let out = run([
+        os("scan"),
+        os("-q"),
+        os("--summary"),
+        summary.as_os_str(),
+        os("--list"),
+        list.as_os_str(),
+        bad.as_os_str(),
+        missing.as_os_str(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "a match wins over a failure: {err}");
+    assert_eq!(jsonl(&out.stdout).len(), 1);
+    // Named on stderr even under -q, with its reason.
+    let m = missing.display().to_string();
+    assert!(err.contains(&format!("vigie: {m}: open: ")), "{err}");
+    let s: serde_json::Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(
+        (s["matched"].as_u64(), s["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+
+    // The summary on stderr says both.
+    let out = run([
+        os("scan"),
+        os("--list"),
+        list.as_os_str(),
+        bad.as_os_str(),
+        missing.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("1 matched") && err.contains("1 failed"),
+        "{err}"
+    );
+
+    // --no-messages: not named, same status.
+    let out = run([
+        os("scan"),
+        os("-q"),
+        os("--no-messages"),
+        os("--list"),
+        list.as_os_str(),
+        bad.as_os_str(),
+        missing.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+
+    // Nothing matched and something failed: 2.
+    let out = run([
+        os("scan"),
+        os("-q"),
+        os("--list"),
+        list.as_os_str(),
+        missing.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn every_job_names_its_failed_items() {
+    let (dir, list, bad, missing) = matched_and_failed();
+    let m = missing.display().to_string();
+    // hash, in JSON lines too (not only in the list formats).
+    let out = run([os("hash"), os("-q"), bad.as_os_str(), missing.as_os_str()]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(
+        count(&stderr(&out), &format!("vigie: {m}: open: ")),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    let out = run([
+        os("hash"),
+        os("-q"),
+        os("--no-messages"),
+        bad.as_os_str(),
+        missing.as_os_str(),
+    ]);
+    assert_eq!((code(&out), stderr(&out).as_str()), (2, ""));
+
+    // match: LIST:LINE, and a list that cannot be read.
+    let index = dir.path().join("i.vigie");
+    assert_eq!(code(&build_to(&index, &list)), 0);
+    let queries = dir.path().join("q.sha256");
+    fs::write(
+        &queries,
+        format!(
+            "{}\nnot a hash\n",
+            fs::read_to_string(&list).unwrap().trim()
+        ),
+    )
+    .unwrap();
+    let out = run([
+        os("match"),
+        os("-q"),
+        os("-i"),
+        index.as_os_str(),
+        queries.as_os_str(),
+        missing.as_os_str(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    let q = queries.display().to_string();
+    assert!(err.contains(&format!("vigie: {q}:2: list: ")), "{err}");
+    assert!(err.contains(&format!("vigie: {m}: open: ")), "{err}");
+}
