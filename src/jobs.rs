@@ -16,23 +16,40 @@ use crate::lists::{
     ListSummary, ListType,
 };
 use crate::matcher::{IndexMatcher, Matcher};
-use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
+use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location, Verdict};
 use crate::perceptual::pdq::PdqHash;
 use crate::report::sorted::Chunked;
 use crate::report::{HashFormat, HashWriter, Output, ScanFormat, ScanWriter, Summary, Tally};
 use crate::source::Shard;
 
 /// How a run ended, as a scanner's exit status.
+///
+/// A match is never hidden by an error: 1 takes precedence over 2 (as ClamAV lets a found
+/// infection take priority). So 0 is the only status that vouches for completeness; 1 says
+/// something matched, and whether the run was complete is the summary's `failed` count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitStatus {
     /// 0: every item was read and nothing matched (items only known to an allowlist or
     /// probable in a Bloom filter are not matches).
     Clean = 0,
-    /// 1: at least one item matched and every item was read.
+    /// 1: at least one item matched, whatever else failed.
     Matched = 1,
-    /// 2: an error kept the run from being complete (an item failed, or output failed). Takes
-    /// precedence over 1, as with grep: a partial scan cannot vouch for what it did not read.
+    /// 2: nothing matched and an error kept the run from being complete (an item failed, or
+    /// output failed, or the reader of the records went away: a closed pipe).
     Error = 2,
+}
+
+impl ExitStatus {
+    /// The status of a run that matched `matched` items and was complete or not.
+    pub fn of(matched: u64, complete: bool) -> ExitStatus {
+        if matched > 0 {
+            ExitStatus::Matched
+        } else if !complete {
+            ExitStatus::Error
+        } else {
+            ExitStatus::Clean
+        }
+    }
 }
 
 /// What a `hash` or `scan` job reads and where it writes.
@@ -59,15 +76,18 @@ pub struct RunReport {
     /// The exit status.
     pub status: ExitStatus,
     /// False when the reader of the records went away (a closed pipe): the run stopped
-    /// early, and the summary counts what was read until then.
+    /// early, the summary counts what was read until then, and the status is
+    /// [`ExitStatus::Error`] (the run cannot vouch for what it did not read), or
+    /// [`ExitStatus::Matched`] if something matched before.
     pub complete: bool,
 }
 
-/// Runs `vigie hash`: one record per item. Items a list format cannot carry (failed ones) are
-/// handed to `unlisted`, so that the caller can name them.
+/// Runs `vigie hash`: one record per item. Every failed item is also handed to `on_failure`
+/// (when it is read), so that the caller can name it: the library never prints.
 ///
 /// # Errors
-/// Output errors (other than a closed pipe, which ends the run quietly), summary-file
+/// Output errors (other than a closed pipe, which ends the run quietly with an incomplete
+/// report), summary-file
 /// errors, and `--format vics` asked for sorted output (a VICS document numbers its records).
 pub fn hash(
     engine: &Engine,
@@ -75,7 +95,7 @@ pub fn hash(
     format: HashFormat,
     invocation: &str,
     progress: &dyn Progress,
-    unlisted: &mut dyn FnMut(&ItemResult),
+    on_failure: &mut dyn FnMut(&ItemResult),
 ) -> io::Result<RunReport> {
     if opts.sorted && format == HashFormat::Vics {
         return Err(io::Error::new(
@@ -84,7 +104,8 @@ pub fn hash(
              (use jsonl, csv or a list format)",
         ));
     }
-    let out = Chunked::new(Output::create(opts.output.as_deref())?);
+    let (out, summary) = open_outputs(opts.output.as_deref(), opts.summary.as_deref())?;
+    let out = Chunked::new(out);
     let mut w = HashWriter::new(
         out,
         format,
@@ -95,21 +116,25 @@ pub fn hash(
     if opts.sorted {
         w.get_mut().start_sorting();
     }
-    let lists_only = !matches!(format, HashFormat::Jsonl | HashFormat::Csv);
-    let (summary_path, shard) = (opts.summary.clone(), opts.shard);
+    let (output_path, shard) = (opts.output.clone(), opts.shard);
     let run = drive(engine, opts.inputs, shard, progress, |r| {
-        if lists_only && r.failure().is_some() {
-            unlisted(r);
+        if r.verdict() == Verdict::Failed {
+            on_failure(r);
         }
         w.item(r)?;
         w.get_mut().end_item()
     })?;
-    finish_run(run, false, summary_path.as_deref(), || {
-        w.finish()?.finish()?.commit()
+    finish_run(run, false, summary, || {
+        named(
+            w.finish()?.finish()?.commit(),
+            "output",
+            output_path.as_deref(),
+        )
     })
 }
 
-/// Runs `vigie scan`: one record per hit (per item with `all`).
+/// Runs `vigie scan`: one record per hit (per item with `all`). Every failed item is also
+/// handed to `on_failure`, as in [`hash`].
 ///
 /// # Errors
 /// As [`hash`].
@@ -119,19 +144,28 @@ pub fn scan(
     format: ScanFormat,
     all: bool,
     progress: &dyn Progress,
+    on_failure: &mut dyn FnMut(&ItemResult),
 ) -> io::Result<RunReport> {
-    let out = Chunked::new(Output::create(opts.output.as_deref())?);
+    let (out, summary) = open_outputs(opts.output.as_deref(), opts.summary.as_deref())?;
+    let out = Chunked::new(out);
     let mut w = ScanWriter::new(out, format, all)?;
     if opts.sorted {
         w.get_mut().start_sorting();
     }
-    let (summary_path, shard) = (opts.summary.clone(), opts.shard);
+    let (output_path, shard) = (opts.output.clone(), opts.shard);
     let run = drive(engine, opts.inputs, shard, progress, |r| {
+        if r.verdict() == Verdict::Failed {
+            on_failure(r);
+        }
         w.item(r)?;
         w.get_mut().end_item()
     })?;
-    finish_run(run, true, summary_path.as_deref(), || {
-        w.finish()?.finish()?.commit()
+    finish_run(run, true, summary, || {
+        named(
+            w.finish()?.finish()?.commit(),
+            "output",
+            output_path.as_deref(),
+        )
     })
 }
 
@@ -178,22 +212,52 @@ fn drive(
 fn finish_run(
     run: Finished,
     scan: bool,
-    summary_path: Option<&Path>,
+    summary: Option<(Output, &Path)>,
     commit: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<RunReport> {
     if run.pipe_closed {
-        return Ok(RunReport {
-            summary: run.tally.summary(run.secs, scan),
-            status: ExitStatus::Clean,
-            complete: false,
-        });
+        return Ok(cut_short(&run.tally, run.secs, scan));
     }
     commit()?;
-    finish(summary_path, run.tally, run.secs, scan)
+    finish(summary, run.tally, run.secs, scan)
+}
+
+/// Opens the records' output and the summary's file before anything is read, so that a bad
+/// path fails the run at once rather than after the scan.
+fn open_outputs<'a>(
+    output: Option<&Path>,
+    summary: Option<&'a Path>,
+) -> io::Result<(Output, Option<(Output, &'a Path)>)> {
+    let out = named(Output::create(output), "output", output)?;
+    let summary = match summary {
+        Some(p) => Some((named(Output::create(Some(p)), "summary", Some(p))?, p)),
+        None => None,
+    };
+    Ok((out, summary))
+}
+
+/// An I/O error about an output file, naming it: `cannot write output PATH: reason`.
+fn named<T>(r: io::Result<T>, what: &str, path: Option<&Path>) -> io::Result<T> {
+    match (r, path) {
+        (Err(e), Some(p)) => Err(io::Error::new(
+            e.kind(),
+            format!("cannot write {what} {}: {e}", p.display()),
+        )),
+        (r, _) => r,
+    }
+}
+
+/// The report of a run cut short by a closed pipe: incomplete, so never a clean status.
+fn cut_short(tally: &Tally, secs: std::time::Duration, scan: bool) -> RunReport {
+    RunReport {
+        summary: tally.summary(secs, scan),
+        status: ExitStatus::of(tally.matched, false),
+        complete: false,
+    }
 }
 
 fn finish(
-    summary_path: Option<&Path>,
+    summary_out: Option<(Output, &Path)>,
     tally: Tally,
     secs: std::time::Duration,
     scan: bool,
@@ -203,19 +267,14 @@ fn finish(
         summary.items,
         tally.clean + tally.matched + tally.known + tally.probable + tally.failed
     );
-    if let Some(p) = summary_path {
-        let mut out = Output::create(Some(p))?;
-        serde_json::to_writer_pretty(&mut out, &summary)?;
-        out.write_all(b"\n")?;
-        out.commit()?;
+    if let Some((mut out, p)) = summary_out {
+        let written = serde_json::to_writer_pretty(&mut out, &summary)
+            .map_err(io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.commit());
+        named(written, "summary", Some(p))?;
     }
-    let status = if tally.failed > 0 {
-        ExitStatus::Error
-    } else if tally.matched > 0 {
-        ExitStatus::Matched
-    } else {
-        ExitStatus::Clean
-    };
+    let status = ExitStatus::of(tally.matched, tally.failed == 0);
     Ok(RunReport {
         summary,
         status,
@@ -251,7 +310,8 @@ struct Query {
 /// content) is looked up in the index, exact hashes by equality and PDQ hashes within the
 /// matcher's threshold. Each list record is one item, located as `LIST:LINE`; its hits are
 /// written as `vigie scan` writes an item's hits, `hash` being the query hash. A record that
-/// yields no hash, or a list that cannot be read, is a failed item: exit status as for scan.
+/// yields no hash, or a list that cannot be read, is a failed item, handed to `on_failure`
+/// too: exit status as for scan.
 ///
 /// # Errors
 /// As [`hash`]; an engine without an index; a list that yields no hash at all
@@ -264,8 +324,17 @@ pub fn match_lists(
     opts: &MatchOptions,
     format: ScanFormat,
     all: bool,
+    on_failure: &mut dyn FnMut(&ItemResult),
 ) -> io::Result<RunReport> {
-    match_batched(engine, opts, format, all, MATCH_BATCH, &mut |_| {})
+    match_batched(
+        engine,
+        opts,
+        format,
+        all,
+        MATCH_BATCH,
+        on_failure,
+        &mut |_| {},
+    )
 }
 
 /// [`match_lists`] with query records looked up `batch_len` at a time; `flushed` is told the
@@ -276,6 +345,7 @@ fn match_batched(
     format: ScanFormat,
     all: bool,
     batch_len: usize,
+    on_failure: &mut dyn FnMut(&ItemResult),
     flushed: &mut dyn FnMut(usize),
 ) -> io::Result<RunReport> {
     let matcher = &engine.matcher().ok_or_else(|| {
@@ -284,7 +354,7 @@ fn match_batched(
             "match needs an engine with an index",
         )
     })?;
-    let out = Output::create(opts.output.as_deref())?;
+    let (out, summary) = open_outputs(opts.output.as_deref(), opts.summary.as_deref())?;
     let mut w = ScanWriter::new(out, format, all)?;
     let mut tally = Tally::default();
     let start = Instant::now();
@@ -332,6 +402,9 @@ fn match_batched(
                 .collect()
         });
         for r in results {
+            if r.verdict() == Verdict::Failed {
+                on_failure(&r);
+            }
             if failed_write.is_none() {
                 if let Err(e) = w.item(&r) {
                     *failed_write = Some(e);
@@ -436,15 +509,11 @@ fn match_batched(
     }
     let secs = start.elapsed();
     match failed_write {
-        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(RunReport {
-            summary: tally.summary(secs, true),
-            status: ExitStatus::Clean,
-            complete: false,
-        }),
+        Some(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(cut_short(&tally, secs, true)),
         Some(e) => Err(e),
         None => {
-            w.finish()?.commit()?;
-            finish(opts.summary.as_deref(), tally, secs, true)
+            named(w.finish()?.commit(), "output", opts.output.as_deref())?;
+            finish(summary, tally, secs, true)
         }
     }
 }
@@ -556,10 +625,18 @@ mod tests {
             summary: None,
         };
         let mut sizes = Vec::new();
-        let report = match_batched(&engine, &opts, ScanFormat::Jsonl, false, 16, &mut |n| {
-            sizes.push(n)
-        })
+        let mut failures = 0;
+        let report = match_batched(
+            &engine,
+            &opts,
+            ScanFormat::Jsonl,
+            false,
+            16,
+            &mut |_| failures += 1,
+            &mut |n| sizes.push(n),
+        )
         .unwrap();
+        assert_eq!(failures, 1000);
         assert_eq!(report.summary.items, 1001);
         assert_eq!(sizes.iter().sum::<usize>(), 1001, "{sizes:?}");
         assert!(sizes.iter().all(|&n| n <= 16), "{sizes:?}");
@@ -586,5 +663,13 @@ mod tests {
         seen.set(0);
         read_list_until(&list, None, &|| false, |_| seen.set(seen.get() + 1), |_| {}).unwrap();
         assert_eq!(seen.get(), 100_000);
+    }
+
+    #[test]
+    fn a_match_wins_over_an_incomplete_run() {
+        assert_eq!(ExitStatus::of(0, true), ExitStatus::Clean);
+        assert_eq!(ExitStatus::of(0, false), ExitStatus::Error);
+        assert_eq!(ExitStatus::of(3, true), ExitStatus::Matched);
+        assert_eq!(ExitStatus::of(3, false), ExitStatus::Matched);
     }
 }

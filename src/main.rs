@@ -2,6 +2,16 @@
 //! [`Engine`], calls the library's jobs and reports what they return on stderr. No engine
 //! logic lives here.
 
+/// Writes a line to stderr and ignores the outcome: a closed or failing stderr (`2>&1 | head
+/// -1`) must never end the run, as `eprintln!` does by panicking. Every message of the command
+/// line goes through it.
+macro_rules! msg {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod cli {
     pub mod progress;
 }
@@ -123,9 +133,13 @@ struct OutputArgs {
     /// Write the run summary as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
-    /// No progress display, no summary on stderr.
+    /// No progress display, no summary on stderr (failed items are still named).
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Do not name failed items on stderr (they are still counted in the summary, and
+    /// written as records with --all).
+    #[arg(long)]
+    no_messages: bool,
 }
 
 #[derive(Args, Debug)]
@@ -313,12 +327,39 @@ fn main() -> ExitCode {
             if e.downcast_ref::<std::io::Error>()
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             {
-                return ExitCode::SUCCESS;
+                // The reader went away (`| head`): not worth a message, but the run is not
+                // complete, so not a success either.
+                return ExitCode::from(ExitStatus::Error as u8);
             }
-            eprintln!("vigie: error: {e:#}");
+            msg!("vigie: error: {}", one_line(&e));
             ExitCode::from(ExitStatus::Error as u8)
         }
     }
+}
+
+/// An error and its causes on one line, each said once: a cause whose text the line already
+/// holds is left out (an error that shows its source and also returns it as its source), and
+/// a cause starting with the path the line ends with does not repeat it (`cannot open index
+/// X` then `X: reason` gives `cannot open index X: reason`).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.is_empty() {
+            line = text;
+            continue;
+        }
+        if line.contains(&text) {
+            continue;
+        }
+        let reason = match text.split_once(": ") {
+            Some((head, rest)) if line.ends_with(head) => rest,
+            _ => &text,
+        };
+        line.push_str(": ");
+        line.push_str(reason);
+    }
+    line
 }
 
 /// Hex case of a DCSO Bloom filter's keys.
@@ -344,11 +385,8 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
             let invocation = std::env::args().collect::<Vec<_>>().join(" ");
             let quiet = a.output.quiet;
             let progress = TermProgress::start(!quiet);
-            let report = jobs::hash(&engine, opts, a.format, &invocation, &progress, &mut |r| {
-                if let (false, Some(f)) = (quiet, r.failure()) {
-                    eprintln!("vigie: {}: {f}", r.loc);
-                }
-            });
+            let mut failed = name_failures(&a.output);
+            let report = jobs::hash(&engine, opts, a.format, &invocation, &progress, &mut failed);
             progress.finish();
             finished(report?, quiet, part.as_deref())
         }
@@ -390,7 +428,8 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
             let engine = engine.build()?;
             let (opts, part) = run_options(&a.input, &a.output, scan_ext(a.format))?;
             let progress = TermProgress::start(!a.output.quiet);
-            let report = jobs::scan(&engine, opts, a.format, a.all, &progress);
+            let mut failed = name_failures(&a.output);
+            let report = jobs::scan(&engine, opts, a.format, a.all, &progress, &mut failed);
             progress.finish();
             finished(report?, a.output.quiet, part.as_deref())
         }
@@ -408,7 +447,13 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 .pdq_threshold(a.pdq_threshold)
                 .verify_index(!a.no_verify_index)
                 .build()?;
-            let report = jobs::match_lists(&engine, &opts, a.format, a.all)?;
+            let report = jobs::match_lists(
+                &engine,
+                &opts,
+                a.format,
+                a.all,
+                &mut name_failures(&a.output),
+            )?;
             finished(report, a.output.quiet, None)
         }
         Cmd::Index(IndexCmd::Build(a)) => {
@@ -428,7 +473,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 .write(&a.output)
                 .with_context(|| format!("cannot write index {}", a.output.display()))?;
             if !a.quiet {
-                eprintln!(
+                msg!(
                     "vigie: wrote {}: {} bytes, {} lists, distinct digests: {}, distinct pdq: {}",
                     a.output.display(),
                     stats.bytes,
@@ -482,7 +527,7 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
     if quiet {
         return;
     }
-    eprintln!(
+    msg!(
         "vigie: list {} ({}): {} format, {}list, label {:?}, entries: {}, pdq: {}, malformed \
          lines: {}",
         rep.name,
@@ -498,13 +543,13 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
         rep.malformed
     );
     for n in &rep.notes {
-        eprintln!("vigie: {}: note: {n}", rep.path);
+        msg!("vigie: {}: note: {n}", rep.path);
     }
     for p in &rep.problems {
-        eprintln!("vigie: {p}");
+        msg!("vigie: {p}");
     }
     if rep.malformed > rep.problems.len() as u64 {
-        eprintln!(
+        msg!(
             "vigie: {}: {} more malformed lines not shown",
             rep.path,
             rep.malformed - rep.problems.len() as u64
@@ -724,12 +769,24 @@ fn run_options(
     Ok((opts, out.filter(|_| shard.is_some())))
 }
 
+/// What a job does with each failed item: names it on stderr with its reason, `vigie:
+/// LOCATION: kind: reason` (as sha256sum and clamscan do), even under `-q`, unless
+/// `--no-messages`.
+fn name_failures(out: &OutputArgs) -> impl FnMut(&vigie::model::ItemResult) {
+    let named = !out.no_messages;
+    move |r| {
+        if let (true, Some(f)) = (named, r.failure()) {
+            msg!("vigie: {}: {f}", r.loc);
+        }
+    }
+}
+
 /// Reports a finished job on stderr (unless quiet) and gives its exit status.
 fn finished(report: RunReport, quiet: bool, part: Option<&Path>) -> Result<ExitStatus> {
     if !quiet && report.complete {
-        eprintln!("vigie: {}", report.summary);
+        msg!("vigie: {}", report.summary);
         if let Some(p) = part {
-            eprintln!("vigie: wrote {}", p.display());
+            msg!("vigie: wrote {}", p.display());
         }
     }
     Ok(report.status)

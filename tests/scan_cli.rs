@@ -144,8 +144,8 @@ fn scan_reports_which_list_and_label_and_all_verdicts() {
     ]));
     assert_eq!(
         code(&out),
-        2,
-        "a failed item makes the scan incomplete → exit 2"
+        1,
+        "a match wins over a failed item → exit 1 (the summary counts the failure)"
     );
     let recs = jsonl(&out.stdout);
     let hits: Vec<&Value> = recs.iter().filter(|r| r["verdict"] == "match").collect();

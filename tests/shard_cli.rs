@@ -101,8 +101,8 @@ fn counted(ls: Vec<Vec<u8>>) -> BTreeMap<Vec<u8>, usize> {
 fn parts_add_up_to_one_scan_and_reruns_are_identical() {
     let (_dir, root, list, index) = dump();
     let whole = scan(&index, &root, &list, &[]);
-    // A match and failures (the cut tar, the missing path): exit 2 wins over 1.
-    assert_eq!(code(&whole), 2, "{}", stderr(&whole));
+    // A match and failures (the cut tar, the missing path): 1, a match wins over failures.
+    assert_eq!(code(&whole), 1, "{}", stderr(&whole));
     let whole_lines = lines(&whole.stdout);
     assert!(whole_lines.len() > 60, "{}", whole_lines.len());
     assert!(whole_lines
@@ -192,7 +192,8 @@ fn index_from_array_job_environment_and_part_files() {
         "--files-from".into(),
         list.clone().into(),
     ]);
-    // Part 2 holds the missing path (unit 26 of 0..27): vigie's exit 2 fails the task.
+    // Part 2 holds the missing path (unit 26 of 0..27) and no match: vigie's exit 2 fails the
+    // task.
     assert_eq!(code(&manifest_only), 2, "{}", stderr(&manifest_only));
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert_eq!(

@@ -8,8 +8,9 @@
 # --array=1-64 works too); `--shard 64` reads it. A requeued or rerun task rescans the same
 # inputs and rewrites the same bytes. The union of the parts is one unsharded scan:
 #   cat results/part-*-of-64.jsonl
-# Exit status: 0 nothing found, 1 matches found, 2 something could not be read; the per-part
-# summaries say what.
+# Exit status: 0 nothing found and everything read, 1 matches found (whatever else failed),
+# 2 nothing matched and something could not be read. A 1 may come from an incomplete scan:
+# the per-part summary's `failed` count says whether anything was left unread.
 #SBATCH --job-name=vigie-scan
 #SBATCH --cpus-per-task=2
 #SBATCH --mem=4G
@@ -28,5 +29,6 @@ vigie scan --index "$index" --files-from "$manifest" \
   --shard "$count" -j "${SLURM_CPUS_PER_TASK:-2}" \
   --summary "$out/part-$task-of-$count.summary.json" \
   -o "$out/" || status=$?
-# 1 (matches found) is a complete scan: only 2 (something unread) fails the task.
+# 1 (matches found) passes the task, complete or not: check the summary's `failed` count for
+# parts that matched and were incomplete. 2 (nothing matched, something unread) fails it.
 [ "$status" -le 1 ] || exit "$status"

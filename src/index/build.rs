@@ -23,6 +23,7 @@ use crate::perceptual::pdq::PdqHash;
 /// The record vector of PDQ hashes, after the four exact algorithms'.
 const PDQ: usize = 4;
 use crate::read::Data;
+use crate::report::output::Destination;
 
 /// A list to add to an index, as the user named it on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -582,7 +583,10 @@ impl IndexBuilder {
 
     /// Writes the index to `path` atomically: to a temporary file in the same directory,
     /// flushed to disk, then renamed over `path`. The tables are streamed to the file section
-    /// by section (only the records are in memory, never the file's bytes).
+    /// by section (only the records are in memory, never the file's bytes). When `path`
+    /// exists and is not a regular file (`/dev/null`, a fifo), it is written in place, never
+    /// replaced: the index is then built in an unnamed temporary file (the header is written
+    /// last, by seeking back) and copied to it.
     ///
     /// # Errors
     /// [`IndexError::Io`] when writing fails, [`IndexError::TooLarge`] beyond format limits.
@@ -592,25 +596,30 @@ impl IndexBuilder {
             path: path.to_owned(),
             source,
         };
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
+        let mut dest = Destination::open(path).map_err(io)?;
+        let stats = match &mut dest {
+            Destination::InPlace(target) => {
+                let mut tmp = tempfile::tempfile().map_err(io)?;
+                let stats = self.emit(&grouped, &mut tmp, 0).map_err(io)?;
+                tmp.seek(SeekFrom::Start(0)).map_err(io)?;
+                std::io::copy(&mut tmp, target).map_err(io)?;
+                target.flush().map_err(io)?;
+                stats
+            }
+            Destination::Replace { tmp, .. } => {
+                let stats = self.emit(&grouped, tmp.as_file_mut(), 0).map_err(io)?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    tmp.as_file()
+                        .set_permissions(std::fs::Permissions::from_mode(0o644))
+                        .map_err(io)?;
+                }
+                tmp.as_file().sync_all().map_err(io)?;
+                stats
+            }
         };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".vigie-index-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(io)?;
-        let stats = self.emit(&grouped, tmp.as_file_mut(), 0).map_err(io)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
-                .map_err(io)?;
-        }
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
+        dest.commit().map_err(io)?;
         Ok(stats)
     }
 
