@@ -8,9 +8,9 @@
 # --array=1-64 works too); `--shard 64` reads it. A requeued or rerun task rescans the same
 # inputs and rewrites the same bytes. The union of the parts is one unsharded scan:
 #   cat results/part-*-of-64.jsonl
-# Exit status: 0 nothing found and everything read, 1 matches found (whatever else failed),
-# 2 nothing matched and something could not be read. A 1 may come from an incomplete scan:
-# the per-part summary's `failed` count says whether anything was left unread.
+# vigie's exit status: 0 nothing found and everything read, 1 matches found (whatever else
+# failed), 2 nothing matched and something could not be read. The task fails (2) when anything
+# was left unread, matches or not: the per-part summary's `failed` count decides.
 #SBATCH --job-name=vigie-scan
 #SBATCH --cpus-per-task=2
 #SBATCH --mem=4G
@@ -29,6 +29,10 @@ vigie scan --index "$index" --files-from "$manifest" \
   --shard "$count" -j "${SLURM_CPUS_PER_TASK:-2}" \
   --summary "$out/part-$task-of-$count.summary.json" \
   -o "$out/" || status=$?
-# 1 (matches found) passes the task, complete or not: check the summary's `failed` count for
-# parts that matched and were incomplete. 2 (nothing matched, something unread) fails it.
+# A part passes when it read everything (0, or 1: matches found). A part that matched but
+# left items unread exits 1 too: its records (the matches) are written, and the summary's
+# `failed` count fails the task, so an incomplete part never looks complete.
+if [ "$status" -eq 1 ] && grep -Eq '"failed": *[1-9]' "$out/part-$task-of-$count.summary.json"; then
+  exit 2
+fi
 [ "$status" -le 1 ] || exit "$status"
