@@ -462,6 +462,10 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 .and_then(|m| m.subcommand_matches("build"))
                 .context("internal: no build matches")?;
             let specs = list_specs(&a, sub)?;
+            // The destination is checked before any list is read: a bad -o fails at once,
+            // not after the lists (which may take an hour) were compiled.
+            vigie::report::output::Destination::open(&a.output)
+                .with_context(|| format!("cannot write index {}", a.output.display()))?;
             let mut b = IndexBuilder::new();
             b.set_pdq_search(a.pdq_search);
             b.set_allow_empty(a.allow_empty);

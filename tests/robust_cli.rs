@@ -235,6 +235,35 @@ fn a_bad_summary_path_fails_before_the_scan() {
     let err = stderr(&out);
     assert_eq!(code(&out), 2, "{err}");
     assert_eq!(count(&err, &index.display().to_string()), 1, "{err}");
+    // Checked before any list is read: a list that would never end (a fifo nobody writes)
+    // is not even opened.
+    let fifo = dir.path().join("list.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let mut child = vigie()
+        .args([
+            os("index"),
+            os("build"),
+            os("-q"),
+            os("-o"),
+            index.as_os_str(),
+        ])
+        .arg(&fifo)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("index build read its lists before checking -o");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(2));
 }
 
 #[test]
