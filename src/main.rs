@@ -464,8 +464,11 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
             let specs = list_specs(&a, sub)?;
             // The destination is checked before any list is read: a bad -o fails at once,
             // not after the lists (which may take an hour) were compiled.
-            vigie::report::output::Destination::open(&a.output)
-                .with_context(|| format!("cannot write index {}", a.output.display()))?;
+            // (A device or fifo is written in place: opening it now would consume its reader.)
+            if !std::fs::metadata(&a.output).is_ok_and(|m| !m.is_file()) {
+                vigie::report::output::Destination::open(&a.output)
+                    .with_context(|| format!("cannot write index {}", a.output.display()))?;
+            }
             let mut b = IndexBuilder::new();
             b.set_pdq_search(a.pdq_search);
             b.set_allow_empty(a.allow_empty);

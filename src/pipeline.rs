@@ -514,9 +514,18 @@ fn tar_streamed(
     drop(holding);
     let unverified = match failed {
         Some(why) => Some(why),
-        None => verify_to_end(stream.into_inner())
-            .err()
-            .map(|why| format!("{} stream {why}", compression.name())),
+        None => {
+            let why = verify_to_end(stream.into_inner())
+                .err()
+                .map(|why| format!("{} stream {why}", compression.name()));
+            // The damage is an item of its own too: a corrupt stream holding no member
+            // (nothing held to fail) must not pass as an empty, clean archive.
+            if let Some(why) = &why {
+                let loc = Location::file(path.clone(), 0);
+                ctx.fail(loc, Failure::new(FailKind::Decompress, why.clone()));
+            }
+            why
+        }
     };
     for ev in held.try_iter() {
         match (ev, &unverified) {

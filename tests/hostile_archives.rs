@@ -111,7 +111,10 @@ fn corrupt_compressed_tars_fail_every_member() {
         std::fs::write(&p, bytes).unwrap();
         let (c, recs) = hash(&p);
         assert_eq!(c, 2, "{name}: {recs:?}");
-        assert_eq!(recs.len(), 12, "{name}: every member is accounted for");
+        // Every member, each failed, and the damaged stream itself.
+        let members = recs.iter().filter(|r| r.get("member").is_some()).count();
+        assert_eq!(members, 12, "{name}: every member is accounted for");
+        assert_eq!(recs.len(), 13, "{name}: {recs:?}");
         for r in &recs {
             assert_eq!(r["error_kind"], "decompress", "{name}: {r}");
             assert!(r.get("md5").is_none(), "{name}: an unverified digest: {r}");
@@ -137,4 +140,15 @@ fn flip(b: &[u8], at: usize) -> Vec<u8> {
     let mut v = b.to_vec();
     v[at] ^= 0x10;
     v
+}
+
+/// Found by the `engine` fuzz target: a gzip stream failing its CRC whose tar holds no file
+/// (two directories) read as 0 items, exit 0. The damaged stream is an item of its own.
+#[test]
+fn corrupt_stream_without_members_is_a_failed_item() {
+    let (c, recs) = hash(&fixtures().join("hostile/fuzz-engine-crc-no-members.tar.gz"));
+    assert_eq!(c, 2, "{recs:?}");
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0]["error_kind"], "decompress");
+    assert!(recs[0].get("member").is_none(), "{:?}", recs[0]);
 }
