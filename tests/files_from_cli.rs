@@ -5,7 +5,6 @@
 mod common;
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -48,7 +47,7 @@ fn over_long_record_is_a_failed_item_between_good_paths() {
 fn dev_zero_ends_promptly_with_an_error() {
     // Under a 2 GiB address-space cap, so that a reader buffering the endless line fails
     // fast instead of taking the machine's memory.
-    let mut child = std::process::Command::new("sh")
+    let child = std::process::Command::new("sh")
         .arg("-c")
         .arg("ulimit -v 2097152; exec \"$0\" hash -q --files-from /dev/zero")
         .arg(env!("CARGO_BIN_EXE_vigie"))
@@ -57,15 +56,7 @@ fn dev_zero_ends_promptly_with_an_error() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(30) {
-            child.kill().unwrap();
-            panic!("vigie hash --files-from /dev/zero still running after 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = wait_within(child, 30, "vigie hash --files-from /dev/zero");
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     let recs = jsonl(&out.stdout);
     assert_eq!(recs.len(), 1, "{recs:?}");

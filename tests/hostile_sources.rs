@@ -8,7 +8,6 @@ mod common;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use common::*;
 
@@ -91,22 +90,13 @@ fn named_block_device_is_read_whole() {
 /// Runs vigie with a deadline: an input that would be waited on or read forever fails the
 /// test instead of hanging it.
 fn run_within(args: &[OsString], secs: u64) -> std::process::Output {
-    let mut child = vigie()
+    let child = vigie()
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(secs) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("vigie {args:?} still running after {secs} s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
+    wait_within(child, secs, &format!("vigie {args:?}"))
 }
 
 #[test]

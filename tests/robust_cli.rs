@@ -243,7 +243,7 @@ fn a_bad_summary_path_fails_before_the_scan() {
         .status()
         .unwrap()
         .success());
-    let mut child = vigie()
+    let child = vigie()
         .args([
             os("index"),
             os("build"),
@@ -255,15 +255,12 @@ fn a_bad_summary_path_fails_before_the_scan() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let start = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > std::time::Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("index build read its lists before checking -o");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert_eq!(child.wait().unwrap().code(), Some(2));
+    let out = wait_within(
+        child,
+        20,
+        "index build reading its lists before checking -o",
+    );
+    assert_eq!(code(&out), 2);
 }
 
 #[test]
