@@ -24,12 +24,14 @@
 //! ```
 
 use std::io;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use crate::hash::AlgoSet;
 use crate::index::Index;
 use crate::matcher::{IndexMatcher, Matcher};
-use crate::model::{Event, Input, ItemResult};
+use crate::model::{Event, Input, ItemResult, Location};
 use crate::perceptual::decode::{DecodeLimits, DecodeOptions};
 use crate::perceptual::pdq::{MATCH_THRESHOLD, MIN_QUALITY};
 use crate::perceptual::PerceptualConfig;
@@ -44,6 +46,32 @@ pub trait Progress: Sync {
     fn item_done(&self) {}
     /// `n` more bytes were hashed (a large item reports its bytes as it goes).
     fn bytes_read(&self, _n: u64) {}
+}
+
+/// What a resumed run leaves out: what an earlier run delivered (see
+/// [`ScanControl::skip`]).
+pub trait Skip: Sync {
+    /// Whether every item of the input at `path` was delivered: it is not opened again.
+    fn input_done(&self, path: &Path) -> bool;
+    /// Whether the item at `loc` was delivered: it is neither hashed nor delivered again.
+    fn item_done(&self, loc: &Location) -> bool;
+}
+
+/// How a caller steers a scan beyond its inputs (see [`Engine::scan_with`]).
+#[derive(Clone, Copy, Default)]
+pub struct ScanControl<'a> {
+    /// Only this part of the inputs (see [`Shard`]).
+    pub shard: Option<Shard>,
+    /// Set it (from a signal handler, another thread) to stop the scan: no new item is
+    /// started, an item being hashed is left at its next step (never delivered half-read),
+    /// and what was finished is delivered before the scan returns `Ok`. The caller then knows
+    /// the scan is incomplete.
+    pub stop: Option<&'a AtomicBool>,
+    /// What an earlier run delivered, to leave out (a resumed run).
+    pub skip: Option<&'a dyn Skip>,
+    /// Send [`Event::InputDone`] after the last item of each input, for a journal that
+    /// records whole inputs as done.
+    pub inputs_done: bool,
 }
 
 /// The silent [`Progress`].
@@ -363,14 +391,36 @@ impl Engine {
         progress: &dyn Progress,
         consume: impl FnMut(Event) -> io::Result<()>,
     ) -> io::Result<()> {
+        let ctl = ScanControl {
+            shard,
+            ..ScanControl::default()
+        };
+        self.scan_with(inputs, &ctl, progress, consume)
+    }
+
+    /// [`Engine::scan`] steered by `ctl`: a shard, a stop flag, what a resumed run leaves
+    /// out, input ends for a journal.
+    ///
+    /// # Errors
+    /// As [`Engine::scan`]. A stop is not an error: the caller set the flag and knows.
+    pub fn scan_with(
+        &self,
+        inputs: Vec<Input>,
+        ctl: &ScanControl<'_>,
+        progress: &dyn Progress,
+        consume: impl FnMut(Event) -> io::Result<()>,
+    ) -> io::Result<()> {
         let matcher = self.matcher();
         let matcher = matcher.as_ref().map(|m| m as &dyn Matcher);
-        match shard {
-            None => pipeline::run(&self.cfg, inputs, &self.pool, matcher, progress, consume),
+        let run = |cfg: &PipelineConfig| {
+            pipeline::run(cfg, inputs, &self.pool, matcher, progress, ctl, consume)
+        };
+        match ctl.shard {
+            None => run(&self.cfg),
             Some(s) => {
                 let mut cfg = self.cfg.clone();
                 cfg.walk.shard = Some(s);
-                pipeline::run(&cfg, inputs, &self.pool, matcher, progress, consume)
+                run(&cfg)
             }
         }
     }

@@ -5,12 +5,15 @@
 use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::engine::{Engine, Progress};
+use crate::engine::{Engine, Progress, ScanControl, Skip};
 use crate::index::unmatchable as unmatchable_error;
+use crate::journal::{Journal, Resumed};
 use crate::lists::{
     no_hash_reason, read_list, read_list_from, ListEntry, ListError, ListHash, ListProblem,
     ListSummary, ListType,
@@ -60,12 +63,33 @@ pub struct RunOptions {
     /// Only this part of the inputs (an array job's task).
     pub shard: Option<Shard>,
     /// Write the records in byte order (each item's records together), so that a rerun
-    /// writes the same bytes whatever order the threads finished in. Set for shards.
+    /// writes the same bytes whatever order the threads finished in. Set for shards; not
+    /// with a journal (whose records are written as items finish).
     pub sorted: bool,
     /// Records to this file (temporary name, renamed at the end) instead of stdout.
     pub output: Option<PathBuf>,
     /// The summary as JSON to this file.
     pub summary: Option<PathBuf>,
+    /// End JSON Lines records with a summary record, `{"type":"summary",...}` with
+    /// `"complete"`, so that a reader of the stream tells a complete one from a cut one.
+    pub summary_record: bool,
+    /// Stop when this flag is set (by a signal handler, say): items being read are left,
+    /// what was finished is written, and the report says the run is incomplete
+    /// ([`RunReport::stopped`]).
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Keep a journal of what was delivered, to resume the run if it is cut.
+    pub journal: Option<JournalOptions>,
+}
+
+/// A journaled run (see [`crate::journal`]): its records go to `output` written in place,
+/// and what was delivered is committed to the journal file as the run goes.
+#[derive(Clone, Debug)]
+pub struct JournalOptions {
+    /// The journal file.
+    pub path: PathBuf,
+    /// Continue the run the journal records (if it exists), instead of refusing to start
+    /// over it.
+    pub resume: bool,
 }
 
 /// What a job returns.
@@ -75,11 +99,13 @@ pub struct RunReport {
     pub summary: Summary,
     /// The exit status.
     pub status: ExitStatus,
-    /// False when the reader of the records went away (a closed pipe): the run stopped
-    /// early, the summary counts what was read until then, and the status is
-    /// [`ExitStatus::Error`] (the run cannot vouch for what it did not read), or
-    /// [`ExitStatus::Matched`] if something matched before.
+    /// False when the run stopped before its end: the reader of the records went away (a
+    /// closed pipe) or the caller asked it to stop. The summary counts what was read until
+    /// then, and the status is [`ExitStatus::Error`] (the run cannot vouch for what it did
+    /// not read), or [`ExitStatus::Matched`] if something matched before.
     pub complete: bool,
+    /// True when the run stopped because [`RunOptions::stop`] was set.
+    pub stopped: bool,
 }
 
 /// Runs `vigie hash`: one record per item. Every failed item is also handed to `on_failure`
@@ -87,8 +113,9 @@ pub struct RunReport {
 ///
 /// # Errors
 /// Output errors (other than a closed pipe, which ends the run quietly with an incomplete
-/// report), summary-file
-/// errors, and `--format vics` asked for sorted output (a VICS document numbers its records).
+/// report), summary-file errors, journal errors (see [`crate::journal::JournalError`]), and
+/// `--format vics` asked for sorted or journaled output (a VICS document numbers its
+/// records).
 pub fn hash(
     engine: &Engine,
     opts: RunOptions,
@@ -97,40 +124,37 @@ pub fn hash(
     progress: &dyn Progress,
     on_failure: &mut dyn FnMut(&ItemResult),
 ) -> io::Result<RunReport> {
-    if opts.sorted && format == HashFormat::Vics {
+    if (opts.sorted || opts.journal.is_some()) && format == HashFormat::Vics {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "vics output numbers its records in reading order: it cannot be sorted or sharded \
-             (use jsonl, csv or a list format)",
+            "vics output numbers its records in reading order: it cannot be sorted, sharded \
+             or journaled (use jsonl, csv or a list format)",
         ));
     }
-    let (out, summary) = open_outputs(opts.output.as_deref(), opts.summary.as_deref())?;
-    let out = Chunked::new(out);
+    let record = opts.summary_record && format == HashFormat::Jsonl;
+    let mut run = Run::start(engine, &opts, "hash", &format!("{format:?}"))?;
     let mut w = HashWriter::new(
-        out,
+        run.take_output(),
         format,
         engine.algos(),
         engine.perceptual().any(),
         invocation,
     )?;
-    if opts.sorted {
-        w.get_mut().start_sorting();
-    }
-    let (output_path, shard) = (opts.output.clone(), opts.shard);
-    let run = drive(engine, opts.inputs, shard, progress, |r| {
-        if r.verdict() == Verdict::Failed {
-            on_failure(r);
+    run.header_written(w.get_mut());
+    let finished = run.drive(engine, opts.inputs, progress, |step| match step {
+        Step::Item(r) => {
+            if r.verdict() == Verdict::Failed {
+                on_failure(r);
+            }
+            w.item(r)?;
+            w.get_mut().end_item().map(|()| 0)
         }
-        w.item(r)?;
-        w.get_mut().end_item()
+        Step::Sync => {
+            w.get_mut().flush()?;
+            w.get_mut().get_mut().sync()
+        }
     })?;
-    finish_run(run, false, summary, || {
-        named(
-            w.finish()?.finish()?.commit(),
-            "output",
-            output_path.as_deref(),
-        )
-    })
+    run.finish(finished, false, record, || w.finish()?.finish())
 }
 
 /// Runs `vigie scan`: one record per hit (per item with `all`). Every failed item is also
@@ -146,94 +170,278 @@ pub fn scan(
     progress: &dyn Progress,
     on_failure: &mut dyn FnMut(&ItemResult),
 ) -> io::Result<RunReport> {
-    let (out, summary) = open_outputs(opts.output.as_deref(), opts.summary.as_deref())?;
-    let out = Chunked::new(out);
-    let mut w = ScanWriter::new(out, format, all)?;
-    if opts.sorted {
-        w.get_mut().start_sorting();
-    }
-    let (output_path, shard) = (opts.output.clone(), opts.shard);
-    let run = drive(engine, opts.inputs, shard, progress, |r| {
-        if r.verdict() == Verdict::Failed {
-            on_failure(r);
+    let record = opts.summary_record && format == ScanFormat::Jsonl;
+    let mut run = Run::start(engine, &opts, "scan", &format!("{format:?} {all}"))?;
+    let mut w = ScanWriter::new(run.take_output(), format, all)?;
+    run.header_written(w.get_mut());
+    let finished = run.drive(engine, opts.inputs, progress, |step| match step {
+        Step::Item(r) => {
+            if r.verdict() == Verdict::Failed {
+                on_failure(r);
+            }
+            w.item(r)?;
+            w.get_mut().end_item().map(|()| 0)
         }
-        w.item(r)?;
-        w.get_mut().end_item()
+        Step::Sync => {
+            w.get_mut().flush()?;
+            w.get_mut().get_mut().sync()
+        }
     })?;
-    finish_run(run, true, summary, || {
-        named(
-            w.finish()?.finish()?.commit(),
-            "output",
-            output_path.as_deref(),
-        )
-    })
+    run.finish(finished, true, record, || w.finish()?.finish())
 }
 
-/// A scan that ran to its end or to a closed pipe.
+/// What the writer of a job's records is asked to do.
+enum Step<'a> {
+    /// Write an item's records (returns 0).
+    Item(&'a ItemResult),
+    /// Flush and sync the output; return its length (for a journal's commit).
+    Sync,
+}
+
+/// A `hash` or `scan` job between its start and its end: its outputs, its journal.
+struct Run {
+    output: Option<Chunked<Output>>,
+    output_path: Option<PathBuf>,
+    summary: Option<(Output, PathBuf)>,
+    journal: Option<(Journal, Resumed)>,
+    shard: Option<Shard>,
+    stop: Option<Arc<AtomicBool>>,
+}
+
+/// A run that ended: at its end, at a closed pipe or at a stop.
 struct Finished {
     tally: Tally,
-    secs: std::time::Duration,
+    secs: f64,
     pipe_closed: bool,
+    stopped: bool,
 }
 
-fn drive(
-    engine: &Engine,
-    inputs: Vec<Input>,
-    shard: Option<Shard>,
-    progress: &dyn Progress,
-    mut write: impl FnMut(&ItemResult) -> io::Result<()>,
-) -> io::Result<Finished> {
-    let start = Instant::now();
-    let mut tally = Tally::default();
-    let res = engine.scan(inputs, shard, progress, |ev| {
-        tally.add(&ev);
-        match &ev {
-            Event::Item(r) => write(r),
-            Event::Skipped(_) => Ok(()),
+impl Run {
+    /// Opens the outputs (before anything is read, so that a bad path fails at once) and
+    /// the journal. `job` and `format` name the run in the journal's fingerprint.
+    fn start(engine: &Engine, opts: &RunOptions, job: &str, format: &str) -> io::Result<Run> {
+        let (output, journal) = match &opts.journal {
+            None => {
+                let out = named(
+                    Output::create(opts.output.as_deref()),
+                    "output",
+                    opts.output.as_deref(),
+                )?;
+                (out, None)
+            }
+            Some(j) => {
+                let Some(path) = opts.output.as_deref() else {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "a journaled run needs its records in a file (-o FILE): records \
+                         written to a pipe cannot be taken back when it resumes",
+                    ));
+                };
+                if opts.sorted {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "a journaled run writes its records as items finish: it cannot sort \
+                         them",
+                    ));
+                }
+                let print = fingerprint(engine, opts, job, format);
+                let (journal, resumed) = Journal::open(&j.path, print, j.resume)?;
+                let found = std::fs::metadata(path).map_or(0, |m| m.len());
+                if found < resumed.committed_len {
+                    return Err(crate::journal::JournalError::OutputChanged {
+                        journal: j.path.clone(),
+                        output: path.to_path_buf(),
+                        committed: resumed.committed_len,
+                        found,
+                    }
+                    .into());
+                }
+                let out = named(
+                    Output::resume(path, resumed.committed_len),
+                    "output",
+                    Some(path),
+                )?;
+                (out, Some((journal, resumed)))
+            }
+        };
+        let summary = match &opts.summary {
+            Some(p) => Some((
+                named(Output::create(Some(p)), "summary", Some(p))?,
+                p.clone(),
+            )),
+            None => None,
+        };
+        let mut output = Chunked::new(output);
+        if opts.sorted {
+            output.start_sorting();
         }
-    });
-    let secs = start.elapsed();
-    match res {
-        Ok(()) => Ok(Finished {
+        Ok(Run {
+            output: Some(output),
+            output_path: opts.output.clone(),
+            summary,
+            journal,
+            shard: opts.shard,
+            stop: opts.stop.clone(),
+        })
+    }
+
+    fn take_output(&mut self) -> Chunked<Output> {
+        self.output.take().expect("the output is taken once")
+    }
+
+    /// The writer wrote its header: a resumed output had it already (it was dropped), the
+    /// records that follow are written.
+    fn header_written(&self, out: &mut Chunked<Output>) {
+        out.get_mut().stop_discarding();
+    }
+
+    /// Scans `inputs`, handing every item to `write`, committing the journal as it goes.
+    fn drive(
+        &mut self,
+        engine: &Engine,
+        inputs: Vec<Input>,
+        progress: &dyn Progress,
+        mut write: impl FnMut(Step<'_>) -> io::Result<u64>,
+    ) -> io::Result<Finished> {
+        let start = Instant::now();
+        let (mut journal, resumed) = match &mut self.journal {
+            Some((j, r)) => (Some(j), Some(&*r)),
+            None => (None, None),
+        };
+        let earlier_secs = resumed.map_or(0.0, |r| r.secs);
+        let mut tally = resumed.map(|r| r.tally.clone()).unwrap_or_default();
+        let ctl = ScanControl {
+            shard: self.shard,
+            stop: self.stop.as_deref(),
+            skip: resumed.map(|r| &r.done as &dyn Skip),
+            inputs_done: journal.is_some(),
+        };
+        let res = if resumed.is_some_and(|r| r.completed) {
+            Ok(()) // an earlier run completed it: nothing is left to read
+        } else {
+            engine.scan_with(inputs, &ctl, progress, |ev| {
+                tally.add(&ev);
+                if let Event::Item(r) = &ev {
+                    write(Step::Item(r))?;
+                }
+                if let Some(j) = journal.as_deref_mut() {
+                    j.record(&ev);
+                    if j.due() {
+                        let len = write(Step::Sync)?;
+                        j.commit(len, earlier_secs + start.elapsed().as_secs_f64(), &tally)?;
+                    }
+                }
+                Ok(())
+            })
+        };
+        let secs = earlier_secs + start.elapsed().as_secs_f64();
+        let pipe_closed = match res {
+            Ok(()) => false,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => true,
+            Err(e) => return Err(e),
+        };
+        let stopped = self
+            .stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed));
+        if let Some(j) = journal {
+            let len = write(Step::Sync)?;
+            j.commit(len, secs, &tally)?;
+        }
+        Ok(Finished {
             tally,
             secs,
-            pipe_closed: false,
-        }),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Finished {
-            tally,
-            secs,
-            pipe_closed: true,
-        }),
-        Err(e) => Err(e),
+            pipe_closed,
+            stopped,
+        })
+    }
+
+    /// Ends the run: the output (its records, a summary record when `record`, then the
+    /// rename into place), the summary file, the journal's end, the report. A run cut by a
+    /// closed pipe only reports; a stopped one writes what it has, marked incomplete.
+    fn finish(
+        self,
+        run: Finished,
+        scan: bool,
+        record: bool,
+        records: impl FnOnce() -> io::Result<Output>,
+    ) -> io::Result<RunReport> {
+        let complete = !run.pipe_closed && !run.stopped;
+        let mut summary = run.tally.summary(Duration::from_secs_f64(run.secs), scan);
+        summary.complete = complete;
+        let status = ExitStatus::of(run.tally.matched, complete && run.tally.failed == 0);
+        let report = RunReport {
+            summary,
+            status,
+            complete,
+            stopped: run.stopped,
+        };
+        if run.pipe_closed {
+            return Ok(report);
+        }
+        let path = self.output_path.as_deref();
+        let written = records().and_then(|mut out| {
+            if record {
+                serde_json::to_writer(&mut out, &SummaryRecord::new(&report.summary))?;
+                out.write_all(b"\n")?;
+            }
+            out.commit()
+        });
+        named(written, "output", path)?;
+        if let Some((mut out, p)) = self.summary {
+            let written = serde_json::to_writer_pretty(&mut out, &report.summary)
+                .map_err(io::Error::from)
+                .and_then(|()| out.write_all(b"\n"))
+                .and_then(|()| out.commit());
+            named(written, "summary", Some(&p))?;
+        }
+        if let (Some((mut j, _)), true) = (self.journal, complete) {
+            j.complete()?;
+        }
+        debug_assert_eq!(
+            report.summary.items,
+            run.tally.clean
+                + run.tally.matched
+                + run.tally.known
+                + run.tally.probable
+                + run.tally.failed
+        );
+        Ok(report)
     }
 }
 
-/// Commits the output of a finished run (not of one cut by a closed pipe) and sums it up.
-fn finish_run(
-    run: Finished,
-    scan: bool,
-    summary: Option<(Output, &Path)>,
-    commit: impl FnOnce() -> io::Result<()>,
-) -> io::Result<RunReport> {
-    if run.pipe_closed {
-        return Ok(cut_short(&run.tally, run.secs, scan));
-    }
-    commit()?;
-    finish(summary, run.tally, run.secs, scan)
+/// The summary as the last JSON Lines record.
+#[derive(serde::Serialize)]
+struct SummaryRecord<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    summary: &'a Summary,
 }
 
-/// Opens the records' output and the summary's file before anything is read, so that a bad
-/// path fails the run at once rather than after the scan.
-fn open_outputs<'a>(
-    output: Option<&Path>,
-    summary: Option<&'a Path>,
-) -> io::Result<(Output, Option<(Output, &'a Path)>)> {
-    let out = named(Output::create(output), "output", output)?;
-    let summary = match summary {
-        Some(p) => Some((named(Output::create(Some(p)), "summary", Some(p))?, p)),
-        None => None,
-    };
-    Ok((out, summary))
+impl SummaryRecord<'_> {
+    fn new(summary: &Summary) -> SummaryRecord<'_> {
+        SummaryRecord {
+            kind: "summary",
+            summary,
+        }
+    }
+}
+
+/// What names a run in its journal: the job, its output format, what it reads and writes,
+/// the engine's algorithms and perceptual options, and the index it matches against (not
+/// the threads or the display, which change no record).
+fn fingerprint(engine: &Engine, opts: &RunOptions, job: &str, format: &str) -> u128 {
+    let text = format!(
+        "{job}\n{format}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        opts.inputs,
+        opts.shard,
+        opts.output,
+        engine.algos(),
+        engine.perceptual(),
+        engine.index().map(|i| i.info()),
+    );
+    xxhash_rust::xxh3::xxh3_128(text.as_bytes())
 }
 
 /// An I/O error about an output file, naming it: `cannot write output PATH: reason`.
@@ -249,10 +457,13 @@ fn named<T>(r: io::Result<T>, what: &str, path: Option<&Path>) -> io::Result<T> 
 
 /// The report of a run cut short by a closed pipe: incomplete, so never a clean status.
 fn cut_short(tally: &Tally, secs: std::time::Duration, scan: bool) -> RunReport {
+    let mut summary = tally.summary(secs, scan);
+    summary.complete = false;
     RunReport {
-        summary: tally.summary(secs, scan),
+        summary,
         status: ExitStatus::of(tally.matched, false),
         complete: false,
+        stopped: false,
     }
 }
 
@@ -263,10 +474,6 @@ fn finish(
     scan: bool,
 ) -> io::Result<RunReport> {
     let summary = tally.summary(secs, scan);
-    debug_assert_eq!(
-        summary.items,
-        tally.clean + tally.matched + tally.known + tally.probable + tally.failed
-    );
     if let Some((mut out, p)) = summary_out {
         let written = serde_json::to_writer_pretty(&mut out, &summary)
             .map_err(io::Error::from)
@@ -279,7 +486,22 @@ fn finish(
         summary,
         status,
         complete: true,
+        stopped: false,
     })
+}
+
+/// Opens the records' output and the summary's file before anything is read, so that a bad
+/// path fails the run at once rather than after the scan.
+fn open_outputs<'a>(
+    output: Option<&Path>,
+    summary: Option<&'a Path>,
+) -> io::Result<(Output, Option<(Output, &'a Path)>)> {
+    let out = named(Output::create(output), "output", output)?;
+    let summary = match summary {
+        Some(p) => Some((named(Output::create(Some(p)), "summary", Some(p))?, p)),
+        None => None,
+    };
+    Ok((out, summary))
 }
 
 /// What `vigie match` reads and where it writes.

@@ -9,7 +9,8 @@
 //! back as [`model::ItemResult`]s. Stages, one module each: [`source`] (where items come
 //! from) → [`hash`] and [`perceptual`] (what they are worth) → [`index`] / [`matcher`] (what
 //! they match) → [`report`] (what we say), all exchanging the types of [`model`]; the
-//! engine wires them, and [`jobs`] runs the command line's jobs on it. [`lists`] reads the
+//! engine wires them, and [`jobs`] runs the command line's jobs on it, with a [`journal`]
+//! to resume them. [`lists`] reads the
 //! hash lists people exchange.
 
 #![deny(unsafe_code)]
@@ -19,6 +20,7 @@ pub mod engine;
 pub mod hash;
 pub mod index;
 pub mod jobs;
+pub mod journal;
 pub mod lists;
 pub mod matcher;
 pub mod model;

@@ -14,6 +14,7 @@ macro_rules! msg {
 
 mod cli {
     pub mod progress;
+    pub mod signals;
 }
 
 use std::io::Write;
@@ -25,10 +26,11 @@ use anyhow::{bail, Context, Result};
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use cli::progress::TermProgress;
+use cli::signals::Signals;
 use vigie::engine::{Engine, EngineBuilder};
 use vigie::hash::AlgoSet;
 use vigie::index::{Index, IndexBuilder, ListSpec, PdqSearch, Role};
-use vigie::jobs::{self, ExitStatus, RunOptions, RunReport};
+use vigie::jobs::{self, ExitStatus, JournalOptions, RunOptions, RunReport};
 use vigie::lists::{ListFormat, ListType};
 use vigie::model::Input;
 use vigie::perceptual::decode::DecodeLimits;
@@ -143,6 +145,24 @@ struct OutputArgs {
 }
 
 #[derive(Args, Debug)]
+struct RunArgs {
+    /// Record what was read in FILE as the run goes (committed four times a second), so that
+    /// a run cut by a kill, a crash or a lost node can be resumed with --resume: records are
+    /// written to -o FILE in place, as items finish (not sorted).
+    #[arg(long, value_name = "FILE", requires = "output")]
+    journal: Option<PathBuf>,
+    /// Continue the run that --journal FILE records (or start it if the journal does not
+    /// exist): what it read is left out, its output is cut back to what the journal vouches
+    /// for and appended to; the union is what one uninterrupted run writes.
+    #[arg(long, requires = "journal")]
+    resume: bool,
+    /// End JSON Lines output with a summary record, {"type":"summary",...,"complete":BOOL},
+    /// so that a reader tells a complete stream from a cut one.
+    #[arg(long)]
+    summary_record: bool,
+}
+
+#[derive(Args, Debug)]
 struct ImageArgs {
     /// Also compute the 8 dihedral PDQ hashes (rotations and flips); at scan time, match
     /// rotated and flipped copies too.
@@ -167,6 +187,8 @@ struct HashArgs {
     #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
+    run: RunArgs,
+    #[command(flatten)]
     image: ImageArgs,
     /// Algorithms, comma-separated: md5, sha1, sha256, xxh3_128 (or all), and for images
     /// pdq, phash, dhash (default: md5,sha1,sha256; list formats pick their own).
@@ -190,6 +212,8 @@ struct ScanArgs {
     input: InputArgs,
     #[command(flatten)]
     output: OutputArgs,
+    #[command(flatten)]
+    run: RunArgs,
     /// The compiled index to match against.
     #[arg(
         long,
@@ -322,7 +346,7 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     match run(cli, &matches) {
-        Ok(status) => ExitCode::from(status as u8),
+        Ok(status) => ExitCode::from(status),
         Err(e) => {
             if e.downcast_ref::<std::io::Error>()
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
@@ -371,7 +395,7 @@ enum BloomCase {
     Lower,
 }
 
-fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
+fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
     match cli.cmd {
         Cmd::Hash(a) => {
             let (given, mut p) = parse_algos(a.algo.as_deref())?;
@@ -381,14 +405,15 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 .algos(algos)
                 .fast_decode(a.fast_decode)
                 .build()?;
-            let (opts, part) = run_options(&a.input, &a.output, a.format.name())?;
+            let signals = Signals::install()?;
+            let (opts, part) = run_options(&a.input, &a.output, &a.run, &signals, a.format.name())?;
             let invocation = std::env::args().collect::<Vec<_>>().join(" ");
             let quiet = a.output.quiet;
             let progress = TermProgress::start(!quiet);
             let mut failed = name_failures(&a.output);
             let report = jobs::hash(&engine, opts, a.format, &invocation, &progress, &mut failed);
             progress.finish();
-            finished(report?, quiet, part.as_deref())
+            finished(report?, quiet, part.as_deref(), &signals)
         }
         Cmd::Scan(a) => {
             let index = match &a.index {
@@ -426,12 +451,14 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 engine = engine.algos(extra);
             }
             let engine = engine.build()?;
-            let (opts, part) = run_options(&a.input, &a.output, scan_ext(a.format))?;
+            let signals = Signals::install()?;
+            let (opts, part) =
+                run_options(&a.input, &a.output, &a.run, &signals, scan_ext(a.format))?;
             let progress = TermProgress::start(!a.output.quiet);
             let mut failed = name_failures(&a.output);
             let report = jobs::scan(&engine, opts, a.format, a.all, &progress, &mut failed);
             progress.finish();
-            finished(report?, a.output.quiet, part.as_deref())
+            finished(report?, a.output.quiet, part.as_deref(), &signals)
         }
         Cmd::Match(a) => {
             let index = Index::open(&a.index)
@@ -454,7 +481,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 a.all,
                 &mut name_failures(&a.output),
             )?;
-            finished(report, a.output.quiet, None)
+            finished(report, a.output.quiet, None, &Signals::none())
         }
         Cmd::Index(IndexCmd::Build(a)) => {
             let sub = matches
@@ -490,7 +517,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                 );
             }
             // Malformed lines were reported above; --strict is how to make them fatal.
-            Ok(ExitStatus::Clean)
+            Ok(ExitStatus::Clean as u8)
         }
         Cmd::Index(IndexCmd::Info(a)) => {
             let index = Index::open(&a.index)
@@ -511,7 +538,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<ExitStatus> {
                     writeln!(out, "checksums: ok")?;
                 }
             }
-            Ok(ExitStatus::Clean)
+            Ok(ExitStatus::Clean as u8)
         }
     }
 }
@@ -743,6 +770,8 @@ fn shard_index_from_env() -> Result<String> {
 fn run_options(
     input: &InputArgs,
     output: &OutputArgs,
+    run: &RunArgs,
+    signals: &Signals,
     ext: &str,
 ) -> Result<(RunOptions, Option<PathBuf>)> {
     let mut inputs: Vec<Input> = input.paths.iter().cloned().map(Input::Path).collect();
@@ -766,12 +795,23 @@ fn run_options(
             out = Some(dir.join(format!("part-{}-of-{}.{ext}", s.index, s.count)));
         }
     }
+    // An array task's journal may be a directory too: DIR/part-I-of-N.journal.
+    let journal = run.journal.as_ref().map(|j| match shard {
+        Some(s) if j.is_dir() => j.join(format!("part-{}-of-{}.journal", s.index, s.count)),
+        _ => j.clone(),
+    });
     let opts = RunOptions {
         inputs,
         shard,
-        sorted: shard.is_some(),
+        sorted: shard.is_some() && journal.is_none(),
         output: out.clone(),
         summary: output.summary.clone(),
+        summary_record: run.summary_record,
+        stop: Some(signals.stop.clone()),
+        journal: journal.map(|path| JournalOptions {
+            path,
+            resume: run.resume,
+        }),
     };
     Ok((opts, out.filter(|_| shard.is_some())))
 }
@@ -788,13 +828,21 @@ fn name_failures(out: &OutputArgs) -> impl FnMut(&vigie::model::ItemResult) {
     }
 }
 
-/// Reports a finished job on stderr (unless quiet) and gives its exit status.
-fn finished(report: RunReport, quiet: bool, part: Option<&Path>) -> Result<ExitStatus> {
-    if !quiet && report.complete {
+/// Reports a finished job on stderr (unless quiet) and gives its exit status: 128 + the
+/// signal's number when a signal stopped it.
+fn finished(report: RunReport, quiet: bool, part: Option<&Path>, signals: &Signals) -> Result<u8> {
+    let signal = signals.received().filter(|_| report.stopped);
+    if let Some((_, name)) = signal {
+        msg!("vigie: stopped by {name}: what was read is written, marked incomplete");
+    }
+    if !quiet && (report.complete || report.stopped) {
         msg!("vigie: {}", report.summary);
         if let Some(p) = part {
             msg!("vigie: wrote {}", p.display());
         }
     }
-    Ok(report.status)
+    Ok(match signal {
+        Some((n, _)) => 128 + n,
+        None => report.status as u8,
+    })
 }

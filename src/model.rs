@@ -330,6 +330,10 @@ pub enum Event {
     Item(Box<ItemResult>),
     /// Something skipped on purpose (special file, link), by reason key.
     Skipped(&'static str),
+    /// Every item of this input (a file given or found by the walk, or a named in-memory
+    /// input) was delivered before this event, none left out by a stop: only sent when the
+    /// scan asked for it ([`crate::engine::ScanControl::inputs_done`]), for a journal.
+    InputDone(std::path::PathBuf),
 }
 
 /// The raw bytes of an OS string (Unix keeps names as bytes; elsewhere, lossy UTF-8).

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crossbeam_channel::{bounded, Sender};
 use rayon::prelude::*;
 
-use crate::engine::Progress;
+use crate::engine::{Progress, ScanControl};
 use crate::hash::{hash_many, AlgoSet, Digests, MultiHasher};
 use crate::matcher::{Matcher, IMAGE_BATCH};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
@@ -61,6 +61,7 @@ struct Ctx<'a> {
     progress: &'a dyn Progress,
     out: Sender<Event>,
     quit: &'a AtomicBool,
+    ctl: &'a ScanControl<'a>,
 }
 
 impl Ctx<'_> {
@@ -70,11 +71,38 @@ impl Ctx<'_> {
         }
     }
 
+    /// Whether to start no more work: the consumer went away, or the caller asked to stop.
+    fn stopped(&self) -> bool {
+        self.quit.load(Ordering::Relaxed)
+            || self.ctl.stop.is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+
+    /// Whether an earlier run delivered the item at `loc` (a resumed run leaves it out).
+    fn delivered(&self, loc: &Location) -> bool {
+        self.ctl.skip.is_some_and(|s| s.item_done(loc))
+    }
+
+    /// Whether an earlier run delivered tar member `m` of `path`.
+    fn member_delivered(&self, path: &std::path::Path, m: &TarMember) -> bool {
+        self.ctl.skip.is_some() && self.delivered(&member_loc(path, m))
+    }
+
+    /// Tells the consumer that every item of the input at `path` was delivered, when the
+    /// caller asked for it and the run was not stopped (an item may then have been left).
+    fn input_done(&self, path: PathBuf) {
+        if self.ctl.inputs_done && !self.stopped() {
+            self.send(Event::InputDone(path));
+        }
+    }
+
     /// Completes one item: exact matching, perceptual hashes when its `bytes` sniff as an
     /// image (unless an allowlist knows it and no blocklist holds it: then nothing perceptual
     /// is computed or matched), and the result sent on; perceptual matching is done there, in
     /// batches of images (see [`run`]).
     fn finish(&self, loc: Location, outcome: Result<Digests, Failure>, bytes: Option<&[u8]>) {
+        if self.delivered(&loc) {
+            return;
+        }
         let mut hits = Vec::new();
         if let (Some(m), Ok(d)) = (self.matcher, &outcome) {
             m.find(d, &mut hits);
@@ -153,6 +181,9 @@ impl Ctx<'_> {
         };
         let mut done = 0;
         while done < bytes.len() {
+            if self.stopped() {
+                return; // left undelivered: the run is incomplete
+            }
             let end = (done + RELEASE_STEP).min(bytes.len());
             let step = &bytes[done..end];
             match &mut h2 {
@@ -190,7 +221,13 @@ fn checked(loc: &Location, data: &Data, digests: Digests) -> Result<Digests, Fai
 }
 
 /// Runs the pipeline over `inputs` on `pool`, calling `consume` on the caller's thread for
-/// every event.
+/// every event; `ctl` says which part to take, when to stop and what to leave out.
+///
+/// When `ctl.stop` is set, no new item is started, items being hashed are abandoned at
+/// their next step (never delivered half-read), and whatever was finished is still
+/// delivered before `run` returns. The walker runs on a thread of its own, not joined once
+/// stopped: it may be blocked reading a path list from a pipe that never ends, and it ends by
+/// itself at its next find (no one receives it any more).
 ///
 /// # Errors
 /// The first error returned by `consume` (for example a broken pipe): the run stops early and
@@ -201,18 +238,24 @@ pub(crate) fn run(
     pool: &rayon::ThreadPool,
     matcher: Option<&dyn Matcher>,
     progress: &dyn Progress,
+    ctl: &ScanControl<'_>,
     mut consume: impl FnMut(Event) -> io::Result<()>,
 ) -> io::Result<()> {
-    let quit = AtomicBool::new(false);
+    let quit = std::sync::Arc::new(AtomicBool::new(false));
     let (found_tx, found_rx) = bounded::<Found>(1024);
     let (ev_tx, ev_rx) = bounded::<Event>(4096);
-    std::thread::scope(|s| {
-        let quit = &quit;
-        s.spawn(move || {
-            crate::source::walk_inputs(inputs, &cfg.walk, &|f| {
-                !quit.load(Ordering::Relaxed) && found_tx.send(f).is_ok()
-            });
-        });
+    let walker = {
+        let (quit, walk) = (quit.clone(), cfg.walk.clone());
+        std::thread::Builder::new()
+            .name("vigie-walker".into())
+            .spawn(move || {
+                crate::source::walk_inputs(inputs, &walk, &|f| {
+                    !quit.load(Ordering::Relaxed) && found_tx.send(f).is_ok()
+                });
+            })?
+    };
+    let result = std::thread::scope(|s| {
+        let quit = &*quit;
         s.spawn(move || {
             let ctx = Ctx {
                 cfg,
@@ -220,26 +263,39 @@ pub(crate) fn run(
                 progress,
                 out: ev_tx,
                 quit,
+                ctl,
             };
             pool.install(|| {
                 // Whatever the walker has already queued is taken in one go (up to GROUP
-                // entries), so that small files are hashed together (multi-buffer MD5).
+                // entries), so that small files are hashed together (multi-buffer MD5). The
+                // wait for the walker wakes up now and then to see whether to stop.
                 let batches = std::iter::from_fn(|| {
-                    let first = found_rx.recv().ok()?;
+                    let first = loop {
+                        if ctx.stopped() {
+                            return None;
+                        }
+                        match found_rx.recv_timeout(std::time::Duration::from_millis(50)) {
+                            Ok(f) => break f,
+                            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+                            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return None,
+                        }
+                    };
                     let mut batch = vec![first];
                     batch.extend(found_rx.try_iter().take(GROUP - 1));
                     Some(batch)
                 });
                 batches.par_bridge().for_each(|batch| {
-                    if !ctx.quit.load(Ordering::Relaxed) {
+                    if !ctx.stopped() {
                         process_found_batch(&ctx, batch);
                     }
                 })
             });
         });
         // Items with an image to match perceptually wait here until IMAGE_BATCH of them
-        // are searched together; the others go straight on.
+        // are searched together; the others go straight on. An input's end waits behind
+        // its items.
         let mut pending: Vec<Box<ItemResult>> = Vec::new();
+        let mut ends: Vec<PathBuf> = Vec::new();
         let mut consume_all = |ev: Option<Event>| {
             let full = match ev {
                 Some(Event::Item(r))
@@ -247,6 +303,10 @@ pub(crate) fn run(
                 {
                     pending.push(r);
                     pending.len() >= IMAGE_BATCH
+                }
+                Some(Event::InputDone(p)) if !pending.is_empty() => {
+                    ends.push(p);
+                    false
                 }
                 Some(ev) => return consume(ev),
                 None => true, // the end: whatever waits goes
@@ -258,6 +318,11 @@ pub(crate) fn run(
                 for (mut r, hits) in pending.drain(..).zip(found) {
                     r.hits.extend(hits);
                     consume(Event::Item(r))?;
+                }
+            }
+            if full {
+                for p in ends.drain(..) {
+                    consume(Event::InputDone(p))?;
                 }
             }
             Ok(())
@@ -272,18 +337,30 @@ pub(crate) fn run(
         }
         drop(ev_rx);
         result
-    })
+    });
+    quit.store(true, Ordering::Relaxed);
+    let stopped = ctl.stop.is_some_and(|s| s.load(Ordering::Relaxed));
+    if result.is_ok() && !stopped {
+        // Every input was walked (the workers saw the walker's end): the thread is ending.
+        let _ = walker.join();
+    }
+    result
 }
 
 /// Handles what the walker found: plain files are opened and collected so that they are
 /// hashed together; archives are opened and walked here.
 fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
     let mut blobs = Vec::new();
+    let mut blob_inputs = Vec::new();
     for f in batch {
+        // An input an earlier run delivered whole is not opened again.
+        let done = |p: &std::path::Path| ctx.ctl.skip.is_some_and(|s| s.input_done(p));
         let (path, opened) = match f {
+            Found::File { path, .. } | Found::Bytes { name: path, .. } if done(&path) => continue,
             Found::File { path, size } => match open_file(&path, &ctx.cfg.open) {
                 Err(f) => {
-                    ctx.fail(Location::file(path, size), f);
+                    ctx.fail(Location::file(path.clone(), size), f);
+                    ctx.input_done(path);
                     continue;
                 }
                 Ok(c) => (path, c),
@@ -300,12 +377,27 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
             }
         };
         match opened {
-            Container::Blob(data) => blobs.push((Location::file(path, data.len() as u64), data)),
-            Container::Tar(data) => tar_in_place(ctx, path, &data),
-            Container::CompressedTar(c, reader) => tar_streamed(ctx, path, c, reader),
+            Container::Blob(data) => {
+                let loc = Location::file(path.clone(), data.len() as u64);
+                if !ctx.delivered(&loc) {
+                    blobs.push((loc, data));
+                }
+                blob_inputs.push(path);
+            }
+            Container::Tar(data) => {
+                tar_in_place(ctx, path.clone(), &data);
+                ctx.input_done(path);
+            }
+            Container::CompressedTar(c, reader) => {
+                tar_streamed(ctx, path.clone(), c, reader);
+                ctx.input_done(path);
+            }
         }
     }
     ctx.hash_items(blobs);
+    for path in blob_inputs {
+        ctx.input_done(path);
+    }
 }
 
 fn member_loc(path: &std::path::Path, m: &TarMember) -> Location {
@@ -371,14 +463,14 @@ fn tar_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
             });
         };
         for m in TarSlice::new(data.bytes()) {
-            if ctx.quit.load(Ordering::Relaxed) {
+            if ctx.stopped() {
                 return;
             }
             match m {
                 Ok(m) => {
                     let end = m.data_offset.saturating_add(m.size);
                     batch.end = usize::try_from(end).unwrap_or(usize::MAX);
-                    if non_regular(ctx, path, &m) {
+                    if non_regular(ctx, path, &m) || ctx.member_delivered(path, &m) {
                         continue;
                     }
                     batch.bytes += m.size;
@@ -458,30 +550,39 @@ enum Streamed {
     Buffered(Vec<u8>),
     /// Large: hashed here as it streamed.
     Hashed(Digests),
+    /// Read past without hashing: an earlier run delivered it.
+    Passed,
 }
 
 /// Reads the current member of `stream`: buffered when at most [`STREAM_BUFFER_LIMIT`] bytes
 /// (the buffer grows with the bytes that arrive, never with the declared size), else hashed
-/// chunk by chunk.
+/// chunk by chunk; only read past when `keep` is false. A stop asked for meanwhile is an
+/// [`io::ErrorKind::Interrupted`] error.
 fn read_member(
     ctx: &Ctx<'_>,
     stream: &mut TarStream<Box<dyn Read + Send>>,
     size: u64,
+    keep: bool,
 ) -> io::Result<Streamed> {
     let mut reader = stream.data();
-    if size <= STREAM_BUFFER_LIMIT {
+    if keep && size <= STREAM_BUFFER_LIMIT {
         let mut buf = Vec::new();
         reader.read_to_end(&mut buf)?;
         return Ok(Streamed::Buffered(buf));
     }
-    let mut h = MultiHasher::new(ctx.cfg.algos);
-    let mut chunk = vec![0u8; 1 << 20];
+    let mut h = keep.then(|| MultiHasher::new(ctx.cfg.algos));
+    let mut chunk = vec![0u8; size.clamp(1, 1 << 20) as usize];
     loop {
+        if ctx.stopped() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"));
+        }
         match read_full(&mut reader, &mut chunk)? {
-            0 => return Ok(Streamed::Hashed(h.finish())),
+            0 => return Ok(h.map_or(Streamed::Passed, |h| Streamed::Hashed(h.finish()))),
             n => {
-                h.update(&chunk[..n]);
-                ctx.progress.bytes_read(n as u64);
+                if let Some(h) = &mut h {
+                    h.update(&chunk[..n]);
+                    ctx.progress.bytes_read(n as u64);
+                }
             }
         }
     }
@@ -508,10 +609,15 @@ fn tar_streamed(
         progress: ctx.progress,
         out: tx,
         quit: ctx.quit,
+        ctl: ctx.ctl,
     };
     let mut stream = TarStream::new(reader);
     let failed = stream_members(&holding, &path, compression, &mut stream);
     drop(holding);
+    if ctx.stopped() {
+        // What was read is not verified and the rest is not read: nothing is delivered.
+        return;
+    }
     let unverified = match failed {
         Some(why) => Some(why),
         None => {
@@ -574,7 +680,7 @@ fn stream_members(
         ctx.hash_items(items);
     };
     loop {
-        if ctx.quit.load(Ordering::Relaxed) {
+        if ctx.stopped() {
             return None;
         }
         let m = match stream.next_member() {
@@ -607,7 +713,8 @@ fn stream_members(
         if non_regular(ctx, path, &m) {
             continue;
         }
-        match read_member(ctx, stream, m.size) {
+        let keep = !ctx.member_delivered(path, &m);
+        match read_member(ctx, stream, m.size, keep) {
             Ok(Streamed::Buffered(buf)) => {
                 batch_bytes += m.size;
                 batch.push((m, buf));
@@ -618,6 +725,8 @@ fn stream_members(
             }
             // Over the buffering limit, a member is only hashed exactly as it streams.
             Ok(Streamed::Hashed(digests)) => ctx.finish(member_loc(path, &m), Ok(digests), None),
+            Ok(Streamed::Passed) => {}
+            Err(_) if ctx.stopped() => return None,
             Err(e) => {
                 flush(&mut batch);
                 let msg = format!("{} stream: {e}", compression.name());

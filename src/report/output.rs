@@ -119,6 +119,8 @@ impl Write for Sink {
 /// An output stream.
 pub struct Output {
     inner: BufWriter<Sink>,
+    /// Bytes written are dropped (the header of a resumed output, already there).
+    discard: bool,
 }
 
 impl Output {
@@ -135,7 +137,69 @@ impl Output {
         };
         Ok(Output {
             inner: BufWriter::with_capacity(1 << 16, sink),
+            discard: false,
         })
+    }
+
+    /// The regular file `path` written in place, for a journaled run: cut to its first
+    /// `keep` bytes (what an earlier run committed; 0 for a new run) and appended to. While
+    /// `keep` is not 0, bytes are dropped until [`Output::stop_discarding`] (the header a
+    /// writer starts with is there already).
+    ///
+    /// # Errors
+    /// When the file cannot be opened, is not a regular file, or is shorter than `keep`.
+    pub fn resume(path: &Path, keep: u64) -> io::Result<Output> {
+        use std::io::Seek;
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let meta = f.metadata()?;
+        if !meta.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a journaled run writes its records to a regular file",
+            ));
+        }
+        if meta.len() < keep {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "{} bytes, shorter than the {keep} a journal vouched for",
+                    meta.len()
+                ),
+            ));
+        }
+        f.set_len(keep)?;
+        f.seek(io::SeekFrom::End(0))?;
+        Ok(Output {
+            inner: BufWriter::with_capacity(1 << 16, Sink::File(Destination::InPlace(f))),
+            discard: keep > 0,
+        })
+    }
+
+    /// Writes again after [`Output::resume`]'s header was dropped.
+    pub fn stop_discarding(&mut self) {
+        self.discard = false;
+    }
+
+    /// Flushes the buffer and, for a file, syncs its data to disk: returns the bytes the
+    /// file holds (0 for standard output).
+    ///
+    /// # Errors
+    /// I/O errors flushing or syncing.
+    pub fn sync(&mut self) -> io::Result<u64> {
+        self.inner.flush()?;
+        match self.inner.get_mut() {
+            Sink::Stdout(_) => Ok(0),
+            Sink::File(d) => {
+                let f = d.file_mut();
+                f.sync_data()?;
+                io::Seek::stream_position(f)
+            }
+        }
     }
 
     /// Flushes and, for a file, renames the temporary file into place.
@@ -152,9 +216,15 @@ impl Output {
 
 impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.discard {
+            return Ok(buf.len());
+        }
         self.inner.write(buf)
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        if self.discard {
+            return Ok(());
+        }
         self.inner.write_all(buf)
     }
     fn flush(&mut self) -> io::Result<()> {

@@ -48,6 +48,11 @@ impl<W: Write> Chunked<W> {
         Ok(())
     }
 
+    /// The inner writer.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
     /// Writes the sorted chunks and returns the inner writer.
     ///
     /// # Errors

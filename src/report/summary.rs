@@ -1,6 +1,7 @@
 //! The run summary: every item read is counted exactly once as matched, known, probable,
 //! clean or failed.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -27,7 +28,7 @@ pub struct Tally {
     /// Items that failed.
     pub failed: u64,
     /// Failed items by reason key.
-    pub failed_by_reason: BTreeMap<&'static str, u64>,
+    pub failed_by_reason: BTreeMap<Cow<'static, str>, u64>,
     /// Things skipped on purpose by reason key (not items).
     pub skipped: BTreeMap<&'static str, u64>,
     /// Hit records (an item may hit several lists or algorithms), of matched, known and
@@ -45,6 +46,7 @@ impl Tally {
         match ev {
             Event::Skipped(why) => *self.skipped.entry(why).or_default() += 1,
             Event::Item(r) => self.add_item(r),
+            Event::InputDone(_) => {}
         }
     }
 
@@ -64,7 +66,10 @@ impl Tally {
             Verdict::Failed => {
                 self.failed += 1;
                 if let Some(f) = r.failure() {
-                    *self.failed_by_reason.entry(f.kind.name()).or_default() += 1;
+                    *self
+                        .failed_by_reason
+                        .entry(Cow::Borrowed(f.kind.name()))
+                        .or_default() += 1;
                 }
             }
             Verdict::Clean => self.clean += 1,
@@ -88,6 +93,7 @@ impl Tally {
         let secs = elapsed.as_secs_f64();
         let rate = |x: f64| if secs > 0.0 { x / secs } else { 0.0 };
         Summary {
+            complete: true,
             items: self.items,
             bytes: self.bytes,
             matched: scan.then_some(self.matched),
@@ -119,6 +125,9 @@ impl Tally {
 /// The summary printed on stderr and written by `--summary FILE`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Summary {
+    /// False when the run stopped before reading everything (a signal, a closed output
+    /// pipe): the counts are then of what was read.
+    pub complete: bool,
     /// Items read.
     pub items: u64,
     /// Bytes hashed.
@@ -211,6 +220,10 @@ impl fmt::Display for Summary {
             f,
             "; {:.*} items/s, {:.1} MB/s",
             digits, self.items_per_s, self.mb_per_s
-        )
+        )?;
+        if !self.complete {
+            write!(f, "; INCOMPLETE: stopped before every item was read")?;
+        }
+        Ok(())
     }
 }
