@@ -131,7 +131,7 @@ pub fn hash(
              or journaled (use jsonl, csv or a list format)",
         ));
     }
-    let record = opts.summary_record && format == HashFormat::Jsonl;
+    let record = summary_record(&opts, format == HashFormat::Jsonl)?;
     let mut run = Run::start(engine, &opts, "hash", &format!("{format:?}"))?;
     let mut w = HashWriter::new(
         run.take_output(),
@@ -170,7 +170,7 @@ pub fn scan(
     progress: &dyn Progress,
     on_failure: &mut dyn FnMut(&ItemResult),
 ) -> io::Result<RunReport> {
-    let record = opts.summary_record && format == ScanFormat::Jsonl;
+    let record = summary_record(&opts, format == ScanFormat::Jsonl)?;
     let mut run = Run::start(engine, &opts, "scan", &format!("{format:?} {all}"))?;
     let mut w = ScanWriter::new(run.take_output(), format, all)?;
     run.header_written(w.get_mut());
@@ -316,7 +316,8 @@ impl Run {
             skip: resumed.map(|r| &r.done as &dyn Skip),
             inputs_done: journal.is_some(),
         };
-        let res = if resumed.is_some_and(|r| r.completed) {
+        let completed = resumed.is_some_and(|r| r.completed);
+        let res = if completed {
             Ok(()) // an earlier run completed it: nothing is left to read
         } else {
             engine.scan_with(inputs, &ctl, progress, |ev| {
@@ -344,7 +345,7 @@ impl Run {
             .stop
             .as_ref()
             .is_some_and(|s| s.load(Ordering::Relaxed));
-        if let Some(j) = journal {
+        if let (Some(j), false) = (journal, completed) {
             let len = write(Step::Sync)?;
             j.commit(len, secs, &tally)?;
         }
@@ -395,8 +396,9 @@ impl Run {
                 .and_then(|()| out.commit());
             named(written, "summary", Some(&p))?;
         }
-        if let (Some((mut j, _)), true) = (self.journal, complete) {
-            j.complete()?;
+        match self.journal {
+            Some((mut j, r)) if complete && !r.completed => j.complete()?,
+            _ => {}
         }
         debug_assert_eq!(
             report.summary.items,
@@ -408,6 +410,17 @@ impl Run {
         );
         Ok(report)
     }
+}
+
+/// Whether to end the records with a summary record: only JSON Lines have one.
+fn summary_record(opts: &RunOptions, jsonl: bool) -> io::Result<bool> {
+    if opts.summary_record && !jsonl {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a summary record ends JSON Lines output only (--format jsonl)",
+        ));
+    }
+    Ok(opts.summary_record)
 }
 
 /// The summary as the last JSON Lines record.

@@ -305,6 +305,7 @@ impl Journal {
         };
         if keep == 0 {
             file.set_len(0).map_err(io_err)?;
+            file.seek(SeekFrom::Start(0)).map_err(io_err)?;
             file.write_all(header.as_bytes()).map_err(io_err)?;
             file.sync_data().map_err(io_err)?;
         } else {
@@ -464,6 +465,33 @@ mod tests {
             offset: off,
             size: 1,
         }
+    }
+
+    /// A journal cut before its first commit starts over, as a journal again (found by the
+    /// kill test: its header was once rewritten past the end of what had been read).
+    #[test]
+    fn uncommitted_journal_starts_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let (mut j, _) = Journal::open(&path, 3, false).unwrap();
+        for i in 0..500 {
+            j.items.push(item_key(&loc("f", None, i)));
+        }
+        // Keys written, then killed before the commit line.
+        let mut lines = String::new();
+        for k in j.items.drain(..) {
+            lines.push_str(&format!("I {k:032x}\n"));
+        }
+        j.write_synced(lines.as_bytes()).unwrap();
+        drop(j);
+        let (_, r) = Journal::open(&path, 3, true).unwrap();
+        assert_eq!(r.done.items(), 0);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            format!("{MAGIC} {:032x}\n", 3).into_bytes()
+        );
+        let (_, r) = Journal::open(&path, 3, true).unwrap();
+        assert_eq!(r.committed_len, 0);
     }
 
     #[test]
