@@ -19,6 +19,14 @@ pub trait Matcher: Sync {
     /// Appends every perceptual hit of an image to `hits`.
     fn find_image(&self, _image: &ImageHashes, _hits: &mut Vec<Hit>) {}
 
+    /// Whether any PDQ hash searched for the image (its variants, with dihedral matching)
+    /// lies within the match threshold plus `slack` bits of an entry: the screen for hashes
+    /// that may be up to `slack` bits from the exact ones (a reduced-scale decode), whose
+    /// images are then hashed again exactly. False for a matcher with no perceptual entries.
+    fn pdq_near(&self, _image: &ImageHashes, _slack: u32) -> bool {
+        false
+    }
+
     /// The perceptual hits of each of `images`, as [`Matcher::find_image`] finds them; an
     /// index searches them as one batch, so that its memory traffic is shared. The scan
     /// calls this, [`IMAGE_BATCH`] images at a time.
@@ -96,6 +104,17 @@ impl Matcher for IndexMatcher<'_> {
     fn find_image(&self, image: &ImageHashes, hits: &mut Vec<Hit>) {
         let Some(own) = image.pdq else { return };
         self.find_pdq(&own, self.variants(image), hits);
+    }
+
+    fn pdq_near(&self, image: &ImageHashes, slack: u32) -> bool {
+        if self.index.pdq_len() == 0 {
+            return false;
+        }
+        let radius = self.pdq_threshold.saturating_add(slack).min(256);
+        let mut near = false;
+        self.index
+            .pdq_search_many(self.variants(image), radius, |_, _| near = true);
+        near
     }
 
     /// All the images' queries (each image's variants) in one search.

@@ -20,7 +20,7 @@ use crate::engine::{Progress, ScanControl};
 use crate::hash::{hash_many, AlgoSet, Digests, MultiHasher};
 use crate::matcher::{Matcher, IMAGE_BATCH};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
-use crate::perceptual::{hash_image, ImageHashes, PerceptualConfig};
+use crate::perceptual::{hash_image, ImageError, ImageHashes, PerceptualConfig, FAST_PDQ_DRIFT};
 use crate::read::Data;
 use crate::source::open::{classify, read_full, Compression};
 use crate::source::tar::{EntryKind, TarMember, TarSlice, TarStream};
@@ -110,7 +110,7 @@ impl Ctx<'_> {
         let known = hits.iter().any(Hit::is_allow) && !hits.iter().any(Hit::is_block);
         let (mut image, mut image_error) = (None, None);
         if let (Ok(_), Some(b), false) = (&outcome, bytes, known) {
-            match hash_image(b, &self.cfg.perceptual) {
+            match hash_image(b, &self.cfg.perceptual).map(|r| self.verified(b, r)) {
                 Some(Ok(i)) => image = Some(i),
                 Some(Err(e)) => image_error = Some(Failure::new(FailKind::Image, e.to_string())),
                 None => {}
@@ -130,6 +130,26 @@ impl Ctx<'_> {
             low_quality,
             hits,
         })));
+    }
+
+    /// The hashes a match may rest on: an image decoded at reduced scale whose PDQ hashes
+    /// come within the threshold plus [`FAST_PDQ_DRIFT`] of an entry is decoded again at
+    /// full size, and its exact hashes replace the screen's. So the fast path only ever
+    /// decides that an image matches nothing; every hit is the reference's, at the
+    /// reference's distance.
+    fn verified(
+        &self,
+        bytes: &[u8],
+        screened: Result<ImageHashes, ImageError>,
+    ) -> Result<ImageHashes, ImageError> {
+        match (&screened, self.matcher) {
+            (Ok(i), Some(m)) if i.decode_scale > 1 && m.pdq_near(i, FAST_PDQ_DRIFT) => {
+                let mut exact = self.cfg.perceptual;
+                exact.decode.fast = false;
+                hash_image(bytes, &exact).unwrap_or(screened)
+            }
+            _ => screened,
+        }
     }
 
     fn fail(&self, loc: Location, f: Failure) {

@@ -433,8 +433,8 @@ fn pdq_by_name(out: &std::process::Output) -> Vec<(String, String)> {
 }
 
 /// `hash` is exact by default (the full-resolution reference hash, bit for bit) and fast with
-/// `--fast-decode` (Pillow draft's hash); `scan` is fast by default and `--exact-decode` makes
-/// it match the exact hashes at distance 0.
+/// `--fast-decode` (Pillow draft's hash); `scan` decodes fast by default only to screen: its
+/// hits are `--exact-decode`'s, the exact hashes at distance 0.
 #[test]
 fn hash_is_exact_by_default_and_scan_is_fast_unless_exact_decode() {
     let dir = tempfile::tempdir().unwrap();
@@ -509,11 +509,14 @@ fn hash_is_exact_by_default_and_scan_is_fast_unless_exact_decode() {
             .map(|(n, h)| (n.clone(), h.clone(), 0))
             .collect::<Vec<_>>()
     );
+    // The reduced decode is only a screen (issue 19): an image it brings near an entry is
+    // decoded again in full, so scan's hits are the exact decode's, hash and distance.
     let fast_hits = scan(&[]);
-    assert_eq!(fast_hits.len(), want.len(), "{fast_hits:?}");
-    for ((name, hash, dist), (_, d)) in fast_hits.iter().zip(&draft_sorted) {
-        assert_eq!(hash, d, "{name}");
-        assert!(*dist <= 6, "{name}: {dist}");
-        assert_eq!(*dist == 0, name == "noscale.jpg", "{name}: {dist}");
+    assert_eq!(fast_hits, scan(&["--exact-decode"]));
+    for (name, hash) in &full_sorted {
+        assert!(
+            fast_hits.contains(&(name.clone(), hash.clone(), 0)),
+            "{name}: {fast_hits:?}"
+        );
     }
 }

@@ -79,7 +79,21 @@ pub struct ImageHashes {
     pub phash: Option<ImgHash64>,
     /// dHash, MSB-first as ImageHash prints it.
     pub dhash: Option<ImgHash64>,
+    /// The JPEG was decoded at `1/decode_scale` of its size ([`DecodeOptions::fast`]): 1
+    /// (every pixel, the reference's hashes), 2, 4 or 8 (hashes up to
+    /// [`FAST_PDQ_DRIFT`] bits from the reference's).
+    pub decode_scale: u8,
 }
+
+/// The most a PDQ hash (or any of its dihedral variants) of a reduced-scale decode
+/// ([`DecodeOptions::fast`]) lies from the full decode's, in bits, with a margin: a scan
+/// searches such hashes within the threshold plus this, and decodes the images it finds
+/// again at full size to match on their exact hashes, so that the fast path never misses
+/// what the reference would find.
+///
+/// Measured by `benches/fast_drift.sh` (every variant of every image of a corpus hashed
+/// both ways): see the README's "Reduced-scale decoding" for the corpus and the figures.
+pub const FAST_PDQ_DRIFT: u32 = 16;
 
 /// Per-thread buffers: decoded pixels and the hashers' scratch, reused from image to image.
 #[derive(Default)]
@@ -119,6 +133,7 @@ pub fn hash_image(bytes: &[u8], cfg: &PerceptualConfig) -> Option<Result<ImageHa
             pdq_dihedral: None,
             phash: None,
             dhash: None,
+            decode_scale: d.scale,
         };
         let pdq_err = |e: pdq::PdqError| fail(format!("unsupported image: {e}"));
         if cfg.pdq && cfg.dihedral {
