@@ -211,8 +211,82 @@ pub fn csv_hash_row(r: &ItemResult, algos: AlgoSet, perceptual: bool) -> Vec<Str
     row
 }
 
+/// Every digest computed for an item, carried by each of its `vigie scan` records (a `hashes`
+/// object in JSON Lines, the last columns in CSV), so that a hit comes with its evidence in
+/// one pass. Perceptual hashes are given only when they are the reference's (full decode):
+/// a hash of a reduced-scale decode, which only screened the image, is left out.
+#[derive(Serialize, Debug, Default, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// MD5.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
+    /// SHA-1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha1: Option<String>,
+    /// SHA-256.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// XXH3-128.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xxh3_128: Option<String>,
+    /// PDQ, as the reference computes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdq: Option<String>,
+    /// PDQ quality.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdq_quality: Option<u8>,
+    /// pHash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phash: Option<String>,
+    /// dHash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dhash: Option<String>,
+}
+
+impl Evidence {
+    /// The digests of `r`.
+    pub fn of(r: &ItemResult) -> Evidence {
+        let get = |a: Algo| {
+            r.outcome
+                .as_ref()
+                .ok()
+                .and_then(|d| d.get(a))
+                .map(|d| d.to_hex())
+        };
+        let exact = r.image.as_ref().filter(|i| i.decode_scale == 1);
+        Evidence {
+            md5: get(Algo::Md5),
+            sha1: get(Algo::Sha1),
+            sha256: get(Algo::Sha256),
+            xxh3_128: get(Algo::Xxh3_128),
+            pdq: exact.and_then(|i| i.pdq).map(|h| h.to_hex()),
+            pdq_quality: exact.and_then(|i| i.pdq_quality),
+            phash: exact.and_then(|i| i.phash).map(|h| h.to_hex()),
+            dhash: exact.and_then(|i| i.dhash).map(|h| h.to_hex()),
+        }
+    }
+
+    /// True when nothing was computed (a failed item).
+    pub fn is_empty(&self) -> bool {
+        *self == Evidence::default()
+    }
+
+    fn csv_fields(&self) -> [String; 8] {
+        [
+            self.md5.clone().unwrap_or_default(),
+            self.sha1.clone().unwrap_or_default(),
+            self.sha256.clone().unwrap_or_default(),
+            self.xxh3_128.clone().unwrap_or_default(),
+            self.pdq.clone().unwrap_or_default(),
+            self.pdq_quality.map(|q| q.to_string()).unwrap_or_default(),
+            self.phash.clone().unwrap_or_default(),
+            self.dhash.clone().unwrap_or_default(),
+        ]
+    }
+}
+
 /// Column names of `vigie scan --format csv`.
-pub const SCAN_CSV_HEADER: [&str; 17] = [
+pub const SCAN_CSV_HEADER: [&str; 25] = [
     "verdict",
     "path",
     "path_bytes",
@@ -230,6 +304,14 @@ pub const SCAN_CSV_HEADER: [&str; 17] = [
     "matched_hash",
     "role",
     "fpr",
+    "md5",
+    "sha1",
+    "sha256",
+    "xxh3_128",
+    "pdq",
+    "pdq_quality",
+    "phash",
+    "dhash",
 ];
 
 /// One `vigie scan` record: a hit, or with `--all` a clean or failed item.
@@ -271,6 +353,9 @@ pub struct ScanRecord {
     /// Failure reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Every digest computed for the item.
+    #[serde(skip_serializing_if = "Evidence::is_empty")]
+    pub hashes: Evidence,
 }
 
 impl ScanRecord {
@@ -278,6 +363,7 @@ impl ScanRecord {
     /// item's verdict, so a match also lists its allowlist hits); with `all`, one for a clean
     /// or failed item.
     pub fn for_item(r: &ItemResult, all: bool) -> Vec<ScanRecord> {
+        let evidence = Evidence::of(r);
         let base = |verdict| ScanRecord {
             verdict,
             loc: WireLocation::new(&r.loc),
@@ -291,6 +377,7 @@ impl ScanRecord {
             fpr: None,
             error_kind: None,
             error: None,
+            hashes: evidence.clone(),
         };
         match r.verdict() {
             Verdict::Failed if all => {
@@ -324,7 +411,7 @@ impl ScanRecord {
     /// The record as a CSV row in [`SCAN_CSV_HEADER`] order.
     pub fn csv_row(&self) -> Vec<String> {
         let [path, path_bytes, member, member_bytes, offset, size] = self.loc.csv_fields();
-        vec![
+        let mut row = vec![
             self.verdict.to_string(),
             path,
             path_bytes,
@@ -342,7 +429,9 @@ impl ScanRecord {
             self.matched_hash.clone().unwrap_or_default(),
             self.role.unwrap_or_default().to_string(),
             self.fpr.map(|f| format!("{f:e}")).unwrap_or_default(),
-        ]
+        ];
+        row.extend(self.hashes.csv_fields());
+        row
     }
 }
 
