@@ -152,7 +152,9 @@ impl Ctx<'_> {
             None => (MultiHasher::new(self.cfg.algos), None),
         };
         let mut done = 0;
-        while done < bytes.len() {
+        // A map whose file shrank under it reads zeros from there on: the item fails
+        // (`checked`), so the rest is not hashed.
+        while done < bytes.len() && !data.faulted() {
             let end = (done + RELEASE_STEP).min(bytes.len());
             let step = &bytes[done..end];
             match &mut h2 {
@@ -178,13 +180,18 @@ impl Ctx<'_> {
 
 /// The digests of a whole file read from a map, unless the file changed while it was read
 /// (then its digests are of neither version: a failed `read` item). Archive members are
-/// checked once for their whole archive, by [`tar_in_place`].
+/// checked once for their whole archive, by [`tar_in_place`], except for a truncation: a
+/// member hashed after a read past the archive's new end (zeros, see `read/guard.rs`) fails.
 fn checked(loc: &Location, data: &Data, digests: Digests) -> Result<Digests, Failure> {
     match loc.member {
         None => match data.changed() {
             Some(why) => Err(Failure::new(FailKind::Read, why)),
             None => Ok(digests),
         },
+        Some(_) if data.faulted() => Err(Failure::new(
+            FailKind::Read,
+            "the archive shrank while it was read: this member's bytes may be zeros, not its own",
+        )),
         Some(_) => Ok(digests),
     }
 }
@@ -631,4 +638,128 @@ fn stream_members(
     }
     flush(&mut batch);
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::NoProgress;
+    use crate::hash::Algo;
+    use crate::read::MmapPolicy;
+
+    fn config() -> PipelineConfig {
+        PipelineConfig {
+            walk: WalkOptions::default(),
+            open: OpenOptions::default(),
+            algos: [Algo::Md5, Algo::Xxh3_128].into_iter().collect(),
+            perceptual: PerceptualConfig::default(),
+            check_quality: false,
+        }
+    }
+
+    /// Runs `f` with a pipeline context and returns the items it sent.
+    fn items(f: impl FnOnce(&Ctx<'_>)) -> Vec<ItemResult> {
+        let cfg = config();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let quit = AtomicBool::new(false);
+        let ctx = Ctx {
+            cfg: &cfg,
+            matcher: None,
+            progress: &NoProgress,
+            out: tx,
+            quit: &quit,
+        };
+        f(&ctx);
+        drop(ctx);
+        rx.try_iter()
+            .filter_map(|ev| match ev {
+                Event::Item(r) => Some(*r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A mapped file truncated after it was mapped and before it is hashed (as another
+    /// process would truncate it mid-read): reading past its new end used to raise SIGBUS and
+    /// kill the process. It is now a failed `read` item naming the truncation, the process
+    /// lives, and the same map dropped and made again works.
+    #[test]
+    fn file_truncated_while_mapped_is_a_failed_read_item() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut datas = Vec::new();
+        for i in 0..4 {
+            let path = dir.path().join(format!("big{i}"));
+            let f = std::fs::File::create(&path).unwrap();
+            // 64 MiB, sparse but for a few written bytes: mapped, hashed by `hash_data`.
+            f.set_len(64 << 20).unwrap();
+            std::os::unix::fs::FileExt::write_at(&f, b"not all zeros", 5 << 20).unwrap();
+            let data = Data::open(&path, MmapPolicy::Auto).unwrap();
+            assert!(data.is_mapped());
+            // Cut to 1 MiB (or to nothing): every later page faults.
+            f.set_len(if i % 2 == 0 { 1 << 20 } else { 0 }).unwrap();
+            datas.push((Location::file(path, 64 << 20), data));
+        }
+        // Four truncated maps hashed at once on the pool's threads.
+        let got = items(|ctx| ctx.hash_items(datas));
+        assert_eq!(got.len(), 4);
+        for r in &got {
+            let e = r.outcome.as_ref().expect_err("a failed item, not a record");
+            assert_eq!(e.kind, FailKind::Read, "{e:?}");
+            assert!(e.message.contains("shrank while it was read"), "{e:?}");
+        }
+        // An intact map of the same size afterwards is a record again.
+        let path = dir.path().join("intact");
+        std::fs::write(&path, vec![1u8; 64 << 20]).unwrap();
+        let data = Data::open(&path, MmapPolicy::Auto).unwrap();
+        let got = items(|ctx| ctx.hash_data(Location::file(path.clone(), 64 << 20), &data));
+        assert!(got[0].outcome.is_ok(), "{:?}", got[0].outcome);
+    }
+
+    /// The members of a mapped tar truncated under the hasher: none read from past its new
+    /// end is a record (of zeros), and the archive itself fails, naming the truncation.
+    #[test]
+    fn tar_truncated_while_mapped_fails_its_unread_members() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.tar");
+        let mut b = Vec::new();
+        for i in 0..8u8 {
+            let mut h = [0u8; 512];
+            let name = format!("m{i}");
+            h[..name.len()].copy_from_slice(name.as_bytes());
+            h[100..107].copy_from_slice(b"0000644");
+            let size = format!("{:011o}", 1u32 << 20);
+            h[124..135].copy_from_slice(size.as_bytes());
+            h[136..147].copy_from_slice(b"00000000000");
+            h[156] = b'0';
+            h[257..263].copy_from_slice(b"ustar\0");
+            h[263..265].copy_from_slice(b"00");
+            h[148..156].copy_from_slice(b"        ");
+            let sum: u32 = h.iter().map(|&x| u32::from(x)).sum();
+            h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+            b.extend_from_slice(&h);
+            b.extend(std::iter::repeat_n(i + 1, 1 << 20));
+        }
+        b.extend_from_slice(&[0u8; 1024]);
+        std::fs::write(&path, &b).unwrap();
+        let data = Data::open(&path, MmapPolicy::Auto).unwrap();
+        assert!(data.is_mapped());
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(2 << 20).unwrap();
+        let got = items(|ctx| tar_in_place(ctx, path.clone(), &data));
+        // The header walk itself reads zeros past the cut (an end of archive): the members it
+        // found, read after the fault, fail; none past the cut is a record.
+        for r in got.iter().filter(|r| r.loc.member.is_some()) {
+            if r.outcome.is_ok() {
+                assert!(r.loc.offset + r.loc.size <= 2 << 20, "{:?}", r.loc);
+            }
+        }
+        let archive = got
+            .iter()
+            .find(|r| r.loc.member.is_none())
+            .expect("archive");
+        let e = archive.outcome.as_ref().expect_err("the archive fails");
+        assert_eq!(e.kind, FailKind::Read);
+        assert!(e.message.contains("shrank"), "{e:?}");
+        assert!(archive.outcome.is_err());
+    }
 }

@@ -1,13 +1,16 @@
 //! Reading bytes: memory maps with a read() fallback.
 //!
 //! [`Data`] is what every later stage sees: a byte slice that is either a window of a shared
-//! memory map or an owned buffer. The only `unsafe` code of the crate lives in its private `mmap` module.
+//! memory map or an owned buffer. The only `unsafe` code of the crate lives in its private
+//! `mmap` and `guard` modules (the maps, and the SIGBUS guard that turns a read past the end of a
+//! file truncated while mapped into a failed item).
 //!
 //! This module is private to the crate, as BLAKE3 keeps its maps: a mapped slice never
 //! reaches a caller of the library (the engine takes paths or owned bytes and returns owned
 //! records), so the map's one hazard (a file changed under it, see `mmap.rs`) is the
 //! engine's documented risk on its own inputs, never a safe caller's undefined behaviour.
 
+mod guard;
 pub(crate) mod mmap;
 
 use std::fs::File;
@@ -148,6 +151,15 @@ impl Data {
         }
     }
 
+    /// True when these bytes come from a map whose file shrank while it was read (the bytes
+    /// past its new end read as zeros): cheap, for the members of a mapped archive.
+    pub fn faulted(&self) -> bool {
+        match &self.backing {
+            Backing::Map(m) => m.faulted(),
+            Backing::Owned(_) | Backing::Shared(_) => false,
+        }
+    }
+
     /// The bytes.
     pub fn bytes(&self) -> &[u8] {
         match &self.backing {
@@ -285,8 +297,8 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
     }
 
-    /// A mapped file that grows or is rewritten after it was mapped says so (a shrink would
-    /// fault instead, SIGBUS, which this does not cover).
+    /// A mapped file that grows or is rewritten after it was mapped says so (a shrink is
+    /// covered by the SIGBUS guard: see `pipeline::tests`).
     #[test]
     fn mapped_file_changed_after_mapping_is_seen() {
         let mut f = tempfile::NamedTempFile::new().unwrap();

@@ -152,6 +152,14 @@ impl Read for DataReader {
         let rest = bytes.get(self.pos..).unwrap_or(&[]);
         let n = rest.len().min(buf.len());
         buf[..n].copy_from_slice(&rest[..n]);
+        // A read past the end of a file truncated since it was mapped gave zeros (see
+        // `read/guard.rs`): the stream ends here, as a truncated one, never decoded further.
+        if self.data.faulted() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file shrank while it was read",
+            ));
+        }
         self.pos += n;
         // Keep the resident set flat on huge compressed dumps.
         const RELEASE_EVERY: usize = 32 << 20;
