@@ -21,7 +21,7 @@ use crate::hash::{hash_many, AlgoSet, Digests, MultiHasher};
 use crate::matcher::{Matcher, IMAGE_BATCH};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::{hash_image, ImageHashes, PerceptualConfig};
-use crate::read::Data;
+use crate::read::{Data, FileStream};
 use crate::source::open::{classify, read_full, Compression};
 use crate::source::tar::{EntryKind, TarMember, TarSlice, TarStream};
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
@@ -75,12 +75,23 @@ impl Ctx<'_> {
     /// is computed or matched), and the result sent on; perceptual matching is done there, in
     /// batches of images (see [`run`]).
     fn finish(&self, loc: Location, outcome: Result<Digests, Failure>, bytes: Option<&[u8]>) {
+        self.finish_with(loc, outcome, bytes, None);
+    }
+
+    /// [`Ctx::finish`] with the image error of an image that was not decoded.
+    fn finish_with(
+        &self,
+        loc: Location,
+        outcome: Result<Digests, Failure>,
+        bytes: Option<&[u8]>,
+        not_decoded: Option<Failure>,
+    ) {
         let mut hits = Vec::new();
         if let (Some(m), Ok(d)) = (self.matcher, &outcome) {
             m.find(d, &mut hits);
         }
         let known = hits.iter().any(Hit::is_allow) && !hits.iter().any(Hit::is_block);
-        let (mut image, mut image_error) = (None, None);
+        let (mut image, mut image_error) = (None, not_decoded);
         if let (Ok(_), Some(b), false) = (&outcome, bytes, known) {
             match hash_image(b, &self.cfg.perceptual) {
                 Some(Ok(i)) => image = Some(i),
@@ -176,6 +187,90 @@ impl Ctx<'_> {
         let outcome = checked(&loc, data, digests);
         self.finish(loc, outcome, Some(bytes));
     }
+}
+
+/// Bytes read per step from a file streamed with read(); two such buffers alternate, one
+/// filled while the other is hashed.
+const STREAM_STEP: usize = 8 << 20;
+
+/// A large file read with read() (`--no-mmap`, or a map refused; see
+/// [`crate::read::STREAM_MIN_LEN`]), hashed as it streams: memory stays at two buffers of
+/// [`STREAM_STEP`] bytes however large the file. A file that changed while it was read is a
+/// failed `read` item ([`FileStream`]). Exact digests only: an item that sniffs as an image
+/// (when perceptual hashes are wanted) is read whole to be decoded, up to the decoder's
+/// allocation limit ([`crate::perceptual::decode::DecodeLimits::max_alloc`]); a larger one is
+/// hashed as it streams and its image error says why it was not decoded.
+fn stream_file(ctx: &Ctx<'_>, path: PathBuf, mut file: FileStream, head: &[u8]) {
+    let len = file.len();
+    let loc = Location::file(path, len);
+    let image = ctx.cfg.perceptual.any() && crate::perceptual::decode::sniff(head).is_some();
+    let max = ctx.cfg.perceptual.decode.limits.max_alloc;
+    if image && len <= max {
+        let mut buf = Vec::new();
+        let read = usize::try_from(len)
+            .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))
+            .and_then(|n| {
+                buf.try_reserve_exact(n)
+                    .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e))
+            })
+            .and_then(|()| file.read_to_end(&mut buf));
+        match read {
+            Ok(_) => ctx.hash_items(vec![(loc, Data::from_vec(buf))]),
+            Err(e) => ctx.fail(loc, Failure::new(FailKind::Read, e.to_string())),
+        }
+        return;
+    }
+    match stream_hash(ctx, &mut file) {
+        Ok(digests) => {
+            let not_decoded = image.then(|| {
+                let why = format!(
+                    "image too large: a file of {len} bytes read with --no-mmap is over the \
+                     decoding limit of {max} bytes, so it was not decoded"
+                );
+                Failure::new(FailKind::Image, why)
+            });
+            ctx.finish_with(loc, Ok(digests), None, not_decoded);
+        }
+        Err(e) => ctx.fail(loc, Failure::new(FailKind::Read, e.to_string())),
+    }
+}
+
+/// Hashes a stream to its end, reading the next [`STREAM_STEP`] while hashing the last (and,
+/// with several algorithms, hashing with two threads as [`Ctx::hash_data`] does).
+fn stream_hash(ctx: &Ctx<'_>, file: &mut FileStream) -> io::Result<Digests> {
+    let split = match ctx.cfg.algos.split_by_cost() {
+        Some(halves) if rayon::current_num_threads() > 1 => Some(halves),
+        _ => None,
+    };
+    let (mut h, mut h2) = match split {
+        Some((a, b)) => (MultiHasher::new(a), Some(MultiHasher::new(b))),
+        None => (MultiHasher::new(ctx.cfg.algos), None),
+    };
+    let mut cur = vec![0u8; STREAM_STEP];
+    let mut next = vec![0u8; STREAM_STEP];
+    let mut n = read_full(file, &mut cur)?;
+    while n > 0 {
+        if ctx.quit.load(Ordering::Relaxed) {
+            return Err(io::Error::other("the run was stopped"));
+        }
+        let step = &cur[..n];
+        let (read, ()) = rayon::join(
+            || read_full(file, &mut next),
+            || match &mut h2 {
+                Some(h2) => {
+                    rayon::join(|| h.update(step), || h2.update(step));
+                }
+                None => h.update(step),
+            },
+        );
+        ctx.progress.bytes_read(n as u64);
+        n = read?;
+        std::mem::swap(&mut cur, &mut next);
+    }
+    Ok(match h2 {
+        Some(h2) => h.finish().merge(h2.finish()),
+        None => h.finish(),
+    })
 }
 
 /// The digests of a whole file read from a map, unless the file changed while it was read
@@ -309,7 +404,9 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
         match opened {
             Container::Blob(data) => blobs.push((Location::file(path, data.len() as u64), data)),
             Container::Tar(data) => tar_in_place(ctx, path, &data),
-            Container::CompressedTar(c, reader) => tar_streamed(ctx, path, c, reader),
+            Container::CompressedTar(c, reader) => tar_streamed(ctx, path, Some(c), reader),
+            Container::TarStream(reader) => tar_streamed(ctx, path, None, reader),
+            Container::Stream(file, head) => stream_file(ctx, path, file, &head),
         }
     }
     ctx.hash_items(blobs);
@@ -502,12 +599,17 @@ fn read_member(
 /// its bytes may be wrong where nothing else noticed, and a digest is never reported that was
 /// not verified. A member's hits still stand (a finding is never hidden). The held results are
 /// small (no item bytes), one per member.
+///
+/// A large uncompressed tar read with read() (`--no-mmap`; `compression` is `None`) is walked
+/// the same way, read to its end so that a file that changed while it was read is seen (see
+/// [`crate::read::FileStream`]); its failures are `read` failures.
 fn tar_streamed(
     ctx: &Ctx<'_>,
     path: PathBuf,
-    compression: Compression,
+    compression: Option<Compression>,
     reader: Box<dyn Read + Send>,
 ) {
+    let kind = stream_fail_kind(compression);
     let (tx, held) = crossbeam_channel::unbounded();
     let holding = Ctx {
         cfg: ctx.cfg,
@@ -522,14 +624,12 @@ fn tar_streamed(
     let unverified = match failed {
         Some(why) => Some(why),
         None => {
-            let why = verify_to_end(stream.into_inner())
-                .err()
-                .map(|why| format!("{} stream {why}", compression.name()));
+            let why = verify_to_end(stream.into_inner(), compression).err();
             // The damage is an item of its own too: a corrupt stream holding no member
             // (nothing held to fail) must not pass as an empty, clean archive.
             if let Some(why) = &why {
                 let loc = Location::file(path.clone(), 0);
-                ctx.fail(loc, Failure::new(FailKind::Decompress, why.clone()));
+                ctx.fail(loc, Failure::new(kind, why.clone()));
             }
             why
         }
@@ -537,10 +637,13 @@ fn tar_streamed(
     for ev in held.try_iter() {
         match (ev, &unverified) {
             (Event::Item(mut r), Some(why)) if r.outcome.is_ok() => {
-                let msg = format!(
-                    "{why}: the archive is corrupt, so this member's bytes are not verified"
-                );
-                r.outcome = Err(Failure::new(FailKind::Decompress, msg));
+                let msg = match compression {
+                    Some(_) => format!(
+                        "{why}: the archive is corrupt, so this member's bytes are not verified"
+                    ),
+                    None => format!("{why}: this member's bytes are not verified"),
+                };
+                r.outcome = Err(Failure::new(kind, msg));
                 ctx.send(Event::Item(r));
             }
             (ev, _) => ctx.send(ev),
@@ -551,14 +654,36 @@ fn tar_streamed(
 /// Reads a decoder to its end, so that it checks the stream's checksums. Trailing bytes
 /// after a complete, verified stream (tape padding, another format's garbage) are ignored, as
 /// `gzip -d` ignores them; a checksum mismatch or a stream cut short is an error.
-fn verify_to_end(mut reader: Box<dyn Read + Send>) -> Result<(), String> {
+/// A file that changed while it was read is an error too, in its own words.
+fn verify_to_end(
+    mut reader: Box<dyn Read + Send>,
+    compression: Option<Compression>,
+) -> Result<(), String> {
+    let name = stream_name(compression);
     match io::copy(&mut reader, &mut io::sink()) {
         Ok(_) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-            Err(format!("ends early, before its checksum: {e}"))
+        Err(e) if crate::read::changed_while_read(&e) => Err(e.to_string()),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(format!(
+            "{name} stream ends early, before its checksum: {e}"
+        )),
+        Err(e) if e.to_string().contains("checksum") => {
+            Err(format!("{name} stream checksum mismatch: {e}"))
         }
-        Err(e) if e.to_string().contains("checksum") => Err(format!("checksum mismatch: {e}")),
         Err(_) => Ok(()),
+    }
+}
+
+/// The name of a stream in messages.
+fn stream_name(compression: Option<Compression>) -> &'static str {
+    compression.map_or("tar", Compression::name)
+}
+
+/// The kind of a stream's failures: a compressed stream's are `decompress`, a plain file's
+/// `read`.
+fn stream_fail_kind(compression: Option<Compression>) -> FailKind {
+    match compression {
+        Some(_) => FailKind::Decompress,
+        None => FailKind::Read,
     }
 }
 
@@ -568,7 +693,7 @@ fn verify_to_end(mut reader: Box<dyn Read + Send>) -> Result<(), String> {
 fn stream_members(
     ctx: &Ctx<'_>,
     path: &std::path::Path,
-    compression: Compression,
+    compression: Option<Compression>,
     stream: &mut TarStream<Box<dyn Read + Send>>,
 ) -> Option<String> {
     let mut batch: Vec<(TarMember, Vec<u8>)> = Vec::new();
@@ -598,12 +723,12 @@ fn stream_members(
                 // The parser words the decoder's own errors as "read error: ...".
                 let io = e.reason.starts_with("read error");
                 let kind = if io {
-                    FailKind::Decompress
+                    stream_fail_kind(compression)
                 } else {
                     FailKind::Archive
                 };
                 let msg = if io {
-                    format!("{} stream {e}", compression.name())
+                    format!("{} stream {e}", stream_name(compression))
                 } else {
                     e.to_string()
                 };
@@ -627,11 +752,13 @@ fn stream_members(
             Ok(Streamed::Hashed(digests)) => ctx.finish(member_loc(path, &m), Ok(digests), None),
             Err(e) => {
                 flush(&mut batch);
-                let msg = format!("{} stream: {e}", compression.name());
-                ctx.fail(
-                    member_loc(path, &m),
-                    Failure::new(FailKind::Decompress, msg.clone()),
-                );
+                let msg = if crate::read::changed_while_read(&e) {
+                    e.to_string()
+                } else {
+                    format!("{} stream: {e}", stream_name(compression))
+                };
+                let kind = stream_fail_kind(compression);
+                ctx.fail(member_loc(path, &m), Failure::new(kind, msg.clone()));
                 return Some(msg);
             }
         }
@@ -713,6 +840,40 @@ mod tests {
         let data = Data::open(&path, MmapPolicy::Auto).unwrap();
         let got = items(|ctx| ctx.hash_data(Location::file(path.clone(), 64 << 20), &data));
         assert!(got[0].outcome.is_ok(), "{:?}", got[0].outcome);
+    }
+
+    /// A large file read with read() (`--no-mmap`) is hashed as it streams, with the
+    /// digests of the whole file; truncated after it was opened, it is a failed `read` item
+    /// (it used to be buffered whole, and its prefix reported as a good record).
+    #[test]
+    fn streamed_file_is_hashed_whole_and_a_truncated_one_fails() {
+        use crate::read::{Opened, STREAM_MIN_LEN};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        let len = STREAM_MIN_LEN as usize + STREAM_STEP + 12345;
+        let content: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let want = crate::hash::hash_bytes(config().algos, &content);
+        let open = || match Data::open_input_streamed(&path, MmapPolicy::Never).unwrap() {
+            Opened::Stream(s) => s,
+            Opened::Data(_) => panic!("a large file read with read() is streamed"),
+        };
+        let head = content[..16].to_vec();
+        let s = open();
+        let got = items(|ctx| stream_file(ctx, path.clone(), s, &head));
+        let d = got[0].outcome.as_ref().expect("a record");
+        assert_eq!(d, &want);
+        let s = open();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
+        let got = items(|ctx| stream_file(ctx, path.clone(), s, &head));
+        let e = got[0].outcome.as_ref().expect_err("a failed item");
+        assert_eq!(e.kind, FailKind::Read);
+        assert!(e.message.contains("shrank while it was read"), "{e:?}");
     }
 
     /// The members of a mapped tar truncated under the hasher: none read from past its new
