@@ -784,9 +784,21 @@ mod tests {
         }
     }
 
+    /// MD5 alone: quick in a debug build, for tests that read many megabytes.
+    fn md5() -> PipelineConfig {
+        PipelineConfig {
+            algos: [Algo::Md5].into_iter().collect(),
+            ..config()
+        }
+    }
+
     /// Runs `f` with a pipeline context and returns the items it sent.
     fn items(f: impl FnOnce(&Ctx<'_>)) -> Vec<ItemResult> {
-        let cfg = config();
+        items_with(config(), f)
+    }
+
+    /// [`items`] with a configuration of the caller's.
+    fn items_with(cfg: PipelineConfig, f: impl FnOnce(&Ctx<'_>)) -> Vec<ItemResult> {
         let (tx, rx) = crossbeam_channel::unbounded();
         let quit = AtomicBool::new(false);
         let ctx = Ctx {
@@ -876,20 +888,17 @@ mod tests {
         assert!(e.message.contains("shrank while it was read"), "{e:?}");
     }
 
-    /// The members of a mapped tar truncated under the hasher: none read from past its new
-    /// end is a record (of zeros), and the archive itself fails, naming the truncation.
-    #[test]
-    fn tar_truncated_while_mapped_fails_its_unread_members() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.tar");
+    /// A ustar archive of `members` members of `size` bytes each (member i: byte i + 1, then
+    /// zeros).
+    fn tar_bytes(members: u8, size: u32) -> Vec<u8> {
         let mut b = Vec::new();
-        for i in 0..8u8 {
+        for i in 0..members {
             let mut h = [0u8; 512];
             let name = format!("m{i}");
             h[..name.len()].copy_from_slice(name.as_bytes());
             h[100..107].copy_from_slice(b"0000644");
-            let size = format!("{:011o}", 1u32 << 20);
-            h[124..135].copy_from_slice(size.as_bytes());
+            let octal = format!("{size:011o}");
+            h[124..135].copy_from_slice(octal.as_bytes());
             h[136..147].copy_from_slice(b"00000000000");
             h[156] = b'0';
             h[257..263].copy_from_slice(b"ustar\0");
@@ -898,9 +907,52 @@ mod tests {
             let sum: u32 = h.iter().map(|&x| u32::from(x)).sum();
             h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
             b.extend_from_slice(&h);
-            b.extend(std::iter::repeat_n(i + 1, 1 << 20));
+            let data_at = b.len();
+            b.extend_from_slice(&vec![0u8; size as usize]);
+            b[data_at] = i + 1;
         }
         b.extend_from_slice(&[0u8; 1024]);
+        b
+    }
+
+    /// A large tar read with --no-mmap is walked as a stream; truncated while it is read, no
+    /// member is a record: those read before the cut are held and fail with the archive.
+    #[test]
+    fn streamed_tar_truncated_while_read_fails_its_members() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.tar");
+        std::fs::write(&path, tar_bytes(9, 8 << 20)).unwrap();
+        let opts = OpenOptions {
+            mmap: MmapPolicy::Never,
+            archives: true,
+        };
+        let Ok(Container::TarStream(r)) = open_file(&path, &opts) else {
+            panic!("a stream");
+        };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(20 << 20)
+            .unwrap();
+        let got = items_with(md5(), |ctx| tar_streamed(ctx, path.clone(), None, r));
+        assert!(!got.is_empty());
+        assert!(
+            got.iter().all(|r| r.outcome.is_err()),
+            "no record after a cut"
+        );
+        let e = got.iter().find_map(|r| r.outcome.as_ref().err()).unwrap();
+        assert_eq!(e.kind, FailKind::Read, "{e:?}");
+        assert!(e.message.contains("shrank"), "{e:?}");
+    }
+
+    /// The members of a mapped tar truncated under the hasher: none read from past its new
+    /// end is a record (of zeros), and the archive itself fails, naming the truncation.
+    #[test]
+    fn tar_truncated_while_mapped_fails_its_unread_members() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.tar");
+        let b = tar_bytes(8, 1 << 20);
         std::fs::write(&path, &b).unwrap();
         let data = Data::open(&path, MmapPolicy::Auto).unwrap();
         assert!(data.is_mapped());

@@ -182,3 +182,60 @@ fn no_mmap_on_a_large_tar_walks_it_as_a_stream() {
     }
     assert_eq!(runs[0], runs[1]);
 }
+
+/// A gzip-compressed tar over the streaming threshold read with --no-mmap is decoded from
+/// the file as a stream (its first block peeked, then the file rewound): the same records as
+/// when it is mapped.
+#[test]
+fn no_mmap_on_a_large_compressed_tar_decodes_it_as_a_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    // 66 MiB that gzip cannot shrink below the 64 MiB threshold (xorshift bytes).
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let noise: Vec<u8> = (0..66 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(src.join("noise.bin"), &noise).unwrap();
+    std::fs::write(src.join("small.txt"), b"small").unwrap();
+    let tar = dir.path().join("t.tar");
+    let o = std::process::Command::new("tar")
+        .arg("-cf")
+        .arg(&tar)
+        .arg("-C")
+        .arg(&src)
+        .arg(".")
+        .output()
+        .expect("tar must be installed");
+    assert!(o.status.success());
+    let o = std::process::Command::new("gzip")
+        .args(["-1", "-n"])
+        .arg(&tar)
+        .output()
+        .expect("gzip must be installed");
+    assert!(o.status.success());
+    let tgz = dir.path().join("t.tar.gz");
+    assert!(std::fs::metadata(&tgz).unwrap().len() >= 64 << 20);
+    let mut runs = Vec::new();
+    for no_mmap in [false, true] {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["hash".as_ref(), "--algo".as_ref()];
+        args.push("md5".as_ref());
+        if no_mmap {
+            args.push("--no-mmap".as_ref());
+        }
+        args.push(tgz.as_os_str());
+        let (o, _) = run_with_peak(&args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let mut r = jsonl(&o.stdout);
+        r.sort_by_key(|r| r["member"].as_str().unwrap_or_default().to_string());
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r.iter().all(|r| r["member"].is_string()), "{r:?}");
+        runs.push(r);
+    }
+    assert_eq!(runs[0], runs[1]);
+}
