@@ -109,6 +109,7 @@ pub struct EngineBuilder {
     dihedral: bool,
     exif_orient: bool,
     limits: DecodeLimits,
+    decode_memory: Option<u64>,
     fast_decode: Option<bool>,
     pdq_threshold: u32,
     pdq_min_quality: u8,
@@ -130,6 +131,7 @@ impl Default for EngineBuilder {
             dihedral: false,
             exif_orient: false,
             limits: DecodeLimits::default(),
+            decode_memory: None,
             fast_decode: None,
             pdq_threshold: MATCH_THRESHOLD,
             pdq_min_quality: MIN_QUALITY,
@@ -192,6 +194,14 @@ impl EngineBuilder {
     /// Limits on decoding one image (pixels, bytes allocated).
     pub fn decode_limits(mut self, limits: DecodeLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// The bytes of pixel buffers all threads together may hold while decoding images (one
+    /// budget for the process, see [`crate::perceptual::decode::set_decode_memory`]; default
+    /// 1 GiB). Set when the engine is built.
+    pub fn decode_memory(mut self, bytes: u64) -> Self {
+        self.decode_memory = Some(bytes);
         self
     }
 
@@ -281,6 +291,9 @@ impl EngineBuilder {
             },
             min_quality: self.pdq_min_quality,
         };
+        if let Some(bytes) = self.decode_memory {
+            crate::perceptual::decode::set_decode_memory(bytes);
+        }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .thread_name(|i| format!("vigie-worker-{i}"))

@@ -178,6 +178,10 @@ struct ImageArgs {
     /// Largest pixel buffer to allocate while decoding one image, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     max_alloc: u64,
+    /// Pixel buffers all threads together may hold while decoding, in bytes: an image waits
+    /// for room, one larger than this fails as `image too large`.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    decode_memory: u64,
 }
 
 #[derive(Args, Debug)]
@@ -716,6 +720,7 @@ fn image_options(b: EngineBuilder, a: &ImageArgs, p: Perceptual) -> EngineBuilde
             max_pixels: a.max_pixels,
             max_alloc: a.max_alloc,
         })
+        .decode_memory(a.decode_memory)
 }
 
 /// The file extension of a scan format's part files.

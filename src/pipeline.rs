@@ -21,7 +21,7 @@ use crate::hash::{hash_many, AlgoSet, Digests, MultiHasher};
 use crate::matcher::{Matcher, IMAGE_BATCH};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::{hash_image, ImageError, ImageHashes, PerceptualConfig, FAST_PDQ_DRIFT};
-use crate::read::Data;
+use crate::read::{Data, FileStream};
 use crate::source::open::{classify, read_full, Compression};
 use crate::source::tar::{EntryKind, TarMember, TarSlice, TarStream};
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
@@ -100,6 +100,17 @@ impl Ctx<'_> {
     /// is computed or matched), and the result sent on; perceptual matching is done there, in
     /// batches of images (see [`run`]).
     fn finish(&self, loc: Location, outcome: Result<Digests, Failure>, bytes: Option<&[u8]>) {
+        self.finish_with(loc, outcome, bytes, None);
+    }
+
+    /// [`Ctx::finish`] with the image error of an image that was not decoded.
+    fn finish_with(
+        &self,
+        loc: Location,
+        outcome: Result<Digests, Failure>,
+        bytes: Option<&[u8]>,
+        not_decoded: Option<Failure>,
+    ) {
         if self.delivered(&loc) {
             return;
         }
@@ -108,7 +119,7 @@ impl Ctx<'_> {
             m.find(d, &mut hits);
         }
         let known = hits.iter().any(Hit::is_allow) && !hits.iter().any(Hit::is_block);
-        let (mut image, mut image_error) = (None, None);
+        let (mut image, mut image_error) = (None, not_decoded);
         if let (Ok(_), Some(b), false) = (&outcome, bytes, known) {
             match hash_image(b, &self.cfg.perceptual).map(|r| self.verified(b, r)) {
                 Some(Ok(i)) => image = Some(i),
@@ -200,7 +211,9 @@ impl Ctx<'_> {
             None => (MultiHasher::new(self.cfg.algos), None),
         };
         let mut done = 0;
-        while done < bytes.len() {
+        // A map whose file shrank under it reads zeros from there on: the item fails
+        // (`checked`), so the rest is not hashed.
+        while done < bytes.len() && !data.faulted() {
             if self.stopped() {
                 return; // left undelivered: the run is incomplete
             }
@@ -227,15 +240,108 @@ impl Ctx<'_> {
     }
 }
 
+/// Bytes read per step from a file streamed with read(); two such buffers alternate, one
+/// filled while the other is hashed.
+const STREAM_STEP: usize = 8 << 20;
+
+/// A large file read with read() (`--no-mmap`, or a map refused; see
+/// [`crate::read::STREAM_MIN_LEN`]), hashed as it streams: memory stays at two buffers of
+/// [`STREAM_STEP`] bytes however large the file. A file that changed while it was read is a
+/// failed `read` item ([`FileStream`]). Exact digests only: an item that sniffs as an image
+/// (when perceptual hashes are wanted) is read whole to be decoded, up to the decoder's
+/// allocation limit ([`crate::perceptual::decode::DecodeLimits::max_alloc`]); a larger one is
+/// hashed as it streams and its image error says why it was not decoded.
+fn stream_file(ctx: &Ctx<'_>, path: PathBuf, mut file: FileStream, head: &[u8]) {
+    let len = file.len();
+    let loc = Location::file(path, len);
+    if ctx.delivered(&loc) {
+        return;
+    }
+    let image = ctx.cfg.perceptual.any() && crate::perceptual::decode::sniff(head).is_some();
+    let max = ctx.cfg.perceptual.decode.limits.max_alloc;
+    if image && len <= max {
+        let mut buf = Vec::new();
+        let read = usize::try_from(len)
+            .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))
+            .and_then(|n| {
+                buf.try_reserve_exact(n)
+                    .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e))
+            })
+            .and_then(|()| file.read_to_end(&mut buf));
+        match read {
+            Ok(_) => ctx.hash_items(vec![(loc, Data::from_vec(buf))]),
+            Err(e) => ctx.fail(loc, Failure::new(FailKind::Read, e.to_string())),
+        }
+        return;
+    }
+    match stream_hash(ctx, &mut file) {
+        Ok(digests) => {
+            let not_decoded = image.then(|| {
+                let why = format!(
+                    "image too large: a file of {len} bytes read with --no-mmap is over the \
+                     decoding limit of {max} bytes, so it was not decoded"
+                );
+                Failure::new(FailKind::Image, why)
+            });
+            ctx.finish_with(loc, Ok(digests), None, not_decoded);
+        }
+        Err(_) if ctx.stopped() => {} // left undelivered: the run is incomplete
+        Err(e) => ctx.fail(loc, Failure::new(FailKind::Read, e.to_string())),
+    }
+}
+
+/// Hashes a stream to its end, reading the next [`STREAM_STEP`] while hashing the last (and,
+/// with several algorithms, hashing with two threads as [`Ctx::hash_data`] does).
+fn stream_hash(ctx: &Ctx<'_>, file: &mut FileStream) -> io::Result<Digests> {
+    let split = match ctx.cfg.algos.split_by_cost() {
+        Some(halves) if rayon::current_num_threads() > 1 => Some(halves),
+        _ => None,
+    };
+    let (mut h, mut h2) = match split {
+        Some((a, b)) => (MultiHasher::new(a), Some(MultiHasher::new(b))),
+        None => (MultiHasher::new(ctx.cfg.algos), None),
+    };
+    let mut cur = vec![0u8; STREAM_STEP];
+    let mut next = vec![0u8; STREAM_STEP];
+    let mut n = read_full(file, &mut cur)?;
+    while n > 0 {
+        if ctx.stopped() {
+            return Err(io::Error::other("the run was stopped"));
+        }
+        let step = &cur[..n];
+        let (read, ()) = rayon::join(
+            || read_full(file, &mut next),
+            || match &mut h2 {
+                Some(h2) => {
+                    rayon::join(|| h.update(step), || h2.update(step));
+                }
+                None => h.update(step),
+            },
+        );
+        ctx.progress.bytes_read(n as u64);
+        n = read?;
+        std::mem::swap(&mut cur, &mut next);
+    }
+    Ok(match h2 {
+        Some(h2) => h.finish().merge(h2.finish()),
+        None => h.finish(),
+    })
+}
+
 /// The digests of a whole file read from a map, unless the file changed while it was read
 /// (then its digests are of neither version: a failed `read` item). Archive members are
-/// checked once for their whole archive, by [`tar_in_place`].
+/// checked once for their whole archive, by [`tar_in_place`], except for a truncation: a
+/// member hashed after a read past the archive's new end (zeros, see `read/guard.rs`) fails.
 fn checked(loc: &Location, data: &Data, digests: Digests) -> Result<Digests, Failure> {
     match loc.member {
         None => match data.changed() {
             Some(why) => Err(Failure::new(FailKind::Read, why)),
             None => Ok(digests),
         },
+        Some(_) if data.faulted() => Err(Failure::new(
+            FailKind::Read,
+            "the archive shrank while it was read: this member's bytes may be zeros, not its own",
+        )),
         Some(_) => Ok(digests),
     }
 }
@@ -409,7 +515,15 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
                 ctx.input_done(path);
             }
             Container::CompressedTar(c, reader) => {
-                tar_streamed(ctx, path.clone(), c, reader);
+                tar_streamed(ctx, path.clone(), Some(c), reader);
+                ctx.input_done(path);
+            }
+            Container::TarStream(reader) => {
+                tar_streamed(ctx, path.clone(), None, reader);
+                ctx.input_done(path);
+            }
+            Container::Stream(file, head) => {
+                stream_file(ctx, path.clone(), file, &head);
                 ctx.input_done(path);
             }
         }
@@ -616,12 +730,17 @@ fn read_member(
 /// its bytes may be wrong where nothing else noticed, and a digest is never reported that was
 /// not verified. A member's hits still stand (a finding is never hidden). The held results are
 /// small (no item bytes), one per member.
+///
+/// A large uncompressed tar read with read() (`--no-mmap`; `compression` is `None`) is walked
+/// the same way, read to its end so that a file that changed while it was read is seen (see
+/// [`crate::read::FileStream`]); its failures are `read` failures.
 fn tar_streamed(
     ctx: &Ctx<'_>,
     path: PathBuf,
-    compression: Compression,
+    compression: Option<Compression>,
     reader: Box<dyn Read + Send>,
 ) {
+    let kind = stream_fail_kind(compression);
     let (tx, held) = crossbeam_channel::unbounded();
     let holding = Ctx {
         cfg: ctx.cfg,
@@ -641,14 +760,12 @@ fn tar_streamed(
     let unverified = match failed {
         Some(why) => Some(why),
         None => {
-            let why = verify_to_end(stream.into_inner())
-                .err()
-                .map(|why| format!("{} stream {why}", compression.name()));
+            let why = verify_to_end(stream.into_inner(), compression).err();
             // The damage is an item of its own too: a corrupt stream holding no member
             // (nothing held to fail) must not pass as an empty, clean archive.
             if let Some(why) = &why {
                 let loc = Location::file(path.clone(), 0);
-                ctx.fail(loc, Failure::new(FailKind::Decompress, why.clone()));
+                ctx.fail(loc, Failure::new(kind, why.clone()));
             }
             why
         }
@@ -656,10 +773,13 @@ fn tar_streamed(
     for ev in held.try_iter() {
         match (ev, &unverified) {
             (Event::Item(mut r), Some(why)) if r.outcome.is_ok() => {
-                let msg = format!(
-                    "{why}: the archive is corrupt, so this member's bytes are not verified"
-                );
-                r.outcome = Err(Failure::new(FailKind::Decompress, msg));
+                let msg = match compression {
+                    Some(_) => format!(
+                        "{why}: the archive is corrupt, so this member's bytes are not verified"
+                    ),
+                    None => format!("{why}: this member's bytes are not verified"),
+                };
+                r.outcome = Err(Failure::new(kind, msg));
                 ctx.send(Event::Item(r));
             }
             (ev, _) => ctx.send(ev),
@@ -670,14 +790,36 @@ fn tar_streamed(
 /// Reads a decoder to its end, so that it checks the stream's checksums. Trailing bytes
 /// after a complete, verified stream (tape padding, another format's garbage) are ignored, as
 /// `gzip -d` ignores them; a checksum mismatch or a stream cut short is an error.
-fn verify_to_end(mut reader: Box<dyn Read + Send>) -> Result<(), String> {
+/// A file that changed while it was read is an error too, in its own words.
+fn verify_to_end(
+    mut reader: Box<dyn Read + Send>,
+    compression: Option<Compression>,
+) -> Result<(), String> {
+    let name = stream_name(compression);
     match io::copy(&mut reader, &mut io::sink()) {
         Ok(_) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-            Err(format!("ends early, before its checksum: {e}"))
+        Err(e) if crate::read::changed_while_read(&e) => Err(e.to_string()),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(format!(
+            "{name} stream ends early, before its checksum: {e}"
+        )),
+        Err(e) if e.to_string().contains("checksum") => {
+            Err(format!("{name} stream checksum mismatch: {e}"))
         }
-        Err(e) if e.to_string().contains("checksum") => Err(format!("checksum mismatch: {e}")),
         Err(_) => Ok(()),
+    }
+}
+
+/// The name of a stream in messages.
+fn stream_name(compression: Option<Compression>) -> &'static str {
+    compression.map_or("tar", Compression::name)
+}
+
+/// The kind of a stream's failures: a compressed stream's are `decompress`, a plain file's
+/// `read`.
+fn stream_fail_kind(compression: Option<Compression>) -> FailKind {
+    match compression {
+        Some(_) => FailKind::Decompress,
+        None => FailKind::Read,
     }
 }
 
@@ -687,7 +829,7 @@ fn verify_to_end(mut reader: Box<dyn Read + Send>) -> Result<(), String> {
 fn stream_members(
     ctx: &Ctx<'_>,
     path: &std::path::Path,
-    compression: Compression,
+    compression: Option<Compression>,
     stream: &mut TarStream<Box<dyn Read + Send>>,
 ) -> Option<String> {
     let mut batch: Vec<(TarMember, Vec<u8>)> = Vec::new();
@@ -717,12 +859,12 @@ fn stream_members(
                 // The parser words the decoder's own errors as "read error: ...".
                 let io = e.reason.starts_with("read error");
                 let kind = if io {
-                    FailKind::Decompress
+                    stream_fail_kind(compression)
                 } else {
                     FailKind::Archive
                 };
                 let msg = if io {
-                    format!("{} stream {e}", compression.name())
+                    format!("{} stream {e}", stream_name(compression))
                 } else {
                     e.to_string()
                 };
@@ -749,15 +891,229 @@ fn stream_members(
             Err(_) if ctx.stopped() => return None,
             Err(e) => {
                 flush(&mut batch);
-                let msg = format!("{} stream: {e}", compression.name());
-                ctx.fail(
-                    member_loc(path, &m),
-                    Failure::new(FailKind::Decompress, msg.clone()),
-                );
+                let msg = if crate::read::changed_while_read(&e) {
+                    e.to_string()
+                } else {
+                    format!("{} stream: {e}", stream_name(compression))
+                };
+                let kind = stream_fail_kind(compression);
+                ctx.fail(member_loc(path, &m), Failure::new(kind, msg.clone()));
                 return Some(msg);
             }
         }
     }
     flush(&mut batch);
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::NoProgress;
+    use crate::hash::Algo;
+    use crate::read::MmapPolicy;
+
+    fn config() -> PipelineConfig {
+        PipelineConfig {
+            walk: WalkOptions::default(),
+            open: OpenOptions::default(),
+            algos: [Algo::Md5, Algo::Xxh3_128].into_iter().collect(),
+            perceptual: PerceptualConfig::default(),
+            check_quality: false,
+        }
+    }
+
+    /// MD5 alone: quick in a debug build, for tests that read many megabytes.
+    fn md5() -> PipelineConfig {
+        PipelineConfig {
+            algos: [Algo::Md5].into_iter().collect(),
+            ..config()
+        }
+    }
+
+    /// Runs `f` with a pipeline context and returns the items it sent.
+    fn items(f: impl FnOnce(&Ctx<'_>)) -> Vec<ItemResult> {
+        items_with(config(), f)
+    }
+
+    /// [`items`] with a configuration of the caller's.
+    fn items_with(cfg: PipelineConfig, f: impl FnOnce(&Ctx<'_>)) -> Vec<ItemResult> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let quit = AtomicBool::new(false);
+        let ctl = ScanControl::default();
+        let ctx = Ctx {
+            cfg: &cfg,
+            matcher: None,
+            progress: &NoProgress,
+            out: tx,
+            quit: &quit,
+            ctl: &ctl,
+        };
+        f(&ctx);
+        drop(ctx);
+        rx.try_iter()
+            .filter_map(|ev| match ev {
+                Event::Item(r) => Some(*r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A mapped file truncated after it was mapped and before it is hashed (as another
+    /// process would truncate it mid-read): reading past its new end used to raise SIGBUS and
+    /// kill the process. It is now a failed `read` item naming the truncation, the process
+    /// lives, and the same map dropped and made again works.
+    #[test]
+    fn file_truncated_while_mapped_is_a_failed_read_item() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut datas = Vec::new();
+        for i in 0..4 {
+            let path = dir.path().join(format!("big{i}"));
+            let f = std::fs::File::create(&path).unwrap();
+            // 64 MiB, sparse but for a few written bytes: mapped, hashed by `hash_data`.
+            f.set_len(64 << 20).unwrap();
+            std::os::unix::fs::FileExt::write_at(&f, b"not all zeros", 5 << 20).unwrap();
+            let data = Data::open(&path, MmapPolicy::Auto).unwrap();
+            assert!(data.is_mapped());
+            // Cut to 1 MiB (or to nothing): every later page faults.
+            f.set_len(if i % 2 == 0 { 1 << 20 } else { 0 }).unwrap();
+            datas.push((Location::file(path, 64 << 20), data));
+        }
+        // Four truncated maps hashed at once on the pool's threads.
+        let got = items(|ctx| ctx.hash_items(datas));
+        assert_eq!(got.len(), 4);
+        for r in &got {
+            let e = r.outcome.as_ref().expect_err("a failed item, not a record");
+            assert_eq!(e.kind, FailKind::Read, "{e:?}");
+            assert!(e.message.contains("shrank while it was read"), "{e:?}");
+        }
+        // An intact map of the same size afterwards is a record again.
+        let path = dir.path().join("intact");
+        std::fs::write(&path, vec![1u8; 64 << 20]).unwrap();
+        let data = Data::open(&path, MmapPolicy::Auto).unwrap();
+        let got = items(|ctx| ctx.hash_data(Location::file(path.clone(), 64 << 20), &data));
+        assert!(got[0].outcome.is_ok(), "{:?}", got[0].outcome);
+    }
+
+    /// A large file read with read() (`--no-mmap`) is hashed as it streams, with the
+    /// digests of the whole file; truncated after it was opened, it is a failed `read` item
+    /// (it used to be buffered whole, and its prefix reported as a good record).
+    #[test]
+    fn streamed_file_is_hashed_whole_and_a_truncated_one_fails() {
+        use crate::read::{Opened, STREAM_MIN_LEN};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        let len = STREAM_MIN_LEN as usize + STREAM_STEP + 12345;
+        let content: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let want = crate::hash::hash_bytes(config().algos, &content);
+        let open = || match Data::open_input_streamed(&path, MmapPolicy::Never).unwrap() {
+            Opened::Stream(s) => s,
+            Opened::Data(_) => panic!("a large file read with read() is streamed"),
+        };
+        let head = content[..16].to_vec();
+        let s = open();
+        let got = items(|ctx| stream_file(ctx, path.clone(), s, &head));
+        let d = got[0].outcome.as_ref().expect("a record");
+        assert_eq!(d, &want);
+        let s = open();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(1 << 20)
+            .unwrap();
+        let got = items(|ctx| stream_file(ctx, path.clone(), s, &head));
+        let e = got[0].outcome.as_ref().expect_err("a failed item");
+        assert_eq!(e.kind, FailKind::Read);
+        assert!(e.message.contains("shrank while it was read"), "{e:?}");
+    }
+
+    /// A ustar archive of `members` members of `size` bytes each (member i: byte i + 1, then
+    /// zeros).
+    fn tar_bytes(members: u8, size: u32) -> Vec<u8> {
+        let mut b = Vec::new();
+        for i in 0..members {
+            let mut h = [0u8; 512];
+            let name = format!("m{i}");
+            h[..name.len()].copy_from_slice(name.as_bytes());
+            h[100..107].copy_from_slice(b"0000644");
+            let octal = format!("{size:011o}");
+            h[124..135].copy_from_slice(octal.as_bytes());
+            h[136..147].copy_from_slice(b"00000000000");
+            h[156] = b'0';
+            h[257..263].copy_from_slice(b"ustar\0");
+            h[263..265].copy_from_slice(b"00");
+            h[148..156].copy_from_slice(b"        ");
+            let sum: u32 = h.iter().map(|&x| u32::from(x)).sum();
+            h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+            b.extend_from_slice(&h);
+            let data_at = b.len();
+            b.extend_from_slice(&vec![0u8; size as usize]);
+            b[data_at] = i + 1;
+        }
+        b.extend_from_slice(&[0u8; 1024]);
+        b
+    }
+
+    /// A large tar read with --no-mmap is walked as a stream; truncated while it is read, no
+    /// member is a record: those read before the cut are held and fail with the archive.
+    #[test]
+    fn streamed_tar_truncated_while_read_fails_its_members() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.tar");
+        std::fs::write(&path, tar_bytes(9, 8 << 20)).unwrap();
+        let opts = OpenOptions {
+            mmap: MmapPolicy::Never,
+            archives: true,
+        };
+        let Ok(Container::TarStream(r)) = open_file(&path, &opts) else {
+            panic!("a stream");
+        };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(20 << 20)
+            .unwrap();
+        let got = items_with(md5(), |ctx| tar_streamed(ctx, path.clone(), None, r));
+        assert!(!got.is_empty());
+        assert!(
+            got.iter().all(|r| r.outcome.is_err()),
+            "no record after a cut"
+        );
+        let e = got.iter().find_map(|r| r.outcome.as_ref().err()).unwrap();
+        assert_eq!(e.kind, FailKind::Read, "{e:?}");
+        assert!(e.message.contains("shrank"), "{e:?}");
+    }
+
+    /// The members of a mapped tar truncated under the hasher: none read from past its new
+    /// end is a record (of zeros), and the archive itself fails, naming the truncation.
+    #[test]
+    fn tar_truncated_while_mapped_fails_its_unread_members() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.tar");
+        let b = tar_bytes(8, 1 << 20);
+        std::fs::write(&path, &b).unwrap();
+        let data = Data::open(&path, MmapPolicy::Auto).unwrap();
+        assert!(data.is_mapped());
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(2 << 20).unwrap();
+        let got = items(|ctx| tar_in_place(ctx, path.clone(), &data));
+        // The header walk itself reads zeros past the cut (an end of archive): the members it
+        // found, read after the fault, fail; none past the cut is a record.
+        for r in got.iter().filter(|r| r.loc.member.is_some()) {
+            if r.outcome.is_ok() {
+                assert!(r.loc.offset + r.loc.size <= 2 << 20, "{:?}", r.loc);
+            }
+        }
+        let archive = got
+            .iter()
+            .find(|r| r.loc.member.is_none())
+            .expect("archive");
+        let e = archive.outcome.as_ref().expect_err("the archive fails");
+        assert_eq!(e.kind, FailKind::Read);
+        assert!(e.message.contains("shrank"), "{e:?}");
+        assert!(archive.outcome.is_err());
+    }
 }

@@ -42,7 +42,16 @@
 //!
 //! # Allocation
 //! Pixels are written into a caller-owned `Vec<u8>` that is reused from image to image (one per
-//! thread): once it has grown to the largest image seen, decoding allocates no pixel buffer. The
+//! thread): once it has grown to the largest image seen, decoding allocates no pixel buffer
+//! (a buffer over 64 MiB is freed after its image, and a new one is fresh zeroed memory, made
+//! resident only where the decoder writes).
+//!
+//! # One budget for all threads
+//! Every decode reserves its pixel buffers (the bytes [`DecodeLimits::max_alloc`] counts) from
+//! one process-wide budget ([`set_decode_memory`], default [`DEFAULT_DECODE_MEMORY`]) once the
+//! header is read and before allocating; an image that does not fit waits for others, one
+//! larger than the budget fails at once as [`DecodeErrorKind::TooLarge`]. [`decode_rgb`] gives
+//! the share back when it returns; the engine keeps it until the pixels are hashed. The
 //! `image` decoders write their native layout (e.g. RGBA or 16-bit) into the same buffer, which is
 //! then converted to RGB in place. The decoders' own working memory is theirs (libjpeg's, `png`'s…).
 
@@ -138,6 +147,162 @@ impl Default for DecodeLimits {
             max_alloc: 1 << 30,
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One decode-memory budget for the whole process.
+
+/// The default of [`set_decode_memory`]: 1 GiB, the largest single image's buffers
+/// ([`DecodeLimits::max_alloc`]) by default, so that any image allowed alone can decode.
+pub const DEFAULT_DECODE_MEMORY: u64 = 1 << 30;
+
+/// How long an image waits for others to release decode memory before it fails.
+const BUDGET_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Pixel buffers larger than this are freed after each image instead of being kept for the
+/// next one (a per-thread buffer kept at its largest image would escape the budget).
+const RETAIN_MAX: usize = 64 << 20;
+
+static DECODE_MEMORY: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(DEFAULT_DECODE_MEMORY);
+/// The process's budget.
+static BUDGET: Budget = Budget::new();
+
+/// Sets the decode-memory budget of the process: the bytes of pixel buffers (as counted by
+/// [`DecodeLimits::max_alloc`]) that all threads together may hold while decoding. An image
+/// reserves its share from its header before any buffer is allocated, and releases it when its
+/// pixels are freed; one that does not fit waits for others (up to 10 minutes), and one larger
+/// than the whole budget fails at once ([`DecodeErrorKind::TooLarge`]). One budget for the
+/// process, whatever the number of threads or engines (the last value set applies).
+pub fn set_decode_memory(bytes: u64) {
+    DECODE_MEMORY.store(bytes, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The decode-memory budget (see [`set_decode_memory`]).
+pub fn decode_memory() -> u64 {
+    DECODE_MEMORY.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Bytes reserved by images being decoded (and hashed) now, all threads together.
+struct Budget {
+    in_use: std::sync::Mutex<u64>,
+    released: std::sync::Condvar,
+}
+
+impl Budget {
+    const fn new() -> Budget {
+        Budget {
+            in_use: std::sync::Mutex::new(0),
+            released: std::sync::Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.in_use
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes `bytes` of `cap`, waiting at most `wait` for room; `Err(())` when there was none
+    /// in time. The caller checked `bytes <= cap`.
+    fn take(
+        &'static self,
+        bytes: u64,
+        cap: u64,
+        wait: std::time::Duration,
+    ) -> Result<Reservation, ()> {
+        let start = std::time::Instant::now();
+        let mut used = self.lock();
+        while used.saturating_add(bytes) > cap {
+            let left = wait.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Err(());
+            }
+            used = self
+                .released
+                .wait_timeout(used, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+        *used += bytes;
+        Ok(Reservation(self, bytes))
+    }
+}
+
+/// Bytes of a budget held by one image; released on drop.
+struct Reservation(&'static Budget, u64);
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut used = self.0.lock();
+        *used = used.saturating_sub(self.1);
+        drop(used);
+        self.0.released.notify_all();
+    }
+}
+
+thread_local! {
+    /// The reservation of the image this thread decoded last, while its pixels are in use.
+    static HELD: std::cell::RefCell<Option<Reservation>> = const { std::cell::RefCell::new(None) };
+    /// Inside [`budget_scope`]: the reservation outlives the decode (the caller hashes the
+    /// pixels), released when the scope ends.
+    static SCOPED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Reserves `bytes` of decode memory for a `w`×`h` image, waiting for other threads to release
+/// theirs when the budget is full; held by this thread until [`release_held`].
+fn reserve(bytes: u64, w: u64, h: u64) -> Result<(), DecodeError> {
+    // This thread's previous image is done with: its share goes back first, so a thread never
+    // waits for itself.
+    release_held();
+    let cap = decode_memory();
+    if bytes > cap {
+        return Err(DecodeError::new(
+            DecodeErrorKind::TooLarge,
+            format!(
+                "{w}x{h} needs {bytes} bytes of pixel buffers, over the decode memory budget of \
+                 {cap} bytes shared by all threads (--decode-memory)"
+            ),
+        ));
+    }
+    let r = BUDGET.take(bytes, cap, BUDGET_WAIT).map_err(|()| {
+        DecodeError::new(
+            DecodeErrorKind::TooLarge,
+            format!(
+                "{w}x{h} needs {bytes} bytes of pixel buffers: waited {} s for other images to \
+                 release the decode memory budget of {cap} bytes",
+                BUDGET_WAIT.as_secs()
+            ),
+        )
+    })?;
+    HELD.with(|h| *h.borrow_mut() = Some(r));
+    Ok(())
+}
+
+/// Gives back this thread's reservation, if any.
+fn release_held() {
+    // Taken out first: the drop locks the budget, never while the cell is borrowed.
+    let held = HELD.with(|h| h.borrow_mut().take());
+    drop(held);
+}
+
+/// Frees a pixel buffer too large to keep for the next image (see [`RETAIN_MAX`]).
+fn trim(out: &mut Vec<u8>) {
+    if out.capacity() > RETAIN_MAX {
+        *out = Vec::new();
+    }
+}
+
+/// Runs `f`, which decodes into `out` and then uses the pixels, keeping the image's share of
+/// the decode budget until `f` returns; then frees `out` if it is too large to keep, and gives
+/// the share back. Outside such a scope, [`decode_rgb`] releases the share when it returns.
+pub(crate) fn budget_scope<T>(out: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    let was = SCOPED.with(|s| s.replace(true));
+    let r = f(out);
+    SCOPED.with(|s| s.set(was));
+    trim(out);
+    release_held();
+    r
 }
 
 /// The side [`DecodeOptions::fast`] keeps a reduced JPEG decode at or above, in pixels
@@ -303,20 +468,24 @@ pub fn decode_rgb_as(
             Err(DecodeError::new(DecodeErrorKind::Corrupt, msg))
         }
     };
-    let mut decoded = match result {
-        Ok(d) => d,
-        Err(e) => {
-            out.clear();
-            return Err(e);
+    let result = result.and_then(|mut decoded| {
+        if let Some(o) = decoded.orientation {
+            let (w, h) =
+                apply_orientation(out, decoded.width as usize, decoded.height as usize, o)?;
+            // Both sides were u32 before the swap.
+            decoded.width = w as u32;
+            decoded.height = h as u32;
         }
-    };
-    if let Some(o) = decoded.orientation {
-        let (w, h) = apply_orientation(out, decoded.width as usize, decoded.height as usize, o)?;
-        // Both sides were u32 before the swap.
-        decoded.width = w as u32;
-        decoded.height = h as u32;
+        Ok(decoded)
+    });
+    if result.is_err() {
+        out.clear();
+        trim(out);
+        release_held();
+    } else if !SCOPED.with(Cell::get) {
+        release_held();
     }
-    Ok(decoded)
+    result
 }
 
 thread_local! {
@@ -388,6 +557,8 @@ fn check_size(
             ),
         ));
     }
+    // Before any buffer: this image's share of the budget all threads decode within.
+    reserve(peak, w, h)?;
     usize::try_from(working).map_err(|_| {
         DecodeError::new(
             DecodeErrorKind::TooLarge,
@@ -404,13 +575,24 @@ fn prepare(out: &mut Vec<u8>, len: usize) -> Result<(), DecodeError> {
         out.truncate(len);
         return Ok(());
     }
-    out.try_reserve(len - out.len()).map_err(|e| {
+    if out.capacity() >= len {
+        out.resize(len, 0);
+        return Ok(());
+    }
+    // Too small: a new buffer rather than a grown one (nothing to copy over). Fresh zeroed
+    // memory comes from the system as untouched zero pages, so an image that fails early (a
+    // header promising 11000² pixels over 20 bytes of data) never makes them resident. The
+    // allocation is tried first so that a refusal is this image's error, not an abort.
+    *out = Vec::new();
+    let mut probe: Vec<u8> = Vec::new();
+    probe.try_reserve_exact(len).map_err(|e| {
         DecodeError::new(
             DecodeErrorKind::TooLarge,
             format!("cannot allocate {len} bytes: {e}"),
         )
     })?;
-    out.resize(len, 0);
+    drop(probe);
+    *out = vec![0u8; len];
     Ok(())
 }
 
@@ -827,6 +1009,23 @@ fn apply_orientation(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The decode budget is one pool for every thread: a reservation that does not fit waits
+    /// until another is released (never for itself), and gives up after its bound.
+    #[test]
+    fn budget_is_shared_and_waits_for_room() {
+        use std::time::Duration;
+        let budget: &'static Budget = Box::leak(Box::new(Budget::new()));
+        let a = budget.take(60, 100, Duration::ZERO).expect("room");
+        assert!(budget.take(60, 100, Duration::from_millis(10)).is_err());
+        let b = budget.take(40, 100, Duration::ZERO).expect("the rest");
+        let waiter =
+            std::thread::spawn(move || budget.take(60, 100, Duration::from_secs(600)).map(|r| r.1));
+        drop(a);
+        assert_eq!(waiter.join().unwrap(), Ok(60));
+        drop(b);
+        assert_eq!(*budget.lock(), 0, "every reservation given back");
+    }
 
     #[test]
     fn sniff_magic() {

@@ -120,9 +120,26 @@ pub fn hash_image(bytes: &[u8], cfg: &PerceptualConfig) -> Option<Result<ImageHa
     let format = decode::sniff(bytes)?;
     Some(SCRATCH.with(|s| {
         let s = &mut *s.borrow_mut();
+        let Scratch { rgb, pdq, img } = s;
+        // The image's share of the decode budget is held while its pixels are hashed.
+        decode::budget_scope(rgb, |rgb| hash_decoded(bytes, format, cfg, rgb, pdq, img))
+    }))
+}
+
+/// Decodes `bytes` into `rgb` and hashes the pixels (see [`hash_image`]).
+fn hash_decoded(
+    bytes: &[u8],
+    format: ImageFormat,
+    cfg: &PerceptualConfig,
+    rgb: &mut Vec<u8>,
+    pdq: &mut PdqHasher,
+    img: &mut ImgHasher,
+) -> Result<ImageHashes, ImageError> {
+    {
         let fail = ImageError;
-        let d = decode::decode_rgb_as(bytes, format, &cfg.decode, &mut s.rgb)
+        let d = decode::decode_rgb_as(bytes, format, &cfg.decode, rgb)
             .map_err(|e| fail(e.to_string()))?;
+        let rgb: &[u8] = rgb;
         let (w, h) = (d.width as usize, d.height as usize);
         let mut out = ImageHashes {
             format,
@@ -137,26 +154,26 @@ pub fn hash_image(bytes: &[u8], cfg: &PerceptualConfig) -> Option<Result<ImageHa
         };
         let pdq_err = |e: pdq::PdqError| fail(format!("unsupported image: {e}"));
         if cfg.pdq && cfg.dihedral {
-            let r = s.pdq.hash_rgb_dihedral(&s.rgb, w, h).map_err(pdq_err)?;
+            let r = pdq.hash_rgb_dihedral(rgb, w, h).map_err(pdq_err)?;
             out.pdq = Some(r.hashes[0]);
             out.pdq_quality = Some(r.quality);
             out.pdq_dihedral = Some(Box::new(r.hashes));
         } else if cfg.pdq {
-            let r = s.pdq.hash_rgb(&s.rgb, w, h).map_err(pdq_err)?;
+            let r = pdq.hash_rgb(rgb, w, h).map_err(pdq_err)?;
             out.pdq = Some(r.hash);
             out.pdq_quality = Some(r.quality);
         }
         let img_err = |e: imghash::ImgHashError| fail(format!("unsupported image: {e}"));
         match (cfg.phash, cfg.dhash) {
             (true, true) => {
-                let (p, d) = s.img.both_rgb(&s.rgb, w, h).map_err(img_err)?;
+                let (p, d) = img.both_rgb(rgb, w, h).map_err(img_err)?;
                 out.phash = Some(p);
                 out.dhash = Some(d);
             }
-            (true, false) => out.phash = Some(s.img.phash_rgb(&s.rgb, w, h).map_err(img_err)?),
-            (false, true) => out.dhash = Some(s.img.dhash_rgb(&s.rgb, w, h).map_err(img_err)?),
+            (true, false) => out.phash = Some(img.phash_rgb(rgb, w, h).map_err(img_err)?),
+            (false, true) => out.dhash = Some(img.dhash_rgb(rgb, w, h).map_err(img_err)?),
             (false, false) => {}
         }
         Ok(out)
-    }))
+    }
 }

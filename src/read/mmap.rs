@@ -1,4 +1,5 @@
-//! The crate's only `unsafe` code: read-only memory maps of input files and index files.
+//! Read-only memory maps of input files and index files: with `guard.rs` (the SIGBUS guard of
+//! input maps), the crate's only `unsafe` code.
 //!
 //! A map is private to this module: callers see bytes through [`super::Data`] and never hold a
 //! raw mapped slice past the map's life.
@@ -24,6 +25,9 @@ pub enum MmapPolicy {
 
 /// A read-only map of a whole file, with what the file was when mapped.
 pub(crate) struct Map {
+    /// The SIGBUS guard of an input map (see `guard.rs`); declared first so that it is
+    /// dropped, unregistering the range, before the map is unmapped.
+    guard: Option<super::guard::Guard>,
     map: memmap2::Mmap,
     /// The mapped file (a duplicate descriptor), to see whether it changed since.
     file: File,
@@ -35,6 +39,12 @@ impl Map {
     /// Maps the first `len` bytes of `file` (its size when opened: a block device's metadata
     /// says 0), or returns `Ok(None)` when it cannot be mapped (empty, a file system that
     /// refuses) so that the caller falls back to read().
+    ///
+    /// A `sequential` map is an input's: it is registered with the SIGBUS guard (`guard.rs`),
+    /// so that a file truncated while it is read becomes a failed item instead of killing the
+    /// process; when the guard cannot take it (no free slot, no handler on this platform) it
+    /// is not mapped (`Ok(None)`). Other maps (indexes) are not guarded: a fault in one kills
+    /// the process, as zeros read from a truncated index would be wrong answers.
     pub(crate) fn new(file: &File, len: u64, sequential: bool) -> io::Result<Option<Map>> {
         let Ok(len) = usize::try_from(len) else {
             return Ok(None);
@@ -48,11 +58,19 @@ impl Map {
         // value that a changed byte could make invalid), and no mapped slice leaves the crate
         // (`Map` and `Data` are crate-private; the library's API takes paths or owned bytes and
         // returns owned records). A file truncated or rewritten during a scan can then only give
-        // changed bytes (a wrong hash for that item, as with read() racing a writer) or, if it
-        // shrank, SIGBUS. Like b3sum and ripgrep we accept that for inputs not being written
-        // during a scan; `--no-mmap` (`EngineBuilder::mmap(false)`) avoids it entirely.
+        // changed bytes (a wrong hash for that item, as with read() racing a writer, which
+        // `changed` reports after hashing) or, if it shrank, SIGBUS: for an input map the guard
+        // turns the fault into zeros and a mark that `changed` reports, so the item fails.
         match unsafe { memmap2::MmapOptions::new().len(len).map(file) } {
             Ok(map) => {
+                let guard = if sequential {
+                    match super::guard::register(map.as_ptr(), map.len()) {
+                        Some(g) => Some(g),
+                        None => return Ok(None),
+                    }
+                } else {
+                    None
+                };
                 let advice = if sequential {
                     memmap2::Advice::Sequential
                 } else {
@@ -61,6 +79,7 @@ impl Map {
                 let _ = map.advise(advice);
                 let modified = file.metadata()?.modified().ok();
                 Ok(Some(Map {
+                    guard,
                     map,
                     file: file.try_clone()?,
                     modified,
@@ -74,6 +93,13 @@ impl Map {
     /// since it was mapped (checked on the open file, after the bytes were hashed). A block
     /// device (its metadata size is 0) is only checked for a new modification time.
     pub(crate) fn changed(&self) -> Option<String> {
+        if self.faulted() {
+            return Some(format!(
+                "the file shrank while it was read ({} bytes when opened; the bytes past its \
+                 new end were read as zeros)",
+                self.map.len()
+            ));
+        }
         let meta = match self.file.metadata() {
             Ok(m) => m,
             Err(e) => return Some(format!("cannot check the file after reading it: {e}")),
@@ -91,6 +117,14 @@ impl Map {
             }
             _ => None,
         }
+    }
+
+    /// Did a read of this map fault past the end of its shrunk file (see `guard.rs`)?
+    /// Cheap: one atomic load.
+    pub(crate) fn faulted(&self) -> bool {
+        self.guard
+            .as_ref()
+            .is_some_and(super::guard::Guard::faulted)
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {

@@ -1,13 +1,16 @@
 //! Reading bytes: memory maps with a read() fallback.
 //!
 //! [`Data`] is what every later stage sees: a byte slice that is either a window of a shared
-//! memory map or an owned buffer. The only `unsafe` code of the crate lives in its private `mmap` module.
+//! memory map or an owned buffer. The only `unsafe` code of the crate lives in its private
+//! `mmap` and `guard` modules (the maps, and the SIGBUS guard that turns a read past the end of a
+//! file truncated while mapped into a failed item).
 //!
 //! This module is private to the crate, as BLAKE3 keeps its maps: a mapped slice never
 //! reaches a caller of the library (the engine takes paths or owned bytes and returns owned
 //! records), so the map's one hazard (a file changed under it, see `mmap.rs`) is the
 //! engine's documented risk on its own inputs, never a safe caller's undefined behaviour.
 
+mod guard;
 pub(crate) mod mmap;
 
 use std::fs::File;
@@ -24,6 +27,134 @@ use crate::model::SharedBytes;
 /// (with a TLB shootdown on every core at unmap) costs more than copying it. Measured on the
 /// 20,000-file benchmark tree (1–200 KiB files, xxh3): read() 0.41 s, mmap 0.61 s.
 pub const MIN_MAP_LEN: u64 = 4 << 20;
+
+/// Regular files (and block devices) of at least this many bytes that are read rather than
+/// mapped (`--no-mmap`, or a map refused) are streamed through a bounded buffer
+/// ([`FileStream`]) instead of being read whole into memory: a 4 GiB file used to take 4 GiB
+/// of RAM. Below it a file is read whole, as the hashers and decoders want one slice.
+pub const STREAM_MIN_LEN: u64 = 64 << 20;
+
+/// An opened input: its bytes, or a stream over it when it is large and not mapped.
+pub(crate) enum Opened {
+    /// Mapped, or read whole.
+    Data(Data),
+    /// Large and read(): to be read through a bounded buffer.
+    Stream(FileStream),
+}
+
+/// The error of a file that changed while it was read through a [`FileStream`]: its bytes
+/// are neither the old nor the new content. Carried inside an [`io::Error`] (kind
+/// `UnexpectedEof`) so that it crosses decoders; see [`changed_while_read`].
+#[derive(Debug)]
+pub(crate) struct ChangedWhileRead(String);
+
+impl std::fmt::Display for ChangedWhileRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ChangedWhileRead {}
+
+/// Is `e` (or the error it wraps) a [`ChangedWhileRead`]? Then its message is the reason.
+pub(crate) fn changed_while_read(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|e| e.is::<ChangedWhileRead>())
+}
+
+/// A large file read from start to end by read(), never held whole: it checks that exactly
+/// the bytes the file had when opened were read (no fewer: it shrank; no more: it grew) and
+/// that its modification time did not change; else the read fails with a
+/// [`ChangedWhileRead`] error.
+pub(crate) struct FileStream {
+    file: File,
+    len: u64,
+    pos: u64,
+    modified: Option<std::time::SystemTime>,
+    /// The end was reached and checked.
+    ended: bool,
+}
+
+impl FileStream {
+    fn new(file: File, len: u64) -> io::Result<FileStream> {
+        let modified = file.metadata()?.modified().ok();
+        Ok(FileStream {
+            file,
+            len,
+            pos: 0,
+            modified,
+            ended: false,
+        })
+    }
+
+    /// The file's size when opened.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Back to the first byte (after a look at the head).
+    pub fn rewind(&mut self) -> io::Result<()> {
+        self.file.rewind()?;
+        self.pos = 0;
+        self.ended = false;
+        Ok(())
+    }
+
+    fn changed(&self, why: String) -> io::Error {
+        io::Error::new(io::ErrorKind::UnexpectedEof, ChangedWhileRead(why))
+    }
+
+    /// At the end: nothing more to read, same size, same modification time.
+    fn check_end(&mut self) -> io::Result<()> {
+        let mut more = [0u8; 1];
+        if self.file.read(&mut more)? > 0 {
+            return Err(self.changed(format!(
+                "the file grew while it was read ({} bytes when opened)",
+                self.len
+            )));
+        }
+        let meta = self.file.metadata()?;
+        if meta.is_file() && meta.len() != self.len {
+            return Err(self.changed(format!(
+                "the file changed size while it was read ({} bytes when opened, {} now)",
+                self.len,
+                meta.len()
+            )));
+        }
+        match (self.modified, meta.modified().ok()) {
+            (Some(then), Some(now)) if then != now => {
+                Err(self.changed("the file was modified while it was read".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Read for FileStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos >= self.len {
+            if !self.ended && !buf.is_empty() {
+                self.check_end()?;
+                self.ended = true;
+            }
+            return Ok(0);
+        }
+        let want = usize::try_from(self.len - self.pos).map_or(buf.len(), |r| r.min(buf.len()));
+        let n = loop {
+            match self.file.read(&mut buf[..want]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => break r?,
+            }
+        };
+        if n == 0 && want > 0 {
+            return Err(self.changed(format!(
+                "the file shrank while it was read ({} bytes when opened, it ended after {})",
+                self.len, self.pos
+            )));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
 
 /// Bytes to work on: a range of a shared memory map, or an owned buffer.
 #[derive(Clone)]
@@ -73,11 +204,38 @@ impl Data {
     ///
     /// # Errors
     /// As [`Data::open`].
+    #[cfg(test)]
     pub fn open_input(path: &Path, policy: MmapPolicy) -> io::Result<Data> {
         Data::open_as(path, policy, true)
     }
 
+    /// Like [`Data::open_input`], but a file of at least [`STREAM_MIN_LEN`] bytes that is not
+    /// mapped (`--no-mmap`, or a map refused) comes back as a [`FileStream`] to read through a
+    /// bounded buffer, never whole.
+    ///
+    /// # Errors
+    /// As [`Data::open`].
+    pub(crate) fn open_input_streamed(path: &Path, policy: MmapPolicy) -> io::Result<Opened> {
+        let (file, len) = Data::open_file(path, true)?;
+        if len >= STREAM_MIN_LEN {
+            if policy != MmapPolicy::Never {
+                if let Some(data) = Data::map(&file, len, policy)? {
+                    return Ok(Opened::Data(data));
+                }
+            }
+            return Ok(Opened::Stream(FileStream::new(file, len)?));
+        }
+        Data::from_file(&file, len, policy).map(Opened::Data)
+    }
+
     fn open_as(path: &Path, policy: MmapPolicy, devices: bool) -> io::Result<Data> {
+        let (file, len) = Data::open_file(path, devices)?;
+        Data::from_file(&file, len, policy)
+    }
+
+    /// Opens `path` for reading and returns it with its size, refusing what is not a regular
+    /// file (or, with `devices`, a block device).
+    fn open_file(path: &Path, devices: bool) -> io::Result<(File, u64)> {
         // Non-blocking, so that a path replaced by a fifo since it was listed cannot hang the
         // open; the type is then checked on the open file itself (fstat), not on the path.
         let mut opts = std::fs::OpenOptions::new();
@@ -100,15 +258,12 @@ impl Data {
                 "not a regular file (a fifo, socket or device; replaced since it was listed?)",
             ));
         };
-        Data::from_file(&file, len, policy)
+        Ok((file, len))
     }
 
-    /// The content of an opened file of `len` bytes (its size when opened).
-    ///
-    /// # Errors
-    /// Any I/O error from mapping or reading the file, and a file whose size changed while it
-    /// was read (its bytes are then neither the old nor the new content).
-    fn from_file(file: &File, len: u64, policy: MmapPolicy) -> io::Result<Data> {
+    /// A map of the file when `policy` allows it and the file is large enough for mapping to
+    /// pay; `None` when it is to be read.
+    fn map(file: &File, len: u64, policy: MmapPolicy) -> io::Result<Option<Data>> {
         let map = match policy {
             MmapPolicy::Auto => len >= MIN_MAP_LEN,
             MmapPolicy::Always => true,
@@ -117,11 +272,23 @@ impl Data {
         if map {
             if let Some(map) = mmap::Map::new(file, len, policy == MmapPolicy::Auto)? {
                 let len = map.len();
-                return Ok(Data {
+                return Ok(Some(Data {
                     backing: Backing::Map(Arc::new(map)),
                     range: 0..len,
-                });
+                }));
             }
+        }
+        Ok(None)
+    }
+
+    /// The content of an opened file of `len` bytes (its size when opened).
+    ///
+    /// # Errors
+    /// Any I/O error from mapping or reading the file, and a file whose size changed while it
+    /// was read (its bytes are then neither the old nor the new content).
+    fn from_file(file: &File, len: u64, policy: MmapPolicy) -> io::Result<Data> {
+        if let Some(data) = Data::map(file, len, policy)? {
+            return Ok(data);
         }
         let mut buf = Vec::new();
         let hint = usize::try_from(len).unwrap_or(0).min(1 << 30);
@@ -145,6 +312,15 @@ impl Data {
         match &self.backing {
             Backing::Map(m) => m.changed(),
             Backing::Owned(_) | Backing::Shared(_) => None,
+        }
+    }
+
+    /// True when these bytes come from a map whose file shrank while it was read (the bytes
+    /// past its new end read as zeros): cheap, for the members of a mapped archive.
+    pub fn faulted(&self) -> bool {
+        match &self.backing {
+            Backing::Map(m) => m.faulted(),
+            Backing::Owned(_) | Backing::Shared(_) => false,
         }
     }
 
@@ -255,6 +431,51 @@ mod tests {
         assert_eq!(ok.unwrap().bytes(), b"0123456789");
     }
 
+    /// A large file read through a [`FileStream`] must give exactly the bytes it had when
+    /// opened: fewer (it shrank), more (it grew) or a new modification time fail the read.
+    #[test]
+    fn file_stream_sees_a_file_that_changed() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(b"0123456789").unwrap();
+        let read = |len| {
+            let mut s = FileStream::new(File::open(f.path()).unwrap(), len).unwrap();
+            let mut out = Vec::new();
+            s.read_to_end(&mut out).map(|_| out)
+        };
+        assert_eq!(read(10).unwrap(), b"0123456789");
+        for (len, why) in [(20, "shrank"), (5, "grew")] {
+            let e = read(len).unwrap_err();
+            assert!(changed_while_read(&e), "{e}");
+            assert!(e.to_string().contains(why), "{e}");
+        }
+        let mut s = FileStream::new(File::open(f.path()).unwrap(), 10).unwrap();
+        let mut head = [0u8; 4];
+        s.read_exact(&mut head).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(f.path())
+            .unwrap()
+            .set_len(8)
+            .unwrap();
+        let e = s.read_to_end(&mut Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("shrank"), "{e}");
+    }
+
+    /// Large files read with read() come back as streams, smaller ones as bytes; mapped
+    /// large files stay maps.
+    #[test]
+    fn large_files_read_with_read_are_streamed() {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        f.as_file().set_len(STREAM_MIN_LEN).unwrap();
+        let opened = Data::open_input_streamed(f.path(), MmapPolicy::Never).unwrap();
+        assert!(matches!(opened, Opened::Stream(ref s) if s.len() == STREAM_MIN_LEN));
+        let opened = Data::open_input_streamed(f.path(), MmapPolicy::Auto).unwrap();
+        assert!(matches!(opened, Opened::Data(ref d) if d.is_mapped()));
+        f.as_file().set_len(STREAM_MIN_LEN - 1).unwrap();
+        let opened = Data::open_input_streamed(f.path(), MmapPolicy::Never).unwrap();
+        assert!(matches!(opened, Opened::Data(ref d) if !d.is_mapped()));
+    }
+
     /// A fifo (a file replaced by one after the walk, or named as an index) is refused at once,
     /// never waited on; so is a character device.
     #[test]
@@ -285,8 +506,8 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
     }
 
-    /// A mapped file that grows or is rewritten after it was mapped says so (a shrink would
-    /// fault instead, SIGBUS, which this does not cover).
+    /// A mapped file that grows or is rewritten after it was mapped says so (a shrink is
+    /// covered by the SIGBUS guard: see `pipeline::tests`).
     #[test]
     fn mapped_file_changed_after_mapping_is_seen() {
         let mut f = tempfile::NamedTempFile::new().unwrap();

@@ -7,7 +7,7 @@
 use std::io::{self, Read};
 use std::path::Path;
 
-use crate::read::{Data, MmapPolicy};
+use crate::read::{Data, FileStream, MmapPolicy, Opened};
 
 use super::tar::is_tar_header;
 use crate::model::{FailKind, Failure};
@@ -57,6 +57,11 @@ pub(crate) enum Container {
     Tar(Data),
     /// A compressed tar, decoded as a stream.
     CompressedTar(Compression, Box<dyn Read + Send>),
+    /// A large uncompressed tar read with read() (`--no-mmap`), walked as a stream.
+    TarStream(Box<dyn Read + Send>),
+    /// A large file read with read(), hashed as it streams; `head` holds its first bytes (up
+    /// to 16, for [`crate::perceptual::decode::sniff`]).
+    Stream(FileStream, Vec<u8>),
 }
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
@@ -68,7 +73,7 @@ const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 /// # Errors
 /// A [`Failure`] of kind `Open` or `Read` naming the I/O error.
 pub(crate) fn open_file(path: &Path, opts: &OpenOptions) -> Result<Container, Failure> {
-    let data = Data::open_input(path, opts.mmap).map_err(|e| {
+    let opened = Data::open_input_streamed(path, opts.mmap).map_err(|e| {
         let kind = match e.kind() {
             io::ErrorKind::NotFound
             | io::ErrorKind::PermissionDenied
@@ -77,10 +82,49 @@ pub(crate) fn open_file(path: &Path, opts: &OpenOptions) -> Result<Container, Fa
         };
         Failure::new(kind, e.to_string())
     })?;
-    if !opts.archives {
-        return Ok(Container::Blob(data));
+    match opened {
+        Opened::Data(data) if !opts.archives => Ok(Container::Blob(data)),
+        Opened::Data(data) => Ok(classify(data)),
+        Opened::Stream(file) => classify_stream(file, opts.archives)
+            .map_err(|e| Failure::new(FailKind::Read, e.to_string())),
     }
-    Ok(classify(data))
+}
+
+/// Decides what a large file read with read() holds, as [`classify`] does from its first
+/// bytes (read, then the file is rewound): a tar or a compressed tar is walked as a stream,
+/// anything else is hashed as it streams.
+fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container> {
+    let mut first = [0u8; 512];
+    let n = read_full(&mut file, &mut first)?;
+    file.rewind()?;
+    let head = first[..n.min(16)].to_vec();
+    if !archives {
+        return Ok(Container::Stream(file, head));
+    }
+    if n == 512 && is_tar_header(&first) {
+        return Ok(Container::TarStream(Box::new(file)));
+    }
+    let compression = if first[..n].starts_with(GZIP_MAGIC) {
+        Compression::Gzip
+    } else if first[..n].starts_with(ZSTD_MAGIC) {
+        Compression::Zstd
+    } else {
+        return Ok(Container::Stream(file, head));
+    };
+    let holds_tar = match decoder(compression, &mut file) {
+        Ok(mut r) => read_full(&mut r, &mut first)
+            .map(|n| n == 512 && is_tar_header(&first))
+            .unwrap_or(false),
+        Err(_) => false,
+    };
+    file.rewind()?;
+    if !holds_tar {
+        return Ok(Container::Stream(file, head));
+    }
+    Ok(Container::CompressedTar(
+        compression,
+        decoder(compression, file)?,
+    ))
 }
 
 /// Decides what `data` holds (see the module doc).
@@ -98,7 +142,7 @@ pub(crate) fn classify(data: Data) -> Container {
     };
     // Peek at the first decompressed block; anything short of a tar header means "not a tar".
     let mut first = [0u8; 512];
-    let holds_tar = match decoder(compression, data.clone()) {
+    let holds_tar = match decoder(compression, reader(data.clone())) {
         Ok(mut r) => read_full(&mut r, &mut first)
             .map(|n| n == 512 && is_tar_header(&first))
             .unwrap_or(false),
@@ -107,18 +151,24 @@ pub(crate) fn classify(data: Data) -> Container {
     if !holds_tar {
         return Container::Blob(data);
     }
-    match decoder(compression, data.clone()) {
+    match decoder(compression, reader(data.clone())) {
         Ok(r) => Container::CompressedTar(compression, r),
         Err(_) => Container::Blob(data),
     }
 }
 
-fn decoder(c: Compression, data: Data) -> io::Result<Box<dyn Read + Send>> {
-    let reader = DataReader {
+fn reader(data: Data) -> DataReader {
+    DataReader {
         data,
         pos: 0,
         released: 0,
-    };
+    }
+}
+
+fn decoder<'a>(
+    c: Compression,
+    reader: impl Read + Send + 'a,
+) -> io::Result<Box<dyn Read + Send + 'a>> {
     Ok(match c {
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(reader)?),
@@ -152,6 +202,14 @@ impl Read for DataReader {
         let rest = bytes.get(self.pos..).unwrap_or(&[]);
         let n = rest.len().min(buf.len());
         buf[..n].copy_from_slice(&rest[..n]);
+        // A read past the end of a file truncated since it was mapped gave zeros (see
+        // `read/guard.rs`): the stream ends here, as a truncated one, never decoded further.
+        if self.data.faulted() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file shrank while it was read",
+            ));
+        }
         self.pos += n;
         // Keep the resident set flat on huge compressed dumps.
         const RELEASE_EVERY: usize = 32 << 20;
