@@ -1,15 +1,17 @@
 //! Opening one regular file: is it a plain item, a tar archive, or a compressed tar?
 //!
-//! Archives are recognised by content: a tar by a valid header in its first block, a gzip or
-//! zstd stream by its magic number and then a tar header in its first decompressed block. A
-//! compressed file that does not hold a tar is an ordinary item (its own bytes are hashed).
+//! Archives are recognised by content: a tar by a valid header in its first block (or, when
+//! that header is damaged, in a later block of its first [`RECOGNITION_WINDOW`] bytes), a gzip
+//! or zstd stream by its magic number and then a tar in its first decompressed bytes, by the
+//! same test. A compressed file that does not hold a tar is an ordinary item (its own bytes
+//! are hashed).
 
 use std::io::{self, Read};
 use std::path::Path;
 
 use crate::read::{Data, MmapPolicy};
 
-use super::tar::is_tar_header;
+use super::tar::{is_tar_header, looks_like_tar, RECOGNITION_WINDOW};
 use crate::model::{FailKind, Failure};
 
 /// How files are opened.
@@ -86,7 +88,7 @@ pub(crate) fn open_file(path: &Path, opts: &OpenOptions) -> Result<Container, Fa
 /// Decides what `data` holds (see the module doc).
 pub(crate) fn classify(data: Data) -> Container {
     let bytes = data.bytes();
-    if bytes.len() >= 512 && is_tar_header(&bytes[..512]) {
+    if looks_like_tar(bytes) {
         return Container::Tar(data);
     }
     let compression = if bytes.starts_with(GZIP_MAGIC) {
@@ -96,12 +98,21 @@ pub(crate) fn classify(data: Data) -> Container {
     } else {
         return Container::Blob(data);
     };
-    // Peek at the first decompressed block; anything short of a tar header means "not a tar".
-    let mut first = [0u8; 512];
+    // Peek at the first decompressed block, and only when it is not a tar header at the rest
+    // of the window (a tar whose first header is damaged); a decoding error means "not a tar".
     let holds_tar = match decoder(compression, data.clone()) {
-        Ok(mut r) => read_full(&mut r, &mut first)
-            .map(|n| n == 512 && is_tar_header(&first))
-            .unwrap_or(false),
+        Ok(mut r) => {
+            let mut head = vec![0u8; 512];
+            match read_full(&mut r, &mut head) {
+                Ok(512) if is_tar_header(&head) => true,
+                Ok(512) => {
+                    head.resize(RECOGNITION_WINDOW, 0);
+                    read_full(&mut r, &mut head[512..])
+                        .is_ok_and(|n| looks_like_tar(&head[..512 + n]))
+                }
+                _ => false,
+            }
+        }
         Err(_) => false,
     };
     if !holds_tar {
