@@ -23,7 +23,7 @@ use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::{hash_image, ImageError, ImageHashes, PerceptualConfig, FAST_PDQ_DRIFT};
 use crate::read::{Data, FileStream};
 use crate::source::open::{classify, read_full, Compression};
-use crate::source::tar::{EntryKind, TarMember, TarSlice, TarStream};
+use crate::source::tar::{EntryKind, TarError, TarMember, TarSlice, TarStream};
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
 
 /// How a scan reads, hashes and matches: everything but the inputs (see
@@ -534,6 +534,16 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
     }
 }
 
+/// Where a tar error is: the member at fault, or the archive itself at the damaged range.
+fn tar_error_loc(path: &std::path::Path, e: &TarError) -> Location {
+    Location {
+        path: path.to_path_buf(),
+        member: e.member.clone(),
+        offset: e.offset,
+        size: e.skipped,
+    }
+}
+
 fn member_loc(path: &std::path::Path, m: &TarMember) -> Location {
     Location {
         path: path.to_path_buf(),
@@ -617,16 +627,20 @@ fn tar_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
                         spawn(std::mem::replace(&mut batch, next));
                     }
                 }
+                // Damage skipped (the walk goes on) or the error that ends the walk: a failed
+                // item either way, covering the bytes that were not read.
                 Err(e) => {
-                    spawn(batch);
-                    let loc = Location {
-                        path: path.clone(),
-                        member: e.member.clone(),
-                        offset: e.offset,
-                        size: 0,
-                    };
-                    ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
-                    return;
+                    let resumes = e.resumes();
+                    if !resumes {
+                        spawn(std::mem::take(&mut batch));
+                    }
+                    ctx.fail(
+                        tar_error_loc(path, &e),
+                        Failure::new(FailKind::Archive, e.to_string()),
+                    );
+                    if !resumes {
+                        return;
+                    }
                 }
             }
         }
@@ -751,15 +765,16 @@ fn tar_streamed(
         ctl: ctx.ctl,
     };
     let mut stream = TarStream::new(reader);
-    let failed = stream_members(&holding, &path, compression, &mut stream);
+    let read = stream_members(&holding, &path, compression, &mut stream);
     drop(holding);
     if ctx.stopped() {
         // What was read is not verified and the rest is not read: nothing is delivered.
         return;
     }
-    let unverified = match failed {
-        Some(why) => Some(why),
-        None => {
+    let unverified = match read {
+        StreamEnd::Failed(why) => Some(why),
+        StreamEnd::Verified => None,
+        StreamEnd::Clean => {
             let why = verify_to_end(stream.into_inner(), compression).err();
             // The damage is an item of its own too: a corrupt stream holding no member
             // (nothing held to fail) must not pass as an empty, clean archive.
@@ -799,13 +814,9 @@ fn verify_to_end(
     match io::copy(&mut reader, &mut io::sink()) {
         Ok(_) => Ok(()),
         Err(e) if crate::read::changed_while_read(&e) => Err(e.to_string()),
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(format!(
-            "{name} stream ends early, before its checksum: {e}"
-        )),
-        Err(e) if e.to_string().contains("checksum") => {
-            Err(format!("{name} stream checksum mismatch: {e}"))
+        Err(e) => {
+            trailing_error(e.kind(), &e.to_string()).map_err(|why| format!("{name} stream {why}"))
         }
-        Err(_) => Ok(()),
     }
 }
 
@@ -823,15 +834,38 @@ fn stream_fail_kind(compression: Option<Compression>) -> FailKind {
     }
 }
 
+/// How an error decoding the stream after the tar's end-of-archive marker is taken: a stream
+/// cut short or failing its checksum is corrupt (`Err`, why); anything else (a next gzip
+/// member or zstd frame that is not one) is garbage after a complete, verified stream.
+fn trailing_error(kind: io::ErrorKind, msg: &str) -> Result<(), String> {
+    if kind == io::ErrorKind::UnexpectedEof {
+        Err(format!("ends early, before its checksum: {msg}"))
+    } else if msg.contains("checksum") {
+        Err(format!("checksum mismatch: {msg}"))
+    } else {
+        Ok(())
+    }
+}
+
+/// How the members of a compressed tar were read.
+enum StreamEnd {
+    /// To the end of the tar: the rest of the stream is still to be verified.
+    Clean,
+    /// To the end of the decoded stream, which ended in garbage after a complete tar and a
+    /// verified stream: nothing is left to verify.
+    Verified,
+    /// The stream failed to decode: why (reported as a failed item already).
+    Failed(String),
+}
+
 /// Reads the members of a compressed tar: small ones are buffered and hashed by the pool in
-/// batches, large ones hashed as they stream. Returns why the stream failed to decode, if it
-/// did (reported as a failed item already).
+/// batches, large ones hashed as they stream; see [`StreamEnd`].
 fn stream_members(
     ctx: &Ctx<'_>,
     path: &std::path::Path,
     compression: Option<Compression>,
     stream: &mut TarStream<Box<dyn Read + Send>>,
-) -> Option<String> {
+) -> StreamEnd {
     let mut batch: Vec<(TarMember, Vec<u8>)> = Vec::new();
     let mut batch_bytes = 0u64;
     let flush = |batch: &mut Vec<(TarMember, Vec<u8>)>| {
@@ -843,21 +877,34 @@ fn stream_members(
     };
     loop {
         if ctx.stopped() {
-            return None;
+            return StreamEnd::Clean;
         }
         let m = match stream.next_member() {
             Ok(Some(m)) => m,
             Ok(None) => break,
+            // Damage skipped: a failed item, and the members after it are read.
+            Err(e) if e.resumes() => {
+                ctx.fail(
+                    tar_error_loc(path, &e),
+                    Failure::new(FailKind::Archive, e.to_string()),
+                );
+                continue;
+            }
             Err(e) => {
                 flush(&mut batch);
-                let loc = Location {
-                    path: path.to_path_buf(),
-                    member: e.member.clone(),
-                    offset: e.offset,
-                    size: 0,
-                };
+                let loc = tar_error_loc(path, &e);
                 // The parser words the decoder's own errors as "read error: ...".
                 let io = e.reason.starts_with("read error");
+                // Reading on after the end marker (for concatenated archives), the decoder
+                // may meet what follows its stream: judged as `verify_to_end` judges it.
+                // (A plain file read with read() has no stream after its tar: an error there
+                // is the file's, e.g. one that changed while it was read.)
+                if io && compression.is_some() && stream.after_end_marker() {
+                    let kind = stream.read_error_kind().unwrap_or(io::ErrorKind::Other);
+                    if trailing_error(kind, &e.reason).is_ok() {
+                        return StreamEnd::Verified;
+                    }
+                }
                 let kind = if io {
                     stream_fail_kind(compression)
                 } else {
@@ -869,7 +916,11 @@ fn stream_members(
                     e.to_string()
                 };
                 ctx.fail(loc, Failure::new(kind, msg.clone()));
-                return io.then_some(msg);
+                return if io {
+                    StreamEnd::Failed(msg)
+                } else {
+                    StreamEnd::Clean
+                };
             }
         };
         if non_regular(ctx, path, &m) {
@@ -888,7 +939,7 @@ fn stream_members(
             // Over the buffering limit, a member is only hashed exactly as it streams.
             Ok(Streamed::Hashed(digests)) => ctx.finish(member_loc(path, &m), Ok(digests), None),
             Ok(Streamed::Passed) => {}
-            Err(_) if ctx.stopped() => return None,
+            Err(_) if ctx.stopped() => return StreamEnd::Clean,
             Err(e) => {
                 flush(&mut batch);
                 let msg = if crate::read::changed_while_read(&e) {
@@ -898,12 +949,12 @@ fn stream_members(
                 };
                 let kind = stream_fail_kind(compression);
                 ctx.fail(member_loc(path, &m), Failure::new(kind, msg.clone()));
-                return Some(msg);
+                return StreamEnd::Failed(msg);
             }
         }
     }
     flush(&mut batch);
-    None
+    StreamEnd::Clean
 }
 
 #[cfg(test)]

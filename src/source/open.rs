@@ -1,15 +1,17 @@
 //! Opening one regular file: is it a plain item, a tar archive, or a compressed tar?
 //!
-//! Archives are recognised by content: a tar by a valid header in its first block, a gzip or
-//! zstd stream by its magic number and then a tar header in its first decompressed block. A
-//! compressed file that does not hold a tar is an ordinary item (its own bytes are hashed).
+//! Archives are recognised by content: a tar by a valid header in its first block (or, when
+//! that header is damaged, in a later block of its first [`RECOGNITION_WINDOW`] bytes), a gzip
+//! or zstd stream by its magic number and then a tar in its first decompressed bytes, by the
+//! same test. A compressed file that does not hold a tar is an ordinary item (its own bytes
+//! are hashed).
 
 use std::io::{self, Read};
 use std::path::Path;
 
 use crate::read::{Data, FileStream, MmapPolicy, Opened};
 
-use super::tar::is_tar_header;
+use super::tar::{is_tar_header, looks_like_tar, BLOCK_LEN, RECOGNITION_WINDOW};
 use crate::model::{FailKind, Failure};
 
 /// How files are opened.
@@ -94,14 +96,14 @@ pub(crate) fn open_file(path: &Path, opts: &OpenOptions) -> Result<Container, Fa
 /// bytes (read, then the file is rewound): a tar or a compressed tar is walked as a stream,
 /// anything else is hashed as it streams.
 fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container> {
-    let mut first = [0u8; 512];
+    let mut first = vec![0u8; RECOGNITION_WINDOW];
     let n = read_full(&mut file, &mut first)?;
     file.rewind()?;
     let head = first[..n.min(16)].to_vec();
     if !archives {
         return Ok(Container::Stream(file, head));
     }
-    if n == 512 && is_tar_header(&first) {
+    if looks_like_tar(&first[..n]) {
         return Ok(Container::TarStream(Box::new(file)));
     }
     let compression = if first[..n].starts_with(GZIP_MAGIC) {
@@ -112,9 +114,7 @@ fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container
         return Ok(Container::Stream(file, head));
     };
     let holds_tar = match decoder(compression, &mut file) {
-        Ok(mut r) => read_full(&mut r, &mut first)
-            .map(|n| n == 512 && is_tar_header(&first))
-            .unwrap_or(false),
+        Ok(mut r) => decodes_to_tar(&mut r),
         Err(_) => false,
     };
     file.rewind()?;
@@ -127,10 +127,26 @@ fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container
     ))
 }
 
+/// Whether a decoder's first bytes hold a tar ([`looks_like_tar`]): its first block, and
+/// only when that is not a header (a tar whose first header is damaged) the rest of the
+/// recognition window.
+fn decodes_to_tar(r: &mut dyn Read) -> bool {
+    let mut head = vec![0u8; BLOCK_LEN];
+    match read_full(r, &mut head) {
+        Ok(BLOCK_LEN) if is_tar_header(&head) => true,
+        Ok(BLOCK_LEN) => {
+            head.resize(RECOGNITION_WINDOW, 0);
+            read_full(r, &mut head[BLOCK_LEN..])
+                .is_ok_and(|n| looks_like_tar(&head[..BLOCK_LEN + n]))
+        }
+        _ => false,
+    }
+}
+
 /// Decides what `data` holds (see the module doc).
 pub(crate) fn classify(data: Data) -> Container {
     let bytes = data.bytes();
-    if bytes.len() >= 512 && is_tar_header(&bytes[..512]) {
+    if looks_like_tar(bytes) {
         return Container::Tar(data);
     }
     let compression = if bytes.starts_with(GZIP_MAGIC) {
@@ -140,12 +156,9 @@ pub(crate) fn classify(data: Data) -> Container {
     } else {
         return Container::Blob(data);
     };
-    // Peek at the first decompressed block; anything short of a tar header means "not a tar".
-    let mut first = [0u8; 512];
+    // A decoding error means "not a tar".
     let holds_tar = match decoder(compression, reader(data.clone())) {
-        Ok(mut r) => read_full(&mut r, &mut first)
-            .map(|n| n == 512 && is_tar_header(&first))
-            .unwrap_or(false),
+        Ok(mut r) => decodes_to_tar(&mut r),
         Err(_) => false,
     };
     if !holds_tar {

@@ -15,9 +15,16 @@
 //! Solaris `X` read as `x`; keys `path`, `linkpath`, `size`; GNU `GNU.sparse.*` keys mark the
 //! member sparse).
 //!
-//! # Errors
-//! Malformed input gives one [`TarError`] and ends the walk: a tar can't be resynchronised
-//! reliably once a header is wrong.
+//! # Errors and recovery
+//! A block where a header is expected that is not one (bad checksum, malformed size, junk) is
+//! skipped block by block up to the next valid header, as GNU tar does ("Skipping to next
+//! header"): the walk yields one [`TarError`] whose [`TarError::skipped`] bytes from
+//! [`TarError::offset`] were not read, then goes on with the members after them. The walk also
+//! goes on after an end-of-archive marker: the members of concatenated archives
+//! (`cat a.tar b.tar`, what `tar --ignore-zeros` reads) are members too, and trailing bytes
+//! after the marker that hold no valid header are such an error unless they are all zero
+//! (padding). Errors with nothing skipped (a member running past the end, a malformed pax
+//! record, an oversized extended header, a read error) end the walk.
 
 use std::fmt;
 use std::io::{self, Read};
@@ -125,16 +132,21 @@ impl TarMember {
     }
 }
 
-/// Why a tar could not be read further. Displays as `at offset N (member NAME): reason`.
+/// What is wrong with a tar: damage skipped (the walk goes on), or why it could not be read
+/// further. Displays as `at offset N (member NAME): reason`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TarError {
     /// Archive offset (of the decompressed stream for [`TarStream`]) of the header or member
-    /// at fault.
+    /// at fault, or of the first damaged byte skipped.
     pub offset: u64,
     /// The member at fault, when its name is known.
     pub member: Option<Vec<u8>>,
     /// What is wrong.
     pub reason: String,
+    /// Bytes from `offset` skipped without being read as a header or member data (damaged
+    /// headers, junk, trailing data after the end-of-archive marker): the walk went on after
+    /// them, and may yield more members. 0 when this error ended the walk.
+    pub skipped: u64,
 }
 
 impl TarError {
@@ -143,7 +155,14 @@ impl TarError {
             offset,
             member,
             reason: reason.into(),
+            skipped: 0,
         }
+    }
+
+    /// True when the walk goes on after this error (damage was skipped), false when it ended
+    /// the walk.
+    pub fn resumes(&self) -> bool {
+        self.skipped > 0
     }
 
     fn past_end(member: &Pos, left: u64) -> TarError {
@@ -210,6 +229,54 @@ pub fn is_tar_header(block: &[u8]) -> bool {
             .all(|f| parse_octal(f, true) == Some(0))
         && matches!(block[TYPEFLAG], 0 | b'0'..=b'7')
         && parse_octal(&block[MODE], true).is_some()
+}
+
+/// How far into its content a file is searched for a tar header when its first block is not
+/// one (a tar whose first header is damaged; see [`looks_like_tar`]).
+///
+/// Why 64 KiB (128 blocks): a damaged first header is followed by its member's data, so the
+/// next header is as far as that member is large; 64 KiB covers the small members typical of
+/// dump shards, and the pax or GNU long-name header that often comes first (its own member
+/// header is in the next blocks). Every file that is not a tar pays this search, so it is
+/// bounded: each candidate block costs one 8-byte octal parse of its checksum field before
+/// anything else (random bytes fail there), and the window is already read to hash the file.
+/// Searching a whole file would turn any large file holding a tar at some 512-byte boundary
+/// (a disk image, another container) into a "damaged tar" whose own digest is not computed.
+/// Beyond the window such a file is hashed whole, as it was before recovery existed.
+pub const RECOGNITION_WINDOW: usize = 64 << 10;
+
+/// True when `bytes` (the start of a file: its first [`RECOGNITION_WINDOW`] bytes, or all of
+/// it when shorter) hold a tar: the first block is a header ([`is_tar_header`]), or, for a tar
+/// whose first header is damaged, a later block at a 512-byte boundary within the window is
+/// one (valid checksum and a ustar, GNU or plausible v7 header: random bytes never pass).
+pub fn looks_like_tar(bytes: &[u8]) -> bool {
+    is_tar_header(bytes)
+        || bytes[..bytes.len().min(RECOGNITION_WINDOW)]
+            .chunks_exact(BLOCK_LEN)
+            .skip(1)
+            .any(is_tar_header)
+}
+
+/// The size field of `block` (the first `n` bytes of it read) when it is a header the walker
+/// reads: a whole block with a valid checksum and a well-formed size. GNU tar resynchronises
+/// on the same test.
+fn header_size(block: &[u8; BLOCK_LEN], n: usize) -> Option<u64> {
+    if n == BLOCK_LEN && checksum_ok(block) {
+        parse_numeric(&block[SIZE])
+    } else {
+        None
+    }
+}
+
+/// Why the first `n` bytes of `block` are not a header (not all zero, not [`header_size`]).
+fn not_a_header(block: &[u8; BLOCK_LEN], n: usize) -> String {
+    if n < BLOCK_LEN {
+        format!("truncated header: the archive ends {n} bytes into a {BLOCK_LEN}-byte header")
+    } else if !checksum_ok(block) {
+        "bad header checksum".into()
+    } else {
+        "malformed size field".into()
+    }
 }
 
 /// Verifies the header checksum: the sum of all bytes with the checksum field read as spaces.
@@ -397,12 +464,25 @@ impl Pending {
 }
 
 /// The header logic shared by [`TarSlice`] and [`TarStream`]. Holds what outlives a member:
-/// pax global header values.
+/// pax global header values, and a header found after damage.
 #[derive(Default)]
 struct Walker {
     /// `size` from the last pax global header: per POSIX it applies to every following member
     /// that has no `size` of its own.
     global_size: Option<u64>,
+    /// A valid header found by [`Walker::resync`] after damage, which was reported first: the
+    /// next call starts from it (a stream cannot read it again).
+    held: Option<Box<Held>>,
+    /// The blocks last read where a header was expected are an end-of-archive marker, and
+    /// nothing but zeros came after it (see [`TarStream::after_end_marker`]).
+    after_end: bool,
+}
+
+/// A header block already read, with its offset and size field.
+struct Held {
+    offset: u64,
+    size: u64,
+    block: [u8; BLOCK_LEN],
 }
 
 impl Walker {
@@ -412,37 +492,25 @@ impl Walker {
         let mut pending = Pending::default();
         let mut block = [0u8; BLOCK_LEN];
         loop {
-            let mut offset = input.pos();
-            let mut n = read_header_block(input, &mut block)?;
-            if n == BLOCK_LEN && block.iter().all(|&b| b == 0) {
-                // End marker: two zero blocks, or one then the end of input. A lone zero block
-                // followed by a valid header is skipped (GNU tar would stop there and warn,
-                // hiding the members after it); followed by anything else it ends the archive.
-                let zero_offset = offset;
-                offset = input.pos();
-                n = read_header_block(input, &mut block)?;
-                if n < BLOCK_LEN || block.iter().all(|&b| b == 0) || !checksum_ok(&block) {
-                    return end(&pending, zero_offset);
+            let (offset, header_size) = match self.held.take() {
+                Some(held) => {
+                    block = held.block;
+                    (held.offset, held.size)
                 }
-            }
-            if n == 0 {
-                return end(&pending, offset);
-            }
-            if n < BLOCK_LEN {
-                if block[..n].iter().all(|&b| b == 0) {
-                    return end(&pending, offset);
+                None => {
+                    let offset = input.pos();
+                    let n = read_header_block(input, &mut block)?;
+                    // The hot path: one checksum and one size parse per header. Anything else
+                    // (the end marker, damage) is handled out of line.
+                    match header_size(&block, n) {
+                        Some(size) => (offset, size),
+                        None => match self.resync(input, &mut block, offset, n, &pending)? {
+                            Some(found) => found,
+                            None => return Ok(None),
+                        },
+                    }
                 }
-                return Err(TarError::new(
-                    offset,
-                    None,
-                    format!("truncated header: the archive ends {n} bytes into a {BLOCK_LEN}-byte header"),
-                ));
-            }
-            if !checksum_ok(&block) {
-                return Err(TarError::new(offset, None, "bad header checksum"));
-            }
-            let header_size = parse_numeric(&block[SIZE])
-                .ok_or_else(|| TarError::new(offset, None, "malformed size field"))?;
+            };
             let flag = block[TYPEFLAG];
             let what = match flag {
                 b'L' => "GNU long name",
@@ -475,6 +543,93 @@ impl Walker {
                 pending.first_offset.get_or_insert(offset);
             }
         }
+    }
+
+    /// Called with the `n` bytes of `block` read at `offset` where a header was expected and
+    /// none is: reads on block by block to the next valid header ([`header_size`]), as GNU tar
+    /// does after "Skipping to next header", and past end-of-archive markers, as
+    /// `tar --ignore-zeros` does (a second archive concatenated to the first is content too).
+    ///
+    /// Zero blocks are padding and end markers, not damage. Non-zero bytes skipped are damage,
+    /// and so are `pending` extended headers, which lose their member: then `Err` with
+    /// [`TarError::skipped`] covering the damage (from the first damaged byte to the end of the
+    /// last damaged block), the header found after it held for the next call. Without damage,
+    /// `Ok` with the header found (in `block`: offset and size), or `None` at the end of input.
+    /// A read error ends the walk (`Err` with nothing skipped).
+    #[cold]
+    fn resync(
+        &mut self,
+        input: &mut impl Input,
+        block: &mut [u8; BLOCK_LEN],
+        mut at: u64,
+        mut n: usize,
+        pending: &Pending,
+    ) -> Result<Option<(u64, u64)>, TarError> {
+        let mut damage: Option<Range<u64>> = pending.first_offset.map(|first| first..at);
+        let mut why = pending
+            .first_offset
+            .map(|_| "an extended header is not followed by a member header".to_string());
+        // Zero blocks met before any damage, and where they start: an end-of-archive marker
+        // (two or more) or a lone zero block.
+        let (mut zeros, mut zeros_at) = (0u64, at);
+        let found = loop {
+            if n == 0 {
+                break None;
+            }
+            if let Some(size) = header_size(block, n) {
+                break Some((at, size));
+            }
+            if block[..n].iter().all(|&b| b == 0) {
+                if damage.is_none() {
+                    if zeros == 0 {
+                        zeros_at = at;
+                    }
+                    zeros += 1;
+                    self.after_end = zeros >= 2;
+                }
+            } else {
+                self.after_end = false;
+                let end = at.saturating_add(n as u64);
+                damage.get_or_insert(at..end).end = end;
+                why.get_or_insert_with(|| not_a_header(block, n));
+            }
+            at = input.pos();
+            n = read_header_block(input, block)?;
+        };
+        self.after_end = found.is_none() && self.after_end;
+        let (Some(range), Some(why)) = (damage, why) else {
+            return Ok(found);
+        };
+        let len = range.end - range.start;
+        let after = match zeros {
+            0 => String::new(),
+            1 => format!(" after a lone zero block at offset {zeros_at}"),
+            _ => format!(" after the end-of-archive marker at offset {zeros_at}"),
+        };
+        let reason = match found {
+            Some((h, size)) => {
+                self.held = Some(Box::new(Held {
+                    offset: h,
+                    size,
+                    block: *block,
+                }));
+                if zeros == 0 {
+                    format!("skipped {len} bytes of damaged headers ({why}) up to the next valid header, at offset {h}")
+                } else {
+                    format!("skipped {len} bytes of junk{after} up to the next valid header, at offset {h}")
+                }
+            }
+            // A header cut short by the end of the archive, and nothing else wrong.
+            None if zeros == 0 && len < BLOCK_U64 && pending.first_offset.is_none() => why,
+            None if zeros == 0 => format!("{len} bytes of damaged headers ({why}) with no valid header after them up to the end of the archive: not read"),
+            None => format!("{len} bytes of trailing data{after} hold no valid header: not read"),
+        };
+        Err(TarError {
+            offset: range.start,
+            member: None,
+            reason,
+            skipped: len,
+        })
     }
 
     /// Builds the member whose header is `block`, applying `pending` extended headers.
@@ -542,18 +697,6 @@ fn read_header_block(
     input
         .read_block(block)
         .map_err(|r| TarError::new(at, None, r))
-}
-
-/// The end of the archive at `offset`: fine unless extended headers were waiting for a member.
-fn end(pending: &Pending, offset: u64) -> Result<Option<TarMember>, TarError> {
-    match pending.first_offset {
-        None => Ok(None),
-        Some(first) => Err(TarError::new(
-            first,
-            None,
-            format!("the archive ends at offset {offset} after an extended header, with no member following it"),
-        )),
-    }
 }
 
 /// Reads the payload of an extended header (`what`) of `size` bytes and skips its padding.
@@ -657,14 +800,16 @@ impl Input for SliceInput<'_> {
 /// Iterates the members of a tar held in memory (typically a memory map), without copying
 /// their data: each [`TarMember`] says where its bytes are in the slice.
 ///
-/// Yields `Err` once on malformed input, then stops.
+/// Yields `Err` for damage skipped ([`TarError::resumes`]) and goes on; any other `Err` is
+/// the last item.
 ///
 /// # Algorithm
 /// Reads one 512-byte header at a time, folding pax and GNU long-name headers into the member
 /// that follows them, then jumps over the member's data rounded up to 512 bytes. A member
-/// whose data does not fit in the slice is an error naming it. The end of the archive is two
-/// zero blocks, a zero block then the end of the slice, or the end of the slice between
-/// members; bytes after the end marker are ignored.
+/// whose data does not fit in the slice is an error naming it. Where a header is expected and
+/// none is, blocks are skipped up to the next valid header (see the module doc): zero blocks
+/// (end markers, padding) silently, anything else as one error. So the walk ends only at the
+/// end of the slice, and the members of concatenated archives are all found.
 ///
 /// # Example
 /// ```
@@ -716,7 +861,7 @@ impl Iterator for TarSlice<'_> {
                 return None;
             }
             Err(e) => {
-                self.done = true;
+                self.done = !e.resumes();
                 return Some(Err(e));
             }
         };
@@ -739,6 +884,15 @@ impl std::iter::FusedIterator for TarSlice<'_> {}
 struct StreamInput<R> {
     inner: R,
     pos: u64,
+    /// Kind of the last error the reader returned.
+    error_kind: Option<io::ErrorKind>,
+}
+
+impl<R> StreamInput<R> {
+    fn failed(&mut self, e: &io::Error) -> String {
+        self.error_kind = Some(e.kind());
+        read_error(e)
+    }
 }
 
 fn read_error(e: &io::Error) -> String {
@@ -761,7 +915,7 @@ impl<R: Read> Input for StreamInput<R> {
                     self.pos = self.pos.saturating_add(k as u64);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(read_error(&e)),
+                Err(e) => return Err(self.failed(&e)),
             }
         }
         Ok(filled)
@@ -775,7 +929,7 @@ impl<R: Read> Input for StreamInput<R> {
             .by_ref()
             .take(len as u64)
             .read_to_end(out)
-            .map_err(|e| read_error(&e))?;
+            .map_err(|e| self.failed(&e))?;
         self.pos = self.pos.saturating_add(n as u64);
         Ok(())
     }
@@ -795,7 +949,7 @@ impl<R: Read> Input for StreamInput<R> {
                     self.pos = self.pos.saturating_add(k);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(read_error(&e)),
+                Err(e) => return Err(self.failed(&e)),
             }
         }
         Ok(done)
@@ -824,7 +978,8 @@ struct Current {
 /// reader (a raw [`std::fs::File`]) in a [`std::io::BufReader`]. Decoders buffer already.
 ///
 /// # Errors
-/// Malformed input or an I/O error gives one `Err` from `next_member`, then `Ok(None)`.
+/// Damage skipped gives an `Err` from `next_member` ([`TarError::resumes`]), and the next
+/// call goes on; malformed input or an I/O error gives one `Err`, then `Ok(None)`.
 ///
 /// # Example
 /// ```
@@ -854,6 +1009,7 @@ impl<R: Read> TarStream<R> {
             input: StreamInput {
                 inner: reader,
                 pos: 0,
+                error_kind: None,
             },
             walker: Walker::default(),
             current: None,
@@ -864,7 +1020,8 @@ impl<R: Read> TarStream<R> {
     /// Moves to the next member, skipping what is left of the current one's data.
     ///
     /// # Errors
-    /// Once, on malformed input, a read error, or a member whose data runs past the end of the
+    /// For damage skipped ([`TarError::resumes`]): the next call goes on after it. Otherwise
+    /// once, on malformed input, a read error, or a member whose data runs past the end of the
     /// stream (including one whose data read through [`TarStream::data`] failed); every later
     /// call gives `Ok(None)`.
     pub fn next_member(&mut self) -> Result<Option<TarMember>, TarError> {
@@ -888,7 +1045,15 @@ impl<R: Read> TarStream<R> {
                 .skip(padding(cur.pos.size))
                 .map_err(|r| TarError::new(at, Some(cur.pos.name.clone()), r))?;
         }
-        let member = self.walker.next_member(&mut self.input)?;
+        let member = match self.walker.next_member(&mut self.input) {
+            Ok(member) => member,
+            Err(e) => {
+                if e.resumes() {
+                    self.state = State::Active;
+                }
+                return Err(e);
+            }
+        };
         if let Some(m) = &member {
             self.current = Some(Current {
                 pos: Pos::from(m),
@@ -913,6 +1078,21 @@ impl<R: Read> TarStream<R> {
     /// Offset in the (decompressed) stream of the next byte to be read.
     pub fn position(&self) -> u64 {
         self.input.pos
+    }
+
+    /// True when the blocks last read where a header was expected are an end-of-archive
+    /// marker (two zero blocks or more) with nothing after them yet: a tar is complete, and
+    /// only padding or another archive may follow. A caller decoding a compressed stream
+    /// tells by it an error in bytes after the stream's end (trailing garbage, ignored as
+    /// `gzip -d` ignores it) from one inside the archive.
+    pub fn after_end_marker(&self) -> bool {
+        self.walker.after_end
+    }
+
+    /// Kind of the last error the underlying reader returned, if any (the reason of a
+    /// [`TarError`] carries its message).
+    pub fn read_error_kind(&self) -> Option<io::ErrorKind> {
+        self.input.error_kind
     }
 
     /// Gives back the reader, positioned wherever reading stopped.
@@ -1022,7 +1202,8 @@ mod tests {
         TarSlice::new(bytes).collect()
     }
 
-    /// Every member and its data read through a stream, or the error ending it.
+    /// Every member and its data read through a stream, or the error ending it (damage
+    /// skipped is passed over).
     fn stream_members(r: impl Read) -> (Vec<(TarMember, Vec<u8>)>, Option<TarError>) {
         let mut s = TarStream::new(r);
         let mut out = Vec::new();
@@ -1038,12 +1219,52 @@ mod tests {
                     out.push((m, data));
                 }
                 Ok(None) => return (out, None),
+                Err(e) if e.resumes() => {}
                 Err(e) => {
                     assert!(matches!(s.next_member(), Ok(None)), "error reported once");
                     return (out, Some(e));
                 }
             }
         }
+    }
+
+    /// What a stream yields, as [`TarSlice`] would: members (their data read whole), damage
+    /// skipped, and the error ending the walk (a member whose data runs past the end of the
+    /// stream is that error, in place of the member, as [`TarSlice`] refuses it up front).
+    fn stream_all(r: impl Read) -> Vec<Result<TarMember, TarError>> {
+        let mut s = TarStream::new(r);
+        let mut out = Vec::new();
+        loop {
+            match s.next_member() {
+                Ok(Some(m)) => {
+                    let mut data = Vec::new();
+                    if s.data().read_to_end(&mut data).is_err() {
+                        out.push(Err(s.next_member().expect_err("failed data read reported")));
+                        assert!(matches!(s.next_member(), Ok(None)));
+                        return out;
+                    }
+                    assert_eq!(data.len() as u64, m.size);
+                    out.push(Ok(m));
+                }
+                Ok(None) => return out,
+                Err(e) => {
+                    let resumes = e.resumes();
+                    out.push(Err(e));
+                    if !resumes {
+                        assert!(matches!(s.next_member(), Ok(None)), "error reported once");
+                        return out;
+                    }
+                }
+            }
+        }
+    }
+
+    /// What both walkers yield on `bytes` (checked equal, the stream read in short reads too).
+    fn walk(bytes: &[u8]) -> Vec<Result<TarMember, TarError>> {
+        let all = slice_members(bytes);
+        assert_eq!(stream_all(bytes), all, "stream and slice agree");
+        assert_eq!(stream_all(Dribble(bytes, 0)), all, "short reads");
+        all
     }
 
     fn check_fixture(name: &str, with_long: bool) {
@@ -1276,11 +1497,10 @@ mod tests {
     }
 
     fn first_err(bytes: &[u8]) -> TarError {
-        let all = slice_members(bytes);
-        let e = all.last().unwrap().clone().unwrap_err();
-        let (_, serr) = stream_members(bytes);
-        assert_eq!(serr.as_ref(), Some(&e), "stream and slice agree");
-        e
+        walk(bytes)
+            .into_iter()
+            .find_map(Result::err)
+            .expect("an error")
     }
 
     #[test]
@@ -1309,16 +1529,10 @@ mod tests {
         assert_eq!(names(&one_zero), [b"a"]);
         one_zero.extend_from_slice(&[0; 100]);
         assert_eq!(names(&one_zero), [b"a"]);
-        // Trailing garbage after the end marker, or after a lone zero block, is ignored.
-        let mut trailing = tar.clone();
-        finish(&mut trailing);
-        trailing.extend_from_slice(&header(b"hidden", b'0', 0));
-        trailing.extend_from_slice(b"garbage");
-        assert_eq!(names(&trailing), [b"a"]);
-        let mut lone = tar.clone();
-        lone.extend_from_slice(&[0; BLOCK_LEN]);
-        lone.extend_from_slice(&[0xAA; BLOCK_LEN]);
-        assert_eq!(names(&lone), [b"a"]);
+        // Zero padding after the end marker (tape records) is no damage.
+        let mut padded = tar.clone();
+        padded.resize(10_240, 0);
+        assert_eq!(names(&padded), [b"a"]);
         // A lone zero block followed by a real header does not hide the members after it.
         let mut lone = tar.clone();
         lone.extend_from_slice(&[0; BLOCK_LEN]);
@@ -1409,19 +1623,201 @@ mod tests {
         );
     }
 
+    /// Offset, bytes skipped and reason of an error that resumes the walk.
+    fn damage(r: &Result<TarMember, TarError>) -> (u64, u64, &str) {
+        let e = r.as_ref().expect_err("damage");
+        assert!(e.resumes(), "{e}");
+        assert_eq!(e.member, None);
+        (e.offset, e.skipped, &e.reason)
+    }
+
+    fn names_of(all: &[Result<TarMember, TarError>]) -> Vec<&[u8]> {
+        all.iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|m| &m.name[..])
+            .collect()
+    }
+
     #[test]
-    fn bad_checksum() {
-        let mut bytes = fixture("pax.tar");
-        let third = slice_members(&bytes)[2].clone().unwrap();
+    fn bad_checksum_is_skipped_to_the_next_header() {
+        let clean = fixture("ustar.tar");
+        let all = walk(&clean);
+        let third = all[2].clone().unwrap();
+        let fourth = all[3].clone().unwrap();
+        let mut bytes = clean.clone();
         bytes[third.header_offset as usize + 3] ^= 1;
-        let e = first_err(&bytes);
-        assert_eq!(e.reason, "bad header checksum");
-        assert_eq!(e.offset, third.header_offset);
-        assert_eq!(slice_members(&bytes).len(), 3);
-        // A corrupt first header.
+        let got = walk(&bytes);
+        // The damaged header and its data, up to the next header, are one error in place of
+        // the member; everything else is as in the clean archive.
+        assert_eq!(got.len(), all.len());
+        assert_eq!(got[..2], all[..2]);
+        assert_eq!(got[3..], all[3..]);
+        let data_end = (third.data_offset + third.size).next_multiple_of(BLOCK_U64);
+        assert_eq!(
+            damage(&got[2]),
+            (
+                third.header_offset,
+                data_end - third.header_offset,
+                &*format!(
+                    "skipped {} bytes of damaged headers (bad header checksum) up to the next valid header, at offset {}",
+                    data_end - third.header_offset,
+                    fourth.header_offset
+                )
+            )
+        );
+        // A corrupt pax header (and its records, skipped): the member header it was for is
+        // found, named by its own field; the other members are untouched.
+        let clean = walk(&fixture("pax.tar"));
+        let first = clean[0].clone().unwrap();
+        let mut bytes = fixture("pax.tar");
+        bytes[3] ^= 1;
+        let got = walk(&bytes);
+        assert_eq!(damage(&got[0]).0..damage(&got[0]).1, 0..first.header_offset);
+        assert_eq!(got[1].as_ref().unwrap().header_offset, first.header_offset);
+        assert_eq!(got[2..], clean[1..]);
+        // A corrupt first header: the other members are found.
         let mut bytes = fixture("v7.tar");
         bytes[0] = b'X';
-        assert_eq!(first_err(&bytes).reason, "bad header checksum");
+        assert!(!is_tar_header(&bytes) && looks_like_tar(&bytes));
+        let got = walk(&bytes);
+        assert_eq!(damage(&got[0]).0, 0);
+        assert!(damage(&got[0]).2.contains("(bad header checksum)"));
+        assert_eq!(got[1..], walk(&fixture("v7.tar"))[1..]);
+    }
+
+    #[test]
+    fn malformed_size_is_damage() {
+        let mut tar = Vec::new();
+        let mut h = header(b"bad size", b'0', 0);
+        h[SIZE].copy_from_slice(b"0000000009x\0");
+        fix_checksum(&mut h);
+        push(&mut tar, h, b"");
+        push_file(&mut tar, b"b", b"bee");
+        finish(&mut tar);
+        let got = walk(&tar);
+        assert_eq!(
+            damage(&got[0]),
+            (0, 512, "skipped 512 bytes of damaged headers (malformed size field) up to the next valid header, at offset 512")
+        );
+        assert_eq!(names_of(&got), [b"b"]);
+    }
+
+    #[test]
+    fn junk_between_members_is_skipped() {
+        let mut tar = Vec::new();
+        push_file(&mut tar, b"a", b"alpha");
+        let junk_at = tar.len() as u64;
+        tar.extend_from_slice(&[0xAA; 2 * BLOCK_LEN]);
+        // Zero blocks after the junk are padding: not counted as damage.
+        tar.extend_from_slice(&[0; 2 * BLOCK_LEN]);
+        let b_at = tar.len() as u64;
+        push_file(&mut tar, b"b", b"beta");
+        finish(&mut tar);
+        let got = walk(&tar);
+        assert_eq!(names_of(&got), [&b"a"[..], b"b"]);
+        assert_eq!(
+            damage(&got[1]),
+            (junk_at, 1024, &*format!("skipped 1024 bytes of damaged headers (bad header checksum) up to the next valid header, at offset {b_at}"))
+        );
+        assert_eq!(got[2].as_ref().unwrap().data(&tar), Some(&b"beta"[..]));
+        // Junk to the end of the archive, with no end marker.
+        let mut cut = tar[..b_at as usize].to_vec();
+        cut.truncate(junk_at as usize + 700);
+        let got = walk(&cut);
+        assert_eq!(
+            damage(&got[1]),
+            (junk_at, 700, "700 bytes of damaged headers (bad header checksum) with no valid header after them up to the end of the archive: not read")
+        );
+        assert_eq!(got.len(), 2);
+    }
+
+    #[test]
+    fn concatenated_archives_are_read_whole() {
+        let mut a = Vec::new();
+        push_file(&mut a, b"a1", b"one");
+        push_file(&mut a, b"a2", b"two");
+        finish(&mut a);
+        a.resize(10_240, 0);
+        let mut b = Vec::new();
+        push_file(&mut b, b"b1", b"three");
+        finish(&mut b);
+        let cat = [&a[..], &b[..], &a[..]].concat();
+        let got = walk(&cat);
+        assert_eq!(names_of(&got), [&b"a1"[..], b"a2", b"b1", b"a1", b"a2"]);
+        assert!(got.iter().all(Result::is_ok));
+        let second = got[2].as_ref().unwrap();
+        assert_eq!(second.header_offset, 10_240);
+        assert_eq!(second.data(&cat), Some(&b"three"[..]));
+    }
+
+    #[test]
+    fn trailing_data_after_the_end_marker() {
+        let mut tar = Vec::new();
+        push_file(&mut tar, b"a", b"hello");
+        finish(&mut tar);
+        let end = tar.len() as u64;
+        // Junk holding no header: every member, then the unread junk as damage.
+        let mut junk = tar.clone();
+        junk.extend_from_slice(b"not a tar header, and no more");
+        let got = walk(&junk);
+        assert_eq!(names_of(&got), [b"a"]);
+        assert_eq!(
+            damage(&got[1]),
+            (end, 29, "29 bytes of trailing data after the end-of-archive marker at offset 1024 hold no valid header: not read")
+        );
+        // After a lone zero block, and with zeros after the junk: the junk alone is counted.
+        let mut lone = tar[..2 * BLOCK_LEN + BLOCK_LEN].to_vec();
+        lone.extend_from_slice(&[0xAA; BLOCK_LEN]);
+        lone.extend_from_slice(&[0; 3 * BLOCK_LEN]);
+        let got = walk(&lone);
+        assert_eq!(
+            damage(&got[1]),
+            (1536, 512, "512 bytes of trailing data after a lone zero block at offset 1024 hold no valid header: not read")
+        );
+        // Junk then a hidden archive: both reported.
+        let mut hidden = junk.clone();
+        hidden.resize(hidden.len().next_multiple_of(BLOCK_LEN), 0);
+        let hidden_at = hidden.len();
+        push_file(&mut hidden, b"hidden", b"secret");
+        let got = walk(&hidden);
+        assert_eq!(names_of(&got), [&b"a"[..], b"hidden"]);
+        assert_eq!(
+            damage(&got[1]),
+            (end, 512, &*format!("skipped 512 bytes of junk after the end-of-archive marker at offset 1024 up to the next valid header, at offset {hidden_at}"))
+        );
+        assert_eq!(got[2].as_ref().unwrap().data(&hidden), Some(&b"secret"[..]));
+    }
+
+    #[test]
+    fn recognition_window() {
+        let mut tar = Vec::new();
+        push_file(&mut tar, b"a", b"x");
+        finish(&mut tar);
+        assert!(looks_like_tar(&tar));
+        for (lead, found) in [
+            (BLOCK_LEN, true),
+            (RECOGNITION_WINDOW - BLOCK_LEN, true),
+            (RECOGNITION_WINDOW, false),
+        ] {
+            let mut junk = vec![0x5A; lead];
+            junk.extend_from_slice(&tar);
+            assert_eq!(looks_like_tar(&junk), found, "header at {lead}");
+            // Not at a block boundary: never.
+            junk.insert(0, 0);
+            assert!(!looks_like_tar(&junk));
+        }
+        // Zero blocks first (a lone zero block then a tar) count too; random bytes never do,
+        // nor a checksum-valid block that is not a ustar/GNU/v7 header.
+        let zeros = [&[0u8; BLOCK_LEN][..], &tar].concat();
+        assert!(looks_like_tar(&zeros));
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        let random: Vec<u8> = (0..RECOGNITION_WINDOW).map(|_| rng.next() as u8).collect();
+        assert!(!looks_like_tar(&random));
+        let mut odd = header(b"x", b'0', 0);
+        odd[MAGIC].copy_from_slice(b"junk\0\0");
+        fix_checksum(&mut odd);
+        assert!(!looks_like_tar(&[&[1u8; BLOCK_LEN][..], &odd].concat()));
+        assert!(!looks_like_tar(b""));
     }
 
     #[test]
@@ -1580,9 +1976,22 @@ mod tests {
         push_file(&mut tar, b"a", b"1");
         push_pax(&mut tar, b'x', &rec("path", b"ok"));
         finish(&mut tar);
+        // The extended header lost its member: it is the damage.
         let e = first_err(&tar);
-        assert_eq!(e.offset, BLOCK_U64 * 2);
-        assert!(e.reason.contains("no member following"), "{e}");
+        assert_eq!((e.offset, e.skipped), (BLOCK_U64 * 2, BLOCK_U64 * 2));
+        assert!(
+            e.reason
+                .contains("(an extended header is not followed by a member header)"),
+            "{e}"
+        );
+        // Followed by junk, then a member: the member is read, without the pax path.
+        let mut tar = Vec::new();
+        push_pax(&mut tar, b'x', &rec("path", b"lost"));
+        tar.extend_from_slice(&[1; BLOCK_LEN]);
+        push_file(&mut tar, b"b", b"bee");
+        let got = walk(&tar);
+        assert_eq!(damage(&got[0]).0..damage(&got[0]).1, 0..3 * BLOCK_U64);
+        assert_eq!(names_of(&got), [b"b"]);
         // A global header alone is fine.
         let mut tar = Vec::new();
         push_pax(&mut tar, b'g', &rec("path", b"ok"));
@@ -1828,17 +2237,14 @@ mod tests {
             for (k, r) in all.iter().enumerate() {
                 match r {
                     Ok(m) => assert!(m.data(&t).is_some(), "round {round}"),
+                    Err(e) if e.resumes() => {
+                        let end = e.offset + e.skipped;
+                        assert!(end <= t.len() as u64, "round {round}: {e}");
+                    }
                     Err(_) => assert_eq!(k, all.len() - 1, "round {round}: error is last"),
                 }
             }
-            let (streamed, err) = stream_members(Dribble(&t, round));
-            let slice_ok = all.iter().filter(|r| r.is_ok()).count();
-            assert_eq!(streamed.len(), slice_ok, "round {round}");
-            assert_eq!(
-                err.is_some(),
-                all.last().is_some_and(|r| r.is_err()),
-                "round {round}"
-            );
+            assert_eq!(stream_all(Dribble(&t, round)), all, "round {round}");
         }
     }
 }
