@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Seeds each fuzz target's corpus (fuzz/corpus/TARGET/, not in git) from the repository's
 # fixtures: tars and compressed tars, every list format, indexes built from the example lists,
-# images. Run from anywhere; idempotent.
+# images, DCSO Bloom filters. Run from anywhere; idempotent.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 fx=$root/fixtures
 c=$here/corpus
-mkdir -p "$c"/{tar,lists,index,image,engine}
+mkdir -p "$c"/{tar,lists,index,image,engine,bloom}
 cp -f "$fx"/tar/*.tar "$fx"/example/dump/*.tar "$c/tar/"
 cp -f "$fx"/tar/*.tar* "$fx"/example/dump/*.tar "$c/engine/"
 # A list seed is a format-picking byte, then the list (0xff: detect the format).
@@ -25,4 +25,16 @@ vigie=$root/target/release/vigie
 "$vigie" index build -q -o "$c/index/example.vigie" "$fx"/example/lists/*
 "$vigie" index build -q -o "$c/index/example-linear-pdq.vigie" --pdq-search linear \
   --type pdq <(printf 'pdq %s\n' f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22)
+# Bloom filters: the hashlookup sample, and two tiny ones (m = 64 and m = 7 bits, one word).
+cp -f "$fx"/hashlookup/*.bloom "$c/bloom/"
+le64() { local i; for i in 0 1 2 3 4 5 6 7; do printf "\\x$(printf %02x $((($1 >> (8 * i)) & 255)))"; done; }
+bloom() { # n p-bits k m inserted, then the bits (one word of 0xff)
+  printf '\x01\x00\x00\x00\x00\x00\x00\x00'
+  le64 "$1"; le64 "$2"; le64 "$3"; le64 "$4"; le64 "$5"
+  printf '\xff\xff\xff\xff\xff\xff\xff\xff'
+}
+bloom 1 $((0x3fe0000000000000)) 1 64 1 > "$c/bloom/tiny-m64.bloom"
+bloom 2 $((0x3fb999999999999a)) 3 7 2 > "$c/bloom/tiny-m7.bloom"
+"$vigie" index build -q -o "$c/index/example-bloom.vigie" "$fx"/example/lists/* \
+  "$fx"/hashlookup/known-sha1.dcso.bloom
 echo "seeded: $(find "$c" -type f | wc -l) files under $c"

@@ -1088,9 +1088,15 @@ pub(super) fn bucket_count(rows: usize) -> usize {
     rows.div_ceil(LOAD).max(1)
 }
 
-/// True when the file at `path` starts like a DCSO Bloom filter.
+/// True when the file at `path` starts like a DCSO Bloom filter. A pipe or a device (a list
+/// given as `<(...)` or `/dev/stdin`) is never one: its first bytes, once read, are gone for
+/// the list reader (which refuses a Bloom filter itself), and a filter is mapped, so it must
+/// be a regular file.
 fn is_bloom(path: &Path) -> Result<bool, IndexError> {
     use std::io::Read;
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Ok(false);
+    }
     let io = |source| {
         IndexError::List(ListError::Io {
             path: path.to_owned(),

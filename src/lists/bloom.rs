@@ -232,6 +232,20 @@ impl BloomFile {
             path: path.to_owned(),
             source,
         })?;
+        BloomFile::from_data(data, path)
+    }
+
+    /// Reads a filter from bytes already in memory, as [`BloomFile::open`] reads a file;
+    /// `path` only names it in errors and in [`BloomFile::path`]. The header is checked the
+    /// same way: nothing is allocated from its claimed sizes (the fuzz target's entry point).
+    ///
+    /// # Errors
+    /// [`ListError::Format`] naming the bad header field.
+    pub fn from_bytes(bytes: Vec<u8>, path: &Path) -> Result<BloomFile, ListError> {
+        BloomFile::from_data(Data::from_vec(bytes), path)
+    }
+
+    fn from_data(data: Data, path: &Path) -> Result<BloomFile, ListError> {
         let b = data.bytes();
         let params = parse_header(b, b.len() as u64).map_err(|reason| ListError::Format {
             path: path.to_owned(),
@@ -334,6 +348,20 @@ mod tests {
             Digest::from_hex(Algo::Sha1, "22596363b3de40b06f981fb85d82312e8c0ed511").unwrap();
         let key = BloomKey::default().key(&d).unwrap();
         assert!(f.contains(key.as_bytes()));
+    }
+
+    /// From bytes as from the file: the same filter; a bad header the same error.
+    #[test]
+    fn from_bytes_reads_as_open() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hashlookup/known-sha1.dcso.bloom");
+        let bytes = std::fs::read(&path).unwrap();
+        let f = BloomFile::from_bytes(bytes.clone(), &path).unwrap();
+        assert_eq!(f.params, BloomFile::open(&path).unwrap().params);
+        assert_eq!(f.bits(), &bytes[HEADER_LEN..]);
+        let e = BloomFile::from_bytes(bytes[..100].to_vec(), Path::new("short.bloom")).unwrap_err();
+        assert!(matches!(e, ListError::Format { .. }), "{e}");
+        assert!(e.to_string().contains("claims m = 19170 bits"), "{e}");
     }
 
     #[test]
