@@ -141,18 +141,8 @@ pub fn hash(
         invocation,
     )?;
     run.header_written(w.get_mut());
-    let finished = run.drive(engine, opts.inputs, progress, |step| match step {
-        Step::Item(r) => {
-            if r.verdict() == Verdict::Failed {
-                on_failure(r);
-            }
-            w.item(r)?;
-            w.get_mut().end_item().map(|()| 0)
-        }
-        Step::Sync => {
-            w.get_mut().flush()?;
-            w.get_mut().get_mut().sync()
-        }
+    let finished = run.drive(engine, opts.inputs, progress, |step| {
+        write_step(&mut w, step, on_failure)
     })?;
     run.finish(finished, false, record, || w.finish()?.finish())
 }
@@ -174,18 +164,8 @@ pub fn scan(
     let mut run = Run::start(engine, &opts, "scan", &format!("{format:?} {all}"))?;
     let mut w = ScanWriter::new(run.take_output(), format, all)?;
     run.header_written(w.get_mut());
-    let finished = run.drive(engine, opts.inputs, progress, |step| match step {
-        Step::Item(r) => {
-            if r.verdict() == Verdict::Failed {
-                on_failure(r);
-            }
-            w.item(r)?;
-            w.get_mut().end_item().map(|()| 0)
-        }
-        Step::Sync => {
-            w.get_mut().flush()?;
-            w.get_mut().get_mut().sync()
-        }
+    let finished = run.drive(engine, opts.inputs, progress, |step| {
+        write_step(&mut w, step, on_failure)
     })?;
     run.finish(finished, true, record, || w.finish()?.finish())
 }
@@ -196,6 +176,52 @@ enum Step<'a> {
     Item(&'a ItemResult),
     /// Flush and sync the output; return its length (for a journal's commit).
     Sync,
+}
+
+/// A job's record writer, over the run's output.
+trait Records {
+    fn write_item(&mut self, r: &ItemResult) -> io::Result<()>;
+    fn output(&mut self) -> &mut Chunked<Output>;
+}
+
+impl Records for HashWriter<Chunked<Output>> {
+    fn write_item(&mut self, r: &ItemResult) -> io::Result<()> {
+        self.item(r)
+    }
+    fn output(&mut self) -> &mut Chunked<Output> {
+        self.get_mut()
+    }
+}
+
+impl Records for ScanWriter<Chunked<Output>> {
+    fn write_item(&mut self, r: &ItemResult) -> io::Result<()> {
+        self.item(r)
+    }
+    fn output(&mut self) -> &mut Chunked<Output> {
+        self.get_mut()
+    }
+}
+
+/// Does what [`Run::drive`] asks of a job's writer: an item's records (a failed item is
+/// also handed to `on_failure`), or a flush and sync returning the output's length.
+fn write_step(
+    w: &mut impl Records,
+    step: Step<'_>,
+    on_failure: &mut dyn FnMut(&ItemResult),
+) -> io::Result<u64> {
+    match step {
+        Step::Item(r) => {
+            if r.verdict() == Verdict::Failed {
+                on_failure(r);
+            }
+            w.write_item(r)?;
+            w.output().end_item().map(|()| 0)
+        }
+        Step::Sync => {
+            w.output().flush()?;
+            w.output().get_mut().sync()
+        }
+    }
 }
 
 /// A `hash` or `scan` job between its start and its end: its outputs, its journal.

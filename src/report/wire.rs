@@ -133,16 +133,19 @@ pub struct HashRecord {
     pub error: Option<String>,
 }
 
+/// The item's digest of algorithm `a` in hex, if it was computed.
+fn digest_hex(r: &ItemResult, a: Algo) -> Option<String> {
+    r.outcome
+        .as_ref()
+        .ok()
+        .and_then(|d| d.get(a))
+        .map(|d| d.to_hex())
+}
+
 impl HashRecord {
     /// The record of one item.
     pub fn new(r: &ItemResult) -> HashRecord {
-        let get = |a: Algo| {
-            r.outcome
-                .as_ref()
-                .ok()
-                .and_then(|d| d.get(a))
-                .map(|d| d.to_hex())
-        };
+        let get = |a| digest_hex(r, a);
         HashRecord {
             loc: WireLocation::new(&r.loc),
             md5: get(Algo::Md5),
@@ -170,14 +173,7 @@ impl HashRecord {
 pub fn csv_hash_row(r: &ItemResult, algos: AlgoSet, perceptual: bool) -> Vec<String> {
     let mut row: Vec<String> = WireLocation::new(&r.loc).csv_fields().into();
     for a in algos.iter() {
-        row.push(
-            r.outcome
-                .as_ref()
-                .ok()
-                .and_then(|d| d.get(a))
-                .map(|d| d.to_hex())
-                .unwrap_or_default(),
-        );
+        row.push(digest_hex(r, a).unwrap_or_default());
     }
     if perceptual {
         let img = r.image.as_ref();
@@ -246,13 +242,7 @@ pub struct Evidence {
 impl Evidence {
     /// The digests of `r`.
     pub fn of(r: &ItemResult) -> Evidence {
-        let get = |a: Algo| {
-            r.outcome
-                .as_ref()
-                .ok()
-                .and_then(|d| d.get(a))
-                .map(|d| d.to_hex())
-        };
+        let get = |a| digest_hex(r, a);
         let exact = r.image.as_ref().filter(|i| i.decode_scale == 1);
         Evidence {
             md5: get(Algo::Md5),
