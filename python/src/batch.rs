@@ -20,7 +20,7 @@ use vigie::model::{Hit, ItemResult};
 use vigie::report::wire::HashRecord;
 
 /// The columns of a result row, in order, with their Arrow types (all nullable).
-const COLUMNS: [(&str, Col); 20] = [
+const COLUMNS: [(&str, Col); 21] = [
     ("verdict", Col::Str),
     ("path", Col::Str),
     ("path_bytes", Col::Str),
@@ -41,6 +41,7 @@ const COLUMNS: [(&str, Col); 20] = [
     ("error_kind", Col::Str),
     ("error", Col::Str),
     ("low_quality", Col::Bool),
+    ("decode_scale", Col::I32),
 ];
 
 /// The fields of one hit, named as in the CLI's `scan` records.
@@ -127,6 +128,7 @@ pub struct Rows {
     error_kind: StringBuilder,
     error: StringBuilder,
     low_quality: arrow_array::builder::BooleanBuilder,
+    decode_scale: Int32Builder,
 }
 
 impl Default for Rows {
@@ -181,6 +183,7 @@ impl Rows {
             error_kind: StringBuilder::new(),
             error: StringBuilder::new(),
             low_quality: arrow_array::builder::BooleanBuilder::new(),
+            decode_scale: Int32Builder::new(),
         }
     }
 
@@ -230,6 +233,8 @@ impl Rows {
         self.error_kind.append_option(rec.error_kind);
         self.error.append_option(rec.error.as_deref());
         self.low_quality.append_value(item.low_quality);
+        self.decode_scale
+            .append_option(item.image.as_ref().map(|i| i32::from(i.decode_scale)));
     }
 
     /// The rows as one record batch of [`schema`]; the builder is empty again after.
@@ -259,6 +264,7 @@ impl Rows {
             Arc::new(self.error_kind.finish()),
             Arc::new(self.error.finish()),
             Arc::new(self.low_quality.finish()),
+            Arc::new(self.decode_scale.finish()),
         ];
         RecordBatch::try_new(schema(), columns)
     }

@@ -71,6 +71,9 @@ def records_of(rows) -> list[dict]:
     for row in rows:
         row = row.asDict(recursive=True)
         base = {"verdict": row["verdict"], **{k: row[k] for k in LOC if row[k] is not None}}
+        evidence = vigie.hashes_of(row)
+        if evidence:
+            base["hashes"] = evidence
         if row["verdict"] in ("match", "known", "probable"):
             out += [{**base, **{k: h[k] for k in HIT if h[k] is not None}} for h in row["hits"]]
         elif row["verdict"] == "failed":

@@ -29,6 +29,7 @@ __all__ = [
     "Scanner",
     "__version__",
     "explode_hits",
+    "hashes_of",
     "mapped_indexes",
     "spark_ddl",
 ]
@@ -66,6 +67,17 @@ def spark_ddl(schema: pa.Schema = SCHEMA) -> str:
 SPARK_DDL: str = spark_ddl()
 
 
+def hashes_of(row: dict) -> dict:
+    """The ``hashes`` object of the CLI's ``scan`` records for a row: every exact digest, and
+    the perceptual ones when they are the reference's (``decode_scale`` 1: a full decode; a
+    reduced-scale decode only screened the image)."""
+    out = {k: row[k] for k in ("md5", "sha1", "sha256", "xxh3_128") if row[k] is not None}
+    if row.get("decode_scale") in (None, 1):
+        out.update((k, row[k]) for k in ("pdq", "pdq_quality", "phash", "dhash")
+                   if row[k] is not None)
+    return out
+
+
 def explode_hits(batch: pa.RecordBatch) -> list[dict]:
     """The CLI's ``vigie scan --all`` JSON records of a batch: one per hit of a ``match``,
     ``known`` or ``probable`` item, one per ``clean`` or ``failed`` item; absent fields left
@@ -77,6 +89,9 @@ def explode_hits(batch: pa.RecordBatch) -> list[dict]:
     for row in batch.to_pylist():
         base = {"verdict": row["verdict"]}
         base.update((k, row[k]) for k in loc_fields if row[k] is not None)
+        evidence = hashes_of(row)
+        if evidence:
+            base["hashes"] = evidence
         if row["verdict"] in ("match", "known", "probable"):
             for hit in row["hits"]:
                 rec = dict(base)
