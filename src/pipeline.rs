@@ -418,14 +418,17 @@ pub(crate) fn run(
             });
         });
         // Items with an image to match perceptually wait here until IMAGE_BATCH of them
-        // are searched together; the others go straight on. An input's end waits behind
-        // its items.
+        // are searched together; the others go straight on. An image still at reduced scale
+        // was screened by its worker (`Ctx::verified`) and found near no entry, so it cannot
+        // match: it is not searched again. An input's end waits behind its items.
         let mut pending: Vec<Box<ItemResult>> = Vec::new();
         let mut ends: Vec<PathBuf> = Vec::new();
         let mut consume_all = |ev: Option<Event>| {
             let full = match ev {
                 Some(Event::Item(r))
-                    if matcher.is_some() && r.image.is_some() && !r.low_quality =>
+                    if matcher.is_some()
+                        && r.image.as_ref().is_some_and(|i| i.decode_scale == 1)
+                        && !r.low_quality =>
                 {
                     pending.push(r);
                     pending.len() >= IMAGE_BATCH
