@@ -263,3 +263,58 @@ fn limits_fail_videos_before_decoding_them() {
         assert!(r["error"].as_str().unwrap().contains(why), "{flag}: {r}");
     }
 }
+
+/// Mutated and truncated copies of a sample video: each is hashed or fails with a reason;
+/// none panics, and none crashes the process (a fault in FFmpeg would end this test binary).
+/// Mutation 282 gives a stream with no pixel format, on which swscale aborts the process (the
+/// reference vpdq 0.2.5 crashes on it: "Assertion desc failed at
+/// src/libswscale/swscale_internal.h:725"); vigie must fail it.
+#[test]
+fn mutated_videos_fail_cleanly() {
+    let base = video("test-padded-dimensions.mp4");
+    // The first frame hashed only: decoding (FFmpeg, optimised) is what is under test, and
+    // PDQ in a debug build would make the test slow.
+    let cfg = VideoConfig {
+        vpdq: true,
+        seconds_per_hash: 100.0,
+        ..VideoConfig::default()
+    };
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut ok, mut failed) = (0, 0);
+    for i in 0..300 {
+        let mut v = base.clone();
+        match i % 3 {
+            // A few random bytes changed anywhere (the `ftyp` box kept, so it still sniffs).
+            0 | 1 => {
+                for _ in 0..1 + next() % 16 {
+                    let at = 8 + (next() as usize) % (v.len() - 8);
+                    v[at] = next() as u8;
+                }
+            }
+            // Cut anywhere.
+            _ => v.truncate(12 + (next() as usize) % (v.len() - 12)),
+        }
+        if std::env::var_os("VIGIE_TEST_TRACE").is_some() {
+            eprintln!("mutation {i}");
+        }
+        match hash_video(&v, &cfg).expect("still sniffs as a video") {
+            Ok(h) => {
+                ok += 1;
+                assert!(h.frames.iter().all(|f| f.quality <= 100));
+            }
+            Err(e) => {
+                failed += 1;
+                assert!(!e.to_string().is_empty());
+            }
+        }
+    }
+    eprintln!("mutated videos: {ok} hashed, {failed} failed with a reason");
+    assert_eq!(ok + failed, 300);
+    assert!(failed > 0, "truncations must fail some");
+}

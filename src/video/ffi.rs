@@ -19,9 +19,10 @@
 //!   the decoder's size and pixel format to RGB24 at the stream's size, `SWS_AREA`, into a
 //!   frame from `av_frame_get_buffer(.., 0)` (the same alignment, so the same code path).
 //!
-//! Deviations, only where the reference is undefined: a frame whose size or pixel format
-//! differs from the one the scaler was made for fails the video (the reference would read past
-//! the frame), and the bounds of [`super::VideoLimits`] are checked before anything is
+//! Deviations, only where the reference is undefined or crashes: a decoder without a valid
+//! pixel format or size fails the video (swscale would abort the process, as it does the
+//! reference's), a frame whose size or pixel format differs from the one the scaler was made
+//! for fails the video (the reference would read past the frame), and the bounds of [`super::VideoLimits`] are checked before anything is
 //! allocated for a frame. The decoder runs on one thread (`thread_count = 1`; the reference's
 //! slice threads give the same pixels): vigie spreads items over cores instead.
 
@@ -265,6 +266,19 @@ pub(crate) fn decode(
         })?;
 
         let (src_w, src_h, src_fmt) = ((*s.codec).width, (*s.codec).height, (*s.codec).pix_fmt);
+        // swscale asserts (aborts the process) on a pixel format it has no descriptor for,
+        // such as the NONE of a stream whose header is broken: the reference crashes there;
+        // vigie fails the video instead.
+        if src_w <= 0
+            || src_h <= 0
+            || ff::av_pix_fmt_desc_get(src_fmt).is_null()
+            || ff::sws_isSupportedInput(src_fmt) <= 0
+        {
+            return Err(format!(
+                "cannot convert the video's frames ({src_w}x{src_h}, pixel format {})",
+                src_fmt as c_int
+            ));
+        }
         s.sws = ff::sws_getContext(
             src_w,
             src_h,
