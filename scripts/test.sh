@@ -18,6 +18,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
 fi
 
+# FFmpeg's libraries and headers for the `video` feature (vPDQ), and libclang for its binding.
+bash scripts/video-deps.sh
+
 cargo test "$@"
 if [ "${VIGIE_TEST_PYTHON:-1}" != 0 ]; then
   bash python/test.sh

@@ -38,6 +38,7 @@ use crate::perceptual::PerceptualConfig;
 use crate::pipeline::{self, PipelineConfig};
 use crate::read::MmapPolicy;
 use crate::source::{OpenOptions, Shard, WalkOptions};
+use crate::video::{VideoConfig, VideoLimits};
 
 /// Where a scan reports its progress: called from the worker threads, so each call must be
 /// cheap (an atomic add). [`NoProgress`] ignores both.
@@ -93,6 +94,9 @@ pub enum EngineError {
     /// A PDQ quality minimum over 100.
     #[error("PDQ minimum quality {0} is over 100")]
     PdqQuality(u8),
+    /// A vPDQ seconds-per-hash that is negative or not finite.
+    #[error("vPDQ seconds per hash {0} is not a finite number >= 0")]
+    SecondsPerHash(f64),
     /// The index failed its checksums (see [`EngineBuilder::verify_index`]).
     #[error(transparent)]
     Index(#[from] crate::index::IndexError),
@@ -118,6 +122,7 @@ pub struct EngineBuilder {
     archives: bool,
     follow: bool,
     verify_index: bool,
+    video: VideoConfig,
 }
 
 impl Default for EngineBuilder {
@@ -140,6 +145,7 @@ impl Default for EngineBuilder {
             archives: true,
             follow: false,
             verify_index: true,
+            video: VideoConfig::default(),
         }
     }
 }
@@ -213,6 +219,26 @@ impl EngineBuilder {
         self
     }
 
+    /// Hash videos with vPDQ (a PDQ hash per selected frame, as Meta's reference). Off by
+    /// default. Without the `video` cargo feature, videos then fail as not decoded.
+    pub fn vpdq(mut self, on: bool) -> Self {
+        self.video.vpdq = on;
+        self
+    }
+
+    /// Seconds between the video frames hashed by vPDQ (the reference's `secondsPerHash`);
+    /// 0 hashes every frame. Default 1. Negative or not finite: the engine fails to build.
+    pub fn vpdq_seconds_per_hash(mut self, seconds: f64) -> Self {
+        self.video.seconds_per_hash = seconds;
+        self
+    }
+
+    /// Limits on decoding one video (duration, frames, frame size).
+    pub fn video_limits(mut self, limits: VideoLimits) -> Self {
+        self.video.limits = limits;
+        self
+    }
+
     /// Largest PDQ Hamming distance that counts as a match, 0–256. Default 31.
     pub fn pdq_threshold(mut self, bits: u32) -> Self {
         self.pdq_threshold = bits;
@@ -269,6 +295,9 @@ impl EngineBuilder {
         if self.pdq_threshold > 256 {
             return Err(EngineError::PdqThreshold(self.pdq_threshold));
         }
+        if !(self.video.seconds_per_hash >= 0.0 && self.video.seconds_per_hash.is_finite()) {
+            return Err(EngineError::SecondsPerHash(self.video.seconds_per_hash));
+        }
         if self.pdq_min_quality > 100 {
             return Err(EngineError::PdqQuality(self.pdq_min_quality));
         }
@@ -319,6 +348,7 @@ impl EngineBuilder {
                 algos,
                 perceptual,
                 check_quality: index.is_some(),
+                video: self.video,
             },
             index,
             pool,

@@ -842,6 +842,7 @@ fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &IndexMatcher<'_>) -> ItemResu
         outcome,
         image: None,
         image_error: None,
+        video: None,
         low_quality: false,
         hits,
     }

@@ -29,3 +29,4 @@ mod pipeline;
 mod read;
 pub mod report;
 pub mod source;
+pub mod video;

@@ -36,6 +36,7 @@ use vigie::model::Input;
 use vigie::perceptual::decode::DecodeLimits;
 use vigie::report::{HashFormat, ScanFormat};
 use vigie::source::Shard;
+use vigie::video::VideoLimits;
 
 /// Find known content in large dumps: hash every item of files, directory trees and tar
 /// archives, and match the hashes against compiled blocklists.
@@ -182,6 +183,20 @@ struct ImageArgs {
     /// for room, one larger than this fails as `image too large`.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     decode_memory: u64,
+    /// vPDQ: seconds between the video frames hashed (the reference's secondsPerHash); 0
+    /// hashes every frame.
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    vpdq_seconds_per_hash: f64,
+    /// Longest video to decode, in seconds (by its container's duration); longer ones fail
+    /// as `video too long`.
+    #[arg(long, value_name = "SECONDS", default_value_t = VideoLimits::default().max_duration_s)]
+    video_max_duration: f64,
+    /// Most frames to decode from one video; past them the video fails.
+    #[arg(long, value_name = "N", default_value_t = VideoLimits::default().max_frames)]
+    video_max_frames: u64,
+    /// Largest video frame to decode, in pixels.
+    #[arg(long, value_name = "PIXELS", default_value_t = VideoLimits::default().max_pixels)]
+    video_max_pixels: u64,
 }
 
 #[derive(Args, Debug)]
@@ -194,8 +209,8 @@ struct HashArgs {
     run: RunArgs,
     #[command(flatten)]
     image: ImageArgs,
-    /// Algorithms, comma-separated: md5, sha1, sha256, xxh3_128 (or all), and for images
-    /// pdq, phash, dhash (default: md5,sha1,sha256; list formats pick their own).
+    /// Algorithms, comma-separated: md5, sha1, sha256, xxh3_128 (or all), for images pdq,
+    /// phash, dhash, for videos vpdq (default: md5,sha1,sha256; list formats pick their own).
     #[arg(long, value_name = "ALGOS")]
     algo: Option<String>,
     /// Output format: te is ThreatExchange signal lines (`pdq <hex>` per image), te-csv the
@@ -671,6 +686,7 @@ fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
 #[derive(Clone, Copy, Default)]
 struct Perceptual {
     pdq: bool,
+    vpdq: bool,
     phash: bool,
     dhash: bool,
 }
@@ -685,16 +701,17 @@ fn parse_algos(arg: Option<&str>) -> Result<(Option<AlgoSet>, Perceptual)> {
     for name in arg.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match name {
             "pdq" => p.pdq = true,
+            "vpdq" => p.vpdq = true,
             "phash" => p.phash = true,
             "dhash" => p.dhash = true,
             "all" => exact = exact.union("all".parse().map_err(anyhow::Error::msg)?),
             _ => exact.insert(
                 name.parse::<vigie::hash::Algo>()
-                    .map_err(|e| anyhow::anyhow!("{e} (or pdq, phash, dhash)"))?,
+                    .map_err(|e| anyhow::anyhow!("{e} (or pdq, phash, dhash, vpdq)"))?,
             ),
         }
     }
-    if exact.is_empty() && !(p.pdq || p.phash || p.dhash) {
+    if exact.is_empty() && !(p.pdq || p.phash || p.dhash || p.vpdq) {
         bail!("--algo names no algorithm");
     }
     Ok((Some(exact), p))
@@ -712,6 +729,13 @@ fn engine_options(input: &InputArgs) -> EngineBuilder {
 /// The image options: perceptual hashes asked for, decoding limits, orientation.
 fn image_options(b: EngineBuilder, a: &ImageArgs, p: Perceptual) -> EngineBuilder {
     b.pdq(p.pdq)
+        .vpdq(p.vpdq)
+        .vpdq_seconds_per_hash(a.vpdq_seconds_per_hash)
+        .video_limits(VideoLimits {
+            max_duration_s: a.video_max_duration,
+            max_frames: a.video_max_frames,
+            max_pixels: a.video_max_pixels,
+        })
         .phash(p.phash)
         .dhash(p.dhash)
         .pdq_dihedral(a.pdq_dihedral)

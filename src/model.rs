@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::hash::Digests;
 use crate::perceptual::ImageHashes;
+use crate::video::VideoHashes;
 
 /// One input as given by the caller.
 #[derive(Clone, Debug)]
@@ -130,6 +131,9 @@ pub enum FailKind {
     /// The item sniffs as an image that could not be decoded for perceptual hashing
     /// (corrupt, unsupported, or over the decoding limits).
     Image,
+    /// The item sniffs as a video that could not be decoded for vPDQ (corrupt, unsupported,
+    /// over the limits, or vigie built without video support).
+    Video,
     /// A record of a hash list (`vigie match`) that yields no hash, or of a `--files-from`
     /// path list that is no path (over-long).
     List,
@@ -146,6 +150,7 @@ impl FailKind {
             FailKind::Decompress => "decompress",
             FailKind::Unsupported => "unsupported",
             FailKind::Image => "image",
+            FailKind::Video => "video",
             FailKind::List => "list",
         }
     }
@@ -259,9 +264,11 @@ pub struct ItemResult {
     pub outcome: Result<Digests, Failure>,
     /// Its perceptual hashes, when it is an image and they were asked for.
     pub image: Option<ImageHashes>,
-    /// Why an item that sniffs as an image could not be hashed perceptually (its exact
-    /// digests are still in `outcome`).
+    /// Why an item that sniffs as an image (kind `image`) or a video (kind `video`) could not
+    /// be hashed perceptually (its exact digests are still in `outcome`).
     pub image_error: Option<Failure>,
+    /// Its vPDQ hash, when it is a video and vPDQ was asked for.
+    pub video: Option<Box<VideoHashes>>,
     /// True when the image's PDQ quality was below the minimum: not matched perceptually.
     pub low_quality: bool,
     /// Its hits (empty when clean, failed, or when no matcher runs).

@@ -25,6 +25,7 @@ use crate::read::{Data, FileStream};
 use crate::source::open::{classify, read_full, Compression};
 use crate::source::tar::{EntryKind, TarError, TarMember, TarSlice, TarStream};
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
+use crate::video::{hash_video, VideoConfig};
 
 /// How a scan reads, hashes and matches: everything but the inputs (see
 /// [`crate::engine::EngineBuilder`], which resolves it from the caller's options).
@@ -40,6 +41,8 @@ pub(crate) struct PipelineConfig {
     pub perceptual: PerceptualConfig,
     /// Mark images under the PDQ quality minimum as low quality (when matching).
     pub check_quality: bool,
+    /// vPDQ hashes of videos (off by default).
+    pub video: VideoConfig,
 }
 
 /// Tar members larger than this are hashed as they stream out of a decoder instead of being
@@ -119,12 +122,23 @@ impl Ctx<'_> {
             m.find(d, &mut hits);
         }
         let known = hits.iter().any(Hit::is_allow) && !hits.iter().any(Hit::is_block);
-        let (mut image, mut image_error) = (None, not_decoded);
+        let (mut image, mut image_error, mut video) = (None, not_decoded, None);
         if let (Ok(_), Some(b), false) = (&outcome, bytes, known) {
             match hash_image(b, &self.cfg.perceptual).map(|r| self.verified(b, r)) {
                 Some(Ok(i)) => image = Some(i),
                 Some(Err(e)) => image_error = Some(Failure::new(FailKind::Image, e.to_string())),
                 None => {}
+            }
+            // A video is decoded and hashed only when it is no image (the sniffs exclude
+            // each other: a video container never starts with an image's magic).
+            if image.is_none() && image_error.is_none() {
+                match hash_video(b, &self.cfg.video) {
+                    Some(Ok(v)) => video = Some(Box::new(v)),
+                    Some(Err(e)) => {
+                        image_error = Some(Failure::new(FailKind::Video, e.to_string()))
+                    }
+                    None => {}
+                }
             }
         }
         let low_quality = self.cfg.check_quality
@@ -138,6 +152,7 @@ impl Ctx<'_> {
             outcome,
             image,
             image_error,
+            video,
             low_quality,
             hits,
         })));
@@ -183,7 +198,7 @@ impl Ctx<'_> {
             // Decoding and hashing an image costs far more than its exact digests: the items
             // of a group are then spread over the pool (an idle core steals them), else a
             // group of large photos would keep one core busy while the other waits.
-            if self.cfg.perceptual.any() {
+            if self.cfg.perceptual.any() || self.cfg.video.vpdq {
                 group.par_iter().zip(digests).for_each(done);
             } else {
                 group.iter().zip(digests).for_each(done);
@@ -974,6 +989,7 @@ mod tests {
             algos: [Algo::Md5, Algo::Xxh3_128].into_iter().collect(),
             perceptual: PerceptualConfig::default(),
             check_quality: false,
+            video: crate::video::VideoConfig::default(),
         }
     }
 

@@ -317,6 +317,7 @@ mod tests {
             },
             image: None,
             image_error: None,
+            video: None,
             low_quality: false,
             hits,
         }

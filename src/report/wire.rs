@@ -125,6 +125,16 @@ pub struct HashRecord {
     /// dHash of an image (same encoding).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dhash: Option<String>,
+    /// vPDQ of a video as python-threatexchange serializes it: one `pdq_hex,quality,timestamp`
+    /// string a hashed frame (timestamp in seconds, 3 decimals), in frame order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpdq: Option<Vec<String>>,
+    /// A video's duration in seconds (the container's, else frames / frame rate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    /// Frames decoded from a video (all of them; `vpdq` holds the hashed ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u64>,
     /// Failure category when the item failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<&'static str>,
@@ -161,6 +171,15 @@ impl HashRecord {
                 .map(|d| d.iter().map(|h| h.to_hex()).collect()),
             phash: r.image.as_ref().and_then(|i| i.phash).map(|h| h.to_hex()),
             dhash: r.image.as_ref().and_then(|i| i.dhash).map(|h| h.to_hex()),
+            vpdq: r
+                .video
+                .as_ref()
+                .map(|v| v.frames.iter().map(|f| f.to_signal()).collect()),
+            duration_s: r
+                .video
+                .as_ref()
+                .map(|v| (v.duration_s * 1000.0).round() / 1000.0),
+            frames: r.video.as_ref().map(|v| v.frames_decoded),
             error_kind: r.failure().map(|f| f.kind.name()),
             error: r.failure().map(|f| f.message.clone()),
         }
