@@ -835,7 +835,7 @@ fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &IndexMatcher<'_>) -> ItemResu
             matcher.find(&digests, &mut hits);
             digests
         }
-        ListHash::Pdq(_) => crate::hash::Digests::default(),
+        ListHash::Pdq(_) | ListHash::Vpdq(_) => crate::hash::Digests::default(),
     });
     ItemResult {
         loc: q.loc,
