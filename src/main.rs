@@ -621,8 +621,8 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
         return;
     }
     msg!(
-        "vigie: list {} ({}): {} format, {}list, label {:?}, entries: {}, pdq: {}, malformed \
-         lines: {}",
+        "vigie: list {} ({}): {} format, {}list, label {:?}, entries: {}, pdq: {}, videos: {}, \
+         malformed lines: {}",
         rep.name,
         rep.path,
         serde_json::to_value(rep.format)
@@ -633,6 +633,7 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
         rep.label,
         rep.entries,
         rep.pdq,
+        rep.videos,
         rep.malformed
     );
     for n in &rep.notes {

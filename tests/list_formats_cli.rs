@@ -162,7 +162,7 @@ fn format_option_forces_a_format_per_list() {
     // Forced plain: the `SHA-1` header line is a malformed line; the next list is detected.
     assert!(
         err.contains(
-            "plain format, blocklist, label \"sha1-hashset\", entries: sha1 5, pdq: 0, malformed lines: 1"
+            "plain format, blocklist, label \"sha1-hashset\", entries: sha1 5, pdq: 0, videos: 0, malformed lines: 1"
         ),
         "{err}"
     );
