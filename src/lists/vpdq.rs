@@ -323,4 +323,33 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("vpdq frames"), "{err}");
     }
+
+    #[test]
+    fn no_prefix_or_byte_flip_panics() {
+        let signal = format!("vpdq [\"{A},100,0.0\", \"{B},68,1.0\"]\n");
+        let csv = format!(
+            "signal_type,signal_str,collab,category,tags\r\nvpdq,\"{}\",c,,\r\n",
+            signal[5..].trim_end().replace('"', "\"\"")
+        );
+        let frames = format!("0,100,{A},0.000\n1,68,{B},0.033\n");
+        for input in [signal, csv, frames] {
+            let b = input.as_bytes();
+            for cut in 0..b.len() {
+                let mut flipped = b.to_vec();
+                flipped[cut] ^= 0x55;
+                for bytes in [&b[..cut], &flipped[..]] {
+                    for forced in [None, Some(ListFormat::VpdqFrames)] {
+                        let _ = super::super::read_list_from_as(
+                            bytes,
+                            Path::new("x"),
+                            None,
+                            forced,
+                            |_| {},
+                            |_| {},
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
