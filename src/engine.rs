@@ -33,6 +33,7 @@ use crate::index::Index;
 use crate::matcher::{IndexMatcher, Matcher};
 use crate::model::{Event, Input, ItemResult, Location};
 use crate::perceptual::decode::{DecodeLimits, DecodeOptions};
+use crate::perceptual::letterbox::Unletterbox;
 use crate::perceptual::pdq::{MATCH_THRESHOLD, MIN_QUALITY};
 use crate::perceptual::PerceptualConfig;
 use crate::pipeline::{self, PipelineConfig};
@@ -108,6 +109,7 @@ pub struct EngineBuilder {
     dhash: bool,
     dihedral: bool,
     exif_orient: bool,
+    unletterbox: Option<Unletterbox>,
     limits: DecodeLimits,
     decode_memory: Option<u64>,
     fast_decode: Option<bool>,
@@ -130,6 +132,7 @@ impl Default for EngineBuilder {
             dhash: false,
             dihedral: false,
             exif_orient: false,
+            unletterbox: None,
             limits: DecodeLimits::default(),
             decode_memory: None,
             fast_decode: None,
@@ -188,6 +191,15 @@ impl EngineBuilder {
     /// Apply the EXIF orientation before hashing (the reference PDQ does not). Off by default.
     pub fn exif_orient(mut self, on: bool) -> Self {
         self.exif_orient = on;
+        self
+    }
+
+    /// Cut letterbox bars (uniform black, or also white, rows and columns at the edges) off
+    /// each image before hashing it, so that a letterboxed copy hashes like the original
+    /// (see [`crate::perceptual::letterbox`]). `Some(Unletterbox::default())` is
+    /// python-threatexchange's `--photo-preprocess unletterbox`. Off (`None`) by default.
+    pub fn unletterbox(mut self, u: Option<Unletterbox>) -> Self {
+        self.unletterbox = u;
         self
     }
 
@@ -290,6 +302,7 @@ impl EngineBuilder {
                 fast: self.fast_decode.unwrap_or(index.is_some()),
             },
             min_quality: self.pdq_min_quality,
+            unletterbox: self.unletterbox,
         };
         if let Some(bytes) = self.decode_memory {
             crate::perceptual::decode::set_decode_memory(bytes);

@@ -34,6 +34,7 @@ use vigie::jobs::{self, ExitStatus, JournalOptions, RunOptions, RunReport};
 use vigie::lists::{ListFormat, ListType};
 use vigie::model::Input;
 use vigie::perceptual::decode::DecodeLimits;
+use vigie::perceptual::letterbox::Unletterbox;
 use vigie::report::{HashFormat, ScanFormat};
 use vigie::source::Shard;
 
@@ -172,6 +173,20 @@ struct ImageArgs {
     /// PDQ ignores it, so hashes then differ from the reference's for rotated photos).
     #[arg(long)]
     exif_orient: bool,
+    /// Cut letterbox bars (rows and columns at the edges whose every pixel is black) off each
+    /// image before hashing, so a letterboxed copy hashes like the original; as
+    /// python-threatexchange's `--photo-preprocess unletterbox`.
+    #[arg(long)]
+    unletterbox: bool,
+    /// With --unletterbox: the most a channel of a black bar's pixel may be (and the least,
+    /// from 255, of a white one); python-threatexchange's --black-threshold.
+    #[arg(long, value_name = "LEVEL", requires = "unletterbox",
+          default_value_t = vigie::perceptual::letterbox::DEFAULT_THRESHOLD)]
+    letterbox_threshold: u8,
+    /// With --unletterbox: cut white bars too (python-threatexchange cuts black ones only, so
+    /// hashes of white-barred images then differ from its).
+    #[arg(long, requires = "unletterbox")]
+    unletterbox_white: bool,
     /// Largest image to decode, in pixels; larger ones fail as `image too large`.
     #[arg(long, value_name = "PIXELS", default_value_t = 128_000_000)]
     max_pixels: u64,
@@ -716,6 +731,10 @@ fn image_options(b: EngineBuilder, a: &ImageArgs, p: Perceptual) -> EngineBuilde
         .dhash(p.dhash)
         .pdq_dihedral(a.pdq_dihedral)
         .exif_orient(a.exif_orient)
+        .unletterbox(a.unletterbox.then_some(Unletterbox {
+            threshold: a.letterbox_threshold,
+            white: a.unletterbox_white,
+        }))
         .decode_limits(DecodeLimits {
             max_pixels: a.max_pixels,
             max_alloc: a.max_alloc,

@@ -6,15 +6,18 @@
 //! [`pdq`] is Meta's PDQ (the hash exchanged by ThreatExchange and most industry hash-sharing
 //! programmes), computed bit for bit as the reference C++ core computes it from a pixel buffer.
 //! [`imghash`] is the 64-bit pHash and dHash of Python ImageHash, from the same RGB pixels.
+//! [`letterbox`] cuts uniform bars off the pixels before any of them is computed, when asked.
 
 pub mod decode;
 pub mod imghash;
+pub mod letterbox;
 pub mod pdq;
 
 use std::cell::RefCell;
 
 use decode::{DecodeOptions, ImageFormat};
 use imghash::{ImgHash64, ImgHasher};
+use letterbox::{Trim, Unletterbox};
 use pdq::{PdqHash, PdqHasher};
 
 /// Why an item that sniffs as an image could not be hashed perceptually; the message starts
@@ -38,6 +41,8 @@ pub struct PerceptualConfig {
     pub decode: DecodeOptions,
     /// Images whose PDQ quality is below this are not matched perceptually (and are counted).
     pub min_quality: u8,
+    /// Cut letterbox bars off the decoded pixels before hashing ([`letterbox`]).
+    pub unletterbox: Option<Unletterbox>,
 }
 
 impl Default for PerceptualConfig {
@@ -49,6 +54,7 @@ impl Default for PerceptualConfig {
             dhash: false,
             decode: DecodeOptions::default(),
             min_quality: pdq::MIN_QUALITY,
+            unletterbox: None,
         }
     }
 }
@@ -65,10 +71,13 @@ impl PerceptualConfig {
 pub struct ImageHashes {
     /// The container decoded.
     pub format: ImageFormat,
-    /// Width in pixels as hashed.
+    /// Width in pixels as hashed (after unletterboxing).
     pub width: u32,
-    /// Height in pixels as hashed.
+    /// Height in pixels as hashed (after unletterboxing).
     pub height: u32,
+    /// With [`PerceptualConfig::unletterbox`]: what was cut from each side (in pixels of the
+    /// decode, so of a reduced-scale one when `decode_scale` > 1).
+    pub trim: Option<Trim>,
     /// PDQ hash.
     pub pdq: Option<PdqHash>,
     /// PDQ quality, 0–100.
@@ -141,12 +150,19 @@ fn hash_decoded(
         let fail = ImageError;
         let d = decode::decode_rgb_as(bytes, format, &cfg.decode, rgb)
             .map_err(|e| fail(e.to_string()))?;
+        let (mut w, mut h) = (d.width as usize, d.height as usize);
+        let trim = cfg.unletterbox.map(|u| {
+            let t = u.find(rgb, w, h);
+            letterbox::crop_in_place(rgb, w, &t);
+            (w, h) = (t.width as usize, t.height as usize);
+            t
+        });
         let rgb: &[u8] = rgb;
-        let (w, h) = (d.width as usize, d.height as usize);
         let mut out = ImageHashes {
             format,
-            width: d.width,
-            height: d.height,
+            width: w as u32,
+            height: h as u32,
+            trim,
             pdq: None,
             pdq_quality: None,
             pdq_dihedral: None,
