@@ -32,7 +32,7 @@ use crate::hash::AlgoSet;
 use crate::index::Index;
 use crate::matcher::{IndexMatcher, Matcher};
 use crate::model::{Event, Input, ItemResult, Location};
-use crate::perceptual::decode::{DecodeLimits, DecodeOptions};
+use crate::perceptual::decode::{DecodeLimits, DecodeOptions, Pixels};
 use crate::perceptual::letterbox::Unletterbox;
 use crate::perceptual::pdq::{MATCH_THRESHOLD, MIN_QUALITY};
 use crate::perceptual::PerceptualConfig;
@@ -110,6 +110,7 @@ pub struct EngineBuilder {
     dihedral: bool,
     exif_orient: bool,
     unletterbox: Option<Unletterbox>,
+    pixels: Pixels,
     limits: DecodeLimits,
     decode_memory: Option<u64>,
     fast_decode: Option<bool>,
@@ -133,6 +134,7 @@ impl Default for EngineBuilder {
             dihedral: false,
             exif_orient: false,
             unletterbox: None,
+            pixels: Pixels::Viewer,
             limits: DecodeLimits::default(),
             decode_memory: None,
             fast_decode: None,
@@ -200,6 +202,15 @@ impl EngineBuilder {
     /// python-threatexchange's `--photo-preprocess unletterbox`. Off (`None`) by default.
     pub fn unletterbox(mut self, u: Option<Unletterbox>) -> Self {
         self.unletterbox = u;
+        self
+    }
+
+    /// Whose pixels to hash where decoders disagree on purpose (16-bit grey, CMYK, palette
+    /// indices: see [`Pixels`]). `Pixels::ThreatExchange` gives the PDQ hashes that
+    /// python-threatexchange and HMA compute, so those their banks hold. Default:
+    /// `Pixels::Viewer`.
+    pub fn pixels(mut self, p: Pixels) -> Self {
+        self.pixels = p;
         self
     }
 
@@ -300,6 +311,7 @@ impl EngineBuilder {
                 limits: self.limits,
                 exif_orient: self.exif_orient,
                 fast: self.fast_decode.unwrap_or(index.is_some()),
+                pixels: self.pixels,
             },
             min_quality: self.pdq_min_quality,
             unletterbox: self.unletterbox,
