@@ -60,6 +60,16 @@ impl Default for PerceptualConfig {
 }
 
 impl PerceptualConfig {
+    /// The screen's slack for these options: [`FAST_PDQ_DRIFT`], or
+    /// [`FAST_PDQ_DRIFT_UNLETTERBOX`] when images are unletterboxed.
+    pub fn fast_drift(&self) -> u32 {
+        if self.unletterbox.is_some() {
+            FAST_PDQ_DRIFT_UNLETTERBOX
+        } else {
+            FAST_PDQ_DRIFT
+        }
+    }
+
     /// True when any perceptual hash is wanted.
     pub fn any(&self) -> bool {
         self.pdq || self.phash || self.dhash
@@ -105,6 +115,18 @@ pub struct ImageHashes {
 /// reduced, 19,200 variant pairs; 10 at most over the 2,000-photo benchmark corpus), so 16
 /// keeps a margin of 4. See the README's fast-decode paragraph for the corpus.
 pub const FAST_PDQ_DRIFT: u32 = 16;
+
+/// [`FAST_PDQ_DRIFT`] for images cut by [`PerceptualConfig::unletterbox`]: the bars are found
+/// on the reduced decode, where a block that mixes bar and picture, or the ringing JPEG
+/// leaves in a bar, puts the cut up to a block of the reduced scale away from the full
+/// decode's (11 pixels at most measured), which moves the hash further.
+///
+/// Measured by `benches/fast_drift.sh --unletterbox` over `benches/letterbox_corpus.py`'s
+/// copies of 300 photo-like JPEGs (`images_corpus.py gen --count 300 --png-share 0 --seed
+/// 777`) in black bars: 22 bits at most over 2,400 variant pairs (p99 16), so 32 keeps a
+/// margin of 10. A wider screen costs only searches (radius 63 instead of 47 at threshold
+/// 31) and the second decodes of the images it lets through.
+pub const FAST_PDQ_DRIFT_UNLETTERBOX: u32 = 32;
 
 /// Per-thread buffers: decoded pixels and the hashers' scratch, reused from image to image.
 #[derive(Default)]
