@@ -107,12 +107,18 @@ impl Unletterbox {
                 &rgb[i..i + 3]
             })
         };
-        // Some pixel of row `top` is no border, so some column is kept.
-        let left = (0..w).find(|&x| !self.is_border_line(col(x))).unwrap_or(0);
-        let right_col = (left..w)
-            .rev()
-            .find(|&x| !self.is_border_line(col(x)))
-            .unwrap_or(left);
+        // Every column may still be a bar when white ones are cut too (black on the left,
+        // white on the right): then no column is cut.
+        let (left, right_col) = match (0..w).find(|&x| !self.is_border_line(col(x))) {
+            Some(left) => {
+                let right = (left..w)
+                    .rev()
+                    .find(|&x| !self.is_border_line(col(x)))
+                    .unwrap_or(left);
+                (left, right)
+            }
+            None => (0, w - 1),
+        };
         Trim {
             top: top as u32,
             bottom: (h - 1 - last) as u32,
@@ -206,6 +212,13 @@ mod tests {
             ..Unletterbox::default()
         };
         assert_eq!(white.find(&img, 4, 3).top, 0);
+        // Black columns on the left, white on the right: every column is a bar of one
+        // colour, no row is; nothing is cut rather than all but one column.
+        let mut img = vec![0u8; 4 * 2 * 3];
+        for y in 0..2 {
+            img[(y * 4 + 2) * 3..(y * 4 + 4) * 3].fill(255);
+        }
+        assert!(white.find(&img, 4, 2).is_none());
     }
 
     #[test]
