@@ -4,14 +4,17 @@
 # variants, and the Hamming distance of each variant pair is tallied. The maximum, plus a
 # margin, is `FAST_PDQ_DRIFT` (src/perceptual/mod.rs): the screen's slack.
 #
-#   bash benches/fast_drift.sh DIR...      (uses target/release/vigie; builds it if missing)
+#   bash benches/fast_drift.sh [FLAGS] DIR...   (uses $VIGIE, default target/release/vigie,
+#                                               built if missing; FLAGS go to `vigie hash`,
+#                                               e.g. --unletterbox)
 #
 # Corpora: benches/images_corpus.py gen DIR --png-share 0 (photo-like JPEGs, 320x240 to
-# 4000x3000, quality 75-95) and its `variants` (resized, recompressed, cropped, mirrored).
+# 4000x3000, quality 75-95) and its `variants` (resized, recompressed, cropped, mirrored);
+# benches/letterbox_corpus.py puts such a corpus in black bars (for --unletterbox).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: $0 DIR..." >&2; exit 2; }
-VIGIE=target/release/vigie
+VIGIE=${VIGIE:-target/release/vigie}
 [ -x "$VIGIE" ] || cargo build --release --quiet
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

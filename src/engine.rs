@@ -32,7 +32,8 @@ use crate::hash::AlgoSet;
 use crate::index::Index;
 use crate::matcher::{IndexMatcher, Matcher, VpdqRule};
 use crate::model::{Event, Input, ItemResult, Location};
-use crate::perceptual::decode::{DecodeLimits, DecodeOptions};
+use crate::perceptual::decode::{DecodeLimits, DecodeOptions, Pixels};
+use crate::perceptual::letterbox::Unletterbox;
 use crate::perceptual::pdq::{MATCH_THRESHOLD, MIN_QUALITY};
 use crate::perceptual::PerceptualConfig;
 use crate::pipeline::{self, PipelineConfig};
@@ -115,6 +116,8 @@ pub struct EngineBuilder {
     dhash: bool,
     dihedral: bool,
     exif_orient: bool,
+    unletterbox: Option<Unletterbox>,
+    pixels: Pixels,
     limits: DecodeLimits,
     decode_memory: Option<u64>,
     fast_decode: Option<bool>,
@@ -139,6 +142,8 @@ impl Default for EngineBuilder {
             dhash: false,
             dihedral: false,
             exif_orient: false,
+            unletterbox: None,
+            pixels: Pixels::Viewer,
             limits: DecodeLimits::default(),
             decode_memory: None,
             fast_decode: None,
@@ -199,6 +204,24 @@ impl EngineBuilder {
     /// Apply the EXIF orientation before hashing (the reference PDQ does not). Off by default.
     pub fn exif_orient(mut self, on: bool) -> Self {
         self.exif_orient = on;
+        self
+    }
+
+    /// Cut letterbox bars (uniform black, or also white, rows and columns at the edges) off
+    /// each image before hashing it, so that a letterboxed copy hashes like the original
+    /// (see [`crate::perceptual::letterbox`]). `Some(Unletterbox::default())` is
+    /// python-threatexchange's `--photo-preprocess unletterbox`. Off (`None`) by default.
+    pub fn unletterbox(mut self, u: Option<Unletterbox>) -> Self {
+        self.unletterbox = u;
+        self
+    }
+
+    /// Whose pixels to hash where decoders disagree on purpose (16-bit grey, CMYK, palette
+    /// indices: see [`Pixels`]). `Pixels::ThreatExchange` gives the PDQ hashes that
+    /// python-threatexchange and HMA compute, so those their banks hold. Default:
+    /// `Pixels::Viewer`.
+    pub fn pixels(mut self, p: Pixels) -> Self {
+        self.pixels = p;
         self
     }
 
@@ -350,8 +373,10 @@ impl EngineBuilder {
                 limits: self.limits,
                 exif_orient: self.exif_orient,
                 fast: self.fast_decode.unwrap_or(index.is_some()),
+                pixels: self.pixels,
             },
             min_quality: self.pdq_min_quality,
+            unletterbox: self.unletterbox,
         };
         // Videos are hashed whenever the index can match a frame: known videos, or images.
         let mut video = self.video;

@@ -34,7 +34,8 @@ use vigie::jobs::{self, ExitStatus, JournalOptions, RunOptions, RunReport};
 use vigie::lists::{ListFormat, ListType};
 use vigie::matcher::VpdqRule;
 use vigie::model::Input;
-use vigie::perceptual::decode::DecodeLimits;
+use vigie::perceptual::decode::{DecodeLimits, Pixels};
+use vigie::perceptual::letterbox::Unletterbox;
 use vigie::report::{HashFormat, ScanFormat};
 use vigie::source::Shard;
 use vigie::video::VideoLimits;
@@ -209,6 +210,25 @@ struct ImageArgs {
     /// PDQ ignores it, so hashes then differ from the reference's for rotated photos).
     #[arg(long)]
     exif_orient: bool,
+    /// Cut letterbox bars (rows and columns at the edges whose every pixel is black) off each
+    /// image before hashing, so a letterboxed copy hashes like the original; as
+    /// python-threatexchange's `--photo-preprocess unletterbox`.
+    #[arg(long)]
+    unletterbox: bool,
+    /// With --unletterbox: the most a channel of a black bar's pixel may be (and the least,
+    /// from 255, of a white one); python-threatexchange's --black-threshold.
+    #[arg(long, value_name = "LEVEL", requires = "unletterbox",
+          default_value_t = vigie::perceptual::letterbox::DEFAULT_THRESHOLD)]
+    letterbox_threshold: u8,
+    /// With --unletterbox: cut white bars too (python-threatexchange cuts black ones only, so
+    /// hashes of white-barred images then differ from its).
+    #[arg(long, requires = "unletterbox")]
+    unletterbox_white: bool,
+    /// Whose pixels to hash where decoders differ on purpose (16-bit grey, CMYK JPEG, palette
+    /// and 1-bit PNG): threatexchange gives the PDQ that python-threatexchange and HMA compute
+    /// (and their banks hold).
+    #[arg(long, value_enum, default_value_t = PixelsArg::Viewer)]
+    pixels: PixelsArg,
     /// Largest image to decode, in pixels; larger ones fail as `image too large`.
     #[arg(long, value_name = "PIXELS", default_value_t = 128_000_000)]
     max_pixels: u64,
@@ -441,6 +461,18 @@ fn one_line(e: &anyhow::Error) -> String {
         line.push_str(reason);
     }
     line
+}
+
+/// `--pixels`: whose pixels to hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum PixelsArg {
+    /// What a viewer shows: 16-bit grey scaled to 8 bits, CMYK converted, palettes expanded.
+    Viewer,
+    /// Pillow's convert("RGB"), as pdqhash users feed it: 16-bit grey clamped to 255.
+    Pillow,
+    /// python-threatexchange's and HMA's PDQ hasher: Pillow's pixels, a CMYK JPEG's C, M, Y
+    /// as R, G, B, a palette PNG's indices, a 1-bit PNG's 0 and 1.
+    Threatexchange,
 }
 
 /// Hex case of a DCSO Bloom filter's keys.
@@ -784,6 +816,15 @@ fn image_options(b: EngineBuilder, a: &ImageArgs, p: Perceptual) -> EngineBuilde
         .dhash(p.dhash)
         .pdq_dihedral(a.pdq_dihedral)
         .exif_orient(a.exif_orient)
+        .unletterbox(a.unletterbox.then_some(Unletterbox {
+            threshold: a.letterbox_threshold,
+            white: a.unletterbox_white,
+        }))
+        .pixels(match a.pixels {
+            PixelsArg::Viewer => Pixels::Viewer,
+            PixelsArg::Pillow => Pixels::Pillow,
+            PixelsArg::Threatexchange => Pixels::ThreatExchange,
+        })
         .decode_limits(DecodeLimits {
             max_pixels: a.max_pixels,
             max_alloc: a.max_alloc,

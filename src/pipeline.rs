@@ -20,7 +20,7 @@ use crate::engine::{Progress, ScanControl};
 use crate::hash::{hash_many, AlgoSet, Digests, MultiHasher};
 use crate::matcher::{Matcher, IMAGE_BATCH};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
-use crate::perceptual::{hash_image, ImageError, ImageHashes, PerceptualConfig, FAST_PDQ_DRIFT};
+use crate::perceptual::{hash_image, ImageError, ImageHashes, PerceptualConfig};
 use crate::read::{Data, FileStream};
 use crate::source::open::{classify, read_full, Compression};
 use crate::source::tar::{EntryKind, TarError, TarMember, TarSlice, TarStream};
@@ -165,7 +165,9 @@ impl Ctx<'_> {
     }
 
     /// The hashes a match may rest on: an image decoded at reduced scale whose PDQ hashes
-    /// come within the threshold plus [`FAST_PDQ_DRIFT`] of an entry is decoded again at
+    /// come within the threshold plus the screen's slack
+    /// ([`FAST_PDQ_DRIFT`](crate::perceptual::FAST_PDQ_DRIFT), more with unletterboxing:
+    /// [`PerceptualConfig::fast_drift`]) of an entry is decoded again at
     /// full size, and its exact hashes replace the screen's. So the fast path only ever
     /// decides that an image matches nothing; every hit is the reference's, at the
     /// reference's distance.
@@ -175,7 +177,9 @@ impl Ctx<'_> {
         screened: Result<ImageHashes, ImageError>,
     ) -> Result<ImageHashes, ImageError> {
         match (&screened, self.matcher) {
-            (Ok(i), Some(m)) if i.decode_scale > 1 && m.pdq_near(i, FAST_PDQ_DRIFT) => {
+            (Ok(i), Some(m))
+                if i.decode_scale > 1 && m.pdq_near(i, self.cfg.perceptual.fast_drift()) =>
+            {
                 let mut exact = self.cfg.perceptual;
                 exact.decode.fast = false;
                 hash_image(bytes, &exact).unwrap_or(screened)

@@ -38,7 +38,8 @@ use pyo3::types::{PyBytes, PyMemoryView, PyString};
 use vigie::engine::{Engine, EngineBuilder, NoProgress};
 use vigie::hash::{Algo, AlgoSet};
 use vigie::model::{Event, Input, SharedBytes};
-use vigie::perceptual::decode::DecodeLimits;
+use vigie::perceptual::decode::{DecodeLimits, Pixels};
+use vigie::perceptual::letterbox::Unletterbox;
 
 create_exception!(
     vigie,
@@ -252,7 +253,9 @@ impl Scanner {
     /// per core). `index_path=None` hashes without matching. Options as the CLI's
     /// `vigie scan`: `algos` (extra algorithms: "md5,sha256", "all", "pdq", "phash",
     /// "dhash"), `pdq_threshold`, `pdq_min_quality`, `pdq_dihedral`, `exact_decode`,
-    /// `exif_orient`, `max_pixels`, `max_alloc`, `follow_links`, `mmap`, `archives`.
+    /// `exif_orient`, `unletterbox`, `letterbox_threshold`, `unletterbox_white`, `pixels`
+    /// ("viewer", "pillow", "threatexchange"), `max_pixels`, `max_alloc`, `follow_links`,
+    /// `mmap`, `archives`.
     #[new]
     #[pyo3(signature = (
         index_path,
@@ -264,6 +267,10 @@ impl Scanner {
         pdq_dihedral = false,
         exact_decode = false,
         exif_orient = false,
+        unletterbox = false,
+        letterbox_threshold = vigie::perceptual::letterbox::DEFAULT_THRESHOLD,
+        unletterbox_white = false,
+        pixels = "viewer",
         max_pixels = DecodeLimits::default().max_pixels,
         max_alloc = DecodeLimits::default().max_alloc,
         follow_links = false,
@@ -281,6 +288,10 @@ impl Scanner {
         pdq_dihedral: bool,
         exact_decode: bool,
         exif_orient: bool,
+        unletterbox: bool,
+        letterbox_threshold: u8,
+        unletterbox_white: bool,
+        pixels: &str,
         max_pixels: u64,
         max_alloc: u64,
         follow_links: bool,
@@ -288,6 +299,16 @@ impl Scanner {
         archives: bool,
     ) -> PyResult<Scanner> {
         let asked = algos.map(parse_algos).transpose()?.unwrap_or_default();
+        let pixels = match pixels {
+            "viewer" => Pixels::Viewer,
+            "pillow" => Pixels::Pillow,
+            "threatexchange" => Pixels::ThreatExchange,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "pixels must be \"viewer\", \"pillow\" or \"threatexchange\", not {other:?}"
+                )))
+            }
+        };
         let mut b: EngineBuilder = Engine::builder()
             .threads(threads)
             .mmap(mmap)
@@ -298,6 +319,11 @@ impl Scanner {
             .dhash(asked.dhash)
             .pdq_dihedral(pdq_dihedral)
             .exif_orient(exif_orient)
+            .unletterbox(unletterbox.then_some(Unletterbox {
+                threshold: letterbox_threshold,
+                white: unletterbox_white,
+            }))
+            .pixels(pixels)
             .decode_limits(DecodeLimits {
                 max_pixels,
                 max_alloc,

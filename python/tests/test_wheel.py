@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pytest
 
 import vigie
-from conftest import canon, cli, jsonl
+from conftest import FIXTURES, canon, cli, jsonl
 
 
 def scan(corpus, **opts) -> pa.RecordBatch:
@@ -102,6 +102,24 @@ def test_arrow_and_python_inputs_agree(corpus):
         assert canon(vigie.explode_hits(scanner.scan_bytes(n, b))) == want
 
 
+@pytest.mark.parametrize("flags,kwargs", [
+    (("--unletterbox",), {"unletterbox": True}),
+    (("--unletterbox", "--letterbox-threshold", "25", "--unletterbox-white"),
+     {"unletterbox": True, "letterbox_threshold": 25, "unletterbox_white": True}),
+    (("--pixels", "threatexchange"), {"pixels": "threatexchange"}),
+    (("--pixels", "pillow"), {"pixels": "pillow"}),
+])
+def test_image_options_equal_the_clis(flags, kwargs):
+    """unletterbox and pixels are the CLI's: the same PDQs on the fixtures they exist for."""
+    paths = [str(FIXTURES / "letterbox"), str(FIXTURES / "pixels")]
+    want = {r["path"]: r.get("pdq") for r in jsonl(cli("hash", "-q", "--algo", "pdq", *flags, *paths).stdout)}
+    rows = vigie.Scanner(None, algos="pdq", **kwargs).scan(paths).to_pylist()
+    got = {r["path"]: r["pdq"] for r in rows}
+    assert got == want
+    plain = {r["path"]: r["pdq"] for r in vigie.Scanner(None, algos="pdq").scan(paths).to_pylist()}
+    assert plain != got, "the option changes some hash"
+
+
 def test_bad_arguments_raise(corpus, tmp_path):
     with pytest.raises(vigie.IndexOpenError):
         vigie.Scanner(str(tmp_path / "none.vigie"))
@@ -112,6 +130,8 @@ def test_bad_arguments_raise(corpus, tmp_path):
         vigie.Scanner(str(corpus.index), algos="md5,blake9")
     with pytest.raises(ValueError):
         vigie.Scanner(str(corpus.index), pdq_threshold=300)
+    with pytest.raises(ValueError):
+        vigie.Scanner(str(corpus.index), pixels="gimp")
     scanner = vigie.Scanner(str(corpus.index))
     with pytest.raises(ValueError):
         scanner.scan_bytes(["a", "b"], [b"x"])

@@ -24,6 +24,7 @@
 //!   PNG. For 16-bit grey PNG Pillow clamps the integer value to 255 (almost everything becomes
 //!   white), which no viewer shows, so grey uses the same high-byte rule. ImageMagick (the C++
 //!   reference CLI) rounds `v / 257` instead; the two differ by at most one level.
+//!   [`DecodeOptions::pixels`] gives Pillow's clamp, or python-threatexchange's pixels, instead.
 //! * **EXIF orientation is ignored by default**, as the reference hashers ignore it: the hash
 //!   describes the stored pixel grid. [`DecodeOptions::exif_orient`] applies it.
 //! * **Truncated JPEG** decodes the way libjpeg (and so ImageMagick, the reference CLI's decoder)
@@ -327,6 +328,42 @@ pub struct DecodeOptions {
     /// `draft("RGB", (512, 512))`; perceptual hashes of them are close to, not equal to, the
     /// full-resolution ones. Other formats, and smaller JPEGs, decode in full. Off by default.
     pub fast: bool,
+    /// Whose pixels to give where decoders disagree on purpose ([`Pixels`]). Default: a
+    /// viewer's.
+    pub pixels: Pixels,
+}
+
+/// Whose pixels to reproduce for the few kinds of image whose 8-bit RGB pixels are not the
+/// same in every decoder. Every other image (8-bit JPEG, PNG, WebP, BMP, 16-bit RGB PNG…)
+/// decodes to the same pixels whatever this says. Measured against Pillow 13.0.0,
+/// python-threatexchange 1.2.17 and pdqhash 0.2.8 (`scripts/gen_pixels_fixtures.py`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Pixels {
+    /// What a viewer shows (the default): 16-bit grey keeps its high byte, CMYK is converted
+    /// to RGB, palettes are expanded.
+    #[default]
+    Viewer,
+    /// What Pillow's `Image.open(...).convert("RGB")` gives, as a pdqhash user feeds it:
+    /// 16-bit grey ("I;16") is clamped to 255, so a picture brighter than 255/65535 turns
+    /// white (16-bit grey with alpha, RGB and RGBA keep their high byte, as a viewer's do).
+    Pillow,
+    /// What python-threatexchange's PDQ hasher feeds pdqhash (`pdq_from_bytes`, which HMA
+    /// calls too, so the hashes its banks hold): Pillow's pixels, and, since it hands
+    /// pdqhash Pillow's array without converting it to RGB, a CMYK JPEG's C, M and Y
+    /// channels as red, green and blue, a 1-bit PNG's samples as 0 and 1, and a palette
+    /// PNG's palette indices as grey levels.
+    ThreatExchange,
+}
+
+impl Pixels {
+    /// The lower-case name (`viewer`, `pillow`, `threatexchange`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Pixels::Viewer => "viewer",
+            Pixels::Pillow => "pillow",
+            Pixels::ThreatExchange => "threatexchange",
+        }
+    }
 }
 
 /// What went wrong, coarsely: enough to count and report failures by cause.
@@ -739,6 +776,11 @@ fn decode_jpeg(
     match layout {
         JpegLayout::Grey => expand_grey(out, pixels, 1),
         JpegLayout::Rgb => {}
+        // python-threatexchange hands pdqhash Pillow's CMYK samples (inverted: `CMYK;I`),
+        // whose first three it reads as R, G, B.
+        JpegLayout::Cmyk if opts.pixels == Pixels::ThreatExchange => {
+            compact(out, pixels, 4, |p| [255 - p[0], 255 - p[1], 255 - p[2]]);
+        }
         JpegLayout::Cmyk => {
             compact(out, pixels, 4, |p| {
                 let [r, g, b] = cmyk_to_rgb(255 - p[0], 255 - p[1], 255 - p[2], 255 - p[3]);
@@ -823,12 +865,25 @@ fn image_err(format: ImageFormat, e: ImageError) -> DecodeError {
     DecodeError::new(kind, format!("{format}: {e}"))
 }
 
+/// A PNG's bit depth and colour type, from its IHDR (always the first chunk; `None` when the
+/// bytes are too short to hold it).
+fn png_ihdr(bytes: &[u8]) -> Option<(u8, u8)> {
+    (bytes.get(12..16) == Some(b"IHDR")).then_some(())?;
+    Some((*bytes.get(24)?, *bytes.get(25)?))
+}
+
 fn decode_with_image(
     bytes: &[u8],
     format: ImageFormat,
     opts: &DecodeOptions,
     out: &mut Vec<u8>,
 ) -> Result<Decoded, DecodeError> {
+    let ihdr = (format == ImageFormat::Png)
+        .then(|| png_ihdr(bytes))
+        .flatten();
+    if opts.pixels == Pixels::ThreatExchange && matches!(ihdr, Some((_, 3))) {
+        return decode_png_indices(bytes, opts, out);
+    }
     let limits = &opts.limits;
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image_format(format));
     let mut il = image::Limits::default();
@@ -879,7 +934,13 @@ fn decode_with_image(
     decoder
         .read_image(&mut out[..native_len])
         .map_err(|e| image_err(format, e))?;
-    to_rgb_in_place(out, pixels, color);
+    to_rgb_in_place(out, pixels, color, opts.pixels);
+    if opts.pixels == Pixels::ThreatExchange && ihdr == Some((1, 0)) {
+        // Pillow opens a 1-bit grey PNG as mode "1", whose array holds 0 and 1.
+        for v in &mut out[..pixels * 3] {
+            *v = u8::from(*v != 0);
+        }
+    }
     out.truncate(pixels * 3);
     Ok(Decoded {
         width: w,
@@ -897,6 +958,59 @@ fn hi(lo: u8, hi: u8) -> u8 {
     (u16::from_ne_bytes([lo, hi]) >> 8) as u8
 }
 
+/// Native-endian u16 → its value clamped to 255 (Pillow's "I;16" → "L"/"RGB").
+fn clamped(lo: u8, hi: u8) -> u8 {
+    u16::from_ne_bytes([lo, hi]).min(255) as u8
+}
+
+/// A palette PNG as python-threatexchange hashes it: Pillow opens it as mode "P", and the
+/// array handed to pdqhash holds the palette indices, copied into R, G and B.
+fn decode_png_indices(
+    bytes: &[u8],
+    opts: &DecodeOptions,
+    out: &mut Vec<u8>,
+) -> Result<Decoded, DecodeError> {
+    let corrupt =
+        |e: png::DecodingError| DecodeError::new(DecodeErrorKind::Corrupt, format!("png: {e}"));
+    let budget = usize::try_from(opts.limits.max_alloc).unwrap_or(usize::MAX);
+    let mut dec = png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: budget });
+    dec.set_transformations(png::Transformations::IDENTITY);
+    let info = dec.read_header_info().map_err(corrupt)?;
+    let (w, h) = (info.width, info.height);
+    let bits = info.bit_depth as usize;
+    let len = check_size(u64::from(w), u64::from(h), 1, 0, opts)?;
+    let mut reader = dec.read_info().map_err(corrupt)?;
+    let (w, h) = (w as usize, h as usize);
+    let stride = (w * bits).div_ceil(8);
+    let packed = reader
+        .output_buffer_size()
+        .filter(|&n| n == stride * h && n <= len)
+        .ok_or_else(|| DecodeError::new(DecodeErrorKind::Unsupported, "png: palette layout"))?;
+    prepare(out, len)?;
+    reader.next_frame(&mut out[..packed]).map_err(corrupt)?;
+    // Unpacked backwards, in place: pixel (x, y) lands at or after the byte it comes from.
+    let mask = ((1u16 << bits) - 1) as u8;
+    for y in (0..h).rev() {
+        for x in (0..w).rev() {
+            let bit = x * bits;
+            let shift = 8 - bits - bit % 8;
+            let v = (out[y * stride + bit / 8] >> shift) & mask;
+            let d = (y * w + x) * 3;
+            out[d..d + 3].copy_from_slice(&[v, v, v]);
+        }
+    }
+    out.truncate(w * h * 3);
+    Ok(Decoded {
+        width: w as u32,
+        height: h as u32,
+        format: ImageFormat::Png,
+        grey: true,
+        truncated: false,
+        orientation: None,
+        scale: 1,
+    })
+}
+
 fn unit_f32(b: &[u8]) -> u8 {
     let v = f32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
     // NaN → 0 (`as` saturates and maps NaN to 0).
@@ -905,10 +1019,16 @@ fn unit_f32(b: &[u8]) -> u8 {
 
 /// Converts `pixels` pixels of the decoder's native layout at the start of `buf` to RGB8, in place.
 /// `buf` must hold `pixels * max(native, 3)` bytes.
-fn to_rgb_in_place(buf: &mut [u8], pixels: usize, color: ColorType) {
+fn to_rgb_in_place(buf: &mut [u8], pixels: usize, color: ColorType, compat: Pixels) {
     match color {
         ColorType::L8 => expand_grey(buf, pixels, 1),
         ColorType::La8 => expand_grey(buf, pixels, 2),
+        ColorType::L16 if compat != Pixels::Viewer => {
+            expand(buf, pixels, 2, |p| {
+                let g = clamped(p[0], p[1]);
+                [g, g, g]
+            });
+        }
         ColorType::L16 => {
             expand(buf, pixels, 2, |p| {
                 let g = hi(p[0], p[1]);
@@ -1072,20 +1192,41 @@ mod tests {
     #[test]
     fn in_place_conversions() {
         let mut b = vec![1, 2, 0, 0, 0, 0];
-        to_rgb_in_place(&mut b, 2, ColorType::L8);
+        to_rgb_in_place(&mut b, 2, ColorType::L8, Pixels::Viewer);
         assert_eq!(b, [1, 1, 1, 2, 2, 2]);
         let mut b = vec![1, 9, 2, 9, 0, 0];
-        to_rgb_in_place(&mut b, 2, ColorType::La8);
+        to_rgb_in_place(&mut b, 2, ColorType::La8, Pixels::Viewer);
         assert_eq!(b, [1, 1, 1, 2, 2, 2]);
         let mut b = vec![1, 2, 3, 4, 5, 6, 7, 8];
-        to_rgb_in_place(&mut b, 2, ColorType::Rgba8);
+        to_rgb_in_place(&mut b, 2, ColorType::Rgba8, Pixels::Viewer);
         assert_eq!(&b[..6], [1, 2, 3, 5, 6, 7]);
         let mut b = Vec::new();
         for v in [0x1234u16, 0xFFFF, 0x00FF] {
             b.extend_from_slice(&v.to_ne_bytes());
         }
-        to_rgb_in_place(&mut b, 1, ColorType::Rgb16);
+        let rgb16 = b.clone();
+        to_rgb_in_place(&mut b, 1, ColorType::Rgb16, Pixels::Viewer);
         assert_eq!(&b[..3], [0x12, 0xFF, 0x00]);
+        // 16-bit RGB: every decoder keeps the high byte.
+        let mut b = rgb16;
+        to_rgb_in_place(&mut b, 1, ColorType::Rgb16, Pixels::Pillow);
+        assert_eq!(&b[..3], [0x12, 0xFF, 0x00]);
+        // 16-bit grey: high byte for a viewer, clamped to 255 for Pillow.
+        for (v, viewer, pillow) in [(0x1234u16, 0x12, 0xFF), (0x00FE, 0x00, 0xFE)] {
+            for (compat, want) in [(Pixels::Viewer, viewer), (Pixels::Pillow, pillow)] {
+                let mut b = v.to_ne_bytes().to_vec();
+                b.resize(3, 0);
+                to_rgb_in_place(&mut b, 1, ColorType::L16, compat);
+                assert_eq!(b, [want; 3], "{v:#x} {compat:?}");
+            }
+        }
+        // 16-bit grey with alpha: Pillow opens it as RGBA, high bytes, as a viewer does.
+        let mut b = [0x1234u16, 0xFFFF]
+            .iter()
+            .flat_map(|v| v.to_ne_bytes())
+            .collect::<Vec<_>>();
+        to_rgb_in_place(&mut b, 1, ColorType::La16, Pixels::ThreatExchange);
+        assert_eq!(&b[..3], [0x12; 3]);
     }
 
     #[test]

@@ -6,15 +6,18 @@
 //! [`pdq`] is Meta's PDQ (the hash exchanged by ThreatExchange and most industry hash-sharing
 //! programmes), computed bit for bit as the reference C++ core computes it from a pixel buffer.
 //! [`imghash`] is the 64-bit pHash and dHash of Python ImageHash, from the same RGB pixels.
+//! [`letterbox`] cuts uniform bars off the pixels before any of them is computed, when asked.
 
 pub mod decode;
 pub mod imghash;
+pub mod letterbox;
 pub mod pdq;
 
 use std::cell::RefCell;
 
 use decode::{DecodeOptions, ImageFormat};
 use imghash::{ImgHash64, ImgHasher};
+use letterbox::{Trim, Unletterbox};
 use pdq::{PdqHash, PdqHasher};
 
 /// Why an item that sniffs as an image could not be hashed perceptually; the message starts
@@ -38,6 +41,8 @@ pub struct PerceptualConfig {
     pub decode: DecodeOptions,
     /// Images whose PDQ quality is below this are not matched perceptually (and are counted).
     pub min_quality: u8,
+    /// Cut letterbox bars off the decoded pixels before hashing ([`letterbox`]).
+    pub unletterbox: Option<Unletterbox>,
 }
 
 impl Default for PerceptualConfig {
@@ -49,11 +54,22 @@ impl Default for PerceptualConfig {
             dhash: false,
             decode: DecodeOptions::default(),
             min_quality: pdq::MIN_QUALITY,
+            unletterbox: None,
         }
     }
 }
 
 impl PerceptualConfig {
+    /// The screen's slack for these options: [`FAST_PDQ_DRIFT`], or
+    /// [`FAST_PDQ_DRIFT_UNLETTERBOX`] when images are unletterboxed.
+    pub fn fast_drift(&self) -> u32 {
+        if self.unletterbox.is_some() {
+            FAST_PDQ_DRIFT_UNLETTERBOX
+        } else {
+            FAST_PDQ_DRIFT
+        }
+    }
+
     /// True when any perceptual hash is wanted.
     pub fn any(&self) -> bool {
         self.pdq || self.phash || self.dhash
@@ -65,10 +81,13 @@ impl PerceptualConfig {
 pub struct ImageHashes {
     /// The container decoded.
     pub format: ImageFormat,
-    /// Width in pixels as hashed.
+    /// Width in pixels as hashed (after unletterboxing).
     pub width: u32,
-    /// Height in pixels as hashed.
+    /// Height in pixels as hashed (after unletterboxing).
     pub height: u32,
+    /// With [`PerceptualConfig::unletterbox`]: what was cut from each side (in pixels of the
+    /// decode, so of a reduced-scale one when `decode_scale` > 1).
+    pub trim: Option<Trim>,
     /// PDQ hash.
     pub pdq: Option<PdqHash>,
     /// PDQ quality, 0–100.
@@ -96,6 +115,18 @@ pub struct ImageHashes {
 /// reduced, 19,200 variant pairs; 10 at most over the 2,000-photo benchmark corpus), so 16
 /// keeps a margin of 4. See the README's fast-decode paragraph for the corpus.
 pub const FAST_PDQ_DRIFT: u32 = 16;
+
+/// [`FAST_PDQ_DRIFT`] for images cut by [`PerceptualConfig::unletterbox`]: the bars are found
+/// on the reduced decode, where a block that mixes bar and picture, or the ringing JPEG
+/// leaves in a bar, puts the cut up to a block of the reduced scale away from the full
+/// decode's (11 pixels at most measured), which moves the hash further.
+///
+/// Measured by `benches/fast_drift.sh --unletterbox` over `benches/letterbox_corpus.py`'s
+/// copies of 300 photo-like JPEGs (`images_corpus.py gen --count 300 --png-share 0 --seed
+/// 777`) in black bars: 22 bits at most over 2,400 variant pairs (p99 16), so 32 keeps a
+/// margin of 10. A wider screen costs only searches (radius 63 instead of 47 at threshold
+/// 31) and the second decodes of the images it lets through.
+pub const FAST_PDQ_DRIFT_UNLETTERBOX: u32 = 32;
 
 /// Per-thread buffers: decoded pixels and the hashers' scratch, reused from image to image.
 #[derive(Default)]
@@ -141,12 +172,19 @@ fn hash_decoded(
         let fail = ImageError;
         let d = decode::decode_rgb_as(bytes, format, &cfg.decode, rgb)
             .map_err(|e| fail(e.to_string()))?;
+        let (mut w, mut h) = (d.width as usize, d.height as usize);
+        let trim = cfg.unletterbox.map(|u| {
+            let t = u.find(rgb, w, h);
+            letterbox::crop_in_place(rgb, w, &t);
+            (w, h) = (t.width as usize, t.height as usize);
+            t
+        });
         let rgb: &[u8] = rgb;
-        let (w, h) = (d.width as usize, d.height as usize);
         let mut out = ImageHashes {
             format,
-            width: d.width,
-            height: d.height,
+            width: w as u32,
+            height: h as u32,
+            trim,
             pdq: None,
             pdq_quality: None,
             pdq_dihedral: None,

@@ -135,12 +135,33 @@ pub struct HashRecord {
     /// Frames decoded from a video (all of them; `vpdq` holds the hashed ones).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frames: Option<u64>,
+    /// With `--unletterbox`: what was cut from the image before it was hashed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trim: Option<WireTrim>,
     /// Failure category when the item failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<&'static str>,
     /// Failure reason when the item failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// The letterbox bars cut off an image before hashing (`--unletterbox`), in pixels, and the
+/// size hashed: `{"top":T,"bottom":B,"left":L,"right":R,"width":W,"height":H}`.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireTrim {
+    /// Rows cut from the top.
+    pub top: u32,
+    /// Rows cut from the bottom.
+    pub bottom: u32,
+    /// Columns cut from the left.
+    pub left: u32,
+    /// Columns cut from the right.
+    pub right: u32,
+    /// Width hashed.
+    pub width: u32,
+    /// Height hashed.
+    pub height: u32,
 }
 
 /// The item's digest of algorithm `a` in hex, if it was computed.
@@ -180,6 +201,14 @@ impl HashRecord {
                 .as_ref()
                 .map(|v| (v.duration_s * 1000.0).round() / 1000.0),
             frames: r.video.as_ref().map(|v| v.frames_decoded),
+            trim: r.image.as_ref().and_then(|i| i.trim).map(|t| WireTrim {
+                top: t.top,
+                bottom: t.bottom,
+                left: t.left,
+                right: t.right,
+                width: t.width,
+                height: t.height,
+            }),
             error_kind: r.failure().map(|f| f.kind.name()),
             error: r.failure().map(|f| f.message.clone()),
         }
