@@ -201,94 +201,18 @@ pub fn vpdq_signal(frames: &[VpdqFrame]) -> String {
         if i > 0 {
             out.push_str(", ");
         }
-        out.push_str(&format!(
-            "\"{},{},{}\"",
-            f.hash.to_hex(),
-            f.quality,
-            py_format_3(f64::from(f.timestamp))
-        ));
+        out.push('"');
+        out.push_str(&f.to_signal());
+        out.push('"');
     }
     out.push(']');
     out
-}
-
-/// Python's `format(x, ".3")` of a finite float: three significant digits, like `g` but a
-/// fixed-point result keeps at least one digit after the point, and the exponent form starts
-/// one power of ten earlier: when the exponent is below -4 or at least 2 (`1e+02`, two
-/// exponent digits at least).
-fn py_format_3(x: f64) -> String {
-    const P: i32 = 3;
-    if !x.is_finite() {
-        return if x.is_nan() {
-            "nan".into()
-        } else if x > 0.0 {
-            "inf".into()
-        } else {
-            "-inf".into()
-        };
-    }
-    // Rust rounds to the nearest (ties to even on the exact binary value), as Python does.
-    let sci = format!("{:.*e}", (P - 1) as usize, x.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let sign = if x.is_sign_negative() && x != 0.0 {
-        "-"
-    } else {
-        ""
-    };
-    if (-4..P - 1).contains(&exp) {
-        let (int, frac) = if exp >= 0 {
-            let k = (exp + 1) as usize;
-            (digits[..k].to_string(), digits[k..].to_string())
-        } else {
-            ("0".to_string(), "0".repeat((-exp - 1) as usize) + &digits)
-        };
-        let frac = frac.trim_end_matches('0');
-        let frac = if frac.is_empty() { "0" } else { frac };
-        format!("{sign}{int}.{frac}")
-    } else {
-        let rest = digits[1..].trim_end_matches('0');
-        let point = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
-        let esign = if exp < 0 { '-' } else { '+' };
-        format!("{sign}{}{point}e{esign}{:02}", &digits[..1], exp.abs())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::perceptual::pdq::PdqHash;
-
-    /// Python 3.11's `format(float(numpy.float32(t)), ".3")`; the function also agreed with
-    /// Python on 239,045 float32 timestamps (every 7th frame to 40,000 at common frame rates,
-    /// and random ones) when it was written.
-    #[test]
-    fn timestamps_are_formatted_as_python_does() {
-        let cases: [(f32, &str); 14] = [
-            (0.0, "0.0"),
-            (1.0 / 30.0, "0.0333"),
-            (2.0 / 30.0, "0.0667"),
-            (1.0, "1.0"),
-            (12.0, "12.0"),
-            (99.94, "99.9"),
-            (99.96, "1e+02"),
-            (100.2, "1e+02"),
-            (123.4, "1.23e+02"),
-            (1.125, "1.12"),
-            (0.0001, "0.0001"),
-            (0.00001, "1e-05"),
-            (3599.0, "3.6e+03"),
-            (0.233_566_67, "0.234"),
-        ];
-        for (t, want) in cases {
-            assert_eq!(py_format_3(f64::from(t)), want, "{t}");
-        }
-    }
 
     #[test]
     fn vpdq_signal_is_pytx_json() {
