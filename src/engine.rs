@@ -33,6 +33,7 @@ use crate::index::Index;
 use crate::matcher::{IndexMatcher, Matcher};
 use crate::model::{Event, Input, ItemResult, Location};
 use crate::perceptual::decode::{DecodeLimits, DecodeOptions};
+use crate::perceptual::imghash::{ImgKind, IMG_MATCH_THRESHOLD};
 use crate::perceptual::pdq::{MATCH_THRESHOLD, MIN_QUALITY};
 use crate::perceptual::PerceptualConfig;
 use crate::pipeline::{self, PipelineConfig};
@@ -90,6 +91,9 @@ pub enum EngineError {
     /// A PDQ threshold over 256 bits.
     #[error("PDQ threshold {0} is over 256 (a PDQ hash has 256 bits)")]
     PdqThreshold(u32),
+    /// A pHash or dHash threshold over 64 bits.
+    #[error("{0} threshold {1} is over 64 (a {0} has 64 bits)")]
+    ImgThreshold(&'static str, u32),
     /// A PDQ quality minimum over 100.
     #[error("PDQ minimum quality {0} is over 100")]
     PdqQuality(u8),
@@ -112,6 +116,8 @@ pub struct EngineBuilder {
     decode_memory: Option<u64>,
     fast_decode: Option<bool>,
     pdq_threshold: u32,
+    phash_threshold: u32,
+    dhash_threshold: u32,
     pdq_min_quality: u8,
     threads: usize,
     mmap: bool,
@@ -134,6 +140,8 @@ impl Default for EngineBuilder {
             decode_memory: None,
             fast_decode: None,
             pdq_threshold: MATCH_THRESHOLD,
+            phash_threshold: IMG_MATCH_THRESHOLD,
+            dhash_threshold: IMG_MATCH_THRESHOLD,
             pdq_min_quality: MIN_QUALITY,
             threads: 0,
             mmap: true,
@@ -166,13 +174,15 @@ impl EngineBuilder {
         self
     }
 
-    /// Hash images with pHash (64 bits, Python ImageHash's). Off by default.
+    /// Hash images with pHash (64 bits, Python ImageHash's). On by default when the index
+    /// holds pHash entries.
     pub fn phash(mut self, on: bool) -> Self {
         self.phash = on;
         self
     }
 
-    /// Hash images with dHash (64 bits, Python ImageHash's). Off by default.
+    /// Hash images with dHash (64 bits, Python ImageHash's). On by default when the index
+    /// holds dHash entries.
     pub fn dhash(mut self, on: bool) -> Self {
         self.dhash = on;
         self
@@ -219,7 +229,22 @@ impl EngineBuilder {
         self
     }
 
-    /// Images of PDQ quality below this (0–100) are not matched perceptually. Default 50.
+    /// Largest pHash Hamming distance that counts as a match, 0–64. Default 10
+    /// ([`IMG_MATCH_THRESHOLD`]).
+    pub fn phash_threshold(mut self, bits: u32) -> Self {
+        self.phash_threshold = bits;
+        self
+    }
+
+    /// Largest dHash Hamming distance that counts as a match, 0–64. Default 10
+    /// ([`IMG_MATCH_THRESHOLD`]).
+    pub fn dhash_threshold(mut self, bits: u32) -> Self {
+        self.dhash_threshold = bits;
+        self
+    }
+
+    /// Images of PDQ quality below this (0–100) are not matched on PDQ (pHash and dHash still
+    /// are). Default 50.
     pub fn pdq_min_quality(mut self, q: u8) -> Self {
         self.pdq_min_quality = q;
         self
@@ -272,6 +297,14 @@ impl EngineBuilder {
         if self.pdq_min_quality > 100 {
             return Err(EngineError::PdqQuality(self.pdq_min_quality));
         }
+        for (name, t) in [
+            ("pHash", self.phash_threshold),
+            ("dHash", self.dhash_threshold),
+        ] {
+            if t > 64 {
+                return Err(EngineError::ImgThreshold(name, t));
+            }
+        }
         let index = self.index;
         let algos = match (&index, self.algos) {
             (Some(i), extra) => i.algos().union(extra.unwrap_or(AlgoSet::EMPTY)),
@@ -282,8 +315,14 @@ impl EngineBuilder {
         let perceptual = PerceptualConfig {
             pdq,
             dihedral: pdq && self.dihedral,
-            phash: self.phash,
-            dhash: self.dhash,
+            phash: self.phash
+                || index
+                    .as_ref()
+                    .is_some_and(|i| i.img_len(ImgKind::Phash) > 0),
+            dhash: self.dhash
+                || index
+                    .as_ref()
+                    .is_some_and(|i| i.img_len(ImgKind::Dhash) > 0),
             decode: DecodeOptions {
                 limits: self.limits,
                 exif_orient: self.exif_orient,
@@ -323,6 +362,8 @@ impl EngineBuilder {
             index,
             pool,
             pdq_threshold: self.pdq_threshold,
+            phash_threshold: self.phash_threshold,
+            dhash_threshold: self.dhash_threshold,
         })
     }
 }
@@ -333,6 +374,8 @@ pub struct Engine {
     index: Option<Arc<Index>>,
     pool: rayon::ThreadPool,
     pdq_threshold: u32,
+    phash_threshold: u32,
+    dhash_threshold: u32,
 }
 
 impl std::fmt::Debug for Engine {
@@ -377,6 +420,8 @@ impl Engine {
             index,
             pdq_threshold: self.pdq_threshold,
             dihedral: self.cfg.perceptual.dihedral,
+            phash_threshold: self.phash_threshold,
+            dhash_threshold: self.dhash_threshold,
         })
     }
 

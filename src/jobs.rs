@@ -20,6 +20,7 @@ use crate::lists::{
 };
 use crate::matcher::{IndexMatcher, Matcher};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location, Verdict};
+use crate::perceptual::imghash::{ImgHash64, ImgKind};
 use crate::perceptual::pdq::PdqHash;
 use crate::report::sorted::Chunked;
 use crate::report::{HashFormat, HashWriter, Output, ScanFormat, ScanWriter, Summary, Tally};
@@ -621,7 +622,8 @@ fn match_batched(
     let start = Instant::now();
     let mut failed_write: Option<io::Error> = None;
     let mut batch: Vec<Query> = Vec::with_capacity(batch_len);
-    // A list of queries is a large batch: map the PDQ tables in at once (see pdq_prefault).
+    // A list of queries is a large batch: map the PDQ (and pHash, dHash) tables in at once
+    // (see pdq_prefault).
     matcher.index.pdq_prefault();
     // Looks the batch up in parallel, then writes and counts its items in list order.
     let mut flush = |batch: &mut Vec<Query>, failed_write: &mut Option<io::Error>| {
@@ -644,15 +646,35 @@ fn match_batched(
                 .par_chunks(share)
                 .flat_map_iter(|c| matcher.find_pdq_many(c))
                 .collect();
+            // pHash and dHash queries likewise, one batch per kind.
+            let mut img_hits: Vec<std::vec::IntoIter<Vec<Hit>>> = ImgKind::ALL
+                .into_iter()
+                .map(|kind| {
+                    let qs: Vec<ImgHash64> = batch
+                        .iter()
+                        .filter_map(|q| q.hash.as_ref().ok()?.as_img())
+                        .filter(|(k, _)| *k == kind)
+                        .map(|(_, h)| h)
+                        .collect();
+                    let share = qs
+                        .len()
+                        .div_ceil(rayon::current_num_threads())
+                        .max(PDQ_SHARE_MIN);
+                    let hits: Vec<Vec<Hit>> = qs
+                        .par_chunks(share)
+                        .flat_map_iter(|c| matcher.find_img_many(kind, c))
+                        .collect();
+                    hits.into_iter()
+                })
+                .collect();
             let mut next = pdq_hits.iter_mut();
             let items: Vec<(Query, Vec<Hit>)> = batch
                 .drain(..)
                 .map(|q| {
-                    let pdq = matches!(q.hash, Ok(ListHash::Pdq(_)));
-                    let hits = if pdq {
-                        next.next().map(std::mem::take)
-                    } else {
-                        None
+                    let hits = match q.hash {
+                        Ok(ListHash::Pdq(_)) => next.next().map(std::mem::take),
+                        Ok(ListHash::Img(k, _)) => img_hits[usize::from(k.id())].next(),
+                        _ => None,
                     };
                     (q, hits.unwrap_or_default())
                 })
@@ -826,8 +848,8 @@ impl<R: Read> Read for StopAt<'_, R> {
     }
 }
 
-/// The item of one query record, with its hits (`hits`: those of a PDQ query, already
-/// searched).
+/// The item of one query record, with its hits (`hits`: those of a PDQ, pHash or dHash
+/// query, already searched).
 fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &IndexMatcher<'_>) -> ItemResult {
     let outcome = q.hash.map(|h| match h {
         ListHash::Exact(d) => {
@@ -835,7 +857,7 @@ fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &IndexMatcher<'_>) -> ItemResu
             matcher.find(&digests, &mut hits);
             digests
         }
-        ListHash::Pdq(_) => crate::hash::Digests::default(),
+        ListHash::Pdq(_) | ListHash::Img(..) => crate::hash::Digests::default(),
     });
     ItemResult {
         loc: q.loc,

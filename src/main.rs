@@ -70,7 +70,8 @@ struct MatchArgs {
     #[arg(required = true, value_name = "LIST")]
     lists: Vec<PathBuf>,
     /// Declared type of the lists' hashes, when their lines don't say (e.g. pdq for bare
-    /// 64-hex-digit lines, which are otherwise sha256).
+    /// 64-hex-digit lines, which are otherwise sha256; phash or dhash for ImageHash's 16
+    /// hex digits).
     #[arg(long = "type", value_name = "TYPE", ignore_case = true)]
     kind: Option<ListType>,
     #[command(flatten)]
@@ -85,6 +86,14 @@ struct MatchArgs {
     #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::pdq::MATCH_THRESHOLD,
           value_parser = clap::value_parser!(u32).range(0..=256))]
     pdq_threshold: u32,
+    /// Largest pHash Hamming distance (of 64 bits) that counts as a match.
+    #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::imghash::IMG_MATCH_THRESHOLD,
+          value_parser = clap::value_parser!(u32).range(0..=64))]
+    phash_threshold: u32,
+    /// Largest dHash Hamming distance (of 64 bits) that counts as a match.
+    #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::imghash::IMG_MATCH_THRESHOLD,
+          value_parser = clap::value_parser!(u32).range(0..=64))]
+    dhash_threshold: u32,
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     threads: Option<usize>,
@@ -253,8 +262,16 @@ struct ScanArgs {
     #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::pdq::MATCH_THRESHOLD,
           value_parser = clap::value_parser!(u32).range(0..=256))]
     pdq_threshold: u32,
-    /// Images whose PDQ quality is below this are not matched perceptually (counted in the
-    /// summary as low_quality).
+    /// Largest pHash Hamming distance (of 64 bits) that counts as a match.
+    #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::imghash::IMG_MATCH_THRESHOLD,
+          value_parser = clap::value_parser!(u32).range(0..=64))]
+    phash_threshold: u32,
+    /// Largest dHash Hamming distance (of 64 bits) that counts as a match.
+    #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::imghash::IMG_MATCH_THRESHOLD,
+          value_parser = clap::value_parser!(u32).range(0..=64))]
+    dhash_threshold: u32,
+    /// Images whose PDQ quality is below this are not matched on PDQ (counted in the summary
+    /// as low_quality; pHash and dHash, which have no quality measure, still match).
     #[arg(long, value_name = "Q", default_value_t = vigie::perceptual::pdq::MIN_QUALITY,
           value_parser = clap::value_parser!(u8).range(0..=100))]
     pdq_min_quality: u8,
@@ -448,6 +465,8 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             let mut engine = image_options(engine_options(&a.input), &a.image, p)
                 .index(Arc::new(index))
                 .pdq_threshold(a.pdq_threshold)
+                .phash_threshold(a.phash_threshold)
+                .dhash_threshold(a.dhash_threshold)
                 .pdq_min_quality(a.pdq_min_quality)
                 .fast_decode(!a.exact_decode)
                 .verify_index(!a.no_verify_index);
@@ -476,6 +495,8 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 .index(Arc::new(index))
                 .threads(a.threads.unwrap_or(0))
                 .pdq_threshold(a.pdq_threshold)
+                .phash_threshold(a.phash_threshold)
+                .dhash_threshold(a.dhash_threshold)
                 .verify_index(!a.no_verify_index)
                 .build()?;
             let report = jobs::match_lists(
@@ -512,12 +533,20 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 .with_context(|| format!("cannot write index {}", a.output.display()))?;
             if !a.quiet {
                 msg!(
-                    "vigie: wrote {}: {} bytes, {} lists, distinct digests: {}, distinct pdq: {}",
+                    "vigie: wrote {}: {} bytes, {} lists, distinct digests: {}, distinct pdq: {}{}",
                     a.output.display(),
                     stats.bytes,
                     stats.lists,
                     stats.distinct,
-                    stats.distinct_pdq
+                    stats.distinct_pdq,
+                    if stats.distinct_phash + stats.distinct_dhash > 0 {
+                        format!(
+                            ", distinct phash: {}, distinct dhash: {}",
+                            stats.distinct_phash, stats.distinct_dhash
+                        )
+                    } else {
+                        String::new()
+                    }
                 );
             }
             // Malformed lines were reported above; --strict is how to make them fatal.
@@ -566,7 +595,7 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
         return;
     }
     msg!(
-        "vigie: list {} ({}): {} format, {}list, label {:?}, entries: {}, pdq: {}, malformed \
+        "vigie: list {} ({}): {} format, {}list, label {:?}, entries: {}, pdq: {}{}, malformed \
          lines: {}",
         rep.name,
         rep.path,
@@ -578,6 +607,11 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
         rep.label,
         rep.entries,
         rep.pdq,
+        if rep.phash + rep.dhash > 0 {
+            format!(", phash: {}, dhash: {}", rep.phash, rep.dhash)
+        } else {
+            String::new()
+        },
         rep.malformed
     );
     for n in &rep.notes {

@@ -262,7 +262,8 @@ pub struct ItemResult {
     /// Why an item that sniffs as an image could not be hashed perceptually (its exact
     /// digests are still in `outcome`).
     pub image_error: Option<Failure>,
-    /// True when the image's PDQ quality was below the minimum: not matched perceptually.
+    /// True when the image's PDQ quality was below the minimum: not matched on PDQ (still on
+    /// pHash and dHash).
     pub low_quality: bool,
     /// Its hits (empty when clean, failed, or when no matcher runs).
     pub hits: Vec<Hit>,

@@ -44,6 +44,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::hash::{Algo, Digest};
+use crate::perceptual::imghash::{ImgHash64, ImgKind};
 use crate::perceptual::pdq::PdqHash;
 
 pub mod bloom;
@@ -176,13 +177,16 @@ impl clap::ValueEnum for ListFormat {
     }
 }
 
-/// What a list holds, when the caller declares it: an exact algorithm or PDQ.
+/// What a list holds, when the caller declares it: an exact algorithm, PDQ, or a 64-bit
+/// image hash (pHash or dHash).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ListType {
     /// Digests of one exact algorithm.
     Exact(Algo),
     /// PDQ perceptual hashes (64 hex digits).
     Pdq,
+    /// Python ImageHash's 64-bit pHash or dHash (16 hex digits, as `str(hash)` prints it).
+    Img(ImgKind),
 }
 
 impl From<Algo> for ListType {
@@ -196,32 +200,41 @@ impl fmt::Display for ListType {
         match self {
             ListType::Exact(a) => write!(f, "{a}"),
             ListType::Pdq => f.write_str("pdq"),
+            ListType::Img(k) => f.write_str(k.name()),
         }
     }
 }
 
 impl std::str::FromStr for ListType {
     type Err = String;
-    /// `pdq`, or an algorithm name as [`Algo`] parses it.
+    /// `pdq`, `phash`, `dhash`, or an algorithm name as [`Algo`] parses it.
     fn from_str(s: &str) -> Result<ListType, String> {
         if s.eq_ignore_ascii_case("pdq") {
             return Ok(ListType::Pdq);
         }
+        if let Some(k) = ImgKind::from_name(s) {
+            return Ok(ListType::Img(k));
+        }
         s.parse::<Algo>().map(ListType::Exact).map_err(|_| {
-            format!("unknown list type '{s}' (expected md5, sha1, sha256, xxh3_128 or pdq)")
+            format!(
+                "unknown list type '{s}' (expected md5, sha1, sha256, xxh3_128, pdq, phash or \
+                 dhash)"
+            )
         })
     }
 }
 
-/// `--type` values on the command line: every exact algorithm, and `pdq`.
+/// `--type` values on the command line: every exact algorithm, `pdq`, `phash` and `dhash`.
 impl clap::ValueEnum for ListType {
     fn value_variants<'a>() -> &'a [Self] {
-        const ALL: [ListType; 5] = [
+        const ALL: [ListType; 7] = [
             ListType::Exact(Algo::Md5),
             ListType::Exact(Algo::Sha1),
             ListType::Exact(Algo::Sha256),
             ListType::Exact(Algo::Xxh3_128),
             ListType::Pdq,
+            ListType::Img(ImgKind::Phash),
+            ListType::Img(ImgKind::Dhash),
         ];
         &ALL
     }
@@ -230,17 +243,20 @@ impl clap::ValueEnum for ListType {
         Some(clap::builder::PossibleValue::new(match self {
             ListType::Exact(a) => a.name(),
             ListType::Pdq => "pdq",
+            ListType::Img(k) => k.name(),
         }))
     }
 }
 
-/// One hash read from a list: an exact digest or a PDQ hash.
+/// One hash read from a list: an exact digest, a PDQ hash, or a 64-bit pHash/dHash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ListHash {
     /// An exact digest.
     Exact(Digest),
     /// A PDQ hash.
     Pdq(PdqHash),
+    /// A 64-bit image hash of one kind (pHash or dHash).
+    Img(ImgKind, ImgHash64),
 }
 
 impl ListHash {
@@ -248,7 +264,7 @@ impl ListHash {
     pub fn as_exact(&self) -> Option<&Digest> {
         match self {
             ListHash::Exact(d) => Some(d),
-            ListHash::Pdq(_) => None,
+            ListHash::Pdq(_) | ListHash::Img(..) => None,
         }
     }
 
@@ -256,7 +272,7 @@ impl ListHash {
     pub fn as_pdq(&self) -> Option<&PdqHash> {
         match self {
             ListHash::Pdq(p) => Some(p),
-            ListHash::Exact(_) => None,
+            ListHash::Exact(_) | ListHash::Img(..) => None,
         }
     }
 
@@ -265,6 +281,15 @@ impl ListHash {
         match self {
             ListHash::Exact(d) => ListType::Exact(d.algo()),
             ListHash::Pdq(_) => ListType::Pdq,
+            ListHash::Img(k, _) => ListType::Img(*k),
+        }
+    }
+
+    /// The 64-bit image hash and its kind, if this is one.
+    pub fn as_img(&self) -> Option<(ImgKind, ImgHash64)> {
+        match *self {
+            ListHash::Img(k, h) => Some((k, h)),
+            ListHash::Exact(_) | ListHash::Pdq(_) => None,
         }
     }
 }
@@ -1107,6 +1132,15 @@ fn parse_hex_checked(
             let s = std::str::from_utf8(tok).map_err(|_| "not UTF-8".to_string())?;
             return PdqHash::from_hex(s)
                 .map(ListHash::Pdq)
+                .map_err(|_| format!("bad hash {}", quote(tok)));
+        }
+        (Some(ListType::Img(k)), _) | (None, Some(ListType::Img(k))) => {
+            if tok.len() != 16 {
+                return Err(format!("{} hex digits where {k} has 16", tok.len()));
+            }
+            let s = std::str::from_utf8(tok).map_err(|_| "not UTF-8".to_string())?;
+            return ImgHash64::from_hex(s)
+                .map(|h| ListHash::Img(k, h))
                 .map_err(|_| format!("bad hash {}", quote(tok)));
         }
         (Some(ListType::Exact(a)), _) | (None, Some(ListType::Exact(a))) => a,

@@ -73,6 +73,61 @@ pub enum ImgHashError {
     },
 }
 
+/// The default match threshold of pHash and dHash, in bits of 64: a list entry within this
+/// Hamming distance of an image's hash is a hit. 10 is the default of imagededup's
+/// `find_duplicates` (`max_distance_threshold`), the most used duplicate finder built on
+/// ImageHash, and about PDQ's tolerance scaled to 64 bits (31 of 256 is 12%; 10 of 64 is
+/// 16%, with fewer bits to spare). See the README for what it means on real copies.
+pub const IMG_MATCH_THRESHOLD: u32 = 10;
+
+/// Which 64-bit image hash: Python ImageHash's `phash` or `dhash`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ImgKind {
+    /// pHash (DCT of the 32x32 grey image, top-left 8x8 against their median).
+    Phash,
+    /// dHash (9x8 grey image, each pixel against its left neighbour).
+    Dhash,
+}
+
+impl ImgKind {
+    /// Both kinds, in id order.
+    pub const ALL: [ImgKind; 2] = [ImgKind::Phash, ImgKind::Dhash];
+
+    /// The name hits, lists and `--algo` use: `phash`, `dhash`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ImgKind::Phash => "phash",
+            ImgKind::Dhash => "dhash",
+        }
+    }
+
+    /// The kind's number in an index file: 0 phash, 1 dhash.
+    pub const fn id(self) -> u8 {
+        match self {
+            ImgKind::Phash => 0,
+            ImgKind::Dhash => 1,
+        }
+    }
+
+    /// The kind of number `id`.
+    pub fn from_id(id: u8) -> Option<ImgKind> {
+        ImgKind::ALL.into_iter().find(|k| k.id() == id)
+    }
+
+    /// The kind named `s` (either case).
+    pub fn from_name(s: &str) -> Option<ImgKind> {
+        ImgKind::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s))
+    }
+}
+
+impl fmt::Display for ImgKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Why a string is not a 64-bit image hash.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a 64-bit image hash is 16 hexadecimal digits")]

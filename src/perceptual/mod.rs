@@ -14,7 +14,7 @@ pub mod pdq;
 use std::cell::RefCell;
 
 use decode::{DecodeOptions, ImageFormat};
-use imghash::{ImgHash64, ImgHasher};
+use imghash::{ImgHash64, ImgHasher, ImgKind};
 use pdq::{PdqHash, PdqHasher};
 
 /// Why an item that sniffs as an image could not be hashed perceptually; the message starts
@@ -36,7 +36,7 @@ pub struct PerceptualConfig {
     pub dhash: bool,
     /// Decoding limits and EXIF orientation.
     pub decode: DecodeOptions,
-    /// Images whose PDQ quality is below this are not matched perceptually (and are counted).
+    /// Images whose PDQ quality is below this are not matched on PDQ (and are counted).
     pub min_quality: u8,
 }
 
@@ -49,6 +49,16 @@ impl Default for PerceptualConfig {
             dhash: false,
             decode: DecodeOptions::default(),
             min_quality: pdq::MIN_QUALITY,
+        }
+    }
+}
+
+impl ImageHashes {
+    /// The image's 64-bit hash of kind `kind`, when it was computed.
+    pub fn img(&self, kind: ImgKind) -> Option<ImgHash64> {
+        match kind {
+            ImgKind::Phash => self.phash,
+            ImgKind::Dhash => self.dhash,
         }
     }
 }
@@ -96,6 +106,43 @@ pub struct ImageHashes {
 /// reduced, 19,200 variant pairs; 10 at most over the 2,000-photo benchmark corpus), so 16
 /// keeps a margin of 4. See the README's fast-decode paragraph for the corpus.
 pub const FAST_PDQ_DRIFT: u32 = 16;
+
+/// The most a pHash of a reduced-scale decode lies from the full decode's, in bits, with a
+/// margin (see [`FAST_PDQ_DRIFT`]; measured by `benches/fast_drift.sh`, figures there).
+pub const FAST_PHASH_DRIFT: u32 = 64;
+
+/// The most a dHash of a reduced-scale decode lies from the full decode's, in bits, with a
+/// margin (see [`FAST_PDQ_DRIFT`]; measured by `benches/fast_drift.sh`, figures there).
+pub const FAST_DHASH_DRIFT: u32 = 64;
+
+/// How far each perceptual hash of a screen may lie from the exact hash, in bits: the slack
+/// of [`crate::matcher::Matcher::near`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Drift {
+    /// PDQ (and each of its dihedral variants).
+    pub pdq: u32,
+    /// pHash.
+    pub phash: u32,
+    /// dHash.
+    pub dhash: u32,
+}
+
+impl Drift {
+    /// The slack of a 64-bit image hash kind.
+    pub fn img(&self, kind: ImgKind) -> u32 {
+        match kind {
+            ImgKind::Phash => self.phash,
+            ImgKind::Dhash => self.dhash,
+        }
+    }
+}
+
+/// The drift of a reduced-scale decode ([`DecodeOptions::fast`]) for every hash.
+pub const FAST_DRIFT: Drift = Drift {
+    pdq: FAST_PDQ_DRIFT,
+    phash: FAST_PHASH_DRIFT,
+    dhash: FAST_DHASH_DRIFT,
+};
 
 /// Per-thread buffers: decoded pixels and the hashers' scratch, reused from image to image.
 #[derive(Default)]

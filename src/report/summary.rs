@@ -36,7 +36,7 @@ pub struct Tally {
     pub hits: u64,
     /// Items hashed perceptually (images).
     pub images: u64,
-    /// Images whose PDQ quality was under the minimum: not matched perceptually.
+    /// Images whose PDQ quality was under the minimum: not matched on PDQ.
     pub low_quality: u64,
 }
 
@@ -160,7 +160,7 @@ pub struct Summary {
     /// Images hashed perceptually (when perceptual hashing was on).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub images: Option<u64>,
-    /// Images under the PDQ quality minimum, not matched perceptually (scan only).
+    /// Images under the PDQ quality minimum, not matched on PDQ (scan only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub low_quality: Option<u64>,
     /// Wall-clock seconds.
@@ -211,7 +211,7 @@ impl fmt::Display for Summary {
             if let Some(low) = self.low_quality.filter(|n| *n > 0) {
                 write!(
                     f,
-                    " ({low} under the PDQ quality minimum, not matched perceptually)"
+                    " ({low} under the PDQ quality minimum, not matched on PDQ)"
                 )?;
             }
         }
