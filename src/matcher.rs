@@ -127,7 +127,17 @@ impl Matcher for IndexMatcher<'_> {
                 .pdq_search_many(self.variants(image), radius, |_, _| near = true);
         }
         for kind in ImgKind::ALL {
+            if self.index.img_len(kind) == 0 {
+                continue;
+            }
             if let (false, Some(own)) = (near, image.img(kind)) {
+                // A near-flat image's bits are rounding noise: never screened out.
+                if image
+                    .img_contrast
+                    .is_some_and(|c| c < crate::perceptual::FAST_FLAT_CONTRAST)
+                {
+                    return true;
+                }
                 let radius = self.img_threshold(kind).saturating_add(slack.img(kind));
                 self.index
                     .img_search_many(kind, &[own], radius.min(64), |_, _| near = true);
