@@ -124,6 +124,7 @@ pub struct EngineBuilder {
     archives: bool,
     follow: bool,
     verify_index: bool,
+    flag_low_quality: bool,
 }
 
 impl Default for EngineBuilder {
@@ -148,6 +149,7 @@ impl Default for EngineBuilder {
             archives: true,
             follow: false,
             verify_index: true,
+            flag_low_quality: false,
         }
     }
 }
@@ -284,6 +286,16 @@ impl EngineBuilder {
         self
     }
 
+    /// Flag images whose PDQ quality is under the minimum ([`ItemResult::low_quality`])
+    /// even without an index (with one they always are): `vigie hash --format te` leaves
+    /// their PDQ hashes out, as `threatexchange hash` does. Off by default.
+    ///
+    /// [`ItemResult::low_quality`]: crate::model::ItemResult::low_quality
+    pub fn flag_low_quality(mut self, on: bool) -> Self {
+        self.flag_low_quality = on;
+        self
+    }
+
     /// Starts the engine: checks the options, starts its thread pool and verifies the
     /// index's checksums (unless told not to).
     ///
@@ -357,7 +369,7 @@ impl EngineBuilder {
                 },
                 algos,
                 perceptual,
-                check_quality: index.is_some(),
+                check_quality: index.is_some() || self.flag_low_quality,
             },
             index,
             pool,

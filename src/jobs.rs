@@ -145,7 +145,27 @@ pub fn hash(
     let finished = run.drive(engine, opts.inputs, progress, |step| {
         write_step(&mut w, step, on_failure)
     })?;
-    run.finish(finished, false, record, || w.finish()?.finish())
+    // A shared list's counts: what its records hold. Under te only images with a PDQ hash
+    // kept make a record (a non-image is not counted as hashed); the PDQ hashes left out
+    // for their quality are counted apart (items the engine flagged low_quality, which it
+    // does only when asked to: see `EngineBuilder::flag_low_quality`).
+    let (te, left_out) = (format == HashFormat::Te, finished.tally.low_quality);
+    let shared = matches!(format, HashFormat::Te | HashFormat::TeCsv);
+    let kept = finished.tally.images.saturating_sub(left_out);
+    run.finish(
+        finished,
+        false,
+        record,
+        || w.finish()?.finish(),
+        |s| {
+            if te {
+                s.hashed = Some(kept);
+            }
+            if shared {
+                s.pdq_left_out = Some(left_out);
+            }
+        },
+    )
 }
 
 /// Runs `vigie scan`: one record per hit (per item with `all`). Every failed item is also
@@ -168,7 +188,7 @@ pub fn scan(
     let finished = run.drive(engine, opts.inputs, progress, |step| {
         write_step(&mut w, step, on_failure)
     })?;
-    run.finish(finished, true, record, || w.finish()?.finish())
+    run.finish(finished, true, record, || w.finish()?.finish(), |_| {})
 }
 
 /// What the writer of a job's records is asked to do.
@@ -393,10 +413,12 @@ impl Run {
         scan: bool,
         record: bool,
         records: impl FnOnce() -> io::Result<Output>,
+        adjust: impl FnOnce(&mut Summary),
     ) -> io::Result<RunReport> {
         let complete = !run.pipe_closed && !run.stopped;
         let mut summary = run.tally.summary(Duration::from_secs_f64(run.secs), scan);
         summary.complete = complete;
+        adjust(&mut summary);
         let status = ExitStatus::of(run.tally.matched, complete && run.tally.failed == 0);
         let report = RunReport {
             summary,

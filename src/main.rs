@@ -217,6 +217,11 @@ struct HashArgs {
     /// hashes written for sharing should be exact.
     #[arg(long)]
     fast_decode: bool,
+    /// With --format te or te-csv, keep PDQ hashes of quality under 50, which are left out
+    /// by default (as `threatexchange hash` leaves them out: too unreliable to match on) and
+    /// counted in the summary.
+    #[arg(long)]
+    keep_low_quality: bool,
 }
 
 #[derive(Args, Debug)]
@@ -420,11 +425,13 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
     match cli.cmd {
         Cmd::Hash(a) => {
             let (given, mut p) = parse_algos(a.algo.as_deref())?;
-            p.pdq |= matches!(a.format, HashFormat::Te | HashFormat::TeCsv);
+            let shared = matches!(a.format, HashFormat::Te | HashFormat::TeCsv);
+            p.pdq |= shared;
             let algos = a.format.algos(given).map_err(anyhow::Error::msg)?;
             let engine = image_options(engine_options(&a.input), &a.image, p)
                 .algos(algos)
                 .fast_decode(a.fast_decode)
+                .flag_low_quality(shared && !a.keep_low_quality)
                 .build()?;
             let signals = Signals::install()?;
             let (opts, part) = run_options(&a.input, &a.output, &a.run, &signals, a.format.name())?;

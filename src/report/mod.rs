@@ -263,8 +263,8 @@ impl<W: Write> HashWriter<W> {
                 self.out.write_all(&line)
             }
             HashFormat::Te => match r.image.as_ref().and_then(|i| i.pdq) {
-                Some(h) => writeln!(self.out, "pdq {h}"),
-                None => Ok(()),
+                Some(h) if !r.low_quality => writeln!(self.out, "pdq {h}"),
+                _ => Ok(()),
             },
             HashFormat::TeCsv => self.out.write_all(&exchange::te_csv_rows(r)),
             HashFormat::Vics => {
