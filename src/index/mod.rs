@@ -1636,10 +1636,16 @@ impl Index {
                 qg
             })
             .collect();
+        let mut words = vec![0u64; IMG_TILE];
         for (tile_no, tile) in hashes.chunks(IMG_TILE * IMG_LEN).enumerate() {
+            // The tile's hashes as words, once for every group of queries.
+            let n = tile.len() / IMG_LEN;
+            for (w, h) in words.iter_mut().zip(tile.chunks_exact(IMG_LEN)) {
+                *w = u64_at(h, 0).unwrap_or(0);
+            }
             for (g, (qg, group)) in groups.iter().zip(queries.chunks(PDQ_GROUP)).enumerate() {
                 img_scan(
-                    tile,
+                    &words[..n],
                     tile_no * IMG_TILE,
                     qg,
                     g * PDQ_GROUP,
@@ -1654,7 +1660,7 @@ impl Index {
         /// queries of `qg` (query numbers from `first_q`, the first `live` of them real).
         #[inline(always)]
         fn img_scan(
-            tile: &[u8],
+            tile: &[u64],
             first_row: usize,
             qg: &[u64; PDQ_GROUP],
             first_q: usize,
@@ -1662,15 +1668,12 @@ impl Index {
             threshold: u32,
             emit: &mut impl FnMut(usize, usize, u32),
         ) {
-            for (i, h) in tile.chunks_exact(IMG_LEN).enumerate() {
-                let h = u64_at(h, 0).unwrap_or(0);
+            for (i, &h) in tile.iter().enumerate() {
                 let mut d = [0u32; PDQ_GROUP];
-                let mut any = false;
                 for (d, q) in d.iter_mut().zip(qg) {
                     *d = byte_sum(byte_counts(h ^ q));
-                    any |= *d <= threshold;
                 }
-                if any {
+                if d.iter().any(|&d| d <= threshold) {
                     for (j, &d) in d.iter().enumerate().take(live) {
                         if d <= threshold {
                             emit(first_row + i, first_q + j, d);
