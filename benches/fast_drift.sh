@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# How far the reduced-scale JPEG decode (`--fast-decode`, scan's default) moves PDQ hashes:
-# every image under DIR... is hashed twice (full decode, reduced decode), with the 8 dihedral
-# variants, and the Hamming distance of each variant pair is tallied. The maximum, plus a
-# margin, is `FAST_PDQ_DRIFT` (src/perceptual/mod.rs): the screen's slack.
+# How far the reduced-scale JPEG decode (`--fast-decode`, scan's default) moves perceptual
+# hashes: every image under DIR... is hashed twice (full decode, reduced decode), PDQ with
+# the 8 dihedral variants, and pHash and dHash, and the Hamming distance of each pair is
+# tallied per hash. The maxima, plus a margin, are `FAST_PDQ_DRIFT`, `FAST_PHASH_DRIFT` and
+# `FAST_DHASH_DRIFT` (src/perceptual/mod.rs): the screen's slack.
 #
 #   bash benches/fast_drift.sh [FLAGS] DIR...   (uses $VIGIE, default target/release/vigie,
 #                                               built if missing; FLAGS go to `vigie hash`,
@@ -18,8 +19,8 @@ VIGIE=${VIGIE:-target/release/vigie}
 [ -x "$VIGIE" ] || cargo build --release --quiet
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$VIGIE" hash -q --algo pdq --pdq-dihedral "$@" > "$tmp/exact.jsonl"
-"$VIGIE" hash -q --algo pdq --pdq-dihedral --fast-decode "$@" > "$tmp/fast.jsonl"
+"$VIGIE" hash -q --algo pdq,phash,dhash --pdq-dihedral "$@" > "$tmp/exact.jsonl"
+"$VIGIE" hash -q --algo pdq,phash,dhash --pdq-dihedral --fast-decode "$@" > "$tmp/fast.jsonl"
 python3 - "$tmp/exact.jsonl" "$tmp/fast.jsonl" <<'PY'
 import json, sys
 def load(p):
@@ -27,23 +28,28 @@ def load(p):
     for line in open(p):
         r = json.loads(line)
         if "pdq_dihedral" in r:
-            out[(r["path"], r.get("member"))] = r["pdq_dihedral"]
+            out[(r["path"], r.get("member"))] = r
     return out
 exact, fast = load(sys.argv[1]), load(sys.argv[2])
-dist = []
-moved = 0
-for k, e in exact.items():
-    f = fast[k]
-    d = [bin(int(a, 16) ^ int(b, 16)).count("1") for a, b in zip(e, f)]
-    moved += any(d)
-    dist.extend(d)
-dist.sort()
-n = len(dist)
-pct = lambda q: dist[min(n - 1, int(q * n))]
-print(f"images {len(exact)}, reduced (some variant moved) {moved}, variant pairs {n}")
-print(f"drift bits: max {dist[-1]}, p99.9 {pct(0.999)}, p99 {pct(0.99)}, p90 {pct(0.9)}, median {pct(0.5)}")
-hist = {}
-for d in dist:
-    hist[d] = hist.get(d, 0) + 1
-print("histogram (bits: pairs): " + ", ".join(f"{k}: {v}" for k, v in sorted(hist.items())))
+bits = lambda a, b: bin(int(a, 16) ^ int(b, 16)).count("1")
+for name, pairs in [
+    ("pdq (dihedral variants)", lambda e, f: zip(e["pdq_dihedral"], f["pdq_dihedral"])),
+    ("phash", lambda e, f: [(e["phash"], f["phash"])]),
+    ("dhash", lambda e, f: [(e["dhash"], f["dhash"])]),
+]:
+    dist = []
+    moved = 0
+    for k, e in exact.items():
+        d = [bits(a, b) for a, b in pairs(e, fast[k])]
+        moved += any(d)
+        dist.extend(d)
+    dist.sort()
+    n = len(dist)
+    pct = lambda q: dist[min(n - 1, int(q * n))]
+    hist = {}
+    for d in dist:
+        hist[d] = hist.get(d, 0) + 1
+    print(f"{name}: images {len(exact)}, moved {moved}, pairs {n}")
+    print(f"  drift bits: max {dist[-1]}, p99.9 {pct(0.999)}, p99 {pct(0.99)}, p90 {pct(0.9)}, median {pct(0.5)}")
+    print("  histogram (bits: pairs): " + ", ".join(f"{k}: {v}" for k, v in sorted(hist.items())))
 PY

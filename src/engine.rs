@@ -33,6 +33,7 @@ use crate::index::Index;
 use crate::matcher::{IndexMatcher, Matcher, VpdqRule};
 use crate::model::{Event, Input, ItemResult, Location};
 use crate::perceptual::decode::{DecodeLimits, DecodeOptions, Pixels};
+use crate::perceptual::imghash::{ImgKind, IMG_MATCH_THRESHOLD};
 use crate::perceptual::letterbox::Unletterbox;
 use crate::perceptual::pdq::{MATCH_THRESHOLD, MIN_QUALITY};
 use crate::perceptual::PerceptualConfig;
@@ -92,6 +93,9 @@ pub enum EngineError {
     /// A PDQ threshold over 256 bits.
     #[error("PDQ threshold {0} is over 256 (a PDQ hash has 256 bits)")]
     PdqThreshold(u32),
+    /// A pHash or dHash threshold over 64 bits.
+    #[error("{0} threshold {1} is over 64 (a {0} has 64 bits)")]
+    ImgThreshold(&'static str, u32),
     /// A PDQ quality minimum over 100.
     #[error("PDQ minimum quality {0} is over 100")]
     PdqQuality(u8),
@@ -122,6 +126,8 @@ pub struct EngineBuilder {
     decode_memory: Option<u64>,
     fast_decode: Option<bool>,
     pdq_threshold: u32,
+    phash_threshold: u32,
+    dhash_threshold: u32,
     pdq_min_quality: u8,
     threads: usize,
     mmap: bool,
@@ -130,6 +136,7 @@ pub struct EngineBuilder {
     verify_index: bool,
     video: VideoConfig,
     vpdq_rule: VpdqRule,
+    flag_low_quality: bool,
 }
 
 impl Default for EngineBuilder {
@@ -148,6 +155,8 @@ impl Default for EngineBuilder {
             decode_memory: None,
             fast_decode: None,
             pdq_threshold: MATCH_THRESHOLD,
+            phash_threshold: IMG_MATCH_THRESHOLD,
+            dhash_threshold: IMG_MATCH_THRESHOLD,
             pdq_min_quality: MIN_QUALITY,
             threads: 0,
             mmap: true,
@@ -156,6 +165,7 @@ impl Default for EngineBuilder {
             verify_index: true,
             video: VideoConfig::default(),
             vpdq_rule: VpdqRule::default(),
+            flag_low_quality: false,
         }
     }
 }
@@ -182,13 +192,15 @@ impl EngineBuilder {
         self
     }
 
-    /// Hash images with pHash (64 bits, Python ImageHash's). Off by default.
+    /// Hash images with pHash (64 bits, Python ImageHash's). On by default when the index
+    /// holds pHash entries.
     pub fn phash(mut self, on: bool) -> Self {
         self.phash = on;
         self
     }
 
-    /// Hash images with dHash (64 bits, Python ImageHash's). Off by default.
+    /// Hash images with dHash (64 bits, Python ImageHash's). On by default when the index
+    /// holds dHash entries.
     pub fn dhash(mut self, on: bool) -> Self {
         self.dhash = on;
         self
@@ -281,7 +293,22 @@ impl EngineBuilder {
         self
     }
 
-    /// Images of PDQ quality below this (0–100) are not matched perceptually. Default 50.
+    /// Largest pHash Hamming distance that counts as a match, 0–64. Default 10
+    /// ([`IMG_MATCH_THRESHOLD`]).
+    pub fn phash_threshold(mut self, bits: u32) -> Self {
+        self.phash_threshold = bits;
+        self
+    }
+
+    /// Largest dHash Hamming distance that counts as a match, 0–64. Default 10
+    /// ([`IMG_MATCH_THRESHOLD`]).
+    pub fn dhash_threshold(mut self, bits: u32) -> Self {
+        self.dhash_threshold = bits;
+        self
+    }
+
+    /// Images of PDQ quality below this (0–100) are not matched on PDQ (pHash and dHash still
+    /// are). Default 50.
     pub fn pdq_min_quality(mut self, q: u8) -> Self {
         self.pdq_min_quality = q;
         self
@@ -321,6 +348,16 @@ impl EngineBuilder {
         self
     }
 
+    /// Flag images whose PDQ quality is under the minimum ([`ItemResult::low_quality`])
+    /// even without an index (with one they always are): `vigie hash --format te` leaves
+    /// their PDQ hashes out, as `threatexchange hash` does. Off by default.
+    ///
+    /// [`ItemResult::low_quality`]: crate::model::ItemResult::low_quality
+    pub fn flag_low_quality(mut self, on: bool) -> Self {
+        self.flag_low_quality = on;
+        self
+    }
+
     /// Starts the engine: checks the options, starts its thread pool and verifies the
     /// index's checksums (unless told not to).
     ///
@@ -357,6 +394,14 @@ impl EngineBuilder {
                 rule.query_pct, rule.compared_pct
             )));
         }
+        for (name, t) in [
+            ("pHash", self.phash_threshold),
+            ("dHash", self.dhash_threshold),
+        ] {
+            if t > 64 {
+                return Err(EngineError::ImgThreshold(name, t));
+            }
+        }
         let index = self.index;
         let algos = match (&index, self.algos) {
             (Some(i), extra) => i.algos().union(extra.unwrap_or(AlgoSet::EMPTY)),
@@ -367,8 +412,14 @@ impl EngineBuilder {
         let perceptual = PerceptualConfig {
             pdq,
             dihedral: pdq && self.dihedral,
-            phash: self.phash,
-            dhash: self.dhash,
+            phash: self.phash
+                || index
+                    .as_ref()
+                    .is_some_and(|i| i.img_len(ImgKind::Phash) > 0),
+            dhash: self.dhash
+                || index
+                    .as_ref()
+                    .is_some_and(|i| i.img_len(ImgKind::Dhash) > 0),
             decode: DecodeOptions {
                 limits: self.limits,
                 exif_orient: self.exif_orient,
@@ -410,13 +461,15 @@ impl EngineBuilder {
                 },
                 algos,
                 perceptual,
-                check_quality: index.is_some(),
+                check_quality: index.is_some() || self.flag_low_quality,
                 video,
             },
             index,
             pool,
             pdq_threshold: self.pdq_threshold,
             vpdq_rule: rule,
+            phash_threshold: self.phash_threshold,
+            dhash_threshold: self.dhash_threshold,
         })
     }
 }
@@ -428,6 +481,8 @@ pub struct Engine {
     pool: rayon::ThreadPool,
     pdq_threshold: u32,
     vpdq_rule: VpdqRule,
+    phash_threshold: u32,
+    dhash_threshold: u32,
 }
 
 impl std::fmt::Debug for Engine {
@@ -478,6 +533,8 @@ impl Engine {
             pdq_threshold: self.pdq_threshold,
             dihedral: self.cfg.perceptual.dihedral,
             vpdq: self.vpdq_rule,
+            phash_threshold: self.phash_threshold,
+            dhash_threshold: self.dhash_threshold,
         })
     }
 

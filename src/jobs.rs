@@ -20,6 +20,7 @@ use crate::lists::{
 };
 use crate::matcher::{IndexMatcher, Matcher};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location, Verdict};
+use crate::perceptual::imghash::{ImgHash64, ImgKind};
 use crate::perceptual::pdq::PdqHash;
 use crate::report::sorted::Chunked;
 use crate::report::{HashFormat, HashWriter, Output, ScanFormat, ScanWriter, Summary, Tally};
@@ -144,7 +145,27 @@ pub fn hash(
     let finished = run.drive(engine, opts.inputs, progress, |step| {
         write_step(&mut w, step, on_failure)
     })?;
-    run.finish(finished, false, record, || w.finish()?.finish())
+    // A shared list's counts: what its records hold. Under te only images with a PDQ hash
+    // kept make a record (a non-image is not counted as hashed); the PDQ hashes left out
+    // for their quality are counted apart (items the engine flagged low_quality, which it
+    // does only when asked to: see `EngineBuilder::flag_low_quality`).
+    let (te, left_out) = (format == HashFormat::Te, finished.tally.low_quality);
+    let shared = matches!(format, HashFormat::Te | HashFormat::TeCsv);
+    let kept = finished.tally.images.saturating_sub(left_out);
+    run.finish(
+        finished,
+        false,
+        record,
+        || w.finish()?.finish(),
+        |s| {
+            if te {
+                s.hashed = Some(kept);
+            }
+            if shared {
+                s.pdq_left_out = Some(left_out);
+            }
+        },
+    )
 }
 
 /// Runs `vigie scan`: one record per hit (per item with `all`). Every failed item is also
@@ -167,7 +188,7 @@ pub fn scan(
     let finished = run.drive(engine, opts.inputs, progress, |step| {
         write_step(&mut w, step, on_failure)
     })?;
-    run.finish(finished, true, record, || w.finish()?.finish())
+    run.finish(finished, true, record, || w.finish()?.finish(), |_| {})
 }
 
 /// What the writer of a job's records is asked to do.
@@ -392,10 +413,12 @@ impl Run {
         scan: bool,
         record: bool,
         records: impl FnOnce() -> io::Result<Output>,
+        adjust: impl FnOnce(&mut Summary),
     ) -> io::Result<RunReport> {
         let complete = !run.pipe_closed && !run.stopped;
         let mut summary = run.tally.summary(Duration::from_secs_f64(run.secs), scan);
         summary.complete = complete;
+        adjust(&mut summary);
         let status = ExitStatus::of(run.tally.matched, complete && run.tally.failed == 0);
         let report = RunReport {
             summary,
@@ -479,9 +502,13 @@ fn fingerprint(engine: &Engine, opts: &RunOptions, job: &str, format: &str) -> u
         engine.algos(),
         engine.perceptual(),
         engine.video(),
-        engine
-            .matcher()
-            .map(|m| (m.pdq_threshold, m.dihedral, m.vpdq)),
+        engine.matcher().map(|m| (
+            m.pdq_threshold,
+            m.dihedral,
+            m.vpdq,
+            m.phash_threshold,
+            m.dhash_threshold
+        )),
         engine.index().map(|i| i.info()),
     );
     xxhash_rust::xxh3::xxh3_128(text.as_bytes())
@@ -625,7 +652,8 @@ fn match_batched(
     let start = Instant::now();
     let mut failed_write: Option<io::Error> = None;
     let mut batch: Vec<Query> = Vec::with_capacity(batch_len);
-    // A list of queries is a large batch: map the PDQ tables in at once (see pdq_prefault).
+    // A list of queries is a large batch: map the PDQ (and pHash, dHash) tables in at once
+    // (see pdq_prefault).
     matcher.index.pdq_prefault();
     // Looks the batch up in parallel, then writes and counts its items in list order.
     let mut flush = |batch: &mut Vec<Query>, failed_write: &mut Option<io::Error>| {
@@ -648,15 +676,35 @@ fn match_batched(
                 .par_chunks(share)
                 .flat_map_iter(|c| matcher.find_pdq_many(c))
                 .collect();
+            // pHash and dHash queries likewise, one batch per kind.
+            let mut img_hits: Vec<std::vec::IntoIter<Vec<Hit>>> = ImgKind::ALL
+                .into_iter()
+                .map(|kind| {
+                    let qs: Vec<ImgHash64> = batch
+                        .iter()
+                        .filter_map(|q| q.hash.as_ref().ok()?.as_img())
+                        .filter(|(k, _)| *k == kind)
+                        .map(|(_, h)| h)
+                        .collect();
+                    let share = qs
+                        .len()
+                        .div_ceil(rayon::current_num_threads())
+                        .max(PDQ_SHARE_MIN);
+                    let hits: Vec<Vec<Hit>> = qs
+                        .par_chunks(share)
+                        .flat_map_iter(|c| matcher.find_img_many(kind, c))
+                        .collect();
+                    hits.into_iter()
+                })
+                .collect();
             let mut next = pdq_hits.iter_mut();
             let items: Vec<(Query, Vec<Hit>)> = batch
                 .drain(..)
                 .map(|q| {
-                    let pdq = matches!(q.hash, Ok(ListHash::Pdq(_)));
-                    let hits = if pdq {
-                        next.next().map(std::mem::take)
-                    } else {
-                        None
+                    let hits = match q.hash {
+                        Ok(ListHash::Pdq(_)) => next.next().map(std::mem::take),
+                        Ok(ListHash::Img(k, _)) => img_hits[usize::from(k.id())].next(),
+                        _ => None,
                     };
                     (q, hits.unwrap_or_default())
                 })
@@ -833,8 +881,8 @@ impl<R: Read> Read for StopAt<'_, R> {
     }
 }
 
-/// The item of one query record, with its hits (`hits`: those of a PDQ query, already
-/// searched).
+/// The item of one query record, with its hits (`hits`: those of a PDQ, pHash or dHash
+/// query, already searched).
 fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &IndexMatcher<'_>) -> ItemResult {
     let outcome = q.hash.map(|h| match h {
         ListHash::Exact(d) => {
@@ -842,7 +890,7 @@ fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &IndexMatcher<'_>) -> ItemResu
             matcher.find(&digests, &mut hits);
             digests
         }
-        ListHash::Pdq(_) => crate::hash::Digests::default(),
+        ListHash::Pdq(_) | ListHash::Img(..) => crate::hash::Digests::default(),
         ListHash::Vpdq(frames) => {
             matcher.find_video(&frames, &mut hits);
             crate::hash::Digests::default()

@@ -73,7 +73,8 @@ struct MatchArgs {
     #[arg(required = true, value_name = "LIST")]
     lists: Vec<PathBuf>,
     /// Declared type of the lists' hashes, when their lines don't say (e.g. pdq for bare
-    /// 64-hex-digit lines, which are otherwise sha256).
+    /// 64-hex-digit lines, which are otherwise sha256; phash or dhash for ImageHash's 16
+    /// hex digits).
     #[arg(long = "type", value_name = "TYPE", ignore_case = true)]
     kind: Option<ListType>,
     #[command(flatten)]
@@ -90,6 +91,14 @@ struct MatchArgs {
     pdq_threshold: u32,
     #[command(flatten)]
     vpdq: VpdqRuleArgs,
+    /// Largest pHash Hamming distance (of 64 bits) that counts as a match.
+    #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::imghash::IMG_MATCH_THRESHOLD,
+          value_parser = clap::value_parser!(u32).range(0..=64))]
+    phash_threshold: u32,
+    /// Largest dHash Hamming distance (of 64 bits) that counts as a match.
+    #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::imghash::IMG_MATCH_THRESHOLD,
+          value_parser = clap::value_parser!(u32).range(0..=64))]
+    dhash_threshold: u32,
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     threads: Option<usize>,
@@ -279,6 +288,11 @@ struct HashArgs {
     /// hashes written for sharing should be exact.
     #[arg(long)]
     fast_decode: bool,
+    /// With --format te or te-csv, keep PDQ hashes of quality under 50, which are left out
+    /// by default (as `threatexchange hash` leaves them out: too unreliable to match on) and
+    /// counted in the summary.
+    #[arg(long)]
+    keep_low_quality: bool,
 }
 
 #[derive(Args, Debug)]
@@ -324,8 +338,16 @@ struct ScanArgs {
     #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::pdq::MATCH_THRESHOLD,
           value_parser = clap::value_parser!(u32).range(0..=256))]
     pdq_threshold: u32,
-    /// Images whose PDQ quality is below this are not matched perceptually (counted in the
-    /// summary as low_quality).
+    /// Largest pHash Hamming distance (of 64 bits) that counts as a match.
+    #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::imghash::IMG_MATCH_THRESHOLD,
+          value_parser = clap::value_parser!(u32).range(0..=64))]
+    phash_threshold: u32,
+    /// Largest dHash Hamming distance (of 64 bits) that counts as a match.
+    #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::imghash::IMG_MATCH_THRESHOLD,
+          value_parser = clap::value_parser!(u32).range(0..=64))]
+    dhash_threshold: u32,
+    /// Images whose PDQ quality is below this are not matched on PDQ (counted in the summary
+    /// as low_quality; pHash and dHash, which have no quality measure, still match).
     #[arg(long, value_name = "Q", default_value_t = vigie::perceptual::pdq::MIN_QUALITY,
           value_parser = clap::value_parser!(u8).range(0..=100))]
     pdq_min_quality: u8,
@@ -488,11 +510,13 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
     match cli.cmd {
         Cmd::Hash(a) => {
             let (given, mut p) = parse_algos(a.algo.as_deref())?;
-            p.pdq |= matches!(a.format, HashFormat::Te | HashFormat::TeCsv);
+            let shared = matches!(a.format, HashFormat::Te | HashFormat::TeCsv);
+            p.pdq |= shared;
             let algos = a.format.algos(given).map_err(anyhow::Error::msg)?;
             let engine = image_options(engine_options(&a.input), &a.image, p)
                 .algos(algos)
                 .fast_decode(a.fast_decode)
+                .flag_low_quality(shared && !a.keep_low_quality)
                 .build()?;
             let signals = Signals::install()?;
             let (opts, part) = run_options(&a.input, &a.output, &a.run, &signals, a.format.name())?;
@@ -534,6 +558,8 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 .index(Arc::new(index))
                 .pdq_threshold(a.pdq_threshold)
                 .vpdq_rule(a.vpdq.rule())
+                .phash_threshold(a.phash_threshold)
+                .dhash_threshold(a.dhash_threshold)
                 .pdq_min_quality(a.pdq_min_quality)
                 .fast_decode(!a.exact_decode)
                 .verify_index(!a.no_verify_index);
@@ -563,6 +589,8 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 .threads(a.threads.unwrap_or(0))
                 .pdq_threshold(a.pdq_threshold)
                 .vpdq_rule(a.vpdq.rule())
+                .phash_threshold(a.phash_threshold)
+                .dhash_threshold(a.dhash_threshold)
                 .verify_index(!a.no_verify_index)
                 .build()?;
             let report = jobs::match_lists(
@@ -599,12 +627,20 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 .with_context(|| format!("cannot write index {}", a.output.display()))?;
             if !a.quiet {
                 msg!(
-                    "vigie: wrote {}: {} bytes, {} lists, distinct digests: {}, distinct pdq: {}",
+                    "vigie: wrote {}: {} bytes, {} lists, distinct digests: {}, distinct pdq: {}{}",
                     a.output.display(),
                     stats.bytes,
                     stats.lists,
                     stats.distinct,
-                    stats.distinct_pdq
+                    stats.distinct_pdq,
+                    if stats.distinct_phash + stats.distinct_dhash > 0 {
+                        format!(
+                            ", distinct phash: {}, distinct dhash: {}",
+                            stats.distinct_phash, stats.distinct_dhash
+                        )
+                    } else {
+                        String::new()
+                    }
                 );
             }
             // Malformed lines were reported above; --strict is how to make them fatal.
@@ -657,7 +693,7 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
         n => format!(", videos (vpdq): {n}"),
     };
     msg!(
-        "vigie: list {} ({}): {} format, {}list, label {:?}, entries: {}, pdq: {}{videos}, \
+        "vigie: list {} ({}): {} format, {}list, label {:?}, entries: {}, pdq: {}{}{videos}, \
          malformed lines: {}",
         rep.name,
         rep.path,
@@ -669,6 +705,11 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
         rep.label,
         rep.entries,
         rep.pdq,
+        if rep.phash + rep.dhash > 0 {
+            format!(", phash: {}, dhash: {}", rep.phash, rep.dhash)
+        } else {
+            String::new()
+        },
         rep.malformed
     );
     for n in &rep.notes {

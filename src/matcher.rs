@@ -1,7 +1,8 @@
 //! Matching an item against the compiled index: one exact lookup per computed digest (and
 //! one probe of each Bloom filter of its algorithm), and for images a PDQ radius search (every
-//! entry within the threshold), each (list, label) found becoming one [`Hit`] that carries
-//! its list's role (and, from a Bloom filter, the filter's false-positive rate).
+//! entry within the threshold) and a pHash and a dHash one (each within its own threshold),
+//! each (list, label) found becoming one [`Hit`] that carries its list's role (and, from a
+//! Bloom filter, the filter's false-positive rate).
 //!
 //! Videos are matched as python-threatexchange's vPDQ index matches them (see
 //! [`IndexMatcher::find_video`]): every distinct frame of sufficient quality is searched in
@@ -12,10 +13,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::hash::Digests;
-use crate::index::{Index, PdqMatch};
+use crate::index::{ImgMatch, Index, PdqMatch};
 use crate::model::{Hit, Role, VideoHit};
+use crate::perceptual::imghash::{ImgHash64, ImgKind};
 use crate::perceptual::pdq::PdqHash;
-use crate::perceptual::ImageHashes;
+use crate::perceptual::{Drift, ImageHashes};
 use crate::video::VpdqFrame;
 
 /// Something that finds hits for an item's digests (the compiled index).
@@ -26,11 +28,12 @@ pub trait Matcher: Sync {
     /// Appends every perceptual hit of an image to `hits`.
     fn find_image(&self, _image: &ImageHashes, _hits: &mut Vec<Hit>) {}
 
-    /// Whether any PDQ hash searched for the image (its variants, with dihedral matching)
-    /// lies within the match threshold plus `slack` bits of an entry: the screen for hashes
-    /// that may be up to `slack` bits from the exact ones (a reduced-scale decode), whose
-    /// images are then hashed again exactly. False for a matcher with no perceptual entries.
-    fn pdq_near(&self, _image: &ImageHashes, _slack: u32) -> bool {
+    /// Whether any perceptual hash searched for the image (its PDQ variants, with dihedral
+    /// matching; its pHash; its dHash) lies within that hash's match threshold plus its
+    /// `slack` bits of an entry: the screen for hashes that may be up to `slack` bits from
+    /// the exact ones (a reduced-scale decode), whose images are then hashed again exactly.
+    /// False for a matcher with no perceptual entries.
+    fn near(&self, _image: &ImageHashes, _slack: &Drift) -> bool {
         false
     }
 
@@ -94,7 +97,7 @@ impl Matcher for Index {
     }
 }
 
-/// The (list, label, role) triples of a PDQ entry.
+/// The (list, label, role) triples of a PDQ (or pHash, dHash) entry.
 type Owners = Vec<(String, String, Role)>;
 
 /// An index with the settings of perceptual matching.
@@ -106,6 +109,10 @@ pub struct IndexMatcher<'a> {
     pub pdq_threshold: u32,
     /// Also search the 8 dihedral variants of each image (rotated and flipped copies).
     pub dihedral: bool,
+    /// Largest pHash Hamming distance that matches (inclusive, 0..=64).
+    pub phash_threshold: u32,
+    /// Largest dHash Hamming distance that matches (inclusive, 0..=64).
+    pub dhash_threshold: u32,
     /// How videos are compared.
     pub vpdq: VpdqRule,
 }
@@ -144,20 +151,42 @@ impl Matcher for IndexMatcher<'_> {
 
     /// Searches the image's PDQ hash (and, with `dihedral`, its 7 other variants, in one pass
     /// over the table); an entry found through several variants is reported once, at its
-    /// smallest distance.
+    /// smallest distance. Then its pHash and its dHash.
     fn find_image(&self, image: &ImageHashes, hits: &mut Vec<Hit>) {
-        let Some(own) = image.pdq else { return };
-        self.find_pdq(&own, self.variants(image), hits);
+        if let Some(own) = image.pdq {
+            self.find_pdq(&own, self.variants(image), hits);
+        }
+        for kind in ImgKind::ALL {
+            if let Some(own) = image.img(kind) {
+                hits.extend(self.find_img_many(kind, &[own]).into_iter().flatten());
+            }
+        }
     }
 
-    fn pdq_near(&self, image: &ImageHashes, slack: u32) -> bool {
-        if self.index.pdq_len() == 0 {
-            return false;
-        }
-        let radius = self.pdq_threshold.saturating_add(slack).min(256);
+    fn near(&self, image: &ImageHashes, slack: &Drift) -> bool {
         let mut near = false;
-        self.index
-            .pdq_search_many(self.variants(image), radius, |_, _| near = true);
+        if self.index.pdq_len() > 0 {
+            let radius = self.pdq_threshold.saturating_add(slack.pdq).min(256);
+            self.index
+                .pdq_search_many(self.variants(image), radius, |_, _| near = true);
+        }
+        for kind in ImgKind::ALL {
+            if self.index.img_len(kind) == 0 {
+                continue;
+            }
+            if let (false, Some(own)) = (near, image.img(kind)) {
+                // A near-flat image's bits are rounding noise: never screened out.
+                if image
+                    .img_contrast
+                    .is_some_and(|c| c < crate::perceptual::FAST_FLAT_CONTRAST)
+                {
+                    return true;
+                }
+                let radius = self.img_threshold(kind).saturating_add(slack.img(kind));
+                self.index
+                    .img_search_many(kind, &[own], radius.min(64), |_, _| near = true);
+            }
+        }
         near
     }
 
@@ -244,7 +273,8 @@ impl Matcher for IndexMatcher<'_> {
                 owner.resize(owner.len() + v.len(), i);
             }
         }
-        self.best_of(&queries, images.len(), |q| owner[q])
+        let mut all: Vec<Vec<Hit>> = self
+            .best_of(&queries, images.len(), |q| owner[q])
             .into_iter()
             .zip(images)
             .map(|(b, image)| {
@@ -254,7 +284,18 @@ impl Matcher for IndexMatcher<'_> {
                 }
                 hits
             })
-            .collect()
+            .collect();
+        for kind in ImgKind::ALL {
+            let (owner, queries): (Vec<usize>, Vec<ImgHash64>) = images
+                .iter()
+                .enumerate()
+                .filter_map(|(i, image)| Some((i, image.img(kind)?)))
+                .unzip();
+            for (i, hits) in owner.into_iter().zip(self.find_img_many(kind, &queries)) {
+                all[i].extend(hits);
+            }
+        }
+        all
     }
 }
 
@@ -275,6 +316,60 @@ struct Candidate {
 type Best = BTreeMap<PdqHash, (u32, Owners)>;
 
 impl IndexMatcher<'_> {
+    /// The match threshold of a 64-bit image hash kind.
+    pub fn img_threshold(&self, kind: ImgKind) -> u32 {
+        match kind {
+            ImgKind::Phash => self.phash_threshold,
+            ImgKind::Dhash => self.dhash_threshold,
+        }
+    }
+
+    /// The hits of each of `queries` (hashes of kind `kind`: images' own, or the lines of a
+    /// partner's list), searched as one batch: one hit per (entry, list, label) within the
+    /// kind's threshold, entries in hash order.
+    pub fn find_img_many(&self, kind: ImgKind, queries: &[ImgHash64]) -> Vec<Vec<Hit>> {
+        let mut best: Vec<BTreeMap<ImgHash64, (u32, Owners)>> =
+            vec![BTreeMap::new(); queries.len()];
+        if self.index.img_len(kind) > 0 && !queries.is_empty() {
+            let threshold = self.img_threshold(kind).min(64);
+            self.index
+                .img_search_many(kind, queries, threshold, |q, m: ImgMatch<'_>| {
+                    best[q].entry(m.hash).or_insert_with(|| {
+                        (
+                            m.distance,
+                            m.hits
+                                .clone()
+                                .map(|h| (h.list.to_string(), h.label.to_string(), h.role))
+                                .collect(),
+                        )
+                    });
+                });
+        }
+        best.into_iter()
+            .zip(queries)
+            .map(|(b, q)| {
+                let hash = q.to_hex();
+                let mut hits = Vec::new();
+                for (entry, (distance, pairs)) in b {
+                    let matched = entry.to_hex();
+                    hits.extend(pairs.into_iter().map(|(list, label, role)| Hit {
+                        algorithm: kind.name(),
+                        hash: hash.clone(),
+                        list,
+                        label,
+                        distance,
+                        matched_hash: Some(matched.clone()),
+                        role,
+                        fpr: None,
+                        video: None,
+                        timestamp: None,
+                    }));
+                }
+                hits
+            })
+            .collect()
+    }
+
     /// The PDQ hashes searched for an image (with a PDQ hash): its 8 dihedral variants, or
     /// its own hash alone.
     fn variants<'i>(&self, image: &'i ImageHashes) -> &'i [PdqHash] {
@@ -618,6 +713,8 @@ mod tests {
                     pdq_threshold: 31,
                     dihedral: false,
                     vpdq: rule,
+                    phash_threshold: 10,
+                    dhash_threshold: 10,
                 };
                 for (qi, q) in queries.iter().enumerate() {
                     let mut hits = Vec::new();
@@ -674,6 +771,8 @@ mod tests {
                 query_pct: 50.0,
                 ..VpdqRule::default()
             },
+            phash_threshold: 10,
+            dhash_threshold: 10,
         };
         let mut hits = Vec::new();
         m.find_video(&q, &mut hits);
@@ -730,6 +829,8 @@ mod tests {
                     pdq_threshold: 31,
                     dihedral,
                     vpdq: VpdqRule::default(),
+                    phash_threshold: 10,
+                    dhash_threshold: 10,
                 };
                 // Enough images for the batched multi-index search (8 queries each).
                 let many: Vec<&ImageHashes> = images.iter().cycle().take(40).collect();

@@ -290,7 +290,8 @@ pub struct ItemResult {
     pub image_error: Option<Failure>,
     /// Its vPDQ hash, when it is a video and vPDQ was asked for.
     pub video: Option<Box<VideoHashes>>,
-    /// True when the image's PDQ quality was below the minimum: not matched perceptually.
+    /// True when the image's PDQ quality was below the minimum: not matched on PDQ (still on
+    /// pHash and dHash).
     pub low_quality: bool,
     /// Its hits (empty when clean, failed, or when no matcher runs).
     pub hits: Vec<Hit>,

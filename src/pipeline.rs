@@ -20,7 +20,7 @@ use crate::engine::{Progress, ScanControl};
 use crate::hash::{hash_many, AlgoSet, Digests, MultiHasher};
 use crate::matcher::{Matcher, IMAGE_BATCH};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
-use crate::perceptual::{hash_image, ImageError, ImageHashes, PerceptualConfig};
+use crate::perceptual::{hash_image, Drift, ImageError, ImageHashes, PerceptualConfig, FAST_DRIFT};
 use crate::read::{Data, FileStream};
 use crate::source::open::{classify, read_full, Compression};
 use crate::source::tar::{EntryKind, TarError, TarMember, TarSlice, TarStream};
@@ -167,7 +167,8 @@ impl Ctx<'_> {
     /// The hashes a match may rest on: an image decoded at reduced scale whose PDQ hashes
     /// come within the threshold plus the screen's slack
     /// ([`FAST_PDQ_DRIFT`](crate::perceptual::FAST_PDQ_DRIFT), more with unletterboxing:
-    /// [`PerceptualConfig::fast_drift`]) of an entry is decoded again at
+    /// [`PerceptualConfig::fast_drift`]) of an entry (or its pHash, dHash within theirs plus
+    /// their drift, [`FAST_DRIFT`]) is decoded again at
     /// full size, and its exact hashes replace the screen's. So the fast path only ever
     /// decides that an image matches nothing; every hit is the reference's, at the
     /// reference's distance.
@@ -178,7 +179,14 @@ impl Ctx<'_> {
     ) -> Result<ImageHashes, ImageError> {
         match (&screened, self.matcher) {
             (Ok(i), Some(m))
-                if i.decode_scale > 1 && m.pdq_near(i, self.cfg.perceptual.fast_drift()) =>
+                if i.decode_scale > 1
+                    && m.near(
+                        i,
+                        &Drift {
+                            pdq: self.cfg.perceptual.fast_drift(),
+                            ..FAST_DRIFT
+                        },
+                    ) =>
             {
                 let mut exact = self.cfg.perceptual;
                 exact.decode.fast = false;
@@ -445,15 +453,16 @@ pub(crate) fn run(
         // Items with an image to match perceptually wait here until IMAGE_BATCH of them
         // are searched together; the others go straight on. An image still at reduced scale
         // was screened by its worker (`Ctx::verified`) and found near no entry, so it cannot
-        // match: it is not searched again. An input's end waits behind its items.
+        // match: it is not searched again. An image under the PDQ quality minimum is not
+        // matched on PDQ (its hash is noise), but it is on pHash and dHash, which have no
+        // quality measure of their own. An input's end waits behind its items.
         let mut pending: Vec<Box<ItemResult>> = Vec::new();
         let mut ends: Vec<PathBuf> = Vec::new();
         let mut consume_all = |ev: Option<Event>| {
             let full = match ev {
                 Some(Event::Item(r))
                     if matcher.is_some()
-                        && r.image.as_ref().is_some_and(|i| i.decode_scale == 1)
-                        && !r.low_quality =>
+                        && r.image.as_ref().is_some_and(|i| i.decode_scale == 1) =>
                 {
                     pending.push(r);
                     pending.len() >= IMAGE_BATCH
@@ -466,8 +475,23 @@ pub(crate) fn run(
                 None => true, // the end: whatever waits goes
             };
             if let (Some(m), true) = (matcher, full) {
-                let images: Vec<&ImageHashes> =
-                    pending.iter().filter_map(|r| r.image.as_ref()).collect();
+                // Low-quality images are searched without their PDQ hash.
+                let without_pdq: Vec<Option<ImageHashes>> = pending
+                    .iter()
+                    .map(|r| {
+                        let i = r.image.as_ref().filter(|_| r.low_quality)?;
+                        Some(ImageHashes {
+                            pdq: None,
+                            pdq_dihedral: None,
+                            ..i.clone()
+                        })
+                    })
+                    .collect();
+                let images: Vec<&ImageHashes> = pending
+                    .iter()
+                    .zip(&without_pdq)
+                    .filter_map(|(r, w)| w.as_ref().or(r.image.as_ref()))
+                    .collect();
                 let found = m.find_images(&images);
                 for (mut r, hits) in pending.drain(..).zip(found) {
                     r.hits.extend(hits);

@@ -192,6 +192,7 @@ fn read_back(path: &Path) -> BTreeSet<(String, String)> {
             out.insert(match e.hash {
                 ListHash::Exact(d) => (d.algo().name().to_string(), d.to_hex()),
                 ListHash::Pdq(p) => ("pdq".to_string(), p.to_string()),
+                ListHash::Img(k, h) => (k.name().to_string(), h.to_hex()),
                 ListHash::Vpdq(f) => {
                     let frames: Vec<String> = f.iter().map(|f| f.to_signal()).collect();
                     ("vpdq".to_string(), frames.join(" "))

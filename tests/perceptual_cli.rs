@@ -520,3 +520,65 @@ fn hash_is_exact_by_default_and_scan_is_fast_unless_exact_decode() {
         );
     }
 }
+
+/// `hash --format te|te-csv` leave out PDQ hashes under quality 50, as `threatexchange hash`
+/// does (it printed only shapes.png's line for shapes.png, a constant JPEG and a quality-24
+/// one, python-threatexchange 1.2.17), count them in the summary, and keep them with
+/// `--keep-low-quality`; under te a non-image is not counted as hashed.
+#[test]
+fn shared_lists_leave_out_low_quality_pdq() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    fs::create_dir(&input).unwrap();
+    fs::copy(
+        fixtures().join("perceptual/shapes.png"),
+        input.join("shapes.png"),
+    )
+    .unwrap();
+    fs::copy(
+        fixtures().join("imghash/000_const_9x8.png"),
+        input.join("flat.png"),
+    )
+    .unwrap();
+    fs::write(input.join("notes.txt"), "not an image\n").unwrap();
+    let summary = dir.path().join("s.json");
+    let hash = |format: &str, keep: bool| {
+        let mut args = vec![
+            os("hash"),
+            os("-q"),
+            os("--format"),
+            os(format),
+            os("--summary"),
+            summary.as_os_str(),
+        ];
+        if keep {
+            args.push(os("--keep-low-quality"));
+        }
+        args.push(input.as_os_str());
+        let out = run(args);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let s: Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
+        (String::from_utf8(out.stdout).unwrap(), s)
+    };
+    let (te, s) = hash("te", false);
+    assert_eq!(te, format!("pdq {SHAPES_PDQ}\n"));
+    assert_eq!(
+        (s["items"].as_u64(), s["hashed"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(s["pdq_left_out"], 1);
+    let (te, s) = hash("te", true);
+    assert_eq!(te.lines().count(), 2, "{te}");
+    assert_eq!(
+        (s["hashed"].as_u64(), s["pdq_left_out"].as_u64()),
+        (Some(2), Some(0))
+    );
+    let (csv, s) = hash("te-csv", false);
+    assert_eq!(csv.matches("\npdq,").count(), 1, "{csv}");
+    assert_eq!(s["pdq_left_out"], 1);
+    let (csv, _) = hash("te-csv", true);
+    assert_eq!(csv.matches("\npdq,").count(), 2, "{csv}");
+    // Other formats leave nothing out and say nothing of it.
+    let (_, s) = hash("jsonl", false);
+    assert!(s.get("pdq_left_out").is_none(), "{s}");
+}

@@ -7,6 +7,7 @@ use std::path::Path;
 use libfuzzer_sys::fuzz_target;
 use vigie::hash::hash_bytes;
 use vigie::index::Index;
+use vigie::perceptual::imghash::{ImgHash64, ImgKind};
 use vigie::perceptual::pdq::PdqHash;
 
 fuzz_target!(|data: &[u8]| {
@@ -27,4 +28,10 @@ fuzz_target!(|data: &[u8]| {
         q[i] = *b;
     }
     index.pdq_search(&PdqHash(q), 31, |_| {});
+    let h = ImgHash64(u64::from_le_bytes(q[..8].try_into().unwrap_or_default()));
+    for kind in ImgKind::ALL {
+        index.img_search_many(kind, &[h, ImgHash64(!h.0)], 10, |_, m| {
+            m.hits.count();
+        });
+    }
 });

@@ -252,10 +252,10 @@ impl Scanner {
     /// process, shared by every scanner on it) and starts a pool of `threads` workers (0: one
     /// per core). `index_path=None` hashes without matching. Options as the CLI's
     /// `vigie scan`: `algos` (extra algorithms: "md5,sha256", "all", "pdq", "phash",
-    /// "dhash"), `pdq_threshold`, `pdq_min_quality`, `pdq_dihedral`, `exact_decode`,
-    /// `exif_orient`, `unletterbox`, `letterbox_threshold`, `unletterbox_white`, `pixels`
-    /// ("viewer", "pillow", "threatexchange"), `max_pixels`, `max_alloc`, `follow_links`,
-    /// `mmap`, `archives`.
+    /// "dhash"), `pdq_threshold`, `phash_threshold`, `dhash_threshold`, `pdq_min_quality`,
+    /// `pdq_dihedral`, `exact_decode`, `exif_orient`, `unletterbox`, `letterbox_threshold`,
+    /// `unletterbox_white`, `pixels` ("viewer", "pillow", "threatexchange"), `max_pixels`,
+    /// `max_alloc`, `follow_links`, `mmap`, `archives`.
     #[new]
     #[pyo3(signature = (
         index_path,
@@ -263,6 +263,8 @@ impl Scanner {
         threads = 0,
         algos = None,
         pdq_threshold = vigie::perceptual::pdq::MATCH_THRESHOLD,
+        phash_threshold = vigie::perceptual::imghash::IMG_MATCH_THRESHOLD,
+        dhash_threshold = vigie::perceptual::imghash::IMG_MATCH_THRESHOLD,
         pdq_min_quality = vigie::perceptual::pdq::MIN_QUALITY,
         pdq_dihedral = false,
         exact_decode = false,
@@ -284,6 +286,8 @@ impl Scanner {
         threads: usize,
         algos: Option<&Bound<'_, PyAny>>,
         pdq_threshold: u32,
+        phash_threshold: u32,
+        dhash_threshold: u32,
         pdq_min_quality: u8,
         pdq_dihedral: bool,
         exact_decode: bool,
@@ -329,6 +333,8 @@ impl Scanner {
                 max_alloc,
             })
             .pdq_threshold(pdq_threshold)
+            .phash_threshold(phash_threshold)
+            .dhash_threshold(dhash_threshold)
             .pdq_min_quality(pdq_min_quality);
         if !asked.exact.is_empty() {
             b = b.algos(asked.exact);

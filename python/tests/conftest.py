@@ -91,7 +91,8 @@ def build_dump(root: Path) -> Path:
 
 
 def build_index(root: Path, dump: Path) -> Path:
-    """Blocklists (sha256, md5, PDQ), an allowlist and a Bloom filter: every verdict occurs."""
+    """Blocklists (sha256, md5, PDQ, pHash, dHash), an allowlist and a Bloom filter: every
+    verdict occurs."""
     lists = root / "lists"
     lists.mkdir()
     te = cli("hash", "-q", "--format", "te", FIXTURES / "perceptual" / "shapes.png").stdout
@@ -99,12 +100,17 @@ def build_index(root: Path, dump: Path) -> Path:
     caption = dump / "example/users/alice/caption.txt"
     sha = cli("hash", "-q", "--format", "sha256sum", caption).stdout.split()[0]
     (lists / "allowed.sha256").write_bytes(sha + b"\n")
+    # shapes.png's pHash a25acfa58d3530a7 one bit off, its dHash b1898d95979d8da9 four off.
+    (lists / "shapes.phash").write_bytes(b"a25acfa58d3530a6\n")
+    (lists / "shapes.dhash").write_bytes(b"b1898d95979d8d00\n")
     index = root / "test.vigie"
     cli(
         "index", "build", "-q", "-o", index,
         "--label", "known-propaganda", FIXTURES / "example/lists/known-bad.sha256",
         "--name", "partner-feed", FIXTURES / "example/lists/partner.md5",
         "--label", "shapes", lists / "shapes.te",
+        "--type", "phash", lists / "shapes.phash",
+        "--type", "dhash", lists / "shapes.dhash",
         "--allow", lists / "allowed.sha256",
         FIXTURES / "hashlookup/known-sha1.dcso.bloom",
     )

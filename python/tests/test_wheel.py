@@ -132,6 +132,21 @@ def test_bad_arguments_raise(corpus, tmp_path):
         vigie.Scanner(str(corpus.index), pdq_threshold=300)
     with pytest.raises(ValueError):
         vigie.Scanner(str(corpus.index), pixels="gimp")
+    with pytest.raises(ValueError):
+        vigie.Scanner(str(corpus.index), phash_threshold=65)
+
+
+def test_phash_and_dhash_thresholds(corpus):
+    """The index holds shapes.png's pHash (1 bit off) and dHash (4 bits off): both hit at the
+    default threshold 10, as the CLI's records say; thresholds under the distances drop them."""
+    shapes = [str(corpus.dump / "images" / "shapes.png")]
+
+    def algos(**kw):
+        rows = vigie.explode_hits(vigie.Scanner(str(corpus.index), **kw).scan(shapes)).to_pylist()
+        return sorted((r["algorithm"], r["distance"]) for r in rows)
+
+    assert algos() == [("dhash", 4), ("pdq", 0), ("phash", 1)]
+    assert algos(phash_threshold=0, dhash_threshold=3) == [("pdq", 0)]
     scanner = vigie.Scanner(str(corpus.index))
     with pytest.raises(ValueError):
         scanner.scan_bytes(["a", "b"], [b"x"])

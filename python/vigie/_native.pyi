@@ -20,6 +20,8 @@ class Scanner:
         threads: int = 0,
         algos: str | Sequence[str] | None = None,
         pdq_threshold: int = 31,
+        phash_threshold: int = 10,
+        dhash_threshold: int = 10,
         pdq_min_quality: int = 50,
         pdq_dihedral: bool = False,
         exact_decode: bool = False,

@@ -14,18 +14,26 @@ use super::video::{
 };
 use super::{
     format_code, mih, pdq_group_width, place, AlgoCounts, Index, IndexError, Role, ALIGN,
-    BLOOM_HEADER, BUCKET, HEADER_FIXED, KIND_BLOOM, KIND_BUCKETS, KIND_LISTS, KIND_PDQ,
-    KIND_PDQ_MIH, KIND_PROVENANCE, KIND_RECORDS, KIND_ROLES, KIND_STRINGS, LIST_RECORD, LOAD,
-    MAGIC, MAX_BITS, MAX_PROBLEMS, PDQ_ROW, SECTION_ENTRY, SLOTS, VERSION,
+    BLOOM_HEADER, BUCKET, HEADER_FIXED, IMG_LEN, KIND_BLOOM, KIND_BUCKETS, KIND_IMG64, KIND_LISTS,
+    KIND_LIST_IMG, KIND_PDQ, KIND_PDQ_MIH, KIND_PROVENANCE, KIND_RECORDS, KIND_ROLES, KIND_STRINGS,
+    LIST_RECORD, LOAD, MAGIC, MAX_BITS, MAX_PROBLEMS, PDQ_ROW, SECTION_ENTRY, SLOTS, VERSION,
 };
 use crate::hash::{Algo, Digest};
 use crate::lists::bloom::{self, BloomFile, BloomKey};
 use crate::lists::ListError;
 use crate::lists::{no_hash_reason, read_list_as, ListFormat, ListHash, ListType};
+use crate::perceptual::imghash::{ImgHash64, ImgKind};
 use crate::perceptual::pdq::PdqHash;
 
 /// The record vector of PDQ hashes, after the four exact algorithms'.
 const PDQ: usize = 4;
+/// The record vectors of 64-bit image hashes, after PDQ's: `IMG + kind id`.
+const IMG: usize = 5;
+
+/// The record vector of a 64-bit image hash kind.
+fn img_slot(k: ImgKind) -> usize {
+    IMG + usize::from(k.id())
+}
 use crate::read::Data;
 use crate::report::output::Destination;
 
@@ -96,6 +104,10 @@ pub struct ListReport {
     pub pdq: u64,
     /// Videos read (vPDQ hashes: each one known video's frames).
     pub videos: u64,
+    /// pHashes read (duplicates included).
+    pub phash: u64,
+    /// dHashes read (duplicates included).
+    pub dhash: u64,
     /// Malformed lines.
     pub malformed: u64,
     /// The first [`MAX_PROBLEMS`] malformed lines as `LIST:LINE: reason`.
@@ -104,6 +116,8 @@ pub struct ListReport {
     pub notes: Vec<String>,
     /// Nothing was read from the list: no digest, no PDQ hash, no video, no bit set in a Bloom
     /// filter.
+    /// Nothing was read from the list: no digest, no PDQ hash, no pHash or dHash, no bit set
+    /// in a Bloom filter.
     /// Only with [`IndexBuilder::set_allow_empty`]; otherwise such a list is an error.
     pub empty: bool,
 }
@@ -123,6 +137,10 @@ pub struct IndexStats {
     pub videos: u64,
     /// Distinct vPDQ frame hashes over all known videos.
     pub distinct_vpdq_frames: u64,
+    /// Distinct pHashes.
+    pub distinct_phash: u64,
+    /// Distinct dHashes.
+    pub distinct_dhash: u64,
     /// Distinct (list, label) sets.
     pub provenance_groups: u64,
 }
@@ -142,6 +160,11 @@ impl Rec {
 
     fn pdq(h: &PdqHash, tag: u32) -> Rec {
         Rec::from_bytes(&h.0, tag)
+    }
+
+    /// A 64-bit image hash: its value is the first key word, so records sort by value.
+    fn img(h: &ImgHash64, tag: u32) -> Rec {
+        Rec::from_bytes(&h.0.to_be_bytes(), tag)
     }
 
     /// The record of a hash of at most 32 bytes.
@@ -205,6 +228,8 @@ struct ListRow {
     malformed: u64,
     entries: AlgoCounts,
     pdq: u64,
+    /// pHashes and dHashes read, by kind id.
+    img: [u64; 2],
     role: Role,
 }
 
@@ -217,8 +242,8 @@ pub struct IndexBuilder {
     /// (list index, label string) of each distinct (name, label).
     pairs: Vec<(u32, u32)>,
     pair_ids: HashMap<(u32, u32), u32>,
-    /// Records per algorithm id, then PDQ.
-    recs: [Vec<Rec>; 5],
+    /// Records per algorithm id, then PDQ, then pHash and dHash.
+    recs: [Vec<Rec>; 7],
     bits: Option<u32>,
     pdq_search: PdqSearch,
     /// Bytes of the PDQ section's provenance groups, when forced (tests); else the narrowest.
@@ -347,6 +372,7 @@ impl IndexBuilder {
         let mut pdq = 0u64;
         // Videos read, with the name the list gives each (else none: named by line below).
         let mut videos: Vec<ListedVideo> = Vec::new();
+        let mut img = [0u64; 2];
         let mut malformed = 0u64;
         let mut problems = Vec::new();
         let mut first_problem = None;
@@ -385,6 +411,10 @@ impl IndexBuilder {
                         let name = e.name.map(|n| String::from_utf8_lossy(&n).into_owned());
                         videos.push((tag, name, e.line, distinct_frames(&frames)));
                     }
+                    ListHash::Img(k, h) => {
+                        img[usize::from(k.id())] += 1;
+                        recs[img_slot(k)].push(Rec::img(&h, tag));
+                    }
                 }
             },
             |p| {
@@ -398,7 +428,7 @@ impl IndexBuilder {
             },
         );
         let nvideos = videos.len() as u64;
-        let empty = entries.total() == 0 && pdq == 0 && nvideos == 0;
+        let empty = entries.total() == 0 && pdq == 0 && img == [0, 0] && nvideos == 0;
         let fail = match (summary, first_problem) {
             (Err(e), _) => Err(IndexError::List(e)),
             (Ok(_), Some(p)) if strict => Err(IndexError::Malformed {
@@ -463,6 +493,7 @@ impl IndexBuilder {
             malformed,
             entries,
             pdq,
+            img,
             role: spec.role.unwrap_or_default(),
         });
         Ok(ListReport {
@@ -474,6 +505,8 @@ impl IndexBuilder {
             entries,
             pdq,
             videos: nvideos,
+            phash: img[0],
+            dhash: img[1],
             malformed,
             problems,
             notes: summary.notes,
@@ -501,7 +534,8 @@ impl IndexBuilder {
         )
     }
 
-    /// Like [`IndexBuilder::add_digests`], for exact digests and PDQ hashes.
+    /// Like [`IndexBuilder::add_digests`], for exact digests, PDQ hashes and 64-bit image
+    /// hashes.
     ///
     /// # Errors
     /// [`IndexError::TooLarge`] beyond format limits.
@@ -519,6 +553,7 @@ impl IndexBuilder {
         let mut entries = AlgoCounts::default();
         let mut pdq = 0u64;
         let mut videos = 0u64;
+        let mut img = [0u64; 2];
         for h in hashes {
             match h {
                 ListHash::Exact(d) => {
@@ -540,6 +575,10 @@ impl IndexBuilder {
                     });
                     videos += 1;
                 }
+                ListHash::Img(k, h) => {
+                    img[usize::from(k.id())] += 1;
+                    self.recs[img_slot(k)].push(Rec::img(&h, pair));
+                }
             }
         }
         self.lists.push(ListRow {
@@ -550,6 +589,7 @@ impl IndexBuilder {
             malformed: 0,
             entries,
             pdq,
+            img,
             role: Role::Block,
         });
         Ok(ListReport {
@@ -561,10 +601,12 @@ impl IndexBuilder {
             entries,
             pdq,
             videos,
+            phash: img[0],
+            dhash: img[1],
             malformed: 0,
             problems: Vec::new(),
             notes: Vec::new(),
-            empty: entries.total() == 0 && pdq == 0 && videos == 0,
+            empty: entries.total() == 0 && pdq == 0 && img == [0, 0] && videos == 0,
         })
     }
 
@@ -580,7 +622,7 @@ impl IndexBuilder {
         let algo = match spec.algo {
             None => Algo::Sha1,
             Some(ListType::Exact(a)) => a,
-            Some(t @ (ListType::Pdq | ListType::Vpdq)) => {
+            Some(t @ (ListType::Pdq | ListType::Img(_) | ListType::Vpdq)) => {
                 return Err(IndexError::List(ListError::Format {
                     path: spec.path.clone(),
                     reason: format!(
@@ -623,6 +665,7 @@ impl IndexBuilder {
             malformed: 0,
             entries: AlgoCounts::default(),
             pdq: 0,
+            img: [0, 0],
             role,
         });
         let case = if key.upper { "upper" } else { "lower" };
@@ -635,6 +678,8 @@ impl IndexBuilder {
             entries: AlgoCounts::default(),
             pdq: 0,
             videos: 0,
+            phash: 0,
+            dhash: 0,
             malformed: 0,
             problems: Vec::new(),
             notes: vec![format!(
@@ -749,9 +794,14 @@ impl IndexBuilder {
             distinct: AlgoCounts::default(),
             distinct_pdq: 0,
             frames: Vec::new(),
+            distinct_img: [0, 0],
         };
         for (slot, recs) in self.recs.iter_mut().enumerate() {
-            let what = Algo::from_id(slot as u8).map_or("pdq", Algo::name);
+            let what = match slot {
+                PDQ => "pdq",
+                _ if slot >= IMG => ImgKind::from_id((slot - IMG) as u8).map_or("", ImgKind::name),
+                _ => Algo::from_id(slot as u8).map_or("", Algo::name),
+            };
             recs.par_sort_unstable();
             recs.dedup();
             let mut w = 0;
@@ -794,9 +844,14 @@ impl IndexBuilder {
             if w >= u32::MAX as usize {
                 return Err(IndexError::TooLarge(format!("{w} distinct {what} hashes")));
             }
-            match Algo::from_id(slot as u8) {
-                Some(algo) => g.distinct.add(algo, w as u64),
-                None => g.distinct_pdq = w as u64,
+            match slot {
+                PDQ => g.distinct_pdq = w as u64,
+                _ if slot >= IMG => g.distinct_img[slot - IMG] = w as u64,
+                _ => {
+                    if let Some(algo) = Algo::from_id(slot as u8) {
+                        g.distinct.add(algo, w as u64);
+                    }
+                }
             }
         }
         // A video's group is the one of its single (list, label) pair.
@@ -833,6 +888,19 @@ impl IndexBuilder {
             .collect()
     }
 
+    /// The 64-bit image hash kinds with hashes.
+    fn img_kinds(&self) -> Vec<ImgKind> {
+        ImgKind::ALL
+            .into_iter()
+            .filter(|&k| !self.recs[img_slot(k)].is_empty())
+            .collect()
+    }
+
+    /// True when the index needs a LIST_IMG section (some list has pHashes or dHashes).
+    fn needs_list_img(&self) -> bool {
+        self.lists.iter().any(|l| l.img != [0, 0])
+    }
+
     /// True when the index needs a ROLES section (some list is not a blocklist).
     fn needs_roles(&self) -> bool {
         self.lists.iter().any(|l| l.role != Role::Block)
@@ -867,6 +935,8 @@ impl IndexBuilder {
             + self.mih_plan().as_ref().map_or(0, Vec::len)
             + usize::from(self.needs_roles())
             + self.blooms.len()
+            + self.img_kinds().len()
+            + usize::from(self.needs_list_img())
             + if self.videos.is_empty() {
                 0
             } else {
@@ -874,13 +944,16 @@ impl IndexBuilder {
             }
     }
 
-    /// The format version of the file: [`VERSION`] when it holds videos, else the version
-    /// before them, so that an index without videos stays readable by an older vigie.
+    /// The format version of the file: the oldest that holds what it holds ([`VERSION`] with
+    /// videos, 4 with pHash or dHash tables, else 3), so that an index stays readable by an
+    /// older vigie whenever it can be.
     fn version(&self) -> u32 {
-        if self.videos.is_empty() {
-            VERSION - 1
-        } else {
+        if !self.videos.is_empty() {
             VERSION
+        } else if !self.img_kinds().is_empty() || self.needs_list_img() {
+            4
+        } else {
+            3
         }
     }
 
@@ -900,7 +973,13 @@ impl IndexBuilder {
                 .mih_plan()
                 .as_ref()
                 .map_or(0, |l| mih::section_bytes(self.recs[PDQ].len(), l))
-            + ALIGN;
+            + ALIGN
+            + self
+                .img_kinds()
+                .iter()
+                .map(|&k| self.recs[img_slot(k)].len() * (IMG_LEN + 4) + ALIGN)
+                .sum::<usize>()
+            + (16 * self.lists.len() + 4 + ALIGN);
         let posts: usize = g.frames.iter().map(|f| f.1.len()).sum();
         let videos = if self.videos.is_empty() {
             0
@@ -917,6 +996,7 @@ impl IndexBuilder {
                     .map_or(0, |l| mih::section_bytes(n, l))
                 + 5 * ALIGN
         };
+
         let blooms: usize = videos
             + self
                 .blooms
@@ -1115,6 +1195,31 @@ impl IndexBuilder {
             }
         }
 
+        // IMG64, per kind: the hashes (u64 values, little-endian), then their provenance
+        // groups; LIST_IMG: each list's counts.
+        for k in self.img_kinds() {
+            let recs = std::mem::take(&mut self.recs[img_slot(k)]);
+            let width = pdq_group_width(recs.iter().map(|r| r.tag).max().unwrap_or(0));
+            out.begin(KIND_IMG64, u32::from(k.id()) | ((width as u32) << 8))?;
+            for r in &recs {
+                out.put(&r.key[0].to_le_bytes())?;
+            }
+            for r in &recs {
+                out.put(&r.tag.to_le_bytes()[..width])?;
+            }
+            out.end()?;
+        }
+        if self.needs_list_img() {
+            out.begin(KIND_LIST_IMG, 0)?;
+            out.put32(self.lists.len())?;
+            for l in &self.lists {
+                for n in l.img {
+                    out.put(&n.to_le_bytes())?;
+                }
+            }
+            out.end()?;
+        }
+
         // ROLES.
         if self.needs_roles() {
             out.begin(KIND_ROLES, 0)?;
@@ -1169,6 +1274,8 @@ impl IndexBuilder {
             distinct_pdq: g.distinct_pdq,
             videos: self.videos.len() as u64,
             distinct_vpdq_frames: g.frames.len() as u64,
+            distinct_phash: g.distinct_img[0],
+            distinct_dhash: g.distinct_img[1],
             provenance_groups: (g.starts.len() - 1) as u64,
         })
     }
@@ -1182,6 +1289,7 @@ struct Grouped {
     pairs: Vec<u32>,
     distinct: AlgoCounts,
     distinct_pdq: u64,
+    distinct_img: [u64; 2],
     /// The distinct frame hashes of all known videos, sorted, each with its postings: (video
     /// number, best quality in that video), by video number.
     frames: Vec<FrameRow>,

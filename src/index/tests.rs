@@ -393,16 +393,18 @@ fn corrupt_header_and_version_errors() {
         IndexError::NotAnIndex { .. }
     ));
     let mut b = bytes.clone();
-    b[8] = 5;
+    b[8] = 6;
     let err = open_bytes(b).unwrap_err();
-    assert!(matches!(err, IndexError::Version { found: 5, .. }), "{err}");
-    assert!(err.to_string().contains("version 5"), "{err}");
-    assert!(err.to_string().contains("versions 1 to 4"), "{err}");
-    // Version 1 files are still read.
-    let mut b = bytes.clone();
-    b[8] = 1;
-    reseal(&mut b);
-    open_bytes(b).unwrap().verify().unwrap();
+    assert!(matches!(err, IndexError::Version { found: 6, .. }), "{err}");
+    assert!(err.to_string().contains("version 6"), "{err}");
+    assert!(err.to_string().contains("versions 1 to 5"), "{err}");
+    // Files of versions 1 to 3 are still read.
+    for v in [1, 2, 3] {
+        let mut b = bytes.clone();
+        b[8] = v;
+        reseal(&mut b);
+        open_bytes(b).unwrap().verify().unwrap();
+    }
     // Any flipped byte in the header (past magic and version) is caught by its checksum.
     let n = u32_at(&bytes, 12).unwrap() as usize;
     for i in 12..HEADER_FIXED + n * SECTION_ENTRY + 8 {
@@ -1518,6 +1520,275 @@ fn an_index_without_videos_keeps_the_version_older_vigie_reads() {
     b.add_hashes("l", "l", "l", [ListHash::Pdq(PdqHash([7; 32]))])
         .unwrap();
     let idx = b.into_index().unwrap();
-    assert_eq!(idx.info().version, VERSION - 1);
+    assert_eq!(idx.info().version, 3);
     assert_eq!(idx.video_count(), 0);
+}
+
+/// A 64-bit hash `k` random bits away from `h`.
+fn flip64(rng: &mut XorShift, h: u64, k: usize) -> u64 {
+    let mut x = h;
+    let mut flipped = 0u64;
+    while (flipped.count_ones() as usize) < k {
+        flipped |= 1 << (rng.next() % 64);
+    }
+    x ^= flipped;
+    x
+}
+
+/// Brute force: the (query, entry, distance) triples within `t`.
+fn img_brute(set: &[u64], queries: &[u64], t: u32) -> BTreeSet<(usize, u64, u32)> {
+    let mut out = BTreeSet::new();
+    for (q, &x) in queries.iter().enumerate() {
+        for &e in set {
+            let d = (x ^ e).count_ones();
+            if d <= t {
+                out.insert((q, e, d));
+            }
+        }
+    }
+    out
+}
+
+/// pHash and dHash entries (two lists of each, overlapping) and queries near some of them.
+fn img_case(rng: &mut XorShift) -> (Vec<u64>, Vec<u64>, Vec<u64>, Vec<u64>) {
+    let phash: Vec<u64> = (0..20_000).map(|_| rng.next()).collect();
+    let dhash: Vec<u64> = (0..3_000).map(|_| rng.next()).collect();
+    let mut pq: Vec<u64> = (0..40)
+        .map(|i| flip64(rng, phash[i * 97], i % 16))
+        .collect();
+    pq.extend((0..9).map(|_| rng.next()));
+    let dq: Vec<u64> = (0..17)
+        .map(|i| flip64(rng, dhash[i * 31], i % 12))
+        .collect();
+    (phash, dhash, pq, dq)
+}
+
+fn img_index(phash: &[u64], dhash: &[u64]) -> IndexBuilder {
+    let mut b = IndexBuilder::new();
+    let img = |k, v: &[u64]| {
+        v.iter()
+            .map(move |&h| ListHash::Img(k, ImgHash64(h)))
+            .collect::<Vec<_>>()
+    };
+    // The first three quarters, then the last half: the shared entries carry both lists.
+    let n = phash.len();
+    b.add_hashes("p1", "a", "gen", img(ImgKind::Phash, &phash[..n * 3 / 4]))
+        .unwrap();
+    b.add_hashes("p2", "b", "gen", img(ImgKind::Phash, &phash[n / 2..]))
+        .unwrap();
+    b.add_hashes("d", "c", "gen", img(ImgKind::Dhash, dhash))
+        .unwrap();
+    b
+}
+
+/// Every pHash and dHash search, batched or one query at a time, equals a brute-force scan,
+/// each entry with the lists that hold it; the file written and the in-memory index agree.
+#[test]
+fn img_search_equals_brute_force() {
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let (phash, dhash, pq, dq) = img_case(&mut rng);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("img.vidx");
+    let stats = img_index(&phash, &dhash).write(&path).unwrap();
+    assert_eq!(
+        (stats.distinct_phash, stats.distinct_dhash),
+        (20_000, 3_000)
+    );
+    let file = Index::open(&path).unwrap();
+    let mem = img_index(&phash, &dhash).into_index().unwrap();
+    assert_eq!(file.data.bytes(), mem.data.bytes());
+    file.verify().unwrap();
+    assert_eq!(file.info().version, 4);
+    assert_eq!(
+        file.holds(),
+        vec![ListType::Img(ImgKind::Phash), ListType::Img(ImgKind::Dhash)]
+    );
+    let info = file.info();
+    assert_eq!((info.phash, info.dhash), (20_000, 3_000));
+    assert_eq!(
+        info.lists
+            .iter()
+            .map(|l| (l.phash, l.dhash))
+            .collect::<Vec<_>>(),
+        vec![(15_000, 0), (10_000, 0), (0, 3_000)]
+    );
+    let mut total = 0;
+    for (kind, set, queries) in [(ImgKind::Phash, &phash, &pq), (ImgKind::Dhash, &dhash, &dq)] {
+        let qs: Vec<ImgHash64> = queries.iter().map(|&h| ImgHash64(h)).collect();
+        for t in [0, 3, 10, 20] {
+            let want = img_brute(set, queries, t);
+            let mut got = BTreeSet::new();
+            file.img_search_many(kind, &qs, t, |q, m| {
+                let lists: BTreeSet<String> = m.hits.map(|h| h.list.to_string()).collect();
+                let i = set.iter().position(|&e| e == m.hash.0).unwrap();
+                let mut expect = BTreeSet::new();
+                match kind {
+                    ImgKind::Phash => {
+                        if i < 15_000 {
+                            expect.insert("p1".to_string());
+                        }
+                        if i >= 10_000 {
+                            expect.insert("p2".to_string());
+                        }
+                    }
+                    ImgKind::Dhash => {
+                        expect.insert("d".to_string());
+                    }
+                }
+                assert_eq!(lists, expect, "{kind} entry {i}");
+                assert!(got.insert((q, m.hash.0, m.distance)), "reported twice");
+            });
+            assert_eq!(got, want, "{kind} threshold {t}");
+            // One query at a time finds the same.
+            let mut one = BTreeSet::new();
+            for (q, h) in qs.iter().enumerate() {
+                file.img_search_many(kind, std::slice::from_ref(h), t, |_, m| {
+                    one.insert((q, m.hash.0, m.distance));
+                });
+            }
+            assert_eq!(one, want, "{kind} threshold {t}, one by one");
+            total += want.len();
+        }
+    }
+    assert!(total > 100, "{total} matches: the case tests little");
+    // Entries of one kind never answer the other.
+    let mut n = 0;
+    file.img_search_many(ImgKind::Dhash, &[ImgHash64(phash[0])], 0, |_, _| n += 1);
+    assert_eq!(n, 0);
+}
+
+/// Damage to the pHash/dHash sections is caught by their checksums and checks; searches on
+/// them never panic; a version 3 file may not hold them, and files of earlier versions
+/// (which cannot) still open.
+#[test]
+fn img_sections_corruption_never_panics() {
+    let mut rng = XorShift(0x51ED_2701_A5A5_0F0F);
+    let phash: Vec<u64> = (0..40).map(|_| rng.next()).collect();
+    let dhash: Vec<u64> = (0..5).map(|_| rng.next()).collect();
+    let bytes = img_index(&phash, &dhash)
+        .into_index()
+        .unwrap()
+        .data
+        .bytes()
+        .to_vec();
+    let exercise = |idx: &Index| {
+        for k in ImgKind::ALL {
+            for t in [0, 10, 64] {
+                idx.img_search_many(k, &[ImgHash64(phash[3]), ImgHash64(dhash[1])], t, |_, m| {
+                    let _ = m.hits.count();
+                });
+            }
+        }
+        let _ = idx.info().to_string();
+    };
+    exercise(&open_bytes(bytes.clone()).unwrap());
+    let (off, len) = section(&bytes, KIND_IMG64);
+    assert_eq!(len, 40 * (IMG_LEN + 1)); // three provenance groups: one byte each
+    for cut in 0..bytes.len() {
+        assert!(open_bytes(bytes[..cut].to_vec()).is_err(), "cut at {cut}");
+    }
+    for i in off..off + len {
+        for flip in [0x01u8, 0x80] {
+            let mut b = bytes.clone();
+            b[i] ^= flip;
+            let idx = open_bytes(b).unwrap();
+            exercise(&idx);
+            assert!(idx.verify().is_err(), "byte {i}");
+        }
+    }
+    // Resealed: two equal hashes, a group out of range.
+    let mut b = bytes.clone();
+    b.copy_within(off..off + 8, off + 8);
+    reseal(&mut b);
+    let idx = open_bytes(b).unwrap();
+    exercise(&idx);
+    assert!(idx
+        .verify()
+        .unwrap_err()
+        .to_string()
+        .contains("phash row 1"));
+    let mut b = bytes.clone();
+    b[off + 40 * IMG_LEN] = 200;
+    reseal(&mut b);
+    let idx = open_bytes(b).unwrap();
+    exercise(&idx);
+    assert!(idx.verify().is_err());
+    // Bad params, lengths, a duplicate section, counts of the wrong list count.
+    let n = u32_at(&bytes, 12).unwrap() as usize;
+    let entry = (0..n)
+        .map(|i| HEADER_FIXED + i * SECTION_ENTRY)
+        .find(|&at| u32_at(&bytes, at) == Some(KIND_IMG64))
+        .unwrap();
+    for (param, what) in [
+        (2u32, "unknown kind 2"),
+        (3 << 8, "groups of 3 bytes"),
+        (1 << 8 | 1, "dhash"),
+    ] {
+        let mut b = bytes.clone();
+        b[entry + 4..entry + 8].copy_from_slice(&param.to_le_bytes());
+        reseal(&mut b);
+        let err = open_bytes(b).unwrap_err().to_string();
+        assert!(err.contains(what), "{param:#x}: {err}");
+    }
+    for bad_len in [0, len - 1, 8] {
+        let mut b = bytes.clone();
+        b[entry + 16..entry + 24].copy_from_slice(&(bad_len as u64).to_le_bytes());
+        reseal(&mut b);
+        assert!(open_bytes(b).is_err(), "length {bad_len}");
+    }
+    let (loff, _) = section(&bytes, KIND_LIST_IMG);
+    let mut b = bytes.clone();
+    b[loff] = 2;
+    reseal(&mut b);
+    let err = open_bytes(b).unwrap_err().to_string();
+    assert!(err.contains("2 lists, the index has 3"), "{err}");
+    // Version 3 had no such sections.
+    let mut b = bytes.clone();
+    b[8] = 3;
+    reseal(&mut b);
+    let err = open_bytes(b).unwrap_err().to_string();
+    assert!(err.contains("version 3"), "{err}");
+}
+
+/// Lists give pHashes and dHashes with `--type phash|dhash`: ImageHash's 16 hex digits.
+#[test]
+fn img_lists_declared_by_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ph.txt");
+    fs::write(&p, "a25acfa58d3530a7\nA25ACFA58D3530A6\n0123\n").unwrap();
+    let mut b = IndexBuilder::new();
+    let rep = b
+        .add_list(
+            &ListSpec {
+                algo: Some(ListType::Img(ImgKind::Phash)),
+                ..ListSpec::new(&p)
+            },
+            false,
+        )
+        .unwrap();
+    assert_eq!((rep.phash, rep.dhash, rep.malformed), (2, 0, 1));
+    assert!(
+        rep.problems[0].contains("4 hex digits where phash has 16"),
+        "{:?}",
+        rep.problems
+    );
+    let idx = b.into_index().unwrap();
+    let mut found = Vec::new();
+    idx.img_search_many(
+        ImgKind::Phash,
+        &[ImgHash64(0xa25a_cfa5_8d35_30a7)],
+        1,
+        |_, m| found.push((m.hash.to_hex(), m.distance)),
+    );
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            ("a25acfa58d3530a6".into(), 1),
+            ("a25acfa58d3530a7".into(), 0)
+        ]
+    );
+    // Undeclared, 16 hex digits are no known digest.
+    let mut b = IndexBuilder::new();
+    assert!(b.add_list(&ListSpec::new(&p), false).is_err());
 }

@@ -48,6 +48,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::hash::{Algo, Digest};
+use crate::perceptual::imghash::{ImgHash64, ImgKind};
 use crate::perceptual::pdq::PdqHash;
 use crate::video::VpdqFrame;
 
@@ -188,7 +189,8 @@ impl clap::ValueEnum for ListFormat {
     }
 }
 
-/// What a list holds, when the caller declares it: an exact algorithm or PDQ.
+/// What a list holds, when the caller declares it: an exact algorithm, PDQ, or a 64-bit
+/// image hash (pHash or dHash).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ListType {
     /// Digests of one exact algorithm.
@@ -198,6 +200,8 @@ pub enum ListType {
     /// vPDQ video hashes: one entry per known video, its frames' PDQ hashes with their
     /// quality and timestamp.
     Vpdq,
+    /// Python ImageHash's 64-bit pHash or dHash (16 hex digits, as `str(hash)` prints it).
+    Img(ImgKind),
 }
 
 impl From<Algo> for ListType {
@@ -212,13 +216,14 @@ impl fmt::Display for ListType {
             ListType::Exact(a) => write!(f, "{a}"),
             ListType::Pdq => f.write_str("pdq"),
             ListType::Vpdq => f.write_str("vpdq"),
+            ListType::Img(k) => f.write_str(k.name()),
         }
     }
 }
 
 impl std::str::FromStr for ListType {
     type Err = String;
-    /// `pdq`, or an algorithm name as [`Algo`] parses it.
+    /// `pdq`, `phash`, `dhash`, or an algorithm name as [`Algo`] parses it.
     fn from_str(s: &str) -> Result<ListType, String> {
         if s.eq_ignore_ascii_case("pdq") {
             return Ok(ListType::Pdq);
@@ -226,22 +231,30 @@ impl std::str::FromStr for ListType {
         if s.eq_ignore_ascii_case("vpdq") {
             return Ok(ListType::Vpdq);
         }
+        if let Some(k) = ImgKind::from_name(s) {
+            return Ok(ListType::Img(k));
+        }
         s.parse::<Algo>().map(ListType::Exact).map_err(|_| {
-            format!("unknown list type '{s}' (expected md5, sha1, sha256, xxh3_128, pdq or vpdq)")
+            format!(
+                "unknown list type '{s}' (expected md5, sha1, sha256, xxh3_128, pdq, phash, \
+                 dhash or vpdq)"
+            )
         })
     }
 }
 
-/// `--type` values on the command line: every exact algorithm, and `pdq`.
+/// `--type` values on the command line: every exact algorithm, `pdq`, `phash` and `dhash`.
 impl clap::ValueEnum for ListType {
     fn value_variants<'a>() -> &'a [Self] {
-        const ALL: [ListType; 6] = [
+        const ALL: [ListType; 8] = [
             ListType::Exact(Algo::Md5),
             ListType::Exact(Algo::Sha1),
             ListType::Exact(Algo::Sha256),
             ListType::Exact(Algo::Xxh3_128),
             ListType::Pdq,
             ListType::Vpdq,
+            ListType::Img(ImgKind::Phash),
+            ListType::Img(ImgKind::Dhash),
         ];
         &ALL
     }
@@ -251,11 +264,13 @@ impl clap::ValueEnum for ListType {
             ListType::Exact(a) => a.name(),
             ListType::Pdq => "pdq",
             ListType::Vpdq => "vpdq",
+            ListType::Img(k) => k.name(),
         }))
     }
 }
 
-/// One hash read from a list: an exact digest, a PDQ hash, or a video's vPDQ hash.
+/// One hash read from a list: an exact digest, a PDQ hash, a 64-bit pHash/dHash, or a video's
+/// vPDQ hash.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ListHash {
     /// An exact digest.
@@ -265,6 +280,8 @@ pub enum ListHash {
     /// The vPDQ hash of one video: its hashed frames, in the list's order (`frame` is the
     /// frame number the list gives, else the frame's place in the list).
     Vpdq(Box<[VpdqFrame]>),
+    /// A 64-bit image hash of one kind (pHash or dHash).
+    Img(ImgKind, ImgHash64),
 }
 
 impl ListHash {
@@ -272,7 +289,7 @@ impl ListHash {
     pub fn as_exact(&self) -> Option<&Digest> {
         match self {
             ListHash::Exact(d) => Some(d),
-            ListHash::Pdq(_) | ListHash::Vpdq(_) => None,
+            ListHash::Pdq(_) | ListHash::Img(..) | ListHash::Vpdq(_) => None,
         }
     }
 
@@ -280,7 +297,7 @@ impl ListHash {
     pub fn as_pdq(&self) -> Option<&PdqHash> {
         match self {
             ListHash::Pdq(p) => Some(p),
-            ListHash::Exact(_) | ListHash::Vpdq(_) => None,
+            ListHash::Exact(_) | ListHash::Img(..) | ListHash::Vpdq(_) => None,
         }
     }
 
@@ -290,6 +307,15 @@ impl ListHash {
             ListHash::Exact(d) => ListType::Exact(d.algo()),
             ListHash::Pdq(_) => ListType::Pdq,
             ListHash::Vpdq(_) => ListType::Vpdq,
+            ListHash::Img(k, _) => ListType::Img(*k),
+        }
+    }
+
+    /// The 64-bit image hash and its kind, if this is one.
+    pub fn as_img(&self) -> Option<(ImgKind, ImgHash64)> {
+        match *self {
+            ListHash::Img(k, h) => Some((k, h)),
+            ListHash::Exact(_) | ListHash::Pdq(_) | ListHash::Vpdq(_) => None,
         }
     }
 }
@@ -1173,6 +1199,15 @@ fn parse_hex_checked(
                 "{} hex digits: a vPDQ hash is a list of frames, not one hex value",
                 tok.len()
             ));
+        }
+        (Some(ListType::Img(k)), _) | (None, Some(ListType::Img(k))) => {
+            if tok.len() != 16 {
+                return Err(format!("{} hex digits where {k} has 16", tok.len()));
+            }
+            let s = std::str::from_utf8(tok).map_err(|_| "not UTF-8".to_string())?;
+            return ImgHash64::from_hex(s)
+                .map(|h| ListHash::Img(k, h))
+                .map_err(|_| format!("bad hash {}", quote(tok)));
         }
         (Some(ListType::Exact(a)), _) | (None, Some(ListType::Exact(a))) => a,
         (None, None) => algo_from_hex_len(tok.len()).ok_or_else(|| {

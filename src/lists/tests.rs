@@ -879,6 +879,7 @@ fn manifest_file(m: &[serde_json::Value], h: &ListHash) -> Option<(String, Strin
     let (key, hex) = match h {
         ListHash::Exact(d) => (d.algo().name().to_string(), d.to_hex()),
         ListHash::Pdq(p) => ("pdq".to_string(), p.to_string()),
+        ListHash::Img(k, h) => (k.name().to_string(), h.to_hex()),
         ListHash::Vpdq(_) => return None,
     };
     m.iter()
@@ -1082,6 +1083,7 @@ fn vics_2_0_media_with_categories_and_pdq() {
             .find(|e| match &e.hash {
                 ListHash::Exact(d) => d.to_hex() == hex,
                 ListHash::Pdq(p) => p.to_string() == hex,
+                ListHash::Img(_, h) => h.to_hex() == hex,
                 ListHash::Vpdq(_) => false,
             })
             .map(|e| (e.label.clone(), e.name.clone(), e.line))

@@ -73,6 +73,61 @@ pub enum ImgHashError {
     },
 }
 
+/// The default match threshold of pHash and dHash, in bits of 64: a list entry within this
+/// Hamming distance of an image's hash is a hit. 10 is the default of imagededup's
+/// `find_duplicates` (`max_distance_threshold`), the most used duplicate finder built on
+/// ImageHash, and about PDQ's tolerance scaled to 64 bits (31 of 256 is 12%; 10 of 64 is
+/// 16%, with fewer bits to spare). See the README for what it means on real copies.
+pub const IMG_MATCH_THRESHOLD: u32 = 10;
+
+/// Which 64-bit image hash: Python ImageHash's `phash` or `dhash`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ImgKind {
+    /// pHash (DCT of the 32x32 grey image, top-left 8x8 against their median).
+    Phash,
+    /// dHash (9x8 grey image, each pixel against its left neighbour).
+    Dhash,
+}
+
+impl ImgKind {
+    /// Both kinds, in id order.
+    pub const ALL: [ImgKind; 2] = [ImgKind::Phash, ImgKind::Dhash];
+
+    /// The name hits, lists and `--algo` use: `phash`, `dhash`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ImgKind::Phash => "phash",
+            ImgKind::Dhash => "dhash",
+        }
+    }
+
+    /// The kind's number in an index file: 0 phash, 1 dhash.
+    pub const fn id(self) -> u8 {
+        match self {
+            ImgKind::Phash => 0,
+            ImgKind::Dhash => 1,
+        }
+    }
+
+    /// The kind of number `id`.
+    pub fn from_id(id: u8) -> Option<ImgKind> {
+        ImgKind::ALL.into_iter().find(|k| k.id() == id)
+    }
+
+    /// The kind named `s` (either case).
+    pub fn from_name(s: &str) -> Option<ImgKind> {
+        ImgKind::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s))
+    }
+}
+
+impl fmt::Display for ImgKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Why a string is not a 64-bit image hash.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a 64-bit image hash is 16 hexadecimal digits")]
@@ -357,6 +412,8 @@ pub struct ImgHasher {
     dhash_resizer: Resizer,
     /// `dct[k][n] = 2·cos(π·k·(2n+1) / 64)` for the 8 kept frequencies.
     dct: [[f64; PHASH_SIDE]; HASH_SIDE],
+    /// The least contrast of the resized grids hashed since the last image was loaded.
+    contrast: u8,
 }
 
 impl Default for ImgHasher {
@@ -387,6 +444,7 @@ impl ImgHasher {
             phash_resizer: Resizer::default(),
             dhash_resizer: Resizer::default(),
             dct,
+            contrast: u8::MAX,
         }
     }
 
@@ -422,6 +480,14 @@ impl ImgHasher {
         Ok(hashes)
     }
 
+    /// The contrast of the last image hashed: grey levels between the darkest and the
+    /// brightest pixel of the resized grid a hash was computed from (32x32 for pHash, 9x8
+    /// for dHash; the lesser when both were). A near-flat grid (a few levels) makes bits that
+    /// rounding noise decides, which a reduced-scale decode may flip.
+    pub fn contrast(&self) -> u8 {
+        self.contrast
+    }
+
     /// ImageHash `phash` of an 8-bit grey buffer (Pillow mode "L", e.g. a grey PNG).
     pub fn phash_grey(
         &mut self,
@@ -430,6 +496,7 @@ impl ImgHasher {
         h: usize,
     ) -> Result<ImgHash64, ImgHashError> {
         check(grey.len(), w, h, 1)?;
+        self.contrast = u8::MAX;
         Ok(self.phash_of(grey, w, h))
     }
 
@@ -441,12 +508,14 @@ impl ImgHasher {
         h: usize,
     ) -> Result<ImgHash64, ImgHashError> {
         check(grey.len(), w, h, 1)?;
+        self.contrast = u8::MAX;
         Ok(self.dhash_of(grey, w, h))
     }
 
     /// Pillow's `convert("L")` of `rgb` into `self.grey`.
     fn load_rgb(&mut self, rgb: &[u8], w: usize, h: usize) -> Result<(), ImgHashError> {
         check(rgb.len(), w, h, 3)?;
+        self.contrast = u8::MAX;
         self.grey.clear();
         self.grey.extend(rgb.chunks_exact(3).map(|p| {
             let l = u32::from(p[0]) * 19595 + u32::from(p[1]) * 38470 + u32::from(p[2]) * 7471;
@@ -475,6 +544,7 @@ impl ImgHasher {
         for (r, row) in cols.iter().enumerate() {
             coeffs[r * HASH_SIDE..][..HASH_SIDE].copy_from_slice(&self.dct8(row));
         }
+        self.note_contrast(&small);
         let mut sorted = coeffs;
         sorted.sort_unstable_by(f64::total_cmp);
         let mid = HASH_SIDE * HASH_SIDE / 2;
@@ -509,11 +579,20 @@ impl ImgHasher {
         out
     }
 
+    /// Keeps the least contrast of the grids hashed for this image.
+    fn note_contrast(&mut self, grid: &[u8]) {
+        let (lo, hi) = grid
+            .iter()
+            .fold((u8::MAX, 0u8), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        self.contrast = self.contrast.min(hi.saturating_sub(lo));
+    }
+
     fn dhash_of(&mut self, grey: &[u8], w: usize, h: usize) -> ImgHash64 {
         const W: usize = HASH_SIDE + 1;
         let mut small = [0u8; W * HASH_SIDE];
         self.dhash_resizer
             .resize(self.resize, grey, w, h, W, HASH_SIDE, &mut small);
+        self.note_contrast(&small);
         pack(
             small
                 .chunks_exact(W)

@@ -16,7 +16,7 @@ pub mod pdq;
 use std::cell::RefCell;
 
 use decode::{DecodeOptions, ImageFormat};
-use imghash::{ImgHash64, ImgHasher};
+use imghash::{ImgHash64, ImgHasher, ImgKind};
 use letterbox::{Trim, Unletterbox};
 use pdq::{PdqHash, PdqHasher};
 
@@ -39,7 +39,7 @@ pub struct PerceptualConfig {
     pub dhash: bool,
     /// Decoding limits and EXIF orientation.
     pub decode: DecodeOptions,
-    /// Images whose PDQ quality is below this are not matched perceptually (and are counted).
+    /// Images whose PDQ quality is below this are not matched on PDQ (and are counted).
     pub min_quality: u8,
     /// Cut letterbox bars off the decoded pixels before hashing ([`letterbox`]).
     pub unletterbox: Option<Unletterbox>,
@@ -55,6 +55,16 @@ impl Default for PerceptualConfig {
             decode: DecodeOptions::default(),
             min_quality: pdq::MIN_QUALITY,
             unletterbox: None,
+        }
+    }
+}
+
+impl ImageHashes {
+    /// The image's 64-bit hash of kind `kind`, when it was computed.
+    pub fn img(&self, kind: ImgKind) -> Option<ImgHash64> {
+        match kind {
+            ImgKind::Phash => self.phash,
+            ImgKind::Dhash => self.dhash,
         }
     }
 }
@@ -98,6 +108,10 @@ pub struct ImageHashes {
     pub phash: Option<ImgHash64>,
     /// dHash, MSB-first as ImageHash prints it.
     pub dhash: Option<ImgHash64>,
+    /// With a pHash or dHash: the contrast of the grid they were computed from
+    /// ([`ImgHasher::contrast`]). Under [`FAST_FLAT_CONTRAST`], a reduced-scale decode's
+    /// pHash and dHash are not trusted by the screen.
+    pub img_contrast: Option<u8>,
     /// The JPEG was decoded at `1/decode_scale` of its size ([`DecodeOptions::fast`]): 1
     /// (every pixel, the reference's hashes), 2, 4 or 8 (hashes up to
     /// [`FAST_PDQ_DRIFT`] bits from the reference's).
@@ -127,6 +141,62 @@ pub const FAST_PDQ_DRIFT: u32 = 16;
 /// margin of 10. A wider screen costs only searches (radius 63 instead of 47 at threshold
 /// 31) and the second decodes of the images it lets through.
 pub const FAST_PDQ_DRIFT_UNLETTERBOX: u32 = 32;
+/// The most a pHash of a reduced-scale decode lies from the full decode's, in bits, with a
+/// margin (see [`FAST_PDQ_DRIFT`]).
+///
+/// Measured by `bash benches/fast_drift.sh PHOTOS VARIANTS` over the same 800 photo-like
+/// JPEGs (`images_corpus.py gen --png-share 0 --seed 777`) and 1,600 transformed copies
+/// (`images_corpus.py variants PHOTOS VARIANTS --every 2`): 23 of 2,400 pHashes moved, by 2
+/// bits (22) and 4 (1), so 8 keeps a margin of 4 (a pHash is 64 bits, a tenth of a
+/// threshold of 10 each way). Near-flat images drift further (22 pHash and 13 dHash bits on
+/// a 2048x1536 JPEG of grey 128 plus noise of sigma 0.8): the screen does not trust a
+/// reduced decode's pHash and dHash under [`FAST_FLAT_CONTRAST`].
+pub const FAST_PHASH_DRIFT: u32 = 8;
+
+/// The most a dHash of a reduced-scale decode lies from the full decode's, in bits, with a
+/// margin (see [`FAST_PHASH_DRIFT`] for the corpus): 30 of 2,400 dHashes moved, each by 1
+/// bit, so 4 keeps a margin of 3.
+pub const FAST_DHASH_DRIFT: u32 = 4;
+
+/// The least contrast ([`ImageHashes::img_contrast`], grey levels across the grid hashed) at
+/// which the screen trusts a reduced-scale decode's pHash and dHash; a flatter image that
+/// could match a pHash or dHash entry is decoded again in full whatever its hashes.
+///
+/// Measured with the corpus of [`FAST_PHASH_DRIFT`] (a debug print of the contrast beside
+/// `vigie hash --algo phash,dhash --fast-decode`, since removed): every reduced photo and
+/// copy had a contrast of 93 or more; 29 synthetic near-flat 2048x1536 JPEGs (constant, grey
+/// plus faint noise, soft blurred noise, shallow gradients) had 7 or less, and only they
+/// drifted past the photos' 4 bits (22 at most, at contrast 1). 32 is far from both.
+pub const FAST_FLAT_CONTRAST: u8 = 32;
+
+/// How far each perceptual hash of a screen may lie from the exact hash, in bits: the slack
+/// of [`crate::matcher::Matcher::near`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Drift {
+    /// PDQ (and each of its dihedral variants).
+    pub pdq: u32,
+    /// pHash.
+    pub phash: u32,
+    /// dHash.
+    pub dhash: u32,
+}
+
+impl Drift {
+    /// The slack of a 64-bit image hash kind.
+    pub fn img(&self, kind: ImgKind) -> u32 {
+        match kind {
+            ImgKind::Phash => self.phash,
+            ImgKind::Dhash => self.dhash,
+        }
+    }
+}
+
+/// The drift of a reduced-scale decode ([`DecodeOptions::fast`]) for every hash.
+pub const FAST_DRIFT: Drift = Drift {
+    pdq: FAST_PDQ_DRIFT,
+    phash: FAST_PHASH_DRIFT,
+    dhash: FAST_DHASH_DRIFT,
+};
 
 /// Per-thread buffers: decoded pixels and the hashers' scratch, reused from image to image.
 #[derive(Default)]
@@ -190,6 +260,7 @@ fn hash_decoded(
             pdq_dihedral: None,
             phash: None,
             dhash: None,
+            img_contrast: None,
             decode_scale: d.scale,
         };
         let pdq_err = |e: pdq::PdqError| fail(format!("unsupported image: {e}"));
@@ -213,6 +284,9 @@ fn hash_decoded(
             (true, false) => out.phash = Some(img.phash_rgb(rgb, w, h).map_err(img_err)?),
             (false, true) => out.dhash = Some(img.dhash_rgb(rgb, w, h).map_err(img_err)?),
             (false, false) => {}
+        }
+        if cfg.phash || cfg.dhash {
+            out.img_contrast = Some(img.contrast());
         }
         Ok(out)
     }

@@ -127,10 +127,11 @@ pub const TE_CSV_HEADER: &[u8] = b"signal_type,signal_str,collab,category,tags\r
 /// The collaboration name vigie's dataset rows carry.
 pub const TE_COLLAB: &str = "vigie";
 
-/// ThreatExchange dataset CSV rows of one item: `pdq` for an image with a PDQ hash, `vpdq`
-/// for a video with hashed frames ([`vpdq_signal`], CSV-quoted), and `video_md5` /
-/// `video_sha256` for its MD5 / SHA-256 when computed (python-threatexchange's only signal
-/// types for digests of file bytes). Category `INVESTIGATION_SEED`, the opinion
+/// ThreatExchange dataset CSV rows of one item: `pdq` for an image with a PDQ hash (unless
+/// flagged [`ItemResult::low_quality`]: `threatexchange hash` leaves those out), `vpdq` for a
+/// video with hashed frames ([`vpdq_signal`], CSV-quoted), and `video_md5` / `video_sha256`
+/// for its MD5 / SHA-256 when computed (python-threatexchange's only signal types for digests
+/// of file bytes). Category `INVESTIGATION_SEED`, the opinion
 /// pytx gives signals loaded from a local list; no tags.
 pub fn te_csv_rows(r: &ItemResult) -> Vec<u8> {
     let mut out = Vec::new();
@@ -139,7 +140,12 @@ pub fn te_csv_rows(r: &ItemResult) -> Vec<u8> {
             format!("{kind},{value},{TE_COLLAB},INVESTIGATION_SEED,\r\n").as_bytes(),
         );
     };
-    if let Some(p) = r.image.as_ref().and_then(|i| i.pdq) {
+    if let Some(p) = r
+        .image
+        .as_ref()
+        .and_then(|i| i.pdq)
+        .filter(|_| !r.low_quality)
+    {
         row("pdq", &p.to_string());
     }
     if let Some(v) = vpdq_signal_of(r) {

@@ -266,7 +266,9 @@ impl<W: Write> HashWriter<W> {
             }
             HashFormat::Te => {
                 if let Some(h) = r.image.as_ref().and_then(|i| i.pdq) {
-                    writeln!(self.out, "pdq {h}")?;
+                    if !r.low_quality {
+                        writeln!(self.out, "pdq {h}")?;
+                    }
                 }
                 match exchange::vpdq_signal_of(r) {
                     Some(v) => writeln!(self.out, "vpdq {v}"),

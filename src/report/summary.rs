@@ -36,7 +36,7 @@ pub struct Tally {
     pub hits: u64,
     /// Items hashed perceptually (images).
     pub images: u64,
-    /// Images whose PDQ quality was under the minimum: not matched perceptually.
+    /// Images whose PDQ quality was under the minimum: not matched on PDQ.
     pub low_quality: u64,
 }
 
@@ -115,6 +115,7 @@ impl Tally {
             hits: scan.then_some(self.hits),
             images: (self.images > 0).then_some(self.images),
             low_quality: (scan && self.images > 0).then_some(self.low_quality),
+            pdq_left_out: None,
             elapsed_s: secs,
             items_per_s: rate(self.items as f64),
             mb_per_s: rate(self.bytes as f64 / 1e6),
@@ -160,9 +161,14 @@ pub struct Summary {
     /// Images hashed perceptually (when perceptual hashing was on).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub images: Option<u64>,
-    /// Images under the PDQ quality minimum, not matched perceptually (scan only).
+    /// Images under the PDQ quality minimum, not matched on PDQ (scan only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub low_quality: Option<u64>,
+    /// PDQ hashes of quality under the minimum left out of a shared list (`hash --format
+    /// te|te-csv`, as `threatexchange hash` leaves them out; `--keep-low-quality` keeps
+    /// them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdq_left_out: Option<u64>,
     /// Wall-clock seconds.
     pub elapsed_s: f64,
     /// Items per second.
@@ -211,9 +217,15 @@ impl fmt::Display for Summary {
             if let Some(low) = self.low_quality.filter(|n| *n > 0) {
                 write!(
                     f,
-                    " ({low} under the PDQ quality minimum, not matched perceptually)"
+                    " ({low} under the PDQ quality minimum, not matched on PDQ)"
                 )?;
             }
+        }
+        if let Some(n) = self.pdq_left_out.filter(|&n| n > 0) {
+            write!(
+                f,
+                "; {n} PDQ hashes under quality 50 left out (--keep-low-quality keeps them)"
+            )?;
         }
         let digits = if self.items_per_s < 100.0 { 1 } else { 0 };
         write!(
