@@ -214,11 +214,14 @@ impl Ctx<'_> {
                 self.progress.bytes_read(d.len() as u64);
                 self.finish(loc.clone(), checked(loc, d, digests), Some(d.bytes()));
             };
-            // Decoding and hashing an image costs far more than its exact digests: the items
-            // of a group are then spread over the pool (an idle core steals them), else a
-            // group of large photos would keep one core busy while the other waits.
+            // Decoding and hashing an image or a video costs far more than its exact digests:
+            // the items of a group are then spread over the pool, one task each (an idle core
+            // steals them one by one), else a group of large photos would keep one core busy
+            // while the other waits. Without `with_max_len(1)` rayon hands out runs of items,
+            // and a run being worked through cannot be stolen: 14 videos went 5.6 s of CPU to
+            // one thread and 3.2 s to the other (1.58x, not 1.9x; docs/bench/vpdq-threads.md).
             if self.cfg.perceptual.any() || self.cfg.video.vpdq {
-                group.par_iter().zip(digests).for_each(done);
+                group.par_iter().zip(digests).with_max_len(1).for_each(done);
             } else {
                 group.iter().zip(digests).for_each(done);
             }
