@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 fx=$root/fixtures
 c=$here/corpus
-mkdir -p "$c"/{tar,lists,index,image,engine,bloom}
+mkdir -p "$c"/{tar,lists,index,image,engine,bloom,video}
 cp -f "$fx"/tar/*.tar "$fx"/example/dump/*.tar "$c/tar/"
 cp -f "$fx"/tar/*.tar* "$fx"/example/dump/*.tar "$c/engine/"
 # A list seed is a format-picking byte, then the list (0xff: detect the format).
@@ -37,4 +37,15 @@ bloom 1 $((0x3fe0000000000000)) 1 64 1 > "$c/bloom/tiny-m64.bloom"
 bloom 2 $((0x3fb999999999999a)) 3 7 2 > "$c/bloom/tiny-m7.bloom"
 "$vigie" index build -q -o "$c/index/example-bloom.vigie" "$fx"/example/lists/* \
   "$fx"/hashlookup/known-sha1.dcso.bloom
+# Videos: the smallest fixture, and one-second 64x64 clips in other containers when ffmpeg is
+# installed.
+cp -f "$fx"/video/test-padded-dimensions.mp4 "$c/video/"
+if command -v ffmpeg >/dev/null; then
+  for spec in "x264.mkv libx264" "vp8.webm libvpx" "mpeg4.avi mpeg4" "flv1.flv flv" \
+      "mpeg2.ts mpeg2video" "mjpeg.mov mjpeg" "x264.mp4 libx264"; do
+    set -- $spec
+    ffmpeg -v error -y -f lavfi -i testsrc2=size=64x64:rate=10:duration=1 -c:v "$2" \
+      -pix_fmt yuv420p "$c/video/seed-$1" || true
+  done
+fi
 echo "seeded: $(find "$c" -type f | wc -l) files under $c"

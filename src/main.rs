@@ -262,6 +262,11 @@ struct ImageArgs {
     /// Largest video frame to decode, in pixels.
     #[arg(long, value_name = "PIXELS", default_value_t = VideoLimits::default().max_pixels)]
     video_max_pixels: u64,
+    /// Largest video to read into memory to decode when it cannot be decoded in place (a
+    /// member of a compressed tar, a file read with --no-mmap), in bytes; a larger one keeps
+    /// its exact hashes and fails as a video not decoded.
+    #[arg(long, value_name = "BYTES", default_value_t = VideoLimits::default().max_bytes)]
+    video_max_bytes: u64,
 }
 
 #[derive(Args, Debug)]
@@ -852,6 +857,7 @@ fn image_options(b: EngineBuilder, a: &ImageArgs, p: Perceptual) -> EngineBuilde
             max_duration_s: a.video_max_duration,
             max_frames: a.video_max_frames,
             max_pixels: a.video_max_pixels,
+            max_bytes: a.video_max_bytes,
         })
         .phash(p.phash)
         .dhash(p.dhash)

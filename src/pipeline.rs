@@ -22,7 +22,7 @@ use crate::matcher::{Matcher, IMAGE_BATCH};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::{hash_image, Drift, ImageError, ImageHashes, PerceptualConfig, FAST_DRIFT};
 use crate::read::{Data, FileStream};
-use crate::source::open::{classify, read_full, Compression};
+use crate::source::open::{classify, read_full, Compression, HEAD_LEN};
 use crate::source::tar::{EntryKind, TarError, TarMember, TarSlice, TarStream};
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
 use crate::video::{hash_video, VideoConfig};
@@ -200,6 +200,25 @@ impl Ctx<'_> {
         self.finish(loc, Err(f), None);
     }
 
+    /// Whether an item read as a stream, whose first bytes are `head` (at least
+    /// [`crate::source::open::HEAD_LEN`] of them, unless the item is shorter), is to be read
+    /// whole to be decoded: an image when perceptual hashes are wanted, a video when vPDQ is.
+    fn to_decode(&self, head: &[u8]) -> Option<Decodable> {
+        if self.cfg.perceptual.any() && crate::perceptual::decode::sniff(head).is_some() {
+            return Some(Decodable {
+                kind: FailKind::Image,
+                max: self.cfg.perceptual.decode.limits.max_alloc,
+            });
+        }
+        if self.cfg.video.vpdq && crate::video::sniff(head).is_some() {
+            return Some(Decodable {
+                kind: FailKind::Video,
+                max: self.cfg.video.limits.max_bytes,
+            });
+        }
+        None
+    }
+
     /// Hashes many items: small ones in groups of [`GROUP`] through [`hash_many`] (multi-buffer
     /// MD5), large ones one by one through [`Ctx::hash_data`]; groups run in parallel.
     fn hash_items(&self, items: Vec<(Location, Data)>) {
@@ -213,11 +232,14 @@ impl Ctx<'_> {
                 self.progress.bytes_read(d.len() as u64);
                 self.finish(loc.clone(), checked(loc, d, digests), Some(d.bytes()));
             };
-            // Decoding and hashing an image costs far more than its exact digests: the items
-            // of a group are then spread over the pool (an idle core steals them), else a
-            // group of large photos would keep one core busy while the other waits.
+            // Decoding and hashing an image or a video costs far more than its exact digests:
+            // the items of a group are then spread over the pool, one task each (an idle core
+            // steals them one by one), else a group of large photos would keep one core busy
+            // while the other waits. Without `with_max_len(1)` rayon hands out runs of items,
+            // and a run being worked through cannot be stolen: 14 videos went 5.6 s of CPU to
+            // one thread and 3.2 s to the other (1.58x, not 1.9x; docs/bench/vpdq-threads.md).
             if self.cfg.perceptual.any() || self.cfg.video.vpdq {
-                group.par_iter().zip(digests).for_each(done);
+                group.par_iter().zip(digests).with_max_len(1).for_each(done);
             } else {
                 group.iter().zip(digests).for_each(done);
             }
@@ -280,46 +302,79 @@ const STREAM_STEP: usize = 8 << 20;
 /// A large file read with read() (`--no-mmap`, or a map refused; see
 /// [`crate::read::STREAM_MIN_LEN`]), hashed as it streams: memory stays at two buffers of
 /// [`STREAM_STEP`] bytes however large the file. A file that changed while it was read is a
-/// failed `read` item ([`FileStream`]). Exact digests only: an item that sniffs as an image
-/// (when perceptual hashes are wanted) is read whole to be decoded, up to the decoder's
-/// allocation limit ([`crate::perceptual::decode::DecodeLimits::max_alloc`]); a larger one is
-/// hashed as it streams and its image error says why it was not decoded.
+/// failed `read` item ([`FileStream`]). Exact digests only, unless its head says it is to be
+/// decoded ([`Ctx::to_decode`]: an image when perceptual hashes are wanted, a video when vPDQ
+/// is): then it is read whole, up to the bound of its kind; a larger one (or one that cannot
+/// be allocated) is hashed as it streams and fails as an image or video not decoded, saying
+/// why, its exact hashes kept.
 fn stream_file(ctx: &Ctx<'_>, path: PathBuf, mut file: FileStream, head: &[u8]) {
     let len = file.len();
     let loc = Location::file(path, len);
     if ctx.delivered(&loc) {
         return;
     }
-    let image = ctx.cfg.perceptual.any() && crate::perceptual::decode::sniff(head).is_some();
-    let max = ctx.cfg.perceptual.decode.limits.max_alloc;
-    if image && len <= max {
-        let mut buf = Vec::new();
-        let read = usize::try_from(len)
-            .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))
-            .and_then(|n| {
-                buf.try_reserve_exact(n)
-                    .map_err(|e| io::Error::new(io::ErrorKind::OutOfMemory, e))
-            })
-            .and_then(|()| file.read_to_end(&mut buf));
-        match read {
-            Ok(_) => ctx.hash_items(vec![(loc, Data::from_vec(buf))]),
-            Err(e) => ctx.fail(loc, Failure::new(FailKind::Read, e.to_string())),
+    let mut not_decoded = None;
+    if let Some(d) = ctx.to_decode(head) {
+        let what = format!("a file of {len} bytes read with --no-mmap");
+        not_decoded = d.refusal(len, &what);
+        if not_decoded.is_none() {
+            let mut buf = Vec::new();
+            let reserved = usize::try_from(len)
+                .ok()
+                .is_some_and(|n| buf.try_reserve_exact(n).is_ok());
+            if reserved {
+                match file.read_to_end(&mut buf) {
+                    Ok(_) => ctx.hash_items(vec![(loc, Data::from_vec(buf))]),
+                    Err(e) => ctx.fail(loc, Failure::new(FailKind::Read, e.to_string())),
+                }
+                return;
+            }
+            not_decoded = Some(d.unallocated(&what));
         }
-        return;
     }
     match stream_hash(ctx, &mut file) {
-        Ok(digests) => {
-            let not_decoded = image.then(|| {
-                let why = format!(
-                    "image too large: a file of {len} bytes read with --no-mmap is over the \
-                     decoding limit of {max} bytes, so it was not decoded"
-                );
-                Failure::new(FailKind::Image, why)
-            });
-            ctx.finish_with(loc, Ok(digests), None, not_decoded);
-        }
+        Ok(digests) => ctx.finish_with(loc, Ok(digests), None, not_decoded),
         Err(_) if ctx.stopped() => {} // left undelivered: the run is incomplete
         Err(e) => ctx.fail(loc, Failure::new(FailKind::Read, e.to_string())),
+    }
+}
+
+/// An item read as a stream that is to be decoded, as its first bytes tell
+/// ([`Ctx::to_decode`]): it has to be read into memory whole first.
+struct Decodable {
+    /// [`FailKind::Image`] or [`FailKind::Video`].
+    kind: FailKind,
+    /// The most bytes it may be read into memory at.
+    max: u64,
+}
+
+impl Decodable {
+    /// Why an item of `size` bytes (`what` describes it) is not read whole to be decoded,
+    /// or `None` when it may be.
+    fn refusal(&self, size: u64, what: &str) -> Option<Failure> {
+        let why = match self.kind {
+            FailKind::Video if !crate::video::DECODES => "built without video support".into(),
+            _ if size <= self.max => return None,
+            FailKind::Video => format!(
+                "video too large to read into memory: {what} is over the video buffering \
+                 limit of {} bytes (--video-max-bytes), so it was not decoded",
+                self.max
+            ),
+            _ => format!(
+                "image too large: {what} is over the decoding limit of {} bytes, so it was \
+                 not decoded",
+                self.max
+            ),
+        };
+        Some(Failure::new(self.kind, why))
+    }
+
+    /// The failure of an item that could not be read into memory.
+    fn unallocated(&self, what: &str) -> Failure {
+        Failure::new(
+            self.kind,
+            format!("out of memory reading {what} into memory, so it was not decoded"),
+        )
     }
 }
 
@@ -746,23 +801,27 @@ fn hash_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, batch: &Batch)
 
 /// A member read out of a decoder.
 enum Streamed {
-    /// Small enough to hand to the pool.
+    /// Small enough to hand to the pool, or to be decoded.
     Buffered(Vec<u8>),
-    /// Large: hashed here as it streamed.
-    Hashed(Digests),
+    /// Large: hashed here as it streamed; with why it was not decoded when it was to be.
+    Hashed(Digests, Option<Failure>),
     /// Read past without hashing: an earlier run delivered it.
     Passed,
 }
 
 /// Reads the current member of `stream`: buffered when at most [`STREAM_BUFFER_LIMIT`] bytes
 /// (the buffer grows with the bytes that arrive, never with the declared size), else hashed
-/// chunk by chunk; only read past when `keep` is false. A stop asked for meanwhile is an
-/// [`io::ErrorKind::Interrupted`] error.
+/// chunk by chunk; only read past when `keep` is false. A large member whose first bytes say
+/// it is to be decoded ([`Ctx::to_decode`]) is buffered whole too, up to the bound of its
+/// kind; over it (or when memory runs out) it is hashed as it streams, with the failure
+/// saying why it was not decoded. `source` names the stream in that failure. A stop asked
+/// for meanwhile is an [`io::ErrorKind::Interrupted`] error.
 fn read_member(
     ctx: &Ctx<'_>,
     stream: &mut TarStream<Box<dyn Read + Send>>,
     size: u64,
     keep: bool,
+    source: &str,
 ) -> io::Result<Streamed> {
     let mut reader = stream.data();
     if keep && size <= STREAM_BUFFER_LIMIT {
@@ -771,19 +830,81 @@ fn read_member(
         return Ok(Streamed::Buffered(buf));
     }
     let mut h = keep.then(|| MultiHasher::new(ctx.cfg.algos));
+    let mut not_decoded = None;
+    if let Some(h) = &mut h {
+        let head_len = usize::try_from(size).map_or(HEAD_LEN, |s| s.min(HEAD_LEN));
+        let mut head = vec![0u8; head_len];
+        let n = read_full(&mut reader, &mut head)?;
+        head.truncate(n);
+        if let Some(d) = ctx.to_decode(&head) {
+            let what = format!("a tar member of {size} bytes read from a {source} stream");
+            not_decoded = d.refusal(size, &what);
+            if not_decoded.is_none() {
+                match read_whole(ctx, &mut reader, head, size)? {
+                    Ok(buf) => return Ok(Streamed::Buffered(buf)),
+                    Err(part) => {
+                        not_decoded = Some(d.unallocated(&what));
+                        h.update(&part);
+                        ctx.progress.bytes_read(part.len() as u64);
+                    }
+                }
+            } else {
+                h.update(&head);
+                ctx.progress.bytes_read(head.len() as u64);
+            }
+        } else {
+            h.update(&head);
+            ctx.progress.bytes_read(head.len() as u64);
+        }
+    }
     let mut chunk = vec![0u8; size.clamp(1, 1 << 20) as usize];
     loop {
         if ctx.stopped() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"));
         }
         match read_full(&mut reader, &mut chunk)? {
-            0 => return Ok(h.map_or(Streamed::Passed, |h| Streamed::Hashed(h.finish()))),
+            0 => {
+                return Ok(h.map_or(Streamed::Passed, |h| {
+                    Streamed::Hashed(h.finish(), not_decoded)
+                }))
+            }
             n => {
                 if let Some(h) = &mut h {
                     h.update(&chunk[..n]);
                     ctx.progress.bytes_read(n as u64);
                 }
             }
+        }
+    }
+}
+
+/// Reads `reader` to its end after the bytes already in `buf`, for a member declared `size`
+/// bytes long: the buffer grows as bytes arrive (doubling, by at least 1 MiB, never past the
+/// declared size), each step reserved with `try_reserve`. `Ok(Err(part))` when memory ran
+/// out: `part` holds what was read so far (the rest is still to be read from `reader`).
+fn read_whole(
+    ctx: &Ctx<'_>,
+    reader: &mut impl Read,
+    mut buf: Vec<u8>,
+    size: u64,
+) -> io::Result<Result<Vec<u8>, Vec<u8>>> {
+    loop {
+        if ctx.stopped() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"));
+        }
+        let left = size.saturating_sub(buf.len() as u64);
+        let step = left.min((buf.len() as u64).max(1 << 20)).max(1);
+        let Ok(step_len) = usize::try_from(step) else {
+            return Ok(Err(buf));
+        };
+        if buf.try_reserve_exact(step_len).is_err() {
+            return Ok(Err(buf));
+        }
+        // At most `step` bytes, which the reservation holds: `read_to_end` does not grow
+        // the buffer (its probe past the limit reads nothing).
+        let n = reader.by_ref().take(step).read_to_end(&mut buf)?;
+        if (n as u64) < step {
+            return Ok(Ok(buf));
         }
     }
 }
@@ -979,7 +1100,7 @@ fn stream_members(
             continue;
         }
         let keep = !ctx.member_delivered(path, &m);
-        match read_member(ctx, stream, m.size, keep) {
+        match read_member(ctx, stream, m.size, keep, stream_name(compression)) {
             Ok(Streamed::Buffered(buf)) => {
                 batch_bytes += m.size;
                 batch.push((m, buf));
@@ -988,8 +1109,11 @@ fn stream_members(
                     batch_bytes = 0;
                 }
             }
-            // Over the buffering limit, a member is only hashed exactly as it streams.
-            Ok(Streamed::Hashed(digests)) => ctx.finish(member_loc(path, &m), Ok(digests), None),
+            // Over the buffering limit, a member is only hashed exactly as it streams (and
+            // fails as not decoded when it was to be).
+            Ok(Streamed::Hashed(digests, not_decoded)) => {
+                ctx.finish_with(member_loc(path, &m), Ok(digests), None, not_decoded)
+            }
             Ok(Streamed::Passed) => {}
             Err(_) if ctx.stopped() => return StreamEnd::Clean,
             Err(e) => {

@@ -333,3 +333,85 @@ fn mutated_videos_fail_cleanly() {
     assert_eq!(ok + failed, 300);
     assert!(failed > 0, "truncations must fail some");
 }
+
+/// `test-padded-dimensions.mp4` followed by a `free` box (which the demuxer skips) making it
+/// `size` bytes long: the same video, as large as wanted.
+fn padded_video(size: usize) -> Vec<u8> {
+    let mut v = video("test-padded-dimensions.mp4");
+    let free = size - v.len();
+    v.extend_from_slice(&u32::try_from(free).unwrap().to_be_bytes());
+    v.extend_from_slice(b"free");
+    v.resize(size, 0);
+    v
+}
+
+/// The `vpdq` strings of a record, and its failure when it has none.
+fn vpdq_of(r: &serde_json::Value) -> Result<Vec<String>, String> {
+    match r["vpdq"].as_array() {
+        Some(a) => Ok(a.iter().map(|s| s.as_str().unwrap().to_string()).collect()),
+        None => Err(format!("{} {}", r["error_kind"], r["error"])),
+    }
+}
+
+/// A video that cannot be decoded in place is read into memory to be decoded (up to
+/// `--video-max-bytes`); past that bound it keeps its exact hashes and fails as a video not
+/// decoded. Never silently unhashed: a tar member over the 16 MiB streaming limit of a
+/// compressed tar, and a file of 64 MiB or more read with `--no-mmap`, used to get their exact
+/// hashes only, with no vPDQ and no failure.
+#[test]
+fn streamed_videos_are_decoded_or_fail_as_not_decoded() {
+    let want = signal("test-padded-dimensions.mp4", false);
+    let dir = tempfile::tempdir().unwrap();
+    // Over the 16 MiB a member of a compressed stream is buffered at.
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    let member = tree.join("big.mp4");
+    std::fs::write(&member, padded_video(17 << 20)).unwrap();
+    let tgz = dir.path().join("big.tar.gz");
+    common::tool(
+        "tar",
+        &[
+            "-czf".as_ref(),
+            tgz.as_os_str(),
+            "-C".as_ref(),
+            tree.as_os_str(),
+            "big.mp4".as_ref(),
+        ],
+    );
+    // At least the 64 MiB from which `--no-mmap` reads a file as a stream.
+    let file = dir.path().join("big-file.mp4");
+    std::fs::write(&file, padded_video(65 << 20)).unwrap();
+    let hash = |extra: &[&str]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["hash".as_ref(), "--algo".as_ref()];
+        args.push("md5,vpdq".as_ref());
+        args.push("--no-mmap".as_ref());
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        args.push(tgz.as_os_str());
+        args.push(file.as_os_str());
+        let o = run(args);
+        let recs = jsonl(&o.stdout);
+        assert_eq!(recs.len(), 2, "{}", common::stderr(&o));
+        (o, recs)
+    };
+    let (o, recs) = hash(&[]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    for r in &recs {
+        assert_eq!(vpdq_of(r).as_ref(), Ok(&want), "{r}");
+    }
+    assert_eq!(recs[0]["md5"].as_str().unwrap(), md5_of(&member));
+    assert_eq!(recs[1]["md5"].as_str().unwrap(), md5_of(&file));
+    // Over the buffering bound: not decoded, said so, exact hashes kept.
+    let (o, recs) = hash(&["--video-max-bytes", "1000000"]);
+    assert_eq!(common::code(&o), 2, "failed items make the run exit 2");
+    for r in &recs {
+        assert_eq!(r["error_kind"], "video", "{r}");
+        let why = r["error"].as_str().unwrap();
+        assert!(
+            why.contains("not decoded") && why.contains("1000000"),
+            "{r}"
+        );
+        assert!(r.get("vpdq").is_none());
+    }
+    assert_eq!(recs[0]["md5"].as_str().unwrap(), md5_of(&member));
+    assert_eq!(recs[1]["md5"].as_str().unwrap(), md5_of(&file));
+}

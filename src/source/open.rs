@@ -62,9 +62,13 @@ pub(crate) enum Container {
     /// A large uncompressed tar read with read() (`--no-mmap`), walked as a stream.
     TarStream(Box<dyn Read + Send>),
     /// A large file read with read(), hashed as it streams; `head` holds its first bytes (up
-    /// to 16, for [`crate::perceptual::decode::sniff`]).
+    /// to [`HEAD_LEN`], for [`crate::perceptual::decode::sniff`] and [`crate::video::sniff`]).
     Stream(FileStream, Vec<u8>),
 }
+
+/// Bytes of a streamed file's head kept to tell an image or a video from it.
+pub(crate) const HEAD_LEN: usize = crate::video::SNIFF_LEN;
+const _: () = assert!(HEAD_LEN >= 16 && HEAD_LEN <= RECOGNITION_WINDOW);
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
@@ -99,7 +103,7 @@ fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container
     let mut first = vec![0u8; RECOGNITION_WINDOW];
     let n = read_full(&mut file, &mut first)?;
     file.rewind()?;
-    let head = first[..n.min(16)].to_vec();
+    let head = first[..n.min(HEAD_LEN)].to_vec();
     if !archives {
         return Ok(Container::Stream(file, head));
     }

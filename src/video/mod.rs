@@ -52,6 +52,13 @@ impl VideoFormat {
 const TS_PACKETS: usize = 5;
 const TS_PACKET: usize = 188;
 
+/// Bytes [`sniff`] looks at: on an item's first `SNIFF_LEN` bytes it answers as on the whole
+/// item (a caller reading a stream reads this much before deciding how to read the rest).
+pub const SNIFF_LEN: usize = TS_PACKETS * TS_PACKET;
+
+/// Whether this build decodes videos (the `video` cargo feature).
+pub const DECODES: bool = cfg!(feature = "video");
+
 /// The video container `bytes` start with, if any. Only the first bytes are read. Animated GIF
 /// is an image ([`crate::perceptual::decode::sniff`]), not a video.
 pub fn sniff(bytes: &[u8]) -> Option<VideoFormat> {
@@ -102,15 +109,23 @@ pub struct VideoLimits {
     pub max_frames: u64,
     /// Largest frame, in pixels (width × height).
     pub max_pixels: u64,
+    /// Largest video read into memory to be decoded, in bytes, when it cannot be decoded in
+    /// place: a tar member read out of a compressed stream, a file read with read()
+    /// (`--no-mmap`). A larger one is hashed exactly as it streams and fails as a video not
+    /// decoded. (A mapped file or a member of a mapped tar is decoded in place, whatever its
+    /// size: the other limits bound its work.)
+    pub max_bytes: u64,
 }
 
 impl Default for VideoLimits {
-    /// 4 hours, 1,000,000 frames (9 h at 30 fps), 8K UHD (7680 × 4320 pixels).
+    /// 4 hours, 1,000,000 frames (9 h at 30 fps), 8K UHD (7680 × 4320 pixels), 4 GiB
+    /// buffered.
     fn default() -> Self {
         VideoLimits {
             max_duration_s: 4.0 * 3600.0,
             max_frames: 1_000_000,
             max_pixels: 7680 * 4320,
+            max_bytes: 4 << 30,
         }
     }
 }
