@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use crate::hash::AlgoSet;
 use crate::index::Index;
-use crate::matcher::{IndexMatcher, Matcher};
+use crate::matcher::{IndexMatcher, Matcher, VpdqRule};
 use crate::model::{Event, Input, ItemResult, Location};
 use crate::perceptual::decode::{DecodeLimits, DecodeOptions};
 use crate::perceptual::pdq::{MATCH_THRESHOLD, MIN_QUALITY};
@@ -97,6 +97,9 @@ pub enum EngineError {
     /// A vPDQ seconds-per-hash that is negative or not finite.
     #[error("vPDQ seconds per hash {0} is not a finite number >= 0")]
     SecondsPerHash(f64),
+    /// A vPDQ comparison setting out of range.
+    #[error("vPDQ {0}")]
+    VpdqRule(String),
     /// The index failed its checksums (see [`EngineBuilder::verify_index`]).
     #[error(transparent)]
     Index(#[from] crate::index::IndexError),
@@ -123,6 +126,7 @@ pub struct EngineBuilder {
     follow: bool,
     verify_index: bool,
     video: VideoConfig,
+    vpdq_rule: VpdqRule,
 }
 
 impl Default for EngineBuilder {
@@ -146,6 +150,7 @@ impl Default for EngineBuilder {
             follow: false,
             verify_index: true,
             video: VideoConfig::default(),
+            vpdq_rule: VpdqRule::default(),
         }
     }
 }
@@ -239,6 +244,14 @@ impl EngineBuilder {
         self
     }
 
+    /// When a video matches a known video (distance between frames, quality, and the shares
+    /// of both videos' frames that must match). Default: python-threatexchange's
+    /// ([`VpdqRule::default`]).
+    pub fn vpdq_rule(mut self, rule: VpdqRule) -> Self {
+        self.vpdq_rule = rule;
+        self
+    }
+
     /// Largest PDQ Hamming distance that counts as a match, 0–256. Default 31.
     pub fn pdq_threshold(mut self, bits: u32) -> Self {
         self.pdq_threshold = bits;
@@ -301,6 +314,26 @@ impl EngineBuilder {
         if self.pdq_min_quality > 100 {
             return Err(EngineError::PdqQuality(self.pdq_min_quality));
         }
+        let rule = self.vpdq_rule;
+        let pct = |p: f64| (0.0..=100.0).contains(&p);
+        if rule.distance > 256 {
+            return Err(EngineError::VpdqRule(format!(
+                "distance {} is over 256",
+                rule.distance
+            )));
+        }
+        if rule.quality > 100 {
+            return Err(EngineError::VpdqRule(format!(
+                "quality {} is over 100",
+                rule.quality
+            )));
+        }
+        if !pct(rule.query_pct) || !pct(rule.compared_pct) {
+            return Err(EngineError::VpdqRule(format!(
+                "match percentages {} and {} must be between 0 and 100",
+                rule.query_pct, rule.compared_pct
+            )));
+        }
         let index = self.index;
         let algos = match (&index, self.algos) {
             (Some(i), extra) => i.algos().union(extra.unwrap_or(AlgoSet::EMPTY)),
@@ -320,6 +353,11 @@ impl EngineBuilder {
             },
             min_quality: self.pdq_min_quality,
         };
+        // Videos are hashed whenever the index can match a frame: known videos, or images.
+        let mut video = self.video;
+        video.vpdq |= index
+            .as_ref()
+            .is_some_and(|i| i.video_count() > 0 || i.pdq_len() > 0);
         if let Some(bytes) = self.decode_memory {
             crate::perceptual::decode::set_decode_memory(bytes);
         }
@@ -348,11 +386,12 @@ impl EngineBuilder {
                 algos,
                 perceptual,
                 check_quality: index.is_some(),
-                video: self.video,
+                video,
             },
             index,
             pool,
             pdq_threshold: self.pdq_threshold,
+            vpdq_rule: rule,
         })
     }
 }
@@ -363,6 +402,7 @@ pub struct Engine {
     index: Option<Arc<Index>>,
     pool: rayon::ThreadPool,
     pdq_threshold: u32,
+    vpdq_rule: VpdqRule,
 }
 
 impl std::fmt::Debug for Engine {
@@ -407,6 +447,7 @@ impl Engine {
             index,
             pdq_threshold: self.pdq_threshold,
             dihedral: self.cfg.perceptual.dihedral,
+            vpdq: self.vpdq_rule,
         })
     }
 

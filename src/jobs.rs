@@ -707,7 +707,10 @@ fn match_batched(
                         return;
                     }
                     let kind = e.hash.list_type();
-                    if !held.contains(&kind) {
+                    // A video's frames match known videos and known images alike.
+                    let matchable = held.contains(&kind)
+                        || (kind == ListType::Vpdq && held.contains(&ListType::Pdq));
+                    if !matchable {
                         unmatchable.set(Some(kind));
                         return;
                     }
@@ -836,6 +839,10 @@ fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &IndexMatcher<'_>) -> ItemResu
             digests
         }
         ListHash::Pdq(_) => crate::hash::Digests::default(),
+        ListHash::Vpdq(frames) => {
+            matcher.find_video(&frames, &mut hits);
+            crate::hash::Digests::default()
+        }
     });
     ItemResult {
         loc: q.loc,

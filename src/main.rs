@@ -32,6 +32,7 @@ use vigie::hash::AlgoSet;
 use vigie::index::{Index, IndexBuilder, ListSpec, PdqSearch, Role};
 use vigie::jobs::{self, ExitStatus, JournalOptions, RunOptions, RunReport};
 use vigie::lists::{ListFormat, ListType};
+use vigie::matcher::VpdqRule;
 use vigie::model::Input;
 use vigie::perceptual::decode::DecodeLimits;
 use vigie::report::{HashFormat, ScanFormat};
@@ -86,6 +87,8 @@ struct MatchArgs {
     #[arg(long, value_name = "BITS", default_value_t = vigie::perceptual::pdq::MATCH_THRESHOLD,
           value_parser = clap::value_parser!(u32).range(0..=256))]
     pdq_threshold: u32,
+    #[command(flatten)]
+    vpdq: VpdqRuleArgs,
     /// Worker threads (default: all cores).
     #[arg(long, short = 'j', value_name = "N")]
     threads: Option<usize>,
@@ -93,6 +96,39 @@ struct MatchArgs {
     /// once, in parallel: a damaged table would turn listed items clean).
     #[arg(long)]
     no_verify_index: bool,
+}
+
+/// When a video matches a known video (python-threatexchange's comparison and defaults).
+#[derive(Args, Debug)]
+struct VpdqRuleArgs {
+    /// vPDQ: largest Hamming distance between two frames' PDQ hashes that pairs them.
+    #[arg(long, value_name = "BITS", default_value_t = VpdqRule::default().distance,
+          value_parser = clap::value_parser!(u32).range(0..=256))]
+    vpdq_distance: u32,
+    /// vPDQ: frames of lower PDQ quality take no part in a comparison (on both sides).
+    #[arg(long, value_name = "Q", default_value_t = VpdqRule::default().quality,
+          value_parser = clap::value_parser!(u8).range(0..=100))]
+    vpdq_quality: u8,
+    /// vPDQ: least share (percent) of the scanned video's distinct frames that must find a
+    /// partner in the known video.
+    #[arg(long, value_name = "PCT", default_value_t = VpdqRule::default().query_pct)]
+    vpdq_query_pct: f64,
+    /// vPDQ: least share (percent) of the known video's distinct frames that must find a
+    /// partner (0: a clip cut from a known video matches it; the vpdq README's symmetric
+    /// convention is 80 and 80).
+    #[arg(long, value_name = "PCT", default_value_t = VpdqRule::default().compared_pct)]
+    vpdq_compared_pct: f64,
+}
+
+impl VpdqRuleArgs {
+    fn rule(&self) -> VpdqRule {
+        VpdqRule {
+            distance: self.vpdq_distance,
+            quality: self.vpdq_quality,
+            query_pct: self.vpdq_query_pct,
+            compared_pct: self.vpdq_compared_pct,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -273,6 +309,8 @@ struct ScanArgs {
     #[arg(long, value_name = "Q", default_value_t = vigie::perceptual::pdq::MIN_QUALITY,
           value_parser = clap::value_parser!(u8).range(0..=100))]
     pdq_min_quality: u8,
+    #[command(flatten)]
+    vpdq: VpdqRuleArgs,
     /// Decode every pixel of large JPEGs (the reference's hashes, bit for bit) instead of the
     /// default reduced-scale decode (1/2, 1/4 or 1/8, both sides kept >= 512 px), which is
     /// several times faster and moves PDQ by a few bits, well inside --pdq-threshold.
@@ -463,6 +501,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             let mut engine = image_options(engine_options(&a.input), &a.image, p)
                 .index(Arc::new(index))
                 .pdq_threshold(a.pdq_threshold)
+                .vpdq_rule(a.vpdq.rule())
                 .pdq_min_quality(a.pdq_min_quality)
                 .fast_decode(!a.exact_decode)
                 .verify_index(!a.no_verify_index);
@@ -491,6 +530,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 .index(Arc::new(index))
                 .threads(a.threads.unwrap_or(0))
                 .pdq_threshold(a.pdq_threshold)
+                .vpdq_rule(a.vpdq.rule())
                 .verify_index(!a.no_verify_index)
                 .build()?;
             let report = jobs::match_lists(

@@ -2,14 +2,21 @@
 //! one probe of each Bloom filter of its algorithm), and for images a PDQ radius search (every
 //! entry within the threshold), each (list, label) found becoming one [`Hit`] that carries
 //! its list's role (and, from a Bloom filter, the filter's false-positive rate).
+//!
+//! Videos are matched as python-threatexchange's vPDQ index matches them (see
+//! [`IndexMatcher::find_video`]): every distinct frame of sufficient quality is searched in
+//! the known videos' frame table in one batch, and each known video holding a frame found is
+//! compared by the shares of both videos' distinct frames that found a partner. Each frame is
+//! also searched in the PDQ table of known images.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::hash::Digests;
 use crate::index::{Index, PdqMatch};
-use crate::model::{Hit, Role};
+use crate::model::{Hit, Role, VideoHit};
 use crate::perceptual::pdq::PdqHash;
 use crate::perceptual::ImageHashes;
+use crate::video::VpdqFrame;
 
 /// Something that finds hits for an item's digests (the compiled index).
 pub trait Matcher: Sync {
@@ -26,6 +33,10 @@ pub trait Matcher: Sync {
     fn pdq_near(&self, _image: &ImageHashes, _slack: u32) -> bool {
         false
     }
+
+    /// Appends every hit of a video's vPDQ frames to `hits`: known videos it matches, and
+    /// known images one of its frames is near.
+    fn find_video(&self, _frames: &[VpdqFrame], _hits: &mut Vec<Hit>) {}
 
     /// The perceptual hits of each of `images`, as [`Matcher::find_image`] finds them; an
     /// index searches them as one batch, so that its memory traffic is shared. The scan
@@ -61,6 +72,8 @@ impl Matcher for Index {
                     matched_hash: None,
                     role: h.role,
                     fpr: None,
+                    video: None,
+                    timestamp: None,
                 }));
             }
             self.bloom_lookup(d, |h| {
@@ -73,6 +86,8 @@ impl Matcher for Index {
                     matched_hash: None,
                     role: h.role,
                     fpr: Some(h.fpr),
+                    video: None,
+                    timestamp: None,
                 })
             });
         }
@@ -91,6 +106,35 @@ pub struct IndexMatcher<'a> {
     pub pdq_threshold: u32,
     /// Also search the 8 dihedral variants of each image (rotated and flipped copies).
     pub dihedral: bool,
+    /// How videos are compared.
+    pub vpdq: VpdqRule,
+}
+
+/// When a video matches a known video: python-threatexchange's vPDQ comparison, each of its
+/// settings a value (its defaults are [`VpdqRule::default`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VpdqRule {
+    /// Largest Hamming distance between two frames' PDQ hashes that pairs them (inclusive).
+    pub distance: u32,
+    /// Frames of lower PDQ quality are left out of the comparison, on both sides.
+    pub quality: u8,
+    /// Least share (percent) of the item's distinct frames that must find a partner.
+    pub query_pct: f64,
+    /// Least share (percent) of the known video's distinct frames that must find a partner.
+    pub compared_pct: f64,
+}
+
+impl Default for VpdqRule {
+    /// python-threatexchange's: distance 31, quality 50, 80 % of the item's frames, 0 % of the
+    /// known video's (so a clip cut from a known video matches it).
+    fn default() -> Self {
+        VpdqRule {
+            distance: 31,
+            quality: 50,
+            query_pct: 80.0,
+            compared_pct: 0.0,
+        }
+    }
 }
 
 impl Matcher for IndexMatcher<'_> {
@@ -115,6 +159,78 @@ impl Matcher for IndexMatcher<'_> {
         self.index
             .pdq_search_many(self.variants(image), radius, |_, _| near = true);
         near
+    }
+
+    /// Compares the video with every known video holding a frame near one of its frames, as
+    /// python-threatexchange's vPDQ index does: its frames of quality below the rule's are
+    /// left out, then one frame per distinct hash is kept (likewise for the known videos, at
+    /// build); a known video matches when the share of the item's distinct frames within the
+    /// rule's distance of one of its frames, and the share of its own distinct frames within
+    /// that distance of one of the item's, reach the rule's percentages. A video with no
+    /// frame of sufficient quality matches nothing. Each hit carries the largest distance
+    /// between a matched frame and its nearest partner, and the time ranges of the item that
+    /// matched. Each distinct frame is also searched among the known images' PDQ hashes
+    /// (with the PDQ threshold): a `pdq` hit per image entry, at its smallest distance, with
+    /// the time of the (first) frame at that distance.
+    fn find_video(&self, frames: &[VpdqFrame], hits: &mut Vec<Hit>) {
+        let rule = self.vpdq;
+        let mut distinct: Vec<PdqHash> = Vec::new();
+        let mut slot: HashMap<PdqHash, usize> = HashMap::new();
+        for f in frames.iter().filter(|f| f.quality >= rule.quality) {
+            slot.entry(f.hash).or_insert_with(|| {
+                distinct.push(f.hash);
+                distinct.len() - 1
+            });
+        }
+        if distinct.is_empty() {
+            return;
+        }
+        if self.index.video_count() > 0 {
+            self.find_known_videos(frames, &distinct, &slot, hits);
+        }
+        if self.index.pdq_len() > 0 {
+            // The first frame of each distinct hash gives the time of an image hit.
+            let mut first: Vec<f64> = vec![f64::NAN; distinct.len()];
+            for f in frames.iter().filter(|f| f.quality >= rule.quality) {
+                let t = &mut first[slot[&f.hash]];
+                if t.is_nan() {
+                    *t = f64::from(f.timestamp);
+                }
+            }
+            // Entry → (distance, time of the frame, the frame's hash), the smallest distance
+            // first, then the earliest frame.
+            let mut best: BTreeMap<PdqHash, (u32, f64, PdqHash, Owners)> = BTreeMap::new();
+            self.index
+                .pdq_search_many(&distinct, self.pdq_threshold, |q, m| {
+                    let (d, t) = (m.distance, first[q]);
+                    let e = best.entry(m.hash).or_insert_with(|| {
+                        let owners = m
+                            .hits
+                            .clone()
+                            .map(|h| (h.list.to_string(), h.label.to_string(), h.role))
+                            .collect();
+                        (u32::MAX, f64::INFINITY, distinct[q], owners)
+                    });
+                    if (d, t) < (e.0, e.1) {
+                        (e.0, e.1, e.2) = (d, t, distinct[q]);
+                    }
+                });
+            for (entry, (distance, t, own, owners)) in best {
+                let (own, matched) = (own.to_hex(), entry.to_hex());
+                hits.extend(owners.into_iter().map(|(list, label, role)| Hit {
+                    algorithm: "pdq",
+                    hash: own.clone(),
+                    list,
+                    label,
+                    distance,
+                    matched_hash: Some(matched.clone()),
+                    role,
+                    fpr: None,
+                    video: None,
+                    timestamp: Some(round_ms(t)),
+                }));
+            }
+        }
     }
 
     /// All the images' queries (each image's variants) in one search.
@@ -142,6 +258,19 @@ impl Matcher for IndexMatcher<'_> {
     }
 }
 
+/// A second to the millisecond, as vPDQ signals write timestamps.
+fn round_ms(t: f64) -> f64 {
+    (t * 1000.0).round() / 1000.0
+}
+
+/// A known video holding frames near the item's: for each of the item's distinct frames, the
+/// distance to its nearest partner in the video (`u32::MAX`: none), and the video's distinct
+/// frames (rows of the frame table) that found a partner.
+struct Candidate {
+    nearest: Vec<u32>,
+    rows: HashSet<usize>,
+}
+
 /// Entry → (smallest distance, its (list, label, role) triples), for one item.
 type Best = BTreeMap<PdqHash, (u32, Owners)>;
 
@@ -153,6 +282,77 @@ impl IndexMatcher<'_> {
             (true, Some(all), _) => &all[..],
             (_, _, Some(own)) => std::slice::from_ref(own),
             _ => &[],
+        }
+    }
+
+    /// The `vpdq` hits of a video (see [`Matcher::find_video`]): `distinct` are its distinct
+    /// frame hashes of sufficient quality, `slot` the place of each in `distinct`.
+    fn find_known_videos(
+        &self,
+        frames: &[VpdqFrame],
+        distinct: &[PdqHash],
+        slot: &HashMap<PdqHash, usize>,
+        hits: &mut Vec<Hit>,
+    ) {
+        let rule = self.vpdq;
+        let mut cands: BTreeMap<u32, Candidate> = BTreeMap::new();
+        self.index
+            .vpdq_search_many(distinct, rule.distance, |q, row, d| {
+                for (video, quality) in self.index.vpdq_postings(row) {
+                    if quality < rule.quality {
+                        continue;
+                    }
+                    let c = cands.entry(video).or_insert_with(|| Candidate {
+                        nearest: vec![u32::MAX; distinct.len()],
+                        rows: HashSet::new(),
+                    });
+                    c.nearest[q] = c.nearest[q].min(d);
+                    c.rows.insert(row);
+                }
+            });
+        for (id, c) in cands {
+            let Some(known) = self.index.video(id) else {
+                continue;
+            };
+            let known_frames = known.frames_at_least(rule.quality);
+            if known_frames == 0 {
+                continue;
+            }
+            let matched = c.nearest.iter().filter(|&&d| d != u32::MAX).count();
+            // As python-threatexchange computes them (count * 100 / total, in floats).
+            let query_pct = matched as f64 * 100.0 / distinct.len() as f64;
+            let compared_pct = c.rows.len() as f64 * 100.0 / known_frames as f64;
+            if query_pct < rule.query_pct || compared_pct < rule.compared_pct {
+                continue;
+            }
+            let distance = c
+                .nearest
+                .iter()
+                .filter(|&&d| d != u32::MAX)
+                .max()
+                .copied()
+                .unwrap_or(0);
+            let segments = segments(frames, rule.quality, |h| {
+                slot.get(h).is_some_and(|&i| c.nearest[i] != u32::MAX)
+            });
+            let video = VideoHit {
+                name: known.name.to_string(),
+                query_match_pct: query_pct,
+                compared_match_pct: compared_pct,
+                segments,
+            };
+            hits.extend(known.hits.map(|h| Hit {
+                algorithm: "vpdq",
+                hash: String::new(),
+                list: h.list.to_string(),
+                label: h.label.to_string(),
+                distance,
+                matched_hash: None,
+                role: h.role,
+                fpr: None,
+                video: Some(Box::new(video.clone())),
+                timestamp: None,
+            }));
         }
     }
 
@@ -211,6 +411,31 @@ fn keep(best: &mut Best, m: &PdqMatch<'_>) {
     slot.0 = slot.0.min(m.distance);
 }
 
+/// The time ranges of `frames` (in frame order) where they match: each run of consecutive
+/// frames of quality `min` or more whose hash `matches`, as [first frame's time, last
+/// frame's time], in seconds to the millisecond. Frames under `min` take no part: they
+/// neither extend nor break a run.
+fn segments(frames: &[VpdqFrame], min: u8, matches: impl Fn(&PdqHash) -> bool) -> Vec<[f64; 2]> {
+    let mut out: Vec<[f64; 2]> = Vec::new();
+    let mut open = false;
+    for f in frames.iter().filter(|f| f.quality >= min) {
+        let t = round_ms(f64::from(f.timestamp));
+        match (matches(&f.hash), open) {
+            (true, true) => {
+                if let Some(last) = out.last_mut() {
+                    last[1] = t;
+                }
+            }
+            (true, false) => {
+                out.push([t, t]);
+                open = true;
+            }
+            (false, _) => open = false,
+        }
+    }
+    out
+}
+
 /// One hit per (entry, list, label), reported with `own` as the item's hash.
 fn push_hits(own: &PdqHash, best: Best, hits: &mut Vec<Hit>) {
     let hash = own.to_hex();
@@ -225,6 +450,8 @@ fn push_hits(own: &PdqHash, best: Best, hits: &mut Vec<Hit>) {
             matched_hash: Some(matched.clone()),
             role,
             fpr: None,
+            video: None,
+            timestamp: None,
         }));
     }
 }
@@ -236,6 +463,228 @@ mod tests {
     use crate::index::{IndexBuilder, PdqSearch};
     use crate::lists::ListHash;
     use crate::perceptual::{hash_image, PerceptualConfig};
+    use crate::video::VpdqFrame;
+
+    /// python-threatexchange's vPDQ comparison of two videos, by brute force (quality
+    /// filter, then one frame per hash, then every pair of frames compared): (query %,
+    /// compared %), `None` when either side has no frame left.
+    fn brute(q: &[VpdqFrame], k: &[VpdqFrame], rule: &VpdqRule) -> Option<(f64, f64)> {
+        let prep = |v: &[VpdqFrame]| {
+            let mut seen = std::collections::HashSet::new();
+            v.iter()
+                .filter(|f| f.quality >= rule.quality)
+                .filter(|f| seen.insert(f.hash))
+                .map(|f| f.hash)
+                .collect::<Vec<_>>()
+        };
+        let (q, k) = (prep(q), prep(k));
+        if q.is_empty() || k.is_empty() {
+            return None;
+        }
+        let near = |a: &PdqHash, b: &PdqHash| a.distance(b) <= rule.distance;
+        let qm = q.iter().filter(|a| k.iter().any(|b| near(a, b))).count();
+        let km = k.iter().filter(|b| q.iter().any(|a| near(a, b))).count();
+        Some((
+            qm as f64 * 100.0 / q.len() as f64,
+            km as f64 * 100.0 / k.len() as f64,
+        ))
+    }
+
+    /// A generated video: `n` frames walking from a random start, a few bits per frame, a
+    /// new scene every 15 frames; some frames of low quality.
+    fn walk(rng: &mut XorShift, n: usize) -> Vec<VpdqFrame> {
+        let mut h = random_pdq(rng);
+        (0..n)
+            .map(|i| {
+                h = if i % 15 == 0 {
+                    random_pdq(rng)
+                } else {
+                    let k = (rng.next() % 6) as usize;
+                    flip_bits(rng, &h, k)
+                };
+                VpdqFrame {
+                    frame: i as u64,
+                    hash: h,
+                    quality: if rng.next().is_multiple_of(10) {
+                        30
+                    } else {
+                        100
+                    },
+                    timestamp: i as f32,
+                }
+            })
+            .collect()
+    }
+
+    /// A copy of `v` as a re-encode would leave it: every frame a few bits off (some past
+    /// the distance), optionally cut to frames `from..to`.
+    fn copy_of(
+        rng: &mut XorShift,
+        v: &[VpdqFrame],
+        from: usize,
+        to: usize,
+        bits: u64,
+    ) -> Vec<VpdqFrame> {
+        v[from..to]
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let k = (rng.next() % bits) as usize;
+                VpdqFrame {
+                    frame: i as u64,
+                    hash: flip_bits(rng, &f.hash, k),
+                    quality: f.quality,
+                    timestamp: i as f32,
+                }
+            })
+            .collect()
+    }
+
+    /// Every verdict and percentage of the index's vPDQ matching equals the reference
+    /// comparison run by brute force against every known video, under the default rule and
+    /// others (the vpdq README's symmetric 80/80, a tight distance, a high quality bar), with
+    /// the frame table searched by a linear scan and by multi-index tables.
+    #[test]
+    fn videos_match_as_the_reference_compares_them_by_brute_force() {
+        let mut rng = XorShift(0x5EED_71DE0);
+        let known: Vec<Vec<VpdqFrame>> = (0..60).map(|_| walk(&mut rng, 30)).collect();
+        let mut queries: Vec<Vec<VpdqFrame>> = Vec::new();
+        for (i, v) in known.iter().enumerate().take(36) {
+            let (from, to) = match i % 4 {
+                0 => (0, v.len()),
+                1 => (5, 25),
+                2 => (10, 12),
+                _ => (0, 27),
+            };
+            queries.push(copy_of(&mut rng, v, from, to, [4, 24, 40][i % 3]));
+        }
+        queries.extend((0..20).map(|_| walk(&mut rng, 20)));
+        // A video with no frame of sufficient quality, and a video spliced from two.
+        let mut dark = walk(&mut rng, 10);
+        dark.iter_mut().for_each(|f| f.quality = 10);
+        queries.push(dark);
+        let mut spliced = copy_of(&mut rng, &known[7], 0, 20, 4);
+        spliced.extend(copy_of(&mut rng, &known[8], 0, 20, 4));
+        queries.push(spliced);
+        let rules = [
+            VpdqRule::default(),
+            VpdqRule {
+                query_pct: 80.0,
+                compared_pct: 80.0,
+                ..VpdqRule::default()
+            },
+            VpdqRule {
+                distance: 8,
+                query_pct: 40.0,
+                ..VpdqRule::default()
+            },
+            VpdqRule {
+                quality: 100,
+                query_pct: 50.0,
+                compared_pct: 10.0,
+                ..VpdqRule::default()
+            },
+        ];
+        // The brute-force verdicts, per rule and query: (known video, query %, compared %).
+        let want: Vec<Vec<Vec<(String, f64, f64)>>> = rules
+            .iter()
+            .map(|rule| {
+                queries
+                    .iter()
+                    .map(|q| {
+                        known
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(ki, k)| {
+                                let (a, b) = brute(q, k, rule)?;
+                                (a >= rule.query_pct && b >= rule.compared_pct)
+                                    .then(|| (format!("known:{}", ki + 1), a, b))
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        for search in [PdqSearch::Linear, PdqSearch::Tables(16)] {
+            let mut b = IndexBuilder::new();
+            b.set_pdq_search(search);
+            let list = known.iter().map(|v| ListHash::Vpdq(v.clone().into()));
+            b.add_hashes("known", "lab", "gen", list).unwrap();
+            let index = b.into_index().unwrap();
+            let mut matched = 0;
+            for (ri, rule) in rules.into_iter().enumerate() {
+                let m = IndexMatcher {
+                    index: &index,
+                    pdq_threshold: 31,
+                    dihedral: false,
+                    vpdq: rule,
+                };
+                for (qi, q) in queries.iter().enumerate() {
+                    let mut hits = Vec::new();
+                    m.find_video(q, &mut hits);
+                    let got: Vec<(String, f64, f64)> = hits
+                        .iter()
+                        .map(|h| {
+                            let v = h.video.as_ref().unwrap();
+                            (v.name.clone(), v.query_match_pct, v.compared_match_pct)
+                        })
+                        .collect();
+                    assert_eq!(got, want[ri][qi], "{search:?} {rule:?} query {qi}");
+                    matched += got.len();
+                }
+            }
+            // The corpus exercises both verdicts under every rule.
+            assert!(matched > 60, "{search:?}: {matched} matches");
+        }
+    }
+
+    /// Segments are the runs of matching frames (frames under the quality bar neither extend
+    /// nor break them), and a frame near a known image is a `pdq` hit with its time.
+    #[test]
+    fn segments_and_frames_near_known_images() {
+        let mut rng = XorShift(0xF4A3E5);
+        let known = walk(&mut rng, 20);
+        let mut q: Vec<VpdqFrame> = Vec::new();
+        // 0-4 copy frames 0-4, 5-9 are new, 10-14 copy frames 10-14; frame 12 is dark.
+        for (i, k) in known.iter().enumerate().take(15) {
+            let hash = if (5..10).contains(&i) {
+                random_pdq(&mut rng)
+            } else {
+                k.hash
+            };
+            q.push(VpdqFrame {
+                frame: i as u64,
+                hash,
+                quality: if i == 12 { 5 } else { 100 },
+                timestamp: i as f32 * 0.5,
+            });
+        }
+        let image = flip_bits(&mut rng, &q[7].hash, 9);
+        let mut b = IndexBuilder::new();
+        b.add_hashes("vids", "lab", "gen", [ListHash::Vpdq(known.into())])
+            .unwrap();
+        b.add_hashes("pics", "lab", "gen", [ListHash::Pdq(image)])
+            .unwrap();
+        let index = b.into_index().unwrap();
+        let m = IndexMatcher {
+            index: &index,
+            pdq_threshold: 31,
+            dihedral: false,
+            vpdq: VpdqRule {
+                query_pct: 50.0,
+                ..VpdqRule::default()
+            },
+        };
+        let mut hits = Vec::new();
+        m.find_video(&q, &mut hits);
+        let v = hits.iter().find(|h| h.algorithm == "vpdq").unwrap();
+        let v = v.video.as_ref().unwrap();
+        assert_eq!(v.segments, vec![[0.0, 2.0], [5.0, 7.0]]);
+        let p = hits.iter().find(|h| h.algorithm == "pdq").unwrap();
+        assert_eq!((p.list.as_str(), p.distance), ("pics", 9));
+        assert_eq!(p.timestamp, Some(3.5));
+        assert_eq!(p.hash, q[7].hash.to_hex());
+    }
 
     /// The batched search of many images (as a scan does it) finds exactly what one search
     /// per image finds, with and without the dihedral variants, through the multi-index
@@ -280,6 +729,7 @@ mod tests {
                     index: &index,
                     pdq_threshold: 31,
                     dihedral,
+                    vpdq: VpdqRule::default(),
                 };
                 // Enough images for the batched multi-index search (8 queries each).
                 let many: Vec<&ImageHashes> = images.iter().cycle().take(40).collect();

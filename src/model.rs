@@ -241,6 +241,27 @@ pub struct Hit {
     /// For a hit in a Bloom filter (probable, never certain), the filter's false-positive
     /// rate; `None` for a certain hit.
     pub fpr: Option<f64>,
+    /// For a `vpdq` hit: the known video and how much of each video matched.
+    pub video: Option<Box<VideoHit>>,
+    /// For a `pdq` hit of a video frame (a frame near a known image): the frame's time in the
+    /// video, in seconds.
+    pub timestamp: Option<f64>,
+}
+
+/// What a `vpdq` hit says beyond its list and label: which known video matched, and how.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoHit {
+    /// The known video's name (as its list gave it, else `LIST:LINE`).
+    pub name: String,
+    /// Share (percent) of the item's distinct frames of sufficient quality that have a
+    /// partner in the known video.
+    pub query_match_pct: f64,
+    /// Share (percent) of the known video's distinct frames of sufficient quality that have
+    /// a partner in the item.
+    pub compared_match_pct: f64,
+    /// Time ranges of the item (seconds, first and last matching frame of each run of
+    /// consecutive matching frames) where it matched the known video.
+    pub segments: Vec<[f64; 2]>,
 }
 
 impl Hit {

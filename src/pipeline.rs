@@ -133,7 +133,13 @@ impl Ctx<'_> {
             // each other: a video container never starts with an image's magic).
             if image.is_none() && image_error.is_none() {
                 match hash_video(b, &self.cfg.video) {
-                    Some(Ok(v)) => video = Some(Box::new(v)),
+                    Some(Ok(v)) => {
+                        // A video is matched here, on its worker: its frames are one batch.
+                        if let Some(m) = self.matcher {
+                            m.find_video(&v.frames, &mut hits);
+                        }
+                        video = Some(Box::new(v));
+                    }
                     Some(Err(e)) => {
                         image_error = Some(Failure::new(FailKind::Video, e.to_string()))
                     }

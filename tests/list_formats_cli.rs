@@ -192,6 +192,10 @@ fn read_back(path: &Path) -> BTreeSet<(String, String)> {
             out.insert(match e.hash {
                 ListHash::Exact(d) => (d.algo().name().to_string(), d.to_hex()),
                 ListHash::Pdq(p) => ("pdq".to_string(), p.to_string()),
+                ListHash::Vpdq(f) => {
+                    let frames: Vec<String> = f.iter().map(|f| f.to_signal()).collect();
+                    ("vpdq".to_string(), frames.join(" "))
+                }
             });
         },
         |p| panic!("{}:{}: {}", path.display(), p.line, p.reason),

@@ -333,6 +333,8 @@ mod tests {
             matched_hash: None,
             role: Role::Block,
             fpr,
+            video: None,
+            timestamp: None,
         }
     }
 

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
+use super::video::{
+    KIND_VIDEOS, KIND_VIDEO_QUALITY, KIND_VPDQ, KIND_VPDQ_MIH, KIND_VPDQ_POSTINGS, VIDEO_RECORD,
+    VPDQ_POSTING,
+};
 use super::{
     format_code, mih, pdq_group_width, place, AlgoCounts, Index, IndexError, Role, ALIGN,
     BLOOM_HEADER, BUCKET, HEADER_FIXED, KIND_BLOOM, KIND_BUCKETS, KIND_LISTS, KIND_PDQ,
@@ -90,13 +94,16 @@ pub struct ListReport {
     pub entries: AlgoCounts,
     /// PDQ hashes read (duplicates included).
     pub pdq: u64,
+    /// Videos read (vPDQ hashes: each one known video's frames).
+    pub videos: u64,
     /// Malformed lines.
     pub malformed: u64,
     /// The first [`MAX_PROBLEMS`] malformed lines as `LIST:LINE: reason`.
     pub problems: Vec<String>,
     /// Remarks about the whole list (e.g. skipped hashdeep columns).
     pub notes: Vec<String>,
-    /// Nothing was read from the list: no digest, no PDQ hash, no bit set in a Bloom filter.
+    /// Nothing was read from the list: no digest, no PDQ hash, no video, no bit set in a Bloom
+    /// filter.
     /// Only with [`IndexBuilder::set_allow_empty`]; otherwise such a list is an error.
     pub empty: bool,
 }
@@ -112,6 +119,10 @@ pub struct IndexStats {
     pub distinct: AlgoCounts,
     /// Distinct PDQ hashes.
     pub distinct_pdq: u64,
+    /// Known videos (vPDQ), and the distinct frame hashes they hold.
+    pub videos: u64,
+    /// Distinct vPDQ frame hashes over all known videos.
+    pub distinct_vpdq_frames: u64,
     /// Distinct (list, label) sets.
     pub provenance_groups: u64,
 }
@@ -154,6 +165,36 @@ impl Rec {
     }
 }
 
+/// A known video while building: its (list, label) pair (like [`Rec::tag`], an own-label tag
+/// while its list is read, a provenance group once grouped), its name (a string id), and its
+/// distinct frame hashes with the best quality each was listed with, sorted by hash.
+#[derive(Clone, Debug)]
+struct VideoRec {
+    tag: u32,
+    name: u32,
+    frames: Vec<([u64; 4], u8)>,
+}
+
+/// A video as its list gives it: (tag, its name if given, line, distinct frames).
+type ListedVideo = (u32, Option<String>, u64, Vec<([u64; 4], u8)>);
+/// A distinct frame hash of the known videos with its postings: (video number, best quality
+/// in that video), by video number.
+type FrameRow = ([u64; 4], Vec<(u32, u8)>);
+
+/// The distinct frames of a vPDQ hash, each at the best quality it was given, sorted by hash:
+/// a frame counts for matching when any of its copies reaches the quality threshold (the
+/// reference filters by quality, then keeps one frame per hash).
+fn distinct_frames(frames: &[crate::video::VpdqFrame]) -> Vec<([u64; 4], u8)> {
+    let mut v: Vec<([u64; 4], u8)> = frames
+        .iter()
+        .map(|f| (Rec::pdq(&f.hash, 0).key, f.quality))
+        .collect();
+    // Sorted by hash, the best quality of each hash first.
+    v.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    v.dedup_by_key(|f| f.0);
+    v
+}
+
 /// A list as recorded in the index.
 #[derive(Clone, Debug)]
 struct ListRow {
@@ -184,6 +225,8 @@ pub struct IndexBuilder {
     pdq_group_width: Option<usize>,
     /// Bloom filters: (list index, key form, the mapped file).
     blooms: Vec<(u32, BloomKey, BloomFile)>,
+    /// Known videos (vPDQ), in the order read.
+    videos: Vec<VideoRec>,
     /// Accept lists that yield nothing.
     allow_empty: bool,
 }
@@ -298,9 +341,12 @@ impl IndexBuilder {
         );
         let (pair, new_pair) = self.pair(name_id, label_id);
         let before = self.recs.each_ref().map(Vec::len);
+        let videos_before = self.videos.len();
 
         let mut entries = AlgoCounts::default();
         let mut pdq = 0u64;
+        // Videos read, with the name the list gives each (else none: named by line below).
+        let mut videos: Vec<ListedVideo> = Vec::new();
         let mut malformed = 0u64;
         let mut problems = Vec::new();
         let mut first_problem = None;
@@ -335,6 +381,10 @@ impl IndexBuilder {
                         pdq += 1;
                         recs[PDQ].push(Rec::pdq(&h, tag));
                     }
+                    ListHash::Vpdq(frames) => {
+                        let name = e.name.map(|n| String::from_utf8_lossy(&n).into_owned());
+                        videos.push((tag, name, e.line, distinct_frames(&frames)));
+                    }
                 }
             },
             |p| {
@@ -347,7 +397,8 @@ impl IndexBuilder {
                 }
             },
         );
-        let empty = entries.total() == 0 && pdq == 0;
+        let nvideos = videos.len() as u64;
+        let empty = entries.total() == 0 && pdq == 0 && nvideos == 0;
         let fail = match (summary, first_problem) {
             (Err(e), _) => Err(IndexError::List(e)),
             (Ok(_), Some(p)) if strict => Err(IndexError::Malformed {
@@ -375,6 +426,12 @@ impl IndexBuilder {
                 return Err(err);
             }
         };
+        for (tag, given, line, frames) in videos {
+            // A video the list does not name is named by its list and line.
+            let name = given.unwrap_or_else(|| format!("{name}:{line}"));
+            let name = self.string(&name);
+            self.videos.push(VideoRec { tag, name, frames });
+        }
         if !own_labels.is_empty() {
             let mut ids = Vec::with_capacity(own_labels.len());
             for l in &own_labels {
@@ -390,6 +447,11 @@ impl IndexBuilder {
                     if let Some(&id) = ids.get((u32::MAX - r.tag) as usize) {
                         r.tag = id;
                     }
+                }
+            }
+            for v in &mut self.videos[videos_before..] {
+                if let Some(&id) = ids.get((u32::MAX - v.tag) as usize) {
+                    v.tag = id;
                 }
             }
         }
@@ -411,6 +473,7 @@ impl IndexBuilder {
             role: spec.role.unwrap_or_default(),
             entries,
             pdq,
+            videos: nvideos,
             malformed,
             problems,
             notes: summary.notes,
@@ -455,6 +518,7 @@ impl IndexBuilder {
         let (pair, _) = self.pair(name_id, label_id);
         let mut entries = AlgoCounts::default();
         let mut pdq = 0u64;
+        let mut videos = 0u64;
         for h in hashes {
             match h {
                 ListHash::Exact(d) => {
@@ -464,6 +528,17 @@ impl IndexBuilder {
                 ListHash::Pdq(h) => {
                     pdq += 1;
                     self.recs[PDQ].push(Rec::pdq(&h, pair));
+                }
+                ListHash::Vpdq(frames) => {
+                    let name = format!("{name}:{}", videos + 1);
+                    let name = self.string(&name);
+                    let frames = distinct_frames(&frames);
+                    self.videos.push(VideoRec {
+                        tag: pair,
+                        name,
+                        frames,
+                    });
+                    videos += 1;
                 }
             }
         }
@@ -485,10 +560,11 @@ impl IndexBuilder {
             role: Role::Block,
             entries,
             pdq,
+            videos,
             malformed: 0,
             problems: Vec::new(),
             notes: Vec::new(),
-            empty: entries.total() == 0 && pdq == 0,
+            empty: entries.total() == 0 && pdq == 0 && videos == 0,
         })
     }
 
@@ -504,12 +580,13 @@ impl IndexBuilder {
         let algo = match spec.algo {
             None => Algo::Sha1,
             Some(ListType::Exact(a)) => a,
-            Some(ListType::Pdq) => {
+            Some(t @ (ListType::Pdq | ListType::Vpdq)) => {
                 return Err(IndexError::List(ListError::Format {
                     path: spec.path.clone(),
-                    reason: "a DCSO Bloom filter of PDQ hashes cannot be matched (PDQ matches \
-                             by distance, a Bloom filter only by equality)"
-                        .into(),
+                    reason: format!(
+                        "a DCSO Bloom filter of {t} hashes cannot be matched ({t} matches by \
+                         distance, a Bloom filter only by equality)"
+                    ),
                 }))
             }
         };
@@ -557,6 +634,7 @@ impl IndexBuilder {
             role,
             entries: AlgoCounts::default(),
             pdq: 0,
+            videos: 0,
             malformed: 0,
             problems: Vec::new(),
             notes: vec![format!(
@@ -670,6 +748,7 @@ impl IndexBuilder {
             pairs: Vec::new(),
             distinct: AlgoCounts::default(),
             distinct_pdq: 0,
+            frames: Vec::new(),
         };
         for (slot, recs) in self.recs.iter_mut().enumerate() {
             let what = Algo::from_id(slot as u8).map_or("pdq", Algo::name);
@@ -720,6 +799,17 @@ impl IndexBuilder {
                 None => g.distinct_pdq = w as u64,
             }
         }
+        // A video's group is the one of its single (list, label) pair.
+        for v in &mut self.videos {
+            let p = v.tag as usize;
+            if single[p] == u32::MAX {
+                single[p] = (g.starts.len() - 1) as u32;
+                g.pairs.push(v.tag);
+                g.starts.push(g.pairs.len() as u32);
+            }
+            v.tag = single[p];
+        }
+        g.frames = video_frames(&self.videos)?;
         if g.pairs.len() >= u32::MAX as usize {
             return Err(IndexError::TooLarge("too many provenance pairs".into()));
         }
@@ -759,18 +849,44 @@ impl IndexBuilder {
         }
     }
 
-    /// Sections of the file.
-    fn section_count(&self) -> usize {
+    /// The lengths of the multi-index tables' substrings over the vPDQ frame hashes (`rows`
+    /// of them), when there are tables: chosen as for PDQ.
+    fn vpdq_mih_plan(&self, rows: usize) -> Option<Vec<u32>> {
+        match self.pdq_search {
+            _ if rows == 0 => None,
+            PdqSearch::Auto => mih::plan(rows, None),
+            PdqSearch::Linear => None,
+            PdqSearch::Tables(m) => mih::plan(rows, Some(m)),
+        }
+    }
+
+    /// Sections of the file (after [`IndexBuilder::group`]).
+    fn section_count(&self, g: &Grouped) -> usize {
         3 + 2 * self.algos().len()
             + usize::from(!self.recs[PDQ].is_empty())
             + self.mih_plan().as_ref().map_or(0, Vec::len)
             + usize::from(self.needs_roles())
             + self.blooms.len()
+            + if self.videos.is_empty() {
+                0
+            } else {
+                4 + self.vpdq_mih_plan(g.frames.len()).map_or(0, |l| l.len())
+            }
+    }
+
+    /// The format version of the file: [`VERSION`] when it holds videos, else the version
+    /// before them, so that an index without videos stays readable by an older vigie.
+    fn version(&self) -> u32 {
+        if self.videos.is_empty() {
+            VERSION - 1
+        } else {
+            VERSION
+        }
     }
 
     /// An upper bound of the file's size (after [`IndexBuilder::group`]).
     fn size_hint(&self, g: &Grouped) -> usize {
-        let header = HEADER_FIXED + self.section_count() * SECTION_ENTRY + 8;
+        let header = HEADER_FIXED + self.section_count(g) * SECTION_ENTRY + 8;
         let tables: usize = self
             .algos()
             .iter()
@@ -785,11 +901,28 @@ impl IndexBuilder {
                 .as_ref()
                 .map_or(0, |l| mih::section_bytes(self.recs[PDQ].len(), l))
             + ALIGN;
-        let blooms: usize = self
-            .blooms
-            .iter()
-            .map(|(_, _, f)| BLOOM_HEADER + f.bits().len() + ALIGN)
-            .sum();
+        let posts: usize = g.frames.iter().map(|f| f.1.len()).sum();
+        let videos = if self.videos.is_empty() {
+            0
+        } else {
+            let n = g.frames.len();
+            4 + VIDEO_RECORD * self.videos.len()
+                + self.videos.iter().map(|v| v.frames.len()).sum::<usize>()
+                + (32 + 4) * n
+                + 4
+                + VPDQ_POSTING * posts
+                + self
+                    .vpdq_mih_plan(n)
+                    .as_ref()
+                    .map_or(0, |l| mih::section_bytes(n, l))
+                + 5 * ALIGN
+        };
+        let blooms: usize = videos
+            + self
+                .blooms
+                .iter()
+                .map(|(_, _, f)| BLOOM_HEADER + f.bits().len() + ALIGN)
+                .sum::<usize>();
         let small = 8 * self.strings.len()
             + self.strings.iter().map(String::len).sum::<usize>()
             + (LIST_RECORD + 4) * self.lists.len()
@@ -808,7 +941,8 @@ impl IndexBuilder {
         w: &mut W,
         origin: u64,
     ) -> std::io::Result<IndexStats> {
-        let nsections = self.section_count();
+        let nsections = self.section_count(g);
+        let version = self.version();
         let header_len = HEADER_FIXED + nsections * SECTION_ENTRY + 8;
         let algos = self.algos();
         let mih_plan = self.mih_plan();
@@ -926,6 +1060,61 @@ impl IndexBuilder {
             }
         }
 
+        // Known videos: VIDEOS, VIDEO_QUALITY, VPDQ (the distinct frame hashes and where their
+        // postings start), VPDQ_POSTINGS, then the multi-index tables over the frame hashes.
+        if !self.videos.is_empty() {
+            out.begin(KIND_VIDEOS, 0)?;
+            out.put32(self.videos.len())?;
+            let mut first = 0usize;
+            for v in &self.videos {
+                for x in [v.tag as usize, v.name as usize, first, v.frames.len()] {
+                    out.put32(x)?;
+                }
+                first += v.frames.len();
+            }
+            out.end()?;
+            out.begin(KIND_VIDEO_QUALITY, 0)?;
+            for v in &self.videos {
+                let q: Vec<u8> = v.frames.iter().map(|f| f.1).collect();
+                out.put(&q)?;
+            }
+            out.end()?;
+            out.begin(KIND_VPDQ, 0)?;
+            for (h, _) in &g.frames {
+                for w in h {
+                    out.put(&w.to_be_bytes())?;
+                }
+            }
+            let mut start = 0usize;
+            out.put32(start)?;
+            for (_, posts) in &g.frames {
+                start += posts.len();
+                out.put32(start)?;
+            }
+            out.end()?;
+            out.begin(KIND_VPDQ_POSTINGS, 0)?;
+            for (_, posts) in &g.frames {
+                for &(v, q) in posts {
+                    out.put32(v as usize)?;
+                    out.put32(usize::from(q))?;
+                }
+            }
+            out.end()?;
+            if let Some(lengths) = self.vpdq_mih_plan(g.frames.len()) {
+                let words: Vec<[u64; 4]> = g.frames.iter().map(|f| f.0).collect();
+                let mut res = Ok(());
+                mih::build(&words, &lengths, |i, bytes| {
+                    if res.is_ok() {
+                        res = out
+                            .begin(KIND_VPDQ_MIH, i)
+                            .and_then(|()| out.put(&bytes))
+                            .and_then(|()| out.end());
+                    }
+                });
+                res?;
+            }
+        }
+
         // ROLES.
         if self.needs_roles() {
             out.begin(KIND_ROLES, 0)?;
@@ -954,7 +1143,7 @@ impl IndexBuilder {
         debug_assert_eq!(table.len(), nsections);
         let mut h = Vec::with_capacity(header_len);
         h.extend_from_slice(MAGIC);
-        h.extend_from_slice(&VERSION.to_le_bytes());
+        h.extend_from_slice(&version.to_le_bytes());
         h.extend_from_slice(&(nsections as u32).to_le_bytes());
         h.extend_from_slice(&file_len.to_le_bytes());
         h.extend_from_slice(&0u64.to_le_bytes());
@@ -978,6 +1167,8 @@ impl IndexBuilder {
             lists: self.lists.len(),
             distinct: g.distinct,
             distinct_pdq: g.distinct_pdq,
+            videos: self.videos.len() as u64,
+            distinct_vpdq_frames: g.frames.len() as u64,
             provenance_groups: (g.starts.len() - 1) as u64,
         })
     }
@@ -991,6 +1182,38 @@ struct Grouped {
     pairs: Vec<u32>,
     distinct: AlgoCounts,
     distinct_pdq: u64,
+    /// The distinct frame hashes of all known videos, sorted, each with its postings: (video
+    /// number, best quality in that video), by video number.
+    frames: Vec<FrameRow>,
+}
+
+/// The frame table of the known videos: every distinct frame hash with the videos holding it.
+fn video_frames(videos: &[VideoRec]) -> Result<Vec<FrameRow>, IndexError> {
+    if videos.len() >= u32::MAX as usize {
+        return Err(IndexError::TooLarge(format!("{} videos", videos.len())));
+    }
+    let mut all: Vec<([u64; 4], u32, u8)> = videos
+        .iter()
+        .enumerate()
+        .flat_map(|(i, v)| v.frames.iter().map(move |&(h, q)| (h, i as u32, q)))
+        .collect();
+    all.par_sort_unstable();
+    let mut out: Vec<FrameRow> = Vec::new();
+    for (h, v, q) in all {
+        match out.last_mut() {
+            Some((last, posts)) if *last == h => posts.push((v, q)),
+            _ => out.push((h, vec![(v, q)])),
+        }
+    }
+    let posts: usize = out.iter().map(|f| f.1.len()).sum();
+    if out.len() >= u32::MAX as usize || posts >= u32::MAX as usize {
+        return Err(IndexError::TooLarge(format!(
+            "{} distinct vPDQ frame hashes in {} videos",
+            out.len(),
+            videos.len()
+        )));
+    }
+    Ok(out)
 }
 
 /// Writes sections: each starts at a multiple of [`ALIGN`] from the file's start (zero

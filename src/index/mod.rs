@@ -103,6 +103,7 @@ mod mih;
 mod scratch;
 #[cfg(test)]
 pub(crate) mod tests;
+mod video;
 
 use std::fmt;
 use std::io;
@@ -121,14 +122,17 @@ use crate::read::{Data, MmapPolicy};
 pub use build::{IndexBuilder, IndexStats, ListReport, ListSpec, PdqSearch};
 pub use mih::MihInfo;
 use mih::{Mih, KIND_PDQ_MIH};
+pub use video::KnownVideo;
+use video::VideoTable;
 
 /// The first 8 bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"VIGIEIDX";
 /// The format version this code writes.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 /// The oldest format version this code reads: version 2 only added layouts of the
 /// multi-index tables (blocked bucket starts, 3-byte rows) that version 1 files never use,
-/// and version 3 provenance groups of fewer than 4 bytes in the PDQ section.
+/// and version 3 provenance groups of fewer than 4 bytes in the PDQ section; version 4
+/// adds the known videos' sections (`video.rs`), and is written only when there are videos.
 pub const OLDEST_VERSION: u32 = 1;
 /// Most sections a file may declare.
 const MAX_SECTIONS: u32 = 128;
@@ -405,6 +409,10 @@ pub struct IndexInfo {
     pub pdq_search: Option<MihInfo>,
     /// Distinct (list, label) sets shared by digests.
     pub provenance_groups: u64,
+    /// Known videos (vPDQ).
+    pub videos: u64,
+    /// Distinct frame hashes over the known videos.
+    pub vpdq_frames: u64,
 }
 
 impl fmt::Display for IndexInfo {
@@ -485,6 +493,13 @@ impl fmt::Display for IndexInfo {
                 }
             }
         }
+        if self.videos > 0 {
+            writeln!(
+                f,
+                "  videos (vpdq): {} known video(s), {} distinct frame hash(es)",
+                self.videos, self.vpdq_frames
+            )?;
+        }
         Ok(())
     }
 }
@@ -563,6 +578,132 @@ pub struct PdqMatch<'a> {
     pub distance: u32,
     /// The (list, label) pairs the entry was listed with.
     pub hits: ListRefs<'a>,
+}
+
+/// A table of 32-byte hashes in a file (sorted, as the PDQ and vPDQ frame sections hold
+/// them) with its multi-index tables when it has some: what a radius search reads.
+#[derive(Clone, Copy)]
+pub(crate) struct HashRows<'a> {
+    /// The whole file.
+    all: &'a [u8],
+    /// The hashes, 32 bytes each.
+    hashes: &'a [u8],
+    rows: usize,
+    mih: Option<&'a Mih>,
+}
+
+impl HashRows<'_> {
+    /// Calls `out(query, row, distance)` for every row within `threshold` of each of
+    /// `queries`, each row at most once per query, in no particular order; `force_mih` as
+    /// [`Index::pdq_search_by`] takes it.
+    fn search(
+        &self,
+        queries: &[PdqHash],
+        threshold: u32,
+        force_mih: Option<bool>,
+        mut out: impl FnMut(usize, usize, u32),
+    ) {
+        if queries.is_empty() {
+            return;
+        }
+        let (all, hashes) = (self.all, self.hashes);
+        let qs: Vec<[u64; 4]> = queries.iter().map(|q| pdq_words(&q.0)).collect();
+        let mut emit = |row: usize, q: usize, distance: u32| out(q, row, distance);
+        let use_mih = |m: &Mih| force_mih.unwrap_or_else(|| m.cost(threshold) < self.rows as u64);
+        if let Some(mih) = self.mih.filter(|m| use_mih(m)) {
+            let words: Vec<[u64; 4]> = queries.iter().map(|q| mih::be_words(&q.0)).collect();
+            if words.len() < MIH_BATCH_MIN {
+                mih.search(all, hashes, &words, threshold, |qi, row, d| {
+                    emit(row, qi, d)
+                });
+                return;
+            }
+            // Batches of even size whose candidate rows stay within MIH_BATCH_PAIRS.
+            let per_query = mih.candidates(threshold).max(1);
+            let most =
+                ((MIH_BATCH_PAIRS / per_query) as usize).clamp(1, words.len().min(mih::MAX_BATCH));
+            let batch = words.len().div_ceil(words.len().div_ceil(most));
+            for (b, chunk) in words.chunks(batch).enumerate() {
+                mih.search_batch(all, hashes, chunk, threshold, |qi, row, d| {
+                    emit(row, b * batch + qi, d)
+                });
+            }
+            return;
+        }
+        if let [q] = qs[..] {
+            scan::<1>(hashes, 0, &transpose(&[q]), 0, 1, threshold, &mut emit);
+            return;
+        }
+        // Groups of eight queries, the last one padded with its first query (the padding
+        // never reports), transposed for the scan.
+        let groups: Vec<[[u64; PDQ_GROUP]; 4]> = qs
+            .chunks(PDQ_GROUP)
+            .map(|group| {
+                let mut qg = [group[0]; PDQ_GROUP];
+                qg[..group.len()].copy_from_slice(group);
+                transpose(&qg)
+            })
+            .collect();
+        for (tile_no, tile) in hashes.chunks(PDQ_TILE * PDQ_LEN).enumerate() {
+            for (g, (qt, group)) in groups.iter().zip(qs.chunks(PDQ_GROUP)).enumerate() {
+                scan::<PDQ_GROUP>(
+                    tile,
+                    tile_no * PDQ_TILE,
+                    qt,
+                    g * PDQ_GROUP,
+                    group.len(),
+                    threshold,
+                    &mut emit,
+                );
+            }
+        }
+
+        /// `K` queries as words, word-major: `[i][j]` is word `i` of query `j`, so that the
+        /// comparison of one hash with the `K` queries is a loop over lanes that vectorizes.
+        fn transpose<const K: usize>(qs: &[[u64; 4]; K]) -> [[u64; K]; 4] {
+            std::array::from_fn(|i| std::array::from_fn(|j| qs[j][i]))
+        }
+
+        /// Compares every hash of `hashes` (row numbers from `first_row`) with the `K`
+        /// queries of `qt` (transposed; query numbers from `first_q`, the first `live` of
+        /// them real).
+        #[inline(always)]
+        fn scan<const K: usize>(
+            hashes: &[u8],
+            first_row: usize,
+            qt: &[[u64; K]; 4],
+            first_q: usize,
+            live: usize,
+            threshold: u32,
+            emit: &mut impl FnMut(usize, usize, u32),
+        ) {
+            for (i, h) in hashes.chunks_exact(PDQ_LEN).enumerate() {
+                let Some(h) = h.first_chunk::<PDQ_LEN>() else {
+                    continue;
+                };
+                let w = pdq_words(h);
+                let mut bytes = [0u64; K];
+                for (wi, qi) in w.iter().zip(qt) {
+                    for (b, q) in bytes.iter_mut().zip(qi) {
+                        *b += byte_counts(wi ^ q);
+                    }
+                }
+                let mut d = [0u32; K];
+                let mut any = false;
+                for (d, b) in d.iter_mut().zip(bytes) {
+                    *d = byte_sum(b);
+                    any |= *d <= threshold;
+                }
+                if any {
+                    for (j, &d) in d.iter().enumerate().take(live) {
+                        if d <= threshold {
+                            emit(first_row + i, first_q + j, d);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Where the PDQ table lives in the file.
@@ -866,6 +1007,8 @@ pub struct Index {
     pdq: Option<PdqTable>,
     /// Multi-index tables over the PDQ hashes, when the builder made them.
     mih: Option<Mih>,
+    /// Known videos (vPDQ), when the index has some.
+    videos: Option<VideoTable>,
     blooms: Vec<BloomTable>,
     /// What [`Index::verify_checksums`] found (`None`: every checksum holds), once computed.
     checksums: std::sync::OnceLock<Option<String>>,
@@ -1173,10 +1316,22 @@ impl Index {
             pdq.as_ref().map_or(0, |t| t.rows),
         )
         .map_err(corrupt)?;
+        let videos = VideoTable::open(data.bytes(), &sections, version).map_err(corrupt)?;
         for s in &sections {
             match s.kind {
-                KIND_STRINGS | KIND_LISTS | KIND_PROVENANCE | KIND_RECORDS | KIND_PDQ
-                | KIND_ROLES | KIND_BLOOM | KIND_PDQ_MIH => {}
+                KIND_STRINGS
+                | KIND_LISTS
+                | KIND_PROVENANCE
+                | KIND_RECORDS
+                | KIND_PDQ
+                | KIND_ROLES
+                | KIND_BLOOM
+                | KIND_PDQ_MIH
+                | video::KIND_VIDEOS
+                | video::KIND_VIDEO_QUALITY
+                | video::KIND_VPDQ
+                | video::KIND_VPDQ_POSTINGS
+                | video::KIND_VPDQ_MIH => {}
                 KIND_BUCKETS => {
                     let has = Algo::from_id((s.param & 0xFF) as u8)
                         .filter(|_| s.param < 256)
@@ -1200,6 +1355,7 @@ impl Index {
             tables,
             pdq,
             mih,
+            videos,
             blooms,
             data,
             checksums: std::sync::OnceLock::new(),
@@ -1267,6 +1423,9 @@ impl Index {
             .collect();
         if self.pdq_len() > 0 {
             v.push(ListType::Pdq);
+        }
+        if self.video_count() > 0 {
+            v.push(ListType::Vpdq);
         }
         v
     }
@@ -1479,15 +1638,17 @@ impl Index {
         mut out: impl FnMut(usize, PdqMatch<'_>),
     ) {
         let Some(t) = &self.pdq else { return };
-        if queries.is_empty() {
-            return;
-        }
         let all = self.data.bytes();
         let Some(hashes) = all.get(t.hashes.clone()) else {
             return;
         };
-        let qs: Vec<[u64; 4]> = queries.iter().map(|q| pdq_words(&q.0)).collect();
-        let mut emit = |row: usize, q: usize, distance: u32| {
+        let table = HashRows {
+            all,
+            hashes,
+            rows: t.rows,
+            mih: self.mih.as_ref(),
+        };
+        table.search(queries, threshold, force_mih, |q, row, distance| {
             let at = row * PDQ_LEN;
             let mut hash = PdqHash::ZERO;
             hash.0.copy_from_slice(&hashes[at..at + PDQ_LEN]);
@@ -1500,101 +1661,7 @@ impl Index {
                     hits: self.hits(all, g),
                 },
             );
-        };
-        let use_mih = |m: &Mih| force_mih.unwrap_or_else(|| m.cost(threshold) < t.rows as u64);
-        if let Some(mih) = self.mih.as_ref().filter(|m| use_mih(m)) {
-            let words: Vec<[u64; 4]> = queries.iter().map(|q| mih::be_words(&q.0)).collect();
-            if words.len() < MIH_BATCH_MIN {
-                mih.search(all, hashes, &words, threshold, |qi, row, d| {
-                    emit(row, qi, d)
-                });
-                return;
-            }
-            // Batches of even size whose candidate rows stay within MIH_BATCH_PAIRS.
-            let per_query = mih.candidates(threshold).max(1);
-            let most =
-                ((MIH_BATCH_PAIRS / per_query) as usize).clamp(1, words.len().min(mih::MAX_BATCH));
-            let batch = words.len().div_ceil(words.len().div_ceil(most));
-            for (b, chunk) in words.chunks(batch).enumerate() {
-                mih.search_batch(all, hashes, chunk, threshold, |qi, row, d| {
-                    emit(row, b * batch + qi, d)
-                });
-            }
-            return;
-        }
-        if let [q] = qs[..] {
-            scan::<1>(hashes, 0, &transpose(&[q]), 0, 1, threshold, &mut emit);
-            return;
-        }
-        // Groups of eight queries, the last one padded with its first query (the padding
-        // never reports), transposed for the scan.
-        let groups: Vec<[[u64; PDQ_GROUP]; 4]> = qs
-            .chunks(PDQ_GROUP)
-            .map(|group| {
-                let mut qg = [group[0]; PDQ_GROUP];
-                qg[..group.len()].copy_from_slice(group);
-                transpose(&qg)
-            })
-            .collect();
-        for (tile_no, tile) in hashes.chunks(PDQ_TILE * PDQ_LEN).enumerate() {
-            for (g, (qt, group)) in groups.iter().zip(qs.chunks(PDQ_GROUP)).enumerate() {
-                scan::<PDQ_GROUP>(
-                    tile,
-                    tile_no * PDQ_TILE,
-                    qt,
-                    g * PDQ_GROUP,
-                    group.len(),
-                    threshold,
-                    &mut emit,
-                );
-            }
-        }
-
-        /// `K` queries as words, word-major: `[i][j]` is word `i` of query `j`, so that the
-        /// comparison of one hash with the `K` queries is a loop over lanes that vectorizes.
-        fn transpose<const K: usize>(qs: &[[u64; 4]; K]) -> [[u64; K]; 4] {
-            std::array::from_fn(|i| std::array::from_fn(|j| qs[j][i]))
-        }
-
-        /// Compares every hash of `hashes` (row numbers from `first_row`) with the `K`
-        /// queries of `qt` (transposed; query numbers from `first_q`, the first `live` of
-        /// them real).
-        #[inline(always)]
-        fn scan<const K: usize>(
-            hashes: &[u8],
-            first_row: usize,
-            qt: &[[u64; K]; 4],
-            first_q: usize,
-            live: usize,
-            threshold: u32,
-            emit: &mut impl FnMut(usize, usize, u32),
-        ) {
-            for (i, h) in hashes.chunks_exact(PDQ_LEN).enumerate() {
-                let Some(h) = h.first_chunk::<PDQ_LEN>() else {
-                    continue;
-                };
-                let w = pdq_words(h);
-                let mut bytes = [0u64; K];
-                for (wi, qi) in w.iter().zip(qt) {
-                    for (b, q) in bytes.iter_mut().zip(qi) {
-                        *b += byte_counts(wi ^ q);
-                    }
-                }
-                let mut d = [0u32; K];
-                let mut any = false;
-                for (d, b) in d.iter_mut().zip(bytes) {
-                    *d = byte_sum(b);
-                    any |= *d <= threshold;
-                }
-                if any {
-                    for (j, &d) in d.iter().enumerate().take(live) {
-                        if d <= threshold {
-                            emit(first_row + i, first_q + j, d);
-                        }
-                    }
-                }
-            }
-        }
+        });
     }
 
     /// The pairs of provenance group `g` (empty when the reference is out of range).
@@ -1676,6 +1743,8 @@ impl Index {
                 .map_or(0, |t| (t.hashes.len() + t.groups.len()) as u64),
             pdq_search: self.mih.as_ref().map(Mih::info),
             provenance_groups: self.group_count as u64,
+            videos: self.video_count() as u64,
+            vpdq_frames: self.vpdq_frame_count() as u64,
         }
     }
 
@@ -1807,6 +1876,9 @@ impl Index {
             if let Some(mih) = &self.mih {
                 mih.verify(b, hashes).map_err(corrupt)?;
             }
+        }
+        if let Some(t) = &self.videos {
+            t.verify(self).map_err(corrupt)?;
         }
         Ok(())
     }

@@ -393,11 +393,11 @@ fn corrupt_header_and_version_errors() {
         IndexError::NotAnIndex { .. }
     ));
     let mut b = bytes.clone();
-    b[8] = 4;
+    b[8] = 5;
     let err = open_bytes(b).unwrap_err();
-    assert!(matches!(err, IndexError::Version { found: 4, .. }), "{err}");
-    assert!(err.to_string().contains("version 4"), "{err}");
-    assert!(err.to_string().contains("versions 1 to 3"), "{err}");
+    assert!(matches!(err, IndexError::Version { found: 5, .. }), "{err}");
+    assert!(err.to_string().contains("version 5"), "{err}");
+    assert!(err.to_string().contains("versions 1 to 4"), "{err}");
     // Version 1 files are still read.
     let mut b = bytes.clone();
     b[8] = 1;
@@ -782,7 +782,7 @@ fn pdq_search_equals_brute_force() {
         for k in [0, 1, 5, 30, 31, 32, 50, 62, 63, 64, 70] {
             let near = ListHash::Pdq(flip_bits(&mut rng, q, k));
             if (i + k) % 3 == 0 {
-                b.push(near);
+                b.push(near.clone());
             }
             a.push(near);
         }
@@ -1437,4 +1437,87 @@ fn check_v2(bytes: Vec<u8>, set: &[PdqHash]) {
         let want = vec![(format!("l{}", i % 7), format!("c{}", i % 7))];
         assert_eq!(found.iter().next().unwrap().2, want, "hash {i}");
     }
+}
+
+/// A vPDQ hash of `n` frames: frame `i` has hash `base` with byte `i % 32` xored by `i`,
+/// quality `q(i)`.
+fn video_frames(base: u8, n: usize, q: impl Fn(usize) -> u8) -> ListHash {
+    let frames: Vec<crate::video::VpdqFrame> = (0..n)
+        .map(|i| {
+            let mut h = PdqHash([base; 32]);
+            h.0[i % 32] ^= (i as u8).wrapping_add(1);
+            crate::video::VpdqFrame {
+                frame: i as u64,
+                hash: h,
+                quality: q(i),
+                timestamp: i as f32,
+            }
+        })
+        .collect();
+    ListHash::Vpdq(frames.into())
+}
+
+#[test]
+fn known_videos_round_trip_and_are_searched_by_frame() {
+    for search in [PdqSearch::Linear, PdqSearch::Tables(16)] {
+        let mut b = IndexBuilder::new();
+        b.set_pdq_search(search);
+        // Video 2 repeats video 1's first frames (a shared frame has two postings); video 1
+        // lists its frame 0 twice, the second time at a better quality.
+        let mut v1 = video_frames(0x11, 6, |i| if i == 0 { 20 } else { 90 });
+        if let ListHash::Vpdq(f) = &mut v1 {
+            let mut again = f[0];
+            again.quality = 70;
+            let mut frames = f.to_vec();
+            frames.push(again);
+            *f = frames.into();
+        }
+        let v2 = video_frames(0x11, 3, |_| 40);
+        let v3 = video_frames(0xEE, 4, |_| 100);
+        b.add_hashes("partner", "terror", "feed.csv", [v1, v2, v3])
+            .unwrap();
+        let idx = b.into_index().unwrap();
+        assert_eq!(idx.info().version, VERSION);
+        idx.verify().unwrap();
+        assert_eq!(idx.video_count(), 3);
+        assert_eq!(idx.vpdq_frame_count(), 6 + 4);
+        assert!(idx.holds().contains(&ListType::Vpdq));
+        let v = idx.video(0).unwrap();
+        assert_eq!(v.name, "partner:1");
+        assert_eq!(v.qualities.len(), 6);
+        // Frame 0 counts at its best quality, 70.
+        assert_eq!(v.frames_at_least(50), 6);
+        assert_eq!(idx.video(1).unwrap().frames_at_least(50), 0);
+        let hit: Vec<_> = idx.video(2).unwrap().hits.collect();
+        assert_eq!((hit[0].list, hit[0].label), ("partner", "terror"));
+        assert!(idx.video(3).is_none());
+        // Frame 1 of video 1 (and 2), searched at distance 0 and at a distance.
+        let ListHash::Vpdq(f) = video_frames(0x11, 6, |_| 0) else {
+            unreachable!()
+        };
+        let mut found = Vec::new();
+        idx.vpdq_search_many(&[f[1].hash], 0, |q, row, d| found.push((q, row, d)));
+        assert_eq!(found.len(), 1, "{search:?}");
+        let posts: Vec<_> = idx.vpdq_postings(found[0].1).collect();
+        assert_eq!(posts, vec![(0, 90), (1, 40)]);
+        let mut near = f[1].hash;
+        near.0[31] ^= 0x0F;
+        let mut rows = BTreeSet::new();
+        idx.vpdq_search_many(&[near], 4, |_, row, d| {
+            assert!(d <= 4);
+            rows.insert(row);
+        });
+        assert!(rows.contains(&found[0].1), "{search:?}");
+        assert_eq!(idx.vpdq_postings(usize::MAX).count(), 0);
+    }
+}
+
+#[test]
+fn an_index_without_videos_keeps_the_version_older_vigie_reads() {
+    let mut b = IndexBuilder::new();
+    b.add_hashes("l", "l", "l", [ListHash::Pdq(PdqHash([7; 32]))])
+        .unwrap();
+    let idx = b.into_index().unwrap();
+    assert_eq!(idx.info().version, VERSION - 1);
+    assert_eq!(idx.video_count(), 0);
 }

@@ -45,6 +45,7 @@ use serde::Serialize;
 
 use crate::hash::{Algo, Digest};
 use crate::perceptual::pdq::PdqHash;
+use crate::video::VpdqFrame;
 
 pub mod bloom;
 
@@ -183,6 +184,9 @@ pub enum ListType {
     Exact(Algo),
     /// PDQ perceptual hashes (64 hex digits).
     Pdq,
+    /// vPDQ video hashes: one entry per known video, its frames' PDQ hashes with their
+    /// quality and timestamp.
+    Vpdq,
 }
 
 impl From<Algo> for ListType {
@@ -196,6 +200,7 @@ impl fmt::Display for ListType {
         match self {
             ListType::Exact(a) => write!(f, "{a}"),
             ListType::Pdq => f.write_str("pdq"),
+            ListType::Vpdq => f.write_str("vpdq"),
         }
     }
 }
@@ -207,8 +212,11 @@ impl std::str::FromStr for ListType {
         if s.eq_ignore_ascii_case("pdq") {
             return Ok(ListType::Pdq);
         }
+        if s.eq_ignore_ascii_case("vpdq") {
+            return Ok(ListType::Vpdq);
+        }
         s.parse::<Algo>().map(ListType::Exact).map_err(|_| {
-            format!("unknown list type '{s}' (expected md5, sha1, sha256, xxh3_128 or pdq)")
+            format!("unknown list type '{s}' (expected md5, sha1, sha256, xxh3_128, pdq or vpdq)")
         })
     }
 }
@@ -216,12 +224,13 @@ impl std::str::FromStr for ListType {
 /// `--type` values on the command line: every exact algorithm, and `pdq`.
 impl clap::ValueEnum for ListType {
     fn value_variants<'a>() -> &'a [Self] {
-        const ALL: [ListType; 5] = [
+        const ALL: [ListType; 6] = [
             ListType::Exact(Algo::Md5),
             ListType::Exact(Algo::Sha1),
             ListType::Exact(Algo::Sha256),
             ListType::Exact(Algo::Xxh3_128),
             ListType::Pdq,
+            ListType::Vpdq,
         ];
         &ALL
     }
@@ -230,17 +239,21 @@ impl clap::ValueEnum for ListType {
         Some(clap::builder::PossibleValue::new(match self {
             ListType::Exact(a) => a.name(),
             ListType::Pdq => "pdq",
+            ListType::Vpdq => "vpdq",
         }))
     }
 }
 
-/// One hash read from a list: an exact digest or a PDQ hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// One hash read from a list: an exact digest, a PDQ hash, or a video's vPDQ hash.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ListHash {
     /// An exact digest.
     Exact(Digest),
     /// A PDQ hash.
     Pdq(PdqHash),
+    /// The vPDQ hash of one video: its hashed frames, in the list's order (`frame` is the
+    /// frame number the list gives, else the frame's place in the list).
+    Vpdq(Box<[VpdqFrame]>),
 }
 
 impl ListHash {
@@ -248,7 +261,7 @@ impl ListHash {
     pub fn as_exact(&self) -> Option<&Digest> {
         match self {
             ListHash::Exact(d) => Some(d),
-            ListHash::Pdq(_) => None,
+            ListHash::Pdq(_) | ListHash::Vpdq(_) => None,
         }
     }
 
@@ -256,7 +269,7 @@ impl ListHash {
     pub fn as_pdq(&self) -> Option<&PdqHash> {
         match self {
             ListHash::Pdq(p) => Some(p),
-            ListHash::Exact(_) => None,
+            ListHash::Exact(_) | ListHash::Vpdq(_) => None,
         }
     }
 
@@ -265,6 +278,7 @@ impl ListHash {
         match self {
             ListHash::Exact(d) => ListType::Exact(d.algo()),
             ListHash::Pdq(_) => ListType::Pdq,
+            ListHash::Vpdq(_) => ListType::Vpdq,
         }
     }
 }
@@ -1108,6 +1122,12 @@ fn parse_hex_checked(
             return PdqHash::from_hex(s)
                 .map(ListHash::Pdq)
                 .map_err(|_| format!("bad hash {}", quote(tok)));
+        }
+        (Some(ListType::Vpdq), _) | (None, Some(ListType::Vpdq)) => {
+            return Err(format!(
+                "{} hex digits: a vPDQ hash is a list of frames, not one hex value",
+                tok.len()
+            ));
         }
         (Some(ListType::Exact(a)), _) | (None, Some(ListType::Exact(a))) => a,
         (None, None) => algo_from_hex_len(tok.len()).ok_or_else(|| {

@@ -169,7 +169,7 @@ pub(super) fn read_rdsv3(
         .filter(|&a| match declared {
             None => true,
             Some(ListType::Exact(d)) => d == a,
-            Some(ListType::Pdq) => false,
+            Some(ListType::Pdq | ListType::Vpdq) => false,
         })
         .collect();
     if algos.is_empty() {

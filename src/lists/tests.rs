@@ -866,6 +866,7 @@ fn manifest_file(m: &[serde_json::Value], h: &ListHash) -> Option<(String, Strin
     let (key, hex) = match h {
         ListHash::Exact(d) => (d.algo().name().to_string(), d.to_hex()),
         ListHash::Pdq(p) => ("pdq".to_string(), p.to_string()),
+        ListHash::Vpdq(_) => return None,
     };
     m.iter()
         .find(|r| r.get(&key).and_then(|v| v.as_str()) == Some(hex.as_str()))
@@ -1068,6 +1069,7 @@ fn vics_2_0_media_with_categories_and_pdq() {
             .find(|e| match &e.hash {
                 ListHash::Exact(d) => d.to_hex() == hex,
                 ListHash::Pdq(p) => p.to_string() == hex,
+                ListHash::Vpdq(_) => false,
             })
             .map(|e| (e.label.clone(), e.name.clone(), e.line))
             .unwrap()
@@ -1230,7 +1232,7 @@ fn json_record_over_a_limit_is_skipped_and_reading_goes_on() {
     ];
     for (bad, why) in cases {
         let (_, e, p) = run_json(&vics_around(&bad)).unwrap();
-        let hashes: Vec<_> = e.iter().map(|e| e.hash).collect();
+        let hashes: Vec<_> = e.iter().map(|e| e.hash.clone()).collect();
         assert_eq!(
             hashes,
             vec![exact(Algo::Md5, HELLO_MD5), exact(Algo::Md5, JPG_MD5)],

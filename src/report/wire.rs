@@ -295,7 +295,7 @@ impl Evidence {
 }
 
 /// Column names of `vigie scan --format csv`.
-pub const SCAN_CSV_HEADER: [&str; 25] = [
+pub const SCAN_CSV_HEADER: [&str; 30] = [
     "verdict",
     "path",
     "path_bytes",
@@ -321,6 +321,11 @@ pub const SCAN_CSV_HEADER: [&str; 25] = [
     "pdq_quality",
     "phash",
     "dhash",
+    "matched_video",
+    "query_match_pct",
+    "compared_match_pct",
+    "segments",
+    "timestamp",
 ];
 
 /// One `vigie scan` record: a hit, or with `--all` a clean or failed item.
@@ -356,6 +361,22 @@ pub struct ScanRecord {
     /// For a hit in a Bloom filter (probable, not certain): the filter's false-positive rate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fpr: Option<f64>,
+    /// For a `vpdq` hit: the known video's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_video: Option<String>,
+    /// For a `vpdq` hit: the share (percent) of the item's distinct frames that matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_match_pct: Option<f64>,
+    /// For a `vpdq` hit: the share (percent) of the known video's distinct frames that
+    /// matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compared_match_pct: Option<f64>,
+    /// For a `vpdq` hit: the item's time ranges that matched, `[[start_s, end_s], ...]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments: Option<Vec<[f64; 2]>>,
+    /// For a `pdq` hit of a video frame: the frame's time in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<f64>,
     /// Failure category.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<&'static str>,
@@ -384,6 +405,11 @@ impl ScanRecord {
             matched_hash: None,
             role: None,
             fpr: None,
+            matched_video: None,
+            query_match_pct: None,
+            compared_match_pct: None,
+            segments: None,
+            timestamp: None,
             error_kind: None,
             error: None,
             hashes: evidence.clone(),
@@ -404,13 +430,19 @@ impl ScanRecord {
                 .iter()
                 .map(|h| ScanRecord {
                     algorithm: Some(h.algorithm),
-                    hash: Some(h.hash.clone()),
+                    // A vpdq hit has no one hash of the item: its frames matched.
+                    hash: (!h.hash.is_empty()).then(|| h.hash.clone()),
                     list: Some(h.list.clone()),
                     label: Some(h.label.clone()),
                     distance: Some(h.distance),
                     matched_hash: h.matched_hash.clone(),
                     role: Some(h.role.name()),
                     fpr: h.fpr,
+                    matched_video: h.video.as_ref().map(|v| v.name.clone()),
+                    query_match_pct: h.video.as_ref().map(|v| v.query_match_pct),
+                    compared_match_pct: h.video.as_ref().map(|v| v.compared_match_pct),
+                    segments: h.video.as_ref().map(|v| v.segments.clone()),
+                    timestamp: h.timestamp,
                     ..base(v.name())
                 })
                 .collect(),
@@ -440,6 +472,17 @@ impl ScanRecord {
             self.fpr.map(|f| format!("{f:e}")).unwrap_or_default(),
         ];
         row.extend(self.hashes.csv_fields());
+        let num = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
+        row.extend([
+            self.matched_video.clone().unwrap_or_default(),
+            num(self.query_match_pct),
+            num(self.compared_match_pct),
+            self.segments
+                .as_ref()
+                .map(|s| serde_json::to_string(s).unwrap_or_default())
+                .unwrap_or_default(),
+            num(self.timestamp),
+        ]);
         row
     }
 }

@@ -137,7 +137,7 @@ impl Default for VideoConfig {
 }
 
 /// One hashed frame.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug)]
 pub struct VpdqFrame {
     /// 0-based frame number in decoding output order.
     pub frame: u64,
@@ -147,6 +147,32 @@ pub struct VpdqFrame {
     pub quality: u8,
     /// Seconds from the start, as the reference computes it (float32 `frame / frame_rate`).
     pub timestamp: f32,
+}
+
+/// Frames are equal when every field is, the timestamp bit for bit (so that `Eq` holds).
+impl PartialEq for VpdqFrame {
+    fn eq(&self, o: &VpdqFrame) -> bool {
+        (
+            self.frame,
+            self.hash,
+            self.quality,
+            self.timestamp.to_bits(),
+        ) == (o.frame, o.hash, o.quality, o.timestamp.to_bits())
+    }
+}
+
+impl Eq for VpdqFrame {}
+
+impl std::hash::Hash for VpdqFrame {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (
+            self.frame,
+            self.hash,
+            self.quality,
+            self.timestamp.to_bits(),
+        )
+            .hash(h);
+    }
 }
 
 impl VpdqFrame {
