@@ -54,7 +54,7 @@ import sys
 
 import numpy as np
 
-VERSION = 3  # bump when the generator's output changes
+VERSION = 4  # bump when the generator's output changes
 N_SOURCES = 100
 N_UNRELATED_NEW = 60
 N_UNRELATED_SIMILAR = 40
@@ -228,10 +228,10 @@ def transform_cmd(src, t, out):
     if "scale" in t:
         vf.append(f"scale={t['scale']}")
     if t.get("watermark") == "text":
-        vf.append(f"drawtext=fontfile={FONT}:text='{t['wm_text']}':fontsize=h/12:fontcolor=white@0.8:x=w/20:y=h-2*th")
+        vf.append(f"drawtext=fontfile={FONT}:text='{t['wm_text']}':fontsize=h/20:fontcolor=white@0.6:x=w/30:y=h-2*th")
     elif t.get("watermark") == "logo":
-        vf.append("drawbox=x=iw*0.78:y=ih*0.04:w=iw*0.18:h=ih*0.14:color=red@0.7:t=fill,"
-                  "drawbox=x=iw*0.80:y=ih*0.06:w=iw*0.14:h=ih*0.10:color=white@0.8:t=fill")
+        vf.append("drawbox=x=iw*0.85:y=ih*0.04:w=iw*0.11:h=ih*0.08:color=red@0.6:t=fill,"
+                  "drawbox=x=iw*0.87:y=ih*0.055:w=iw*0.07:h=ih*0.05:color=white@0.6:t=fill")
     if "fps" in t:
         vf.append(f"fps={t['fps']}")
     vf.append("scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p")
@@ -375,8 +375,20 @@ def main():
         queries.append({"name": f"q{N_SOURCES + N_UNRELATED_NEW + j:03d}", "kind": "similar", "like": f"known-{base:05d}",
                         "scenes": similar_source(r, sources[base]), "ext": ".mp4"})
 
+    os.makedirs(os.path.join(work, "cmd"), exist_ok=True)
+
+    def cmdfile(path):
+        return os.path.join(work, "cmd", os.path.basename(path) + ".sha256")
+
     def todo(path, cmd):
-        return None if os.path.exists(path) else (path, cmd)
+        """A video is made again when its ffmpeg command changed (its digest is kept beside it)."""
+        digest = hashlib.sha256(json.dumps(cmd[:-1]).encode()).hexdigest()
+        try:
+            if open(cmdfile(path)).read() == digest and os.path.exists(path):
+                return None
+        except OSError:
+            pass
+        return (path, cmd, digest)
 
     jobs = []
     for i, s in enumerate(sources):
@@ -389,9 +401,11 @@ def main():
     jobs = [j for j in jobs if j]
 
     def do(job):
-        path, cmd = job
+        path, cmd, digest = job
         run(cmd)
         os.replace(cmd[-1], path)
+        with open(cmdfile(path), "w") as fh:
+            fh.write(digest)
 
     print(f"corpus: making {len(jobs)} source videos with ffmpeg ({a.jobs} jobs)", file=sys.stderr)
     with cf.ThreadPoolExecutor(a.jobs) as ex:
@@ -400,16 +414,19 @@ def main():
     for q in queries:
         if q["kind"] == "copy":
             p = os.path.join(qdir, q["name"] + q["ext"])
-            if not os.path.exists(p):
-                tmp = os.path.join(qdir, q["name"] + ".part" + q["ext"])
-                jobs.append((p, transform_cmd(os.path.join(kdir, q["source"] + ".mp4"), q, tmp)))
+            tmp = os.path.join(qdir, q["name"] + ".part" + q["ext"])
+            jobs.append(todo(p, transform_cmd(os.path.join(kdir, q["source"] + ".mp4"), q, tmp)))
+    jobs = [j for j in jobs if j]
     print(f"corpus: making {len(jobs)} transformed copies", file=sys.stderr)
     with cf.ThreadPoolExecutor(a.jobs) as ex:
         list(ex.map(do, jobs))
 
     vids = [(os.path.join(kdir, f"known-{i:05d}.mp4"), f"known-{i:05d}") for i in range(N_SOURCES)]
     vids += [(os.path.join(qdir, q["name"] + q["ext"]), q["name"]) for q in queries]
-    hjobs = [(p, os.path.join(hdir, n + ".json")) for p, n in vids if not os.path.exists(os.path.join(hdir, n + ".json"))]
+    def fresh(p, h):  # a hash file newer than its video
+        return os.path.exists(h) and os.path.getmtime(h) >= os.path.getmtime(p)
+
+    hjobs = [(p, os.path.join(hdir, n + ".json")) for p, n in vids if not fresh(p, os.path.join(hdir, n + ".json"))]
     print(f"corpus: hashing {len(hjobs)} videos with the reference (vpdq, 1 hash/s)", file=sys.stderr)
     with cf.ProcessPoolExecutor(a.jobs) as ex:
         list(ex.map(hash_video, hjobs))
