@@ -168,5 +168,5 @@ VIGIE_VERS=""
 [[ "$VIGIE_ON" == 1 ]] && VIGIE_VERS="$("$VIGIE" --version 2>/dev/null || true)"
 COMMIT="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')"
 (cd "$HERE" && "$PY" report.py --dir "$DIR" --runs "$RUNS" --vigie "$VIGIE_ON" --scan "$SCAN" \
-    --versions "$PYVERS; ffmpeg $FFVERS; $VIGIE_VERS" --commit "$COMMIT" --cores "$(nproc)")
+    --versions "$PYVERS; ffmpeg $FFVERS${VIGIE_VERS:+; $VIGIE_VERS}" --commit "$COMMIT" --cores "$(nproc)")
 exit $status
