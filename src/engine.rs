@@ -436,6 +436,11 @@ impl Engine {
         &self.cfg.perceptual
     }
 
+    /// Whether and how videos are hashed.
+    pub fn video(&self) -> &VideoConfig {
+        &self.cfg.video
+    }
+
     /// Worker threads.
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()

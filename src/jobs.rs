@@ -472,12 +472,16 @@ impl SummaryRecord<'_> {
 /// the threads or the display, which change no record).
 fn fingerprint(engine: &Engine, opts: &RunOptions, job: &str, format: &str) -> u128 {
     let text = format!(
-        "{job}\n{format}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        "{job}\n{format}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
         opts.inputs,
         opts.shard,
         opts.output,
         engine.algos(),
         engine.perceptual(),
+        engine.video(),
+        engine
+            .matcher()
+            .map(|m| (m.pdq_threshold, m.dihedral, m.vpdq)),
         engine.index().map(|i| i.info()),
     );
     xxhash_rust::xxh3::xxh3_128(text.as_bytes())

@@ -249,9 +249,9 @@ struct HashArgs {
     /// phash, dhash, for videos vpdq (default: md5,sha1,sha256; list formats pick their own).
     #[arg(long, value_name = "ALGOS")]
     algo: Option<String>,
-    /// Output format: te is ThreatExchange signal lines (`pdq <hex>` per image), te-csv the
-    /// ThreatExchange dataset CSV, vics Project VIC VICS 2.0 Media JSON, nsrl NSRL RDS 2.x
-    /// NSRLFile.txt.
+    /// Output format: te is ThreatExchange signal lines (`pdq <hex>` per image, with `--algo
+    /// vpdq` a `vpdq [...]` signal per video), te-csv the ThreatExchange dataset CSV (the same
+    /// signals), vics Project VIC VICS 2.0 Media JSON, nsrl NSRL RDS 2.x NSRLFile.txt.
     #[arg(long, short = 'f', value_enum, default_value_t = HashFormat::Jsonl)]
     format: HashFormat,
     /// Decode large JPEGs at reduced scale (1/2, 1/4 or 1/8, both sides kept >= 512 px):
@@ -620,9 +620,13 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
     if quiet {
         return;
     }
+    let videos = match rep.videos {
+        0 => String::new(),
+        n => format!(", videos (vpdq): {n}"),
+    };
     msg!(
-        "vigie: list {} ({}): {} format, {}list, label {:?}, entries: {}, pdq: {}, malformed \
-         lines: {}",
+        "vigie: list {} ({}): {} format, {}list, label {:?}, entries: {}, pdq: {}{videos}, \
+         malformed lines: {}",
         rep.name,
         rep.path,
         serde_json::to_value(rep.format)

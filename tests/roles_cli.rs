@@ -309,7 +309,8 @@ fn scan_with_ad_hoc_allowlist_and_bloom_only_known_exits_zero() {
     let header = lines.next().unwrap();
     assert!(
         header.ends_with(
-            ",matched_hash,role,fpr,md5,sha1,sha256,xxh3_128,pdq,pdq_quality,phash,dhash"
+            ",matched_hash,role,fpr,md5,sha1,sha256,xxh3_128,pdq,pdq_quality,phash,dhash,\
+             matched_video,query_match_pct,compared_match_pct,segments,timestamp"
         ),
         "{header}"
     );

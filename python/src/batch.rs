@@ -45,7 +45,7 @@ const COLUMNS: [(&str, Col); 21] = [
 ];
 
 /// The fields of one hit, named as in the CLI's `scan` records.
-const HIT_FIELDS: [(&str, Col); 8] = [
+const HIT_FIELDS: [(&str, Col); 13] = [
     ("algorithm", Col::Str),
     ("hash", Col::Str),
     ("list", Col::Str),
@@ -54,6 +54,11 @@ const HIT_FIELDS: [(&str, Col); 8] = [
     ("matched_hash", Col::Str),
     ("role", Col::Str),
     ("fpr", Col::F64),
+    ("matched_video", Col::Str),
+    ("query_match_pct", Col::F64),
+    ("compared_match_pct", Col::F64),
+    ("segments", Col::Segments),
+    ("timestamp", Col::F64),
 ];
 
 #[derive(Clone, Copy)]
@@ -64,6 +69,8 @@ enum Col {
     F64,
     Bool,
     StrList,
+    /// A video hit's time ranges: `[[start_s, end_s], ...]`.
+    Segments,
     Hits,
 }
 
@@ -83,6 +90,10 @@ impl Col {
             Col::F64 => DataType::Float64,
             Col::Bool => DataType::Boolean,
             Col::StrList => DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+            Col::Segments => DataType::List(Arc::new(Field::new_list_field(
+                DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true))),
+                true,
+            ))),
             Col::Hits => DataType::List(Arc::new(Field::new_list_field(
                 DataType::Struct(hit_fields()),
                 true,
@@ -152,6 +163,9 @@ impl Rows {
                 match c {
                     Col::I32 => Box::new(Int32Builder::new()),
                     Col::F64 => Box::new(Float64Builder::new()),
+                    Col::Segments => {
+                        Box::new(ListBuilder::new(ListBuilder::new(Float64Builder::new())))
+                    }
                     _ => Box::new(StringBuilder::new()),
                 }
             })
@@ -276,8 +290,12 @@ fn push_hit(b: &mut StructBuilder, hit: &Hit) {
         b.field_builder(i)
             .expect("a string field of the hit struct")
     }
+    fn f(b: &mut StructBuilder, i: usize) -> &mut Float64Builder {
+        b.field_builder(i).expect("a float field of the hit struct")
+    }
     s(b, 0).append_value(hit.algorithm);
-    s(b, 1).append_value(&hit.hash);
+    // A vpdq hit has no one hash of the item (the CLI leaves `hash` out).
+    s(b, 1).append_option((!hit.hash.is_empty()).then_some(hit.hash.as_str()));
     s(b, 2).append_value(&hit.list);
     s(b, 3).append_value(&hit.label);
     b.field_builder::<Int32Builder>(4)
@@ -285,9 +303,25 @@ fn push_hit(b: &mut StructBuilder, hit: &Hit) {
         .append_value(i32::try_from(hit.distance).unwrap_or(i32::MAX));
     s(b, 5).append_option(hit.matched_hash.as_deref());
     s(b, 6).append_value(hit.role.name());
-    b.field_builder::<Float64Builder>(7)
-        .expect("the fpr field")
-        .append_option(hit.fpr);
+    f(b, 7).append_option(hit.fpr);
+    let video = hit.video.as_deref();
+    s(b, 8).append_option(video.map(|v| v.name.as_str()));
+    f(b, 9).append_option(video.map(|v| v.query_match_pct));
+    f(b, 10).append_option(video.map(|v| v.compared_match_pct));
+    let seg = b
+        .field_builder::<ListBuilder<ListBuilder<Float64Builder>>>(11)
+        .expect("the segments field");
+    match video {
+        Some(v) => {
+            for s in &v.segments {
+                seg.values().values().append_slice(s);
+                seg.values().append(true);
+            }
+            seg.append(true);
+        }
+        None => seg.append_null(),
+    }
+    f(b, 12).append_option(hit.timestamp);
     b.append(true);
 }
 

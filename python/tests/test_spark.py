@@ -23,7 +23,8 @@ from conftest import REPO, canon  # noqa: E402
 
 JOB = REPO / "examples" / "spark" / "vigie_job.py"
 LOC = ("path", "path_bytes", "member", "member_bytes", "offset", "size")
-HIT = ("algorithm", "hash", "list", "label", "distance", "matched_hash", "role", "fpr")
+HIT = ("algorithm", "hash", "list", "label", "distance", "matched_hash", "role", "fpr",
+       "matched_video", "query_match_pct", "compared_match_pct", "segments", "timestamp")
 
 
 def load_job():

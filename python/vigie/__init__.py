@@ -84,7 +84,9 @@ def explode_hits(batch: pa.RecordBatch) -> list[dict]:
     out, as the CLI leaves them out. For comparing with the CLI, or feeding tools that read
     its records."""
     loc_fields = ("path", "path_bytes", "member", "member_bytes", "offset", "size")
-    hit_fields = ("algorithm", "hash", "list", "label", "distance", "matched_hash", "role", "fpr")
+    hit_fields = ("algorithm", "hash", "list", "label", "distance", "matched_hash", "role", "fpr",
+                  "matched_video", "query_match_pct", "compared_match_pct", "segments",
+                  "timestamp")
     records = []
     for row in batch.to_pylist():
         base = {"verdict": row["verdict"]}

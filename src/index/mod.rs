@@ -40,7 +40,8 @@
 //!   u32 count; count records of 64 bytes:
 //!     u32 name string, u32 label string, u32 source path string,
 //!     u32 format (0 plain, 1 coreutils, 2 hashdeep, 3 te, 4 te-csv, 5 nsrl, 6 rdsv3, 7 vics,
-//!     8 tcap, 9 stopncii, 10 te-legacy, 11 pdq-hasher, 12 xways, 13 encase, 32 dcso-bloom),
+//!     8 tcap, 9 stopncii, 10 te-legacy, 11 pdq-hasher, 12 xways, 13 encase, 14 vpdq-frames,
+//!     32 dcso-bloom),
 //!     u64 malformed lines,
 //!     4 x u64 entries read per algorithm (md5, sha1, sha256, xxh3_128), u64 PDQ entries read
 //! kind 3 PROVENANCE   param 0
@@ -1056,6 +1057,7 @@ fn format_code(f: ListFormat) -> u32 {
         ListFormat::PdqHasher => 11,
         ListFormat::XWays => 12,
         ListFormat::EnCase => 13,
+        ListFormat::VpdqFrames => 14,
         // Far from the codes of text formats, which grow one by one.
         ListFormat::DcsoBloom => 32,
     }

@@ -21,14 +21,18 @@
 //! * [`ListFormat::TeDataset`]: the ThreatExchange dataset CSV (`threatexchange dataset -P
 //!   --csv`), detected by its `signal_type,signal_str` header; the `category` column, when
 //!   present and not empty, is the entry's label.
+//! * [`ListFormat::VpdqFrames`]: the vPDQ reference CLI's output for one video, one
+//!   `frame,quality,pdq_hex,timestamp` line per frame; the whole file is one known video,
+//!   named by the file's stem (see [`vpdq`]).
 //! * [`ListFormat::DcsoBloom`]: a DCSO Bloom filter file (CIRCL hashlookup), detected by its
 //!   binary header ([`bloom::sniff`]). It holds no entries to stream, only bits: [`read_list`]
 //!   refuses it and [`bloom::BloomFile`] reads it (an index embeds it whole).
 //!
 //! An entry is an exact digest or a PDQ hash ([`ListHash`]). In the ThreatExchange formats the
-//! signal type says which: `pdq` is PDQ; `video_md5`/`md5`, `sha1`, `video_sha256`/`sha256`
-//! are digests of the file bytes, so exact md5/sha1/sha256; any other type (`url`, `vpdq`,
-//! `raw_text`, ...) is reported as a problem. Elsewhere the algorithm of a hash comes from the
+//! signal type says which: `pdq` is PDQ; `vpdq` is a known video (a JSON array of
+//! `"pdq_hex,quality,timestamp"` frames, one line however long, up to 16 MiB);
+//! `video_md5`/`md5`, `sha1`, `video_sha256`/`sha256` are digests of the file bytes, so exact
+//! md5/sha1/sha256; any other type (`url`, `raw_text`, ...) is reported as a problem. Elsewhere the algorithm of a hash comes from the
 //! file (hashdeep header, BSD tag) when it says, else from the type the caller declares
 //! ([`ListType`]), else from the hex length (32 md5, 40 sha1, 64 sha256). A PDQ hash is never
 //! guessed: 64 hex digits are sha256 unless the list is declared PDQ. No line is ever dropped
@@ -62,6 +66,7 @@ const MAX_LINE: usize = 1 << 20;
 mod encase;
 mod json;
 mod nsrl;
+mod vpdq;
 
 /// The format of a hash list, detected from its content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -111,11 +116,15 @@ pub enum ListFormat {
     /// A DCSO Bloom filter file (CIRCL hashlookup's known-file sets): probable members only.
     #[serde(rename = "dcso-bloom")]
     DcsoBloom,
+    /// The vPDQ reference CLI's per-frame output for one video,
+    /// `frame,quality,pdq_hex,timestamp` lines: one known video per file.
+    #[serde(rename = "vpdq-frames")]
+    VpdqFrames,
 }
 
 impl ListFormat {
     /// Every format.
-    pub const ALL: [ListFormat; 15] = [
+    pub const ALL: [ListFormat; 16] = [
         ListFormat::Plain,
         ListFormat::Coreutils,
         ListFormat::Hashdeep,
@@ -131,6 +140,7 @@ impl ListFormat {
         ListFormat::XWays,
         ListFormat::EnCase,
         ListFormat::DcsoBloom,
+        ListFormat::VpdqFrames,
     ];
 
     /// A short stable name, used in reports and index files.
@@ -151,6 +161,7 @@ impl ListFormat {
             ListFormat::XWays => "xways",
             ListFormat::EnCase => "encase",
             ListFormat::DcsoBloom => "dcso-bloom",
+            ListFormat::VpdqFrames => "vpdq-frames",
         }
     }
 
@@ -561,10 +572,22 @@ pub fn read_list_from_as<R: Read>(
     let mut csv_cols: Option<CsvCols> = None;
     let mut nsrl_cols: Option<nsrl::Cols> = None;
     let mut xways: Option<ListType> = None;
+    let mut frames = vpdq::FramesFile::default();
+    if format == ListFormat::VpdqFrames && declared.is_some_and(|d| d != ListType::Vpdq) {
+        return Err(fmt_err(format!(
+            "a {format} file holds one video's vpdq frames, not the {} declared",
+            declared.map_or_else(String::new, |d| d.to_string())
+        )));
+    }
+    // A vPDQ signal is one line of a ThreatExchange list, however many frames it holds.
+    let max_line = match format {
+        ListFormat::ThreatExchange | ListFormat::TeDataset => vpdq::MAX_SIGNAL_LINE,
+        _ => MAX_LINE,
+    };
     let mut buf = Vec::with_capacity(256);
     loop {
         buf.clear();
-        let (n, too_long) = read_record(&mut reader, sep, &mut buf, MAX_LINE).map_err(io_err)?;
+        let (n, too_long) = read_record(&mut reader, sep, &mut buf, max_line).map_err(io_err)?;
         if n == 0 {
             break;
         }
@@ -575,7 +598,7 @@ pub fn read_list_from_as<R: Read>(
                 line: line_no,
                 reason: format!(
                     "record longer than {} MiB (not a hash list line; skipped): {}",
-                    MAX_LINE >> 20,
+                    max_line >> 20,
                     quote(&buf)
                 ),
             });
@@ -790,12 +813,31 @@ pub fn read_list_from_as<R: Read>(
                     Err(reason) => problem(reason),
                 }
             }
+            ListFormat::VpdqFrames => {
+                if let Err(reason) = frames.line(trimmed, line_no) {
+                    problem(reason);
+                }
+            }
             // Read whole above, before the line loop.
             ListFormat::Rdsv3
             | ListFormat::EnCase
             | ListFormat::Vics
             | ListFormat::Tcap
             | ListFormat::StopNcii => {}
+        }
+    }
+    if format == ListFormat::VpdqFrames {
+        let line = frames.first_line;
+        if let Some(frames) = frames.finish() {
+            on_entry(ListEntry {
+                hash: ListHash::Vpdq(frames),
+                line,
+                name: path
+                    .file_stem()
+                    .map(|s| Cow::Owned(crate::model::os_bytes(s).into_owned())),
+                label: None,
+                quality: None,
+            });
         }
     }
     if format == ListFormat::Hashdeep && hashdeep.cols.is_empty() {
@@ -840,6 +882,9 @@ fn detect(head: &[u8]) -> Result<ListFormat, String> {
             }
             if t.starts_with(b"hash=") {
                 return Ok(ListFormat::PdqHasher);
+            }
+            if vpdq::is_frame_line(t) {
+                return Ok(ListFormat::VpdqFrames);
             }
             // Header-less CSV led by a hash and a number: the PDQ reference CLI
             // (`hash,quality,filename`) or a legacy ThreatExchange state file
@@ -1152,11 +1197,12 @@ fn parse_hex_checked(
         .ok_or_else(|| format!("bad hash {}", quote(tok)))
 }
 
-/// The type of a ThreatExchange signal type whose values vigie matches: PDQ, or the exact
-/// digest of the file's bytes.
+/// The type of a ThreatExchange signal type whose values vigie matches: PDQ, vPDQ, or the
+/// exact digest of the file's bytes.
 fn signal_type(kind: &[u8]) -> Option<ListType> {
     match kind {
         b"pdq" => Some(ListType::Pdq),
+        b"vpdq" => Some(ListType::Vpdq),
         b"video_md5" | b"md5" => Some(ListType::Exact(Algo::Md5)),
         b"sha1" => Some(ListType::Exact(Algo::Sha1)),
         b"video_sha256" | b"sha256" => Some(ListType::Exact(Algo::Sha256)),
@@ -1168,11 +1214,17 @@ fn signal_type(kind: &[u8]) -> Option<ListType> {
 fn parse_signal(kind: &[u8], value: &[u8], declared: Option<ListType>) -> Result<ListHash, String> {
     let stated = signal_type(kind).ok_or_else(|| {
         format!(
-            "signal type {} is not one vigie matches (pdq, video_md5, md5, sha1, \
+            "signal type {} is not one vigie matches (pdq, vpdq, video_md5, md5, sha1, \
              video_sha256, sha256)",
             quote(kind)
         )
     })?;
+    if stated == ListType::Vpdq {
+        return match declared {
+            Some(d) if d != stated => Err(format!("the list says {stated} but {d} was declared")),
+            _ => vpdq::parse_signal(value).map(ListHash::Vpdq),
+        };
+    }
     parse_hex(value, Some(stated), declared)
 }
 

@@ -732,12 +732,22 @@ fn te_declared_type_filters_and_unknown_types_are_problems() {
         vec![
             (pdq(PNG_PDQ), 1, None),
             (exact(Algo::Md5, NOTES_MD5), 2, None),
+            (
+                ListHash::Vpdq(Box::new([crate::video::VpdqFrame {
+                    frame: 0,
+                    hash: PdqHash::from_hex(PNG_PDQ).unwrap(),
+                    quality: 100,
+                    timestamp: 0.0
+                }])),
+                4,
+                None
+            ),
             (exact(Algo::Sha256, HELLO_SHA256), 5, None),
             (exact(Algo::Sha1, HELLO_SHA1), 6, None),
         ]
     );
     let lines: Vec<u64> = p.iter().map(|p| p.line).collect();
-    assert_eq!(lines, vec![3, 4, 7, 8], "{p:?}");
+    assert_eq!(lines, vec![3, 7, 8], "{p:?}");
     assert!(p[0].reason.contains("'url'"), "{}", p[0].reason);
 
     // Declared pdq: the md5 line is a problem, not an entry.
@@ -746,6 +756,9 @@ fn te_declared_type_filters_and_unknown_types_are_problems() {
     assert!(p
         .iter()
         .any(|p| p.line == 2 && p.reason.contains("pdq was declared")));
+    assert!(p
+        .iter()
+        .any(|p| p.line == 4 && p.reason.contains("says vpdq but pdq was declared")));
 }
 
 #[test]
@@ -1413,7 +1426,8 @@ fn encase_hash_file_and_its_truncations() {
 fn ten_megabyte_line_is_one_problem_not_a_buffer() {
     let mut text = b"signal_type,signal_str,collab,category,tags\n".to_vec();
     text.extend_from_slice(format!("video_md5,{HELLO_MD5},c,POSITIVE_CLASS,\n").as_bytes());
-    text.extend(std::iter::repeat_n(b'x', 10 << 20));
+    // ThreatExchange lines may hold a vPDQ signal, so their bound is 16 MiB, not 1.
+    text.extend(std::iter::repeat_n(b'x', 17 << 20));
     text.extend_from_slice(format!("\nvideo_md5,{EMPTY_MD5},c,,\n").as_bytes());
     let mut n = 0;
     let mut problems = Vec::new();
@@ -1430,7 +1444,7 @@ fn ten_megabyte_line_is_one_problem_not_a_buffer() {
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].line, 3);
     assert!(
-        problems[0].reason.contains("longer than 1 MiB"),
+        problems[0].reason.contains("longer than 16 MiB"),
         "{problems:?}"
     );
 }

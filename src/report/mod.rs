@@ -36,11 +36,13 @@ pub enum HashFormat {
     Sha256sum,
     /// A `HASHDEEP-1.0` file that `hashdeep -k` reads.
     Hashdeep,
-    /// ThreatExchange signal lines, `pdq <hex>` per image (python-threatexchange's file
-    /// format): a PDQ list built from a folder of images.
+    /// ThreatExchange signal lines, `pdq <hex>` per image and, with `--algo vpdq`,
+    /// `vpdq ["pdq_hex,quality,timestamp", ...]` per video (python-threatexchange's file
+    /// format): a list built from a folder of images and videos.
     Te,
     /// ThreatExchange dataset CSV (`signal_type,signal_str,collab,category,tags`): `pdq`
-    /// rows for images, `video_md5`/`video_sha256` rows when those are computed.
+    /// rows for images, `vpdq` rows for videos with `--algo vpdq`, `video_md5`/`video_sha256`
+    /// rows when those are computed.
     TeCsv,
     /// Project VIC VICS 2.0 Media JSON.
     Vics,
@@ -262,10 +264,15 @@ impl<W: Write> HashWriter<W> {
                 line.push(b'\n');
                 self.out.write_all(&line)
             }
-            HashFormat::Te => match r.image.as_ref().and_then(|i| i.pdq) {
-                Some(h) => writeln!(self.out, "pdq {h}"),
-                None => Ok(()),
-            },
+            HashFormat::Te => {
+                if let Some(h) = r.image.as_ref().and_then(|i| i.pdq) {
+                    writeln!(self.out, "pdq {h}")?;
+                }
+                match exchange::vpdq_signal_of(r) {
+                    Some(v) => writeln!(self.out, "vpdq {v}"),
+                    None => Ok(()),
+                }
+            }
             HashFormat::TeCsv => self.out.write_all(&exchange::te_csv_rows(r)),
             HashFormat::Vics => {
                 let Some(media) = exchange::vics_media(r, self.records + 1) else {
