@@ -9,8 +9,10 @@
 #   videos, decoding included) must agree; build and query CPU times, medians of --runs rounds,
 #   the tools run side by side in each round.
 #
-#   benches/vpdq_match.sh [--runs N] [--dir DIR] [--no-build] [--no-vigie] [--no-scan] [--seed N]
+#   benches/vpdq_match.sh [--runs N] [--dir DIR] [--no-build] [--no-vigie] [--no-scan]
+#                         [--scan-every-round] [--seed N]
 #
+# `scan` (200 videos decoded) runs in the first round only, unless --scan-every-round.
 # DIR (default $VPDQ_BENCH_DIR or <repo>/target/vpdq-match) holds the corpus (~300 small videos,
 # ~130 MB of lists; reused when its parameters match) and each run's outputs; nothing of it is
 # committed. Writes DIR/results.json and DIR/results.md (docs/bench/vpdq-match.md is that file
@@ -27,8 +29,9 @@ RUNS=3
 BUILD=1
 VIGIE_ON=1
 SCAN=1
+SCAN_ALL=0
 SEED=17
-usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --runs) RUNS="$2"; shift ;;
@@ -37,6 +40,7 @@ while [[ $# -gt 0 ]]; do
         --no-build) BUILD=0 ;;
         --no-vigie) VIGIE_ON=0 ;;
         --no-scan) SCAN=0 ;;
+        --scan-every-round) SCAN_ALL=1 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "vpdq_match.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
     esac
@@ -109,8 +113,19 @@ QUERIES="$CORPUS/lists/queries.csv"
 
 log "reference verdicts by brute force"
 REF="$OUT/reference.jsonl"
-(cd "$HERE" && OMP_NUM_THREADS=1 "$PY" reference.py "$KNOWN" "$QUERIES" "$REF" --report "$OUT/reference.json") \
-    || die "the reference disagrees with threatexchange's brute matcher (see above)"
+# kept beside the corpus, keyed by the lists' digest: the same lists give the same verdicts
+KEY="$(cat "$KNOWN" "$QUERIES" | sha256sum | cut -c1-16)"
+if [[ -s "$DIR/reference-$KEY.jsonl" && -s "$DIR/reference-$KEY.json" ]]; then
+    echo "reference: reusing $DIR/reference-$KEY.jsonl (same lists)" >&2
+else
+    (cd "$HERE" && OMP_NUM_THREADS=1 "$PY" reference.py "$KNOWN" "$QUERIES" "$DIR/reference-$KEY.jsonl.tmp" \
+        --report "$DIR/reference-$KEY.json.tmp") \
+        || die "the reference disagrees with threatexchange's brute matcher (see above)"
+    mv "$DIR/reference-$KEY.json.tmp" "$DIR/reference-$KEY.json"
+    mv "$DIR/reference-$KEY.jsonl.tmp" "$DIR/reference-$KEY.jsonl"
+fi
+cp "$DIR/reference-$KEY.jsonl" "$REF"
+cp "$DIR/reference-$KEY.json" "$OUT/reference.json"
 
 # ---------------------------------------------------------------------------------------------
 # Each round: threatexchange's index (build, 200 queries), then vigie (index build, match -j1,
@@ -131,7 +146,7 @@ for r in $(seq "$RUNS"); do
             "$VIGIE" match -q -j1 -i "$OUT/known.vigie" --format jsonl -o "$OUT/vigie-match-$r.jsonl" \
             --summary "$OUT/match-$r.summary.json" "$QUERIES" || [[ $? -eq 1 ]]
         echo "vigie index build: $(cpu_of "$OUT/build-$r.time") s CPU; match -j1: $(cpu_of "$OUT/match-$r.time") s CPU" >&2
-        if [[ "$SCAN" == 1 ]]; then
+        if [[ "$SCAN" == 1 && ( "$r" == 1 || "$SCAN_ALL" == 1 ) ]]; then
             /usr/bin/time -f "%U %S %e %M" -o "$OUT/scan-$r.time" \
                 "$VIGIE" scan -q -j1 -i "$OUT/known.vigie" --format jsonl -o "$OUT/vigie-scan-$r.jsonl" \
                 --summary "$OUT/scan-$r.summary.json" "$CORPUS/videos/queries" || [[ $? -eq 1 ]]
@@ -168,5 +183,6 @@ VIGIE_VERS=""
 [[ "$VIGIE_ON" == 1 ]] && VIGIE_VERS="$("$VIGIE" --version 2>/dev/null || true)"
 COMMIT="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')"
 (cd "$HERE" && "$PY" report.py --dir "$DIR" --runs "$RUNS" --vigie "$VIGIE_ON" --scan "$SCAN" \
+    --scan-runs "$([[ "$SCAN_ALL" == 1 ]] && echo "$RUNS" || echo 1)" \
     --versions "$PYVERS; ffmpeg $FFVERS${VIGIE_VERS:+; $VIGIE_VERS}" --commit "$COMMIT" --cores "$(nproc)")
 exit $status

@@ -25,6 +25,7 @@ def main():
     ap.add_argument("--runs", type=int, required=True)
     ap.add_argument("--vigie", type=int, default=1)
     ap.add_argument("--scan", type=int, default=1)
+    ap.add_argument("--scan-runs", type=int, default=1)
     ap.add_argument("--versions", default="")
     ap.add_argument("--commit", default="?")
     ap.add_argument("--cores", default="?")
@@ -85,7 +86,7 @@ def main():
         vg["queries_per_cpu_s"] = nq / vg["match_cpu_s_median"]
         vg["ratio_vs_threatexchange"] = vg["queries_per_cpu_s"] / te_rate
         if a.scan:
-            s = [cpu_of(os.path.join(out, f"scan-{r}.time")) for r in range(1, a.runs + 1)]
+            s = [cpu_of(os.path.join(out, f"scan-{r}.time")) for r in range(1, a.scan_runs + 1)]
             vg["scan_cpu_s"] = [x[0] for x in s]
             vg["scan_wall_s"] = [x[1] for x in s]
             vg["scan_cpu_s_median"] = med(vg["scan_cpu_s"])
