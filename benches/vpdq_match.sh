@@ -130,7 +130,7 @@ cp "$DIR/reference-$KEY.json" "$OUT/reference.json"
 # ---------------------------------------------------------------------------------------------
 # Each round: threatexchange's index (build, 200 queries), then vigie (index build, match -j1,
 # scan -j1), one after the other on the same machine. CPU = user + system of the process.
-cpu_of() { awk '{printf "%.3f", $1 + $2}' "$1"; }
+cpu_of() { tail -1 "$1" | awk '{printf "%.3f", $1 + $2}'; }  # last line: GNU time may say "Command exited..." first
 if [[ "$VIGIE_ON" == 1 ]] && ! "$VIGIE" index build -q -o "$OUT/probe.vigie" "$CORPUS/lists/known-txt/known-00000.txt" 2>"$OUT/probe.err"; then
     echo "vigie cannot index vPDQ lists yet ($(head -1 "$OUT/probe.err")): its side is skipped" >&2
     VIGIE_ON=0
