@@ -150,7 +150,9 @@ struct InputArgs {
     /// Never memory-map inputs; read() them.
     #[arg(long)]
     no_mmap: bool,
-    /// Treat tar archives as plain files instead of reading their members.
+    /// Treat every file as one item: tar archives are not opened, and containers vigie cannot
+    /// open (zip, 7z, RAR, xz, bzip2, a gzip or zstd stream holding no tar) are not reported
+    /// as failed `unsupported` items either.
     #[arg(long)]
     no_archives: bool,
     /// Take only part I of N (0-based) of the inputs, for array jobs: each path given and

@@ -22,7 +22,7 @@ use crate::matcher::{Matcher, IMAGE_BATCH};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::{hash_image, ImageError, ImageHashes, PerceptualConfig, FAST_PDQ_DRIFT};
 use crate::read::{Data, FileStream};
-use crate::source::open::{classify, read_full, Compression};
+use crate::source::open::{classify, read_full, unopened_failure, Compression, SNIFF_LEN};
 use crate::source::tar::{EntryKind, TarError, TarMember, TarSlice, TarStream};
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
 use crate::video::{hash_video, VideoConfig};
@@ -123,7 +123,13 @@ impl Ctx<'_> {
         }
         let known = hits.iter().any(Hit::is_allow) && !hits.iter().any(Hit::is_block);
         let (mut image, mut image_error, mut video) = (None, not_decoded, None);
-        if let (Ok(_), Some(b), false) = (&outcome, bytes, known) {
+        // An archive or compressed stream met where vigie does not open it: hashed as one
+        // item (its own digests stand, and were matched), failed because its content was not
+        // read.
+        if let (Ok(_), Some(b), None) = (&outcome, bytes, &image_error) {
+            image_error = self.unopened(b);
+        }
+        if let (Ok(_), Some(b), false, None) = (&outcome, bytes, known, &image_error) {
             match hash_image(b, &self.cfg.perceptual).map(|r| self.verified(b, r)) {
                 Some(Ok(i)) => image = Some(i),
                 Some(Err(e)) => image_error = Some(Failure::new(FailKind::Image, e.to_string())),
@@ -182,6 +188,16 @@ impl Ctx<'_> {
             }
             _ => screened,
         }
+    }
+
+    /// The `unsupported` failure of an item whose first bytes are those of a container vigie
+    /// did not open (see [`unopened_failure`]); none with `--no-archives`, where every file
+    /// is one item by request.
+    fn unopened(&self, head: &[u8]) -> Option<Failure> {
+        if !self.cfg.open.archives {
+            return None;
+        }
+        unopened_failure(&head[..head.len().min(SNIFF_LEN)])
     }
 
     fn fail(&self, loc: Location, f: Failure) {
@@ -297,13 +313,15 @@ fn stream_file(ctx: &Ctx<'_>, path: PathBuf, mut file: FileStream, head: &[u8]) 
     }
     match stream_hash(ctx, &mut file) {
         Ok(digests) => {
-            let not_decoded = image.then(|| {
-                let why = format!(
-                    "image too large: a file of {len} bytes read with --no-mmap is over the \
-                     decoding limit of {max} bytes, so it was not decoded"
-                );
-                Failure::new(FailKind::Image, why)
-            });
+            let not_decoded = image
+                .then(|| {
+                    let why = format!(
+                        "image too large: a file of {len} bytes read with --no-mmap is over \
+                         the decoding limit of {max} bytes, so it was not decoded"
+                    );
+                    Failure::new(FailKind::Image, why)
+                })
+                .or_else(|| ctx.unopened(head));
             ctx.finish_with(loc, Ok(digests), None, not_decoded);
         }
         Err(_) if ctx.stopped() => {} // left undelivered: the run is incomplete
@@ -720,8 +738,8 @@ fn hash_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, batch: &Batch)
 enum Streamed {
     /// Small enough to hand to the pool.
     Buffered(Vec<u8>),
-    /// Large: hashed here as it streamed.
-    Hashed(Digests),
+    /// Large: hashed here as it streamed; its first bytes (up to [`SNIFF_LEN`]).
+    Hashed(Digests, Vec<u8>),
     /// Read past without hashing: an earlier run delivered it.
     Passed,
 }
@@ -743,14 +761,18 @@ fn read_member(
         return Ok(Streamed::Buffered(buf));
     }
     let mut h = keep.then(|| MultiHasher::new(ctx.cfg.algos));
+    let mut head = Vec::new();
     let mut chunk = vec![0u8; size.clamp(1, 1 << 20) as usize];
     loop {
         if ctx.stopped() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"));
         }
         match read_full(&mut reader, &mut chunk)? {
-            0 => return Ok(h.map_or(Streamed::Passed, |h| Streamed::Hashed(h.finish()))),
+            0 => return Ok(h.map_or(Streamed::Passed, |h| Streamed::Hashed(h.finish(), head))),
             n => {
+                if head.is_empty() {
+                    head = chunk[..n.min(SNIFF_LEN)].to_vec();
+                }
                 if let Some(h) = &mut h {
                     h.update(&chunk[..n]);
                     ctx.progress.bytes_read(n as u64);
@@ -961,7 +983,10 @@ fn stream_members(
                 }
             }
             // Over the buffering limit, a member is only hashed exactly as it streams.
-            Ok(Streamed::Hashed(digests)) => ctx.finish(member_loc(path, &m), Ok(digests), None),
+            Ok(Streamed::Hashed(digests, head)) => {
+                let unopened = ctx.unopened(&head);
+                ctx.finish_with(member_loc(path, &m), Ok(digests), None, unopened)
+            }
             Ok(Streamed::Passed) => {}
             Err(_) if ctx.stopped() => return StreamEnd::Clean,
             Err(e) => {
