@@ -11,7 +11,7 @@
 set -eu
 out=$(cd "$(dirname "$0")/.." && pwd)/fixtures/containers
 img=$(cd "$(dirname "$0")/.." && pwd)/fixtures/images/rgb.jpg
-rm -rf "$out" && mkdir -p "$out"
+mkdir -p "$out" && find "$out" -type f ! -name README.md -delete
 work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
 cd "$work"
 export TZ=UTC
@@ -67,6 +67,29 @@ z[30:35] = b"x.txt"
 open(out + "/mismatch.zip", "wb").write(z)
 z = open(out + "/deflated.zip", "rb").read()
 open(out + "/truncated.zip", "wb").write(z[: len(z) - 30])
+
+# Bombs, written by hand: one member of 1 MiB of zeros (deflated to about 1 KiB) whose central
+# entry is repeated 40 times (members sharing their data: 40 MiB declared from a 3 KiB file),
+# and one member declaring 4,000,000,000 bytes from the same compressed kilobyte.
+import zlib
+zeros = b"\0" * (1 << 20)
+c = zlib.compressobj(9, zlib.DEFLATED, -15)
+data = c.compress(zeros) + c.flush()
+crc = zlib.crc32(zeros)
+def local(name, size):
+    return struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc, len(data),
+                       size, len(name), 0) + name
+def central(name, size, off):
+    return struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0x21, crc,
+                       len(data), size, len(name), 0, 0, 0, 0, 0, off) + name
+def end(n, cd, cdoff):
+    return struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, n, n, len(cd), cdoff, 0)
+body = local(b"zeros", len(zeros)) + data
+cd = central(b"zeros", len(zeros), 0) * 40
+open(out + "/overlap.zip", "wb").write(body + cd + end(40, cd, len(body)))
+body = local(b"huge", 4_000_000_000) + data
+cd = central(b"huge", 4_000_000_000, 0)
+open(out + "/huge.zip", "wb").write(body + cd + end(1, cd, len(body)))
 PY
 # Expected digests: every member as unzip extracts it, hashed by md5sum and sha256sum.
 for z in stored deflated zip64 bzip2 descriptor sfx; do

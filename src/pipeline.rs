@@ -24,6 +24,7 @@ use crate::perceptual::{hash_image, ImageError, ImageHashes, PerceptualConfig, F
 use crate::read::{Data, FileStream};
 use crate::source::open::{classify, read_full, unopened_failure, Compression, SNIFF_LEN};
 use crate::source::tar::{EntryKind, TarError, TarMember, TarSlice, TarStream};
+use crate::source::zip::{Method, ZipMember};
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
 use crate::video::{hash_video, VideoConfig};
 
@@ -556,6 +557,10 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
                 tar_in_place(ctx, path.clone(), &data);
                 ctx.input_done(path);
             }
+            Container::Zip(data) => {
+                zip_in_place(ctx, path.clone(), &data);
+                ctx.input_done(path);
+            }
             Container::CompressedTar(c, reader) => {
                 tar_streamed(ctx, path.clone(), Some(c), reader);
                 ctx.input_done(path);
@@ -732,6 +737,273 @@ fn hash_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, batch: &Batch)
     }
     ctx.hash_items(items);
     data.release(start..end);
+}
+
+/// A zip member's uncompressed bytes may be at most this many times its compressed ones
+/// (deflate cannot exceed 1032:1), and an archive's members together at most this many times
+/// the archive's size (more means members share their data: an overlapping-member bomb).
+const ZIP_MAX_RATIO: u64 = 1100;
+/// A member this small passes the ratio check whatever its compressed size (a few bytes of
+/// deflate may stand for a kilobyte).
+const ZIP_SLACK: u64 = 1 << 10;
+
+/// Members of a mapped zip: the central directory read here (checked against each local
+/// header, see [`crate::source::zip`]), members hashed in parallel batches as for a tar.
+/// Stored members are hashed in place from the map; deflated ones are inflated by the batch's
+/// task (buffered up to [`STREAM_BUFFER_LIMIT`], else hashed as they stream). Every member's
+/// CRC-32 is verified before its digests are reported; a member whose declared size is over
+/// [`ZIP_MAX_RATIO`] times its compressed size, or past the archive's total bound, is a failed
+/// `limit` item, decided before anything is decoded or allocated.
+fn zip_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
+    let dir = match crate::source::zip::find(data.bytes()) {
+        Ok(d) => d,
+        Err(e) => {
+            let loc = Location::file(path.clone(), data.len() as u64);
+            ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
+            return;
+        }
+    };
+    let max_inflight = 2 * rayon::current_num_threads() + 2;
+    let inflight = AtomicUsize::new(0);
+    // Honest members expand to at most ZIP_MAX_RATIO times their own compressed bytes, which
+    // do not overlap: together, to at most that many times the archive (plus each member's
+    // small-member slack, which the archive's headers more than pay for).
+    let budget = (data.len() as u64).saturating_mul(ZIP_MAX_RATIO);
+    let mut expanded = 0u64;
+    let (path, inflight) = (&path, &inflight);
+    rayon::in_place_scope(|scope| {
+        let spawn = |batch: Vec<ZipMember>| {
+            if batch.is_empty() {
+                return;
+            }
+            while inflight.load(Ordering::Acquire) >= max_inflight {
+                if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                    std::thread::yield_now();
+                }
+            }
+            inflight.fetch_add(1, Ordering::AcqRel);
+            scope.spawn(move |_| {
+                zip_batch(ctx, path, data, &batch);
+                inflight.fetch_sub(1, Ordering::AcqRel);
+            });
+        };
+        let (mut batch, mut batch_bytes) = (Vec::new(), 0u64);
+        for m in dir.entries() {
+            if ctx.stopped() {
+                return;
+            }
+            let m = match m {
+                Ok(m) => m,
+                Err(e) => {
+                    let loc = Location {
+                        path: path.clone(),
+                        member: e.member.clone(),
+                        offset: e.offset,
+                        size: 0,
+                    };
+                    ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
+                    continue;
+                }
+            };
+            if m.is_dir() {
+                continue;
+            }
+            let loc = zip_loc(path, &m);
+            if ctx.delivered(&loc) {
+                continue;
+            }
+            let name = String::from_utf8_lossy(&m.name).into_owned();
+            if m.encrypted {
+                let why = format!("zip member {name:?} is encrypted: its content was not read");
+                ctx.fail(loc, Failure::new(FailKind::Encrypted, why));
+                continue;
+            }
+            let bound = m
+                .compressed_size
+                .saturating_mul(ZIP_MAX_RATIO)
+                .max(ZIP_SLACK);
+            expanded = expanded.saturating_add(m.size.saturating_sub(ZIP_SLACK));
+            if m.size > bound || expanded > budget {
+                let why = if m.size > bound {
+                    format!(
+                        "zip member {name:?} declares {} bytes from {} compressed: over the \
+                         {ZIP_MAX_RATIO}:1 expansion limit, not decompressed",
+                        m.size, m.compressed_size
+                    )
+                } else {
+                    format!(
+                        "zip member {name:?}: the archive's members expand to more than \
+                         {ZIP_MAX_RATIO} times its {} bytes (members sharing their data?), \
+                         not decompressed",
+                        data.len()
+                    )
+                };
+                ctx.fail(loc, Failure::new(FailKind::Limit, why));
+                continue;
+            }
+            match m.method {
+                Method::Stored if m.size != m.compressed_size => {
+                    let why = format!(
+                        "zip member {name:?} is stored but declares {} bytes in {} bytes of data",
+                        m.size, m.compressed_size
+                    );
+                    ctx.fail(loc, Failure::new(FailKind::Archive, why));
+                    continue;
+                }
+                Method::Stored | Method::Deflated => {}
+                other => {
+                    let why = format!(
+                        "zip member {name:?} is compressed with {}: not decompressed, its \
+                         content was not read",
+                        other.name()
+                    );
+                    ctx.fail(loc, Failure::new(FailKind::Unsupported, why));
+                    continue;
+                }
+            }
+            batch_bytes += m.compressed_size;
+            batch.push(m);
+            if batch.len() >= BATCH_MEMBERS || batch_bytes >= BATCH_BYTES {
+                spawn(std::mem::take(&mut batch));
+                batch_bytes = 0;
+            }
+        }
+        spawn(batch);
+    });
+    if let Some(why) = data.changed() {
+        let loc = Location::file(path.clone(), data.len() as u64);
+        let why = format!("{why}: the digests of its members may be wrong");
+        ctx.fail(loc, Failure::new(FailKind::Read, why));
+    }
+}
+
+/// Where a zip member is: its name, the offset of its data in the file (compressed data for
+/// a deflated member) and its uncompressed size.
+fn zip_loc(path: &std::path::Path, m: &ZipMember) -> Location {
+    Location {
+        path: path.to_path_buf(),
+        member: Some(m.name.clone()),
+        offset: m.data_offset,
+        size: m.size,
+    }
+}
+
+/// Reads a batch of zip members (stored: a window of the map; deflated: inflated here),
+/// verifies each one's size and CRC-32, and hashes those that verify.
+fn zip_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, batch: &[ZipMember]) {
+    let mut items = Vec::new();
+    for m in batch {
+        if ctx.stopped() {
+            return;
+        }
+        let loc = zip_loc(path, m);
+        let Some(raw) = m.data_range().and_then(|r| data.slice(r)) else {
+            let why = "member data lies outside the archive";
+            ctx.fail(loc, Failure::new(FailKind::Archive, why));
+            continue;
+        };
+        match zip_member(ctx, m, raw) {
+            Ok(ZipRead::Item(d)) => items.push((loc, d)),
+            Ok(ZipRead::Hashed(digests, head)) => {
+                let (unopened, outcome) = (ctx.unopened(&head), checked(&loc, data, digests));
+                ctx.finish_with(loc, outcome, None, unopened)
+            }
+            Err(_) if ctx.stopped() => return,
+            Err(f) => ctx.fail(loc, f),
+        }
+    }
+    ctx.hash_items(items);
+}
+
+/// A zip member read and verified.
+enum ZipRead {
+    /// Its bytes (in place for a stored member), for the pool to hash.
+    Item(Data),
+    /// Large and deflated: hashed as it was inflated; its first bytes (up to [`SNIFF_LEN`]).
+    Hashed(Digests, Vec<u8>),
+}
+
+/// Verifies a stored member's CRC-32, or inflates a deflated one (at most its declared size
+/// plus one byte is ever decoded) and verifies its size and CRC-32.
+fn zip_member(ctx: &Ctx<'_>, m: &ZipMember, raw: Data) -> Result<ZipRead, Failure> {
+    let name = String::from_utf8_lossy(&m.name);
+    let crc_fail = |got: u32| {
+        let why = format!(
+            "zip member {name:?}: CRC-32 {got:08x} of its bytes, {:08x} in the archive: its \
+             bytes are corrupt, so no digest of them is reported",
+            m.crc32
+        );
+        Failure::new(FailKind::Decompress, why)
+    };
+    let crc_of = |b: &[u8]| {
+        let mut c = flate2::Crc::new();
+        c.update(b);
+        c.sum()
+    };
+    if m.method == Method::Stored {
+        let got = crc_of(raw.bytes());
+        return if got == m.crc32 {
+            Ok(ZipRead::Item(raw))
+        } else {
+            Err(crc_fail(got))
+        };
+    }
+    let inflate_fail = |e: io::Error| {
+        let why = format!("zip member {name:?}: deflate stream: {e}");
+        Failure::new(FailKind::Decompress, why)
+    };
+    let size_fail = |got: u64| {
+        let why = format!(
+            "zip member {name:?} inflates to {got}{} bytes, its entry declares {}",
+            if got > m.size { " or more" } else { "" },
+            m.size
+        );
+        Failure::new(FailKind::Archive, why)
+    };
+    let mut dec = flate2::read::DeflateDecoder::new(raw.bytes()).take(m.size.saturating_add(1));
+    if m.size <= STREAM_BUFFER_LIMIT {
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(m.size as usize)
+            .map_err(|e| Failure::new(FailKind::Limit, e.to_string()))?;
+        dec.read_to_end(&mut buf).map_err(inflate_fail)?;
+        if buf.len() as u64 != m.size {
+            return Err(size_fail(buf.len() as u64));
+        }
+        let got = crc_of(&buf);
+        if got != m.crc32 {
+            return Err(crc_fail(got));
+        }
+        return Ok(ZipRead::Item(Data::from_vec(buf)));
+    }
+    let mut h = MultiHasher::new(ctx.cfg.algos);
+    let mut crc = flate2::Crc::new();
+    let mut head = Vec::new();
+    let mut total = 0u64;
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        if ctx.stopped() {
+            return Err(Failure::new(FailKind::Read, "stopped"));
+        }
+        match read_full(&mut dec, &mut chunk).map_err(inflate_fail)? {
+            0 => break,
+            n => {
+                if head.is_empty() {
+                    head = chunk[..n.min(SNIFF_LEN)].to_vec();
+                }
+                h.update(&chunk[..n]);
+                crc.update(&chunk[..n]);
+                total += n as u64;
+                ctx.progress.bytes_read(n as u64);
+            }
+        }
+    }
+    if total != m.size {
+        return Err(size_fail(total));
+    }
+    if crc.sum() != m.crc32 {
+        return Err(crc_fail(crc.sum()));
+    }
+    Ok(ZipRead::Hashed(h.finish(), head))
 }
 
 /// A member read out of a decoder.

@@ -1,7 +1,8 @@
 //! Containers vigie does not open are never reported clean (issue 18): a 7z, a RAR, an xz,
 //! bzip2, gzip or zstd stream holding no tar, or any of these met as a tar member, is a failed
 //! `unsupported` item naming its format, with its own exact digests (an exact hit on the
-//! container still counts). Fixtures: `fixtures/containers/` (`scripts/make_container_fixtures.sh`).
+//! container still counts). Zip archives are opened: their members are items, and what
+//! cannot be read in them (a method, encryption, a bad CRC, a bomb) is a failed item. Fixtures: `fixtures/containers/` (`scripts/make_container_fixtures.sh`).
 
 mod common;
 
@@ -151,4 +152,180 @@ fn a_hit_on_the_container_itself_is_a_match_and_the_summary_counts_the_rest() {
     assert_eq!(s["failed"], 1, "{s}");
     assert_eq!(s["clean"], 0, "{s}");
     assert_eq!(s["failed_by_reason"]["unsupported"], 1, "{s}");
+}
+
+/// archive → member → (md5, sha256), from `unzip -p` + coreutils (EXPECTED.tsv).
+fn expected() -> Vec<(String, String, String, String)> {
+    fs::read_to_string(fixture("EXPECTED.tsv"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].into(), f[1].into(), f[2].into(), f[3].into())
+        })
+        .collect()
+}
+
+fn member<'a>(recs: &'a [Value], name: &str) -> &'a Value {
+    recs.iter()
+        .find(|r| r["member"] == name)
+        .unwrap_or_else(|| panic!("{name}: {recs:?}"))
+}
+
+/// Zip members (stored, deflated, ZIP64, a data descriptor, a self-extractor's stub before
+/// the zip) are items whose digests equal `unzip -p` + md5sum/sha256sum; a stored member's
+/// offset points at its bytes in the file. These zips were one clean opaque item.
+#[test]
+fn zip_members_are_items_with_the_digests_unzip_gives() {
+    let want = expected();
+    for z in [
+        "stored.zip",
+        "deflated.zip",
+        "zip64.zip",
+        "descriptor.zip",
+        "sfx.zip",
+    ] {
+        let path = fixture(z);
+        let (recs, status, err) = hash(&[path.as_os_str()]);
+        assert_eq!(status, 0, "{z}: {err}");
+        let members: Vec<_> = want.iter().filter(|w| w.0 == z).collect();
+        assert!(!members.is_empty());
+        assert_eq!(recs.len(), members.len(), "{z}: {recs:?}");
+        for (_, m, md5, sha) in members {
+            let r = member(&recs, m);
+            assert_eq!(r["md5"].as_str(), Some(md5.as_str()), "{z}/{m}");
+            assert_eq!(r["sha256"].as_str(), Some(sha.as_str()), "{z}/{m}");
+        }
+    }
+    // Stored: the member's bytes are at its offset in the file.
+    let path = fixture("stored.zip");
+    let bytes = fs::read(&path).unwrap();
+    let (recs, _, _) = hash(&[path.as_os_str()]);
+    for r in &recs {
+        let (off, size) = (r["offset"].as_u64().unwrap(), r["size"].as_u64().unwrap());
+        let m = r["member"].as_str().unwrap();
+        let extracted = tool("unzip", &[os("-p"), path.as_os_str(), os(m)]);
+        assert_eq!(
+            &bytes[off as usize..(off + size) as usize],
+            &extracted[..],
+            "{m}"
+        );
+    }
+}
+
+/// An image inside a zip is hashed perceptually as the same image on disk is, stored or
+/// deflated.
+#[test]
+fn images_inside_a_zip_are_hashed_perceptually() {
+    let photo = fixtures().join("images/rgb.jpg");
+    let out = run([
+        os("hash"),
+        os("-q"),
+        os("--algo"),
+        os("pdq,md5"),
+        photo.as_os_str(),
+    ]);
+    let want = jsonl(&out.stdout)[0]["pdq"].clone();
+    assert!(want.is_string(), "{want}");
+    for z in ["stored.zip", "deflated.zip"] {
+        let out = run([
+            os("hash"),
+            os("-q"),
+            os("--algo"),
+            os("pdq,md5"),
+            fixture(z).as_os_str(),
+        ]);
+        let recs = jsonl(&out.stdout);
+        assert_eq!(member(&recs, "dir/photo.jpg")["pdq"], want, "{z}");
+    }
+}
+
+/// What a zip holds that vigie does not read is a failed item naming the member, never
+/// clean: a method it does not decode (`unsupported`), an encrypted member (`encrypted`), a
+/// CRC-32 that does not verify (no digest reported), a local header that disagrees with the
+/// central directory (`archive`), bombs (`limit`, fast); the other members are read.
+#[test]
+fn zip_members_not_read_are_failed_items_naming_them() {
+    let fails = |z: &str| {
+        let (recs, status, err) = hash(&[fixture(z).as_os_str()]);
+        assert_eq!(status, 2, "{z}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        recs
+    };
+    let r = fails("bzip2.zip");
+    let c = member(&r, "c.txt");
+    assert_eq!(c["error_kind"], "unsupported");
+    assert!(c["error"].as_str().unwrap().contains("bzip2"), "{c}");
+
+    let r = fails("encrypted.zip");
+    assert_eq!(r.len(), 2);
+    for m in ["a.txt", "c.txt"] {
+        let rec = member(&r, m);
+        assert_eq!(rec["error_kind"], "encrypted", "{rec}");
+        assert!(rec["error"].as_str().unwrap().contains(m), "{rec}");
+        assert!(rec.get("md5").is_none());
+    }
+
+    let r = fails("badcrc.zip");
+    let a = member(&r, "a.txt");
+    assert_eq!(a["error_kind"], "decompress", "{a}");
+    assert!(a["error"].as_str().unwrap().contains("CRC-32"), "{a}");
+    assert!(
+        a.get("md5").is_none(),
+        "no digest that was not verified: {a}"
+    );
+    assert!(member(&r, "c.txt").get("md5").is_some());
+
+    let r = fails("mismatch.zip");
+    let a = member(&r, "a.txt");
+    assert_eq!(a["error_kind"], "archive", "{a}");
+    assert!(a["error"].as_str().unwrap().contains("disagree"), "{a}");
+    assert!(member(&r, "b.bin").get("md5").is_some());
+
+    let start = std::time::Instant::now();
+    let r = fails("huge.zip");
+    assert_eq!(member(&r, "huge")["error_kind"], "limit");
+    let r = fails("overlap.zip");
+    let limited = r.iter().filter(|x| x["error_kind"] == "limit").count();
+    assert!(limited >= 30, "{limited} of {}", r.len());
+    assert!(start.elapsed().as_secs() < 20, "bombs are stopped fast");
+}
+
+/// Truncated zips and garbage where a central directory should be never panic: each is a
+/// failed item, and the run goes on to the next input.
+#[test]
+fn truncated_and_garbage_zips_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = fs::read(fixture("deflated.zip")).unwrap();
+    let cd = z.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    let mut paths = vec![fixture("truncated.zip")];
+    for (i, cut) in [10, 100, cd, cd + 20, z.len() - 23].into_iter().enumerate() {
+        let p = dir.path().join(format!("cut{i}.zip"));
+        fs::write(&p, &z[..cut]).unwrap();
+        paths.push(p);
+    }
+    // The central directory overwritten with garbage, the end record kept.
+    let mut g = z.clone();
+    for (i, b) in g[cd..z.len() - 22].iter_mut().enumerate() {
+        *b = (i * 37 % 251) as u8;
+    }
+    let p = dir.path().join("garbage.zip");
+    fs::write(&p, &g).unwrap();
+    paths.push(p);
+    let ok = fixture("stored.zip");
+    paths.push(ok.clone());
+    let args: Vec<&OsStr> = paths.iter().map(|p| p.as_os_str()).collect();
+    let (recs, status, err) = hash(&args);
+    assert_eq!(status, 2, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for p in &paths[..paths.len() - 1] {
+        let name = p.to_str().unwrap();
+        assert!(
+            recs.iter()
+                .any(|r| r["path"] == name && r.get("error").is_some()),
+            "{name} must be a failed item: {recs:?}"
+        );
+    }
+    let good = recs.iter().filter(|r| r["path"] == ok.to_str().unwrap());
+    assert_eq!(good.filter(|r| r.get("md5").is_some()).count(), 4);
 }

@@ -62,6 +62,9 @@ pub(crate) enum Container {
     CompressedTar(Compression, Box<dyn Read + Send>),
     /// A large uncompressed tar read with read() (`--no-mmap`), walked as a stream.
     TarStream(Box<dyn Read + Send>),
+    /// A zip archive ([`super::zip`]) whose members are read in place (stored) or inflated
+    /// from the map (deflated).
+    Zip(Data),
     /// A large file read with read(), hashed as it streams; `head` holds its first bytes (up
     /// to 16, for [`crate::perceptual::decode::sniff`]).
     Stream(FileStream, Vec<u8>),
@@ -149,6 +152,9 @@ pub(crate) fn classify(data: Data) -> Container {
     let bytes = data.bytes();
     if looks_like_tar(bytes) {
         return Container::Tar(data);
+    }
+    if super::zip::is_zip(bytes) {
+        return Container::Zip(data);
     }
     let compression = if bytes.starts_with(GZIP_MAGIC) {
         Compression::Gzip
