@@ -133,7 +133,9 @@ impl VpdqRuleArgs {
 
 #[derive(Args, Debug)]
 struct InputArgs {
-    /// Files, directories and archives to read.
+    /// Files, directories and archives to read; '-' reads content from standard input as it
+    /// streams (a tar, .tar.gz or .tar.zst is walked member by member, anything else is one
+    /// item named '-'; a file named '-' is './-').
     paths: Vec<PathBuf>,
     /// Read paths to scan from FILE ('-' for standard input), one per line.
     #[arg(long, value_name = "FILE")]
@@ -845,7 +847,28 @@ fn run_options(
     signals: &Signals,
     ext: &str,
 ) -> Result<(RunOptions, Option<PathBuf>)> {
-    let mut inputs: Vec<Input> = input.paths.iter().cloned().map(Input::Path).collect();
+    // `-` is standard input's content, read once: given twice, or with a path list read from
+    // standard input, one of them would find it empty.
+    let stdin_uses = input.paths.iter().filter(|p| p.as_os_str() == "-").count()
+        + input
+            .files_from
+            .iter()
+            .filter(|f| f.as_os_str() == "-")
+            .count();
+    if stdin_uses > 1 {
+        bail!("standard input ('-') can be read only once: as content or as --files-from, once");
+    }
+    let mut inputs: Vec<Input> = input
+        .paths
+        .iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                Input::Stdin
+            } else {
+                Input::Path(p.clone())
+            }
+        })
+        .collect();
     inputs.extend(input.files_from.iter().map(|f| Input::FilesFrom {
         list: f.clone(),
         nul: input.null,

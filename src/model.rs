@@ -30,6 +30,10 @@ pub enum Input {
         /// Records end with NUL instead of newline.
         nul: bool,
     },
+    /// Content read from standard input (`-` on the command line), as it streams: a tar,
+    /// `.tar.gz` or `.tar.zst` is walked member by member, anything else is one item. Its
+    /// records carry the path `-`.
+    Stdin,
     /// Content already in memory (an object read from storage, a Spark `binaryFile` row),
     /// read as a file of that name would be: a tar's members are its items.
     Bytes {

@@ -22,7 +22,9 @@ use crate::matcher::{Matcher, IMAGE_BATCH};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::{hash_image, ImageError, ImageHashes, PerceptualConfig, FAST_PDQ_DRIFT};
 use crate::read::{Data, FileStream};
-use crate::source::open::{classify, read_full, unopened_failure, Compression, SNIFF_LEN};
+use crate::source::open::{
+    classify, classify_reader, read_full, unopened_failure, Compression, SNIFF_LEN,
+};
 use crate::source::tar::{EntryKind, TarError, TarMember, TarSlice, TarStream};
 use crate::source::zip::{Method, ZipMember};
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
@@ -330,6 +332,61 @@ fn stream_file(ctx: &Ctx<'_>, path: PathBuf, mut file: FileStream, head: &[u8]) 
     }
 }
 
+/// A stream of unknown length (standard input) holding no tar: one item, hashed as it
+/// streams in steps of 1 MiB. When it sniffs as an image and perceptual hashes are wanted, it
+/// is read whole to be decoded, up to the decoder's allocation limit; a longer one is hashed
+/// as it streams and its image error says why it was not decoded.
+fn stream_reader(ctx: &Ctx<'_>, path: PathBuf, mut r: Box<dyn Read + Send>, head: &[u8]) {
+    let image = ctx.cfg.perceptual.any() && crate::perceptual::decode::sniff(head).is_some();
+    let max = ctx.cfg.perceptual.decode.limits.max_alloc;
+    let mut buf = Vec::new();
+    if image {
+        match r.by_ref().take(max.saturating_add(1)).read_to_end(&mut buf) {
+            Ok(n) if n as u64 <= max => {
+                let loc = Location::file(path, n as u64);
+                ctx.hash_items(vec![(loc, Data::from_vec(buf))]);
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let f = Failure::new(FailKind::Read, format!("standard input: {e}"));
+                return ctx.fail(Location::file(path, buf.len() as u64), f);
+            }
+        }
+    }
+    let mut h = MultiHasher::new(ctx.cfg.algos);
+    h.update(&buf);
+    let mut len = buf.len() as u64;
+    drop(buf);
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        if ctx.stopped() {
+            return; // left undelivered: the run is incomplete
+        }
+        match read_full(&mut r, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                h.update(&chunk[..n]);
+                len += n as u64;
+                ctx.progress.bytes_read(n as u64);
+            }
+            Err(e) => {
+                let f = Failure::new(FailKind::Read, format!("standard input: {e}"));
+                return ctx.fail(Location::file(path, len), f);
+            }
+        }
+    }
+    let not_decoded = image
+        .then(|| {
+            let why = format!(
+                "image too large: over the decoding limit of {max} bytes, so it was not decoded"
+            );
+            Failure::new(FailKind::Image, why)
+        })
+        .or_else(|| ctx.unopened(head));
+    ctx.finish_with(Location::file(path, len), Ok(h.finish()), None, not_decoded);
+}
+
 /// Hashes a stream to its end, reading the next [`STREAM_STEP`] while hashing the last (and,
 /// with several algorithms, hashing with two threads as [`Ctx::hash_data`] does).
 fn stream_hash(ctx: &Ctx<'_>, file: &mut FileStream) -> io::Result<Digests> {
@@ -534,6 +591,18 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
                 }
                 Ok(c) => (path, c),
             },
+            Found::Stdin => {
+                let path = PathBuf::from("-");
+                let stdin: Box<dyn Read + Send> = Box::new(io::stdin());
+                match classify_reader(stdin, ctx.cfg.open.archives) {
+                    Ok(c) => (path, c),
+                    Err(e) => {
+                        let f = Failure::new(FailKind::Read, format!("standard input: {e}"));
+                        ctx.fail(Location::file(path, 0), f);
+                        continue;
+                    }
+                }
+            }
             Found::Bytes { name, data } if ctx.cfg.open.archives => (name, classify(data)),
             Found::Bytes { name, data } => (name, Container::Blob(data)),
             Found::Failed(loc, fail) => {
@@ -559,6 +628,10 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
             }
             Container::Zip(data) => {
                 zip_in_place(ctx, path.clone(), &data);
+                ctx.input_done(path);
+            }
+            Container::Reader(reader, head) => {
+                stream_reader(ctx, path.clone(), reader, &head);
                 ctx.input_done(path);
             }
             Container::CompressedTar(c, reader) => {

@@ -329,3 +329,77 @@ fn truncated_and_garbage_zips_never_panic() {
     let good = recs.iter().filter(|r| r["path"] == ok.to_str().unwrap());
     assert_eq!(good.filter(|r| r.get("md5").is_some()).count(), 4);
 }
+
+/// `vigie hash ARGS... -` with `input` on standard input: records and exit code.
+fn hash_stdin(args: &[&str], input: &[u8]) -> (Vec<Value>, i32) {
+    use std::io::Write;
+    let mut child = vigie()
+        .args(["hash", "-q"])
+        .args(args)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = wait_within(child, 60, "vigie hash -");
+    writer.join().unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    (jsonl(&out.stdout), code(&out))
+}
+
+/// (member, md5) of each record, sorted.
+fn members_md5(recs: &[Value]) -> Vec<(String, String)> {
+    let mut v: Vec<_> = recs
+        .iter()
+        .map(|r| {
+            (
+                r["member"].as_str().unwrap_or("").to_string(),
+                r["md5"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `-` reads content from standard input (issue 18 point 6): a tar or a `.tar.gz` streamed
+/// member by member with the digests the same file gives, an image hashed perceptually as on
+/// disk, anything else one item named `-`, and a container it cannot open there `unsupported`.
+#[test]
+fn dash_reads_content_from_stdin() {
+    for name in ["example/dump/shard-0001.tar", "tar/pax.tar.gz"] {
+        let path = fixtures().join(name);
+        let (file, _, _) = hash(&[path.as_os_str()]);
+        let (piped, status) = hash_stdin(&["--algo", "md5"], &fs::read(&path).unwrap());
+        assert!(piped.len() > 1, "{name}: {piped:?}");
+        assert!(piped.iter().all(|r| r["path"] == "-"), "{name}");
+        assert_eq!(members_md5(&piped), members_md5(&file), "{name}");
+        assert_eq!(status, 0, "{name}");
+    }
+    let photo = fixtures().join("images/rgb.jpg");
+    let out = run([os("hash"), os("--algo"), os("pdq,md5"), photo.as_os_str()]);
+    let file = jsonl(&out.stdout);
+    let (piped, status) = hash_stdin(&["--algo", "pdq,md5"], &fs::read(&photo).unwrap());
+    assert_eq!(piped.len(), 1);
+    assert_eq!(piped[0]["path"], "-");
+    assert_eq!(piped[0]["pdq"], file[0]["pdq"]);
+    assert_eq!(piped[0]["md5"], file[0]["md5"]);
+    assert_eq!(status, 0);
+    let (piped, status) = hash_stdin(&["--algo", "md5"], b"hello world\n");
+    assert_eq!(piped[0]["md5"], "6f5902ac237024bdd0c176cb93063dc4");
+    assert_eq!(piped[0]["size"], 12);
+    assert_eq!(status, 0);
+    let (piped, status) = hash_stdin(&[], &fs::read(fixture("c.txt.xz")).unwrap());
+    assert_eq!(piped[0]["error_kind"], "unsupported");
+    assert_eq!(status, 2);
+    // Standard input is read once.
+    let out = run([os("hash"), os("-"), os("--files-from"), os("-")]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("only once"), "{}", stderr(&out));
+}

@@ -65,6 +65,9 @@ pub(crate) enum Container {
     /// A zip archive ([`super::zip`]) whose members are read in place (stored) or inflated
     /// from the map (deflated).
     Zip(Data),
+    /// A stream of unknown length (standard input) that holds no tar: hashed as it streams;
+    /// `head` holds its first bytes (up to [`SNIFF_LEN`]).
+    Reader(Box<dyn Read + Send>, Vec<u8>),
     /// A large file read with read(), hashed as it streams; `head` holds its first bytes (up
     /// to 16, for [`crate::perceptual::decode::sniff`]).
     Stream(FileStream, Vec<u8>),
@@ -129,6 +132,48 @@ fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container
         compression,
         decoder(compression, file)?,
     ))
+}
+
+/// Decides what a stream read once from its start (standard input) holds, from its first
+/// [`RECOGNITION_WINDOW`] bytes, which are kept and read again: a tar, a gzip or zstd stream
+/// whose first decoded bytes are a tar (see [`classify`]), or anything else, hashed as it
+/// streams. Without `archives` it is always one item.
+///
+/// # Errors
+/// An I/O error reading its first bytes.
+pub(crate) fn classify_reader(
+    mut r: Box<dyn Read + Send>,
+    archives: bool,
+) -> io::Result<Container> {
+    let mut first = vec![0u8; RECOGNITION_WINDOW];
+    let n = read_full(&mut r, &mut first)?;
+    first.truncate(n);
+    let head = first[..n.min(SNIFF_LEN)].to_vec();
+    let again =
+        |first: Vec<u8>, r| -> Box<dyn Read + Send> { Box::new(io::Cursor::new(first).chain(r)) };
+    if !archives {
+        return Ok(Container::Reader(again(first, r), head));
+    }
+    if looks_like_tar(&first) {
+        return Ok(Container::TarStream(again(first, r)));
+    }
+    let compression = if first.starts_with(GZIP_MAGIC) {
+        Some(Compression::Gzip)
+    } else if first.starts_with(ZSTD_MAGIC) {
+        Some(Compression::Zstd)
+    } else {
+        None
+    };
+    if let Some(c) = compression {
+        let holds_tar = match decoder(c, io::Cursor::new(&first[..])) {
+            Ok(mut d) => decodes_to_tar(&mut d),
+            Err(_) => false,
+        };
+        if holds_tar {
+            return Ok(Container::CompressedTar(c, decoder(c, again(first, r))?));
+        }
+    }
+    Ok(Container::Reader(again(first, r), head))
 }
 
 /// Whether a decoder's first bytes hold a tar ([`looks_like_tar`]): its first block, and
