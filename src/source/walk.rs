@@ -408,6 +408,7 @@ mod tests {
                         format!("failed {} {}", loc.path.display(), fail.kind.name())
                     }
                     Found::Skipped(why) => format!("skipped {why}"),
+                    Found::Stdin => "stdin".to_string(),
                     Found::Bytes { name, data } => {
                         format!("bytes {} {}", name.display(), data.len())
                     }
