@@ -943,11 +943,41 @@ fn zip_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
         }
         spawn(batch);
     });
-    if let Some(why) = data.changed() {
-        let loc = Location::file(path.clone(), data.len() as u64);
-        let why = format!("{why}: the digests of its members may be wrong");
-        ctx.fail(loc, Failure::new(FailKind::Read, why));
+    if !ctx.stopped() {
+        zip_itself(ctx, path.clone(), data);
     }
+}
+
+/// The zip's own record, after its members': its digests, so that a list of whole files (an
+/// APK, a DOCX, a known archive) still matches it. Hashed in steps, releasing mapped pages
+/// behind; when the file changed while it was read, it fails (`read`), which also says its
+/// members' digests may be wrong.
+fn zip_itself(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
+    let loc = Location::file(path, data.len() as u64);
+    if ctx.delivered(&loc) {
+        return;
+    }
+    let bytes = data.bytes();
+    let mut h = MultiHasher::new(ctx.cfg.algos);
+    let mut done = 0;
+    for step in bytes.chunks(RELEASE_STEP) {
+        if ctx.stopped() {
+            return;
+        }
+        h.update(step);
+        if data.is_mapped() && bytes.len() > RELEASE_STEP {
+            data.release(done..done + step.len());
+        }
+        done += step.len();
+    }
+    let outcome = match data.changed() {
+        Some(why) => {
+            let why = format!("{why}: the digests of its members may be wrong");
+            Err(Failure::new(FailKind::Read, why))
+        }
+        None => Ok(h.finish()),
+    };
+    ctx.finish_with(loc, outcome, None, None);
 }
 
 /// Where a zip member is: its name, the offset of its data in the file (compressed data for
