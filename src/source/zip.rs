@@ -240,7 +240,7 @@ fn directory_at(bytes: &[u8], pos: usize) -> Result<ZipDirectory<'_>, ZipError> 
         // The record sits before the locator; with a stub its offset is shifted: search back.
         let at = usize::try_from(rec)
             .ok()
-            .filter(|&r| bytes.get(r..).is_some_and(|s| s.starts_with(EOCD64_SIG)))
+            .filter(|&r| r < l && bytes[r..].starts_with(EOCD64_SIG))
             .or_else(|| {
                 let from = l.saturating_sub(EOCD_SEARCH);
                 memchr::memmem::rfind(&bytes[from..l], EOCD64_SIG).map(|i| from + i)
@@ -563,6 +563,21 @@ mod tests {
         let d = find(&shifted).unwrap();
         assert_eq!(d.shift(), 17);
         assert!(d.entries().all(|m| m.is_ok()));
+    }
+
+    /// A ZIP64 locator pointing past itself (at a ZIP64 signature in the end record's
+    /// comment) is refused, never sliced backwards (it panicked).
+    #[test]
+    fn zip64_locator_pointing_forward_is_an_error() {
+        let mut z = fixture("zip64.zip");
+        let eocd = z.len() - 22;
+        let loc = eocd - 20;
+        assert_eq!(&z[loc..loc + 4], LOCATOR64_SIG);
+        z[loc + 8..loc + 16].copy_from_slice(&(eocd as u64 + 22).to_le_bytes());
+        z[eocd + 20..eocd + 22].copy_from_slice(&4u16.to_le_bytes());
+        z.extend_from_slice(EOCD64_SIG);
+        // The real ZIP64 record is found by searching back instead.
+        assert!(find(&z).is_ok_and(|d| d.entries().all(|m| m.is_ok())));
     }
 
     #[test]
