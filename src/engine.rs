@@ -326,8 +326,9 @@ impl EngineBuilder {
         self
     }
 
-    /// Read the members of tar archives, found by content (the default); false hashes every
-    /// file as one item.
+    /// Read the members of tar archives, found by content (the default), and report the
+    /// containers vigie cannot open (7z, RAR, xz, ...) as failed `unsupported` items with their
+    /// own digests; false hashes every file as one item and flags nothing.
     pub fn archives(mut self, on: bool) -> Self {
         self.archives = on;
         self

@@ -143,7 +143,9 @@ impl VpdqRuleArgs {
 
 #[derive(Args, Debug)]
 struct InputArgs {
-    /// Files, directories and archives to read.
+    /// Files, directories and archives to read; '-' reads content from standard input as it
+    /// streams (a tar, .tar.gz or .tar.zst is walked member by member, anything else is one
+    /// item named '-'; a file named '-' is './-').
     paths: Vec<PathBuf>,
     /// Read paths to scan from FILE ('-' for standard input), one per line.
     #[arg(long, value_name = "FILE")]
@@ -160,7 +162,9 @@ struct InputArgs {
     /// Never memory-map inputs; read() them.
     #[arg(long)]
     no_mmap: bool,
-    /// Treat tar archives as plain files instead of reading their members.
+    /// Treat every file as one item: tar archives are not opened, and containers vigie cannot
+    /// open (zip, 7z, RAR, xz, bzip2, a gzip or zstd stream holding no tar) are not reported
+    /// as failed `unsupported` items either.
     #[arg(long)]
     no_archives: bool,
     /// Take only part I of N (0-based) of the inputs, for array jobs: each path given and
@@ -935,7 +939,28 @@ fn run_options(
     signals: &Signals,
     ext: &str,
 ) -> Result<(RunOptions, Option<PathBuf>)> {
-    let mut inputs: Vec<Input> = input.paths.iter().cloned().map(Input::Path).collect();
+    // `-` is standard input's content, read once: given twice, or with a path list read from
+    // standard input, one of them would find it empty.
+    let stdin_uses = input.paths.iter().filter(|p| p.as_os_str() == "-").count()
+        + input
+            .files_from
+            .iter()
+            .filter(|f| f.as_os_str() == "-")
+            .count();
+    if stdin_uses > 1 {
+        bail!("standard input ('-') can be read only once: as content or as --files-from, once");
+    }
+    let mut inputs: Vec<Input> = input
+        .paths
+        .iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                Input::Stdin
+            } else {
+                Input::Path(p.clone())
+            }
+        })
+        .collect();
     inputs.extend(input.files_from.iter().map(|f| Input::FilesFrom {
         list: f.clone(),
         nul: input.null,

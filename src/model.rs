@@ -30,6 +30,10 @@ pub enum Input {
         /// Records end with NUL instead of newline.
         nul: bool,
     },
+    /// Content read from standard input (`-` on the command line), as it streams: a tar,
+    /// `.tar.gz` or `.tar.zst` is walked member by member, anything else is one item. Its
+    /// records carry the path `-`.
+    Stdin,
     /// Content already in memory (an object read from storage, a Spark `binaryFile` row),
     /// read as a file of that name would be: a tar's members are its items.
     Bytes {
@@ -126,8 +130,15 @@ pub enum FailKind {
     Archive,
     /// A compressed stream could not be decoded.
     Decompress,
-    /// The item is of a kind vigie does not read (e.g. a sparse tar member).
+    /// The item is of a kind vigie does not read (e.g. a sparse tar member), or a container
+    /// it does not open (7z, RAR, xz, a zip member compressed with bzip2, ...): its content
+    /// was not read.
     Unsupported,
+    /// An archive member is encrypted: its content was not read.
+    Encrypted,
+    /// A limit stopped the reading: an archive member, or an archive's members together,
+    /// would expand past what their compressed bytes can honestly hold (a decompression bomb).
+    Limit,
     /// The item sniffs as an image that could not be decoded for perceptual hashing
     /// (corrupt, unsupported, or over the decoding limits).
     Image,
@@ -149,6 +160,8 @@ impl FailKind {
             FailKind::Archive => "archive",
             FailKind::Decompress => "decompress",
             FailKind::Unsupported => "unsupported",
+            FailKind::Encrypted => "encrypted",
+            FailKind::Limit => "limit",
             FailKind::Image => "image",
             FailKind::Video => "video",
             FailKind::List => "list",

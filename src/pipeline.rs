@@ -22,8 +22,11 @@ use crate::matcher::{Matcher, IMAGE_BATCH};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::{hash_image, Drift, ImageError, ImageHashes, PerceptualConfig, FAST_DRIFT};
 use crate::read::{Data, FileStream};
-use crate::source::open::{classify, read_full, Compression, HEAD_LEN};
+use crate::source::open::{
+    classify, classify_reader, read_full, unopened_failure, Compression, HEAD_LEN, SNIFF_LEN,
+};
 use crate::source::tar::{EntryKind, TarError, TarMember, TarSlice, TarStream};
+use crate::source::zip::{Method, ZipMember};
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
 use crate::video::{hash_video, VideoConfig};
 
@@ -123,7 +126,13 @@ impl Ctx<'_> {
         }
         let known = hits.iter().any(Hit::is_allow) && !hits.iter().any(Hit::is_block);
         let (mut image, mut image_error, mut video) = (None, not_decoded, None);
-        if let (Ok(_), Some(b), false) = (&outcome, bytes, known) {
+        // An archive or compressed stream met where vigie does not open it: hashed as one
+        // item (its own digests stand, and were matched), failed because its content was not
+        // read.
+        if let (Ok(_), Some(b), None) = (&outcome, bytes, &image_error) {
+            image_error = self.unopened(b);
+        }
+        if let (Ok(_), Some(b), false, None) = (&outcome, bytes, known, &image_error) {
             match hash_image(b, &self.cfg.perceptual).map(|r| self.verified(b, r)) {
                 Some(Ok(i)) => image = Some(i),
                 Some(Err(e)) => image_error = Some(Failure::new(FailKind::Image, e.to_string())),
@@ -194,6 +203,16 @@ impl Ctx<'_> {
             }
             _ => screened,
         }
+    }
+
+    /// The `unsupported` failure of an item whose first bytes are those of a container vigie
+    /// did not open (see [`unopened_failure`]); none with `--no-archives`, where every file
+    /// is one item by request.
+    fn unopened(&self, head: &[u8]) -> Option<Failure> {
+        if !self.cfg.open.archives {
+            return None;
+        }
+        unopened_failure(&head[..head.len().min(SNIFF_LEN)])
     }
 
     fn fail(&self, loc: Location, f: Failure) {
@@ -333,7 +352,10 @@ fn stream_file(ctx: &Ctx<'_>, path: PathBuf, mut file: FileStream, head: &[u8]) 
         }
     }
     match stream_hash(ctx, &mut file) {
-        Ok(digests) => ctx.finish_with(loc, Ok(digests), None, not_decoded),
+        Ok(digests) => {
+            let not_decoded = not_decoded.or_else(|| ctx.unopened(head));
+            ctx.finish_with(loc, Ok(digests), None, not_decoded)
+        }
         Err(_) if ctx.stopped() => {} // left undelivered: the run is incomplete
         Err(e) => ctx.fail(loc, Failure::new(FailKind::Read, e.to_string())),
     }
@@ -376,6 +398,57 @@ impl Decodable {
             format!("out of memory reading {what} into memory, so it was not decoded"),
         )
     }
+}
+
+/// A stream of unknown length (standard input) holding no tar: one item, hashed as it
+/// streams in steps of 1 MiB. When it sniffs as an image or a video that is to be decoded
+/// ([`Ctx::to_decode`]), it is read whole first, up to the bound of its kind; a longer one is
+/// hashed as it streams and its failure says why it was not decoded.
+fn stream_reader(ctx: &Ctx<'_>, path: PathBuf, mut r: Box<dyn Read + Send>, head: &[u8]) {
+    let decode = ctx.to_decode(head);
+    let max = decode.as_ref().map_or(0, |d| d.max);
+    let mut buf = Vec::new();
+    if decode.is_some() {
+        match r.by_ref().take(max.saturating_add(1)).read_to_end(&mut buf) {
+            Ok(n) if n as u64 <= max => {
+                let loc = Location::file(path, n as u64);
+                ctx.hash_items(vec![(loc, Data::from_vec(buf))]);
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let f = Failure::new(FailKind::Read, format!("standard input: {e}"));
+                return ctx.fail(Location::file(path, buf.len() as u64), f);
+            }
+        }
+    }
+    let mut h = MultiHasher::new(ctx.cfg.algos);
+    h.update(&buf);
+    let mut len = buf.len() as u64;
+    drop(buf);
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        if ctx.stopped() {
+            return; // left undelivered: the run is incomplete
+        }
+        match read_full(&mut r, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                h.update(&chunk[..n]);
+                len += n as u64;
+                ctx.progress.bytes_read(n as u64);
+            }
+            Err(e) => {
+                let f = Failure::new(FailKind::Read, format!("standard input: {e}"));
+                return ctx.fail(Location::file(path, len), f);
+            }
+        }
+    }
+    let what = format!("standard input of {len} bytes");
+    let not_decoded = decode
+        .and_then(|d| d.refusal(len, &what))
+        .or_else(|| ctx.unopened(head));
+    ctx.finish_with(Location::file(path, len), Ok(h.finish()), None, not_decoded);
 }
 
 /// Hashes a stream to its end, reading the next [`STREAM_STEP`] while hashing the last (and,
@@ -598,6 +671,18 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
                 }
                 Ok(c) => (path, c),
             },
+            Found::Stdin => {
+                let path = PathBuf::from("-");
+                let stdin: Box<dyn Read + Send> = Box::new(io::stdin());
+                match classify_reader(stdin, ctx.cfg.open.archives) {
+                    Ok(c) => (path, c),
+                    Err(e) => {
+                        let f = Failure::new(FailKind::Read, format!("standard input: {e}"));
+                        ctx.fail(Location::file(path, 0), f);
+                        continue;
+                    }
+                }
+            }
             Found::Bytes { name, data } if ctx.cfg.open.archives => (name, classify(data)),
             Found::Bytes { name, data } => (name, Container::Blob(data)),
             Found::Failed(loc, fail) => {
@@ -619,6 +704,14 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
             }
             Container::Tar(data) => {
                 tar_in_place(ctx, path.clone(), &data);
+                ctx.input_done(path);
+            }
+            Container::Zip(data) => {
+                zip_in_place(ctx, path.clone(), &data);
+                ctx.input_done(path);
+            }
+            Container::Reader(reader, head) => {
+                stream_reader(ctx, path.clone(), reader, &head);
                 ctx.input_done(path);
             }
             Container::CompressedTar(c, reader) => {
@@ -799,12 +892,310 @@ fn hash_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, batch: &Batch)
     data.release(start..end);
 }
 
+/// A zip member's uncompressed bytes may be at most this many times its compressed ones
+/// (deflate cannot exceed 1032:1), and an archive's members together at most this many times
+/// the archive's size (more means members share their data: an overlapping-member bomb).
+const ZIP_MAX_RATIO: u64 = 1100;
+/// A member this small passes the ratio check whatever its compressed size (a few bytes of
+/// deflate may stand for a kilobyte).
+const ZIP_SLACK: u64 = 1 << 10;
+
+/// Members of a mapped zip: the central directory read here (checked against each local
+/// header, see [`crate::source::zip`]), members hashed in parallel batches as for a tar.
+/// Stored members are hashed in place from the map; deflated ones are inflated by the batch's
+/// task (buffered up to [`STREAM_BUFFER_LIMIT`], else hashed as they stream). Every member's
+/// CRC-32 is verified before its digests are reported; a member whose declared size is over
+/// [`ZIP_MAX_RATIO`] times its compressed size, or past the archive's total bound, is a failed
+/// `limit` item, decided before anything is decoded or allocated.
+fn zip_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
+    let dir = match crate::source::zip::find(data.bytes()) {
+        Ok(d) => d,
+        Err(e) => {
+            let loc = Location::file(path.clone(), data.len() as u64);
+            ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
+            return;
+        }
+    };
+    let max_inflight = 2 * rayon::current_num_threads() + 2;
+    let inflight = AtomicUsize::new(0);
+    // Honest members expand to at most ZIP_MAX_RATIO times their own compressed bytes, which
+    // do not overlap: together, to at most that many times the archive (plus each member's
+    // small-member slack, which the archive's headers more than pay for).
+    let budget = (data.len() as u64).saturating_mul(ZIP_MAX_RATIO);
+    let mut expanded = 0u64;
+    let (path, inflight) = (&path, &inflight);
+    rayon::in_place_scope(|scope| {
+        let spawn = |batch: Vec<ZipMember>| {
+            if batch.is_empty() {
+                return;
+            }
+            while inflight.load(Ordering::Acquire) >= max_inflight {
+                if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                    std::thread::yield_now();
+                }
+            }
+            inflight.fetch_add(1, Ordering::AcqRel);
+            scope.spawn(move |_| {
+                zip_batch(ctx, path, data, &batch);
+                inflight.fetch_sub(1, Ordering::AcqRel);
+            });
+        };
+        let (mut batch, mut batch_bytes) = (Vec::new(), 0u64);
+        for m in dir.entries() {
+            if ctx.stopped() {
+                return;
+            }
+            let m = match m {
+                Ok(m) => m,
+                Err(e) => {
+                    let loc = Location {
+                        path: path.clone(),
+                        member: e.member.clone(),
+                        offset: e.offset,
+                        size: 0,
+                    };
+                    ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
+                    continue;
+                }
+            };
+            if m.is_dir() {
+                continue;
+            }
+            let loc = zip_loc(path, &m);
+            if ctx.delivered(&loc) {
+                continue;
+            }
+            let name = String::from_utf8_lossy(&m.name).into_owned();
+            if m.encrypted {
+                let why = format!("zip member {name:?} is encrypted: its content was not read");
+                ctx.fail(loc, Failure::new(FailKind::Encrypted, why));
+                continue;
+            }
+            let bound = m
+                .compressed_size
+                .saturating_mul(ZIP_MAX_RATIO)
+                .max(ZIP_SLACK);
+            expanded = expanded.saturating_add(m.size.saturating_sub(ZIP_SLACK));
+            if m.size > bound || expanded > budget {
+                let why = if m.size > bound {
+                    format!(
+                        "zip member {name:?} declares {} bytes from {} compressed: over the \
+                         {ZIP_MAX_RATIO}:1 expansion limit, not decompressed",
+                        m.size, m.compressed_size
+                    )
+                } else {
+                    format!(
+                        "zip member {name:?}: the archive's members expand to more than \
+                         {ZIP_MAX_RATIO} times its {} bytes (members sharing their data?), \
+                         not decompressed",
+                        data.len()
+                    )
+                };
+                ctx.fail(loc, Failure::new(FailKind::Limit, why));
+                continue;
+            }
+            match m.method {
+                Method::Stored if m.size != m.compressed_size => {
+                    let why = format!(
+                        "zip member {name:?} is stored but declares {} bytes in {} bytes of data",
+                        m.size, m.compressed_size
+                    );
+                    ctx.fail(loc, Failure::new(FailKind::Archive, why));
+                    continue;
+                }
+                Method::Stored | Method::Deflated => {}
+                other => {
+                    let why = format!(
+                        "zip member {name:?} is compressed with {}: not decompressed, its \
+                         content was not read",
+                        other.name()
+                    );
+                    ctx.fail(loc, Failure::new(FailKind::Unsupported, why));
+                    continue;
+                }
+            }
+            batch_bytes += m.compressed_size;
+            batch.push(m);
+            if batch.len() >= BATCH_MEMBERS || batch_bytes >= BATCH_BYTES {
+                spawn(std::mem::take(&mut batch));
+                batch_bytes = 0;
+            }
+        }
+        spawn(batch);
+    });
+    if !ctx.stopped() {
+        zip_itself(ctx, path.clone(), data);
+    }
+}
+
+/// The zip's own record, after its members': its digests, so that a list of whole files (an
+/// APK, a DOCX, a known archive) still matches it. Hashed in steps, releasing mapped pages
+/// behind; when the file changed while it was read, it fails (`read`), which also says its
+/// members' digests may be wrong.
+fn zip_itself(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
+    let loc = Location::file(path, data.len() as u64);
+    if ctx.delivered(&loc) {
+        return;
+    }
+    let bytes = data.bytes();
+    let mut h = MultiHasher::new(ctx.cfg.algos);
+    let mut done = 0;
+    for step in bytes.chunks(RELEASE_STEP) {
+        if ctx.stopped() {
+            return;
+        }
+        h.update(step);
+        if data.is_mapped() && bytes.len() > RELEASE_STEP {
+            data.release(done..done + step.len());
+        }
+        done += step.len();
+    }
+    let outcome = match data.changed() {
+        Some(why) => {
+            let why = format!("{why}: the digests of its members may be wrong");
+            Err(Failure::new(FailKind::Read, why))
+        }
+        None => Ok(h.finish()),
+    };
+    ctx.finish_with(loc, outcome, None, None);
+}
+
+/// Where a zip member is: its name, the offset of its data in the file (compressed data for
+/// a deflated member) and its uncompressed size.
+fn zip_loc(path: &std::path::Path, m: &ZipMember) -> Location {
+    Location {
+        path: path.to_path_buf(),
+        member: Some(m.name.clone()),
+        offset: m.data_offset,
+        size: m.size,
+    }
+}
+
+/// Reads a batch of zip members (stored: a window of the map; deflated: inflated here),
+/// verifies each one's size and CRC-32, and hashes those that verify.
+fn zip_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, batch: &[ZipMember]) {
+    let mut items = Vec::new();
+    for m in batch {
+        if ctx.stopped() {
+            return;
+        }
+        let loc = zip_loc(path, m);
+        let Some(raw) = m.data_range().and_then(|r| data.slice(r)) else {
+            let why = "member data lies outside the archive";
+            ctx.fail(loc, Failure::new(FailKind::Archive, why));
+            continue;
+        };
+        match zip_member(ctx, m, raw) {
+            Ok(ZipRead::Item(d)) => items.push((loc, d)),
+            Ok(ZipRead::Hashed(digests, head)) => {
+                let (unopened, outcome) = (ctx.unopened(&head), checked(&loc, data, digests));
+                ctx.finish_with(loc, outcome, None, unopened)
+            }
+            Err(_) if ctx.stopped() => return,
+            Err(f) => ctx.fail(loc, f),
+        }
+    }
+    ctx.hash_items(items);
+}
+
+/// A zip member read and verified.
+enum ZipRead {
+    /// Its bytes (in place for a stored member), for the pool to hash.
+    Item(Data),
+    /// Large and deflated: hashed as it was inflated; its first bytes (up to [`SNIFF_LEN`]).
+    Hashed(Digests, Vec<u8>),
+}
+
+/// Verifies a stored member's CRC-32, or inflates a deflated one (at most its declared size
+/// plus one byte is ever decoded) and verifies its size and CRC-32.
+fn zip_member(ctx: &Ctx<'_>, m: &ZipMember, raw: Data) -> Result<ZipRead, Failure> {
+    let name = String::from_utf8_lossy(&m.name);
+    let crc_fail = |got: u32| {
+        let why = format!(
+            "zip member {name:?}: CRC-32 {got:08x} of its bytes, {:08x} in the archive: its \
+             bytes are corrupt, so no digest of them is reported",
+            m.crc32
+        );
+        Failure::new(FailKind::Decompress, why)
+    };
+    let crc_of = |b: &[u8]| {
+        let mut c = flate2::Crc::new();
+        c.update(b);
+        c.sum()
+    };
+    if m.method == Method::Stored {
+        let got = crc_of(raw.bytes());
+        return if got == m.crc32 {
+            Ok(ZipRead::Item(raw))
+        } else {
+            Err(crc_fail(got))
+        };
+    }
+    let inflate_fail = |e: io::Error| {
+        let why = format!("zip member {name:?}: deflate stream: {e}");
+        Failure::new(FailKind::Decompress, why)
+    };
+    let size_fail = |got: u64| {
+        let why = format!(
+            "zip member {name:?} inflates to {got}{} bytes, its entry declares {}",
+            if got > m.size { " or more" } else { "" },
+            m.size
+        );
+        Failure::new(FailKind::Archive, why)
+    };
+    let mut dec = flate2::read::DeflateDecoder::new(raw.bytes()).take(m.size.saturating_add(1));
+    if m.size <= STREAM_BUFFER_LIMIT {
+        let mut buf = Vec::new();
+        buf.try_reserve_exact(m.size as usize)
+            .map_err(|e| Failure::new(FailKind::Limit, e.to_string()))?;
+        dec.read_to_end(&mut buf).map_err(inflate_fail)?;
+        if buf.len() as u64 != m.size {
+            return Err(size_fail(buf.len() as u64));
+        }
+        let got = crc_of(&buf);
+        if got != m.crc32 {
+            return Err(crc_fail(got));
+        }
+        return Ok(ZipRead::Item(Data::from_vec(buf)));
+    }
+    let mut h = MultiHasher::new(ctx.cfg.algos);
+    let mut crc = flate2::Crc::new();
+    let mut head = Vec::new();
+    let mut total = 0u64;
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        if ctx.stopped() {
+            return Err(Failure::new(FailKind::Read, "stopped"));
+        }
+        match read_full(&mut dec, &mut chunk).map_err(inflate_fail)? {
+            0 => break,
+            n => {
+                if head.is_empty() {
+                    head = chunk[..n.min(SNIFF_LEN)].to_vec();
+                }
+                h.update(&chunk[..n]);
+                crc.update(&chunk[..n]);
+                total += n as u64;
+                ctx.progress.bytes_read(n as u64);
+            }
+        }
+    }
+    if total != m.size {
+        return Err(size_fail(total));
+    }
+    if crc.sum() != m.crc32 {
+        return Err(crc_fail(crc.sum()));
+    }
+    Ok(ZipRead::Hashed(h.finish(), head))
+}
+
 /// A member read out of a decoder.
 enum Streamed {
     /// Small enough to hand to the pool, or to be decoded.
     Buffered(Vec<u8>),
-    /// Large: hashed here as it streamed; with why it was not decoded when it was to be.
-    Hashed(Digests, Option<Failure>),
+    /// Large: hashed here as it streamed; with why it was not decoded when it was to be, and
+    /// its first bytes (up to [`SNIFF_LEN`]).
+    Hashed(Digests, Option<Failure>, Vec<u8>),
     /// Read past without hashing: an earlier run delivered it.
     Passed,
 }
@@ -831,16 +1222,19 @@ fn read_member(
     }
     let mut h = keep.then(|| MultiHasher::new(ctx.cfg.algos));
     let mut not_decoded = None;
+    // Its first bytes: what it is (an image, a video, a container vigie does not open).
+    let mut head = Vec::new();
     if let Some(h) = &mut h {
         let head_len = usize::try_from(size).map_or(HEAD_LEN, |s| s.min(HEAD_LEN));
-        let mut head = vec![0u8; head_len];
-        let n = read_full(&mut reader, &mut head)?;
-        head.truncate(n);
-        if let Some(d) = ctx.to_decode(&head) {
+        let mut first = vec![0u8; head_len];
+        let n = read_full(&mut reader, &mut first)?;
+        first.truncate(n);
+        head = first[..n.min(SNIFF_LEN)].to_vec();
+        if let Some(d) = ctx.to_decode(&first) {
             let what = format!("a tar member of {size} bytes read from a {source} stream");
             not_decoded = d.refusal(size, &what);
             if not_decoded.is_none() {
-                match read_whole(ctx, &mut reader, head, size)? {
+                match read_whole(ctx, &mut reader, first, size)? {
                     Ok(buf) => return Ok(Streamed::Buffered(buf)),
                     Err(part) => {
                         not_decoded = Some(d.unallocated(&what));
@@ -849,12 +1243,12 @@ fn read_member(
                     }
                 }
             } else {
-                h.update(&head);
-                ctx.progress.bytes_read(head.len() as u64);
+                h.update(&first);
+                ctx.progress.bytes_read(first.len() as u64);
             }
         } else {
-            h.update(&head);
-            ctx.progress.bytes_read(head.len() as u64);
+            h.update(&first);
+            ctx.progress.bytes_read(first.len() as u64);
         }
     }
     let mut chunk = vec![0u8; size.clamp(1, 1 << 20) as usize];
@@ -865,7 +1259,7 @@ fn read_member(
         match read_full(&mut reader, &mut chunk)? {
             0 => {
                 return Ok(h.map_or(Streamed::Passed, |h| {
-                    Streamed::Hashed(h.finish(), not_decoded)
+                    Streamed::Hashed(h.finish(), not_decoded, head)
                 }))
             }
             n => {
@@ -1110,9 +1504,10 @@ fn stream_members(
                 }
             }
             // Over the buffering limit, a member is only hashed exactly as it streams (and
-            // fails as not decoded when it was to be).
-            Ok(Streamed::Hashed(digests, not_decoded)) => {
-                ctx.finish_with(member_loc(path, &m), Ok(digests), None, not_decoded)
+            // fails as not decoded when it was to be, or as not opened when it is a container).
+            Ok(Streamed::Hashed(digests, not_decoded, head)) => {
+                let failure = not_decoded.or_else(|| ctx.unopened(&head));
+                ctx.finish_with(member_loc(path, &m), Ok(digests), None, failure)
             }
             Ok(Streamed::Passed) => {}
             Err(_) if ctx.stopped() => return StreamEnd::Clean,

@@ -3,8 +3,9 @@
 //! Archives are recognised by content: a tar by a valid header in its first block (or, when
 //! that header is damaged, in a later block of its first [`RECOGNITION_WINDOW`] bytes), a gzip
 //! or zstd stream by its magic number and then a tar in its first decompressed bytes, by the
-//! same test. A compressed file that does not hold a tar is an ordinary item (its own bytes
-//! are hashed).
+//! same test. A compressed file that does not hold a tar is one item (its own bytes are
+//! hashed), which the pipeline fails as `unsupported` ([`unopened`]), as it does any other
+//! container vigie does not open: never reported clean with its content unread.
 
 use std::io::{self, Read};
 use std::path::Path;
@@ -61,6 +62,12 @@ pub(crate) enum Container {
     CompressedTar(Compression, Box<dyn Read + Send>),
     /// A large uncompressed tar read with read() (`--no-mmap`), walked as a stream.
     TarStream(Box<dyn Read + Send>),
+    /// A zip archive ([`super::zip`]) whose members are read in place (stored) or inflated
+    /// from the map (deflated).
+    Zip(Data),
+    /// A stream of unknown length (standard input) that holds no tar: hashed as it streams;
+    /// `head` holds its first bytes (up to [`SNIFF_LEN`]).
+    Reader(Box<dyn Read + Send>, Vec<u8>),
     /// A large file read with read(), hashed as it streams; `head` holds its first bytes (up
     /// to [`HEAD_LEN`], for [`crate::perceptual::decode::sniff`] and [`crate::video::sniff`]).
     Stream(FileStream, Vec<u8>),
@@ -131,6 +138,48 @@ fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container
     ))
 }
 
+/// Decides what a stream read once from its start (standard input) holds, from its first
+/// [`RECOGNITION_WINDOW`] bytes, which are kept and read again: a tar, a gzip or zstd stream
+/// whose first decoded bytes are a tar (see [`classify`]), or anything else, hashed as it
+/// streams. Without `archives` it is always one item.
+///
+/// # Errors
+/// An I/O error reading its first bytes.
+pub(crate) fn classify_reader(
+    mut r: Box<dyn Read + Send>,
+    archives: bool,
+) -> io::Result<Container> {
+    let mut first = vec![0u8; RECOGNITION_WINDOW];
+    let n = read_full(&mut r, &mut first)?;
+    first.truncate(n);
+    let head = first[..n.min(SNIFF_LEN)].to_vec();
+    let again =
+        |first: Vec<u8>, r| -> Box<dyn Read + Send> { Box::new(io::Cursor::new(first).chain(r)) };
+    if !archives {
+        return Ok(Container::Reader(again(first, r), head));
+    }
+    if looks_like_tar(&first) {
+        return Ok(Container::TarStream(again(first, r)));
+    }
+    let compression = if first.starts_with(GZIP_MAGIC) {
+        Some(Compression::Gzip)
+    } else if first.starts_with(ZSTD_MAGIC) {
+        Some(Compression::Zstd)
+    } else {
+        None
+    };
+    if let Some(c) = compression {
+        let holds_tar = match decoder(c, io::Cursor::new(&first[..])) {
+            Ok(mut d) => decodes_to_tar(&mut d),
+            Err(_) => false,
+        };
+        if holds_tar {
+            return Ok(Container::CompressedTar(c, decoder(c, again(first, r))?));
+        }
+    }
+    Ok(Container::Reader(again(first, r), head))
+}
+
 /// Whether a decoder's first bytes hold a tar ([`looks_like_tar`]): its first block, and
 /// only when that is not a header (a tar whose first header is damaged) the rest of the
 /// recognition window.
@@ -152,6 +201,9 @@ pub(crate) fn classify(data: Data) -> Container {
     let bytes = data.bytes();
     if looks_like_tar(bytes) {
         return Container::Tar(data);
+    }
+    if super::zip::is_zip(bytes) {
+        return Container::Zip(data);
     }
     let compression = if bytes.starts_with(GZIP_MAGIC) {
         Compression::Gzip
@@ -190,6 +242,56 @@ fn decoder<'a>(
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(reader)?),
     })
+}
+
+/// Bytes [`unopened`] looks at: enough for every magic it knows.
+pub(crate) const SNIFF_LEN: usize = 16;
+
+/// The container an item's first bytes (at least [`SNIFF_LEN`] of them when the item is that
+/// long) say it is, when vigie does not open it: its name for messages, e.g. `"7z archive"`.
+///
+/// Decided by magic bytes, never by name: 7z, RAR 4 and 5, xz, bzip2 (with the magic of its
+/// first block or of an empty stream after the header, so that text starting with `BZh9` is
+/// not taken for one), zip (a local header, or the end record of an empty zip), gzip and
+/// zstd. A file that reaches the hasher with one of these (a gzip or zstd stream holding no
+/// tar, an archive met as a member) was hashed as one item, and its content was not read.
+pub(crate) fn unopened(head: &[u8]) -> Option<&'static str> {
+    const MAGICS: &[(&[u8], &str)] = &[
+        (b"7z\xBC\xAF\x27\x1C", "7z archive"),
+        (b"Rar!\x1A\x07\x00", "RAR archive"),
+        (b"Rar!\x1A\x07\x01\x00", "RAR 5 archive"),
+        (b"\xFD7zXZ\x00", "xz stream"),
+        (b"PK\x03\x04", "zip archive"),
+        (b"PK\x05\x06", "zip archive"),
+        (b"PK\x07\x08PK\x03\x04", "zip archive"),
+        (GZIP_MAGIC, "gzip stream"),
+        (ZSTD_MAGIC, "zstd stream"),
+    ];
+    if let Some((_, name)) = MAGICS.iter().find(|(m, _)| head.starts_with(m)) {
+        return Some(name);
+    }
+    let bzip2 = head.len() >= 10
+        && head.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&head[3])
+        && (head[4..10] == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]
+            || head[4..10] == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90]);
+    bzip2.then_some("bzip2 stream")
+}
+
+/// The failure of an item whose first bytes say it is a container vigie did not open
+/// ([`unopened`]): kind `unsupported`, naming the format. The item's own digests still stand
+/// (an exact hit on the container counts); only its content is unread.
+pub(crate) fn unopened_failure(head: &[u8]) -> Option<Failure> {
+    let what = unopened(head)?;
+    let why = if what.ends_with("stream") {
+        "not decompressed, its content was not read"
+    } else {
+        "not opened, its members were not read"
+    };
+    Some(Failure::new(
+        FailKind::Unsupported,
+        format!("{what}: {why}"),
+    ))
 }
 
 /// Reads until `buf` is full or the stream ends; returns the bytes read.

@@ -87,6 +87,8 @@ pub(crate) enum Found {
     /// Something skipped on purpose (a special file, a symlink not followed), with the reason
     /// key used in the summary.
     Skipped(&'static str),
+    /// Standard input, read as it streams (see [`crate::model::Input::Stdin`]).
+    Stdin,
     /// Content given in memory, read as a file of that name.
     Bytes {
         /// The name.
@@ -124,6 +126,11 @@ pub(crate) fn walk_inputs(
                     .filter(|_| fs::metadata(&p).is_ok_and(|m| m.is_dir()));
                 if mine() || split.is_some() {
                     walk_path(&p, opts, split, emit);
+                }
+            }
+            Input::Stdin => {
+                if mine() {
+                    emit(Found::Stdin);
                 }
             }
             Input::Bytes { name, bytes } => {
@@ -401,6 +408,7 @@ mod tests {
                         format!("failed {} {}", loc.path.display(), fail.kind.name())
                     }
                     Found::Skipped(why) => format!("skipped {why}"),
+                    Found::Stdin => "stdin".to_string(),
                     Found::Bytes { name, data } => {
                         format!("bytes {} {}", name.display(), data.len())
                     }

@@ -1,0 +1,108 @@
+#!/bin/sh
+# Makes fixtures/containers/: archives and compressed streams made by the real tools (Info-ZIP
+# zip 3.0, 7z from p7zip-full, xz, bzip2, gzip, zstd, GNU tar), plus the few files no free
+# tool writes (RAR headers, tampered zips), and EXPECTED.tsv: each member's md5 and sha256 as
+# `unzip -p` extracts it and coreutils hash it.
+#
+#   sh scripts/make_container_fixtures.sh        (from the repository root)
+#
+# Deterministic contents; the archives carry a fixed mtime (TZ=UTC, touch -d). Tools:
+#   apt-get install zip unzip p7zip-full xz-utils bzip2 gzip zstd
+set -eu
+out=$(cd "$(dirname "$0")/.." && pwd)/fixtures/containers
+img=$(cd "$(dirname "$0")/.." && pwd)/fixtures/images/rgb.jpg
+mkdir -p "$out" && find "$out" -type f ! -name README.md -delete
+work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
+cd "$work"
+export TZ=UTC
+mkdir src && cd src
+printf 'hello world\n' > a.txt
+# 5000 bytes that do not compress: byte i is (i*i*7 + i/3) % 256.
+python3 -c 'import sys; sys.stdout.buffer.write(bytes((i*i*7 + i//3) % 256 for i in range(5000)))' > b.bin
+# 20000 bytes of text that compresses well.
+python3 -c 'import sys; sys.stdout.write("".join("line %05d of the known text\n" % i for i in range(20000 // 28 + 1))[:20000])' > c.txt
+mkdir -p dir && cp "$img" dir/photo.jpg
+touch -d '2024-01-02 03:04:05' a.txt b.bin c.txt dir dir/photo.jpg
+# zip: stored (-0), deflated (-9), with a bzip2 member (-Z bzip2), ZIP64 (-fz), encrypted
+# (-P, ZipCrypto), data descriptors (from a pipe: `zip - -`), and self-extracting (a stub
+# prepended, offsets fixed by `zip -A`).
+zip -q -X -0 "$out/stored.zip" a.txt b.bin c.txt dir/photo.jpg
+zip -q -X -9 "$out/deflated.zip" a.txt b.bin c.txt dir/photo.jpg
+zip -q -X -9 -fz "$out/zip64.zip" a.txt c.txt
+zip -q -X -Z bzip2 "$out/bzip2.zip" c.txt
+zip -q -X -P secret "$out/encrypted.zip" a.txt c.txt
+cat c.txt | zip -q -X -9 - - > "$out/descriptor.zip"
+printf '#!/bin/sh\necho this stub stands for a self-extractor\nexit 0\n' > stub
+zip -q -X -9 sfx-body.zip a.txt c.txt && cat stub sfx-body.zip > "$out/sfx.zip" && rm sfx-body.zip stub
+zip -q -A "$out/sfx.zip"
+# Other containers vigie does not open yet: each a failed `unsupported` item.
+7z a -bd -y -mtm=off "$out/archive.7z" a.txt c.txt > /dev/null
+xz -c c.txt > "$out/c.txt.xz"
+bzip2 -c c.txt > "$out/c.txt.bz2"
+gzip -n -c c.txt > "$out/c.txt.gz"
+zstd -q -c c.txt > "$out/c.txt.zst"
+# RAR is non-free: signature and a main header block written by hand.
+printf 'Rar!\032\007\000\317\220\163\000\000\015\000\000\000\000\000\000\000' > "$out/v4.rar"
+printf 'Rar!\032\007\001\000\063\222\265\345\012\001\005\006\000\005\001\001\200\200\000' > "$out/v5.rar"
+# Containers as tar members: a zip and a plain gzip inside a tar (not opened: nested).
+cp "$out/deflated.zip" inner.zip && cp "$out/c.txt.gz" inner.gz && cp "$out/archive.7z" inner.7z
+touch -d '2024-01-02 03:04:05' inner.zip inner.gz inner.7z
+tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime='2024-01-02 03:04:05' \
+    -cf "$out/nested.tar" a.txt inner.zip inner.gz inner.7z
+# Tampered zips: a CRC changed in both headers (the data no longer verifies), and a local
+# header that names another member than its central entry.
+python3 - "$out" <<'PY'
+import struct, sys
+out = sys.argv[1]
+z = bytearray(open(out + "/deflated.zip", "rb").read())
+# First local header (a.txt): CRC at 14; its central entry: CRC at 16.
+crc = struct.unpack_from("<I", z, 14)[0] ^ 1
+struct.pack_into("<I", z, 14, crc)
+cd = z.find(b"PK\x01\x02")
+struct.pack_into("<I", z, cd + 16, crc)
+open(out + "/badcrc.zip", "wb").write(z)
+z = bytearray(open(out + "/deflated.zip", "rb").read())
+assert z[30:35] == b"a.txt"
+z[30:35] = b"x.txt"
+open(out + "/mismatch.zip", "wb").write(z)
+z = open(out + "/deflated.zip", "rb").read()
+open(out + "/truncated.zip", "wb").write(z[: len(z) - 30])
+
+# Bombs, written by hand: one member of 1 MiB of zeros (deflated to about 1 KiB) whose central
+# entry is repeated 40 times (members sharing their data: 40 MiB declared from a 3 KiB file),
+# and one member declaring 4,000,000,000 bytes from the same compressed kilobyte.
+import zlib
+zeros = b"\0" * (1 << 20)
+c = zlib.compressobj(9, zlib.DEFLATED, -15)
+data = c.compress(zeros) + c.flush()
+crc = zlib.crc32(zeros)
+def local(name, size):
+    return struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc, len(data),
+                       size, len(name), 0) + name
+def central(name, size, off):
+    return struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0x21, crc,
+                       len(data), size, len(name), 0, 0, 0, 0, 0, off) + name
+def end(n, cd, cdoff):
+    return struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, n, n, len(cd), cdoff, 0)
+body = local(b"zeros", len(zeros)) + data
+cd = central(b"zeros", len(zeros), 0) * 40
+open(out + "/overlap.zip", "wb").write(body + cd + end(40, cd, len(body)))
+body = local(b"huge", 4_000_000_000) + data
+cd = central(b"huge", 4_000_000_000, 0)
+open(out + "/huge.zip", "wb").write(body + cd + end(1, cd, len(body)))
+PY
+# Expected digests: every member as unzip extracts it, hashed by md5sum and sha256sum.
+for z in stored deflated zip64 bzip2 descriptor sfx; do
+    for m in $(unzip -Z1 "$out/$z.zip"); do
+        case "$m" in */) continue ;; esac
+        md5=$(unzip -p "$out/$z.zip" "$m" | md5sum | cut -d' ' -f1)
+        sha=$(unzip -p "$out/$z.zip" "$m" | sha256sum | cut -d' ' -f1)
+        printf '%s.zip\t%s\t%s\t%s\n' "$z" "$m" "$md5" "$sha"
+    done
+done > "$out/EXPECTED.tsv"
+for m in a.txt c.txt; do
+    printf 'encrypted.zip\t%s\t%s\t%s\n' "$m" \
+        "$(unzip -P secret -p "$out/encrypted.zip" "$m" | md5sum | cut -d' ' -f1)" \
+        "$(unzip -P secret -p "$out/encrypted.zip" "$m" | sha256sum | cut -d' ' -f1)"
+done >> "$out/EXPECTED.tsv"
+ls -l "$out"

@@ -1,0 +1,408 @@
+//! Containers vigie does not open are never reported clean (issue 18): a 7z, a RAR, an xz,
+//! bzip2, gzip or zstd stream holding no tar, or any of these met as a tar member, is a failed
+//! `unsupported` item naming its format, with its own exact digests (an exact hit on the
+//! container still counts). Zip archives are opened: their members are items, and what
+//! cannot be read in them (a method, encryption, a bad CRC, a bomb) is a failed item. Fixtures: `fixtures/containers/` (`scripts/make_container_fixtures.sh`).
+
+mod common;
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
+fn fixture(name: &str) -> PathBuf {
+    fixtures().join("containers").join(name)
+}
+
+/// `vigie hash --algo md5,sha256 ARGS...`: its records and exit code.
+fn hash(args: &[&OsStr]) -> (Vec<Value>, i32, String) {
+    let mut a = vec![os("hash"), os("-q"), os("--algo"), os("md5,sha256")];
+    a.extend_from_slice(args);
+    let out = run(a);
+    (jsonl(&out.stdout), code(&out), stderr(&out))
+}
+
+fn sha256_of(path: &Path) -> String {
+    let out = tool("sha256sum", &[path.as_os_str()]);
+    String::from_utf8(out).unwrap()[..64].to_string()
+}
+
+/// Each format vigie cannot open is a failed `unsupported` item naming it, whose digests are
+/// the file's own (as coreutils compute them); the run exits 2. These were clean records.
+#[test]
+fn unopened_containers_are_failed_unsupported_items_with_their_own_digests() {
+    let cases = [
+        ("archive.7z", "7z archive: not opened"),
+        ("v4.rar", "RAR archive: not opened"),
+        ("v5.rar", "RAR 5 archive: not opened"),
+        ("c.txt.xz", "xz stream: not decompressed"),
+        ("c.txt.bz2", "bzip2 stream: not decompressed"),
+        ("c.txt.gz", "gzip stream: not decompressed"),
+        ("c.txt.zst", "zstd stream: not decompressed"),
+    ];
+    for (name, why) in cases {
+        let path = fixture(name);
+        let (recs, status, err) = hash(&[path.as_os_str()]);
+        assert_eq!(recs.len(), 1, "{name}: {recs:?}");
+        let r = &recs[0];
+        assert_eq!(r["error_kind"], "unsupported", "{name}: {r}");
+        let msg = r["error"].as_str().unwrap();
+        assert!(msg.starts_with(why), "{name}: {msg}");
+        assert_eq!(r["sha256"].as_str().unwrap(), sha256_of(&path), "{name}");
+        assert_eq!(status, 2, "{name}: {err}");
+        assert!(err.contains("unsupported"), "{name}: {err}");
+    }
+}
+
+/// A copy named like a text file is still recognised (by content, never by name), and
+/// `--no-archives` (every file one item, by request) reports it as a plain record.
+#[test]
+fn recognised_by_content_and_no_archives_opts_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let disguised = dir.path().join("notes.txt");
+    fs::copy(fixture("archive.7z"), &disguised).unwrap();
+    let (recs, status, _) = hash(&[disguised.as_os_str()]);
+    assert_eq!(recs[0]["error_kind"], "unsupported");
+    assert_eq!(status, 2);
+    let (recs, status, err) = hash(&[os("--no-archives"), disguised.as_os_str()]);
+    assert!(recs[0].get("error").is_none(), "{:?}", recs[0]);
+    assert_eq!(status, 0, "{err}");
+    // Text that merely starts like a bzip2 header is no container.
+    let text = dir.path().join("bzh.txt");
+    fs::write(&text, "BZh9 is how a bzip2 stream starts\n").unwrap();
+    let (recs, status, _) = hash(&[text.as_os_str()]);
+    assert!(recs[0].get("error").is_none(), "{:?}", recs[0]);
+    assert_eq!(status, 0);
+}
+
+/// Containers met as tar members are not opened (nesting is not read yet): each is a failed
+/// `unsupported` member with its own digests; the tar's other members are read as before.
+#[test]
+fn containers_inside_a_tar_are_failed_unsupported_members() {
+    let (recs, status, _) = hash(&[fixture("nested.tar").as_os_str()]);
+    let by_member = |m: &str| {
+        recs.iter()
+            .find(|r| r["member"] == m)
+            .unwrap_or_else(|| panic!("{m}: {recs:?}"))
+    };
+    assert!(by_member("a.txt").get("error").is_none());
+    for (m, fmt) in [
+        ("inner.zip", "zip archive"),
+        ("inner.gz", "gzip stream"),
+        ("inner.7z", "7z archive"),
+    ] {
+        let r = by_member(m);
+        assert_eq!(r["error_kind"], "unsupported", "{r}");
+        assert!(r["error"].as_str().unwrap().starts_with(fmt), "{r}");
+        let want = sha256_of(&fixture(match m {
+            "inner.zip" => "deflated.zip",
+            "inner.gz" => "c.txt.gz",
+            _ => "archive.7z",
+        }));
+        assert_eq!(r["sha256"].as_str().unwrap(), want, "{m}");
+    }
+    assert_eq!(status, 2);
+}
+
+/// An exact hit on an unopened container still counts: the scan reports the match (exit 1);
+/// without a hit, the summary counts it as failed, by reason `unsupported`.
+#[test]
+fn a_hit_on_the_container_itself_is_a_match_and_the_summary_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let seven = fixture("archive.7z");
+    let list = dir.path().join("bad.sha256");
+    fs::write(&list, format!("{}  archive.7z\n", sha256_of(&seven))).unwrap();
+    let index = dir.path().join("bad.vigie");
+    let out = run([
+        os("index"),
+        os("build"),
+        os("-o"),
+        index.as_os_str(),
+        list.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let summary = dir.path().join("summary.json");
+    let xz = fixture("c.txt.xz");
+    let out = run([
+        os("scan"),
+        os("-q"),
+        os("--index"),
+        index.as_os_str(),
+        os("--summary"),
+        summary.as_os_str(),
+        seven.as_os_str(),
+        xz.as_os_str(),
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let recs = jsonl(&out.stdout);
+    let hit = recs
+        .iter()
+        .find(|r| r["verdict"] == "match")
+        .expect("the 7z's own hit");
+    assert!(hit["path"].as_str().unwrap().ends_with("archive.7z"));
+    let s: Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
+    assert_eq!(s["matched"], 1, "{s}");
+    assert_eq!(s["failed"], 1, "{s}");
+    assert_eq!(s["clean"], 0, "{s}");
+    assert_eq!(s["failed_by_reason"]["unsupported"], 1, "{s}");
+}
+
+/// archive → member → (md5, sha256), from `unzip -p` + coreutils (EXPECTED.tsv).
+fn expected() -> Vec<(String, String, String, String)> {
+    fs::read_to_string(fixture("EXPECTED.tsv"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[0].into(), f[1].into(), f[2].into(), f[3].into())
+        })
+        .collect()
+}
+
+fn member<'a>(recs: &'a [Value], name: &str) -> &'a Value {
+    recs.iter()
+        .find(|r| r["member"] == name)
+        .unwrap_or_else(|| panic!("{name}: {recs:?}"))
+}
+
+/// Zip members (stored, deflated, ZIP64, a data descriptor, a self-extractor's stub before
+/// the zip) are items whose digests equal `unzip -p` + md5sum/sha256sum; a stored member's
+/// offset points at its bytes in the file. These zips were one clean opaque item.
+#[test]
+fn zip_members_are_items_with_the_digests_unzip_gives() {
+    let want = expected();
+    for z in [
+        "stored.zip",
+        "deflated.zip",
+        "zip64.zip",
+        "descriptor.zip",
+        "sfx.zip",
+    ] {
+        let path = fixture(z);
+        let (recs, status, err) = hash(&[path.as_os_str()]);
+        assert_eq!(status, 0, "{z}: {err}");
+        let members: Vec<_> = want.iter().filter(|w| w.0 == z).collect();
+        assert!(!members.is_empty());
+        // The members, and the zip's own record (its digests, as coreutils give them).
+        assert_eq!(recs.len(), members.len() + 1, "{z}: {recs:?}");
+        let own = recs.iter().find(|r| r.get("member").is_none()).unwrap();
+        assert_eq!(own["sha256"].as_str().unwrap(), sha256_of(&path), "{z}");
+        for (_, m, md5, sha) in members {
+            let r = member(&recs, m);
+            assert_eq!(r["md5"].as_str(), Some(md5.as_str()), "{z}/{m}");
+            assert_eq!(r["sha256"].as_str(), Some(sha.as_str()), "{z}/{m}");
+        }
+    }
+    // Stored: the member's bytes are at its offset in the file.
+    let path = fixture("stored.zip");
+    let bytes = fs::read(&path).unwrap();
+    let (recs, _, _) = hash(&[path.as_os_str()]);
+    for r in recs.iter().filter(|r| r.get("member").is_some()) {
+        let (off, size) = (r["offset"].as_u64().unwrap(), r["size"].as_u64().unwrap());
+        let m = r["member"].as_str().unwrap();
+        let extracted = tool("unzip", &[os("-p"), path.as_os_str(), os(m)]);
+        assert_eq!(
+            &bytes[off as usize..(off + size) as usize],
+            &extracted[..],
+            "{m}"
+        );
+    }
+}
+
+/// An image inside a zip is hashed perceptually as the same image on disk is, stored or
+/// deflated.
+#[test]
+fn images_inside_a_zip_are_hashed_perceptually() {
+    let photo = fixtures().join("images/rgb.jpg");
+    let out = run([
+        os("hash"),
+        os("-q"),
+        os("--algo"),
+        os("pdq,md5"),
+        photo.as_os_str(),
+    ]);
+    let want = jsonl(&out.stdout)[0]["pdq"].clone();
+    assert!(want.is_string(), "{want}");
+    for z in ["stored.zip", "deflated.zip"] {
+        let out = run([
+            os("hash"),
+            os("-q"),
+            os("--algo"),
+            os("pdq,md5"),
+            fixture(z).as_os_str(),
+        ]);
+        let recs = jsonl(&out.stdout);
+        assert_eq!(member(&recs, "dir/photo.jpg")["pdq"], want, "{z}");
+    }
+}
+
+/// What a zip holds that vigie does not read is a failed item naming the member, never
+/// clean: a method it does not decode (`unsupported`), an encrypted member (`encrypted`), a
+/// CRC-32 that does not verify (no digest reported), a local header that disagrees with the
+/// central directory (`archive`), bombs (`limit`, fast); the other members are read.
+#[test]
+fn zip_members_not_read_are_failed_items_naming_them() {
+    let fails = |z: &str| {
+        let (recs, status, err) = hash(&[fixture(z).as_os_str()]);
+        assert_eq!(status, 2, "{z}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        recs
+    };
+    let r = fails("bzip2.zip");
+    let c = member(&r, "c.txt");
+    assert_eq!(c["error_kind"], "unsupported");
+    assert!(c["error"].as_str().unwrap().contains("bzip2"), "{c}");
+
+    let r = fails("encrypted.zip");
+    assert_eq!(r.len(), 3, "two members, the zip itself");
+    for m in ["a.txt", "c.txt"] {
+        let rec = member(&r, m);
+        assert_eq!(rec["error_kind"], "encrypted", "{rec}");
+        assert!(rec["error"].as_str().unwrap().contains(m), "{rec}");
+        assert!(rec.get("md5").is_none());
+    }
+
+    let r = fails("badcrc.zip");
+    let a = member(&r, "a.txt");
+    assert_eq!(a["error_kind"], "decompress", "{a}");
+    assert!(a["error"].as_str().unwrap().contains("CRC-32"), "{a}");
+    assert!(
+        a.get("md5").is_none(),
+        "no digest that was not verified: {a}"
+    );
+    assert!(member(&r, "c.txt").get("md5").is_some());
+
+    let r = fails("mismatch.zip");
+    let a = member(&r, "a.txt");
+    assert_eq!(a["error_kind"], "archive", "{a}");
+    assert!(a["error"].as_str().unwrap().contains("disagree"), "{a}");
+    assert!(member(&r, "b.bin").get("md5").is_some());
+
+    let start = std::time::Instant::now();
+    let r = fails("huge.zip");
+    assert_eq!(member(&r, "huge")["error_kind"], "limit");
+    let r = fails("overlap.zip");
+    let limited = r.iter().filter(|x| x["error_kind"] == "limit").count();
+    assert!(limited >= 30, "{limited} of {}", r.len());
+    assert!(start.elapsed().as_secs() < 20, "bombs are stopped fast");
+}
+
+/// Truncated zips and garbage where a central directory should be never panic: each is a
+/// failed item, and the run goes on to the next input.
+#[test]
+fn truncated_and_garbage_zips_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let z = fs::read(fixture("deflated.zip")).unwrap();
+    let cd = z.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    let mut paths = vec![fixture("truncated.zip")];
+    for (i, cut) in [10, 100, cd, cd + 20, z.len() - 23].into_iter().enumerate() {
+        let p = dir.path().join(format!("cut{i}.zip"));
+        fs::write(&p, &z[..cut]).unwrap();
+        paths.push(p);
+    }
+    // The central directory overwritten with garbage, the end record kept.
+    let mut g = z.clone();
+    for (i, b) in g[cd..z.len() - 22].iter_mut().enumerate() {
+        *b = (i * 37 % 251) as u8;
+    }
+    let p = dir.path().join("garbage.zip");
+    fs::write(&p, &g).unwrap();
+    paths.push(p);
+    let ok = fixture("stored.zip");
+    paths.push(ok.clone());
+    let args: Vec<&OsStr> = paths.iter().map(|p| p.as_os_str()).collect();
+    let (recs, status, err) = hash(&args);
+    assert_eq!(status, 2, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for p in &paths[..paths.len() - 1] {
+        let name = p.to_str().unwrap();
+        assert!(
+            recs.iter()
+                .any(|r| r["path"] == name && r.get("error").is_some()),
+            "{name} must be a failed item: {recs:?}"
+        );
+    }
+    let good = recs.iter().filter(|r| r["path"] == ok.to_str().unwrap());
+    assert_eq!(good.filter(|r| r.get("md5").is_some()).count(), 5);
+}
+
+/// `vigie hash ARGS... -` with `input` on standard input: records and exit code.
+fn hash_stdin(args: &[&str], input: &[u8]) -> (Vec<Value>, i32) {
+    use std::io::Write;
+    let mut child = vigie()
+        .args(["hash", "-q"])
+        .args(args)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = wait_within(child, 60, "vigie hash -");
+    writer.join().unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    (jsonl(&out.stdout), code(&out))
+}
+
+/// (member, md5) of each record, sorted.
+fn members_md5(recs: &[Value]) -> Vec<(String, String)> {
+    let mut v: Vec<_> = recs
+        .iter()
+        .map(|r| {
+            (
+                r["member"].as_str().unwrap_or("").to_string(),
+                r["md5"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `-` reads content from standard input (issue 18 point 6): a tar or a `.tar.gz` streamed
+/// member by member with the digests the same file gives, an image hashed perceptually as on
+/// disk, anything else one item named `-`, and a container it cannot open there `unsupported`.
+#[test]
+fn dash_reads_content_from_stdin() {
+    for name in ["example/dump/shard-0001.tar", "tar/pax.tar.gz"] {
+        let path = fixtures().join(name);
+        let (file, _, _) = hash(&[path.as_os_str()]);
+        let (piped, status) = hash_stdin(&["--algo", "md5"], &fs::read(&path).unwrap());
+        assert!(piped.len() > 1, "{name}: {piped:?}");
+        assert!(piped.iter().all(|r| r["path"] == "-"), "{name}");
+        assert_eq!(members_md5(&piped), members_md5(&file), "{name}");
+        assert_eq!(status, 0, "{name}");
+    }
+    let photo = fixtures().join("images/rgb.jpg");
+    let out = run([os("hash"), os("--algo"), os("pdq,md5"), photo.as_os_str()]);
+    let file = jsonl(&out.stdout);
+    let (piped, status) = hash_stdin(&["--algo", "pdq,md5"], &fs::read(&photo).unwrap());
+    assert_eq!(piped.len(), 1);
+    assert_eq!(piped[0]["path"], "-");
+    assert_eq!(piped[0]["pdq"], file[0]["pdq"]);
+    assert_eq!(piped[0]["md5"], file[0]["md5"]);
+    assert_eq!(status, 0);
+    let (piped, status) = hash_stdin(&["--algo", "md5"], b"hello world\n");
+    assert_eq!(piped[0]["md5"], "6f5902ac237024bdd0c176cb93063dc4");
+    assert_eq!(piped[0]["size"], 12);
+    assert_eq!(status, 0);
+    let (piped, status) = hash_stdin(&[], &fs::read(fixture("c.txt.xz")).unwrap());
+    assert_eq!(piped[0]["error_kind"], "unsupported");
+    assert_eq!(status, 2);
+    // Standard input is read once.
+    let out = run([os("hash"), os("-"), os("--files-from"), os("-")]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("only once"), "{}", stderr(&out));
+}
