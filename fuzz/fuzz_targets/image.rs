@@ -1,13 +1,25 @@
 //! The image path (sniff, decode under limits, PDQ with its dihedral variants, pHash, dHash)
 //! on any bytes: a bad image is an error for its item, never a panic that escapes, and never
-//! an allocation past the limits.
+//! an allocation past the limits. Each input runs exactly and at reduced scale, and the last
+//! byte chooses the pixel rule and whether letterbox bars are cut.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vigie::perceptual::decode::{DecodeLimits, DecodeOptions};
+use vigie::perceptual::decode::{DecodeLimits, DecodeOptions, Pixels};
+use vigie::perceptual::letterbox::Unletterbox;
 use vigie::perceptual::{hash_image, PerceptualConfig};
 
 fuzz_target!(|data: &[u8]| {
+    let knob = data.last().copied().unwrap_or(0);
+    let pixels = match knob % 3 {
+        0 => Pixels::Viewer,
+        1 => Pixels::Pillow,
+        _ => Pixels::ThreatExchange,
+    };
+    let unletterbox = (knob & 4 != 0).then(|| Unletterbox {
+        threshold: 15,
+        white: knob & 8 != 0,
+    });
     let mut cfg = PerceptualConfig {
         pdq: true,
         dihedral: true,
@@ -20,7 +32,9 @@ fuzz_target!(|data: &[u8]| {
             },
             exif_orient: true,
             fast: false,
+            pixels,
         },
+        unletterbox,
         min_quality: 0,
     };
     let _ = hash_image(data, &cfg);
