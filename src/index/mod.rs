@@ -1755,7 +1755,7 @@ impl Index {
     ///
     /// # Algorithm
     /// An exact linear scan, as the PDQ table's without multi-index tables: the table is read
-    /// in tiles of [`IMG_TILE`] hashes (32 KiB) that stay in cache while every group of eight
+    /// in tiles of `IMG_TILE` hashes (32 KiB) that stay in cache while every group of eight
     /// queries is compared with them (an XOR and a SWAR bit count per pair, which vectorizes
     /// over the group). 8 bytes an entry stream from memory, and the compare is a handful of
     /// instructions: the README gives the measured rate at 1M entries.

@@ -23,7 +23,7 @@
 //!   present and not empty, is the entry's label.
 //! * [`ListFormat::VpdqFrames`]: the vPDQ reference CLI's output for one video, one
 //!   `frame,quality,pdq_hex,timestamp` line per frame; the whole file is one known video,
-//!   named by the file's stem (see [`vpdq`]).
+//!   named by the file's stem (see the `vpdq` module).
 //! * [`ListFormat::DcsoBloom`]: a DCSO Bloom filter file (CIRCL hashlookup), detected by its
 //!   binary header ([`bloom::sniff`]). It holds no entries to stream, only bits: [`read_list`]
 //!   refuses it and [`bloom::BloomFile`] reads it (an index embeds it whole).

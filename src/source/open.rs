@@ -4,7 +4,7 @@
 //! that header is damaged, in a later block of its first [`RECOGNITION_WINDOW`] bytes), a gzip
 //! or zstd stream by its magic number and then a tar in its first decompressed bytes, by the
 //! same test. A compressed file that does not hold a tar is one item (its own bytes are
-//! hashed), which the pipeline fails as `unsupported` ([`unopened`]), as it does any other
+//! hashed), which the pipeline fails as `unsupported` (`unopened`), as it does any other
 //! container vigie does not open: never reported clean with its content unread.
 
 use std::io::{self, Read};
