@@ -245,19 +245,8 @@ impl Matcher for IndexMatcher<'_> {
                     }
                 });
             for (entry, (distance, t, own, owners)) in best {
-                let (own, matched) = (own.to_hex(), entry.to_hex());
-                hits.extend(owners.into_iter().map(|(list, label, role)| Hit {
-                    algorithm: "pdq",
-                    hash: own.clone(),
-                    list,
-                    label,
-                    distance,
-                    matched_hash: Some(matched.clone()),
-                    role,
-                    fpr: None,
-                    video: None,
-                    timestamp: Some(round_ms(t)),
-                }));
+                let found = (entry.to_hex(), distance, Some(round_ms(t)));
+                owner_hits("pdq", &own.to_hex(), found, owners, hits);
             }
         }
     }
@@ -351,19 +340,8 @@ impl IndexMatcher<'_> {
                 let hash = q.to_hex();
                 let mut hits = Vec::new();
                 for (entry, (distance, pairs)) in b {
-                    let matched = entry.to_hex();
-                    hits.extend(pairs.into_iter().map(|(list, label, role)| Hit {
-                        algorithm: kind.name(),
-                        hash: hash.clone(),
-                        list,
-                        label,
-                        distance,
-                        matched_hash: Some(matched.clone()),
-                        role,
-                        fpr: None,
-                        video: None,
-                        timestamp: None,
-                    }));
+                    let found = (entry.to_hex(), distance, None);
+                    owner_hits(kind.name(), &hash, found, pairs, &mut hits);
                 }
                 hits
             })
@@ -535,20 +513,32 @@ fn segments(frames: &[VpdqFrame], min: u8, matches: impl Fn(&PdqHash) -> bool) -
 fn push_hits(own: &PdqHash, best: Best, hits: &mut Vec<Hit>) {
     let hash = own.to_hex();
     for (entry, (distance, pairs)) in best {
-        let matched = entry.to_hex();
-        hits.extend(pairs.into_iter().map(|(list, label, role)| Hit {
-            algorithm: "pdq",
-            hash: hash.clone(),
-            list,
-            label,
-            distance,
-            matched_hash: Some(matched.clone()),
-            role,
-            fpr: None,
-            video: None,
-            timestamp: None,
-        }));
+        owner_hits("pdq", &hash, (entry.to_hex(), distance, None), pairs, hits);
     }
+}
+
+/// One perceptual hit per (list, label, role) of an entry found: `found` is the entry's hash,
+/// its distance, and (for a video frame) the frame's time.
+fn owner_hits(
+    algorithm: &'static str,
+    hash: &str,
+    found: (String, u32, Option<f64>),
+    owners: Owners,
+    hits: &mut Vec<Hit>,
+) {
+    let (matched, distance, timestamp) = found;
+    hits.extend(owners.into_iter().map(|(list, label, role)| Hit {
+        algorithm,
+        hash: hash.to_string(),
+        list,
+        label,
+        distance,
+        matched_hash: Some(matched.clone()),
+        role,
+        fpr: None,
+        video: None,
+        timestamp,
+    }));
 }
 
 #[cfg(test)]
