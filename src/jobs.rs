@@ -25,6 +25,7 @@ use crate::perceptual::pdq::PdqHash;
 use crate::report::sorted::Chunked;
 use crate::report::{HashFormat, HashWriter, Output, ScanFormat, ScanWriter, Summary, Tally};
 use crate::source::Shard;
+use crate::video::VpdqFrame;
 
 /// How a run ended, as a scanner's exit status.
 ///
@@ -591,6 +592,10 @@ const MATCH_BATCH: usize = 65_536;
 /// shared evenly among the threads (the index cuts each share into the batches its memory
 /// bound allows), and the larger a share the less of the tables each query streams.
 const PDQ_SHARE_MIN: usize = 1_024;
+/// Fewest vPDQ queries (videos) searched together by one thread, for the same reason: a
+/// video's frames searched are about a fifth of its distinct frames (see
+/// `IndexMatcher::find_videos`), a dozen for a minute at one hash a second.
+const VPDQ_SHARE_MIN: usize = 64;
 
 /// One record of a query list: where it is, and its hash or why it has none.
 struct Query {
@@ -697,6 +702,24 @@ fn match_batched(
                     hits.into_iter()
                 })
                 .collect();
+            // vPDQ queries (known videos) likewise: all their frames searched in one batch
+            // per share.
+            let videos: Vec<&[VpdqFrame]> = batch
+                .iter()
+                .filter_map(|q| match &q.hash {
+                    Ok(ListHash::Vpdq(frames)) => Some(&frames[..]),
+                    _ => None,
+                })
+                .collect();
+            let share = videos
+                .len()
+                .div_ceil(rayon::current_num_threads())
+                .max(VPDQ_SHARE_MIN);
+            let mut video_hits = videos
+                .par_chunks(share)
+                .flat_map_iter(|c| matcher.find_videos(c))
+                .collect::<Vec<Vec<Hit>>>()
+                .into_iter();
             let mut next = pdq_hits.iter_mut();
             let items: Vec<(Query, Vec<Hit>)> = batch
                 .drain(..)
@@ -704,6 +727,7 @@ fn match_batched(
                     let hits = match q.hash {
                         Ok(ListHash::Pdq(_)) => next.next().map(std::mem::take),
                         Ok(ListHash::Img(k, _)) => img_hits[usize::from(k.id())].next(),
+                        Ok(ListHash::Vpdq(_)) => video_hits.next(),
                         _ => None,
                     };
                     (q, hits.unwrap_or_default())
@@ -881,7 +905,7 @@ impl<R: Read> Read for StopAt<'_, R> {
     }
 }
 
-/// The item of one query record, with its hits (`hits`: those of a PDQ, pHash or dHash
+/// The item of one query record, with its hits (`hits`: those of a PDQ, pHash, dHash or vPDQ
 /// query, already searched).
 fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &IndexMatcher<'_>) -> ItemResult {
     let outcome = q.hash.map(|h| match h {
@@ -890,11 +914,7 @@ fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &IndexMatcher<'_>) -> ItemResu
             matcher.find(&digests, &mut hits);
             digests
         }
-        ListHash::Pdq(_) | ListHash::Img(..) => crate::hash::Digests::default(),
-        ListHash::Vpdq(frames) => {
-            matcher.find_video(&frames, &mut hits);
-            crate::hash::Digests::default()
-        }
+        ListHash::Pdq(_) | ListHash::Img(..) | ListHash::Vpdq(_) => crate::hash::Digests::default(),
     });
     ItemResult {
         loc: q.loc,

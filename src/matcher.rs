@@ -10,7 +10,7 @@
 //! compared by the shares of both videos' distinct frames that found a partner. Each frame is
 //! also searched in the PDQ table of known images.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::hash::Digests;
 use crate::index::{ImgMatch, Index, PdqMatch};
@@ -40,6 +40,19 @@ pub trait Matcher: Sync {
     /// Appends every hit of a video's vPDQ frames to `hits`: known videos it matches, and
     /// known images one of its frames is near.
     fn find_video(&self, _frames: &[VpdqFrame], _hits: &mut Vec<Hit>) {}
+
+    /// The hits of each of `videos`, as [`Matcher::find_video`] finds them; an index searches
+    /// their frames as one batch. `vigie match` calls this for a list's vPDQ queries.
+    fn find_videos(&self, videos: &[&[VpdqFrame]]) -> Vec<Vec<Hit>> {
+        videos
+            .iter()
+            .map(|v| {
+                let mut hits = Vec::new();
+                self.find_video(v, &mut hits);
+                hits
+            })
+            .collect()
+    }
 
     /// The perceptual hits of each of `images`, as [`Matcher::find_image`] finds them; an
     /// index searches them as one batch, so that its memory traffic is shared. The scan
@@ -202,53 +215,24 @@ impl Matcher for IndexMatcher<'_> {
     /// (with the PDQ threshold): a `pdq` hit per image entry, at its smallest distance, with
     /// the time of the (first) frame at that distance.
     fn find_video(&self, frames: &[VpdqFrame], hits: &mut Vec<Hit>) {
+        hits.extend(self.find_videos(&[frames]).into_iter().flatten());
+    }
+
+    /// All the videos' frames in one search of the known videos, then one of the images.
+    fn find_videos(&self, videos: &[&[VpdqFrame]]) -> Vec<Vec<Hit>> {
         let rule = self.vpdq;
-        let mut distinct: Vec<PdqHash> = Vec::new();
-        let mut slot: HashMap<PdqHash, usize> = HashMap::new();
-        for f in frames.iter().filter(|f| f.quality >= rule.quality) {
-            slot.entry(f.hash).or_insert_with(|| {
-                distinct.push(f.hash);
-                distinct.len() - 1
-            });
-        }
-        if distinct.is_empty() {
-            return;
-        }
+        let distinct: Vec<Distinct> = videos
+            .iter()
+            .map(|f| distinct_frames(f, rule.quality))
+            .collect();
+        let mut out = vec![Vec::new(); videos.len()];
         if self.index.video_count() > 0 {
-            self.find_known_videos(frames, &distinct, &slot, hits);
+            self.find_known_videos(videos, &distinct, &mut out);
         }
         if self.index.pdq_len() > 0 {
-            // The first frame of each distinct hash gives the time of an image hit.
-            let mut first: Vec<f64> = vec![f64::NAN; distinct.len()];
-            for f in frames.iter().filter(|f| f.quality >= rule.quality) {
-                let t = &mut first[slot[&f.hash]];
-                if t.is_nan() {
-                    *t = f64::from(f.timestamp);
-                }
-            }
-            // Entry → (distance, time of the frame, the frame's hash), the smallest distance
-            // first, then the earliest frame.
-            let mut best: BTreeMap<PdqHash, (u32, f64, PdqHash, Owners)> = BTreeMap::new();
-            self.index
-                .pdq_search_many(&distinct, self.pdq_threshold, |q, m| {
-                    let (d, t) = (m.distance, first[q]);
-                    let e = best.entry(m.hash).or_insert_with(|| {
-                        let owners = m
-                            .hits
-                            .clone()
-                            .map(|h| (h.list.to_string(), h.label.to_string(), h.role))
-                            .collect();
-                        (u32::MAX, f64::INFINITY, distinct[q], owners)
-                    });
-                    if (d, t) < (e.0, e.1) {
-                        (e.0, e.1, e.2) = (d, t, distinct[q]);
-                    }
-                });
-            for (entry, (distance, t, own, owners)) in best {
-                let found = (entry.to_hex(), distance, Some(round_ms(t)));
-                owner_hits("pdq", &own.to_hex(), found, owners, hits);
-            }
+            self.frames_near_images(videos, &distinct, &mut out);
         }
+        out
     }
 
     /// All the images' queries (each image's variants) in one search.
@@ -293,12 +277,89 @@ fn round_ms(t: f64) -> f64 {
     (t * 1000.0).round() / 1000.0
 }
 
-/// A known video holding frames near the item's: for each of the item's distinct frames, the
-/// distance to its nearest partner in the video (`u32::MAX`: none), and the video's distinct
-/// frames (rows of the frame table) that found a partner.
-struct Candidate {
+/// A known video compared with the item: for each of the item's distinct frames, the distance
+/// to its nearest partner in the video (`u32::MAX`: none within the rule's distance), and how
+/// many of the video's distinct frames found a partner among the item's.
+struct Compared {
     nearest: Vec<u32>,
-    rows: HashSet<usize>,
+    partnered: usize,
+}
+
+impl Compared {
+    /// The item's frames `ours` against a known video's `theirs` (both of sufficient
+    /// quality), pairs within `distance`; `None` as soon as more than `misses` of ours have
+    /// no partner (the video cannot pass the rule).
+    fn of(ours: &[[u64; 4]], theirs: &[[u64; 4]], distance: u32, misses: usize) -> Option<Self> {
+        let mut missed = 0;
+        let nearest: Vec<u32> = ours
+            .iter()
+            .map(|q| {
+                let d = theirs
+                    .iter()
+                    .map(|t| hamming(q, t))
+                    .min()
+                    .unwrap_or(u32::MAX);
+                if d <= distance {
+                    Some(d)
+                } else {
+                    missed += 1;
+                    (missed <= misses).then_some(u32::MAX)
+                }
+            })
+            .collect::<Option<_>>()?;
+        let partnered = theirs
+            .iter()
+            .filter(|t| ours.iter().any(|q| hamming(q, t) <= distance))
+            .count();
+        Some(Compared { nearest, partnered })
+    }
+}
+
+/// A video's distinct frame hashes (of sufficient quality), in the order of their first
+/// frame, and the place of each in that list.
+type Distinct = (Vec<PdqHash>, HashMap<PdqHash, usize>);
+
+/// The distinct hashes of `frames` of quality `min` or more ([`Distinct`]).
+fn distinct_frames(frames: &[VpdqFrame], min: u8) -> Distinct {
+    let mut distinct: Vec<PdqHash> = Vec::new();
+    let mut slot: HashMap<PdqHash, usize> = HashMap::new();
+    for f in frames.iter().filter(|f| f.quality >= min) {
+        slot.entry(f.hash).or_insert_with(|| {
+            distinct.push(f.hash);
+            distinct.len() - 1
+        });
+    }
+    (distinct, slot)
+}
+
+/// `count` of `total` in percent, as python-threatexchange computes it (in floats).
+fn pct(count: usize, total: usize) -> f64 {
+    count as f64 * 100.0 / total as f64
+}
+
+/// The fewest of `n` frames that reach `query_pct` percent (at least 1: a video sharing no
+/// frame is never found), `None` when not even all of them do.
+fn least_matched(n: usize, query_pct: f64) -> Option<usize> {
+    (1..=n).find(|&m| pct(m, n) >= query_pct)
+}
+
+/// A PDQ hash as four words, for [`hamming`].
+fn words(h: &PdqHash) -> [u64; 4] {
+    let mut w = [0u64; 4];
+    for (w, c) in w.iter_mut().zip(h.0.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        *w = u64::from_ne_bytes(b);
+    }
+    w
+}
+
+/// Bits that differ between two hashes as [`words`].
+fn hamming(a: &[u64; 4], b: &[u64; 4]) -> u32 {
+    (a[0] ^ b[0]).count_ones()
+        + (a[1] ^ b[1]).count_ones()
+        + (a[2] ^ b[2]).count_ones()
+        + (a[3] ^ b[3]).count_ones()
 }
 
 /// Entry → (smallest distance, its (list, label, role) triples), for one item.
@@ -358,32 +419,166 @@ impl IndexMatcher<'_> {
         }
     }
 
-    /// The `vpdq` hits of a video (see [`Matcher::find_video`]): `distinct` are its distinct
-    /// frame hashes of sufficient quality, `slot` the place of each in `distinct`.
+    /// The `vpdq` hits of each of `videos` (see [`Matcher::find_video`]), into `out`:
+    /// `distinct` are each video's distinct frames of sufficient quality.
+    ///
+    /// A known video matches when at least `need` of the item's `n` distinct frames find a
+    /// partner in it, so it holds a partner of at least one frame of any `n - need + 1` of
+    /// them: only those are searched (all the videos' in one batch), and each known video
+    /// found is then compared with all of the item's frames, frame by frame
+    /// ([`Compared::of`]). The verdicts are those of a search of every frame
+    /// ([`IndexMatcher::known_videos_by_search`], which an index without its frame table
+    /// still takes), at a fifth of the searches with the default 80 %. `need` is 1 when
+    /// `query_pct` is 0: every frame is searched.
     fn find_known_videos(
         &self,
-        frames: &[VpdqFrame],
-        distinct: &[PdqHash],
-        slot: &HashMap<PdqHash, usize>,
-        hits: &mut Vec<Hit>,
+        videos: &[&[VpdqFrame]],
+        distinct: &[Distinct],
+        out: &mut [Vec<Hit>],
+    ) {
+        if !self.index.has_video_frames() {
+            for ((frames, (distinct, slot)), hits) in videos.iter().zip(distinct).zip(out) {
+                if !distinct.is_empty() {
+                    let found = self.known_videos_by_search(distinct);
+                    self.report_videos(found, frames, slot, hits);
+                }
+            }
+            return;
+        }
+        let rule = self.vpdq;
+        let mut picked: Vec<PdqHash> = Vec::new();
+        let mut owner: Vec<usize> = Vec::new(); // the video of each frame searched
+        let mut needs: Vec<Option<usize>> = Vec::with_capacity(videos.len());
+        for (v, (frames, _)) in distinct.iter().enumerate() {
+            let need = least_matched(frames.len(), rule.query_pct);
+            if let Some(need) = need {
+                // Any k frames will do: spread evenly over the video.
+                let k = frames.len() - need + 1;
+                picked.extend((0..k).map(|i| frames[i * frames.len() / k]));
+                owner.resize(owner.len() + k, v);
+            }
+            needs.push(need);
+        }
+        let mut ids: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); videos.len()];
+        self.index
+            .vpdq_search_many(&picked, rule.distance, |q, row, _| {
+                ids[owner[q]].extend(
+                    self.index
+                        .vpdq_postings(row)
+                        .filter(|&(_, q)| q >= rule.quality)
+                        .map(|(v, _)| v),
+                );
+            });
+        for (v, ids) in ids.into_iter().enumerate() {
+            let (Some(need), (frames, slot)) = (needs[v], &distinct[v]) else {
+                continue;
+            };
+            let ours: Vec<[u64; 4]> = frames.iter().map(words).collect();
+            let misses = frames.len() - need;
+            let found = ids.into_iter().filter_map(|id| {
+                let theirs: Vec<[u64; 4]> = self
+                    .index
+                    .video_frames(id)?
+                    .iter()
+                    .filter(|(_, q)| *q >= rule.quality)
+                    .map(|(h, _)| words(h))
+                    .collect();
+                Some((id, Compared::of(&ours, &theirs, rule.distance, misses)?))
+            });
+            self.report_videos(found, videos[v], slot, &mut out[v]);
+        }
+    }
+
+    /// The `pdq` hits of each of `videos`' distinct frames among the known images, into
+    /// `out`, all the frames in one search: a hit per image entry, at its smallest distance,
+    /// with the time of the (first) frame at that distance.
+    fn frames_near_images(
+        &self,
+        videos: &[&[VpdqFrame]],
+        distinct: &[Distinct],
+        out: &mut [Vec<Hit>],
     ) {
         let rule = self.vpdq;
-        let mut cands: BTreeMap<u32, Candidate> = BTreeMap::new();
+        let mut queries: Vec<PdqHash> = Vec::new();
+        let mut owner: Vec<usize> = Vec::new(); // the video of each query
+        let mut first: Vec<f64> = Vec::new(); // the time of each query's first frame
+        for (v, (frames, (hashes, slot))) in videos.iter().zip(distinct).enumerate() {
+            let base = queries.len();
+            queries.extend_from_slice(hashes);
+            owner.resize(queries.len(), v);
+            first.resize(queries.len(), f64::NAN);
+            for f in frames.iter().filter(|f| f.quality >= rule.quality) {
+                let t = &mut first[base + slot[&f.hash]];
+                if t.is_nan() {
+                    *t = f64::from(f.timestamp);
+                }
+            }
+        }
+        // Per video, entry → (distance, time of the frame, the frame's hash), the smallest
+        // distance first, then the earliest frame.
+        let mut best: Vec<BTreeMap<PdqHash, (u32, f64, PdqHash, Owners)>> =
+            vec![BTreeMap::new(); videos.len()];
+        self.index
+            .pdq_search_many(&queries, self.pdq_threshold, |q, m| {
+                let (d, t) = (m.distance, first[q]);
+                let e = best[owner[q]].entry(m.hash).or_insert_with(|| {
+                    let owners = m
+                        .hits
+                        .clone()
+                        .map(|h| (h.list.to_string(), h.label.to_string(), h.role))
+                        .collect();
+                    (u32::MAX, f64::INFINITY, queries[q], owners)
+                });
+                if (d, t) < (e.0, e.1) {
+                    (e.0, e.1, e.2) = (d, t, queries[q]);
+                }
+            });
+        for (best, hits) in best.into_iter().zip(out) {
+            for (entry, (distance, t, own, owners)) in best {
+                let found = (entry.to_hex(), distance, Some(round_ms(t)));
+                owner_hits("pdq", &own.to_hex(), found, owners, hits);
+            }
+        }
+    }
+
+    /// Every known video sharing a frame with the item, found by searching each of its
+    /// `distinct` frames: the simple path, for indexes without a frame table (format version
+    /// 5), and what the screened one is tested against.
+    fn known_videos_by_search(&self, distinct: &[PdqHash]) -> BTreeMap<u32, Compared> {
+        let rule = self.vpdq;
+        let mut cands: BTreeMap<u32, (Vec<u32>, HashSet<usize>)> = BTreeMap::new();
         self.index
             .vpdq_search_many(distinct, rule.distance, |q, row, d| {
                 for (video, quality) in self.index.vpdq_postings(row) {
                     if quality < rule.quality {
                         continue;
                     }
-                    let c = cands.entry(video).or_insert_with(|| Candidate {
-                        nearest: vec![u32::MAX; distinct.len()],
-                        rows: HashSet::new(),
-                    });
-                    c.nearest[q] = c.nearest[q].min(d);
-                    c.rows.insert(row);
+                    let c = cands
+                        .entry(video)
+                        .or_insert_with(|| (vec![u32::MAX; distinct.len()], HashSet::new()));
+                    c.0[q] = c.0[q].min(d);
+                    c.1.insert(row);
                 }
             });
-        for (id, c) in cands {
+        cands
+            .into_iter()
+            .map(|(id, (nearest, rows))| {
+                let partnered = rows.len();
+                (id, Compared { nearest, partnered })
+            })
+            .collect()
+    }
+
+    /// One `vpdq` hit per (list, label) of each compared known video that passes the rule.
+    fn report_videos(
+        &self,
+        compared: impl IntoIterator<Item = (u32, Compared)>,
+        frames: &[VpdqFrame],
+        slot: &HashMap<PdqHash, usize>,
+        hits: &mut Vec<Hit>,
+    ) {
+        let rule = self.vpdq;
+        for (id, c) in compared {
             let Some(known) = self.index.video(id) else {
                 continue;
             };
@@ -393,8 +588,8 @@ impl IndexMatcher<'_> {
             }
             let matched = c.nearest.iter().filter(|&&d| d != u32::MAX).count();
             // As python-threatexchange computes them (count * 100 / total, in floats).
-            let query_pct = matched as f64 * 100.0 / distinct.len() as f64;
-            let compared_pct = c.rows.len() as f64 * 100.0 / known_frames as f64;
+            let query_pct = pct(matched, c.nearest.len());
+            let compared_pct = pct(c.partnered, known_frames);
             if query_pct < rule.query_pct || compared_pct < rule.compared_pct {
                 continue;
             }
@@ -669,6 +864,16 @@ mod tests {
                 compared_pct: 10.0,
                 ..VpdqRule::default()
             },
+            // Every frame searched; then every frame needed.
+            VpdqRule {
+                query_pct: 0.0,
+                compared_pct: 30.0,
+                ..VpdqRule::default()
+            },
+            VpdqRule {
+                query_pct: 100.0,
+                ..VpdqRule::default()
+            },
         ];
         // The brute-force verdicts, per rule and query: (known video, query %, compared %).
         let want: Vec<Vec<Vec<(String, f64, f64)>>> = rules
@@ -690,12 +895,22 @@ mod tests {
                     .collect()
             })
             .collect();
-        for search in [PdqSearch::Linear, PdqSearch::Tables(16)] {
+        // A version 5 file (no frame table) is matched by searching every frame.
+        for (search, v5) in [
+            (PdqSearch::Linear, false),
+            (PdqSearch::Tables(16), false),
+            (PdqSearch::Tables(16), true),
+        ] {
             let mut b = IndexBuilder::new();
             b.set_pdq_search(search);
+            if v5 {
+                b.set_no_video_frames();
+            }
             let list = known.iter().map(|v| ListHash::Vpdq(v.clone().into()));
             b.add_hashes("known", "lab", "gen", list).unwrap();
             let index = b.into_index().unwrap();
+            index.verify().unwrap();
+            assert_eq!(index.has_video_frames(), !v5);
             let mut matched = 0;
             for (ri, rule) in rules.into_iter().enumerate() {
                 let m = IndexMatcher {
@@ -718,6 +933,12 @@ mod tests {
                         .collect();
                     assert_eq!(got, want[ri][qi], "{search:?} {rule:?} query {qi}");
                     matched += got.len();
+                    // The screened search reports what a search of every frame reports.
+                    let (distinct, slot) = distinct_frames(q, rule.quality);
+                    let mut all = Vec::new();
+                    let found = m.known_videos_by_search(&distinct);
+                    m.report_videos(found, q, &slot, &mut all);
+                    assert_eq!(hits, all, "{search:?} {rule:?} query {qi}");
                 }
             }
             // The corpus exercises both verdicts under every rule.

@@ -74,6 +74,8 @@ def main():
     if a.vigie:
         b = [cpu_of(os.path.join(out, f"build-{r}.time")) for r in range(1, a.runs + 1)]
         m = [cpu_of(os.path.join(out, f"match-{r}.time")) for r in range(1, a.runs + 1)]
+        m1 = [cpu_of(os.path.join(out, f"match1-{r}.time")) for r in range(1, a.runs + 1)
+              if os.path.exists(os.path.join(out, f"match1-{r}.time"))]
         ips = []
         for r in range(1, a.runs + 1):
             p = os.path.join(out, f"match-{r}.summary.json")
@@ -86,6 +88,16 @@ def main():
         vg["match_cpu_s_median"] = med(vg["match_cpu_s"])
         vg["queries_per_cpu_s"] = nq / vg["match_cpu_s_median"]
         vg["ratio_vs_threatexchange"] = vg["queries_per_cpu_s"] / te_rate
+        if m1:
+            # Like threatexchange's figure (query() calls on an index in memory, signal parsing
+            # included): the CPU the 199 other queries add to the process of the first alone.
+            vg["match1_cpu_s"] = [x[0] for x in m1]
+            vg["match1_cpu_s_median"] = med(vg["match1_cpu_s"])
+            net = [x[0] - y[0] for x, y in zip(m, m1)]
+            vg["queries_net_cpu_s"] = net
+            vg["queries_net_cpu_s_median"] = med(net)
+            vg["queries_net_per_cpu_s"] = (nq - 1) / max(med(net), 1e-9)
+            vg["ratio_net_vs_threatexchange"] = vg["queries_net_per_cpu_s"] / te_rate
         if a.scan:
             s = [cpu_of(os.path.join(out, f"scan-{r}.time")) for r in range(1, a.scan_runs + 1)]
             vg["scan_cpu_s"] = [x[0] for x in s]
@@ -160,6 +172,10 @@ def main():
     if vg:
         L.append(f"| vigie `index build`, `match -j1` (whole process: list read, index open) | {vg['build_cpu_s_median']:.2f} | "
                  f"{vg['match_cpu_s_median']:.3f} | {vg['queries_per_cpu_s']:.0f} | **{vg['ratio_vs_threatexchange']:.0f}×** |")
+        if "ratio_net_vs_threatexchange" in vg:
+            L.append(f"| vigie `match -j1`, the queries alone (the 200-query process minus the one-query process: "
+                     f"{vg['match1_cpu_s_median']:.3f} s) | — | {vg['queries_net_cpu_s_median'] * nq / (nq - 1):.3f} | "
+                     f"{vg['queries_net_per_cpu_s']:.0f} | **{vg['ratio_net_vs_threatexchange']:.0f}×** |")
         ips = [x for x in vg["match_items_per_s_summary"] if x]
         if ips:
             L.append(f"| vigie `match -j1`, its summary's `items_per_s` (wall clock, index open excluded) | — | "
@@ -175,10 +191,14 @@ def main():
     if vg:
         L.append(f" vigie per round: build {', '.join('%.2f' % x for x in vg['build_cpu_s'])} s, match "
                  f"{', '.join('%.3f' % x for x in vg['match_cpu_s'])} s"
+                 + (f", one-query match {', '.join('%.3f' % x for x in vg['match1_cpu_s'])} s"
+                    if "match1_cpu_s" in vg else "")
                  + (f", scan {', '.join('%.2f' % x for x in vg['scan_cpu_s'])} s" if a.scan else "") + ".")
-        target = "met" if vg["ratio_vs_threatexchange"] >= 100 else "MISSED"
-        L.append(f"\nTarget (issue 17): same verdicts as brute force, and >= 100× python-threatexchange's index rate: "
-                 f"{vg['ratio_vs_threatexchange']:.0f}× ({target}).")
+        ratio = vg.get("ratio_net_vs_threatexchange", vg["ratio_vs_threatexchange"])
+        target = "met" if ratio >= 100 else "MISSED"
+        L.append(f"\nTarget (issue 17): same verdicts as brute force, and >= 100× python-threatexchange's index rate "
+                 f"(queries against an open index, as threatexchange's figure is taken): {ratio:.0f}× ({target}); "
+                 f"the whole vigie process, start and index checks included: {vg['ratio_vs_threatexchange']:.0f}×.")
     else:
         L.append("\nvigie's side was not run (vigie could not index vPDQ lists in this build).")
     md = "\n".join(L) + "\n"
@@ -190,6 +210,10 @@ def main():
     if vg:
         print("%-44s %10.2f %12.3f %12.0f %7.0fx" % ("vigie index build / match -j1", vg["build_cpu_s_median"],
                                                     vg["match_cpu_s_median"], vg["queries_per_cpu_s"], vg["ratio_vs_threatexchange"]))
+        if "ratio_net_vs_threatexchange" in vg:
+            print("%-44s %10s %12.3f %12.0f %7.0fx" % ("vigie match -j1, queries alone", "-",
+                                                        vg["queries_net_cpu_s_median"] * nq / (nq - 1),
+                                                        vg["queries_net_per_cpu_s"], vg["ratio_net_vs_threatexchange"]))
         if a.scan:
             print("%-44s %10s %12.2f %12.1f %8s" % ("vigie scan -j1 (decoding included)", "-", vg["scan_cpu_s_median"],
                                                     nq / vg["scan_cpu_s_median"], "-"))

@@ -34,4 +34,14 @@ fuzz_target!(|data: &[u8]| {
             m.hits.count();
         });
     }
+    // Known videos: the frame search, each row's postings, each video and its frames.
+    index.vpdq_search_many(&[PdqHash(q)], 31, |_, row, _| {
+        index.vpdq_postings(row).count();
+    });
+    for id in (0..index.video_count().min(64) as u32).chain([u32::MAX]) {
+        if let Some(v) = index.video(id) {
+            v.hits.count();
+        }
+        let _ = index.video_frames(id);
+    }
 });

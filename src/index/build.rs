@@ -9,8 +9,8 @@ use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use super::video::{
-    KIND_VIDEOS, KIND_VIDEO_QUALITY, KIND_VPDQ, KIND_VPDQ_MIH, KIND_VPDQ_POSTINGS, VIDEO_RECORD,
-    VPDQ_POSTING,
+    KIND_VIDEOS, KIND_VIDEO_FRAMES, KIND_VIDEO_QUALITY, KIND_VPDQ, KIND_VPDQ_MIH,
+    KIND_VPDQ_POSTINGS, VIDEO_RECORD, VPDQ_POSTING,
 };
 use super::{
     format_code, mih, pdq_group_width, place, AlgoCounts, Index, IndexError, Role, ALIGN,
@@ -248,6 +248,8 @@ pub struct IndexBuilder {
     pdq_search: PdqSearch,
     /// Bytes of the PDQ section's provenance groups, when forced (tests); else the narrowest.
     pdq_group_width: Option<usize>,
+    /// Known videos without their frame table, in a version 5 file (tests).
+    no_video_frames: bool,
     /// Bloom filters: (list index, key form, the mapped file).
     blooms: Vec<(u32, BloomKey, BloomFile)>,
     /// Known videos (vPDQ), in the order read.
@@ -302,6 +304,13 @@ impl IndexBuilder {
     /// Chooses how the PDQ hashes will be searched (default [`PdqSearch::Auto`]).
     pub fn set_pdq_search(&mut self, search: PdqSearch) {
         self.pdq_search = search;
+    }
+
+    /// Writes known videos as format version 5 did, without their frame table (VIDEO_FRAMES),
+    /// for tests of how such files are matched.
+    #[cfg(test)]
+    pub(crate) fn set_no_video_frames(&mut self) {
+        self.no_video_frames = true;
     }
 
     /// Forces the bytes of the PDQ section's provenance groups (0, 1, 2 or 4, wide enough for
@@ -940,7 +949,8 @@ impl IndexBuilder {
             + if self.videos.is_empty() {
                 0
             } else {
-                4 + self.vpdq_mih_plan(g.frames.len()).map_or(0, |l| l.len())
+                4 + usize::from(!self.no_video_frames)
+                    + self.vpdq_mih_plan(g.frames.len()).map_or(0, |l| l.len())
             }
     }
 
@@ -949,7 +959,11 @@ impl IndexBuilder {
     /// older vigie whenever it can be.
     fn version(&self) -> u32 {
         if !self.videos.is_empty() {
-            VERSION
+            if self.no_video_frames {
+                5
+            } else {
+                VERSION
+            }
         } else if !self.img_kinds().is_empty() || self.needs_list_img() {
             4
         } else {
@@ -986,7 +1000,7 @@ impl IndexBuilder {
         } else {
             let n = g.frames.len();
             4 + VIDEO_RECORD * self.videos.len()
-                + self.videos.iter().map(|v| v.frames.len()).sum::<usize>()
+                + 5 * self.videos.iter().map(|v| v.frames.len()).sum::<usize>()
                 + (32 + 4) * n
                 + 4
                 + VPDQ_POSTING * posts
@@ -994,7 +1008,7 @@ impl IndexBuilder {
                     .vpdq_mih_plan(n)
                     .as_ref()
                     .map_or(0, |l| mih::section_bytes(n, l))
-                + 5 * ALIGN
+                + 6 * ALIGN
         };
 
         let blooms: usize = videos
@@ -1140,8 +1154,9 @@ impl IndexBuilder {
             }
         }
 
-        // Known videos: VIDEOS, VIDEO_QUALITY, VPDQ (the distinct frame hashes and where their
-        // postings start), VPDQ_POSTINGS, then the multi-index tables over the frame hashes.
+        // Known videos: VIDEOS, VIDEO_QUALITY, VIDEO_FRAMES, VPDQ (the distinct frame hashes
+        // and where their postings start), VPDQ_POSTINGS, then the multi-index tables over the
+        // frame hashes.
         if !self.videos.is_empty() {
             out.begin(KIND_VIDEOS, 0)?;
             out.put32(self.videos.len())?;
@@ -1159,6 +1174,21 @@ impl IndexBuilder {
                 out.put(&q)?;
             }
             out.end()?;
+            // Each video's frames (sorted by hash) as rows of the sorted distinct hashes.
+            if !self.no_video_frames {
+                out.begin(KIND_VIDEO_FRAMES, 0)?;
+                for v in &self.videos {
+                    for (h, _) in &v.frames {
+                        // Always found: the table was made of these frames (`video_frames`).
+                        let row = g
+                            .frames
+                            .binary_search_by(|f| f.0.cmp(h))
+                            .unwrap_or_else(|i| i);
+                        out.put32(row)?;
+                    }
+                }
+                out.end()?;
+            }
             out.begin(KIND_VPDQ, 0)?;
             for (h, _) in &g.frames {
                 for w in h {

@@ -142,14 +142,16 @@ use video::VideoTable;
 /// The first 8 bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"VIGIEIDX";
 /// The format version this code writes.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 /// The oldest format version this code reads: version 2 only added layouts of the
 /// multi-index tables (blocked bucket starts, 3-byte rows) that version 1 files never use,
 /// version 3 provenance groups of fewer than 4 bytes in the PDQ section, and version 4 the
 /// IMG64 and LIST_IMG sections (pHash and dHash), which older files never hold. (A vigie
 /// that reads at most version 3 refuses a version 4 file, rather than miss its pHashes.)
-/// Version 5 adds the known videos' sections (`video.rs`). The builder writes the oldest
-/// version that holds what the index holds (3 without pHash, dHash or videos).
+/// Version 5 adds the known videos' sections (`video.rs`), and version 6 their frame table
+/// (VIDEO_FRAMES), which version 5 files lack: their videos are matched by searching every
+/// frame. The builder writes the oldest version that holds what the index holds (3 without
+/// pHash, dHash or videos).
 pub const OLDEST_VERSION: u32 = 1;
 /// Most sections a file may declare.
 const MAX_SECTIONS: u32 = 128;
@@ -1461,7 +1463,8 @@ impl Index {
                 | video::KIND_VIDEO_QUALITY
                 | video::KIND_VPDQ
                 | video::KIND_VPDQ_POSTINGS
-                | video::KIND_VPDQ_MIH => {}
+                | video::KIND_VPDQ_MIH
+                | video::KIND_VIDEO_FRAMES => {}
                 KIND_BUCKETS => {
                     let has = Algo::from_id((s.param & 0xFF) as u8)
                         .filter(|_| s.param < 256)

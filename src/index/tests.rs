@@ -393,11 +393,11 @@ fn corrupt_header_and_version_errors() {
         IndexError::NotAnIndex { .. }
     ));
     let mut b = bytes.clone();
-    b[8] = 6;
+    b[8] = 7;
     let err = open_bytes(b).unwrap_err();
-    assert!(matches!(err, IndexError::Version { found: 6, .. }), "{err}");
-    assert!(err.to_string().contains("version 6"), "{err}");
-    assert!(err.to_string().contains("versions 1 to 5"), "{err}");
+    assert!(matches!(err, IndexError::Version { found: 7, .. }), "{err}");
+    assert!(err.to_string().contains("version 7"), "{err}");
+    assert!(err.to_string().contains("versions 1 to 6"), "{err}");
     // Files of versions 1 to 3 are still read.
     for v in [1, 2, 3] {
         let mut b = bytes.clone();
@@ -1493,6 +1493,24 @@ fn known_videos_round_trip_and_are_searched_by_frame() {
         let hit: Vec<_> = idx.video(2).unwrap().hits.collect();
         assert_eq!((hit[0].list, hit[0].label), ("partner", "terror"));
         assert!(idx.video(3).is_none());
+        // Each video's distinct frames, at their best quality.
+        let frames = |id: u32| {
+            let mut f = idx.video_frames(id).unwrap();
+            f.sort();
+            f
+        };
+        let ListHash::Vpdq(f1) = video_frames(0x11, 6, |i| if i == 0 { 70 } else { 90 }) else {
+            unreachable!()
+        };
+        let mut want: Vec<(PdqHash, u8)> = f1.iter().map(|f| (f.hash, f.quality)).collect();
+        want.sort();
+        assert_eq!(frames(0), want);
+        assert_eq!(frames(1).len(), 3);
+        assert!(frames(1)
+            .iter()
+            .all(|&(h, q)| q == 40 && want.iter().any(|w| w.0 == h)));
+        assert_eq!(frames(2).len(), 4);
+        assert!(idx.video_frames(3).is_none());
         // Frame 1 of video 1 (and 2), searched at distance 0 and at a distance.
         let ListHash::Vpdq(f) = video_frames(0x11, 6, |_| 0) else {
             unreachable!()
@@ -1511,6 +1529,40 @@ fn known_videos_round_trip_and_are_searched_by_frame() {
         });
         assert!(rows.contains(&found[0].1), "{search:?}");
         assert_eq!(idx.vpdq_postings(usize::MAX).count(), 0);
+    }
+}
+
+/// A frame table whose rows point at frames the video does not hold (or out of the table) is
+/// refused by `verify`, and reading it never panics.
+#[test]
+fn a_damaged_video_frame_table_is_caught_by_verify() {
+    let mut b = IndexBuilder::new();
+    let v1 = video_frames(0x11, 6, |_| 90);
+    let v2 = video_frames(0xEE, 4, |_| 100);
+    b.add_hashes("partner", "terror", "feed.csv", [v1, v2])
+        .unwrap();
+    let bytes = b.into_index().unwrap().data.bytes().to_vec();
+    let n = u32_at(&bytes, 12).unwrap() as usize;
+    let (off, len) = (0..n)
+        .map(|i| HEADER_FIXED + i * SECTION_ENTRY)
+        .find(|&at| u32_at(&bytes, at) == Some(super::video::KIND_VIDEO_FRAMES))
+        .map(|at| {
+            let off = u64_at(&bytes, at + 8).unwrap() as usize;
+            (off, u64_at(&bytes, at + 16).unwrap() as usize)
+        })
+        .unwrap();
+    assert_eq!(len, 4 * 10);
+    // Video 1's first frame pointed at video 2's first row, or past the last row.
+    let theirs = u32_at(&bytes, off + 4 * 6).unwrap();
+    for row in [theirs, 10, u32::MAX] {
+        let mut bad = bytes.clone();
+        bad[off..off + 4].copy_from_slice(&row.to_le_bytes());
+        reseal(&mut bad);
+        let idx = open_bytes(bad).unwrap();
+        assert!(idx.verify().is_err(), "row {row}");
+        for id in 0..3 {
+            let _ = idx.video_frames(id);
+        }
     }
 }
 

@@ -18,9 +18,14 @@
 //!   best quality in that video
 //! kind 24 VPDQ_MIH       param = table number: multi-index tables over the VPDQ hashes,
 //!   laid out as the PDQ ones (`mih.rs`)
+//! kind 25 VIDEO_FRAMES   param 0 (version 6)
+//!   the row in VPDQ (u32) of each distinct frame of each video, in VIDEO_QUALITY's order:
+//!   what a candidate video is compared with, frame by frame
 //! ```
 //!
-//! The four first sections are all present or all absent (version 4 files only). Opening
+//! The four first sections are all present or all absent (version 5 files and later; version
+//! 6 files also hold VIDEO_FRAMES, without which a search cannot be screened: see
+//! `IndexMatcher::find_video`). Opening
 //! checks their sizes against each other; [`Index::verify`] checks that the hashes are sorted
 //! and every reference is in range. A search on a damaged table never reads out of bounds:
 //! a bad reference reads as no posting or no video.
@@ -36,6 +41,7 @@ pub(super) const KIND_VIDEO_QUALITY: u32 = 21;
 pub(super) const KIND_VPDQ: u32 = 22;
 pub(super) const KIND_VPDQ_POSTINGS: u32 = 23;
 pub(super) const KIND_VPDQ_MIH: u32 = 24;
+pub(super) const KIND_VIDEO_FRAMES: u32 = 25;
 /// Bytes of a VIDEOS record.
 pub(super) const VIDEO_RECORD: usize = 16;
 /// Bytes of a posting.
@@ -55,6 +61,8 @@ pub(super) struct VideoTable {
     rows: usize,
     postings: Range<usize>,
     mih: Option<Mih>,
+    /// VIDEO_FRAMES (version 6 files).
+    frames: Option<Range<usize>>,
 }
 
 /// One known video.
@@ -96,18 +104,35 @@ impl VideoTable {
             find(KIND_VPDQ, "vPDQ")?,
             find(KIND_VPDQ_POSTINGS, "vPDQ postings")?,
         );
+        let frames = find(KIND_VIDEO_FRAMES, "video frames")?;
         let mih_sections: Vec<(u32, Range<usize>)> = sections
             .iter()
             .filter(|s| s.kind == KIND_VPDQ_MIH)
             .map(|s| (s.param, s.offset as usize..(s.offset + s.len) as usize))
             .collect();
         let (videos, quality, vpdq, postings) = match parts {
-            (None, None, None, None) if mih_sections.is_empty() => return Ok(None),
+            (None, None, None, None) if mih_sections.is_empty() && frames.is_none() => {
+                return Ok(None)
+            }
             (Some(a), Some(b), Some(c), Some(d)) => (a, b, c, d),
             _ => return Err("incomplete video sections".into()),
         };
-        if version < 4 {
+        if version < 5 {
             return Err(format!("video sections in a version {version} file"));
+        }
+        match &frames {
+            None if version >= 6 => return Err("no video frames section".into()),
+            Some(_) if version < 6 => {
+                return Err(format!("video frames section in a version {version} file"))
+            }
+            Some(f) if f.len() != 4 * quality.len() => {
+                return Err(format!(
+                    "video frames section: {} bytes for {} frames",
+                    f.len(),
+                    quality.len()
+                ))
+            }
+            _ => {}
         }
         let count = u32_at(all, videos.start).ok_or("videos section: no count")? as usize;
         if videos.len() != 4 + count * VIDEO_RECORD {
@@ -141,6 +166,7 @@ impl VideoTable {
             rows,
             postings,
             mih,
+            frames,
         }))
     }
 
@@ -199,10 +225,63 @@ impl VideoTable {
         {
             return Err("video frame quality over 100".into());
         }
+        if let Some(frames) = &self.frames {
+            self.verify_frames(index, frames)?;
+        }
         if let Some(m) = &self.mih {
             m.verify(all, hashes)?;
         }
         Ok(())
+    }
+
+    /// Every video's frame rows in range, each a row whose postings hold the video at the
+    /// frame's quality: the frames of a video are what its postings say they are.
+    fn verify_frames(&self, index: &Index, frames: &Range<usize>) -> Result<(), String> {
+        for v in 0..self.count {
+            let id = v as u32;
+            let known = index.video(id).ok_or(format!("video {v} out of range"))?;
+            let rows = self
+                .frame_rows(index.data.bytes(), id)
+                .ok_or(format!("video {v}: frames out of the file"))?;
+            let mut n = 0usize;
+            for (i, row) in rows.enumerate() {
+                let q = known.qualities.get(i).copied();
+                let held = row < self.rows
+                    && index
+                        .vpdq_postings(row)
+                        .any(|(pv, pq)| pv == id && Some(pq) == q);
+                if !held {
+                    return Err(format!("video {v}: frame {i} is not in its postings"));
+                }
+                n += 1;
+            }
+            if n != known.qualities.len() {
+                return Err(format!("video {v}: {n} frame rows"));
+            }
+        }
+        if frames.len() != 4 * self.quality.len() {
+            return Err("video frames section does not match the qualities".into());
+        }
+        Ok(())
+    }
+
+    /// The VPDQ rows of video `id`'s distinct frames (VIDEO_FRAMES), `None` without that
+    /// section or when the video's record points out of it.
+    fn frame_rows<'a>(&self, all: &'a [u8], id: u32) -> Option<impl Iterator<Item = usize> + 'a> {
+        let frames = self.frames.as_ref()?;
+        let at = self.records.start + id as usize * VIDEO_RECORD;
+        let first = u32_at(all, at + 8)? as usize;
+        let n = u32_at(all, at + 12)? as usize;
+        let lo = frames.start.checked_add(first.checked_mul(4)?)?;
+        let hi = lo.checked_add(n.checked_mul(4)?)?;
+        if (id as usize) >= self.count || hi > frames.end {
+            return None;
+        }
+        Some(
+            all.get(lo..hi)?
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize),
+        )
     }
 }
 
@@ -262,6 +341,33 @@ impl Index {
             mih: t.mih.as_ref(),
         };
         rows.search(queries, threshold, None, out);
+    }
+
+    /// Whether the index lists each known video's frames (format version 6 on), which
+    /// [`Index::video_frames`] needs.
+    pub fn has_video_frames(&self) -> bool {
+        self.videos.as_ref().is_some_and(|t| t.frames.is_some())
+    }
+
+    /// Known video `id`'s distinct frames: (its hash, its best quality in the video), in no
+    /// particular order. `None` out of range, in an index without the frame table (see
+    /// [`Index::has_video_frames`]), or damaged; a damaged row is left out.
+    pub fn video_frames(&self, id: u32) -> Option<Vec<(PdqHash, u8)>> {
+        let t = self.videos.as_ref()?;
+        let all = self.data.bytes();
+        let known = self.video(id)?;
+        let rows = t.frame_rows(all, id)?;
+        Some(
+            rows.zip(known.qualities)
+                .filter_map(|(row, &q)| {
+                    let at = t.hashes.start.checked_add(row.checked_mul(HASH)?)?;
+                    let bytes = all.get(at..at + HASH).filter(|_| row < t.rows)?;
+                    let mut h = [0u8; HASH];
+                    h.copy_from_slice(bytes);
+                    Some((PdqHash(h), q))
+                })
+                .collect(),
+        )
     }
 
     /// The videos holding distinct frame hash `row`: (video number, the frame's best quality
