@@ -99,7 +99,7 @@ VIGIE="${CARGO_TARGET_DIR:-$REPO/target}/release/vigie"
 if [[ "$VIGIE_ON" == 1 ]]; then
     log "build"
     if [[ "$BUILD" == 1 ]]; then
-        bash "$REPO/scripts/video-deps.sh"
+        bash "$REPO/scripts/build-deps.sh"
         (cd "$REPO" && cargo build --release --quiet --bin vigie)
     fi
     [[ -x "$VIGIE" ]] || die "no binary at $VIGIE (build it, or set CARGO_TARGET_DIR, or --no-vigie)"
@@ -129,8 +129,9 @@ cp "$DIR/reference-$KEY.json" "$OUT/reference.json"
 
 # ---------------------------------------------------------------------------------------------
 # Each round: threatexchange's index (build, 200 queries), then vigie (index build, match -j1,
-# scan -j1), one after the other on the same machine. CPU = user + system of the process.
-cpu_of() { tail -1 "$1" | awk '{printf "%.3f", $1 + $2}'; }  # last line: GNU time may say "Command exited..." first
+# scan -j1), one after the other on the same machine. CPU = user + system of the process (the
+# match runs timed to the microsecond by rusage.py: they take tens of milliseconds).
+cpu_of() { tail -1 "$1" | awk '{printf "%.4f", $1 + $2}'; }  # last line: GNU time may say "Command exited..." first
 if [[ "$VIGIE_ON" == 1 ]] && ! "$VIGIE" index build -q -o "$OUT/probe.vigie" "$CORPUS/lists/known-txt/known-00000.txt" 2>"$OUT/probe.err"; then
     echo "vigie cannot index vPDQ lists yet ($(head -1 "$OUT/probe.err")): its side is skipped" >&2
     VIGIE_ON=0
@@ -143,12 +144,12 @@ for r in $(seq "$RUNS"); do
     if [[ "$VIGIE_ON" == 1 ]]; then
         /usr/bin/time -f "%U %S %e %M" -o "$OUT/build-$r.time" \
             "$VIGIE" index build -q -o "$OUT/known.vigie" "$KNOWN"
-        /usr/bin/time -f "%U %S %e %M" -o "$OUT/match-$r.time" \
+        python3 "$HERE/rusage.py" "$OUT/match-$r.time" \
             "$VIGIE" match -q -j1 -i "$OUT/known.vigie" --format jsonl -o "$OUT/vigie-match-$r.jsonl" \
             --summary "$OUT/match-$r.summary.json" "$QUERIES" || [[ $? -eq 1 ]]
         # The same process on the first query alone: its fixed cost (start, FFmpeg's shared
         # libraries loaded, the index opened and its checksums verified).
-        /usr/bin/time -f "%U %S %e %M" -o "$OUT/match1-$r.time" \
+        python3 "$HERE/rusage.py" "$OUT/match1-$r.time" \
             "$VIGIE" match -q -j1 -i "$OUT/known.vigie" --format jsonl -o "$OUT/vigie-match1-$r.jsonl" \
             "$OUT/query1.csv" || [[ $? -eq 1 ]]
         echo "vigie index build: $(cpu_of "$OUT/build-$r.time") s CPU; match -j1: $(cpu_of "$OUT/match-$r.time") s CPU; one query: $(cpu_of "$OUT/match1-$r.time") s CPU" >&2

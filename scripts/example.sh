@@ -3,6 +3,7 @@
 # dump (a directory tree holding a pax tar shard), and print every hit as JSON lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/build-deps.sh  # nasm, FFmpeg's libraries, libclang (Debian packages), when missing
 cargo build --release --quiet
 vigie=target/release/vigie
 out=$(mktemp -d)

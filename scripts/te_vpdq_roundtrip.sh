@@ -14,7 +14,7 @@
 # Usage: scripts/te_vpdq_roundtrip.sh [--write-fixtures]
 #   --write-fixtures copies what threatexchange wrote into fixtures/video/ (te-vpdq.txt,
 #   te-vpdq.csv, te-vpdq-s0.txt), which tests/vpdq_lists_cli.rs reads without the network.
-# Needs: Python 3 with venv, FFmpeg dev packages (scripts/video-deps.sh), network for pip the
+# Needs: Python 3 with venv, FFmpeg dev packages (scripts/build-deps.sh), network for pip the
 # first time. The virtualenv (target/te-venv) and pytx's state (target/te-roundtrip/home,
 # pytx keeps it in ~/.threatexchange) stay under target/.
 set -euo pipefail

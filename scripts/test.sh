@@ -6,21 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+source scripts/lib/apt.sh
 missing=()
 command -v hashdeep >/dev/null 2>&1 || missing+=(hashdeep)
 command -v xxhsum >/dev/null 2>&1 || missing+=(xxhash)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "scripts/test.sh: installing ${missing[*]} (Debian packages) for the interop tests" >&2
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
-    || { $SUDO apt-get update >/dev/null && $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
-fi
+apt_install "for the interop tests" "${missing[@]}"
 
-# FFmpeg's libraries and headers for the `video` feature (vPDQ), and libclang for its binding.
-bash scripts/video-deps.sh
+# nasm (SIMD JPEG), FFmpeg's libraries and headers for the `video` feature, libclang.
+bash scripts/build-deps.sh
 
 cargo test "$@"
 if [ "${VIGIE_TEST_PYTHON:-1}" != 0 ]; then

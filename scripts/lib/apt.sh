@@ -1,0 +1,12 @@
+# Sourced by the scripts that install Debian packages they need: `apt_install WHY PKG...`
+# installs the packages (as root, else through sudo), refreshing the package lists only when a
+# first attempt fails, and says on stderr what it installs and why.
+apt_install() {
+  local why="$1"; shift
+  [ $# -gt 0 ] || return 0
+  echo "${0##*/}: installing $* (Debian packages) $why" >&2
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 \
+    || { $sudo apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "$@" >/dev/null; }
+}
