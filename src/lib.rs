@@ -29,4 +29,5 @@ mod pipeline;
 mod read;
 pub mod report;
 pub mod source;
+pub mod version;
 pub mod video;

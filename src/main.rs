@@ -43,7 +43,8 @@ use vigie::video::VideoLimits;
 /// Find known content in large dumps: hash every item of files, directory trees and tar
 /// archives, and match the hashes against compiled blocklists.
 #[derive(Parser, Debug)]
-#[command(name = "vigie", version, max_term_width = 100)]
+#[command(name = "vigie", version, long_version = vigie::version::long(), max_term_width = 100,
+          after_help = EXIT_STATUS)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -62,6 +63,15 @@ enum Cmd {
     /// Build and inspect index files.
     #[command(subcommand)]
     Index(IndexCmd),
+    /// Print a shell completion script for vigie (e.g. `vigie completions bash >
+    /// /etc/bash_completion.d/vigie`, or `source <(vigie completions zsh)`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print vigie's manual page, in roff (`vigie man > vigie.1; man ./vigie.1`).
+    Man,
 }
 
 #[derive(Args, Debug)]
@@ -447,6 +457,12 @@ struct InfoArgs {
     json: bool,
 }
 
+/// The exit statuses, shown by `--help` and the manual page.
+const EXIT_STATUS: &str = "Exit status: 0 nothing found and every item read; 1 something \
+matched (whatever else failed); 2 nothing matched and the run was not complete (an item or \
+the output failed), or a usage error; 130 or 143 stopped by SIGINT or SIGTERM. Only 0 vouches \
+for a complete run: with 1, the summary's `failed` count says whether it was complete.";
+
 fn main() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
@@ -517,6 +533,18 @@ enum BloomCase {
 
 fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
     match cli.cmd {
+        Cmd::Completions { shell } => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "vigie", &mut out);
+            out.flush()?;
+            Ok(ExitStatus::Clean as u8)
+        }
+        Cmd::Man => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            out.flush()?;
+            Ok(ExitStatus::Clean as u8)
+        }
         Cmd::Hash(a) => {
             let (given, mut p) = parse_algos(a.algo.as_deref())?;
             let shared = matches!(a.format, HashFormat::Te | HashFormat::TeCsv);
