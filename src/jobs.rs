@@ -64,7 +64,8 @@ pub struct RunOptions {
     pub inputs: Vec<Input>,
     /// Only this part of the inputs (an array job's task).
     pub shard: Option<Shard>,
-    /// Write the records in byte order (each item's records together), so that a rerun
+    /// Write the records in path order (by path, offset, member; each item's records
+    /// together, `--sort path`), so that a rerun
     /// writes the same bytes whatever order the threads finished in. Set for shards; not
     /// with a journal (whose records are written as items finish).
     pub sorted: bool,
@@ -224,6 +225,21 @@ impl Records for ScanWriter<Chunked<Output>> {
     }
 }
 
+/// Where an item's records go in sorted output: by path (its bytes), then by offset in
+/// the file (an archive's members in archive order), then by member name.
+fn sort_key(loc: &Location) -> Vec<u8> {
+    let path = crate::model::os_bytes(loc.path.as_os_str());
+    let member = loc.member.as_deref().unwrap_or_default();
+    let mut key = Vec::with_capacity(path.len() + 9 + member.len());
+    key.extend_from_slice(&path);
+    // A 0 byte ends the path (none is in a path), so that a path sorts before its
+    // extensions ("a" before "a.b").
+    key.push(0);
+    key.extend_from_slice(&loc.offset.to_be_bytes());
+    key.extend_from_slice(member);
+    key
+}
+
 /// Does what [`Run::drive`] asks of a job's writer: an item's records (a failed item is
 /// also handed to `on_failure`), or a flush and sync returning the output's length.
 fn write_step(
@@ -237,7 +253,7 @@ fn write_step(
                 on_failure(r);
             }
             w.write_item(r)?;
-            w.output().end_item().map(|()| 0)
+            w.output().end_item(&sort_key(&r.loc)).map(|()| 0)
         }
         Step::Sync => {
             w.output().flush()?;

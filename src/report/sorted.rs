@@ -3,8 +3,9 @@
 //!
 //! [`Chunked`] sits between a record writer and its output. Bytes written before
 //! [`Chunked::start_sorting`] (a header) go straight through; after it, the bytes of each
-//! item (ended by [`Chunked::end_item`]) are one chunk, and the chunks are written in
-//! byte order at [`Chunked::finish`]. Memory stays bounded: past [`RUN_BYTES`] of chunks the
+//! item (ended by [`Chunked::end_item`], which gives the item's sort key: its location) are
+//! one chunk, and the chunks are written in the order of their keys (then of their bytes) at
+//! [`Chunked::finish`]. Memory stays bounded: past [`RUN_BYTES`] of chunks the
 //! sorted run is spilled to an anonymous temporary file, and the runs are merged at the end.
 
 use std::cmp::Reverse;
@@ -37,13 +38,26 @@ impl<W: Write> Chunked<W> {
         self.sorting.get_or_insert_with(Sorter::default);
     }
 
-    /// Ends the current item's chunk (nothing when nothing was written for it).
+    /// Ends the current item's chunk (nothing when nothing was written for it), to be placed
+    /// by `key` (bytes compared in order; equal keys by the chunks' bytes). Not sorting, the
+    /// key is unused.
     ///
     /// # Errors
     /// I/O errors spilling a run to disk.
-    pub fn end_item(&mut self) -> io::Result<()> {
+    pub fn end_item(&mut self, key: &[u8]) -> io::Result<()> {
         if let (Some(s), false) = (&mut self.sorting, self.current.is_empty()) {
-            s.push(std::mem::take(&mut self.current))?;
+            // The chunk is stored behind its key, encoded so that comparing the stored bytes
+            // compares the keys first: a 0 byte becomes 0 1, and 0 0 ends the key.
+            let mut stored = Vec::with_capacity(key.len() + 2 + self.current.len());
+            for &b in key {
+                stored.push(b);
+                if b == 0 {
+                    stored.push(1);
+                }
+            }
+            stored.extend_from_slice(&[0, 0]);
+            stored.append(&mut self.current);
+            s.push(stored)?;
         }
         Ok(())
     }
@@ -58,7 +72,7 @@ impl<W: Write> Chunked<W> {
     /// # Errors
     /// I/O errors.
     pub fn finish(mut self) -> io::Result<W> {
-        self.end_item()?;
+        self.end_item(&[])?;
         if let Some(s) = self.sorting.take() {
             s.write_to(&mut self.inner)?;
         }
@@ -120,7 +134,10 @@ impl Sorter {
     fn write_to(mut self, out: &mut impl Write) -> io::Result<()> {
         if self.runs.is_empty() {
             self.chunks.sort_unstable();
-            return self.chunks.iter().try_for_each(|c| out.write_all(c));
+            return self
+                .chunks
+                .iter()
+                .try_for_each(|c| out.write_all(unkeyed(c)));
         }
         if !self.chunks.is_empty() {
             self.spill()?;
@@ -133,13 +150,26 @@ impl Sorter {
             }
         }
         while let Some(Reverse((c, i))) = heap.pop() {
-            out.write_all(&c)?;
+            out.write_all(unkeyed(&c))?;
             if let Some(next) = next_chunk(&mut readers[i])? {
                 heap.push(Reverse((next, i)));
             }
         }
         Ok(())
     }
+}
+
+/// A stored chunk's bytes, after its key (see [`Chunked::end_item`]).
+fn unkeyed(stored: &[u8]) -> &[u8] {
+    let mut i = 0;
+    while i + 1 < stored.len() {
+        match (stored[i], stored[i + 1]) {
+            (0, 0) => return &stored[i + 2..],
+            (0, _) => i += 2,
+            _ => i += 1,
+        }
+    }
+    stored
 }
 
 fn next_chunk(r: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
@@ -160,12 +190,22 @@ mod tests {
     use super::*;
 
     fn run(chunks: &[Vec<u8>], spill_every: Option<usize>) -> Vec<u8> {
+        keyed(
+            &chunks
+                .iter()
+                .map(|c| (Vec::new(), c.clone()))
+                .collect::<Vec<_>>(),
+            spill_every,
+        )
+    }
+
+    fn keyed(chunks: &[(Vec<u8>, Vec<u8>)], spill_every: Option<usize>) -> Vec<u8> {
         let mut c = Chunked::new(Vec::new());
         c.write_all(b"header\n").unwrap();
         c.start_sorting();
-        for (i, chunk) in chunks.iter().enumerate() {
+        for (i, (key, chunk)) in chunks.iter().enumerate() {
             c.write_all(chunk).unwrap();
-            c.end_item().unwrap();
+            c.end_item(key).unwrap();
             if spill_every.is_some_and(|n| i % n == n - 1) {
                 c.sorting.as_mut().unwrap().spill().unwrap();
             }
@@ -194,5 +234,26 @@ mod tests {
         let mut reversed = chunks.clone();
         reversed.reverse();
         assert_eq!(run(&reversed, Some(100)), want);
+    }
+
+    /// Chunks come out in the order of their keys, keys holding 0 bytes and keys that are
+    /// prefixes of others included, then by their bytes; the keys are not written.
+    #[test]
+    fn sorted_by_key_then_bytes() {
+        let items: Vec<(Vec<u8>, Vec<u8>)> = vec![
+            (b"b".to_vec(), b"1\n".to_vec()),
+            (b"a\0z".to_vec(), b"2\n".to_vec()),
+            (b"a".to_vec(), b"9\n".to_vec()),
+            (b"a".to_vec(), b"3\n".to_vec()),
+            (b"a\0".to_vec(), b"4\n".to_vec()),
+            (b"".to_vec(), b"5\n".to_vec()),
+            (b"a\x01".to_vec(), b"6\n".to_vec()),
+        ];
+        let want = b"header\n5\n3\n9\n4\n2\n6\n1\n".to_vec();
+        assert_eq!(keyed(&items, None), want);
+        assert_eq!(keyed(&items, Some(2)), want);
+        let mut rev = items.clone();
+        rev.reverse();
+        assert_eq!(keyed(&rev, Some(3)), want);
     }
 }
