@@ -407,8 +407,21 @@ enum IndexCmd {
 #[derive(Args, Debug)]
 struct BuildArgs {
     /// The index file to write.
-    #[arg(long, short = 'o', value_name = "INDEX")]
-    output: PathBuf,
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "INDEX",
+        required_unless_present = "dry_run"
+    )]
+    output: Option<PathBuf>,
+    /// Check the lists without writing an index: each list's detected format, entries per
+    /// type and malformed lines (stderr, as a build reports them), then what the index would
+    /// hold (stdout, as `index info` prints it; with --json, one JSON document of both).
+    #[arg(long, conflicts_with = "output")]
+    dry_run: bool,
+    /// With --dry-run: print one JSON document, {"lists": [...], "index": {...}}.
+    #[arg(long, requires = "dry_run")]
+    json: bool,
     /// Hash lists, format detected from the content: plain hex, md5sum/sha1sum/sha256sum
     /// (also --tag and -z), hashdeep, NSRL RDS 2.x and RDSv3, VICS JSON, ThreatExchange
     /// (signal lines, dataset CSV, legacy .te), TCAP and StopNCII JSON pages, PDQ hasher
@@ -661,24 +674,44 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             // The destination is checked before any list is read: a bad -o fails at once,
             // not after the lists (which may take an hour) were compiled.
             // (A device or fifo is written in place: opening it now would consume its reader.)
-            if !std::fs::metadata(&a.output).is_ok_and(|m| !m.is_file()) {
-                vigie::report::output::Destination::open(&a.output)
-                    .with_context(|| format!("cannot write index {}", a.output.display()))?;
+            if let Some(out) = a
+                .output
+                .as_ref()
+                .filter(|o| !std::fs::metadata(o).is_ok_and(|m| !m.is_file()))
+            {
+                vigie::report::output::Destination::open(out)
+                    .with_context(|| format!("cannot write index {}", out.display()))?;
             }
             let mut b = IndexBuilder::new();
             b.set_pdq_search(a.pdq_search);
             b.set_allow_empty(a.allow_empty);
+            let mut reports = Vec::new();
             for spec in &specs {
                 let rep = b.add_list(spec, a.strict).map_err(allow_empty_hint)?;
                 report_list(&rep, a.quiet);
+                reports.push(rep);
             }
+            let Some(output) = &a.output else {
+                // --dry-run: the index built in memory, described, never written.
+                let info = b.into_index().map_err(allow_empty_hint)?.info();
+                let mut out = std::io::stdout().lock();
+                if a.json {
+                    let doc = serde_json::json!({ "lists": reports, "index": info });
+                    serde_json::to_writer_pretty(&mut out, &doc)?;
+                    writeln!(out)?;
+                } else {
+                    write!(out, "{info}")?;
+                }
+                out.flush()?;
+                return Ok(ExitStatus::Clean as u8);
+            };
             let stats = b
-                .write(&a.output)
-                .with_context(|| format!("cannot write index {}", a.output.display()))?;
+                .write(output)
+                .with_context(|| format!("cannot write index {}", output.display()))?;
             if !a.quiet {
                 msg!(
                     "vigie: wrote {}: {} bytes, {} lists, distinct digests: {}, distinct pdq: {}{}",
-                    a.output.display(),
+                    output.display(),
                     stats.bytes,
                     stats.lists,
                     stats.distinct,

@@ -114,11 +114,8 @@ pub struct ListReport {
     pub problems: Vec<String>,
     /// Remarks about the whole list (e.g. skipped hashdeep columns).
     pub notes: Vec<String>,
-    /// Nothing was read from the list: no digest, no PDQ hash, no video, no bit set in a Bloom
-    /// filter.
-    /// Nothing was read from the list: no digest, no PDQ hash, no pHash or dHash, no bit set
-    /// in a Bloom filter.
-    /// Only with [`IndexBuilder::set_allow_empty`]; otherwise such a list is an error.
+    /// Nothing was read from the list: no digest, no PDQ hash, no pHash or dHash, no video,
+    /// no bit set in a Bloom filter. Only with [`IndexBuilder::set_allow_empty`]; otherwise such a list is an error.
     pub empty: bool,
 }
 
