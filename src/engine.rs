@@ -39,7 +39,7 @@ use crate::perceptual::pdq::{MATCH_THRESHOLD, MIN_QUALITY};
 use crate::perceptual::PerceptualConfig;
 use crate::pipeline::{self, PipelineConfig};
 use crate::read::MmapPolicy;
-use crate::source::{OpenOptions, Shard, WalkOptions};
+use crate::source::{FileFilter, OpenOptions, Shard, WalkOptions};
 use crate::video::{VideoConfig, VideoLimits};
 
 /// Where a scan reports its progress: called from the worker threads, so each call must be
@@ -133,6 +133,7 @@ pub struct EngineBuilder {
     mmap: bool,
     archives: bool,
     follow: bool,
+    filter: FileFilter,
     verify_index: bool,
     video: VideoConfig,
     vpdq_rule: VpdqRule,
@@ -162,6 +163,7 @@ impl Default for EngineBuilder {
             mmap: true,
             archives: true,
             follow: false,
+            filter: FileFilter::default(),
             verify_index: true,
             video: VideoConfig::default(),
             vpdq_rule: VpdqRule::default(),
@@ -341,6 +343,13 @@ impl EngineBuilder {
         self
     }
 
+    /// Which files on disk to read ([`FileFilter`]: globs and sizes); the others are skipped
+    /// and counted. Default: every file.
+    pub fn filter(mut self, filter: FileFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
     /// Check every checksum of the index before the engine answers anything (the default;
     /// once per opened index, in parallel): a damaged table would turn listed items clean.
     /// False skips it, for whoever verified the file otherwise.
@@ -451,6 +460,7 @@ impl EngineBuilder {
                     follow: self.follow,
                     threads: self.threads,
                     shard: None,
+                    filter: self.filter.clone(),
                 },
                 open: OpenOptions {
                     mmap: if self.mmap {
@@ -520,6 +530,11 @@ impl Engine {
     /// Whether and how videos are hashed.
     pub fn video(&self) -> &VideoConfig {
         &self.cfg.video
+    }
+
+    /// Which files on disk are read.
+    pub fn file_filter(&self) -> &FileFilter {
+        &self.cfg.walk.filter
     }
 
     /// Worker threads.

@@ -512,10 +512,11 @@ impl SummaryRecord<'_> {
 /// the threads or the display, which change no record).
 fn fingerprint(engine: &Engine, opts: &RunOptions, job: &str, format: &str) -> u128 {
     let text = format!(
-        "{job}\n{format}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        "{job}\n{format}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
         opts.inputs,
         opts.shard,
         opts.output,
+        engine.file_filter(),
         engine.algos(),
         engine.perceptual(),
         engine.video(),

@@ -185,6 +185,44 @@ struct InputArgs {
     /// DIR/part-I-of-N.EXT.
     #[arg(long, value_name = "I/N")]
     shard: Option<String>,
+    /// Read only files matching GLOB (repeatable; any of them). A glob without '/' is matched
+    /// against the file name ('*.jpg'), one with '/' against the whole path as given or
+    /// walked ('dump/**/cache/*'). Others are skipped and counted; archive members are not
+    /// filtered.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Skip files matching GLOB (repeatable), as --include matches them; wins over --include.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Skip files smaller than SIZE bytes (suffixes K, M, G, T: powers of 1024).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    min_size: Option<u64>,
+    /// Skip files larger than SIZE bytes (suffixes K, M, G, T: powers of 1024).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_size: Option<u64>,
+}
+
+/// A size in bytes, with an optional binary suffix: `512`, `64K`, `10M`, `2G`, `1T`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let shift = match t[split..].to_ascii_uppercase().as_str() {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => {
+            return Err(format!(
+                "not a size: {s:?} (bytes, or a number with K, M, G or T)"
+            ))
+        }
+    };
+    let n: u64 = t[..split]
+        .parse()
+        .map_err(|_| format!("not a size: {s:?} (bytes, or a number with K, M, G or T)"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("size too large: {s:?}"))
 }
 
 #[derive(Args, Debug)]
@@ -576,7 +614,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             let shared = matches!(a.format, HashFormat::Te | HashFormat::TeCsv);
             p.pdq |= shared;
             let algos = a.format.algos(given).map_err(anyhow::Error::msg)?;
-            let engine = image_options(engine_options(&a.input), &a.image, p)
+            let engine = image_options(engine_options(&a.input)?, &a.image, p)
                 .algos(algos)
                 .fast_decode(a.fast_decode)
                 .flag_low_quality(shared && !a.keep_low_quality)
@@ -617,7 +655,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 }
             };
             let (extra, p) = parse_algos(a.algo.as_deref())?;
-            let mut engine = image_options(engine_options(&a.input), &a.image, p)
+            let mut engine = image_options(engine_options(&a.input)?, &a.image, p)
                 .index(Arc::new(index))
                 .pdq_threshold(a.pdq_threshold)
                 .vpdq_rule(a.vpdq.rule())
@@ -918,12 +956,20 @@ fn parse_algos(arg: Option<&str>) -> Result<(Option<AlgoSet>, Perceptual)> {
 }
 
 /// The engine options every job shares: threads, reading, walking.
-fn engine_options(input: &InputArgs) -> EngineBuilder {
-    Engine::builder()
+fn engine_options(input: &InputArgs) -> Result<EngineBuilder> {
+    let filter = vigie::source::FileFilter::new(
+        &input.include,
+        &input.exclude,
+        input.min_size,
+        input.max_size,
+    )
+    .map_err(anyhow::Error::msg)?;
+    Ok(Engine::builder()
         .threads(input.threads.unwrap_or(0))
         .mmap(!input.no_mmap)
         .archives(!input.no_archives)
         .follow_links(input.follow)
+        .filter(filter))
 }
 
 /// The image options: perceptual hashes asked for, decoding limits, orientation.

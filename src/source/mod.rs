@@ -15,4 +15,4 @@ pub mod zip;
 pub use open::OpenOptions;
 pub(crate) use open::{open_file, Container};
 pub(crate) use walk::{walk_inputs, Found};
-pub use walk::{Shard, WalkOptions};
+pub use walk::{FileFilter, Shard, WalkOptions};

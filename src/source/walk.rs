@@ -25,6 +25,92 @@ pub struct WalkOptions {
     pub threads: usize,
     /// Take only this part of the inputs.
     pub shard: Option<Shard>,
+    /// Which files to read, by name and size; the others are skipped and counted.
+    pub filter: FileFilter,
+}
+
+/// Which files on disk to read (`--include`, `--exclude`, `--min-size`, `--max-size`, as
+/// hashdeep's `-i`/`-I` and clamscan's `--exclude`/`--max-filesize`): a file outside is skipped
+/// and counted (reason `excluded` or `size`), never opened. A glob without `/` is matched
+/// against the file's name, one with `/` against its whole path as given or walked (`*`
+/// crosses `/` there; `**` too). Archive members and standard input are not filtered.
+#[derive(Clone, Debug, Default)]
+pub struct FileFilter {
+    include: Vec<Pattern>,
+    exclude: Vec<Pattern>,
+    min_size: Option<u64>,
+    max_size: Option<u64>,
+}
+
+/// One glob: matched against the name or the whole path.
+#[derive(Clone, Debug)]
+struct Pattern {
+    glob: globset::GlobMatcher,
+    whole_path: bool,
+}
+
+impl FileFilter {
+    /// A filter: files matching an `include` glob (any file when there is none) and no
+    /// `exclude` glob, of `min_size..=max_size` bytes.
+    ///
+    /// # Errors
+    /// A glob that does not parse, named.
+    pub fn new(
+        include: &[String],
+        exclude: &[String],
+        min_size: Option<u64>,
+        max_size: Option<u64>,
+    ) -> Result<FileFilter, String> {
+        let compile = |globs: &[String]| -> Result<Vec<Pattern>, String> {
+            globs
+                .iter()
+                .map(|g| {
+                    let glob = globset::GlobBuilder::new(g)
+                        .backslash_escape(true)
+                        .build()
+                        .map_err(|e| format!("bad glob {g:?}: {}", e.kind()))?;
+                    Ok(Pattern {
+                        glob: glob.compile_matcher(),
+                        whole_path: g.contains('/'),
+                    })
+                })
+                .collect()
+        };
+        Ok(FileFilter {
+            include: compile(include)?,
+            exclude: compile(exclude)?,
+            min_size,
+            max_size,
+        })
+    }
+
+    /// Why the file at `path` of `size` bytes is not read, `None` when it is.
+    fn skips(&self, path: &Path, size: u64) -> Option<&'static str> {
+        let hit = |p: &Pattern| {
+            if p.whole_path {
+                p.glob.is_match(path)
+            } else {
+                path.file_name().is_some_and(|n| p.glob.is_match(n))
+            }
+        };
+        if self.exclude.iter().any(hit)
+            || !(self.include.is_empty() || self.include.iter().any(hit))
+        {
+            return Some("excluded");
+        }
+        if self.min_size.is_some_and(|m| size < m) || self.max_size.is_some_and(|m| size > m) {
+            return Some("size");
+        }
+        None
+    }
+
+    /// Whether the filter lets every file through.
+    fn is_open(&self) -> bool {
+        self.include.is_empty()
+            && self.exclude.is_empty()
+            && self.min_size.is_none()
+            && self.max_size.is_none()
+    }
 }
 
 /// Part `index` of `count` (0-based) of a run split over `count` workers.
@@ -110,6 +196,19 @@ pub(crate) fn walk_inputs(
     opts: &WalkOptions,
     emit: &(dyn Fn(Found) -> bool + Sync),
 ) {
+    // Files the filter leaves out become skipped entries.
+    let filtered = |found: Found| match found {
+        Found::File { ref path, size } => match opts.filter.skips(path, size) {
+            Some(why) => emit(Found::Skipped(why)),
+            None => emit(found),
+        },
+        other => emit(other),
+    };
+    let emit: &(dyn Fn(Found) -> bool + Sync) = if opts.filter.is_open() {
+        emit
+    } else {
+        &filtered
+    };
     let mut position = 0u64;
     let mut mine = || {
         let k = position;
@@ -400,6 +499,7 @@ mod tests {
                 follow,
                 threads: 2,
                 shard: None,
+                filter: FileFilter::default(),
             },
             &|f| {
                 let s = match f {
