@@ -79,6 +79,8 @@ struct MatchArgs {
     /// The compiled index to match against.
     #[arg(long, short = 'i', value_name = "INDEX")]
     index: PathBuf,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Lists of query hashes, in any format `index build` reads.
     #[arg(required = true, value_name = "LIST")]
     lists: Vec<PathBuf>,
@@ -370,6 +372,8 @@ struct ScanArgs {
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
+    trust: TrustArgs,
+    #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
     run: RunArgs,
@@ -440,6 +444,9 @@ enum IndexCmd {
     Build(Box<BuildArgs>),
     /// Print an index's lists and counts.
     Info(InfoArgs),
+    /// Sign an index (minisign's format), so that scans given --trusted-key accept it; the
+    /// minisign tool verifies the signature too (`minisign -V -m INDEX -p KEY.pub`).
+    Sign(SignArgs),
 }
 
 #[derive(Args, Debug)]
@@ -509,10 +516,41 @@ struct BuildArgs {
     quiet: bool,
 }
 
+/// Whose signature an index must carry.
+#[derive(Args, Debug)]
+struct TrustArgs {
+    /// Refuse the index unless its signature (INDEX.minisig, or --signature) verifies with
+    /// this minisign public key: a key file (`minisign -G`'s .pub) or the base64 key itself.
+    /// Checked on the bytes opened, before anything is matched.
+    #[arg(long, value_name = "KEY")]
+    trusted_key: Option<String>,
+    /// The index's signature file (default: INDEX.minisig).
+    #[arg(long, value_name = "FILE", requires = "trusted_key")]
+    signature: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct SignArgs {
+    /// The index file to sign.
+    index: PathBuf,
+    /// A minisign secret key file (`minisign -G`; `-W` for one without a password).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// A file whose first line is the key's password (else the environment variable
+    /// VIGIE_KEY_PASSWORD; an unencrypted key needs neither).
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// Where to write the signature (default: INDEX.minisig).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
 #[derive(Args, Debug)]
 struct InfoArgs {
     /// The index file.
     index: PathBuf,
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Also check every section's checksum (reads the whole file).
     #[arg(long)]
     verify: bool,
@@ -632,14 +670,16 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
         Cmd::Scan(a) => {
             let index = match &a.index {
                 Some(p) => {
-                    let index = Index::open(p)
-                        .with_context(|| format!("cannot open index {}", p.display()))?;
+                    let index = open_index(p, &a.trust)?;
                     if !a.allow_empty {
                         index.check_not_empty().map_err(allow_empty_hint)?;
                     }
                     index
                 }
                 None => {
+                    if a.trust.trusted_key.is_some() {
+                        bail!("--trusted-key checks a signed index: give it with --index");
+                    }
                     let mut b = IndexBuilder::new();
                     b.set_allow_empty(a.allow_empty);
                     let block = a.list.iter().map(|l| (l, None));
@@ -678,8 +718,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             finished(report?, a.output.quiet, part.as_deref(), &signals)
         }
         Cmd::Match(a) => {
-            let index = Index::open(&a.index)
-                .with_context(|| format!("cannot open index {}", a.index.display()))?;
+            let index = open_index(&a.index, &a.trust)?;
             let opts = jobs::MatchOptions {
                 lists: a.lists.iter().map(|l| (l.clone(), a.kind)).collect(),
                 output: a.output.output.clone(),
@@ -767,9 +806,47 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             // Malformed lines were reported above; --strict is how to make them fatal.
             Ok(ExitStatus::Clean as u8)
         }
-        Cmd::Index(IndexCmd::Info(a)) => {
+        Cmd::Index(IndexCmd::Sign(a)) => {
             let index = Index::open(&a.index)
                 .with_context(|| format!("cannot open index {}", a.index.display()))?;
+            let key = std::fs::read_to_string(&a.key)
+                .with_context(|| format!("cannot read key {}", a.key.display()))?;
+            let password = match &a.password_file {
+                Some(f) => Some(
+                    std::fs::read_to_string(f)
+                        .with_context(|| format!("cannot read password file {}", f.display()))?
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+                None => std::env::var("VIGIE_KEY_PASSWORD").ok(),
+            };
+            let name = a
+                .index
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let comment = format!(
+                "vigie index {name}, {} bytes, format version {}, signed by vigie {}",
+                index.info().file_size,
+                index.info().version,
+                vigie::version::VERSION
+            );
+            let sig = index
+                .sign(&key, password, &comment)
+                .with_context(|| format!("cannot sign with {}", a.key.display()))?;
+            let out = a
+                .output
+                .clone()
+                .unwrap_or_else(|| vigie::index::signature::signature_path(&a.index));
+            std::fs::write(&out, sig)
+                .with_context(|| format!("cannot write signature {}", out.display()))?;
+            msg!("vigie: signed {}: {}", a.index.display(), out.display());
+            Ok(ExitStatus::Clean as u8)
+        }
+        Cmd::Index(IndexCmd::Info(a)) => {
+            let index = open_index(&a.index, &a.trust)?;
             if a.verify {
                 index
                     .verify()
@@ -789,6 +866,47 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             Ok(ExitStatus::Clean as u8)
         }
     }
+}
+
+/// Opens an index; with --trusted-key, refuses it unless its signature verifies.
+fn open_index(path: &Path, trust: &TrustArgs) -> Result<Index> {
+    let index =
+        Index::open(path).with_context(|| format!("cannot open index {}", path.display()))?;
+    if let Some(k) = &trust.trusted_key {
+        use vigie::index::signature;
+        // A key file, else the key itself.
+        let (text, file) = match std::fs::read_to_string(k) {
+            Ok(t) => (t, true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (k.clone(), false),
+            Err(e) => bail!("cannot read trusted key {k}: {e}"),
+        };
+        let key = signature::public_key(&text).with_context(|| {
+            if file {
+                format!("trusted key {k}")
+            } else {
+                format!("trusted key {k}: no such file, and")
+            }
+        })?;
+        let sig_path = trust
+            .signature
+            .clone()
+            .unwrap_or_else(|| signature::signature_path(path));
+        let sig = std::fs::read_to_string(&sig_path).with_context(|| {
+            format!(
+                "index {} refused: --trusted-key given and its signature {} cannot be read",
+                path.display(),
+                sig_path.display()
+            )
+        })?;
+        index.verify_signature(&sig, &key).with_context(|| {
+            format!(
+                "index {} refused: its signature {} does not verify with the trusted key",
+                path.display(),
+                sig_path.display()
+            )
+        })?;
+    }
+    Ok(index)
 }
 
 /// Adds to an empty list's or index's error the flag that accepts it.

@@ -114,6 +114,7 @@
 mod build;
 mod mih;
 mod scratch;
+pub mod signature;
 #[cfg(test)]
 pub(crate) mod tests;
 mod video;
