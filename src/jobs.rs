@@ -23,7 +23,9 @@ use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location, V
 use crate::perceptual::imghash::{ImgHash64, ImgKind};
 use crate::perceptual::pdq::PdqHash;
 use crate::report::sorted::Chunked;
-use crate::report::{HashFormat, HashWriter, Output, ScanFormat, ScanWriter, Summary, Tally};
+use crate::report::{
+    Custody, HashFormat, HashWriter, Output, ScanFormat, ScanWriter, Summary, Tally,
+};
 use crate::source::Shard;
 use crate::video::VpdqFrame;
 
@@ -76,6 +78,9 @@ pub struct RunOptions {
     /// End JSON Lines records with a summary record, `{"type":"summary",...}` with
     /// `"complete"`, so that a reader of the stream tells a complete one from a cut one.
     pub summary_record: bool,
+    /// The run's chain of custody (the command line sets it), completed with its start and
+    /// end times and put in the summary.
+    pub custody: Option<Custody>,
     /// Stop when this flag is set (by a signal handler, say): items being read are left,
     /// what was finished is written, and the report says the run is incomplete
     /// ([`RunReport::stopped`]).
@@ -270,6 +275,8 @@ struct Run {
     journal: Option<(Journal, Resumed)>,
     shard: Option<Shard>,
     stop: Option<Arc<AtomicBool>>,
+    /// Its chain of custody, its start time set.
+    custody: Option<Custody>,
 }
 
 /// A run that ended: at its end, at a closed pipe or at a stop.
@@ -346,6 +353,7 @@ impl Run {
             journal,
             shard: opts.shard,
             stop: opts.stop.clone(),
+            custody: started(opts.custody.as_ref()),
         })
     }
 
@@ -425,7 +433,7 @@ impl Run {
     /// rename into place), the summary file, the journal's end, the report. A run cut by a
     /// closed pipe only reports; a stopped one writes what it has, marked incomplete.
     fn finish(
-        self,
+        mut self,
         run: Finished,
         scan: bool,
         record: bool,
@@ -435,6 +443,7 @@ impl Run {
         let complete = !run.pipe_closed && !run.stopped;
         let mut summary = run.tally.summary(Duration::from_secs_f64(run.secs), scan);
         summary.complete = complete;
+        summary.custody = finished(self.custody.take());
         adjust(&mut summary);
         let status = ExitStatus::of(run.tally.matched, complete && run.tally.failed == 0);
         let report = RunReport {
@@ -543,6 +552,22 @@ fn named<T>(r: io::Result<T>, what: &str, path: Option<&Path>) -> io::Result<T> 
     }
 }
 
+/// A run's chain of custody with its start time, now.
+fn started(custody: Option<&Custody>) -> Option<Custody> {
+    custody.map(|c| Custody {
+        started_utc: crate::report::utc(std::time::SystemTime::now()),
+        ..c.clone()
+    })
+}
+
+/// A run's chain of custody with its end time, now.
+fn finished(custody: Option<Custody>) -> Option<Custody> {
+    custody.map(|c| Custody {
+        finished_utc: crate::report::utc(std::time::SystemTime::now()),
+        ..c
+    })
+}
+
 /// The report of a run cut short by a closed pipe: incomplete, so never a clean status.
 fn cut_short(tally: &Tally, secs: std::time::Duration, scan: bool) -> RunReport {
     let mut summary = tally.summary(secs, scan);
@@ -555,13 +580,15 @@ fn cut_short(tally: &Tally, secs: std::time::Duration, scan: bool) -> RunReport 
     }
 }
 
+/// The end of a match job: its summary (with `custody`) written, its report.
 fn finish(
     summary_out: Option<(Output, &Path)>,
     tally: Tally,
     secs: std::time::Duration,
-    scan: bool,
+    custody: Option<Custody>,
 ) -> io::Result<RunReport> {
-    let summary = tally.summary(secs, scan);
+    let mut summary = tally.summary(secs, true);
+    summary.custody = custody;
     if let Some((mut out, p)) = summary_out {
         let written = serde_json::to_writer_pretty(&mut out, &summary)
             .map_err(io::Error::from)
@@ -601,6 +628,8 @@ pub struct MatchOptions {
     pub output: Option<PathBuf>,
     /// The summary as JSON to this file.
     pub summary: Option<PathBuf>,
+    /// The run's chain of custody, completed with its times and put in the summary.
+    pub custody: Option<Custody>,
 }
 
 /// Query hashes read per parallel batch.
@@ -672,6 +701,7 @@ fn match_batched(
     let mut w = ScanWriter::new(out, format, all)?;
     let mut tally = Tally::default();
     let start = Instant::now();
+    let custody = started(opts.custody.as_ref());
     let mut failed_write: Option<io::Error> = None;
     let mut batch: Vec<Query> = Vec::with_capacity(batch_len);
     // A list of queries is a large batch: map the PDQ (and pHash, dHash) tables in at once
@@ -870,7 +900,7 @@ fn match_batched(
         Some(e) => Err(e),
         None => {
             named(w.finish()?.commit(), "output", opts.output.as_deref())?;
-            finish(summary, tally, secs, true)
+            finish(summary, tally, secs, finished(custody))
         }
     }
 }
@@ -981,6 +1011,7 @@ mod tests {
             lists: vec![(list, None)],
             output: Some(dir.path().join("out.jsonl")),
             summary: None,
+            custody: None,
         };
         let mut sizes = Vec::new();
         let mut failures = 0;

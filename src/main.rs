@@ -658,7 +658,9 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 .flag_low_quality(shared && !a.keep_low_quality)
                 .build()?;
             let signals = Signals::install()?;
-            let (opts, part) = run_options(&a.input, &a.output, &a.run, &signals, a.format.name())?;
+            let (mut opts, part) =
+                run_options(&a.input, &a.output, &a.run, &signals, a.format.name())?;
+            opts.custody = Some(custody(None));
             let invocation = std::env::args().collect::<Vec<_>>().join(" ");
             let quiet = a.output.quiet;
             let progress = TermProgress::start(!quiet);
@@ -668,12 +670,14 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             finished(report?, quiet, part.as_deref(), &signals)
         }
         Cmd::Scan(a) => {
+            let mut held = None;
             let index = match &a.index {
                 Some(p) => {
                     let index = open_index(p, &a.trust)?;
                     if !a.allow_empty {
                         index.check_not_empty().map_err(allow_empty_hint)?;
                     }
+                    held = Some(index_custody(p, &index, &a.trust));
                     index
                 }
                 None => {
@@ -709,8 +713,9 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             }
             let engine = engine.build()?;
             let signals = Signals::install()?;
-            let (opts, part) =
+            let (mut opts, part) =
                 run_options(&a.input, &a.output, &a.run, &signals, scan_ext(a.format))?;
+            opts.custody = Some(custody(held));
             let progress = TermProgress::start(!a.output.quiet);
             let mut failed = name_failures(&a.output);
             let report = jobs::scan(&engine, opts, a.format, a.all, &progress, &mut failed);
@@ -723,6 +728,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 lists: a.lists.iter().map(|l| (l.clone(), a.kind)).collect(),
                 output: a.output.output.clone(),
                 summary: a.output.summary.clone(),
+                custody: Some(custody(Some(index_custody(&a.index, &index, &a.trust)))),
             };
             let engine = Engine::builder()
                 .index(Arc::new(index))
@@ -865,6 +871,35 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             }
             Ok(ExitStatus::Clean as u8)
         }
+    }
+}
+
+/// A run's chain of custody: this build, the command line, and the index.
+fn custody(index: Option<vigie::report::IndexCustody>) -> vigie::report::Custody {
+    vigie::report::Custody {
+        vigie: vigie::version::VERSION.into(),
+        commit: vigie::version::COMMIT.into(),
+        features: vigie::version::features()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        command: std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        index,
+        ..Default::default()
+    }
+}
+
+/// The index of a run as a report names it: path, size, SHA-256, format, trusted key.
+fn index_custody(path: &Path, index: &Index, trust: &TrustArgs) -> vigie::report::IndexCustody {
+    let info = index.info();
+    vigie::report::IndexCustody {
+        path: path.display().to_string(),
+        bytes: info.file_size,
+        sha256: index.sha256(),
+        format_version: info.version,
+        verified_with_key: trust.trusted_key.clone(),
     }
 }
 
@@ -1231,6 +1266,7 @@ fn run_options(
         output: out.clone(),
         summary: output.summary.clone(),
         summary_record: run.summary_record,
+        custody: None,
         stop: Some(signals.stop.clone()),
         journal: journal.map(|path| JournalOptions {
             path,

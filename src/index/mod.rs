@@ -1721,6 +1721,13 @@ impl Index {
         }
     }
 
+    /// The SHA-256 of the index file's bytes (as opened), as `sha256sum` prints it: what a
+    /// report names the index by.
+    pub fn sha256(&self) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(self.data.bytes()))
+    }
+
     /// Maps every page of the PDQ hashes and their multi-index tables into the process in
     /// one call (`MADV_POPULATE_READ` on Linux), instead of one page fault per 4 KiB page
     /// touched: worth it before searching a large batch (`vigie match` on a list), not for a

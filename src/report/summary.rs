@@ -119,6 +119,7 @@ impl Tally {
             elapsed_s: secs,
             items_per_s: rate(self.items as f64),
             mb_per_s: rate(self.bytes as f64 / 1e6),
+            custody: None,
         }
     }
 }
@@ -175,6 +176,72 @@ pub struct Summary {
     pub items_per_s: f64,
     /// Megabytes (10^6 bytes) per second.
     pub mb_per_s: f64,
+    /// Who made the report, with what, and when (`--summary FILE` and the JSONL summary
+    /// record; set by the command line).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custody: Option<Custody>,
+}
+
+/// Chain of custody of a run: the build that made it, the command, when, and against which
+/// index, so that a report can be defended later.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Custody {
+    /// vigie's version.
+    pub vigie: String,
+    /// The git commit it was built from (`unknown` outside git).
+    pub commit: String,
+    /// Features built in: `video`, `jpeg-simd`.
+    pub features: Vec<String>,
+    /// The command line, as given.
+    pub command: Vec<String>,
+    /// When the run started and finished, UTC, RFC 3339 to the second.
+    pub started_utc: String,
+    /// See `started_utc`.
+    pub finished_utc: String,
+    /// The index matched against (scan and match).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<IndexCustody>,
+}
+
+/// The index of a run, as it was opened.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct IndexCustody {
+    /// Its path, as given.
+    pub path: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// The SHA-256 of its bytes, as `sha256sum` prints it.
+    pub sha256: String,
+    /// Its format version.
+    pub format_version: u32,
+    /// The trusted key its signature was verified with (`--trusted-key`), else absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_with_key: Option<String>,
+}
+
+/// `t` as UTC, RFC 3339 to the second (`2026-12-06T02:58:00Z`).
+pub fn utc(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (the proleptic Gregorian calendar), by 400-year
+    // eras of 146,097 days counted from 0000-03-01.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
 }
 
 fn join(map: &BTreeMap<String, u64>) -> String {
@@ -237,5 +304,27 @@ impl fmt::Display for Summary {
             write!(f, "; INCOMPLETE: stopped before every item was read")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// Against `date -u -d @T`: the epoch, leap days (a century divisible by 400 and a
+    /// plain one), a year's last second, a century that is not a leap year.
+    #[test]
+    fn utc_dates_are_those_date_prints() {
+        for (t, want) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (68_169_600, "1972-02-29T00:00:00Z"),
+            (1_767_225_599, "2025-12-31T23:59:59Z"),
+            (1_798_675_200, "2026-12-31T00:00:00Z"),
+            (4_102_444_800, "2100-01-01T00:00:00Z"),
+        ] {
+            assert_eq!(utc(UNIX_EPOCH + Duration::from_secs(t)), want, "{t}");
+        }
     }
 }
