@@ -25,7 +25,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use cli::progress::TermProgress;
+use cli::progress::{ListProgress, TermProgress};
 use cli::signals::Signals;
 use vigie::engine::{Engine, EngineBuilder};
 use vigie::hash::AlgoSet;
@@ -663,7 +663,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             opts.custody = Some(custody(None));
             let invocation = std::env::args().collect::<Vec<_>>().join(" ");
             let quiet = a.output.quiet;
-            let progress = TermProgress::start(!quiet);
+            let progress = TermProgress::start(drawn(&a.output), known_size(&a.input));
             let mut failed = name_failures(&a.output);
             let report = jobs::hash(&engine, opts, a.format, &invocation, &progress, &mut failed);
             progress.finish();
@@ -716,7 +716,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             let (mut opts, part) =
                 run_options(&a.input, &a.output, &a.run, &signals, scan_ext(a.format))?;
             opts.custody = Some(custody(held));
-            let progress = TermProgress::start(!a.output.quiet);
+            let progress = TermProgress::start(drawn(&a.output), known_size(&a.input));
             let mut failed = name_failures(&a.output);
             let report = jobs::scan(&engine, opts, a.format, a.all, &progress, &mut failed);
             progress.finish();
@@ -769,11 +769,26 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             b.set_pdq_search(a.pdq_search);
             b.set_allow_empty(a.allow_empty);
             let mut reports = Vec::new();
-            for spec in &specs {
+            let mut shown = ListProgress::start(!a.quiet);
+            for (i, spec) in specs.iter().enumerate() {
+                let size = std::fs::metadata(&spec.path).ok().map(|m| m.len());
+                shown.reading(i, specs.len(), &spec.path, size);
                 let rep = b.add_list(spec, a.strict).map_err(allow_empty_hint)?;
-                report_list(&rep, a.quiet);
+                let secs = shown.elapsed();
+                shown.println(|| {
+                    report_list(&rep, a.quiet);
+                    if let (Some(bytes), false) = (size, a.quiet) {
+                        msg!(
+                            "vigie: list {}: {:.1} MB read in {secs:.2} s ({:.1} MB/s)",
+                            rep.name,
+                            bytes as f64 / 1e6,
+                            bytes as f64 / 1e6 / secs.max(1e-6)
+                        );
+                    }
+                });
                 reports.push(rep);
             }
+            shown.finish();
             let Some(output) = &a.output else {
                 // --dry-run: the index built in memory, described, never written.
                 let info = b.into_index().map_err(allow_empty_hint)?.info();
@@ -872,6 +887,27 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             Ok(ExitStatus::Clean as u8)
         }
     }
+}
+
+/// Whether a run's progress is displayed: not under -q, nor when the records go to a terminal
+/// on stdout (they show the progress, and a display would leave stale lines among them).
+fn drawn(out: &OutputArgs) -> bool {
+    use std::io::IsTerminal;
+    !out.quiet && (out.output.is_some() || !std::io::stdout().is_terminal())
+}
+
+/// The inputs' total size when every input is a regular file named on the command line (a
+/// directory's size is unknown until walked), for the progress display's estimate.
+fn known_size(input: &InputArgs) -> Option<u64> {
+    if !input.files_from.is_empty() || input.paths.is_empty() {
+        return None;
+    }
+    input.paths.iter().try_fold(0u64, |sum, p| {
+        let m = std::fs::metadata(p)
+            .ok()
+            .filter(std::fs::Metadata::is_file)?;
+        Some(sum + m.len())
+    })
 }
 
 /// A run's chain of custody: this build, the command line, and the index.
