@@ -69,7 +69,7 @@ LIBJPEG="jpeg_floor.c (cc -O2) on Debian libjpeg62-turbo $(dpkg-query -W -f '${V
 MOZ_LIB="$(ls -t "$TARGET_DIR"/release/build/mozjpeg-sys-*/out/libmozjpeg62.a 2>/dev/null | head -1 || true)"
 MOZ_VER="$(awk '/^name = "mozjpeg-sys"/ { getline; gsub(/[^0-9.]/, ""); print }' "$REPO/Cargo.lock")"
 MOZ_INC="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/mozjpeg-sys-"$MOZ_VER"/vendor 2>/dev/null | head -1 || true)"
-CASES=(vs vx vs0 vh pyd py ff fx fc)
+CASES=(vs vx vs0 vh pyd py ff fg fx fc f8 fd)
 if [[ -n "$MOZ_LIB" && -n "$MOZ_INC" ]] &&
     cc -O2 -I "$(dirname "$MOZ_LIB")/include" -I "$MOZ_INC" -o "$WORK/jpeg_floor_vigie" \
         "$REPO/benches/jpeg_floor.c" "$MOZ_LIB"; then
@@ -110,9 +110,11 @@ done
 
 # ---------------------------------------------------------------------------------------------
 # Cases (all one thread): vs vigie scan, vx scan --exact-decode, vs0 scan against the random
-# entries only (nothing to verify), vh hash --fast-decode (the screen alone, no matching), pyd Pillow draft + pdqhash, py Pillow full + pdqhash, ff/fx libjpeg-turbo
-# decode at the draft scale / full size, fc libjpeg-turbo Huffman decoding only (fm: the same
-# on vigie's libjpeg, when it was built above).
+# entries only (nothing to verify), vh hash --fast-decode (the screen alone, no matching); pyd
+# Pillow draft + pdqhash, py Pillow full + pdqhash; jpeg_floor (libjpeg-turbo alone): ff RGB at
+# the draft scale, fg luma only at the draft scale, fx RGB at full size, fc Huffman only
+# (jpeg_read_coefficients), f8 every scan at 1/8 scale, fd the first scan only at 1/8 (for a
+# progressive JPEG: its DC), fm = fc on vigie's libjpeg when it was built above.
 declare -A CPUS WALLS
 run_case() {  # corpus case round
     local n="$1" c="$2" r="$3" d="${DIRS[$1]}" out="$WORK/$1-$2-$3" t cpu st
@@ -136,7 +138,10 @@ run_case() {  # corpus case round
                 vh) "${tm[@]}" "$VIGIE" hash -q -j1 --algo pdq --fast-decode "$d" > "$out.jsonl" ;;
                 ff) "${tm[@]}" "$FLOOR" fast "$d" > "$out.txt" ;;
                 fx) "${tm[@]}" "$FLOOR" full "$d" > "$out.txt" ;;
+                fg) "${tm[@]}" "$FLOOR" grey "$d" > "$out.txt" ;;
                 fc) "${tm[@]}" "$FLOOR" coef "$d" > "$out.txt" ;;
+                f8) "${tm[@]}" "$FLOOR" eighth "$d" > "$out.txt" ;;
+                fd) "${tm[@]}" "$FLOOR" dc "$d" > "$out.txt" ;;
                 fm) "${tm[@]}" "$WORK/jpeg_floor_vigie" coef "$d" > "$out.txt" ;;
             esac
             st=$?

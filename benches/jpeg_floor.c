@@ -7,13 +7,25 @@
  * MODE:
  *   coef  Huffman (entropy) decoding only: jpeg_read_header + jpeg_read_coefficients, nothing
  *         else (no dequantisation, IDCT, upsampling or colour conversion). Every JPEG decoder
- *         must do at least this much work for every coefficient of every scan, whatever scale
- *         it outputs at: the floor.
+ *         that reads every scan must do this much entropy decoding, whatever scale it outputs
+ *         at: with eighth, the floor (the faster of the two; both are upper bounds of the
+ *         entropy decoding alone).
+ *   eighth  Decode to RGB at 1/8 scale, every scan: every coefficient entropy-decoded, then
+ *         the cheapest reconstruction libjpeg has (a 1x1 IDCT: the DC term alone) and 1/64 of
+ *         the colour conversion. For a baseline JPEG this is cheaper than coef, which zeroes
+ *         and fills a whole-image coefficient array that a streaming decode never holds; a
+ *         progressive JPEG buffers all of its coefficients either way.
  *   full  Full decode to RGB at full size (jpeg_read_scanlines), libjpeg-turbo's defaults:
  *         what an exact PDQ path decodes before hashing.
  *   fast  Decode to RGB at the DCT scale Pillow's draft("RGB", (512, 512)) and vigie's fast
  *         path choose (1/2, 1/4 or 1/8 while both sides stay >= 512): the decode alone of the
  *         fast path, without hashing.
+ *   grey  The same scale, luma only (out_color_space JCS_GRAYSCALE: libjpeg then skips the
+ *         chroma IDCT, upsampling and colour conversion; chroma is still entropy-decoded).
+ *   dc    1/8 scale from the first scan only (buffered-image mode, then abort): for a
+ *         progressive JPEG whose first scan is the DC of all components (libjpeg's and
+ *         Pillow's progressive=True), the AC scans are never entropy-decoded; a baseline
+ *         JPEG has one scan and decodes whole. What a DC-only screen would cost.
  *
  * Prints one line: "MODE items N megapixels M cpu_s C wall_s W failed F" (CPU time of the
  * process over the loop, CLOCK_PROCESS_CPUTIME_ID; the file reads are inside the loop, as they
@@ -86,8 +98,9 @@ static unsigned int draft_denom(unsigned int w, unsigned int h)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || (strcmp(argv[1], "coef") && strcmp(argv[1], "full") && strcmp(argv[1], "fast"))) {
-        fprintf(stderr, "usage: jpeg_floor coef|full|fast DIR\n");
+    if (argc != 3 || (strcmp(argv[1], "coef") && strcmp(argv[1], "full") && strcmp(argv[1], "fast") &&
+                      strcmp(argv[1], "grey") && strcmp(argv[1], "dc") && strcmp(argv[1], "eighth"))) {
+        fprintf(stderr, "usage: jpeg_floor coef|eighth|full|fast|grey|dc DIR\n");
         return 2;
     }
     const char *mode = argv[1], *dir = argv[2];
@@ -138,15 +151,19 @@ int main(int argc, char **argv)
         jpeg_mem_src(&cinfo, buf, len);
         jpeg_read_header(&cinfo, TRUE);
         mp += cinfo.image_width * (double)cinfo.image_height / 1e6;
+        int dc = !strcmp(mode, "dc");
         if (mode[0] == 'c') {
             jpeg_read_coefficients(&cinfo);
         } else {
-            cinfo.out_color_space = JCS_RGB;
-            if (mode[1] == 'a') {
+            cinfo.out_color_space = strcmp(mode, "grey") ? JCS_RGB : JCS_GRAYSCALE;
+            if (strcmp(mode, "full")) {
                 cinfo.scale_num = 1;
-                cinfo.scale_denom = draft_denom(cinfo.image_width, cinfo.image_height);
+                cinfo.scale_denom = (dc || mode[0] == 'e') ? 8 : draft_denom(cinfo.image_width, cinfo.image_height);
             }
+            cinfo.buffered_image = dc ? TRUE : FALSE;
             jpeg_start_decompress(&cinfo);
+            if (dc)
+                jpeg_start_output(&cinfo, 1);
             size_t stride = (size_t)cinfo.output_width * cinfo.output_components;
             if (stride > row_cap) {
                 free(row);
@@ -157,7 +174,10 @@ int main(int argc, char **argv)
                 jpeg_read_scanlines(&cinfo, rows, 1);
             }
         }
-        jpeg_finish_decompress(&cinfo);
+        if (dc)
+            jpeg_abort_decompress(&cinfo);
+        else
+            jpeg_finish_decompress(&cinfo);
         free(buf);
         items++;
     }
