@@ -90,8 +90,10 @@ NAMES=(large mixed)
 log "corpora: ${DIRS[large]} (large photos), ${DIRS[mixed]} (mixed)"
 "$PY" "$REPO/benches/images_corpus.py" gen "${DIRS[large]}" --count "$LARGE_COUNT" --large
 "$PY" "$REPO/benches/images_corpus.py" gen "${DIRS[mixed]}" --count "$MIXED_COUNT" --png-share 0
+# Transformed copies of every 20th photo; not images_e2e.sh's DIR-variants (every 10th), so the
+# two benchmarks do not remake each other's copies.
 for n in "${NAMES[@]}"; do
-    "$PY" "$REPO/benches/images_corpus.py" variants "${DIRS[$n]}" "${DIRS[$n]}-variants" --every "$EVERY"
+    "$PY" "$REPO/benches/images_corpus.py" variants "${DIRS[$n]}" "${DIRS[$n]}-variants-$EVERY" --every "$EVERY"
 done
 
 # The index of each corpus: the transformed copies' exact hashes, entries planted at 22-41 bits
@@ -99,7 +101,7 @@ done
 log "indexes"
 for n in "${NAMES[@]}"; do
     "$VIGIE" hash -q --algo pdq -j "$NPROC" "${DIRS[$n]}" > "$WORK/$n-exact.jsonl"
-    "$VIGIE" hash -q --algo pdq -j "$NPROC" "${DIRS[$n]}-variants" > "$WORK/$n-copies.jsonl"
+    "$VIGIE" hash -q --algo pdq -j "$NPROC" "${DIRS[$n]}-variants-$EVERY" > "$WORK/$n-copies.jsonl"
     "$PY" "$REPO/benches/images_large.py" blocklist "$WORK/$n-exact.jsonl" "$WORK/$n-copies.jsonl" \
         "$WORK/$n-list.txt" "$WORK/$n-list.planted.json" --every "$EVERY" --random "$RANDOM_ENTRIES"
     "$VIGIE" index build -q -o "$WORK/$n.vigie" --type pdq "$WORK/$n-list.txt" >&2
