@@ -6,7 +6,7 @@
       sensor noise) of JPEGs (quality 75-95, 4:2:0) and PNGs (share F of the images, default
       0.25; 0 for a photos-only corpus), 320x240 .. 4000x3000.
       --large: the large-photo corpus of benches/images_large.sh instead: JPEGs only, 1.2 to
-      12 MP (LARGE_SIZES, mean ~4.5 MP), fine detail added (~2 bits per pixel, as camera
+      12 MP (LARGE_SIZES, mean ~4.4 MP), fine detail added (~2 bits per pixel, as camera
       JPEGs), quality 75-92, 4:2:0, a third progressive (Pillow's progressive=True, i.e.
       libjpeg's jpeg_simple_progression, Huffman tables optimised).
       Writes the images to DIR/ and the parameters to DIR.manifest.json (outside DIR so
@@ -39,7 +39,7 @@ SIZES = [
     (320, 240, 8), (640, 480, 20), (800, 600, 15), (1024, 768, 15), (1280, 960, 12),
     (1600, 1200, 12), (2048, 1536, 10), (3000, 2000, 5), (4000, 3000, 3),
 ]
-# --large: camera and phone frames, 1.2 to 12 MP, mean ~4.5 MP.
+# --large: camera and phone frames, 1.2 to 12 MP, mean ~4.4 MP.
 LARGE_SIZES = [
     (1280, 960, 10), (1600, 1200, 15), (1920, 1080, 10), (2048, 1536, 20), (2592, 1944, 15),
     (3000, 2000, 12), (3264, 2448, 10), (4000, 3000, 8),

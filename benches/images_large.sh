@@ -7,7 +7,7 @@
 #
 #   benches/images_large.sh [--runs N] [--count N] [--mixed-count N] [--dir DIR] [--no-build]
 #
-# --count: large photos (default 200: 1.2-12 MP, mean ~4.5 MP, quality 75-92, a third
+# --count: large photos (default 200: 1.2-12 MP, mean ~4.4 MP, quality 75-92, a third
 # progressive); --mixed-count: the first N photos of images_e2e.sh's corpus (default 200, its
 # --quick set; 2000 for the full one). Environment (flags win): VIGIE_BENCH_DIR (default as
 # images_e2e.sh: /work/bench-data/images if /work exists), BENCH_RUNS (3), CARGO_TARGET_DIR.
