@@ -55,7 +55,7 @@ enum Cmd {
     /// Hash every item and print one record per item.
     Hash(HashArgs),
     /// Match every item against an index (or lists) and print one record per hit.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Match hashes computed elsewhere (hash lists, e.g. a partner's PDQ signal file) against
     /// an index, without the content: one record per hit, as scan writes them, located
     /// LIST:LINE.
@@ -393,6 +393,30 @@ struct ScanArgs {
     /// are reported as known, not matched perceptually.
     #[arg(long, value_name = "LIST", conflicts_with = "index")]
     allow: Vec<PathBuf>,
+    /// Name of the next --list or --allow (default: its file stem), as `index build --name`.
+    #[arg(long, value_name = "NAME", conflicts_with = "index")]
+    name: Vec<String>,
+    /// Label of the next --list's or --allow's entries (default: its file stem).
+    #[arg(long, value_name = "LABEL", conflicts_with = "index")]
+    label: Vec<String>,
+    /// Declared type of the next --list or --allow, as `index build --type`.
+    #[arg(
+        long = "type",
+        value_enum,
+        value_name = "TYPE",
+        ignore_case = true,
+        conflicts_with = "index"
+    )]
+    kind: Vec<ListType>,
+    /// Format of the next --list or --allow, instead of detecting it from the content (as
+    /// `index build --format`; here --format is the records' format).
+    #[arg(
+        long = "list-format",
+        value_enum,
+        value_name = "FORMAT",
+        conflicts_with = "index"
+    )]
+    list_format: Vec<ListFormat>,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = ScanFormat::Jsonl)]
     format: ScanFormat,
@@ -686,12 +710,10 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                     }
                     let mut b = IndexBuilder::new();
                     b.set_allow_empty(a.allow_empty);
-                    let block = a.list.iter().map(|l| (l, None));
-                    for (l, role) in block.chain(a.allow.iter().map(|l| (l, Some(Role::Allow)))) {
-                        let spec = ListSpec {
-                            role,
-                            ..ListSpec::new(l)
-                        };
+                    let sub = matches
+                        .subcommand_matches("scan")
+                        .context("internal: no scan matches")?;
+                    for spec in list_specs(&a.list_args(), sub)? {
                         let rep = b.add_list(&spec, false).map_err(allow_empty_hint)?;
                         report_list(&rep, a.output.quiet);
                     }
@@ -753,7 +775,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 .subcommand_matches("index")
                 .and_then(|m| m.subcommand_matches("build"))
                 .context("internal: no build matches")?;
-            let specs = list_specs(&a, sub)?;
+            let specs = list_specs(&a.list_args(), sub)?;
             // The destination is checked before any list is read: a bad -o fails at once,
             // not after the lists (which may take an hour) were compiled.
             // (A device or fifo is written in place: opening it now would consume its reader.)
@@ -1039,18 +1061,70 @@ fn report_list(rep: &vigie::index::ListReport, quiet: bool) {
 
 /// Pairs each LIST (and `--allow` LIST, in command-line order) with the `--name`, `--label`,
 /// `--type`, `--format`, `--role` and `--bloom-case` given before it (after the previous list).
-fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
+/// The lists of a command line and the options that apply to the next list (`--name`,
+/// `--label`, `--type`, a format, `--role`, `--bloom-case`), as `index build` and `scan
+/// --list` take them.
+struct ListArgs<'a> {
+    /// The id of the blocklists' argument (`lists`, positional, or `list`, `--list`).
+    lists_id: &'static str,
+    lists: &'a [PathBuf],
+    allow: &'a [PathBuf],
+    /// The format option's flag as typed (`format` or `list-format`).
+    format_flag: &'static str,
+    list_format: &'a [ListFormat],
+    name: &'a [String],
+    label: &'a [String],
+    kind: &'a [ListType],
+    role: &'a [Role],
+    bloom_case: &'a [BloomCase],
+}
+
+impl BuildArgs {
+    fn list_args(&self) -> ListArgs<'_> {
+        ListArgs {
+            lists_id: "lists",
+            lists: &self.lists,
+            allow: &self.allow,
+            format_flag: "format",
+            list_format: &self.list_format,
+            name: &self.name,
+            label: &self.label,
+            kind: &self.kind,
+            role: &self.role,
+            bloom_case: &self.bloom_case,
+        }
+    }
+}
+
+impl ScanArgs {
+    fn list_args(&self) -> ListArgs<'_> {
+        ListArgs {
+            lists_id: "list",
+            lists: &self.list,
+            allow: &self.allow,
+            format_flag: "list-format",
+            list_format: &self.list_format,
+            name: &self.name,
+            label: &self.label,
+            kind: &self.kind,
+            role: &[],
+            bloom_case: &[],
+        }
+    }
+}
+
+fn list_specs(a: &ListArgs<'_>, m: &ArgMatches) -> Result<Vec<ListSpec>> {
     let idx =
         |id: &str| -> Vec<usize> { m.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
     // (position on the command line, path, role given by --allow)
-    let mut all: Vec<(usize, &PathBuf, Option<Role>)> = idx("lists")
+    let mut all: Vec<(usize, &PathBuf, Option<Role>)> = idx(a.lists_id)
         .into_iter()
-        .zip(&a.lists)
+        .zip(a.lists)
         .map(|(i, p)| (i, p, None))
         .chain(
             idx("allow")
                 .into_iter()
-                .zip(&a.allow)
+                .zip(a.allow)
                 .map(|(i, p)| (i, p, Some(Role::Allow))),
         )
         .collect();
@@ -1061,13 +1135,17 @@ fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
         list_idx: &[usize],
         id: &str,
         values: &[T],
+        format_flag: &str,
     ) -> Result<Vec<Option<T>>> {
+        if values.is_empty() {
+            return Ok(vec![None; list_idx.len()]);
+        }
         let idx: Vec<usize> = m.indices_of(id).map(|i| i.collect()).unwrap_or_default();
         let mut out = vec![None; list_idx.len()];
         // The option as typed: ids are field names (`kind` is `--type`).
         let flag = match id {
             "kind" => "type".to_string(),
-            "list_format" => "format".to_string(),
+            "list_format" => format_flag.to_string(),
             _ => id.replace('_', "-"),
         };
         for (v, at) in values.iter().zip(idx) {
@@ -1080,12 +1158,13 @@ fn list_specs(a: &BuildArgs, m: &ArgMatches) -> Result<Vec<ListSpec>> {
         }
         Ok(out)
     }
-    let formats = per_list(m, &list_idx, "list_format", &a.list_format)?;
-    let names = per_list(m, &list_idx, "name", &a.name)?;
-    let labels = per_list(m, &list_idx, "label", &a.label)?;
-    let kinds = per_list(m, &list_idx, "kind", &a.kind)?;
-    let roles = per_list(m, &list_idx, "role", &a.role)?;
-    let cases = per_list(m, &list_idx, "bloom_case", &a.bloom_case)?;
+    let f = a.format_flag;
+    let formats = per_list(m, &list_idx, "list_format", a.list_format, f)?;
+    let names = per_list(m, &list_idx, "name", a.name, f)?;
+    let labels = per_list(m, &list_idx, "label", a.label, f)?;
+    let kinds = per_list(m, &list_idx, "kind", a.kind, f)?;
+    let roles = per_list(m, &list_idx, "role", a.role, f)?;
+    let cases = per_list(m, &list_idx, "bloom_case", a.bloom_case, f)?;
     all.iter()
         .enumerate()
         .map(|(i, &(_, path, allow))| {
