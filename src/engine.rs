@@ -39,7 +39,7 @@ use crate::perceptual::pdq::{MATCH_THRESHOLD, MIN_QUALITY};
 use crate::perceptual::PerceptualConfig;
 use crate::pipeline::{self, PipelineConfig};
 use crate::read::MmapPolicy;
-use crate::source::{OpenOptions, Shard, WalkOptions};
+use crate::source::{Limits, OpenOptions, Shard, WalkOptions};
 use crate::video::{VideoConfig, VideoLimits};
 
 /// Where a scan reports its progress: called from the worker threads, so each call must be
@@ -132,6 +132,7 @@ pub struct EngineBuilder {
     threads: usize,
     mmap: bool,
     archives: bool,
+    archive_limits: Limits,
     follow: bool,
     verify_index: bool,
     video: VideoConfig,
@@ -161,6 +162,7 @@ impl Default for EngineBuilder {
             threads: 0,
             mmap: true,
             archives: true,
+            archive_limits: Limits::default(),
             follow: false,
             verify_index: true,
             video: VideoConfig::default(),
@@ -334,6 +336,13 @@ impl EngineBuilder {
         self
     }
 
+    /// Bounds on what opening containers may cost (nesting, expanded bytes, members,
+    /// expansion ratio): see [`Limits`]. What is over a bound is a failed `limit` item.
+    pub fn archive_limits(mut self, limits: Limits) -> Self {
+        self.archive_limits = limits;
+        self
+    }
+
     /// Follow symbolic links met while walking directories. Off by default (they are
     /// skipped and counted); paths given as inputs are always followed.
     pub fn follow_links(mut self, on: bool) -> Self {
@@ -459,6 +468,7 @@ impl EngineBuilder {
                         MmapPolicy::Never
                     },
                     archives: self.archives,
+                    limits: self.archive_limits,
                 },
                 algos,
                 perceptual,

@@ -22,11 +22,13 @@ use crate::matcher::{Matcher, IMAGE_BATCH};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::{hash_image, Drift, ImageError, ImageHashes, PerceptualConfig, FAST_DRIFT};
 use crate::read::{Data, FileStream};
+use crate::source::archive::{
+    ArchiveError, Body, Expansion, Fault, Format, InPlace, Member, MemberKind, MemberStream, Packed,
+};
 use crate::source::open::{
     classify, classify_reader, read_full, unopened_failure, Compression, HEAD_LEN, SNIFF_LEN,
 };
-use crate::source::tar::{EntryKind, TarError, TarMember, TarSlice, TarStream};
-use crate::source::zip::{Method, ZipMember};
+use crate::source::zip::Method;
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
 use crate::video::{hash_video, VideoConfig};
 
@@ -88,8 +90,8 @@ impl Ctx<'_> {
         self.ctl.skip.is_some_and(|s| s.item_done(loc))
     }
 
-    /// Whether an earlier run delivered tar member `m` of `path`.
-    fn member_delivered(&self, path: &std::path::Path, m: &TarMember) -> bool {
+    /// Whether an earlier run delivered member `m` of the archive at `path`.
+    fn member_delivered(&self, path: &std::path::Path, m: &Member) -> bool {
         self.ctl.skip.is_some() && self.delivered(&member_loc(path, m))
     }
 
@@ -491,7 +493,7 @@ fn stream_hash(ctx: &Ctx<'_>, file: &mut FileStream) -> io::Result<Digests> {
 
 /// The digests of a whole file read from a map, unless the file changed while it was read
 /// (then its digests are of neither version: a failed `read` item). Archive members are
-/// checked once for their whole archive, by [`tar_in_place`], except for a truncation: a
+/// checked once for their whole archive, by [`archive_in_place`], except for a truncation: a
 /// member hashed after a read past the archive's new end (zeros, see `read/guard.rs`) fails.
 fn checked(loc: &Location, data: &Data, digests: Digests) -> Result<Digests, Failure> {
     match loc.member {
@@ -702,24 +704,16 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
                 }
                 blob_inputs.push(path);
             }
-            Container::Tar(data) => {
-                tar_in_place(ctx, path.clone(), &data);
-                ctx.input_done(path);
-            }
-            Container::Zip(data) => {
-                zip_in_place(ctx, path.clone(), &data);
+            Container::Archive(format, data) => {
+                archive_in_place(ctx, path.clone(), format, &data);
                 ctx.input_done(path);
             }
             Container::Reader(reader, head) => {
                 stream_reader(ctx, path.clone(), reader, &head);
                 ctx.input_done(path);
             }
-            Container::CompressedTar(c, reader) => {
-                tar_streamed(ctx, path.clone(), Some(c), reader);
-                ctx.input_done(path);
-            }
-            Container::TarStream(reader) => {
-                tar_streamed(ctx, path.clone(), None, reader);
+            Container::ArchiveStream(c, stream) => {
+                archive_streamed(ctx, path.clone(), c, stream);
                 ctx.input_done(path);
             }
             Container::Stream(file, head) => {
@@ -734,8 +728,8 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
     }
 }
 
-/// Where a tar error is: the member at fault, or the archive itself at the damaged range.
-fn tar_error_loc(path: &std::path::Path, e: &TarError) -> Location {
+/// Where an archive error is: the member at fault, or the archive itself at the damaged range.
+fn error_loc(path: &std::path::Path, e: &ArchiveError) -> Location {
     Location {
         path: path.to_path_buf(),
         member: e.member.clone(),
@@ -744,34 +738,31 @@ fn tar_error_loc(path: &std::path::Path, e: &TarError) -> Location {
     }
 }
 
-fn member_loc(path: &std::path::Path, m: &TarMember) -> Location {
+/// Where a member is: its name, the offset of its data in the archive (its packed data for a
+/// packed member) and its size.
+fn member_loc(path: &std::path::Path, m: &Member) -> Location {
     Location {
         path: path.to_path_buf(),
         member: Some(m.name.clone()),
-        offset: m.data_offset,
+        offset: m.offset,
         size: m.size,
     }
 }
 
-/// Decides what to do with a non-regular member; returns true when it was handled.
-fn non_regular(ctx: &Ctx<'_>, path: &std::path::Path, m: &TarMember) -> bool {
-    match m.kind {
-        EntryKind::Regular => false,
-        EntryKind::Directory => true,
-        EntryKind::Symlink | EntryKind::Hardlink => {
+/// Decides what to do with a member that is not a file; returns true when it was handled.
+fn non_regular(ctx: &Ctx<'_>, path: &std::path::Path, m: &Member) -> bool {
+    match &m.kind {
+        MemberKind::File => false,
+        MemberKind::Directory => true,
+        MemberKind::Link => {
             ctx.send(Event::Skipped("link"));
             true
         }
-        EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo => {
+        MemberKind::Special => {
             ctx.send(Event::Skipped("special"));
             true
         }
-        EntryKind::Other(t) => {
-            let what = if t == b'S' {
-                "GNU sparse member".to_string()
-            } else {
-                format!("tar entry type {:?}", t as char)
-            };
+        MemberKind::Unsupported(what) => {
             ctx.fail(
                 member_loc(path, m),
                 Failure::new(FailKind::Unsupported, format!("{what} is not supported")),
@@ -781,14 +772,32 @@ fn non_regular(ctx: &Ctx<'_>, path: &std::path::Path, m: &TarMember) -> bool {
     }
 }
 
-/// Members of a mapped tar, hashed in place in parallel batches.
-fn tar_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
-    // The header walk runs here while earlier batches are hashed by the pool; at most
-    // `max_inflight` batches wait, so memory stays bounded however many members there are.
+/// Members of an archive held in memory (a tar, a zip), hashed in parallel batches: the
+/// headers (a zip's central directory, checked against each local header) are walked here
+/// while earlier batches are hashed by the pool; at most `2 × threads + 2` batches wait, so
+/// memory stays bounded however many members there are. Members in place are hashed from the
+/// map; packed ones are decoded by their batch's task (buffered up to
+/// [`STREAM_BUFFER_LIMIT`], else hashed as they stream), their CRC-32 verified before their
+/// digests are reported. A member is admitted against the [`Limits`](crate::source::Limits)
+/// first ([`Expansion::admit`]): an encrypted one, one packed with a method vigie does not
+/// decode, or one whose declared size is over the bounds is a failed item, decided before
+/// anything is decoded or allocated.
+///
+/// Then the archive's own record ([`Format::is_item`]: a zip's digests), or, for a tar, a
+/// failed `read` item when it changed while its members were read.
+fn archive_in_place(ctx: &Ctx<'_>, path: PathBuf, format: Format, data: &Data) {
+    let members = match InPlace::open(format, data.bytes()) {
+        Ok(m) => m,
+        Err(e) => {
+            let loc = Location::file(path.clone(), data.len() as u64);
+            ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
+            return;
+        }
+    };
     let max_inflight = 2 * rayon::current_num_threads() + 2;
     let inflight = AtomicUsize::new(0);
-    let path = &path;
-    let inflight = &inflight;
+    let mut expansion = Expansion::new(ctx.cfg.open.limits, Some(data.len() as u64));
+    let (path, inflight) = (&path, &inflight);
     rayon::in_place_scope(|scope| {
         let mut batch = Batch::default();
         let spawn = |batch: Batch| {
@@ -802,237 +811,136 @@ fn tar_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
             }
             inflight.fetch_add(1, Ordering::AcqRel);
             scope.spawn(move |_| {
-                hash_batch(ctx, path, data, &batch);
+                hash_batch(ctx, path, data, format, &batch);
                 inflight.fetch_sub(1, Ordering::AcqRel);
             });
         };
-        for m in TarSlice::new(data.bytes()) {
+        for m in members {
             if ctx.stopped() {
                 return;
             }
-            match m {
-                Ok(m) => {
-                    let end = m.data_offset.saturating_add(m.size);
-                    batch.end = usize::try_from(end).unwrap_or(usize::MAX);
-                    if non_regular(ctx, path, &m) || ctx.member_delivered(path, &m) {
-                        continue;
-                    }
-                    batch.bytes += m.size;
-                    batch.members.push(m);
-                    if batch.members.len() >= BATCH_MEMBERS || batch.bytes >= BATCH_BYTES {
-                        let next = Batch {
-                            start: batch.end,
-                            ..Batch::default()
-                        };
-                        spawn(std::mem::replace(&mut batch, next));
-                    }
-                }
+            let m = match m {
+                Ok(m) => m,
                 // Damage skipped (the walk goes on) or the error that ends the walk: a failed
                 // item either way, covering the bytes that were not read.
                 Err(e) => {
-                    let resumes = e.resumes();
-                    if !resumes {
+                    if !e.resumes {
                         spawn(std::mem::take(&mut batch));
                     }
                     ctx.fail(
-                        tar_error_loc(path, &e),
+                        error_loc(path, &e),
                         Failure::new(FailKind::Archive, e.to_string()),
                     );
-                    if !resumes {
-                        return;
+                    if !e.resumes {
+                        break;
                     }
+                    continue;
                 }
+            };
+            if let Some(f) = expansion.count() {
+                spawn(std::mem::take(&mut batch));
+                ctx.fail(member_loc(path, &m), f);
+                break;
+            }
+            let end = m.offset.saturating_add(m.stored_len());
+            batch.end = usize::try_from(end).unwrap_or(usize::MAX);
+            if non_regular(ctx, path, &m) {
+                continue;
+            }
+            if ctx.member_delivered(path, &m) {
+                continue;
+            }
+            if let Err(f) = expansion.admit(&m) {
+                ctx.fail(member_loc(path, &m), f);
+                continue;
+            }
+            batch.bytes += m.stored_len();
+            batch.members.push(m);
+            if batch.members.len() >= BATCH_MEMBERS || batch.bytes >= BATCH_BYTES {
+                let next = Batch {
+                    start: batch.end,
+                    ..Batch::default()
+                };
+                spawn(std::mem::replace(&mut batch, next));
             }
         }
         spawn(batch);
     });
-    // Every member was read: were they read from the archive as it was when opened?
-    if let Some(why) = data.changed() {
+    if format.is_item() {
+        if !ctx.stopped() {
+            container_itself(ctx, path.clone(), data);
+        }
+    } else if let Some(why) = data.changed() {
+        // Every member was read: were they read from the archive as it was when opened?
         let loc = Location::file(path.clone(), data.len() as u64);
         let why = format!("{why}: the digests of its members may be wrong");
         ctx.fail(loc, Failure::new(FailKind::Read, why));
     }
 }
 
-/// Consecutive members of a mapped tar, hashed as one task.
+/// Consecutive members of an archive in memory, hashed as one task.
 #[derive(Default)]
 struct Batch {
-    members: Vec<TarMember>,
-    /// Bytes of member data.
+    members: Vec<Member>,
+    /// Bytes of member data in the archive.
     bytes: u64,
-    /// The archive range the batch covers, headers included.
+    /// The archive range the batch covers, headers included (for a format whose members are
+    /// in order, [`Format::in_order`]).
     start: usize,
     end: usize,
 }
 
-/// Hashes a batch of mapped members in parallel, then releases the pages of its whole range
-/// (member data and the headers between them) so the resident set stays flat.
-fn hash_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, batch: &Batch) {
+/// Reads a batch of members (in place: a window of the map; packed: decoded here and
+/// verified) and hashes them; for a format whose members are in order, the pages of the
+/// batch's whole range (member data and the headers between them) are read ahead first and
+/// released after, so the resident set stays flat.
+fn hash_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, format: Format, batch: &Batch) {
     // From the page holding the previous batch's last byte: a page shared by two batches is
     // released by the later one (the earlier, if still reading it, just faults it back).
     let start = batch.start / 4096 * 4096;
     let end = batch.end.min(data.len());
     // A batch holding one huge member is not populated whole: hash_data faults it in and
     // releases it step by step.
-    if end.saturating_sub(start) <= 4 * BATCH_BYTES as usize {
+    let in_order = format.in_order();
+    if in_order && end.saturating_sub(start) <= 4 * BATCH_BYTES as usize {
         data.populate(start..end);
     }
     let mut items = Vec::with_capacity(batch.members.len());
     for m in &batch.members {
+        if ctx.stopped() {
+            return;
+        }
         let loc = member_loc(path, m);
-        match m.data_range().and_then(|r| data.slice(r)) {
-            Some(slice) => items.push((loc, slice)),
-            None => ctx.fail(
-                loc,
-                Failure::new(FailKind::Archive, "member data lies outside the archive"),
-            ),
+        let Some(raw) = m.stored_range().and_then(|r| data.slice(r)) else {
+            let why = "member data lies outside the archive";
+            ctx.fail(loc, Failure::new(FailKind::Archive, why));
+            continue;
+        };
+        let Body::Packed(p) = &m.body else {
+            items.push((loc, raw));
+            continue;
+        };
+        match packed_member(ctx, m, p, raw) {
+            Ok(Unpacked::Item(d)) => items.push((loc, d)),
+            Ok(Unpacked::Hashed(digests, head)) => {
+                let (unopened, outcome) = (ctx.unopened(&head), checked(&loc, data, digests));
+                ctx.finish_with(loc, outcome, None, unopened)
+            }
+            Err(_) if ctx.stopped() => return,
+            Err(f) => ctx.fail(loc, f),
         }
     }
     ctx.hash_items(items);
-    data.release(start..end);
-}
-
-/// A zip member's uncompressed bytes may be at most this many times its compressed ones
-/// (deflate cannot exceed 1032:1), and an archive's members together at most this many times
-/// the archive's size (more means members share their data: an overlapping-member bomb).
-const ZIP_MAX_RATIO: u64 = 1100;
-/// A member this small passes the ratio check whatever its compressed size (a few bytes of
-/// deflate may stand for a kilobyte).
-const ZIP_SLACK: u64 = 1 << 10;
-
-/// Members of a mapped zip: the central directory read here (checked against each local
-/// header, see [`crate::source::zip`]), members hashed in parallel batches as for a tar.
-/// Stored members are hashed in place from the map; deflated ones are inflated by the batch's
-/// task (buffered up to [`STREAM_BUFFER_LIMIT`], else hashed as they stream). Every member's
-/// CRC-32 is verified before its digests are reported; a member whose declared size is over
-/// [`ZIP_MAX_RATIO`] times its compressed size, or past the archive's total bound, is a failed
-/// `limit` item, decided before anything is decoded or allocated.
-fn zip_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
-    let dir = match crate::source::zip::find(data.bytes()) {
-        Ok(d) => d,
-        Err(e) => {
-            let loc = Location::file(path.clone(), data.len() as u64);
-            ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
-            return;
-        }
-    };
-    let max_inflight = 2 * rayon::current_num_threads() + 2;
-    let inflight = AtomicUsize::new(0);
-    // Honest members expand to at most ZIP_MAX_RATIO times their own compressed bytes, which
-    // do not overlap: together, to at most that many times the archive (plus each member's
-    // small-member slack, which the archive's headers more than pay for).
-    let budget = (data.len() as u64).saturating_mul(ZIP_MAX_RATIO);
-    let mut expanded = 0u64;
-    let (path, inflight) = (&path, &inflight);
-    rayon::in_place_scope(|scope| {
-        let spawn = |batch: Vec<ZipMember>| {
-            if batch.is_empty() {
-                return;
-            }
-            while inflight.load(Ordering::Acquire) >= max_inflight {
-                if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                    std::thread::yield_now();
-                }
-            }
-            inflight.fetch_add(1, Ordering::AcqRel);
-            scope.spawn(move |_| {
-                zip_batch(ctx, path, data, &batch);
-                inflight.fetch_sub(1, Ordering::AcqRel);
-            });
-        };
-        let (mut batch, mut batch_bytes) = (Vec::new(), 0u64);
-        for m in dir.entries() {
-            if ctx.stopped() {
-                return;
-            }
-            let m = match m {
-                Ok(m) => m,
-                Err(e) => {
-                    let loc = Location {
-                        path: path.clone(),
-                        member: e.member.clone(),
-                        offset: e.offset,
-                        size: 0,
-                    };
-                    ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
-                    continue;
-                }
-            };
-            if m.is_dir() {
-                continue;
-            }
-            let loc = zip_loc(path, &m);
-            if ctx.delivered(&loc) {
-                continue;
-            }
-            let name = String::from_utf8_lossy(&m.name).into_owned();
-            if m.encrypted {
-                let why = format!("zip member {name:?} is encrypted: its content was not read");
-                ctx.fail(loc, Failure::new(FailKind::Encrypted, why));
-                continue;
-            }
-            let bound = m
-                .compressed_size
-                .saturating_mul(ZIP_MAX_RATIO)
-                .max(ZIP_SLACK);
-            expanded = expanded.saturating_add(m.size.saturating_sub(ZIP_SLACK));
-            if m.size > bound || expanded > budget {
-                let why = if m.size > bound {
-                    format!(
-                        "zip member {name:?} declares {} bytes from {} compressed: over the \
-                         {ZIP_MAX_RATIO}:1 expansion limit, not decompressed",
-                        m.size, m.compressed_size
-                    )
-                } else {
-                    format!(
-                        "zip member {name:?}: the archive's members expand to more than \
-                         {ZIP_MAX_RATIO} times its {} bytes (members sharing their data?), \
-                         not decompressed",
-                        data.len()
-                    )
-                };
-                ctx.fail(loc, Failure::new(FailKind::Limit, why));
-                continue;
-            }
-            match m.method {
-                Method::Stored if m.size != m.compressed_size => {
-                    let why = format!(
-                        "zip member {name:?} is stored but declares {} bytes in {} bytes of data",
-                        m.size, m.compressed_size
-                    );
-                    ctx.fail(loc, Failure::new(FailKind::Archive, why));
-                    continue;
-                }
-                Method::Stored | Method::Deflated => {}
-                other => {
-                    let why = format!(
-                        "zip member {name:?} is compressed with {}: not decompressed, its \
-                         content was not read",
-                        other.name()
-                    );
-                    ctx.fail(loc, Failure::new(FailKind::Unsupported, why));
-                    continue;
-                }
-            }
-            batch_bytes += m.compressed_size;
-            batch.push(m);
-            if batch.len() >= BATCH_MEMBERS || batch_bytes >= BATCH_BYTES {
-                spawn(std::mem::take(&mut batch));
-                batch_bytes = 0;
-            }
-        }
-        spawn(batch);
-    });
-    if !ctx.stopped() {
-        zip_itself(ctx, path.clone(), data);
+    if in_order {
+        data.release(start..end);
     }
 }
 
-/// The zip's own record, after its members': its digests, so that a list of whole files (an
-/// APK, a DOCX, a known archive) still matches it. Hashed in steps, releasing mapped pages
+/// The container's own record, after its members': its digests, so that a list of whole files
+/// (an APK, a DOCX, a known archive) still matches it. Hashed in steps, releasing mapped pages
 /// behind; when the file changed while it was read, it fails (`read`), which also says its
 /// members' digests may be wrong.
-fn zip_itself(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
+fn container_itself(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
     let loc = Location::file(path, data.len() as u64);
     if ctx.delivered(&loc) {
         return;
@@ -1060,46 +968,8 @@ fn zip_itself(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
     ctx.finish_with(loc, outcome, None, None);
 }
 
-/// Where a zip member is: its name, the offset of its data in the file (compressed data for
-/// a deflated member) and its uncompressed size.
-fn zip_loc(path: &std::path::Path, m: &ZipMember) -> Location {
-    Location {
-        path: path.to_path_buf(),
-        member: Some(m.name.clone()),
-        offset: m.data_offset,
-        size: m.size,
-    }
-}
-
-/// Reads a batch of zip members (stored: a window of the map; deflated: inflated here),
-/// verifies each one's size and CRC-32, and hashes those that verify.
-fn zip_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, batch: &[ZipMember]) {
-    let mut items = Vec::new();
-    for m in batch {
-        if ctx.stopped() {
-            return;
-        }
-        let loc = zip_loc(path, m);
-        let Some(raw) = m.data_range().and_then(|r| data.slice(r)) else {
-            let why = "member data lies outside the archive";
-            ctx.fail(loc, Failure::new(FailKind::Archive, why));
-            continue;
-        };
-        match zip_member(ctx, m, raw) {
-            Ok(ZipRead::Item(d)) => items.push((loc, d)),
-            Ok(ZipRead::Hashed(digests, head)) => {
-                let (unopened, outcome) = (ctx.unopened(&head), checked(&loc, data, digests));
-                ctx.finish_with(loc, outcome, None, unopened)
-            }
-            Err(_) if ctx.stopped() => return,
-            Err(f) => ctx.fail(loc, f),
-        }
-    }
-    ctx.hash_items(items);
-}
-
-/// A zip member read and verified.
-enum ZipRead {
+/// A packed member read and verified.
+enum Unpacked {
     /// Its bytes (in place for a stored member), for the pool to hash.
     Item(Data),
     /// Large and deflated: hashed as it was inflated; its first bytes (up to [`SNIFF_LEN`]).
@@ -1108,13 +978,13 @@ enum ZipRead {
 
 /// Verifies a stored member's CRC-32, or inflates a deflated one (at most its declared size
 /// plus one byte is ever decoded) and verifies its size and CRC-32.
-fn zip_member(ctx: &Ctx<'_>, m: &ZipMember, raw: Data) -> Result<ZipRead, Failure> {
-    let name = String::from_utf8_lossy(&m.name);
+fn packed_member(ctx: &Ctx<'_>, m: &Member, p: &Packed, raw: Data) -> Result<Unpacked, Failure> {
+    let name = m.display_name();
     let crc_fail = |got: u32| {
         let why = format!(
             "zip member {name:?}: CRC-32 {got:08x} of its bytes, {:08x} in the archive: its \
              bytes are corrupt, so no digest of them is reported",
-            m.crc32
+            p.crc32
         );
         Failure::new(FailKind::Decompress, why)
     };
@@ -1123,10 +993,10 @@ fn zip_member(ctx: &Ctx<'_>, m: &ZipMember, raw: Data) -> Result<ZipRead, Failur
         c.update(b);
         c.sum()
     };
-    if m.method == Method::Stored {
+    if p.method == Method::Stored {
         let got = crc_of(raw.bytes());
-        return if got == m.crc32 {
-            Ok(ZipRead::Item(raw))
+        return if got == p.crc32 {
+            Ok(Unpacked::Item(raw))
         } else {
             Err(crc_fail(got))
         };
@@ -1153,10 +1023,10 @@ fn zip_member(ctx: &Ctx<'_>, m: &ZipMember, raw: Data) -> Result<ZipRead, Failur
             return Err(size_fail(buf.len() as u64));
         }
         let got = crc_of(&buf);
-        if got != m.crc32 {
+        if got != p.crc32 {
             return Err(crc_fail(got));
         }
-        return Ok(ZipRead::Item(Data::from_vec(buf)));
+        return Ok(Unpacked::Item(Data::from_vec(buf)));
     }
     let mut h = MultiHasher::new(ctx.cfg.algos);
     let mut crc = flate2::Crc::new();
@@ -1183,10 +1053,10 @@ fn zip_member(ctx: &Ctx<'_>, m: &ZipMember, raw: Data) -> Result<ZipRead, Failur
     if total != m.size {
         return Err(size_fail(total));
     }
-    if crc.sum() != m.crc32 {
+    if crc.sum() != p.crc32 {
         return Err(crc_fail(crc.sum()));
     }
-    Ok(ZipRead::Hashed(h.finish(), head))
+    Ok(Unpacked::Hashed(h.finish(), head))
 }
 
 /// A member read out of a decoder.
@@ -1209,7 +1079,7 @@ enum Streamed {
 /// for meanwhile is an [`io::ErrorKind::Interrupted`] error.
 fn read_member(
     ctx: &Ctx<'_>,
-    stream: &mut TarStream<Box<dyn Read + Send>>,
+    stream: &mut MemberStream,
     size: u64,
     keep: bool,
     source: &str,
@@ -1315,11 +1185,11 @@ fn read_whole(
 /// A large uncompressed tar read with read() (`--no-mmap`; `compression` is `None`) is walked
 /// the same way, read to its end so that a file that changed while it was read is seen (see
 /// [`crate::read::FileStream`]); its failures are `read` failures.
-fn tar_streamed(
+fn archive_streamed(
     ctx: &Ctx<'_>,
     path: PathBuf,
     compression: Option<Compression>,
-    reader: Box<dyn Read + Send>,
+    mut stream: MemberStream,
 ) {
     let kind = stream_fail_kind(compression);
     let (tx, held) = crossbeam_channel::unbounded();
@@ -1331,15 +1201,30 @@ fn tar_streamed(
         quit: ctx.quit,
         ctl: ctx.ctl,
     };
-    let mut stream = TarStream::new(reader);
     let read = stream_members(&holding, &path, compression, &mut stream);
     drop(holding);
     if ctx.stopped() {
         // What was read is not verified and the rest is not read: nothing is delivered.
         return;
     }
+    let corrupt = |why: String| {
+        let msg = match compression {
+            Some(_) => {
+                format!("{why}: the archive is corrupt, so this member's bytes are not verified")
+            }
+            None => format!("{why}: this member's bytes are not verified"),
+        };
+        Failure::new(kind, msg)
+    };
     let unverified = match read {
-        StreamEnd::Failed(why) => Some(why),
+        StreamEnd::Failed(why) => Some(corrupt(why)),
+        StreamEnd::Limit(why) => Some(Failure::new(
+            FailKind::Limit,
+            format!(
+                "{why}: the rest of the stream was not read, so this member's bytes are not \
+                 verified"
+            ),
+        )),
         StreamEnd::Verified => None,
         StreamEnd::Clean => {
             let why = verify_to_end(stream.into_inner(), compression).err();
@@ -1349,19 +1234,13 @@ fn tar_streamed(
                 let loc = Location::file(path.clone(), 0);
                 ctx.fail(loc, Failure::new(kind, why.clone()));
             }
-            why
+            why.map(corrupt)
         }
     };
     for ev in held.try_iter() {
         match (ev, &unverified) {
-            (Event::Item(mut r), Some(why)) if r.outcome.is_ok() => {
-                let msg = match compression {
-                    Some(_) => format!(
-                        "{why}: the archive is corrupt, so this member's bytes are not verified"
-                    ),
-                    None => format!("{why}: this member's bytes are not verified"),
-                };
-                r.outcome = Err(Failure::new(kind, msg));
+            (Event::Item(mut r), Some(failure)) if r.outcome.is_ok() => {
+                r.outcome = Err(failure.clone());
                 ctx.send(Event::Item(r));
             }
             (ev, _) => ctx.send(ev),
@@ -1423,6 +1302,8 @@ enum StreamEnd {
     Verified,
     /// The stream failed to decode: why (reported as a failed item already).
     Failed(String),
+    /// A limit stopped the reading before the end: why (reported as a failed item already).
+    Limit(String),
 }
 
 /// Reads the members of a compressed tar: small ones are buffered and hashed by the pool in
@@ -1431,11 +1312,12 @@ fn stream_members(
     ctx: &Ctx<'_>,
     path: &std::path::Path,
     compression: Option<Compression>,
-    stream: &mut TarStream<Box<dyn Read + Send>>,
+    stream: &mut MemberStream,
 ) -> StreamEnd {
-    let mut batch: Vec<(TarMember, Vec<u8>)> = Vec::new();
+    let mut batch: Vec<(Member, Vec<u8>)> = Vec::new();
     let mut batch_bytes = 0u64;
-    let flush = |batch: &mut Vec<(TarMember, Vec<u8>)>| {
+    let mut expansion = Expansion::new(ctx.cfg.open.limits, None);
+    let flush = |batch: &mut Vec<(Member, Vec<u8>)>| {
         let items = batch
             .drain(..)
             .map(|(m, bytes)| (member_loc(path, &m), Data::from_vec(bytes)))
@@ -1450,50 +1332,80 @@ fn stream_members(
             Ok(Some(m)) => m,
             Ok(None) => break,
             // Damage skipped: a failed item, and the members after it are read.
-            Err(e) if e.resumes() => {
+            Err(e) if e.resumes => {
                 ctx.fail(
-                    tar_error_loc(path, &e),
+                    error_loc(path, &e),
                     Failure::new(FailKind::Archive, e.to_string()),
                 );
                 continue;
             }
             Err(e) => {
                 flush(&mut batch);
-                let loc = tar_error_loc(path, &e);
-                // The parser words the decoder's own errors as "read error: ...".
-                let io = e.reason.starts_with("read error");
+                let loc = error_loc(path, &e);
+                let io = match e.fault {
+                    Fault::Io(kind) => Some(kind),
+                    Fault::Malformed => None,
+                };
                 // Reading on after the end marker (for concatenated archives), the decoder
                 // may meet what follows its stream: judged as `verify_to_end` judges it.
                 // (A plain file read with read() has no stream after its tar: an error there
                 // is the file's, e.g. one that changed while it was read.)
-                if io && compression.is_some() && stream.after_end_marker() {
-                    let kind = stream.read_error_kind().unwrap_or(io::ErrorKind::Other);
+                if let (Some(kind), Some(_), true) = (io, compression, stream.after_end()) {
                     if trailing_error(kind, &e.reason).is_ok() {
                         return StreamEnd::Verified;
                     }
                 }
-                let kind = if io {
+                let kind = if io.is_some() {
                     stream_fail_kind(compression)
                 } else {
                     FailKind::Archive
                 };
-                let msg = if io {
+                let msg = if io.is_some() {
                     format!("{} stream {e}", stream_name(compression))
                 } else {
                     e.to_string()
                 };
                 ctx.fail(loc, Failure::new(kind, msg.clone()));
-                return if io {
+                return if io.is_some() {
                     StreamEnd::Failed(msg)
                 } else {
                     StreamEnd::Clean
                 };
             }
         };
+        if let Some(f) = expansion.count() {
+            flush(&mut batch);
+            let why = f.message.clone();
+            ctx.fail(member_loc(path, &m), f);
+            return StreamEnd::Limit(why);
+        }
+        let limits = &ctx.cfg.open.limits;
+        if compression.is_some() && stream.position() > limits.max_scan {
+            flush(&mut batch);
+            let why = format!(
+                "{} stream expands to more than {} bytes (--max-scan): the rest was not read",
+                stream_name(compression),
+                limits.max_scan
+            );
+            ctx.fail(
+                member_loc(path, &m),
+                Failure::new(FailKind::Limit, why.clone()),
+            );
+            return StreamEnd::Limit(why);
+        }
         if non_regular(ctx, path, &m) {
             continue;
         }
-        let keep = !ctx.member_delivered(path, &m);
+        let mut keep = !ctx.member_delivered(path, &m);
+        if keep && compression.is_some() && m.size > limits.max_expanded {
+            let why = format!(
+                "a member of {} bytes: over the limit of {} bytes per item (--max-expanded), \
+                 not read",
+                m.size, limits.max_expanded
+            );
+            ctx.fail(member_loc(path, &m), Failure::new(FailKind::Limit, why));
+            keep = false;
+        }
         match read_member(ctx, stream, m.size, keep, stream_name(compression)) {
             Ok(Streamed::Buffered(buf)) => {
                 batch_bytes += m.size;
@@ -1688,9 +1600,9 @@ mod tests {
         std::fs::write(&path, tar_bytes(9, 8 << 20)).unwrap();
         let opts = OpenOptions {
             mmap: MmapPolicy::Never,
-            archives: true,
+            ..OpenOptions::default()
         };
-        let Ok(Container::TarStream(r)) = open_file(&path, &opts) else {
+        let Ok(Container::ArchiveStream(None, r)) = open_file(&path, &opts) else {
             panic!("a stream");
         };
         std::fs::OpenOptions::new()
@@ -1699,7 +1611,7 @@ mod tests {
             .unwrap()
             .set_len(20 << 20)
             .unwrap();
-        let got = items_with(md5(), |ctx| tar_streamed(ctx, path.clone(), None, r));
+        let got = items_with(md5(), |ctx| archive_streamed(ctx, path.clone(), None, r));
         assert!(!got.is_empty());
         assert!(
             got.iter().all(|r| r.outcome.is_err()),
@@ -1722,7 +1634,7 @@ mod tests {
         assert!(data.is_mapped());
         let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         f.set_len(2 << 20).unwrap();
-        let got = items(|ctx| tar_in_place(ctx, path.clone(), &data));
+        let got = items(|ctx| archive_in_place(ctx, path.clone(), Format::Tar, &data));
         // The header walk itself reads zeros past the cut (an end of archive): the members it
         // found, read after the fault, fail; none past the cut is a record.
         for r in got.iter().filter(|r| r.loc.member.is_some()) {

@@ -7,11 +7,13 @@
 //! memory map, or streamed through a decoder for `.tar.gz` and `.tar.zst`; or the members of
 //! the zip it holds ([`zip`]: found by its end record, also behind a self-extractor's stub).
 
+pub mod archive;
 pub mod open;
 pub mod tar;
 pub mod walk;
 pub mod zip;
 
+pub use archive::Limits;
 pub use open::OpenOptions;
 pub(crate) use open::{open_file, Container};
 pub(crate) use walk::{walk_inputs, Found};

@@ -12,6 +12,7 @@ use std::path::Path;
 
 use crate::read::{Data, FileStream, MmapPolicy, Opened};
 
+use super::archive::{Format, Limits, MemberStream};
 use super::tar::{is_tar_header, looks_like_tar, BLOCK_LEN, RECOGNITION_WINDOW};
 use crate::model::{FailKind, Failure};
 
@@ -20,8 +21,10 @@ use crate::model::{FailKind, Failure};
 pub struct OpenOptions {
     /// May inputs be memory-mapped?
     pub mmap: MmapPolicy,
-    /// Look inside tar archives (default). When false every file is one item.
+    /// Look inside archives (default). When false every file is one item.
     pub archives: bool,
+    /// Bounds on what opening containers may cost.
+    pub limits: Limits,
 }
 
 impl Default for OpenOptions {
@@ -29,6 +32,7 @@ impl Default for OpenOptions {
         OpenOptions {
             mmap: MmapPolicy::Auto,
             archives: true,
+            limits: Limits::default(),
         }
     }
 }
@@ -56,15 +60,12 @@ impl Compression {
 pub(crate) enum Container {
     /// One item: the file's bytes.
     Blob(Data),
-    /// A tar archive whose members are read in place.
-    Tar(Data),
-    /// A compressed tar, decoded as a stream.
-    CompressedTar(Compression, Box<dyn Read + Send>),
-    /// A large uncompressed tar read with read() (`--no-mmap`), walked as a stream.
-    TarStream(Box<dyn Read + Send>),
-    /// A zip archive ([`super::zip`]) whose members are read in place (stored) or inflated
-    /// from the map (deflated).
-    Zip(Data),
+    /// An archive in memory whose members are read in place ([`Format::Tar`]), or in place
+    /// and inflated from the map ([`Format::Zip`]).
+    Archive(Format, Data),
+    /// An archive read as a stream: a compressed tar (decoded as it is read), or an
+    /// uncompressed one read with read() (a large file with `--no-mmap`, standard input).
+    ArchiveStream(Option<Compression>, MemberStream),
     /// A stream of unknown length (standard input) that holds no tar: hashed as it streams;
     /// `head` holds its first bytes (up to [`SNIFF_LEN`]).
     Reader(Box<dyn Read + Send>, Vec<u8>),
@@ -115,7 +116,10 @@ fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container
         return Ok(Container::Stream(file, head));
     }
     if looks_like_tar(&first[..n]) {
-        return Ok(Container::TarStream(Box::new(file)));
+        return Ok(Container::ArchiveStream(
+            None,
+            MemberStream::tar(Box::new(file)),
+        ));
     }
     let compression = if first[..n].starts_with(GZIP_MAGIC) {
         Compression::Gzip
@@ -132,9 +136,9 @@ fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container
     if !holds_tar {
         return Ok(Container::Stream(file, head));
     }
-    Ok(Container::CompressedTar(
-        compression,
-        decoder(compression, file)?,
+    Ok(Container::ArchiveStream(
+        Some(compression),
+        MemberStream::tar(decoder(compression, file)?),
     ))
 }
 
@@ -159,7 +163,10 @@ pub(crate) fn classify_reader(
         return Ok(Container::Reader(again(first, r), head));
     }
     if looks_like_tar(&first) {
-        return Ok(Container::TarStream(again(first, r)));
+        return Ok(Container::ArchiveStream(
+            None,
+            MemberStream::tar(again(first, r)),
+        ));
     }
     let compression = if first.starts_with(GZIP_MAGIC) {
         Some(Compression::Gzip)
@@ -174,7 +181,8 @@ pub(crate) fn classify_reader(
             Err(_) => false,
         };
         if holds_tar {
-            return Ok(Container::CompressedTar(c, decoder(c, again(first, r))?));
+            let d = decoder(c, again(first, r))?;
+            return Ok(Container::ArchiveStream(Some(c), MemberStream::tar(d)));
         }
     }
     Ok(Container::Reader(again(first, r), head))
@@ -200,10 +208,10 @@ fn decodes_to_tar(r: &mut dyn Read) -> bool {
 pub(crate) fn classify(data: Data) -> Container {
     let bytes = data.bytes();
     if looks_like_tar(bytes) {
-        return Container::Tar(data);
+        return Container::Archive(Format::Tar, data);
     }
     if super::zip::is_zip(bytes) {
-        return Container::Zip(data);
+        return Container::Archive(Format::Zip, data);
     }
     let compression = if bytes.starts_with(GZIP_MAGIC) {
         Compression::Gzip
@@ -221,7 +229,7 @@ pub(crate) fn classify(data: Data) -> Container {
         return Container::Blob(data);
     }
     match decoder(compression, reader(data.clone())) {
-        Ok(r) => Container::CompressedTar(compression, r),
+        Ok(r) => Container::ArchiveStream(Some(compression), MemberStream::tar(r)),
         Err(_) => Container::Blob(data),
     }
 }
