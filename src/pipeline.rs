@@ -28,6 +28,7 @@ use crate::source::archive::{
 use crate::source::open::{
     classify, classify_reader, read_full, unopened_failure, Compression, HEAD_LEN, SNIFF_LEN,
 };
+use crate::source::stream::single_decoder;
 use crate::source::zip::Method;
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
 use crate::video::{hash_video, VideoConfig};
@@ -314,6 +315,202 @@ impl Ctx<'_> {
         let outcome = checked(&loc, data, digests);
         self.finish(loc, outcome, Some(bytes));
     }
+}
+
+/// A compressed file's own bytes as its decoder reads them, hashed on the way for the file's
+/// own record; shared so that what the decoder leaves (trailing bytes) is read and hashed too.
+#[derive(Clone)]
+struct Tee(std::sync::Arc<std::sync::Mutex<TeeState>>);
+
+struct TeeState {
+    raw: Box<dyn Read + Send>,
+    hasher: MultiHasher,
+    len: u64,
+}
+
+impl Tee {
+    fn new(raw: Box<dyn Read + Send>, algos: AlgoSet) -> Tee {
+        Tee(std::sync::Arc::new(std::sync::Mutex::new(TeeState {
+            raw,
+            hasher: MultiHasher::new(algos),
+            len: 0,
+        })))
+    }
+
+    /// Reads the rest of the raw bytes, then gives their digests and length.
+    fn finish(self) -> io::Result<(Digests, u64)> {
+        io::copy(&mut self.clone(), &mut io::sink())?;
+        let state = std::sync::Arc::into_inner(self.0)
+            .ok_or_else(|| io::Error::other("the compressed file is still being read"))?;
+        let state = state
+            .into_inner()
+            .map_err(|_| io::Error::other("a reader panicked"))?;
+        Ok((state.hasher.finish(), state.len))
+    }
+}
+
+impl Read for Tee {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut s = self
+            .0
+            .lock()
+            .map_err(|_| io::Error::other("a reader panicked"))?;
+        let n = s.raw.read(buf)?;
+        s.hasher.update(&buf[..n]);
+        s.len += n as u64;
+        Ok(n)
+    }
+}
+
+/// The content of a single compressed stream (see [`crate::source::stream`]).
+enum Inner {
+    /// Whole, verified, for the pool to hash (and decode, when it is an image or a video).
+    Buffered(Vec<u8>),
+    /// Large: hashed as it was decoded, verified; with why it was not decoded when it was to
+    /// be, or why it is itself a container vigie did not open.
+    Hashed(Digests, Option<Failure>, u64),
+}
+
+/// A compressed file holding no tar (`.gz`, `.zst`, `.xz`, `.bz2`): its content is one item,
+/// a member of the file named `name`, decoded (bounded by `--max-expanded` and `--max-scan`)
+/// and reported only once the stream's checks verified it (a mismatch, a cut, or a limit
+/// reached make it a failed item, never a digest); then the file's own record, its digests
+/// taken from the same read ([`Tee`]).
+fn compressed_stream(
+    ctx: &Ctx<'_>,
+    path: PathBuf,
+    compression: Compression,
+    name: Vec<u8>,
+    raw: Box<dyn Read + Send>,
+    data: Option<Data>,
+) {
+    let tee = Tee::new(raw, ctx.cfg.algos);
+    let inner_loc = |size| Location {
+        path: path.clone(),
+        member: Some(name.clone()),
+        offset: 0,
+        size,
+    };
+    let inner = match single_decoder(compression, tee.clone()) {
+        Ok(dec) => read_inner(ctx, dec, compression),
+        Err(e) => Err((0, Failure::new(FailKind::Decompress, e.to_string()))),
+    };
+    if ctx.stopped() {
+        return; // left undelivered: the run is incomplete
+    }
+    match inner {
+        Ok(Inner::Buffered(buf)) => {
+            let loc = inner_loc(buf.len() as u64);
+            if !ctx.delivered(&loc) {
+                ctx.hash_items(vec![(loc, Data::from_vec(buf))]);
+            }
+        }
+        Ok(Inner::Hashed(digests, failure, len)) => {
+            ctx.finish_with(inner_loc(len), Ok(digests), None, failure)
+        }
+        Err((len, f)) => ctx.fail(inner_loc(len), f),
+    }
+    let outer = tee.finish();
+    if ctx.stopped() {
+        return;
+    }
+    let len = outer.as_ref().map_or(0, |(_, n)| *n);
+    let loc = Location::file(path.clone(), len);
+    let outcome = match (outer, data.as_ref().and_then(Data::changed)) {
+        (Err(e), _) => Err(Failure::new(FailKind::Read, e.to_string())),
+        (Ok(_), Some(why)) => {
+            let why = format!("{why}: the digests of its content may be wrong");
+            Err(Failure::new(FailKind::Read, why))
+        }
+        (Ok((digests, _)), None) => Ok(digests),
+    };
+    ctx.finish_with(loc, outcome, None, None);
+}
+
+/// Reads a single stream's content from `dec`: buffered whole when small (up to
+/// [`STREAM_BUFFER_LIMIT`], or up to its decoding bound when it is an image or a video to
+/// decode), else hashed as it streams. At most the limits' bound plus one byte is decoded;
+/// more is a failed `limit` item. `Err` carries the bytes decoded and the failure.
+fn read_inner(
+    ctx: &Ctx<'_>,
+    dec: Box<dyn Read + Send + '_>,
+    compression: Compression,
+) -> Result<Inner, (u64, Failure)> {
+    let limits = &ctx.cfg.open.limits;
+    let bound = limits.max_expanded.min(limits.max_scan);
+    let what = compression.name();
+    let failed = |len: u64, e: io::Error| {
+        let kind = if crate::read::changed_while_read(&e) {
+            FailKind::Read
+        } else {
+            FailKind::Decompress
+        };
+        let why = format!(
+            "{what} stream: {e}: its content is corrupt or cut short, so no digest of it is \
+             reported"
+        );
+        (len, Failure::new(kind, why))
+    };
+    let flag = if bound == limits.max_expanded {
+        "--max-expanded"
+    } else {
+        "--max-scan"
+    };
+    let over = |len: u64| {
+        let why = format!(
+            "{what} stream expands to more than {bound} bytes ({flag}): the rest was not read"
+        );
+        (len, Failure::new(FailKind::Limit, why))
+    };
+    let mut r = dec.take(bound.saturating_add(1));
+    let mut head = vec![0u8; HEAD_LEN];
+    let n = read_full(&mut r, &mut head).map_err(|e| failed(0, e))?;
+    head.truncate(n);
+    let decode = ctx.to_decode(&head);
+    let cap = decode
+        .as_ref()
+        .map_or(STREAM_BUFFER_LIMIT, |d| d.max.max(STREAM_BUFFER_LIMIT))
+        .min(bound);
+    let sniff = head[..n.min(SNIFF_LEN)].to_vec();
+    let mut not_decoded = None;
+    let mut h = MultiHasher::new(ctx.cfg.algos);
+    let mut total = match read_whole(ctx, &mut r, head, cap.saturating_add(1)) {
+        Err(e) => return Err(failed(0, e)),
+        Ok(Ok(buf)) if buf.len() as u64 <= cap => return Ok(Inner::Buffered(buf)),
+        Ok(Ok(buf)) | Ok(Err(buf)) => {
+            h.update(&buf);
+            ctx.progress.bytes_read(buf.len() as u64);
+            buf.len() as u64
+        }
+    };
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        if ctx.stopped() {
+            return Err((total, Failure::new(FailKind::Read, "stopped")));
+        }
+        match read_full(&mut r, &mut chunk).map_err(|e| failed(total, e))? {
+            0 => break,
+            n => {
+                h.update(&chunk[..n]);
+                total += n as u64;
+                ctx.progress.bytes_read(n as u64);
+            }
+        }
+    }
+    if total > bound {
+        return Err(over(total));
+    }
+    if let Some(d) = decode {
+        let what = format!("the {total} bytes of a {what} stream");
+        not_decoded = d
+            .refusal(total, &what)
+            .or_else(|| Some(d.unallocated(&what)));
+    }
+    Ok(Inner::Hashed(
+        h.finish(),
+        not_decoded.or_else(|| ctx.unopened(&sniff)),
+        total,
+    ))
 }
 
 /// Bytes read per step from a file streamed with read(); two such buffers alternate, one
@@ -685,7 +882,10 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
                     }
                 }
             }
-            Found::Bytes { name, data } if ctx.cfg.open.archives => (name, classify(data)),
+            Found::Bytes { name, data } if ctx.cfg.open.archives => {
+                let c = classify(data, &name);
+                (name, c)
+            }
             Found::Bytes { name, data } => (name, Container::Blob(data)),
             Found::Failed(loc, fail) => {
                 ctx.fail(loc, fail);
@@ -710,6 +910,15 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
             }
             Container::Reader(reader, head) => {
                 stream_reader(ctx, path.clone(), reader, &head);
+                ctx.input_done(path);
+            }
+            Container::Compressed {
+                compression,
+                name,
+                raw,
+                data,
+            } => {
+                compressed_stream(ctx, path.clone(), compression, name, raw, data);
                 ctx.input_done(path);
             }
             Container::ArchiveStream(c, stream) => {
@@ -1260,9 +1469,8 @@ fn verify_to_end(
     match io::copy(&mut reader, &mut io::sink()) {
         Ok(_) => Ok(()),
         Err(e) if crate::read::changed_while_read(&e) => Err(e.to_string()),
-        Err(e) => {
-            trailing_error(e.kind(), &e.to_string()).map_err(|why| format!("{name} stream {why}"))
-        }
+        Err(e) => trailing_error(compression, e.kind(), &e.to_string())
+            .map_err(|why| format!("{name} stream {why}")),
     }
 }
 
@@ -1282,9 +1490,17 @@ fn stream_fail_kind(compression: Option<Compression>) -> FailKind {
 
 /// How an error decoding the stream after the tar's end-of-archive marker is taken: a stream
 /// cut short or failing its checksum is corrupt (`Err`, why); anything else (a next gzip
-/// member or zstd frame that is not one) is garbage after a complete, verified stream.
-fn trailing_error(kind: io::ErrorKind, msg: &str) -> Result<(), String> {
-    if kind == io::ErrorKind::UnexpectedEof {
+/// member or zstd frame that is not one) is garbage after a complete, verified stream. An xz
+/// or bzip2 decoder's errors do not say which they are (a failed check is "lzma data error"):
+/// every one is taken as corruption.
+fn trailing_error(
+    compression: Option<Compression>,
+    kind: io::ErrorKind,
+    msg: &str,
+) -> Result<(), String> {
+    if matches!(compression, Some(Compression::Xz | Compression::Bzip2)) {
+        Err(format!("failed: {msg}"))
+    } else if kind == io::ErrorKind::UnexpectedEof {
         Err(format!("ends early, before its checksum: {msg}"))
     } else if msg.contains("checksum") {
         Err(format!("checksum mismatch: {msg}"))
@@ -1351,7 +1567,7 @@ fn stream_members(
                 // (A plain file read with read() has no stream after its tar: an error there
                 // is the file's, e.g. one that changed while it was read.)
                 if let (Some(kind), Some(_), true) = (io, compression, stream.after_end()) {
-                    if trailing_error(kind, &e.reason).is_ok() {
+                    if trailing_error(compression, kind, &e.reason).is_ok() {
                         return StreamEnd::Verified;
                     }
                 }

@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod open;
+pub mod stream;
 pub mod tar;
 pub mod walk;
 pub mod zip;

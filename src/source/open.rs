@@ -13,6 +13,7 @@ use std::path::Path;
 use crate::read::{Data, FileStream, MmapPolicy, Opened};
 
 use super::archive::{Format, Limits, MemberStream};
+use super::stream::inner_name;
 use super::tar::{is_tar_header, looks_like_tar, BLOCK_LEN, RECOGNITION_WINDOW};
 use crate::model::{FailKind, Failure};
 
@@ -44,6 +45,10 @@ pub enum Compression {
     Gzip,
     /// Zstandard (`.tar.zst`).
     Zstd,
+    /// xz (`.tar.xz`, `.txz`), possibly several streams.
+    Xz,
+    /// bzip2 (`.tar.bz2`), possibly several streams.
+    Bzip2,
 }
 
 impl Compression {
@@ -52,6 +57,24 @@ impl Compression {
         match self {
             Compression::Gzip => "gzip",
             Compression::Zstd => "zstd",
+            Compression::Xz => "xz",
+            Compression::Bzip2 => "bzip2",
+        }
+    }
+
+    /// The compression `head` (a stream's first bytes, at least [`SNIFF_LEN`] of them when
+    /// it is that long) starts with, by magic bytes (see [`unopened`] for bzip2's).
+    pub fn of(head: &[u8]) -> Option<Compression> {
+        if head.starts_with(GZIP_MAGIC) {
+            Some(Compression::Gzip)
+        } else if head.starts_with(ZSTD_MAGIC) {
+            Some(Compression::Zstd)
+        } else if head.starts_with(XZ_MAGIC) {
+            Some(Compression::Xz)
+        } else if is_bzip2(head) {
+            Some(Compression::Bzip2)
+        } else {
+            None
         }
     }
 }
@@ -66,6 +89,20 @@ pub(crate) enum Container {
     /// An archive read as a stream: a compressed tar (decoded as it is read), or an
     /// uncompressed one read with read() (a large file with `--no-mmap`, standard input).
     ArchiveStream(Option<Compression>, MemberStream),
+    /// A compressed stream that holds no tar: its content is one item, named `name`
+    /// ([`super::stream::inner_name`]), decoded from `raw` (the file's own bytes, also its own
+    /// record's); `data` is the file when it was mapped or read into memory, to tell whether
+    /// it changed while read.
+    Compressed {
+        /// How it is compressed.
+        compression: Compression,
+        /// The inner item's name.
+        name: Vec<u8>,
+        /// The compressed bytes, from their start.
+        raw: Box<dyn Read + Send>,
+        /// The file's bytes in memory, when they are.
+        data: Option<Data>,
+    },
     /// A stream of unknown length (standard input) that holds no tar: hashed as it streams;
     /// `head` holds its first bytes (up to [`SNIFF_LEN`]).
     Reader(Box<dyn Read + Send>, Vec<u8>),
@@ -80,6 +117,7 @@ const _: () = assert!(HEAD_LEN >= 16 && HEAD_LEN <= RECOGNITION_WINDOW);
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+const XZ_MAGIC: &[u8] = b"\xFD7zXZ\x00";
 
 /// Opens `path` (a regular file, or a block device named as an input) and decides what it
 /// holds.
@@ -98,8 +136,8 @@ pub(crate) fn open_file(path: &Path, opts: &OpenOptions) -> Result<Container, Fa
     })?;
     match opened {
         Opened::Data(data) if !opts.archives => Ok(Container::Blob(data)),
-        Opened::Data(data) => Ok(classify(data)),
-        Opened::Stream(file) => classify_stream(file, opts.archives)
+        Opened::Data(data) => Ok(classify(data, path)),
+        Opened::Stream(file) => classify_stream(file, opts.archives, path)
             .map_err(|e| Failure::new(FailKind::Read, e.to_string())),
     }
 }
@@ -107,7 +145,7 @@ pub(crate) fn open_file(path: &Path, opts: &OpenOptions) -> Result<Container, Fa
 /// Decides what a large file read with read() holds, as [`classify`] does from its first
 /// bytes (read, then the file is rewound): a tar or a compressed tar is walked as a stream,
 /// anything else is hashed as it streams.
-fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container> {
+fn classify_stream(mut file: FileStream, archives: bool, path: &Path) -> io::Result<Container> {
     let mut first = vec![0u8; RECOGNITION_WINDOW];
     let n = read_full(&mut file, &mut first)?;
     file.rewind()?;
@@ -121,11 +159,7 @@ fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container
             MemberStream::tar(Box::new(file)),
         ));
     }
-    let compression = if first[..n].starts_with(GZIP_MAGIC) {
-        Compression::Gzip
-    } else if first[..n].starts_with(ZSTD_MAGIC) {
-        Compression::Zstd
-    } else {
+    let Some(compression) = Compression::of(&first[..n]) else {
         return Ok(Container::Stream(file, head));
     };
     let holds_tar = match decoder(compression, &mut file) {
@@ -134,7 +168,12 @@ fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container
     };
     file.rewind()?;
     if !holds_tar {
-        return Ok(Container::Stream(file, head));
+        return Ok(Container::Compressed {
+            compression,
+            name: inner_name(compression, &first[..n], path),
+            raw: Box::new(file),
+            data: None,
+        });
     }
     Ok(Container::ArchiveStream(
         Some(compression),
@@ -168,14 +207,7 @@ pub(crate) fn classify_reader(
             MemberStream::tar(again(first, r)),
         ));
     }
-    let compression = if first.starts_with(GZIP_MAGIC) {
-        Some(Compression::Gzip)
-    } else if first.starts_with(ZSTD_MAGIC) {
-        Some(Compression::Zstd)
-    } else {
-        None
-    };
-    if let Some(c) = compression {
+    if let Some(c) = Compression::of(&first) {
         let holds_tar = match decoder(c, io::Cursor::new(&first[..])) {
             Ok(mut d) => decodes_to_tar(&mut d),
             Err(_) => false,
@@ -184,6 +216,12 @@ pub(crate) fn classify_reader(
             let d = decoder(c, again(first, r))?;
             return Ok(Container::ArchiveStream(Some(c), MemberStream::tar(d)));
         }
+        return Ok(Container::Compressed {
+            compression: c,
+            name: inner_name(c, &first, Path::new("-")),
+            raw: again(first, r),
+            data: None,
+        });
     }
     Ok(Container::Reader(again(first, r), head))
 }
@@ -205,7 +243,7 @@ fn decodes_to_tar(r: &mut dyn Read) -> bool {
 }
 
 /// Decides what `data` holds (see the module doc).
-pub(crate) fn classify(data: Data) -> Container {
+pub(crate) fn classify(data: Data, path: &Path) -> Container {
     let bytes = data.bytes();
     if looks_like_tar(bytes) {
         return Container::Archive(Format::Tar, data);
@@ -213,11 +251,7 @@ pub(crate) fn classify(data: Data) -> Container {
     if super::zip::is_zip(bytes) {
         return Container::Archive(Format::Zip, data);
     }
-    let compression = if bytes.starts_with(GZIP_MAGIC) {
-        Compression::Gzip
-    } else if bytes.starts_with(ZSTD_MAGIC) {
-        Compression::Zstd
-    } else {
+    let Some(compression) = Compression::of(bytes) else {
         return Container::Blob(data);
     };
     // A decoding error means "not a tar".
@@ -226,7 +260,12 @@ pub(crate) fn classify(data: Data) -> Container {
         Err(_) => false,
     };
     if !holds_tar {
-        return Container::Blob(data);
+        return Container::Compressed {
+            compression,
+            name: inner_name(compression, bytes, path),
+            raw: Box::new(reader(data.clone())),
+            data: Some(data),
+        };
     }
     match decoder(compression, reader(data.clone())) {
         Ok(r) => Container::ArchiveStream(Some(compression), MemberStream::tar(r)),
@@ -249,6 +288,8 @@ fn decoder<'a>(
     Ok(match c {
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(reader)?),
+        Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(reader)),
+        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
     })
 }
 
@@ -268,7 +309,7 @@ pub(crate) fn unopened(head: &[u8]) -> Option<&'static str> {
         (b"7z\xBC\xAF\x27\x1C", "7z archive"),
         (b"Rar!\x1A\x07\x00", "RAR archive"),
         (b"Rar!\x1A\x07\x01\x00", "RAR 5 archive"),
-        (b"\xFD7zXZ\x00", "xz stream"),
+        (XZ_MAGIC, "xz stream"),
         (b"PK\x03\x04", "zip archive"),
         (b"PK\x05\x06", "zip archive"),
         (b"PK\x07\x08PK\x03\x04", "zip archive"),
@@ -278,12 +319,17 @@ pub(crate) fn unopened(head: &[u8]) -> Option<&'static str> {
     if let Some((_, name)) = MAGICS.iter().find(|(m, _)| head.starts_with(m)) {
         return Some(name);
     }
-    let bzip2 = head.len() >= 10
+    is_bzip2(head).then_some("bzip2 stream")
+}
+
+/// Whether `head` starts a bzip2 stream: its magic and the magic of its first block or of an
+/// empty stream's end (so that text starting with `BZh9` is not taken for one).
+fn is_bzip2(head: &[u8]) -> bool {
+    head.len() >= 10
         && head.starts_with(b"BZh")
         && (b'1'..=b'9').contains(&head[3])
         && (head[4..10] == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]
-            || head[4..10] == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90]);
-    bzip2.then_some("bzip2 stream")
+            || head[4..10] == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90])
 }
 
 /// The failure of an item whose first bytes say it is a container vigie did not open
