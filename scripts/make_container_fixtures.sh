@@ -77,6 +77,26 @@ cp "$out/deflated.zip" inner.zip && cp "$out/c.txt.gz" inner.gz && cp "$out/arch
 touch -d '2024-01-02 03:04:05' inner.zip inner.gz inner.7z
 tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime='2024-01-02 03:04:05' \
     -cf "$out/nested.tar" a.txt inner.zip inner.gz inner.7z
+# Nesting: a zip holding a .tar.gz (a.txt and the photo) and an xz stream.
+tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime='2024-01-02 03:04:05' \
+    -cf - a.txt dir/photo.jpg | gzip -n > inner.tar.gz
+xz -c c.txt > inner.xz
+touch -d '2024-01-02 03:04:05' inner.tar.gz inner.xz
+zip -q -X -9 "$out/outer.zip" inner.tar.gz inner.xz
+# A recursive bomb in 42.zip's shape, by zip itself: 64 MiB of zeros zipped, 16 copies of that
+# zipped, 16 of that, 16 of that: 16 KiB expanding to 256 GiB.
+mkdir bomb && (
+    cd bomb
+    head -c $((64 << 20)) /dev/zero > zeros && touch -d '2024-01-02 03:04:05' zeros
+    zip -q -X -9 l1.zip zeros && rm zeros
+    for level in 2 3 4; do
+        prev=$((level - 1))
+        for i in $(seq 1 16); do cp "l$prev.zip" "l$prev-$i.zip"; done
+        touch -d '2024-01-02 03:04:05' l$prev-*.zip
+        zip -q -X -9 "l$level.zip" l$prev-*.zip && rm l$prev-*.zip "l$prev.zip"
+    done
+    mv l4.zip "$out/bomb42.zip"
+)
 # Tampered zips: a CRC changed in both headers (the data no longer verifies), and a local
 # header that names another member than its central entry.
 python3 - "$out" <<'PY'
@@ -133,6 +153,15 @@ for m in a.txt c.txt; do
         "$(unzip -P secret -p "$out/encrypted.zip" "$m" | md5sum | cut -d' ' -f1)" \
         "$(unzip -P secret -p "$out/encrypted.zip" "$m" | sha256sum | cut -d' ' -f1)"
 done >> "$out/EXPECTED.tsv"
+# Nested members, as unzip, tar and xz extract them.
+for m in a.txt dir/photo.jpg; do
+    printf 'outer.zip\tinner.tar.gz/%s\t%s\t%s\n' "$m" \
+        "$(unzip -p "$out/outer.zip" inner.tar.gz | tar -xzOf - "$m" | md5sum | cut -d' ' -f1)" \
+        "$(unzip -p "$out/outer.zip" inner.tar.gz | tar -xzOf - "$m" | sha256sum | cut -d' ' -f1)"
+done >> "$out/EXPECTED.tsv"
+printf 'outer.zip\tinner.xz/inner\t%s\t%s\n' \
+    "$(unzip -p "$out/outer.zip" inner.xz | xz -dc | md5sum | cut -d' ' -f1)" \
+    "$(unzip -p "$out/outer.zip" inner.xz | xz -dc | sha256sum | cut -d' ' -f1)" >> "$out/EXPECTED.tsv"
 # Single streams: their content as each tool decompresses it.
 for f in c.txt.gz:gzip c.txt.xz:xz c.txt.bz2:bzip2 c.txt.zst:zstd renamed.gz:gzip two.gz:gzip; do
     file=${f%%:*} tool=${f#*:}

@@ -10,6 +10,7 @@
 //! tar members are processed in bounded batches, and mapped pages are released once hashed.
 
 use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -23,7 +24,8 @@ use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::{hash_image, Drift, ImageError, ImageHashes, PerceptualConfig, FAST_DRIFT};
 use crate::read::{Data, FileStream};
 use crate::source::archive::{
-    ArchiveError, Body, Expansion, Fault, Format, InPlace, Member, MemberKind, MemberStream, Packed,
+    over_budget, ArchiveError, Body, Budget, Expansion, Fault, Format, InPlace, Member, MemberKind,
+    MemberStream, Metered, Packed,
 };
 use crate::source::open::{
     classify, classify_reader, read_full, unopened_failure, Compression, HEAD_LEN, SNIFF_LEN,
@@ -71,9 +73,127 @@ struct Ctx<'a> {
     out: Sender<Event>,
     quit: &'a AtomicBool,
     ctl: &'a ScanControl<'a>,
+    /// Where the items are: an input's own, or inside nested containers.
+    nest: Nest,
 }
 
-impl Ctx<'_> {
+/// Where a context's items are: in an input (depth 0), or inside containers met as members
+/// and opened in turn.
+#[derive(Clone, Default)]
+struct Nest {
+    /// Member names of the containers enclosing the items, outermost first.
+    chain: Vec<Vec<u8>>,
+    /// Containers enclosing the items below the input: 0 for an input's own members.
+    depth: u32,
+    /// What decoding may still expand to under the outermost nested container.
+    budget: Option<std::sync::Arc<Budget>>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The same context, sending its results to `out` instead, in nest `nest`.
+    fn with(&self, out: Sender<Event>, nest: Nest) -> Ctx<'a> {
+        Ctx {
+            cfg: self.cfg,
+            matcher: self.matcher,
+            progress: self.progress,
+            out,
+            quit: self.quit,
+            ctl: self.ctl,
+            nest,
+        }
+    }
+
+    /// Where an item of the archive at `path` is: `name` (or the archive itself when `None`),
+    /// prefixed by the chain of containers enclosing it.
+    fn loc(&self, path: &std::path::Path, name: Option<&[u8]>, offset: u64, size: u64) -> Location {
+        let mut full = self.nest.chain.clone();
+        full.extend(name.map(<[u8]>::to_vec));
+        let member = (!full.is_empty()).then(|| full.join(&b'/'));
+        Location {
+            path: path.to_path_buf(),
+            member,
+            chain: if full.len() >= 2 { full } else { Vec::new() },
+            offset,
+            size,
+        }
+    }
+
+    /// Where an archive error is: the member at fault, or the archive itself at the damaged
+    /// range.
+    fn error_loc(&self, path: &std::path::Path, e: &ArchiveError) -> Location {
+        self.loc(path, e.member.as_deref(), e.offset, e.skipped)
+    }
+
+    /// Where a member is: its name, the offset of its data in the archive (its packed data
+    /// for a packed member) and its size.
+    fn member_loc(&self, path: &std::path::Path, m: &Member) -> Location {
+        self.loc(path, Some(&m.name), m.offset, m.size)
+    }
+
+    /// Whether an item in memory whose bytes are `b` is a container to open in turn (`Some(Ok)`,
+    /// see [`Ctx::open_nested`]), one nested too deep (`Some(Err)`: a failed `limit`), or no
+    /// container vigie opens (`None`).
+    fn opens(&self, b: &[u8]) -> Option<Result<(), Failure>> {
+        if !self.cfg.open.archives {
+            return None;
+        }
+        let what = crate::source::open::openable(b)?;
+        let max = self.cfg.open.limits.max_depth;
+        if self.nest.depth >= max {
+            let why = format!("{what}: not opened, nested deeper than --max-depth {max}");
+            return Some(Err(Failure::new(FailKind::Limit, why)));
+        }
+        Some(Ok(()))
+    }
+
+    /// Opens a member held in memory that is itself a container (a tar, a zip, a compressed
+    /// tar or stream: [`Ctx::opens`]), after its own record: its members are items whose
+    /// location is the chain of members (`a.zip/inner.tar.gz/x.jpg`). Decoding under it is
+    /// charged to one [`Budget`] per outermost nested container.
+    fn open_nested(&self, loc: &Location, data: &Data) {
+        let Some(member) = &loc.member else { return };
+        if !matches!(self.opens(data.bytes()), Some(Ok(()))) || data.faulted() || self.stopped() {
+            return;
+        }
+        let chain = if loc.chain.is_empty() {
+            vec![member.clone()]
+        } else {
+            loc.chain.clone()
+        };
+        let limits = &self.cfg.open.limits;
+        let budget = self.nest.budget.clone().unwrap_or_else(|| {
+            let by_ratio = (data.len() as u64).saturating_mul(limits.max_ratio);
+            std::sync::Arc::new(Budget::new(by_ratio.min(limits.max_scan)))
+        });
+        // The member's file name names the content of a compressed stream without one.
+        let last = chain
+            .last()
+            .and_then(|c| c.rsplit(|&b| b == b'/').next())
+            .unwrap_or_default()
+            .to_vec();
+        let name = std::path::Path::new(std::ffi::OsStr::from_bytes(&last));
+        let child = self.with(
+            self.out.clone(),
+            Nest {
+                chain,
+                depth: self.nest.depth + 1,
+                budget: Some(budget.clone()),
+            },
+        );
+        let path = loc.path.clone();
+        match crate::source::open::classify_metered(data.clone(), name, Some(budget)) {
+            Container::Archive(format, d) => archive_in_place(&child, path, format, &d),
+            Container::ArchiveStream(c, stream) => archive_streamed(&child, path, c, stream),
+            Container::Compressed {
+                compression,
+                name,
+                raw,
+                data,
+            } => compressed_stream(&child, path, compression, name, raw, data),
+            _ => {}
+        }
+    }
+
     fn send(&self, ev: Event) {
         if self.out.send(ev).is_err() {
             self.quit.store(true, Ordering::Relaxed);
@@ -93,7 +213,7 @@ impl Ctx<'_> {
 
     /// Whether an earlier run delivered member `m` of the archive at `path`.
     fn member_delivered(&self, path: &std::path::Path, m: &Member) -> bool {
-        self.ctl.skip.is_some() && self.delivered(&member_loc(path, m))
+        self.ctl.skip.is_some() && self.delivered(&self.member_loc(path, m))
     }
 
     /// Tells the consumer that every item of the input at `path` was delivered, when the
@@ -133,7 +253,11 @@ impl Ctx<'_> {
         // item (its own digests stand, and were matched), failed because its content was not
         // read.
         if let (Ok(_), Some(b), None) = (&outcome, bytes, &image_error) {
-            image_error = self.unopened(b);
+            image_error = match self.opens(b) {
+                Some(Ok(())) => None, // opened after its record (`open_nested`)
+                Some(Err(too_deep)) => Some(too_deep),
+                None => self.unopened(b),
+            };
         }
         if let (Ok(_), Some(b), false, None) = (&outcome, bytes, known, &image_error) {
             match hash_image(b, &self.cfg.perceptual).map(|r| self.verified(b, r)) {
@@ -253,6 +377,7 @@ impl Ctx<'_> {
             let done = |((loc, d), digests): (&(Location, Data), Digests)| {
                 self.progress.bytes_read(d.len() as u64);
                 self.finish(loc.clone(), checked(loc, d, digests), Some(d.bytes()));
+                self.open_nested(loc, d);
             };
             // Decoding and hashing an image or a video costs far more than its exact digests:
             // the items of a group are then spread over the pool, one task each (an idle core
@@ -313,7 +438,8 @@ impl Ctx<'_> {
             None => h.finish(),
         };
         let outcome = checked(&loc, data, digests);
-        self.finish(loc, outcome, Some(bytes));
+        self.finish(loc.clone(), outcome, Some(bytes));
+        self.open_nested(&loc, data);
     }
 }
 
@@ -385,14 +511,15 @@ fn compressed_stream(
     data: Option<Data>,
 ) {
     let tee = Tee::new(raw, ctx.cfg.algos);
-    let inner_loc = |size| Location {
-        path: path.clone(),
-        member: Some(name.clone()),
-        offset: 0,
-        size,
-    };
+    let inner_loc = |size| ctx.loc(&path, Some(&name), 0, size);
     let inner = match single_decoder(compression, tee.clone()) {
-        Ok(dec) => read_inner(ctx, dec, compression),
+        Ok(dec) => {
+            let dec: Box<dyn Read + Send> = match &ctx.nest.budget {
+                Some(b) => Box::new(Metered::new(dec, b.clone())),
+                None => dec,
+            };
+            read_inner(ctx, dec, compression)
+        }
         Err(e) => Err((0, Failure::new(FailKind::Decompress, e.to_string()))),
     };
     if ctx.stopped() {
@@ -411,7 +538,8 @@ fn compressed_stream(
         Err((len, f)) => ctx.fail(inner_loc(len), f),
     }
     let outer = tee.finish();
-    if ctx.stopped() {
+    // Nested, the compressed file is a member whose own record was given already.
+    if ctx.stopped() || ctx.nest.depth > 0 {
         return;
     }
     let len = outer.as_ref().map_or(0, |(_, n)| *n);
@@ -440,6 +568,12 @@ fn read_inner(
     let bound = limits.max_expanded.min(limits.max_scan);
     let what = compression.name();
     let failed = |len: u64, e: io::Error| {
+        if over_budget(e.kind()) {
+            return (
+                len,
+                Failure::new(FailKind::Limit, format!("{what} stream: {e}")),
+            );
+        }
         let kind = if crate::read::changed_while_read(&e) {
             FailKind::Read
         } else {
@@ -750,6 +884,7 @@ pub(crate) fn run(
                 out: ev_tx,
                 quit,
                 ctl,
+                nest: Nest::default(),
             };
             pool.install(|| {
                 // Whatever the walker has already queued is taken in one go (up to GROUP
@@ -937,27 +1072,6 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
     }
 }
 
-/// Where an archive error is: the member at fault, or the archive itself at the damaged range.
-fn error_loc(path: &std::path::Path, e: &ArchiveError) -> Location {
-    Location {
-        path: path.to_path_buf(),
-        member: e.member.clone(),
-        offset: e.offset,
-        size: e.skipped,
-    }
-}
-
-/// Where a member is: its name, the offset of its data in the archive (its packed data for a
-/// packed member) and its size.
-fn member_loc(path: &std::path::Path, m: &Member) -> Location {
-    Location {
-        path: path.to_path_buf(),
-        member: Some(m.name.clone()),
-        offset: m.offset,
-        size: m.size,
-    }
-}
-
 /// Decides what to do with a member that is not a file; returns true when it was handled.
 fn non_regular(ctx: &Ctx<'_>, path: &std::path::Path, m: &Member) -> bool {
     match &m.kind {
@@ -973,7 +1087,7 @@ fn non_regular(ctx: &Ctx<'_>, path: &std::path::Path, m: &Member) -> bool {
         }
         MemberKind::Unsupported(what) => {
             ctx.fail(
-                member_loc(path, m),
+                ctx.member_loc(path, m),
                 Failure::new(FailKind::Unsupported, format!("{what} is not supported")),
             );
             true
@@ -998,14 +1112,18 @@ fn archive_in_place(ctx: &Ctx<'_>, path: PathBuf, format: Format, data: &Data) {
     let members = match InPlace::open(format, data.bytes()) {
         Ok(m) => m,
         Err(e) => {
-            let loc = Location::file(path.clone(), data.len() as u64);
+            let loc = ctx.loc(&path, None, 0, data.len() as u64);
             ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
             return;
         }
     };
     let max_inflight = 2 * rayon::current_num_threads() + 2;
     let inflight = AtomicUsize::new(0);
-    let mut expansion = Expansion::new(ctx.cfg.open.limits, Some(data.len() as u64));
+    let mut expansion = Expansion::new(
+        ctx.cfg.open.limits,
+        Some(data.len() as u64),
+        ctx.nest.budget.clone(),
+    );
     let (path, inflight) = (&path, &inflight);
     rayon::in_place_scope(|scope| {
         let mut batch = Batch::default();
@@ -1037,7 +1155,7 @@ fn archive_in_place(ctx: &Ctx<'_>, path: PathBuf, format: Format, data: &Data) {
                         spawn(std::mem::take(&mut batch));
                     }
                     ctx.fail(
-                        error_loc(path, &e),
+                        ctx.error_loc(path, &e),
                         Failure::new(FailKind::Archive, e.to_string()),
                     );
                     if !e.resumes {
@@ -1048,7 +1166,7 @@ fn archive_in_place(ctx: &Ctx<'_>, path: PathBuf, format: Format, data: &Data) {
             };
             if let Some(f) = expansion.count() {
                 spawn(std::mem::take(&mut batch));
-                ctx.fail(member_loc(path, &m), f);
+                ctx.fail(ctx.member_loc(path, &m), f);
                 break;
             }
             let end = m.offset.saturating_add(m.stored_len());
@@ -1060,7 +1178,7 @@ fn archive_in_place(ctx: &Ctx<'_>, path: PathBuf, format: Format, data: &Data) {
                 continue;
             }
             if let Err(f) = expansion.admit(&m) {
-                ctx.fail(member_loc(path, &m), f);
+                ctx.fail(ctx.member_loc(path, &m), f);
                 continue;
             }
             batch.bytes += m.stored_len();
@@ -1075,7 +1193,10 @@ fn archive_in_place(ctx: &Ctx<'_>, path: PathBuf, format: Format, data: &Data) {
         }
         spawn(batch);
     });
-    if format.is_item() {
+    if ctx.nest.depth > 0 {
+        // Nested: the container is a member whose own record was given already, read from
+        // its parent's bytes, which its parent checks.
+    } else if format.is_item() {
         if !ctx.stopped() {
             container_itself(ctx, path.clone(), data);
         }
@@ -1119,7 +1240,7 @@ fn hash_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, format: Format
         if ctx.stopped() {
             return;
         }
-        let loc = member_loc(path, m);
+        let loc = ctx.member_loc(path, m);
         let Some(raw) = m.stored_range().and_then(|r| data.slice(r)) else {
             let why = "member data lies outside the archive";
             ctx.fail(loc, Failure::new(FailKind::Archive, why));
@@ -1402,14 +1523,7 @@ fn archive_streamed(
 ) {
     let kind = stream_fail_kind(compression);
     let (tx, held) = crossbeam_channel::unbounded();
-    let holding = Ctx {
-        cfg: ctx.cfg,
-        matcher: ctx.matcher,
-        progress: ctx.progress,
-        out: tx,
-        quit: ctx.quit,
-        ctl: ctx.ctl,
-    };
+    let holding = ctx.with(tx, ctx.nest.clone());
     let read = stream_members(&holding, &path, compression, &mut stream);
     drop(holding);
     if ctx.stopped() {
@@ -1440,7 +1554,7 @@ fn archive_streamed(
             // The damage is an item of its own too: a corrupt stream holding no member
             // (nothing held to fail) must not pass as an empty, clean archive.
             if let Some(why) = &why {
-                let loc = Location::file(path.clone(), 0);
+                let loc = ctx.loc(&path, None, 0, 0);
                 ctx.fail(loc, Failure::new(kind, why.clone()));
             }
             why.map(corrupt)
@@ -1532,11 +1646,11 @@ fn stream_members(
 ) -> StreamEnd {
     let mut batch: Vec<(Member, Vec<u8>)> = Vec::new();
     let mut batch_bytes = 0u64;
-    let mut expansion = Expansion::new(ctx.cfg.open.limits, None);
+    let mut expansion = Expansion::new(ctx.cfg.open.limits, None, ctx.nest.budget.clone());
     let flush = |batch: &mut Vec<(Member, Vec<u8>)>| {
         let items = batch
             .drain(..)
-            .map(|(m, bytes)| (member_loc(path, &m), Data::from_vec(bytes)))
+            .map(|(m, bytes)| (ctx.member_loc(path, &m), Data::from_vec(bytes)))
             .collect();
         ctx.hash_items(items);
     };
@@ -1550,14 +1664,14 @@ fn stream_members(
             // Damage skipped: a failed item, and the members after it are read.
             Err(e) if e.resumes => {
                 ctx.fail(
-                    error_loc(path, &e),
+                    ctx.error_loc(path, &e),
                     Failure::new(FailKind::Archive, e.to_string()),
                 );
                 continue;
             }
             Err(e) => {
                 flush(&mut batch);
-                let loc = error_loc(path, &e);
+                let loc = ctx.error_loc(path, &e);
                 let io = match e.fault {
                     Fault::Io(kind) => Some(kind),
                     Fault::Malformed => None,
@@ -1566,6 +1680,11 @@ fn stream_members(
                 // may meet what follows its stream: judged as `verify_to_end` judges it.
                 // (A plain file read with read() has no stream after its tar: an error there
                 // is the file's, e.g. one that changed while it was read.)
+                if io.is_some_and(over_budget) {
+                    let why = format!("{} stream {e}", stream_name(compression));
+                    ctx.fail(loc, Failure::new(FailKind::Limit, why.clone()));
+                    return StreamEnd::Limit(why);
+                }
                 if let (Some(kind), Some(_), true) = (io, compression, stream.after_end()) {
                     if trailing_error(compression, kind, &e.reason).is_ok() {
                         return StreamEnd::Verified;
@@ -1592,7 +1711,7 @@ fn stream_members(
         if let Some(f) = expansion.count() {
             flush(&mut batch);
             let why = f.message.clone();
-            ctx.fail(member_loc(path, &m), f);
+            ctx.fail(ctx.member_loc(path, &m), f);
             return StreamEnd::Limit(why);
         }
         let limits = &ctx.cfg.open.limits;
@@ -1604,7 +1723,7 @@ fn stream_members(
                 limits.max_scan
             );
             ctx.fail(
-                member_loc(path, &m),
+                ctx.member_loc(path, &m),
                 Failure::new(FailKind::Limit, why.clone()),
             );
             return StreamEnd::Limit(why);
@@ -1619,7 +1738,7 @@ fn stream_members(
                  not read",
                 m.size, limits.max_expanded
             );
-            ctx.fail(member_loc(path, &m), Failure::new(FailKind::Limit, why));
+            ctx.fail(ctx.member_loc(path, &m), Failure::new(FailKind::Limit, why));
             keep = false;
         }
         match read_member(ctx, stream, m.size, keep, stream_name(compression)) {
@@ -1635,10 +1754,19 @@ fn stream_members(
             // fails as not decoded when it was to be, or as not opened when it is a container).
             Ok(Streamed::Hashed(digests, not_decoded, head)) => {
                 let failure = not_decoded.or_else(|| ctx.unopened(&head));
-                ctx.finish_with(member_loc(path, &m), Ok(digests), None, failure)
+                ctx.finish_with(ctx.member_loc(path, &m), Ok(digests), None, failure)
             }
             Ok(Streamed::Passed) => {}
             Err(_) if ctx.stopped() => return StreamEnd::Clean,
+            Err(e) if over_budget(e.kind()) => {
+                flush(&mut batch);
+                let why = format!("{} stream: {e}", stream_name(compression));
+                ctx.fail(
+                    ctx.member_loc(path, &m),
+                    Failure::new(FailKind::Limit, why.clone()),
+                );
+                return StreamEnd::Limit(why);
+            }
             Err(e) => {
                 flush(&mut batch);
                 let msg = if crate::read::changed_while_read(&e) {
@@ -1647,7 +1775,7 @@ fn stream_members(
                     format!("{} stream: {e}", stream_name(compression))
                 };
                 let kind = stream_fail_kind(compression);
-                ctx.fail(member_loc(path, &m), Failure::new(kind, msg.clone()));
+                ctx.fail(ctx.member_loc(path, &m), Failure::new(kind, msg.clone()));
                 return StreamEnd::Failed(msg);
             }
         }
@@ -1699,6 +1827,7 @@ mod tests {
             out: tx,
             quit: &quit,
             ctl: &ctl,
+            nest: Nest::default(),
         };
         f(&ctx);
         drop(ctx);

@@ -79,33 +79,103 @@ fn recognised_by_content_and_no_archives_opts_out() {
     assert_eq!(status, 0);
 }
 
-/// Containers met as tar members are not opened (nesting is not read yet): each is a failed
-/// `unsupported` member with its own digests; the tar's other members are read as before.
+/// Containers met as members are opened in turn (issue 18 point 3): in `nested.tar`, the
+/// zip's members and the gzip's content are items whose `member` is the chain
+/// (`inner.zip/c.txt`) with a `members` array, their digests those `unzip -p` and `gzip -dc`
+/// give; each container member keeps its own record (its own digests), and the 7z, which
+/// vigie does not open, is a failed `unsupported` member with its own digests.
 #[test]
-fn containers_inside_a_tar_are_failed_unsupported_members() {
+fn containers_inside_a_tar_are_opened_in_turn() {
     let (recs, status, _) = hash(&[fixture("nested.tar").as_os_str()]);
-    let by_member = |m: &str| {
-        recs.iter()
-            .find(|r| r["member"] == m)
-            .unwrap_or_else(|| panic!("{m}: {recs:?}"))
-    };
-    assert!(by_member("a.txt").get("error").is_none());
-    for (m, fmt) in [
-        ("inner.zip", "zip archive"),
-        ("inner.gz", "gzip stream"),
-        ("inner.7z", "7z archive"),
-    ] {
-        let r = by_member(m);
-        assert_eq!(r["error_kind"], "unsupported", "{r}");
-        assert!(r["error"].as_str().unwrap().starts_with(fmt), "{r}");
-        let want = sha256_of(&fixture(match m {
-            "inner.zip" => "deflated.zip",
-            "inner.gz" => "c.txt.gz",
-            _ => "archive.7z",
-        }));
-        assert_eq!(r["sha256"].as_str().unwrap(), want, "{m}");
+    assert!(member(&recs, "a.txt").get("error").is_none());
+    for (m, file) in [("inner.zip", "deflated.zip"), ("inner.gz", "c.txt.gz")] {
+        let r = member(&recs, m);
+        assert!(r.get("error").is_none(), "{r}");
+        assert!(r.get("members").is_none(), "{r}");
+        assert_eq!(
+            r["sha256"].as_str().unwrap(),
+            sha256_of(&fixture(file)),
+            "{m}"
+        );
     }
+    let want = expected();
+    for (_, m, md5, sha) in want.iter().filter(|w| w.0 == "deflated.zip") {
+        let r = member(&recs, &format!("inner.zip/{m}"));
+        assert_eq!(r["md5"].as_str(), Some(md5.as_str()), "{m}");
+        assert_eq!(r["sha256"].as_str(), Some(sha.as_str()), "{m}");
+        assert_eq!(r["members"], serde_json::json!(["inner.zip", m]), "{r}");
+    }
+    let gz = member(&recs, "inner.gz/inner");
+    assert_eq!(gz["md5"], "b569103bf315f7cb66385fda4ec47de9");
+    let seven = member(&recs, "inner.7z");
+    assert_eq!(seven["error_kind"], "unsupported", "{seven}");
+    assert!(seven["error"].as_str().unwrap().starts_with("7z archive"));
+    assert_eq!(
+        seven["sha256"].as_str().unwrap(),
+        sha256_of(&fixture("archive.7z"))
+    );
+    // The tar's items: its 4 members, the zip's 4, the gzip's content.
+    assert_eq!(recs.len(), 9, "{recs:?}");
     assert_eq!(status, 2);
+}
+
+/// Two levels down: a zip holding a `.tar.gz` and an `.xz`; each inner member's digests equal
+/// those of `unzip -p | tar -xzO` / `unzip -p | xz -dc` + coreutils (EXPECTED.tsv), its
+/// `members` the chain. `--max-depth 0` opens no member: each nested container is a failed
+/// `limit` member with its own digests.
+#[test]
+fn a_tar_gz_inside_a_zip_is_read_to_its_members() {
+    let path = fixture("outer.zip");
+    let (recs, status, err) = hash(&[path.as_os_str()]);
+    assert_eq!(status, 0, "{err}");
+    for (_, m, md5, sha) in expected().iter().filter(|w| w.0 == "outer.zip") {
+        let r = member(&recs, m);
+        assert_eq!(r["md5"].as_str(), Some(md5.as_str()), "{m}");
+        assert_eq!(r["sha256"].as_str(), Some(sha.as_str()), "{m}");
+        let chain: Vec<&str> = m.splitn(2, '/').collect();
+        assert_eq!(r["members"], serde_json::json!(chain), "{r}");
+    }
+    // 2 containers, 3 members inside them, the zip itself.
+    assert_eq!(recs.len(), 6, "{recs:?}");
+    let (recs, status, _) = hash(&[os("--max-depth"), os("0"), path.as_os_str()]);
+    assert_eq!(status, 2);
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    for m in ["inner.tar.gz", "inner.xz"] {
+        let r = member(&recs, m);
+        assert_eq!(r["error_kind"], "limit", "{r}");
+        assert!(
+            r["error"].as_str().unwrap().contains("--max-depth 0"),
+            "{r}"
+        );
+        assert!(r.get("sha256").is_some(), "{r}");
+    }
+}
+
+/// A recursive bomb in 42.zip's shape made by zip (16 KiB: zips of zips of zips of 64 MiB of
+/// zeros, 256 GiB in all) stops at the limit: what is past the budget of the outermost nested
+/// container (--max-ratio times its size) is a failed `limit` item, decided from the declared
+/// sizes, so the run is fast and nothing near 64 MiB is ever decoded.
+#[test]
+fn a_recursive_zip_bomb_stops_at_the_limit() {
+    let start = std::time::Instant::now();
+    let (recs, status, _) = hash(&[fixture("bomb42.zip").as_os_str()]);
+    assert_eq!(status, 2);
+    assert!(start.elapsed() < std::time::Duration::from_secs(60));
+    let limits: Vec<_> = recs.iter().filter(|r| r["error_kind"] == "limit").collect();
+    assert!(!limits.is_empty());
+    assert!(limits.iter().all(|r| r["error"]
+        .as_str()
+        .unwrap()
+        .contains("nested containers expand past")));
+    // No record of the zeros: every one is over the budget.
+    assert!(recs
+        .iter()
+        .filter(|r| r["member"].as_str().is_some_and(|m| m.ends_with("/zeros")))
+        .all(|r| r["error_kind"] == "limit"));
+    // Every record is a member chain of the bomb, or the bomb itself.
+    assert!(recs
+        .iter()
+        .all(|r| r.get("error").is_none() || r["error_kind"] == "limit"));
 }
 
 /// An exact hit on an unopened container still counts: the scan reports the match (exit 1);

@@ -368,6 +368,8 @@ const RATIO_SLACK: u64 = 1 << 10;
 #[derive(Debug)]
 pub struct Expansion {
     limits: Limits,
+    /// Inside nested containers, what their decoding may still expand to.
+    budget: Option<std::sync::Arc<Budget>>,
     /// The archive's own size, when known (for its ratio bound).
     archive_len: Option<u64>,
     members: u64,
@@ -376,9 +378,14 @@ pub struct Expansion {
 
 impl Expansion {
     /// Nothing spent yet, for an archive of `archive_len` bytes (None for a stream).
-    pub fn new(limits: Limits, archive_len: Option<u64>) -> Expansion {
+    pub fn new(
+        limits: Limits,
+        archive_len: Option<u64>,
+        budget: Option<std::sync::Arc<Budget>>,
+    ) -> Expansion {
         Expansion {
             limits,
+            budget,
             archive_len,
             members: 0,
             expanded: 0,
@@ -463,7 +470,14 @@ impl Expansion {
                 );
                 Err(Failure::new(FailKind::Archive, why))
             }
-            Method::Stored | Method::Deflated => Ok(()),
+            Method::Stored => Ok(()),
+            Method::Deflated => match &self.budget {
+                Some(b) if !b.charge(m.size) => {
+                    let why = format!("zip member {name:?}: {}", b.exceeded());
+                    Err(Failure::new(FailKind::Limit, why))
+                }
+                _ => Ok(()),
+            },
             other => {
                 let why = format!(
                     "zip member {name:?} is compressed with {}: not decompressed, its \
@@ -474,4 +488,78 @@ impl Expansion {
             }
         }
     }
+}
+
+/// What decoding inside nested containers may still expand to, shared by every container
+/// opened under one outermost nested container: `min(--max-scan, --max-ratio × its size)`.
+/// A 42.zip-style bomb (archives of archives, each member expanding again) is stopped by it
+/// from the declared sizes or within a few bytes of decoding, whatever the depth.
+#[derive(Debug)]
+pub struct Budget {
+    limit: u64,
+    spent: std::sync::atomic::AtomicU64,
+}
+
+impl Budget {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: u64) -> Budget {
+        Budget {
+            limit,
+            spent: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Its limit in bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Spends `n` bytes; false when that goes past the limit (they stay spent: what comes
+    /// after fails too).
+    pub fn charge(&self, n: u64) -> bool {
+        use std::sync::atomic::Ordering;
+        let before = self.spent.fetch_add(n, Ordering::Relaxed);
+        before.saturating_add(n) <= self.limit
+    }
+
+    /// The message of a failure past it.
+    pub fn exceeded(&self) -> String {
+        format!(
+            "nested containers expand past {} bytes (--max-ratio times the size of the \
+             outermost nested container, or --max-scan): not decompressed",
+            self.limit
+        )
+    }
+}
+
+/// A decoder whose output is charged to a [`Budget`]: past it, reads fail with
+/// [`io::ErrorKind::FileTooLarge`] (which callers take for a `limit` failure).
+pub struct Metered<R> {
+    inner: R,
+    budget: std::sync::Arc<Budget>,
+}
+
+impl<R> Metered<R> {
+    /// Charges what `inner` gives to `budget`.
+    pub fn new(inner: R, budget: std::sync::Arc<Budget>) -> Metered<R> {
+        Metered { inner, budget }
+    }
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if !self.budget.charge(n as u64) {
+            return Err(io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                self.budget.exceeded(),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+/// Whether an I/O error is a [`Metered`] reader's past its budget.
+pub fn over_budget(kind: io::ErrorKind) -> bool {
+    kind == io::ErrorKind::FileTooLarge
 }

@@ -12,7 +12,9 @@ use std::path::Path;
 
 use crate::read::{Data, FileStream, MmapPolicy, Opened};
 
-use super::archive::{Format, Limits, MemberStream};
+use std::sync::Arc;
+
+use super::archive::{Budget, Format, Limits, MemberStream, Metered};
 use super::stream::inner_name;
 use super::tar::{is_tar_header, looks_like_tar, BLOCK_LEN, RECOGNITION_WINDOW};
 use crate::model::{FailKind, Failure};
@@ -244,6 +246,25 @@ fn decodes_to_tar(r: &mut dyn Read) -> bool {
 
 /// Decides what `data` holds (see the module doc).
 pub(crate) fn classify(data: Data, path: &Path) -> Container {
+    classify_metered(data, path, None)
+}
+
+/// What container vigie opens `bytes` are, by the tests of [`classify`] (a zip only when they
+/// start with a zip signature: a nested self-extractor is not looked for), for messages: e.g.
+/// `"zip archive"`; `None` when they are none.
+pub(crate) fn openable(bytes: &[u8]) -> Option<String> {
+    if looks_like_tar(bytes) {
+        return Some("tar archive".into());
+    }
+    if bytes.starts_with(b"PK") && super::zip::is_zip(bytes) {
+        return Some("zip archive".into());
+    }
+    Compression::of(bytes).map(|c| format!("{} stream", c.name()))
+}
+
+/// [`classify`], with a compressed tar's decoder charged to `budget` (a container opened
+/// inside another: see [`super::archive::Budget`]).
+pub(crate) fn classify_metered(data: Data, path: &Path, budget: Option<Arc<Budget>>) -> Container {
     let bytes = data.bytes();
     if looks_like_tar(bytes) {
         return Container::Archive(Format::Tar, data);
@@ -268,7 +289,13 @@ pub(crate) fn classify(data: Data, path: &Path) -> Container {
         };
     }
     match decoder(compression, reader(data.clone())) {
-        Ok(r) => Container::ArchiveStream(Some(compression), MemberStream::tar(r)),
+        Ok(r) => {
+            let r: Box<dyn Read + Send> = match budget {
+                Some(b) => Box::new(Metered::new(r, b)),
+                None => r,
+            };
+            Container::ArchiveStream(Some(compression), MemberStream::tar(r))
+        }
         Err(_) => Container::Blob(data),
     }
 }
