@@ -410,9 +410,24 @@ impl Expansion {
 
     /// Admits a file member to be read, or says why not: encrypted (`encrypted`), packed with
     /// a method vigie does not decode (`unsupported`), declaring more bytes than it can hold
-    /// or than the limits allow (`limit`), stored with a size its data does not have
-    /// (`archive`). Decided from its headers, before anything is decoded or allocated.
+    /// or than the limits allow, inside nested containers more than their [`Budget`] has
+    /// left (`limit`), stored with a size its data does not have (`archive`). Decided from
+    /// its headers, before anything is decoded or allocated.
     pub fn admit(&mut self, m: &Member) -> Result<(), Failure> {
+        self.admit_packed(m)?;
+        // Inside nested containers every member read counts, decoded or in place: members in
+        // place may overlap (a zip's stored entries sharing their data), and each may hold
+        // members of its own.
+        match &self.budget {
+            Some(b) if !b.charge(m.size) => {
+                let why = format!("member {:?}: {}", m.display_name(), b.exceeded());
+                Err(Failure::new(FailKind::Limit, why))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn admit_packed(&mut self, m: &Member) -> Result<(), Failure> {
         let Body::Packed(p) = &m.body else {
             return Ok(());
         };
@@ -470,14 +485,7 @@ impl Expansion {
                 );
                 Err(Failure::new(FailKind::Archive, why))
             }
-            Method::Stored => Ok(()),
-            Method::Deflated => match &self.budget {
-                Some(b) if !b.charge(m.size) => {
-                    let why = format!("zip member {name:?}: {}", b.exceeded());
-                    Err(Failure::new(FailKind::Limit, why))
-                }
-                _ => Ok(()),
-            },
+            Method::Stored | Method::Deflated => Ok(()),
             other => {
                 let why = format!(
                     "zip member {name:?} is compressed with {}: not decompressed, its \
@@ -562,4 +570,81 @@ impl<R: Read> Read for Metered<R> {
 /// Whether an I/O error is a [`Metered`] reader's past its budget.
 pub fn over_budget(kind: io::ErrorKind) -> bool {
     kind == io::ErrorKind::FileTooLarge
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(size: u64, body: Body) -> Member {
+        Member {
+            name: b"m".to_vec(),
+            kind: MemberKind::File,
+            offset: 0,
+            size,
+            body,
+        }
+    }
+
+    fn packed(method: Method, size: u64, compressed_size: u64) -> Member {
+        member(
+            size,
+            Body::Packed(Packed {
+                method,
+                compressed_size,
+                crc32: 0,
+                encrypted: false,
+            }),
+        )
+    }
+
+    /// Inside nested containers every member is charged, in place or packed: stored zip
+    /// entries sharing their data (each a container of its own) cannot fan out past it.
+    #[test]
+    fn a_nested_budget_counts_every_member() {
+        let budget = std::sync::Arc::new(Budget::new(10_000));
+        let mut e = Expansion::new(Limits::default(), Some(1 << 20), Some(budget.clone()));
+        for _ in 0..4 {
+            assert!(e.admit(&packed(Method::Stored, 2_000, 2_000)).is_ok());
+        }
+        let f = e.admit(&member(2_001, Body::InPlace)).unwrap_err();
+        assert_eq!(f.kind, FailKind::Limit);
+        assert!(
+            f.message.contains("nested containers expand past 10000"),
+            "{f:?}"
+        );
+        // The budget is shared: another archive under the same one is over it too.
+        let mut other = Expansion::new(Limits::default(), None, Some(budget));
+        assert!(other.admit(&packed(Method::Deflated, 10, 5)).is_err());
+        // Without nesting, members in place cost nothing.
+        let mut top = Expansion::new(Limits::default(), Some(100), None);
+        assert!(top.admit(&member(u64::MAX, Body::InPlace)).is_ok());
+    }
+
+    #[test]
+    fn packed_members_are_bounded_before_decoding() {
+        let mut e = Expansion::new(Limits::default(), Some(10_000), None);
+        let f = e
+            .admit(&packed(Method::Deflated, 2_000_000, 1_000))
+            .unwrap_err();
+        assert_eq!(f.kind, FailKind::Limit);
+        let f = e.admit(&packed(Method::Stored, 10, 9)).unwrap_err();
+        assert_eq!(f.kind, FailKind::Archive);
+        let f = e.admit(&packed(Method::Other(12), 10, 9)).unwrap_err();
+        assert_eq!(f.kind, FailKind::Unsupported);
+        let mut l = Limits::default();
+        l.max_members = 2;
+        let mut e = Expansion::new(l, None, None);
+        assert!(e.count().is_none() && e.count().is_none());
+        assert_eq!(e.count().map(|f| f.kind), Some(FailKind::Limit));
+    }
+
+    #[test]
+    fn a_metered_reader_fails_past_its_budget() {
+        let budget = std::sync::Arc::new(Budget::new(5));
+        let mut r = Metered::new(&b"0123456789"[..], budget);
+        let mut out = Vec::new();
+        let e = r.read_to_end(&mut out).unwrap_err();
+        assert!(over_budget(e.kind()));
+    }
 }
