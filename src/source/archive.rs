@@ -632,8 +632,10 @@ mod tests {
         assert_eq!(f.kind, FailKind::Archive);
         let f = e.admit(&packed(Method::Other(12), 10, 9)).unwrap_err();
         assert_eq!(f.kind, FailKind::Unsupported);
-        let mut l = Limits::default();
-        l.max_members = 2;
+        let l = Limits {
+            max_members: 2,
+            ..Limits::default()
+        };
         let mut e = Expansion::new(l, None, None);
         assert!(e.count().is_none() && e.count().is_none());
         assert_eq!(e.count().map(|f| f.kind), Some(FailKind::Limit));
