@@ -328,9 +328,11 @@ impl EngineBuilder {
         self
     }
 
-    /// Read the members of tar archives, found by content (the default), and report the
-    /// containers vigie cannot open (7z, RAR, xz, ...) as failed `unsupported` items with their
-    /// own digests; false hashes every file as one item and flags nothing.
+    /// Open archives and compressed streams, found by content (the default): the members of
+    /// tars, zips and compressed tars, the content of single compressed streams, and the
+    /// containers met as members, in turn; report the containers vigie cannot open (7z, RAR)
+    /// as failed `unsupported` items with their own digests. False hashes every file as one
+    /// item and flags nothing.
     pub fn archives(mut self, on: bool) -> Self {
         self.archives = on;
         self

@@ -162,9 +162,9 @@ struct InputArgs {
     /// Never memory-map inputs; read() them.
     #[arg(long)]
     no_mmap: bool,
-    /// Treat every file as one item: tar archives are not opened, and containers vigie cannot
-    /// open (zip, 7z, RAR, xz, bzip2, a gzip or zstd stream holding no tar) are not reported
-    /// as failed `unsupported` items either.
+    /// Treat every file as one item: archives (tar, zip, compressed tars) and compressed
+    /// streams are not opened, and containers vigie cannot open (7z, RAR) are not reported as
+    /// failed `unsupported` items either.
     #[arg(long)]
     no_archives: bool,
     /// Containers opened inside containers, like clamscan's --max-recursion: an input is at

@@ -137,8 +137,8 @@ pub enum FailKind {
     /// A compressed stream could not be decoded.
     Decompress,
     /// The item is of a kind vigie does not read (e.g. a sparse tar member), or a container
-    /// it does not open (7z, RAR, xz, a zip member compressed with bzip2, ...): its content
-    /// was not read.
+    /// it does not open (7z, RAR, a zip member compressed with bzip2, ...): its content was
+    /// not read.
     Unsupported,
     /// An archive member is encrypted: its content was not read.
     Encrypted,

@@ -1,11 +1,14 @@
-//! Opening one regular file: is it a plain item, a tar archive, or a compressed tar?
+//! Opening one regular file: is it a plain item, a tar or zip archive, a compressed tar, or a
+//! single compressed stream?
 //!
 //! Archives are recognised by content: a tar by a valid header in its first block (or, when
-//! that header is damaged, in a later block of its first [`RECOGNITION_WINDOW`] bytes), a gzip
-//! or zstd stream by its magic number and then a tar in its first decompressed bytes, by the
-//! same test. A compressed file that does not hold a tar is one item (its own bytes are
-//! hashed), which the pipeline fails as `unsupported` (`unopened`), as it does any other
-//! container vigie does not open: never reported clean with its content unread.
+//! that header is damaged, in a later block of its first [`RECOGNITION_WINDOW`] bytes), a zip
+//! by its end record, a gzip, zstd, xz or bzip2 stream by its magic number and then a tar in
+//! its first decompressed bytes, by the same test. A compressed file that does not hold a tar
+//! is a single stream whose content is an item of its own ([`super::stream`]). Containers
+//! vigie does not open (7z, RAR; and any container it cannot hold in memory when met as a
+//! member) are failed `unsupported` by the pipeline ([`unopened`]): never reported clean with
+//! their content unread.
 
 use std::io::{self, Read};
 use std::path::Path;
@@ -329,8 +332,9 @@ pub(crate) const SNIFF_LEN: usize = 16;
 /// Decided by magic bytes, never by name: 7z, RAR 4 and 5, xz, bzip2 (with the magic of its
 /// first block or of an empty stream after the header, so that text starting with `BZh9` is
 /// not taken for one), zip (a local header, or the end record of an empty zip), gzip and
-/// zstd. A file that reaches the hasher with one of these (a gzip or zstd stream holding no
-/// tar, an archive met as a member) was hashed as one item, and its content was not read.
+/// zstd. An item that reaches the hasher with one of these and is not opened (a 7z, a RAR, a
+/// container member too large to hold, `--max-depth` aside) was hashed as one item, and its
+/// content was not read.
 pub(crate) fn unopened(head: &[u8]) -> Option<&'static str> {
     const MAGICS: &[(&[u8], &str)] = &[
         (b"7z\xBC\xAF\x27\x1C", "7z archive"),
