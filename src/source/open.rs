@@ -7,7 +7,7 @@
 //! its first decompressed bytes, by the same test. A compressed file that does not hold a tar
 //! is a single stream whose content is an item of its own ([`super::stream`]). Containers
 //! vigie does not open (7z, RAR; and any container it cannot hold in memory when met as a
-//! member) are failed `unsupported` by the pipeline ([`unopened`]): never reported clean with
+//! member) are failed `unsupported` by the pipeline (`unopened`): never reported clean with
 //! their content unread.
 
 use std::io::{self, Read};
@@ -67,8 +67,8 @@ impl Compression {
         }
     }
 
-    /// The compression `head` (a stream's first bytes, at least [`SNIFF_LEN`] of them when
-    /// it is that long) starts with, by magic bytes (see [`unopened`] for bzip2's).
+    /// The compression `head` (a stream's first bytes, at least 16 of them when
+    /// it is that long) starts with, by magic bytes (see `unopened` for bzip2's).
     pub fn of(head: &[u8]) -> Option<Compression> {
         if head.starts_with(GZIP_MAGIC) {
             Some(Compression::Gzip)
