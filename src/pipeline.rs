@@ -537,11 +537,11 @@ fn compressed_stream(
         }
         Err((len, f)) => ctx.fail(inner_loc(len), f),
     }
-    let outer = tee.finish();
     // Nested, the compressed file is a member whose own record was given already.
     if ctx.stopped() || ctx.nest.depth > 0 {
         return;
     }
+    let outer = tee.finish();
     let len = outer.as_ref().map_or(0, |(_, n)| *n);
     let loc = Location::file(path.clone(), len);
     let outcome = match (outer, data.as_ref().and_then(Data::changed)) {

@@ -12,10 +12,9 @@
 
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::read::{Data, FileStream, MmapPolicy, Opened};
-
-use std::sync::Arc;
 
 use super::archive::{Budget, Format, Limits, MemberStream, Metered};
 use super::stream::inner_name;
