@@ -317,7 +317,7 @@ fn decoder<'a>(
     Ok(match c {
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(reader)?),
-        Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(reader)),
+        Compression::Xz => super::stream::xz_decoder(reader)?,
         Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
     })
 }

@@ -78,9 +78,27 @@ pub fn single_decoder<'a>(
     Ok(match c {
         Compression::Gzip => Box::new(GzMembers::new(BufReader::new(r))),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(r)?),
-        Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(r)),
+        Compression::Xz => xz_decoder(r)?,
         Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(r)),
     })
+}
+
+/// Most memory an xz stream may ask its decoder for (its dictionary, from its header): 256 MiB,
+/// four times what `xz -9` needs. A stream asking for more fails to decode (liblzma's
+/// `MemLimit` error) instead of allocating up to 1.5 GiB on a crafted header.
+pub const XZ_MEMLIMIT: u64 = 256 << 20;
+
+/// A decoder of concatenated `.xz` streams only (never `.lzma`, whose header sizes its
+/// dictionary up to 4 GiB: liblzma's auto and multi decoders accept it), its memory bounded by
+/// [`XZ_MEMLIMIT`], every stream's check verified.
+///
+/// # Errors
+/// When liblzma cannot start the decoder.
+pub fn xz_decoder<'a>(r: impl Read + Send + 'a) -> io::Result<Box<dyn Read + Send + 'a>> {
+    let stream =
+        liblzma::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, liblzma::stream::CONCATENATED)
+            .map_err(io::Error::other)?;
+    Ok(Box::new(liblzma::read::XzDecoder::new_stream(r, stream)))
 }
 
 /// The members of a gzip stream one after another, each verified (CRC-32 and ISIZE) by
@@ -225,6 +243,30 @@ mod tests {
         let mut junk = gz(b"hello", None);
         junk.extend(b"\x1fjunk");
         assert!(decode(Compression::Gzip, &junk).is_err());
+    }
+
+    /// An `.lzma` header asking for a 4 GiB dictionary (found by the `stream` fuzz target:
+    /// liblzma's multi decoder accepted `.lzma` and allocated it) is refused without the
+    /// allocation, as is an `.xz` stream asking for more than [`XZ_MEMLIMIT`].
+    #[test]
+    fn xz_decoding_is_bounded_in_memory() {
+        let mut lzma = vec![0u8, 0xff, 0xff, 0xff, 0xff];
+        lzma.extend([0xffu8; 100]);
+        lzma.extend(b"AB");
+        assert!(decode(Compression::Xz, &lzma).is_err());
+        // xz asking for a 512 MiB dictionary (an lzma2 preset with dict_size raised).
+        let mut opts = liblzma::stream::LzmaOptions::new_preset(1).unwrap();
+        opts.dict_size(512 << 20);
+        let mut filters = liblzma::stream::Filters::new();
+        filters.lzma2(&opts);
+        let stream =
+            liblzma::stream::Stream::new_stream_encoder(&filters, liblzma::stream::Check::Crc64)
+                .unwrap();
+        let mut w = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+        w.write_all(b"small content").unwrap();
+        let big_dict = w.finish().unwrap();
+        let e = decode(Compression::Xz, &big_dict).unwrap_err();
+        assert!(e.to_string().contains("mem"), "{e}");
     }
 
     #[test]
