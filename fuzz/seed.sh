@@ -7,11 +7,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 fx=$root/fixtures
 c=$here/corpus
-mkdir -p "$c"/{tar,lists,index,image,engine,bloom,video,zip}
+mkdir -p "$c"/{tar,lists,index,image,engine,bloom,video,zip,stream}
 cp -f "$fx"/tar/*.tar "$fx"/example/dump/*.tar "$c/tar/"
 cp -f "$fx"/tar/*.tar* "$fx"/example/dump/*.tar "$c/engine/"
 cp -f "$fx"/containers/*.zip "$c/zip/"
 cp -f "$fx"/containers/*.zip "$c/engine/"
+for f in "$fx"/containers/*.gz "$fx"/containers/*.xz "$fx"/containers/*.bz2 \
+  "$fx"/containers/*.zst "$fx"/tar/*.tar.*; do
+  cp -f "$f" "$c/stream/" && cp -f "$f" "$c/engine/"
+done
 # A list seed is a format-picking byte, then the list (0xff: detect the format).
 i=0
 find "$fx/lists" "$fx/example/lists" -type f -size -256k ! -name '*.db' ! -name '*.md' | sort |

@@ -41,6 +41,34 @@ xz -c c.txt > "$out/c.txt.xz"
 bzip2 -c c.txt > "$out/c.txt.bz2"
 gzip -n -c c.txt > "$out/c.txt.gz"
 zstd -q -c c.txt > "$out/c.txt.zst"
+# Single compressed streams, decompressed by vigie: a gzip that keeps its name (FNAME c.txt in
+# a file named otherwise), two gzip members one after the other, tars in xz and bzip2, and
+# streams whose checks fail: a gzip CRC-32 flipped, a zstd content checksum flipped, an xz
+# stream cut short, a bzip2 block CRC flipped.
+gzip -c c.txt > "$out/renamed.gz"
+{ gzip -n -c a.txt; gzip -n -c c.txt; } > "$out/two.gz"
+tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime='2024-01-02 03:04:05' \
+    -cf - a.txt c.txt | xz -c > "$out/ac.tar.xz"
+tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime='2024-01-02 03:04:05' \
+    -cf - a.txt c.txt | bzip2 -c > "$out/ac.tar.bz2"
+zstd -q --check -c c.txt > "$work/c.zst"
+xz -c c.txt > "$work/c.xz"
+bzip2 -c c.txt > "$work/c.bz2"
+python3 - "$out" "$work" <<'PY'
+import sys
+out, work = sys.argv[1], sys.argv[2]
+g = bytearray(open(out + "/c.txt.gz", "rb").read())
+g[-8] ^= 1  # the trailer's CRC-32
+open(out + "/badcrc.gz", "wb").write(g)
+z = bytearray(open(work + "/c.zst", "rb").read())
+z[-1] ^= 1  # the frame's content checksum
+open(out + "/badsum.zst", "wb").write(z)
+x = open(work + "/c.xz", "rb").read()
+open(out + "/cut.xz", "wb").write(x[: len(x) // 2])
+b = bytearray(open(work + "/c.bz2", "rb").read())
+b[14] ^= 1  # the first block's CRC
+open(out + "/badcrc.bz2", "wb").write(b)
+PY
 # RAR is non-free: signature and a main header block written by hand.
 printf 'Rar!\032\007\000\317\220\163\000\000\015\000\000\000\000\000\000\000' > "$out/v4.rar"
 printf 'Rar!\032\007\001\000\063\222\265\345\012\001\005\006\000\005\001\001\200\200\000' > "$out/v5.rar"
@@ -49,6 +77,26 @@ cp "$out/deflated.zip" inner.zip && cp "$out/c.txt.gz" inner.gz && cp "$out/arch
 touch -d '2024-01-02 03:04:05' inner.zip inner.gz inner.7z
 tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime='2024-01-02 03:04:05' \
     -cf "$out/nested.tar" a.txt inner.zip inner.gz inner.7z
+# Nesting: a zip holding a .tar.gz (a.txt and the photo) and an xz stream.
+tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime='2024-01-02 03:04:05' \
+    -cf - a.txt dir/photo.jpg | gzip -n > inner.tar.gz
+xz -c c.txt > inner.xz
+touch -d '2024-01-02 03:04:05' inner.tar.gz inner.xz
+zip -q -X -9 "$out/outer.zip" inner.tar.gz inner.xz
+# A recursive bomb in 42.zip's shape, by zip itself: 64 MiB of zeros zipped, 16 copies of that
+# zipped, 16 of that, 16 of that: 16 KiB expanding to 256 GiB.
+mkdir bomb && (
+    cd bomb
+    head -c $((64 << 20)) /dev/zero > zeros && touch -d '2024-01-02 03:04:05' zeros
+    zip -q -X -9 l1.zip zeros && rm zeros
+    for level in 2 3 4; do
+        prev=$((level - 1))
+        for i in $(seq 1 16); do cp "l$prev.zip" "l$prev-$i.zip"; done
+        touch -d '2024-01-02 03:04:05' l$prev-*.zip
+        zip -q -X -9 "l$level.zip" l$prev-*.zip && rm l$prev-*.zip "l$prev.zip"
+    done
+    mv l4.zip "$out/bomb42.zip"
+)
 # Tampered zips: a CRC changed in both headers (the data no longer verifies), and a local
 # header that names another member than its central entry.
 python3 - "$out" <<'PY'
@@ -104,5 +152,22 @@ for m in a.txt c.txt; do
     printf 'encrypted.zip\t%s\t%s\t%s\n' "$m" \
         "$(unzip -P secret -p "$out/encrypted.zip" "$m" | md5sum | cut -d' ' -f1)" \
         "$(unzip -P secret -p "$out/encrypted.zip" "$m" | sha256sum | cut -d' ' -f1)"
+done >> "$out/EXPECTED.tsv"
+# Nested members, as unzip, tar and xz extract them.
+for m in a.txt dir/photo.jpg; do
+    printf 'outer.zip\tinner.tar.gz/%s\t%s\t%s\n' "$m" \
+        "$(unzip -p "$out/outer.zip" inner.tar.gz | tar -xzOf - "$m" | md5sum | cut -d' ' -f1)" \
+        "$(unzip -p "$out/outer.zip" inner.tar.gz | tar -xzOf - "$m" | sha256sum | cut -d' ' -f1)"
+done >> "$out/EXPECTED.tsv"
+printf 'outer.zip\tinner.xz/inner\t%s\t%s\n' \
+    "$(unzip -p "$out/outer.zip" inner.xz | xz -dc | md5sum | cut -d' ' -f1)" \
+    "$(unzip -p "$out/outer.zip" inner.xz | xz -dc | sha256sum | cut -d' ' -f1)" >> "$out/EXPECTED.tsv"
+# Single streams: their content as each tool decompresses it.
+for f in c.txt.gz:gzip c.txt.xz:xz c.txt.bz2:bzip2 c.txt.zst:zstd renamed.gz:gzip two.gz:gzip; do
+    file=${f%%:*} tool=${f#*:}
+    case "$file" in renamed.gz) m=c.txt ;; *) m=${file%.*} ;; esac
+    printf '%s\t%s\t%s\t%s\n' "$file" "$m" \
+        "$($tool -dc "$out/$file" | md5sum | cut -d' ' -f1)" \
+        "$($tool -dc "$out/$file" | sha256sum | cut -d' ' -f1)"
 done >> "$out/EXPECTED.tsv"
 ls -l "$out"

@@ -39,7 +39,7 @@ use crate::perceptual::pdq::{MATCH_THRESHOLD, MIN_QUALITY};
 use crate::perceptual::PerceptualConfig;
 use crate::pipeline::{self, PipelineConfig};
 use crate::read::MmapPolicy;
-use crate::source::{FileFilter, OpenOptions, Shard, WalkOptions};
+use crate::source::{FileFilter, Limits, OpenOptions, Shard, WalkOptions};
 use crate::video::{VideoConfig, VideoLimits};
 
 /// Where a scan reports its progress: called from the worker threads, so each call must be
@@ -135,6 +135,7 @@ pub struct EngineBuilder {
     threads: usize,
     mmap: bool,
     archives: bool,
+    archive_limits: Limits,
     follow: bool,
     filter: FileFilter,
     verify_index: bool,
@@ -165,6 +166,7 @@ impl Default for EngineBuilder {
             threads: 0,
             mmap: true,
             archives: true,
+            archive_limits: Limits::default(),
             follow: false,
             filter: FileFilter::default(),
             verify_index: true,
@@ -331,11 +333,20 @@ impl EngineBuilder {
         self
     }
 
-    /// Read the members of tar archives, found by content (the default), and report the
-    /// containers vigie cannot open (7z, RAR, xz, ...) as failed `unsupported` items with their
-    /// own digests; false hashes every file as one item and flags nothing.
+    /// Open archives and compressed streams, found by content (the default): the members of
+    /// tars, zips and compressed tars, the content of single compressed streams, and the
+    /// containers met as members, in turn; report the containers vigie cannot open (7z, RAR)
+    /// as failed `unsupported` items with their own digests. False hashes every file as one
+    /// item and flags nothing.
     pub fn archives(mut self, on: bool) -> Self {
         self.archives = on;
+        self
+    }
+
+    /// Bounds on what opening containers may cost (nesting, expanded bytes, members,
+    /// expansion ratio): see [`Limits`]. What is over a bound is a failed `limit` item.
+    pub fn archive_limits(mut self, limits: Limits) -> Self {
+        self.archive_limits = limits;
         self
     }
 
@@ -472,6 +483,7 @@ impl EngineBuilder {
                         MmapPolicy::Never
                     },
                     archives: self.archives,
+                    limits: self.archive_limits,
                 },
                 algos,
                 perceptual,

@@ -462,6 +462,7 @@ mod tests {
         Location {
             path: p.into(),
             member: m.map(|m| m.as_bytes().to_vec()),
+            chain: Vec::new(),
             offset: off,
             size: 1,
         }

@@ -37,7 +37,7 @@ use vigie::model::Input;
 use vigie::perceptual::decode::{DecodeLimits, Pixels};
 use vigie::perceptual::letterbox::Unletterbox;
 use vigie::report::{HashFormat, ScanFormat};
-use vigie::source::Shard;
+use vigie::source::{Limits, Shard};
 use vigie::video::VideoLimits;
 
 /// Find known content in large dumps: hash every item of files, directory trees and tar
@@ -174,11 +174,32 @@ struct InputArgs {
     /// Never memory-map inputs; read() them.
     #[arg(long)]
     no_mmap: bool,
-    /// Treat every file as one item: tar archives are not opened, and containers vigie cannot
-    /// open (zip, 7z, RAR, xz, bzip2, a gzip or zstd stream holding no tar) are not reported
-    /// as failed `unsupported` items either.
+    /// Treat every file as one item: archives (tar, zip, compressed tars) and compressed
+    /// streams are not opened, and containers vigie cannot open (7z, RAR) are not reported as
+    /// failed `unsupported` items either.
     #[arg(long)]
     no_archives: bool,
+    /// Containers opened inside containers, like clamscan's --max-recursion: an input is at
+    /// depth 0, the members of an archive at 1.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
+    max_depth: u32,
+    /// Bytes one member or compressed stream may expand to when decoded (like clamscan's
+    /// --max-filesize); a larger one is a failed `limit` item.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_expanded)]
+    max_expanded: u64,
+    /// Bytes the decoded members of one input may total (like clamscan's --max-scansize);
+    /// past it the rest is a failed `limit` item.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_scan)]
+    max_scan: u64,
+    /// Members one archive may hold (like clamscan's --max-files); past it the rest is one
+    /// failed `limit` item.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_members)]
+    max_members: u64,
+    /// Most bytes a packed member may expand to per byte of its packed data, and a zip's
+    /// members together per byte of the zip (deflate cannot pass 1032).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_ratio,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_ratio: u64,
     /// Take only part I of N (0-based) of the inputs, for array jobs: each path given and
     /// each line of --files-from is one unit, unit k going to part k % N; a directory given
     /// as a path is shared out by its entries. `--shard N` alone takes I from the
@@ -1236,8 +1257,20 @@ fn engine_options(input: &InputArgs) -> Result<EngineBuilder> {
         .threads(input.threads.unwrap_or(0))
         .mmap(!input.no_mmap)
         .archives(!input.no_archives)
+        .archive_limits(archive_limits(input))
         .follow_links(input.follow)
         .filter(filter))
+}
+
+/// The bounds on opening containers, from the `--max-*` flags.
+fn archive_limits(input: &InputArgs) -> Limits {
+    let mut l = Limits::default();
+    l.max_depth = input.max_depth;
+    l.max_expanded = input.max_expanded;
+    l.max_scan = input.max_scan;
+    l.max_members = input.max_members;
+    l.max_ratio = input.max_ratio;
+    l
 }
 
 /// The image options: perceptual hashes asked for, decoding limits, orientation.

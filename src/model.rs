@@ -79,10 +79,15 @@ impl fmt::Debug for SharedBytes {
 pub struct Location {
     /// The file on disk (as given or as walked; raw bytes on Unix, never re-encoded).
     pub path: PathBuf,
-    /// The member path inside an archive, raw bytes as the archive stores them.
+    /// The member path inside an archive, raw bytes as the archive stores them; inside
+    /// nested containers, the whole chain joined by `/` (`a.zip/inner.tar.gz/x.jpg`).
     pub member: Option<Vec<u8>>,
+    /// Inside nested containers, the chain of member names, outermost first (the last is the
+    /// item's own); empty otherwise.
+    pub chain: Vec<Vec<u8>>,
     /// Byte offset of the item's data in the file (in the decompressed stream for a
-    /// compressed archive); 0 for a plain file.
+    /// compressed archive; in its innermost container's bytes when nested); 0 for a plain
+    /// file.
     pub offset: u64,
     /// Size in bytes.
     pub size: u64,
@@ -94,6 +99,7 @@ impl Location {
         Location {
             path,
             member: None,
+            chain: Vec::new(),
             offset: 0,
             size,
         }
@@ -131,8 +137,8 @@ pub enum FailKind {
     /// A compressed stream could not be decoded.
     Decompress,
     /// The item is of a kind vigie does not read (e.g. a sparse tar member), or a container
-    /// it does not open (7z, RAR, xz, a zip member compressed with bzip2, ...): its content
-    /// was not read.
+    /// it does not open (7z, RAR, a zip member compressed with bzip2, ...): its content was
+    /// not read.
     Unsupported,
     /// An archive member is encrypted: its content was not read.
     Encrypted,

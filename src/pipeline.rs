@@ -10,6 +10,7 @@
 //! tar members are processed in bounded batches, and mapped pages are released once hashed.
 
 use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -22,11 +23,15 @@ use crate::matcher::{Matcher, IMAGE_BATCH};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::{hash_image, Drift, ImageError, ImageHashes, PerceptualConfig, FAST_DRIFT};
 use crate::read::{Data, FileStream};
+use crate::source::archive::{
+    over_budget, ArchiveError, Body, Budget, Expansion, Fault, Format, InPlace, Member, MemberKind,
+    MemberStream, Metered, Packed,
+};
 use crate::source::open::{
     classify, classify_reader, read_full, unopened_failure, Compression, HEAD_LEN, SNIFF_LEN,
 };
-use crate::source::tar::{EntryKind, TarError, TarMember, TarSlice, TarStream};
-use crate::source::zip::{Method, ZipMember};
+use crate::source::stream::single_decoder;
+use crate::source::zip::Method;
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
 use crate::video::{hash_video, VideoConfig};
 
@@ -68,9 +73,127 @@ struct Ctx<'a> {
     out: Sender<Event>,
     quit: &'a AtomicBool,
     ctl: &'a ScanControl<'a>,
+    /// Where the items are: an input's own, or inside nested containers.
+    nest: Nest,
 }
 
-impl Ctx<'_> {
+/// Where a context's items are: in an input (depth 0), or inside containers met as members
+/// and opened in turn.
+#[derive(Clone, Default)]
+struct Nest {
+    /// Member names of the containers enclosing the items, outermost first.
+    chain: Vec<Vec<u8>>,
+    /// Containers enclosing the items below the input: 0 for an input's own members.
+    depth: u32,
+    /// What decoding may still expand to under the outermost nested container.
+    budget: Option<std::sync::Arc<Budget>>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The same context, sending its results to `out` instead, in nest `nest`.
+    fn with(&self, out: Sender<Event>, nest: Nest) -> Ctx<'a> {
+        Ctx {
+            cfg: self.cfg,
+            matcher: self.matcher,
+            progress: self.progress,
+            out,
+            quit: self.quit,
+            ctl: self.ctl,
+            nest,
+        }
+    }
+
+    /// Where an item of the archive at `path` is: `name` (or the archive itself when `None`),
+    /// prefixed by the chain of containers enclosing it.
+    fn loc(&self, path: &std::path::Path, name: Option<&[u8]>, offset: u64, size: u64) -> Location {
+        let mut full = self.nest.chain.clone();
+        full.extend(name.map(<[u8]>::to_vec));
+        let member = (!full.is_empty()).then(|| full.join(&b'/'));
+        Location {
+            path: path.to_path_buf(),
+            member,
+            chain: if full.len() >= 2 { full } else { Vec::new() },
+            offset,
+            size,
+        }
+    }
+
+    /// Where an archive error is: the member at fault, or the archive itself at the damaged
+    /// range.
+    fn error_loc(&self, path: &std::path::Path, e: &ArchiveError) -> Location {
+        self.loc(path, e.member.as_deref(), e.offset, e.skipped)
+    }
+
+    /// Where a member is: its name, the offset of its data in the archive (its packed data
+    /// for a packed member) and its size.
+    fn member_loc(&self, path: &std::path::Path, m: &Member) -> Location {
+        self.loc(path, Some(&m.name), m.offset, m.size)
+    }
+
+    /// Whether an item in memory whose bytes are `b` is a container to open in turn (`Some(Ok)`,
+    /// see [`Ctx::open_nested`]), one nested too deep (`Some(Err)`: a failed `limit`), or no
+    /// container vigie opens (`None`).
+    fn opens(&self, b: &[u8]) -> Option<Result<(), Failure>> {
+        if !self.cfg.open.archives {
+            return None;
+        }
+        let what = crate::source::open::openable(b)?;
+        let max = self.cfg.open.limits.max_depth;
+        if self.nest.depth >= max {
+            let why = format!("{what}: not opened, nested deeper than --max-depth {max}");
+            return Some(Err(Failure::new(FailKind::Limit, why)));
+        }
+        Some(Ok(()))
+    }
+
+    /// Opens a member held in memory that is itself a container (a tar, a zip, a compressed
+    /// tar or stream: [`Ctx::opens`]), after its own record: its members are items whose
+    /// location is the chain of members (`a.zip/inner.tar.gz/x.jpg`). Decoding under it is
+    /// charged to one [`Budget`] per outermost nested container.
+    fn open_nested(&self, loc: &Location, data: &Data) {
+        let Some(member) = &loc.member else { return };
+        if !matches!(self.opens(data.bytes()), Some(Ok(()))) || data.faulted() || self.stopped() {
+            return;
+        }
+        let chain = if loc.chain.is_empty() {
+            vec![member.clone()]
+        } else {
+            loc.chain.clone()
+        };
+        let limits = &self.cfg.open.limits;
+        let budget = self.nest.budget.clone().unwrap_or_else(|| {
+            let by_ratio = (data.len() as u64).saturating_mul(limits.max_ratio);
+            std::sync::Arc::new(Budget::new(by_ratio.min(limits.max_scan)))
+        });
+        // The member's file name names the content of a compressed stream without one.
+        let last = chain
+            .last()
+            .and_then(|c| c.rsplit(|&b| b == b'/').next())
+            .unwrap_or_default()
+            .to_vec();
+        let name = std::path::Path::new(std::ffi::OsStr::from_bytes(&last));
+        let child = self.with(
+            self.out.clone(),
+            Nest {
+                chain,
+                depth: self.nest.depth + 1,
+                budget: Some(budget.clone()),
+            },
+        );
+        let path = loc.path.clone();
+        match crate::source::open::classify_metered(data.clone(), name, Some(budget)) {
+            Container::Archive(format, d) => archive_in_place(&child, path, format, &d),
+            Container::ArchiveStream(c, stream) => archive_streamed(&child, path, c, stream),
+            Container::Compressed {
+                compression,
+                name,
+                raw,
+                data,
+            } => compressed_stream(&child, path, compression, name, raw, data),
+            _ => {}
+        }
+    }
+
     fn send(&self, ev: Event) {
         if self.out.send(ev).is_err() {
             self.quit.store(true, Ordering::Relaxed);
@@ -88,9 +211,9 @@ impl Ctx<'_> {
         self.ctl.skip.is_some_and(|s| s.item_done(loc))
     }
 
-    /// Whether an earlier run delivered tar member `m` of `path`.
-    fn member_delivered(&self, path: &std::path::Path, m: &TarMember) -> bool {
-        self.ctl.skip.is_some() && self.delivered(&member_loc(path, m))
+    /// Whether an earlier run delivered member `m` of the archive at `path`.
+    fn member_delivered(&self, path: &std::path::Path, m: &Member) -> bool {
+        self.ctl.skip.is_some() && self.delivered(&self.member_loc(path, m))
     }
 
     /// Tells the consumer that every item of the input at `path` was delivered, when the
@@ -130,7 +253,11 @@ impl Ctx<'_> {
         // item (its own digests stand, and were matched), failed because its content was not
         // read.
         if let (Ok(_), Some(b), None) = (&outcome, bytes, &image_error) {
-            image_error = self.unopened(b);
+            image_error = match self.opens(b) {
+                Some(Ok(())) => None, // opened after its record (`open_nested`)
+                Some(Err(too_deep)) => Some(too_deep),
+                None => self.unopened(b),
+            };
         }
         if let (Ok(_), Some(b), false, None) = (&outcome, bytes, known, &image_error) {
             match hash_image(b, &self.cfg.perceptual).map(|r| self.verified(b, r)) {
@@ -250,6 +377,7 @@ impl Ctx<'_> {
             let done = |((loc, d), digests): (&(Location, Data), Digests)| {
                 self.progress.bytes_read(d.len() as u64);
                 self.finish(loc.clone(), checked(loc, d, digests), Some(d.bytes()));
+                self.open_nested(loc, d);
             };
             // Decoding and hashing an image or a video costs far more than its exact digests:
             // the items of a group are then spread over the pool, one task each (an idle core
@@ -310,8 +438,213 @@ impl Ctx<'_> {
             None => h.finish(),
         };
         let outcome = checked(&loc, data, digests);
-        self.finish(loc, outcome, Some(bytes));
+        self.finish(loc.clone(), outcome, Some(bytes));
+        self.open_nested(&loc, data);
     }
+}
+
+/// A compressed file's own bytes as its decoder reads them, hashed on the way for the file's
+/// own record; shared so that what the decoder leaves (trailing bytes) is read and hashed too.
+#[derive(Clone)]
+struct Tee(std::sync::Arc<std::sync::Mutex<TeeState>>);
+
+struct TeeState {
+    raw: Box<dyn Read + Send>,
+    hasher: MultiHasher,
+    len: u64,
+}
+
+impl Tee {
+    fn new(raw: Box<dyn Read + Send>, algos: AlgoSet) -> Tee {
+        Tee(std::sync::Arc::new(std::sync::Mutex::new(TeeState {
+            raw,
+            hasher: MultiHasher::new(algos),
+            len: 0,
+        })))
+    }
+
+    /// Reads the rest of the raw bytes, then gives their digests and length.
+    fn finish(self) -> io::Result<(Digests, u64)> {
+        io::copy(&mut self.clone(), &mut io::sink())?;
+        let state = std::sync::Arc::into_inner(self.0)
+            .ok_or_else(|| io::Error::other("the compressed file is still being read"))?;
+        let state = state
+            .into_inner()
+            .map_err(|_| io::Error::other("a reader panicked"))?;
+        Ok((state.hasher.finish(), state.len))
+    }
+}
+
+impl Read for Tee {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut s = self
+            .0
+            .lock()
+            .map_err(|_| io::Error::other("a reader panicked"))?;
+        let n = s.raw.read(buf)?;
+        s.hasher.update(&buf[..n]);
+        s.len += n as u64;
+        Ok(n)
+    }
+}
+
+/// The content of a single compressed stream (see [`crate::source::stream`]).
+enum Inner {
+    /// Whole, verified, for the pool to hash (and decode, when it is an image or a video).
+    Buffered(Vec<u8>),
+    /// Large: hashed as it was decoded, verified; with why it was not decoded when it was to
+    /// be, or why it is itself a container vigie did not open.
+    Hashed(Digests, Option<Failure>, u64),
+}
+
+/// A compressed file holding no tar (`.gz`, `.zst`, `.xz`, `.bz2`): its content is one item,
+/// a member of the file named `name`, decoded (bounded by `--max-expanded` and `--max-scan`)
+/// and reported only once the stream's checks verified it (a mismatch, a cut, or a limit
+/// reached make it a failed item, never a digest); then the file's own record, its digests
+/// taken from the same read ([`Tee`]).
+fn compressed_stream(
+    ctx: &Ctx<'_>,
+    path: PathBuf,
+    compression: Compression,
+    name: Vec<u8>,
+    raw: Box<dyn Read + Send>,
+    data: Option<Data>,
+) {
+    let tee = Tee::new(raw, ctx.cfg.algos);
+    let inner_loc = |size| ctx.loc(&path, Some(&name), 0, size);
+    let inner = match single_decoder(compression, tee.clone()) {
+        Ok(dec) => {
+            let dec: Box<dyn Read + Send> = match &ctx.nest.budget {
+                Some(b) => Box::new(Metered::new(dec, b.clone())),
+                None => dec,
+            };
+            read_inner(ctx, dec, compression)
+        }
+        Err(e) => Err((0, Failure::new(FailKind::Decompress, e.to_string()))),
+    };
+    if ctx.stopped() {
+        return; // left undelivered: the run is incomplete
+    }
+    match inner {
+        Ok(Inner::Buffered(buf)) => {
+            let loc = inner_loc(buf.len() as u64);
+            if !ctx.delivered(&loc) {
+                ctx.hash_items(vec![(loc, Data::from_vec(buf))]);
+            }
+        }
+        Ok(Inner::Hashed(digests, failure, len)) => {
+            ctx.finish_with(inner_loc(len), Ok(digests), None, failure)
+        }
+        Err((len, f)) => ctx.fail(inner_loc(len), f),
+    }
+    // Nested, the compressed file is a member whose own record was given already.
+    if ctx.stopped() || ctx.nest.depth > 0 {
+        return;
+    }
+    let outer = tee.finish();
+    let len = outer.as_ref().map_or(0, |(_, n)| *n);
+    let loc = Location::file(path.clone(), len);
+    let outcome = match (outer, data.as_ref().and_then(Data::changed)) {
+        (Err(e), _) => Err(Failure::new(FailKind::Read, e.to_string())),
+        (Ok(_), Some(why)) => {
+            let why = format!("{why}: the digests of its content may be wrong");
+            Err(Failure::new(FailKind::Read, why))
+        }
+        (Ok((digests, _)), None) => Ok(digests),
+    };
+    ctx.finish_with(loc, outcome, None, None);
+}
+
+/// Reads a single stream's content from `dec`: buffered whole when small (up to
+/// [`STREAM_BUFFER_LIMIT`], or up to its decoding bound when it is an image or a video to
+/// decode), else hashed as it streams. At most the limits' bound plus one byte is decoded;
+/// more is a failed `limit` item. `Err` carries the bytes decoded and the failure.
+fn read_inner(
+    ctx: &Ctx<'_>,
+    dec: Box<dyn Read + Send + '_>,
+    compression: Compression,
+) -> Result<Inner, (u64, Failure)> {
+    let limits = &ctx.cfg.open.limits;
+    let bound = limits.max_expanded.min(limits.max_scan);
+    let what = compression.name();
+    let failed = |len: u64, e: io::Error| {
+        if over_budget(e.kind()) {
+            return (
+                len,
+                Failure::new(FailKind::Limit, format!("{what} stream: {e}")),
+            );
+        }
+        let kind = if crate::read::changed_while_read(&e) {
+            FailKind::Read
+        } else {
+            FailKind::Decompress
+        };
+        let why = format!(
+            "{what} stream: {e}: its content is corrupt or cut short, so no digest of it is \
+             reported"
+        );
+        (len, Failure::new(kind, why))
+    };
+    let flag = if bound == limits.max_expanded {
+        "--max-expanded"
+    } else {
+        "--max-scan"
+    };
+    let over = |len: u64| {
+        let why = format!(
+            "{what} stream expands to more than {bound} bytes ({flag}): the rest was not read"
+        );
+        (len, Failure::new(FailKind::Limit, why))
+    };
+    let mut r = dec.take(bound.saturating_add(1));
+    let mut head = vec![0u8; HEAD_LEN];
+    let n = read_full(&mut r, &mut head).map_err(|e| failed(0, e))?;
+    head.truncate(n);
+    let decode = ctx.to_decode(&head);
+    let cap = decode
+        .as_ref()
+        .map_or(STREAM_BUFFER_LIMIT, |d| d.max.max(STREAM_BUFFER_LIMIT))
+        .min(bound);
+    let sniff = head[..n.min(SNIFF_LEN)].to_vec();
+    let mut not_decoded = None;
+    let mut h = MultiHasher::new(ctx.cfg.algos);
+    let mut total = match read_whole(ctx, &mut r, head, cap.saturating_add(1)) {
+        Err(e) => return Err(failed(0, e)),
+        Ok(Ok(buf)) if buf.len() as u64 <= cap => return Ok(Inner::Buffered(buf)),
+        Ok(Ok(buf)) | Ok(Err(buf)) => {
+            h.update(&buf);
+            ctx.progress.bytes_read(buf.len() as u64);
+            buf.len() as u64
+        }
+    };
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        if ctx.stopped() {
+            return Err((total, Failure::new(FailKind::Read, "stopped")));
+        }
+        match read_full(&mut r, &mut chunk).map_err(|e| failed(total, e))? {
+            0 => break,
+            n => {
+                h.update(&chunk[..n]);
+                total += n as u64;
+                ctx.progress.bytes_read(n as u64);
+            }
+        }
+    }
+    if total > bound {
+        return Err(over(total));
+    }
+    if let Some(d) = decode {
+        let what = format!("the {total} bytes of a {what} stream");
+        not_decoded = d
+            .refusal(total, &what)
+            .or_else(|| Some(d.unallocated(&what)));
+    }
+    Ok(Inner::Hashed(
+        h.finish(),
+        not_decoded.or_else(|| ctx.unopened(&sniff)),
+        total,
+    ))
 }
 
 /// Bytes read per step from a file streamed with read(); two such buffers alternate, one
@@ -491,7 +824,7 @@ fn stream_hash(ctx: &Ctx<'_>, file: &mut FileStream) -> io::Result<Digests> {
 
 /// The digests of a whole file read from a map, unless the file changed while it was read
 /// (then its digests are of neither version: a failed `read` item). Archive members are
-/// checked once for their whole archive, by [`tar_in_place`], except for a truncation: a
+/// checked once for their whole archive, by [`archive_in_place`], except for a truncation: a
 /// member hashed after a read past the archive's new end (zeros, see `read/guard.rs`) fails.
 fn checked(loc: &Location, data: &Data, digests: Digests) -> Result<Digests, Failure> {
     match loc.member {
@@ -551,6 +884,7 @@ pub(crate) fn run(
                 out: ev_tx,
                 quit,
                 ctl,
+                nest: Nest::default(),
             };
             pool.install(|| {
                 // Whatever the walker has already queued is taken in one go (up to GROUP
@@ -683,7 +1017,10 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
                     }
                 }
             }
-            Found::Bytes { name, data } if ctx.cfg.open.archives => (name, classify(data)),
+            Found::Bytes { name, data } if ctx.cfg.open.archives => {
+                let c = classify(data, &name);
+                (name, c)
+            }
             Found::Bytes { name, data } => (name, Container::Blob(data)),
             Found::Failed(loc, fail) => {
                 ctx.fail(loc, fail);
@@ -702,24 +1039,25 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
                 }
                 blob_inputs.push(path);
             }
-            Container::Tar(data) => {
-                tar_in_place(ctx, path.clone(), &data);
-                ctx.input_done(path);
-            }
-            Container::Zip(data) => {
-                zip_in_place(ctx, path.clone(), &data);
+            Container::Archive(format, data) => {
+                archive_in_place(ctx, path.clone(), format, &data);
                 ctx.input_done(path);
             }
             Container::Reader(reader, head) => {
                 stream_reader(ctx, path.clone(), reader, &head);
                 ctx.input_done(path);
             }
-            Container::CompressedTar(c, reader) => {
-                tar_streamed(ctx, path.clone(), Some(c), reader);
+            Container::Compressed {
+                compression,
+                name,
+                raw,
+                data,
+            } => {
+                compressed_stream(ctx, path.clone(), compression, name, raw, data);
                 ctx.input_done(path);
             }
-            Container::TarStream(reader) => {
-                tar_streamed(ctx, path.clone(), None, reader);
+            Container::ArchiveStream(c, stream) => {
+                archive_streamed(ctx, path.clone(), c, stream);
                 ctx.input_done(path);
             }
             Container::Stream(file, head) => {
@@ -734,46 +1072,22 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
     }
 }
 
-/// Where a tar error is: the member at fault, or the archive itself at the damaged range.
-fn tar_error_loc(path: &std::path::Path, e: &TarError) -> Location {
-    Location {
-        path: path.to_path_buf(),
-        member: e.member.clone(),
-        offset: e.offset,
-        size: e.skipped,
-    }
-}
-
-fn member_loc(path: &std::path::Path, m: &TarMember) -> Location {
-    Location {
-        path: path.to_path_buf(),
-        member: Some(m.name.clone()),
-        offset: m.data_offset,
-        size: m.size,
-    }
-}
-
-/// Decides what to do with a non-regular member; returns true when it was handled.
-fn non_regular(ctx: &Ctx<'_>, path: &std::path::Path, m: &TarMember) -> bool {
-    match m.kind {
-        EntryKind::Regular => false,
-        EntryKind::Directory => true,
-        EntryKind::Symlink | EntryKind::Hardlink => {
+/// Decides what to do with a member that is not a file; returns true when it was handled.
+fn non_regular(ctx: &Ctx<'_>, path: &std::path::Path, m: &Member) -> bool {
+    match &m.kind {
+        MemberKind::File => false,
+        MemberKind::Directory => true,
+        MemberKind::Link => {
             ctx.send(Event::Skipped("link"));
             true
         }
-        EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo => {
+        MemberKind::Special => {
             ctx.send(Event::Skipped("special"));
             true
         }
-        EntryKind::Other(t) => {
-            let what = if t == b'S' {
-                "GNU sparse member".to_string()
-            } else {
-                format!("tar entry type {:?}", t as char)
-            };
+        MemberKind::Unsupported(what) => {
             ctx.fail(
-                member_loc(path, m),
+                ctx.member_loc(path, m),
                 Failure::new(FailKind::Unsupported, format!("{what} is not supported")),
             );
             true
@@ -781,14 +1095,36 @@ fn non_regular(ctx: &Ctx<'_>, path: &std::path::Path, m: &TarMember) -> bool {
     }
 }
 
-/// Members of a mapped tar, hashed in place in parallel batches.
-fn tar_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
-    // The header walk runs here while earlier batches are hashed by the pool; at most
-    // `max_inflight` batches wait, so memory stays bounded however many members there are.
+/// Members of an archive held in memory (a tar, a zip), hashed in parallel batches: the
+/// headers (a zip's central directory, checked against each local header) are walked here
+/// while earlier batches are hashed by the pool; at most `2 × threads + 2` batches wait, so
+/// memory stays bounded however many members there are. Members in place are hashed from the
+/// map; packed ones are decoded by their batch's task (buffered up to
+/// [`STREAM_BUFFER_LIMIT`], else hashed as they stream), their CRC-32 verified before their
+/// digests are reported. A member is admitted against the [`Limits`](crate::source::Limits)
+/// first ([`Expansion::admit`]): an encrypted one, one packed with a method vigie does not
+/// decode, or one whose declared size is over the bounds is a failed item, decided before
+/// anything is decoded or allocated.
+///
+/// Then the archive's own record ([`Format::is_item`]: a zip's digests), or, for a tar, a
+/// failed `read` item when it changed while its members were read.
+fn archive_in_place(ctx: &Ctx<'_>, path: PathBuf, format: Format, data: &Data) {
+    let members = match InPlace::open(format, data.bytes()) {
+        Ok(m) => m,
+        Err(e) => {
+            let loc = ctx.loc(&path, None, 0, data.len() as u64);
+            ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
+            return;
+        }
+    };
     let max_inflight = 2 * rayon::current_num_threads() + 2;
     let inflight = AtomicUsize::new(0);
-    let path = &path;
-    let inflight = &inflight;
+    let mut expansion = Expansion::new(
+        ctx.cfg.open.limits,
+        Some(data.len() as u64),
+        ctx.nest.budget.clone(),
+    );
+    let (path, inflight) = (&path, &inflight);
     rayon::in_place_scope(|scope| {
         let mut batch = Batch::default();
         let spawn = |batch: Batch| {
@@ -802,237 +1138,139 @@ fn tar_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
             }
             inflight.fetch_add(1, Ordering::AcqRel);
             scope.spawn(move |_| {
-                hash_batch(ctx, path, data, &batch);
+                hash_batch(ctx, path, data, format, &batch);
                 inflight.fetch_sub(1, Ordering::AcqRel);
             });
         };
-        for m in TarSlice::new(data.bytes()) {
+        for m in members {
             if ctx.stopped() {
                 return;
             }
-            match m {
-                Ok(m) => {
-                    let end = m.data_offset.saturating_add(m.size);
-                    batch.end = usize::try_from(end).unwrap_or(usize::MAX);
-                    if non_regular(ctx, path, &m) || ctx.member_delivered(path, &m) {
-                        continue;
-                    }
-                    batch.bytes += m.size;
-                    batch.members.push(m);
-                    if batch.members.len() >= BATCH_MEMBERS || batch.bytes >= BATCH_BYTES {
-                        let next = Batch {
-                            start: batch.end,
-                            ..Batch::default()
-                        };
-                        spawn(std::mem::replace(&mut batch, next));
-                    }
-                }
+            let m = match m {
+                Ok(m) => m,
                 // Damage skipped (the walk goes on) or the error that ends the walk: a failed
                 // item either way, covering the bytes that were not read.
                 Err(e) => {
-                    let resumes = e.resumes();
-                    if !resumes {
+                    if !e.resumes {
                         spawn(std::mem::take(&mut batch));
                     }
                     ctx.fail(
-                        tar_error_loc(path, &e),
+                        ctx.error_loc(path, &e),
                         Failure::new(FailKind::Archive, e.to_string()),
                     );
-                    if !resumes {
-                        return;
+                    if !e.resumes {
+                        break;
                     }
+                    continue;
                 }
+            };
+            if let Some(f) = expansion.count() {
+                spawn(std::mem::take(&mut batch));
+                ctx.fail(ctx.member_loc(path, &m), f);
+                break;
+            }
+            let end = m.offset.saturating_add(m.stored_len());
+            batch.end = usize::try_from(end).unwrap_or(usize::MAX);
+            if non_regular(ctx, path, &m) {
+                continue;
+            }
+            if ctx.member_delivered(path, &m) {
+                continue;
+            }
+            if let Err(f) = expansion.admit(&m) {
+                ctx.fail(ctx.member_loc(path, &m), f);
+                continue;
+            }
+            batch.bytes += m.stored_len();
+            batch.members.push(m);
+            if batch.members.len() >= BATCH_MEMBERS || batch.bytes >= BATCH_BYTES {
+                let next = Batch {
+                    start: batch.end,
+                    ..Batch::default()
+                };
+                spawn(std::mem::replace(&mut batch, next));
             }
         }
         spawn(batch);
     });
-    // Every member was read: were they read from the archive as it was when opened?
-    if let Some(why) = data.changed() {
+    if ctx.nest.depth > 0 {
+        // Nested: the container is a member whose own record was given already, read from
+        // its parent's bytes, which its parent checks.
+    } else if format.is_item() {
+        if !ctx.stopped() {
+            container_itself(ctx, path.clone(), data);
+        }
+    } else if let Some(why) = data.changed() {
+        // Every member was read: were they read from the archive as it was when opened?
         let loc = Location::file(path.clone(), data.len() as u64);
         let why = format!("{why}: the digests of its members may be wrong");
         ctx.fail(loc, Failure::new(FailKind::Read, why));
     }
 }
 
-/// Consecutive members of a mapped tar, hashed as one task.
+/// Consecutive members of an archive in memory, hashed as one task.
 #[derive(Default)]
 struct Batch {
-    members: Vec<TarMember>,
-    /// Bytes of member data.
+    members: Vec<Member>,
+    /// Bytes of member data in the archive.
     bytes: u64,
-    /// The archive range the batch covers, headers included.
+    /// The archive range the batch covers, headers included (for a format whose members are
+    /// in order, [`Format::in_order`]).
     start: usize,
     end: usize,
 }
 
-/// Hashes a batch of mapped members in parallel, then releases the pages of its whole range
-/// (member data and the headers between them) so the resident set stays flat.
-fn hash_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, batch: &Batch) {
+/// Reads a batch of members (in place: a window of the map; packed: decoded here and
+/// verified) and hashes them; for a format whose members are in order, the pages of the
+/// batch's whole range (member data and the headers between them) are read ahead first and
+/// released after, so the resident set stays flat.
+fn hash_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, format: Format, batch: &Batch) {
     // From the page holding the previous batch's last byte: a page shared by two batches is
     // released by the later one (the earlier, if still reading it, just faults it back).
     let start = batch.start / 4096 * 4096;
     let end = batch.end.min(data.len());
     // A batch holding one huge member is not populated whole: hash_data faults it in and
     // releases it step by step.
-    if end.saturating_sub(start) <= 4 * BATCH_BYTES as usize {
+    let in_order = format.in_order();
+    if in_order && end.saturating_sub(start) <= 4 * BATCH_BYTES as usize {
         data.populate(start..end);
     }
     let mut items = Vec::with_capacity(batch.members.len());
     for m in &batch.members {
-        let loc = member_loc(path, m);
-        match m.data_range().and_then(|r| data.slice(r)) {
-            Some(slice) => items.push((loc, slice)),
-            None => ctx.fail(
-                loc,
-                Failure::new(FailKind::Archive, "member data lies outside the archive"),
-            ),
+        if ctx.stopped() {
+            return;
+        }
+        let loc = ctx.member_loc(path, m);
+        let Some(raw) = m.stored_range().and_then(|r| data.slice(r)) else {
+            let why = "member data lies outside the archive";
+            ctx.fail(loc, Failure::new(FailKind::Archive, why));
+            continue;
+        };
+        let Body::Packed(p) = &m.body else {
+            items.push((loc, raw));
+            continue;
+        };
+        match packed_member(ctx, m, p, raw) {
+            Ok(Unpacked::Item(d)) => items.push((loc, d)),
+            Ok(Unpacked::Hashed(digests, head)) => {
+                let (unopened, outcome) = (ctx.unopened(&head), checked(&loc, data, digests));
+                ctx.finish_with(loc, outcome, None, unopened)
+            }
+            Err(_) if ctx.stopped() => return,
+            Err(f) => ctx.fail(loc, f),
         }
     }
     ctx.hash_items(items);
-    data.release(start..end);
-}
-
-/// A zip member's uncompressed bytes may be at most this many times its compressed ones
-/// (deflate cannot exceed 1032:1), and an archive's members together at most this many times
-/// the archive's size (more means members share their data: an overlapping-member bomb).
-const ZIP_MAX_RATIO: u64 = 1100;
-/// A member this small passes the ratio check whatever its compressed size (a few bytes of
-/// deflate may stand for a kilobyte).
-const ZIP_SLACK: u64 = 1 << 10;
-
-/// Members of a mapped zip: the central directory read here (checked against each local
-/// header, see [`crate::source::zip`]), members hashed in parallel batches as for a tar.
-/// Stored members are hashed in place from the map; deflated ones are inflated by the batch's
-/// task (buffered up to [`STREAM_BUFFER_LIMIT`], else hashed as they stream). Every member's
-/// CRC-32 is verified before its digests are reported; a member whose declared size is over
-/// [`ZIP_MAX_RATIO`] times its compressed size, or past the archive's total bound, is a failed
-/// `limit` item, decided before anything is decoded or allocated.
-fn zip_in_place(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
-    let dir = match crate::source::zip::find(data.bytes()) {
-        Ok(d) => d,
-        Err(e) => {
-            let loc = Location::file(path.clone(), data.len() as u64);
-            ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
-            return;
-        }
-    };
-    let max_inflight = 2 * rayon::current_num_threads() + 2;
-    let inflight = AtomicUsize::new(0);
-    // Honest members expand to at most ZIP_MAX_RATIO times their own compressed bytes, which
-    // do not overlap: together, to at most that many times the archive (plus each member's
-    // small-member slack, which the archive's headers more than pay for).
-    let budget = (data.len() as u64).saturating_mul(ZIP_MAX_RATIO);
-    let mut expanded = 0u64;
-    let (path, inflight) = (&path, &inflight);
-    rayon::in_place_scope(|scope| {
-        let spawn = |batch: Vec<ZipMember>| {
-            if batch.is_empty() {
-                return;
-            }
-            while inflight.load(Ordering::Acquire) >= max_inflight {
-                if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                    std::thread::yield_now();
-                }
-            }
-            inflight.fetch_add(1, Ordering::AcqRel);
-            scope.spawn(move |_| {
-                zip_batch(ctx, path, data, &batch);
-                inflight.fetch_sub(1, Ordering::AcqRel);
-            });
-        };
-        let (mut batch, mut batch_bytes) = (Vec::new(), 0u64);
-        for m in dir.entries() {
-            if ctx.stopped() {
-                return;
-            }
-            let m = match m {
-                Ok(m) => m,
-                Err(e) => {
-                    let loc = Location {
-                        path: path.clone(),
-                        member: e.member.clone(),
-                        offset: e.offset,
-                        size: 0,
-                    };
-                    ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
-                    continue;
-                }
-            };
-            if m.is_dir() {
-                continue;
-            }
-            let loc = zip_loc(path, &m);
-            if ctx.delivered(&loc) {
-                continue;
-            }
-            let name = String::from_utf8_lossy(&m.name).into_owned();
-            if m.encrypted {
-                let why = format!("zip member {name:?} is encrypted: its content was not read");
-                ctx.fail(loc, Failure::new(FailKind::Encrypted, why));
-                continue;
-            }
-            let bound = m
-                .compressed_size
-                .saturating_mul(ZIP_MAX_RATIO)
-                .max(ZIP_SLACK);
-            expanded = expanded.saturating_add(m.size.saturating_sub(ZIP_SLACK));
-            if m.size > bound || expanded > budget {
-                let why = if m.size > bound {
-                    format!(
-                        "zip member {name:?} declares {} bytes from {} compressed: over the \
-                         {ZIP_MAX_RATIO}:1 expansion limit, not decompressed",
-                        m.size, m.compressed_size
-                    )
-                } else {
-                    format!(
-                        "zip member {name:?}: the archive's members expand to more than \
-                         {ZIP_MAX_RATIO} times its {} bytes (members sharing their data?), \
-                         not decompressed",
-                        data.len()
-                    )
-                };
-                ctx.fail(loc, Failure::new(FailKind::Limit, why));
-                continue;
-            }
-            match m.method {
-                Method::Stored if m.size != m.compressed_size => {
-                    let why = format!(
-                        "zip member {name:?} is stored but declares {} bytes in {} bytes of data",
-                        m.size, m.compressed_size
-                    );
-                    ctx.fail(loc, Failure::new(FailKind::Archive, why));
-                    continue;
-                }
-                Method::Stored | Method::Deflated => {}
-                other => {
-                    let why = format!(
-                        "zip member {name:?} is compressed with {}: not decompressed, its \
-                         content was not read",
-                        other.name()
-                    );
-                    ctx.fail(loc, Failure::new(FailKind::Unsupported, why));
-                    continue;
-                }
-            }
-            batch_bytes += m.compressed_size;
-            batch.push(m);
-            if batch.len() >= BATCH_MEMBERS || batch_bytes >= BATCH_BYTES {
-                spawn(std::mem::take(&mut batch));
-                batch_bytes = 0;
-            }
-        }
-        spawn(batch);
-    });
-    if !ctx.stopped() {
-        zip_itself(ctx, path.clone(), data);
+    if in_order {
+        data.release(start..end);
     }
 }
 
-/// The zip's own record, after its members': its digests, so that a list of whole files (an
-/// APK, a DOCX, a known archive) still matches it. Hashed in steps, releasing mapped pages
+/// The container's own record, after its members': its digests, so that a list of whole files
+/// (an APK, a DOCX, a known archive) still matches it. Hashed in steps, releasing mapped pages
 /// behind; when the file changed while it was read, it fails (`read`), which also says its
 /// members' digests may be wrong.
-fn zip_itself(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
+fn container_itself(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
     let loc = Location::file(path, data.len() as u64);
     if ctx.delivered(&loc) {
         return;
@@ -1060,46 +1298,8 @@ fn zip_itself(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
     ctx.finish_with(loc, outcome, None, None);
 }
 
-/// Where a zip member is: its name, the offset of its data in the file (compressed data for
-/// a deflated member) and its uncompressed size.
-fn zip_loc(path: &std::path::Path, m: &ZipMember) -> Location {
-    Location {
-        path: path.to_path_buf(),
-        member: Some(m.name.clone()),
-        offset: m.data_offset,
-        size: m.size,
-    }
-}
-
-/// Reads a batch of zip members (stored: a window of the map; deflated: inflated here),
-/// verifies each one's size and CRC-32, and hashes those that verify.
-fn zip_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, batch: &[ZipMember]) {
-    let mut items = Vec::new();
-    for m in batch {
-        if ctx.stopped() {
-            return;
-        }
-        let loc = zip_loc(path, m);
-        let Some(raw) = m.data_range().and_then(|r| data.slice(r)) else {
-            let why = "member data lies outside the archive";
-            ctx.fail(loc, Failure::new(FailKind::Archive, why));
-            continue;
-        };
-        match zip_member(ctx, m, raw) {
-            Ok(ZipRead::Item(d)) => items.push((loc, d)),
-            Ok(ZipRead::Hashed(digests, head)) => {
-                let (unopened, outcome) = (ctx.unopened(&head), checked(&loc, data, digests));
-                ctx.finish_with(loc, outcome, None, unopened)
-            }
-            Err(_) if ctx.stopped() => return,
-            Err(f) => ctx.fail(loc, f),
-        }
-    }
-    ctx.hash_items(items);
-}
-
-/// A zip member read and verified.
-enum ZipRead {
+/// A packed member read and verified.
+enum Unpacked {
     /// Its bytes (in place for a stored member), for the pool to hash.
     Item(Data),
     /// Large and deflated: hashed as it was inflated; its first bytes (up to [`SNIFF_LEN`]).
@@ -1108,13 +1308,13 @@ enum ZipRead {
 
 /// Verifies a stored member's CRC-32, or inflates a deflated one (at most its declared size
 /// plus one byte is ever decoded) and verifies its size and CRC-32.
-fn zip_member(ctx: &Ctx<'_>, m: &ZipMember, raw: Data) -> Result<ZipRead, Failure> {
-    let name = String::from_utf8_lossy(&m.name);
+fn packed_member(ctx: &Ctx<'_>, m: &Member, p: &Packed, raw: Data) -> Result<Unpacked, Failure> {
+    let name = m.display_name();
     let crc_fail = |got: u32| {
         let why = format!(
             "zip member {name:?}: CRC-32 {got:08x} of its bytes, {:08x} in the archive: its \
              bytes are corrupt, so no digest of them is reported",
-            m.crc32
+            p.crc32
         );
         Failure::new(FailKind::Decompress, why)
     };
@@ -1123,10 +1323,10 @@ fn zip_member(ctx: &Ctx<'_>, m: &ZipMember, raw: Data) -> Result<ZipRead, Failur
         c.update(b);
         c.sum()
     };
-    if m.method == Method::Stored {
+    if p.method == Method::Stored {
         let got = crc_of(raw.bytes());
-        return if got == m.crc32 {
-            Ok(ZipRead::Item(raw))
+        return if got == p.crc32 {
+            Ok(Unpacked::Item(raw))
         } else {
             Err(crc_fail(got))
         };
@@ -1153,10 +1353,10 @@ fn zip_member(ctx: &Ctx<'_>, m: &ZipMember, raw: Data) -> Result<ZipRead, Failur
             return Err(size_fail(buf.len() as u64));
         }
         let got = crc_of(&buf);
-        if got != m.crc32 {
+        if got != p.crc32 {
             return Err(crc_fail(got));
         }
-        return Ok(ZipRead::Item(Data::from_vec(buf)));
+        return Ok(Unpacked::Item(Data::from_vec(buf)));
     }
     let mut h = MultiHasher::new(ctx.cfg.algos);
     let mut crc = flate2::Crc::new();
@@ -1183,10 +1383,10 @@ fn zip_member(ctx: &Ctx<'_>, m: &ZipMember, raw: Data) -> Result<ZipRead, Failur
     if total != m.size {
         return Err(size_fail(total));
     }
-    if crc.sum() != m.crc32 {
+    if crc.sum() != p.crc32 {
         return Err(crc_fail(crc.sum()));
     }
-    Ok(ZipRead::Hashed(h.finish(), head))
+    Ok(Unpacked::Hashed(h.finish(), head))
 }
 
 /// A member read out of a decoder.
@@ -1209,7 +1409,7 @@ enum Streamed {
 /// for meanwhile is an [`io::ErrorKind::Interrupted`] error.
 fn read_member(
     ctx: &Ctx<'_>,
-    stream: &mut TarStream<Box<dyn Read + Send>>,
+    stream: &mut MemberStream,
     size: u64,
     keep: bool,
     source: &str,
@@ -1315,53 +1515,55 @@ fn read_whole(
 /// A large uncompressed tar read with read() (`--no-mmap`; `compression` is `None`) is walked
 /// the same way, read to its end so that a file that changed while it was read is seen (see
 /// [`crate::read::FileStream`]); its failures are `read` failures.
-fn tar_streamed(
+fn archive_streamed(
     ctx: &Ctx<'_>,
     path: PathBuf,
     compression: Option<Compression>,
-    reader: Box<dyn Read + Send>,
+    mut stream: MemberStream,
 ) {
     let kind = stream_fail_kind(compression);
     let (tx, held) = crossbeam_channel::unbounded();
-    let holding = Ctx {
-        cfg: ctx.cfg,
-        matcher: ctx.matcher,
-        progress: ctx.progress,
-        out: tx,
-        quit: ctx.quit,
-        ctl: ctx.ctl,
-    };
-    let mut stream = TarStream::new(reader);
+    let holding = ctx.with(tx, ctx.nest.clone());
     let read = stream_members(&holding, &path, compression, &mut stream);
     drop(holding);
     if ctx.stopped() {
         // What was read is not verified and the rest is not read: nothing is delivered.
         return;
     }
+    let corrupt = |why: String| {
+        let msg = match compression {
+            Some(_) => {
+                format!("{why}: the archive is corrupt, so this member's bytes are not verified")
+            }
+            None => format!("{why}: this member's bytes are not verified"),
+        };
+        Failure::new(kind, msg)
+    };
     let unverified = match read {
-        StreamEnd::Failed(why) => Some(why),
+        StreamEnd::Failed(why) => Some(corrupt(why)),
+        StreamEnd::Limit(why) => Some(Failure::new(
+            FailKind::Limit,
+            format!(
+                "{why}: the rest of the stream was not read, so this member's bytes are not \
+                 verified"
+            ),
+        )),
         StreamEnd::Verified => None,
         StreamEnd::Clean => {
             let why = verify_to_end(stream.into_inner(), compression).err();
             // The damage is an item of its own too: a corrupt stream holding no member
             // (nothing held to fail) must not pass as an empty, clean archive.
             if let Some(why) = &why {
-                let loc = Location::file(path.clone(), 0);
+                let loc = ctx.loc(&path, None, 0, 0);
                 ctx.fail(loc, Failure::new(kind, why.clone()));
             }
-            why
+            why.map(corrupt)
         }
     };
     for ev in held.try_iter() {
         match (ev, &unverified) {
-            (Event::Item(mut r), Some(why)) if r.outcome.is_ok() => {
-                let msg = match compression {
-                    Some(_) => format!(
-                        "{why}: the archive is corrupt, so this member's bytes are not verified"
-                    ),
-                    None => format!("{why}: this member's bytes are not verified"),
-                };
-                r.outcome = Err(Failure::new(kind, msg));
+            (Event::Item(mut r), Some(failure)) if r.outcome.is_ok() => {
+                r.outcome = Err(failure.clone());
                 ctx.send(Event::Item(r));
             }
             (ev, _) => ctx.send(ev),
@@ -1381,9 +1583,8 @@ fn verify_to_end(
     match io::copy(&mut reader, &mut io::sink()) {
         Ok(_) => Ok(()),
         Err(e) if crate::read::changed_while_read(&e) => Err(e.to_string()),
-        Err(e) => {
-            trailing_error(e.kind(), &e.to_string()).map_err(|why| format!("{name} stream {why}"))
-        }
+        Err(e) => trailing_error(compression, e.kind(), &e.to_string())
+            .map_err(|why| format!("{name} stream {why}")),
     }
 }
 
@@ -1403,9 +1604,17 @@ fn stream_fail_kind(compression: Option<Compression>) -> FailKind {
 
 /// How an error decoding the stream after the tar's end-of-archive marker is taken: a stream
 /// cut short or failing its checksum is corrupt (`Err`, why); anything else (a next gzip
-/// member or zstd frame that is not one) is garbage after a complete, verified stream.
-fn trailing_error(kind: io::ErrorKind, msg: &str) -> Result<(), String> {
-    if kind == io::ErrorKind::UnexpectedEof {
+/// member or zstd frame that is not one) is garbage after a complete, verified stream. An xz
+/// or bzip2 decoder's errors do not say which they are (a failed check is "lzma data error"):
+/// every one is taken as corruption.
+fn trailing_error(
+    compression: Option<Compression>,
+    kind: io::ErrorKind,
+    msg: &str,
+) -> Result<(), String> {
+    if matches!(compression, Some(Compression::Xz | Compression::Bzip2)) {
+        Err(format!("failed: {msg}"))
+    } else if kind == io::ErrorKind::UnexpectedEof {
         Err(format!("ends early, before its checksum: {msg}"))
     } else if msg.contains("checksum") {
         Err(format!("checksum mismatch: {msg}"))
@@ -1423,6 +1632,8 @@ enum StreamEnd {
     Verified,
     /// The stream failed to decode: why (reported as a failed item already).
     Failed(String),
+    /// A limit stopped the reading before the end: why (reported as a failed item already).
+    Limit(String),
 }
 
 /// Reads the members of a compressed tar: small ones are buffered and hashed by the pool in
@@ -1431,14 +1642,15 @@ fn stream_members(
     ctx: &Ctx<'_>,
     path: &std::path::Path,
     compression: Option<Compression>,
-    stream: &mut TarStream<Box<dyn Read + Send>>,
+    stream: &mut MemberStream,
 ) -> StreamEnd {
-    let mut batch: Vec<(TarMember, Vec<u8>)> = Vec::new();
+    let mut batch: Vec<(Member, Vec<u8>)> = Vec::new();
     let mut batch_bytes = 0u64;
-    let flush = |batch: &mut Vec<(TarMember, Vec<u8>)>| {
+    let mut expansion = Expansion::new(ctx.cfg.open.limits, None, ctx.nest.budget.clone());
+    let flush = |batch: &mut Vec<(Member, Vec<u8>)>| {
         let items = batch
             .drain(..)
-            .map(|(m, bytes)| (member_loc(path, &m), Data::from_vec(bytes)))
+            .map(|(m, bytes)| (ctx.member_loc(path, &m), Data::from_vec(bytes)))
             .collect();
         ctx.hash_items(items);
     };
@@ -1450,50 +1662,85 @@ fn stream_members(
             Ok(Some(m)) => m,
             Ok(None) => break,
             // Damage skipped: a failed item, and the members after it are read.
-            Err(e) if e.resumes() => {
+            Err(e) if e.resumes => {
                 ctx.fail(
-                    tar_error_loc(path, &e),
+                    ctx.error_loc(path, &e),
                     Failure::new(FailKind::Archive, e.to_string()),
                 );
                 continue;
             }
             Err(e) => {
                 flush(&mut batch);
-                let loc = tar_error_loc(path, &e);
-                // The parser words the decoder's own errors as "read error: ...".
-                let io = e.reason.starts_with("read error");
+                let loc = ctx.error_loc(path, &e);
+                let io = match e.fault {
+                    Fault::Io(kind) => Some(kind),
+                    Fault::Malformed => None,
+                };
                 // Reading on after the end marker (for concatenated archives), the decoder
                 // may meet what follows its stream: judged as `verify_to_end` judges it.
                 // (A plain file read with read() has no stream after its tar: an error there
                 // is the file's, e.g. one that changed while it was read.)
-                if io && compression.is_some() && stream.after_end_marker() {
-                    let kind = stream.read_error_kind().unwrap_or(io::ErrorKind::Other);
-                    if trailing_error(kind, &e.reason).is_ok() {
+                if io.is_some_and(over_budget) {
+                    let why = format!("{} stream {e}", stream_name(compression));
+                    ctx.fail(loc, Failure::new(FailKind::Limit, why.clone()));
+                    return StreamEnd::Limit(why);
+                }
+                if let (Some(kind), Some(_), true) = (io, compression, stream.after_end()) {
+                    if trailing_error(compression, kind, &e.reason).is_ok() {
                         return StreamEnd::Verified;
                     }
                 }
-                let kind = if io {
+                let kind = if io.is_some() {
                     stream_fail_kind(compression)
                 } else {
                     FailKind::Archive
                 };
-                let msg = if io {
+                let msg = if io.is_some() {
                     format!("{} stream {e}", stream_name(compression))
                 } else {
                     e.to_string()
                 };
                 ctx.fail(loc, Failure::new(kind, msg.clone()));
-                return if io {
+                return if io.is_some() {
                     StreamEnd::Failed(msg)
                 } else {
                     StreamEnd::Clean
                 };
             }
         };
+        if let Some(f) = expansion.count() {
+            flush(&mut batch);
+            let why = f.message.clone();
+            ctx.fail(ctx.member_loc(path, &m), f);
+            return StreamEnd::Limit(why);
+        }
+        let limits = &ctx.cfg.open.limits;
+        if compression.is_some() && stream.position() > limits.max_scan {
+            flush(&mut batch);
+            let why = format!(
+                "{} stream expands to more than {} bytes (--max-scan): the rest was not read",
+                stream_name(compression),
+                limits.max_scan
+            );
+            ctx.fail(
+                ctx.member_loc(path, &m),
+                Failure::new(FailKind::Limit, why.clone()),
+            );
+            return StreamEnd::Limit(why);
+        }
         if non_regular(ctx, path, &m) {
             continue;
         }
-        let keep = !ctx.member_delivered(path, &m);
+        let mut keep = !ctx.member_delivered(path, &m);
+        if keep && compression.is_some() && m.size > limits.max_expanded {
+            let why = format!(
+                "a member of {} bytes: over the limit of {} bytes per item (--max-expanded), \
+                 not read",
+                m.size, limits.max_expanded
+            );
+            ctx.fail(ctx.member_loc(path, &m), Failure::new(FailKind::Limit, why));
+            keep = false;
+        }
         match read_member(ctx, stream, m.size, keep, stream_name(compression)) {
             Ok(Streamed::Buffered(buf)) => {
                 batch_bytes += m.size;
@@ -1507,10 +1754,19 @@ fn stream_members(
             // fails as not decoded when it was to be, or as not opened when it is a container).
             Ok(Streamed::Hashed(digests, not_decoded, head)) => {
                 let failure = not_decoded.or_else(|| ctx.unopened(&head));
-                ctx.finish_with(member_loc(path, &m), Ok(digests), None, failure)
+                ctx.finish_with(ctx.member_loc(path, &m), Ok(digests), None, failure)
             }
             Ok(Streamed::Passed) => {}
             Err(_) if ctx.stopped() => return StreamEnd::Clean,
+            Err(e) if over_budget(e.kind()) => {
+                flush(&mut batch);
+                let why = format!("{} stream: {e}", stream_name(compression));
+                ctx.fail(
+                    ctx.member_loc(path, &m),
+                    Failure::new(FailKind::Limit, why.clone()),
+                );
+                return StreamEnd::Limit(why);
+            }
             Err(e) => {
                 flush(&mut batch);
                 let msg = if crate::read::changed_while_read(&e) {
@@ -1519,7 +1775,7 @@ fn stream_members(
                     format!("{} stream: {e}", stream_name(compression))
                 };
                 let kind = stream_fail_kind(compression);
-                ctx.fail(member_loc(path, &m), Failure::new(kind, msg.clone()));
+                ctx.fail(ctx.member_loc(path, &m), Failure::new(kind, msg.clone()));
                 return StreamEnd::Failed(msg);
             }
         }
@@ -1571,6 +1827,7 @@ mod tests {
             out: tx,
             quit: &quit,
             ctl: &ctl,
+            nest: Nest::default(),
         };
         f(&ctx);
         drop(ctx);
@@ -1688,9 +1945,9 @@ mod tests {
         std::fs::write(&path, tar_bytes(9, 8 << 20)).unwrap();
         let opts = OpenOptions {
             mmap: MmapPolicy::Never,
-            archives: true,
+            ..OpenOptions::default()
         };
-        let Ok(Container::TarStream(r)) = open_file(&path, &opts) else {
+        let Ok(Container::ArchiveStream(None, r)) = open_file(&path, &opts) else {
             panic!("a stream");
         };
         std::fs::OpenOptions::new()
@@ -1699,7 +1956,7 @@ mod tests {
             .unwrap()
             .set_len(20 << 20)
             .unwrap();
-        let got = items_with(md5(), |ctx| tar_streamed(ctx, path.clone(), None, r));
+        let got = items_with(md5(), |ctx| archive_streamed(ctx, path.clone(), None, r));
         assert!(!got.is_empty());
         assert!(
             got.iter().all(|r| r.outcome.is_err()),
@@ -1722,7 +1979,7 @@ mod tests {
         assert!(data.is_mapped());
         let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         f.set_len(2 << 20).unwrap();
-        let got = items(|ctx| tar_in_place(ctx, path.clone(), &data));
+        let got = items(|ctx| archive_in_place(ctx, path.clone(), Format::Tar, &data));
         // The header walk itself reads zeros past the cut (an end of archive): the members it
         // found, read after the fault, fail; none past the cut is a record.
         for r in got.iter().filter(|r| r.loc.member.is_some()) {

@@ -1,9 +1,10 @@
-//! Containers vigie does not open are never reported clean (issue 18): a 7z, a RAR, an xz,
-//! bzip2, gzip or zstd stream holding no tar, or any of these met as a tar member, is a failed
-//! `unsupported` item naming its format, with its own exact digests (an exact hit on the
-//! container still counts). Zip archives are opened: their members are items, and what
-//! cannot be read in them (a method, encryption, a bad CRC, a bomb) is a failed item. Fixtures: `fixtures/containers/` (`scripts/make_container_fixtures.sh`).
-
+//! Containers vigie does not open are never reported clean (issue 18): a 7z, a RAR, or any
+//! container met as a tar member, is a failed `unsupported` item naming its format, with its
+//! own exact digests (an exact hit on the container still counts). Zip archives are opened:
+//! their members are items, and what cannot be read in them (a method, encryption, a bad CRC,
+//! a bomb) is a failed item. A gzip, zstd, xz or bzip2 stream holding no tar is decompressed:
+//! its content is an item, reported only when the stream's checks verified it. Fixtures:
+//! `fixtures/containers/` (`scripts/make_container_fixtures.sh`).
 mod common;
 
 use std::ffi::OsStr;
@@ -42,10 +43,6 @@ fn unopened_containers_are_failed_unsupported_items_with_their_own_digests() {
         ("archive.7z", "7z archive: not opened"),
         ("v4.rar", "RAR archive: not opened"),
         ("v5.rar", "RAR 5 archive: not opened"),
-        ("c.txt.xz", "xz stream: not decompressed"),
-        ("c.txt.bz2", "bzip2 stream: not decompressed"),
-        ("c.txt.gz", "gzip stream: not decompressed"),
-        ("c.txt.zst", "zstd stream: not decompressed"),
     ];
     for (name, why) in cases {
         let path = fixture(name);
@@ -82,33 +79,103 @@ fn recognised_by_content_and_no_archives_opts_out() {
     assert_eq!(status, 0);
 }
 
-/// Containers met as tar members are not opened (nesting is not read yet): each is a failed
-/// `unsupported` member with its own digests; the tar's other members are read as before.
+/// Containers met as members are opened in turn (issue 18 point 3): in `nested.tar`, the
+/// zip's members and the gzip's content are items whose `member` is the chain
+/// (`inner.zip/c.txt`) with a `members` array, their digests those `unzip -p` and `gzip -dc`
+/// give; each container member keeps its own record (its own digests), and the 7z, which
+/// vigie does not open, is a failed `unsupported` member with its own digests.
 #[test]
-fn containers_inside_a_tar_are_failed_unsupported_members() {
+fn containers_inside_a_tar_are_opened_in_turn() {
     let (recs, status, _) = hash(&[fixture("nested.tar").as_os_str()]);
-    let by_member = |m: &str| {
-        recs.iter()
-            .find(|r| r["member"] == m)
-            .unwrap_or_else(|| panic!("{m}: {recs:?}"))
-    };
-    assert!(by_member("a.txt").get("error").is_none());
-    for (m, fmt) in [
-        ("inner.zip", "zip archive"),
-        ("inner.gz", "gzip stream"),
-        ("inner.7z", "7z archive"),
-    ] {
-        let r = by_member(m);
-        assert_eq!(r["error_kind"], "unsupported", "{r}");
-        assert!(r["error"].as_str().unwrap().starts_with(fmt), "{r}");
-        let want = sha256_of(&fixture(match m {
-            "inner.zip" => "deflated.zip",
-            "inner.gz" => "c.txt.gz",
-            _ => "archive.7z",
-        }));
-        assert_eq!(r["sha256"].as_str().unwrap(), want, "{m}");
+    assert!(member(&recs, "a.txt").get("error").is_none());
+    for (m, file) in [("inner.zip", "deflated.zip"), ("inner.gz", "c.txt.gz")] {
+        let r = member(&recs, m);
+        assert!(r.get("error").is_none(), "{r}");
+        assert!(r.get("members").is_none(), "{r}");
+        assert_eq!(
+            r["sha256"].as_str().unwrap(),
+            sha256_of(&fixture(file)),
+            "{m}"
+        );
     }
+    let want = expected();
+    for (_, m, md5, sha) in want.iter().filter(|w| w.0 == "deflated.zip") {
+        let r = member(&recs, &format!("inner.zip/{m}"));
+        assert_eq!(r["md5"].as_str(), Some(md5.as_str()), "{m}");
+        assert_eq!(r["sha256"].as_str(), Some(sha.as_str()), "{m}");
+        assert_eq!(r["members"], serde_json::json!(["inner.zip", m]), "{r}");
+    }
+    let gz = member(&recs, "inner.gz/inner");
+    assert_eq!(gz["md5"], "b569103bf315f7cb66385fda4ec47de9");
+    let seven = member(&recs, "inner.7z");
+    assert_eq!(seven["error_kind"], "unsupported", "{seven}");
+    assert!(seven["error"].as_str().unwrap().starts_with("7z archive"));
+    assert_eq!(
+        seven["sha256"].as_str().unwrap(),
+        sha256_of(&fixture("archive.7z"))
+    );
+    // The tar's items: its 4 members, the zip's 4, the gzip's content.
+    assert_eq!(recs.len(), 9, "{recs:?}");
     assert_eq!(status, 2);
+}
+
+/// Two levels down: a zip holding a `.tar.gz` and an `.xz`; each inner member's digests equal
+/// those of `unzip -p | tar -xzO` / `unzip -p | xz -dc` + coreutils (EXPECTED.tsv), its
+/// `members` the chain. `--max-depth 0` opens no member: each nested container is a failed
+/// `limit` member with its own digests.
+#[test]
+fn a_tar_gz_inside_a_zip_is_read_to_its_members() {
+    let path = fixture("outer.zip");
+    let (recs, status, err) = hash(&[path.as_os_str()]);
+    assert_eq!(status, 0, "{err}");
+    for (_, m, md5, sha) in expected().iter().filter(|w| w.0 == "outer.zip") {
+        let r = member(&recs, m);
+        assert_eq!(r["md5"].as_str(), Some(md5.as_str()), "{m}");
+        assert_eq!(r["sha256"].as_str(), Some(sha.as_str()), "{m}");
+        let chain: Vec<&str> = m.splitn(2, '/').collect();
+        assert_eq!(r["members"], serde_json::json!(chain), "{r}");
+    }
+    // 2 containers, 3 members inside them, the zip itself.
+    assert_eq!(recs.len(), 6, "{recs:?}");
+    let (recs, status, _) = hash(&[os("--max-depth"), os("0"), path.as_os_str()]);
+    assert_eq!(status, 2);
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    for m in ["inner.tar.gz", "inner.xz"] {
+        let r = member(&recs, m);
+        assert_eq!(r["error_kind"], "limit", "{r}");
+        assert!(
+            r["error"].as_str().unwrap().contains("--max-depth 0"),
+            "{r}"
+        );
+        assert!(r.get("sha256").is_some(), "{r}");
+    }
+}
+
+/// A recursive bomb in 42.zip's shape made by zip (16 KiB: zips of zips of zips of 64 MiB of
+/// zeros, 256 GiB in all) stops at the limit: what is past the budget of the outermost nested
+/// container (--max-ratio times its size) is a failed `limit` item, decided from the declared
+/// sizes, so the run is fast and nothing near 64 MiB is ever decoded.
+#[test]
+fn a_recursive_zip_bomb_stops_at_the_limit() {
+    let start = std::time::Instant::now();
+    let (recs, status, _) = hash(&[fixture("bomb42.zip").as_os_str()]);
+    assert_eq!(status, 2);
+    assert!(start.elapsed() < std::time::Duration::from_secs(60));
+    let limits: Vec<_> = recs.iter().filter(|r| r["error_kind"] == "limit").collect();
+    assert!(!limits.is_empty());
+    assert!(limits.iter().all(|r| r["error"]
+        .as_str()
+        .unwrap()
+        .contains("nested containers expand past")));
+    // No record of the zeros: every one is over the budget.
+    assert!(recs
+        .iter()
+        .filter(|r| r["member"].as_str().is_some_and(|m| m.ends_with("/zeros")))
+        .all(|r| r["error_kind"] == "limit"));
+    // Every record is a member chain of the bomb, or the bomb itself.
+    assert!(recs
+        .iter()
+        .all(|r| r.get("error").is_none() || r["error_kind"] == "limit"));
 }
 
 /// An exact hit on an unopened container still counts: the scan reports the match (exit 1);
@@ -129,7 +196,7 @@ fn a_hit_on_the_container_itself_is_a_match_and_the_summary_counts_the_rest() {
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let summary = dir.path().join("summary.json");
-    let xz = fixture("c.txt.xz");
+    let rar = fixture("v4.rar");
     let out = run([
         os("scan"),
         os("-q"),
@@ -138,7 +205,7 @@ fn a_hit_on_the_container_itself_is_a_match_and_the_summary_counts_the_rest() {
         os("--summary"),
         summary.as_os_str(),
         seven.as_os_str(),
-        xz.as_os_str(),
+        rar.as_os_str(),
     ]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let recs = jsonl(&out.stdout);
@@ -398,11 +465,117 @@ fn dash_reads_content_from_stdin() {
     assert_eq!(piped[0]["md5"], "6f5902ac237024bdd0c176cb93063dc4");
     assert_eq!(piped[0]["size"], 12);
     assert_eq!(status, 0);
-    let (piped, status) = hash_stdin(&[], &fs::read(fixture("c.txt.xz")).unwrap());
+    let (piped, status) = hash_stdin(&[], &fs::read(fixture("archive.7z")).unwrap());
     assert_eq!(piped[0]["error_kind"], "unsupported");
     assert_eq!(status, 2);
+    // A compressed stream piped in: its content is member `-` (no name: `gzip -n`), or the
+    // name its gzip header keeps; then the stream's own record.
+    for (file, inner) in [
+        ("c.txt.gz", "-"),
+        ("c.txt.xz", "-"),
+        ("renamed.gz", "c.txt"),
+    ] {
+        let (piped, status) = hash_stdin(&["--algo", "md5"], &fs::read(fixture(file)).unwrap());
+        assert_eq!(status, 0, "{file}");
+        assert_eq!(piped.len(), 2, "{file}: {piped:?}");
+        assert_eq!(piped[0]["member"], inner, "{file}");
+        assert_eq!(
+            piped[0]["md5"], "b569103bf315f7cb66385fda4ec47de9",
+            "{file}"
+        );
+        assert!(piped[1].get("member").is_none());
+        assert_eq!(piped[1]["size"], fs::metadata(fixture(file)).unwrap().len());
+    }
     // Standard input is read once.
     let out = run([os("hash"), os("-"), os("--files-from"), os("-")]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("only once"), "{}", stderr(&out));
+}
+
+/// A single compressed stream holding no tar (`.gz`, `.xz`, `.bz2`, `.zst`; issue 18 point 4)
+/// is decompressed: its content is a member named by the gzip header (FNAME) or by the file
+/// less its extension, with the digests the tool's own `-dc` gives (EXPECTED.tsv), then the
+/// file's own record with its coreutils digests. Several gzip members are one content, as
+/// `gzip -dc` gives it. These were failed `unsupported` items.
+#[test]
+fn single_compressed_streams_are_decompressed_with_the_digests_the_tools_give() {
+    let want = expected();
+    for file in [
+        "c.txt.gz",
+        "c.txt.xz",
+        "c.txt.bz2",
+        "c.txt.zst",
+        "renamed.gz",
+        "two.gz",
+    ] {
+        let path = fixture(file);
+        let (recs, status, err) = hash(&[path.as_os_str()]);
+        assert_eq!(status, 0, "{file}: {err}");
+        assert_eq!(recs.len(), 2, "{file}: {recs:?}");
+        let (_, m, md5, sha) = want.iter().find(|w| w.0 == file).expect(file);
+        let inner = member(&recs, m);
+        assert_eq!(inner["md5"].as_str(), Some(md5.as_str()), "{file}");
+        assert_eq!(inner["sha256"].as_str(), Some(sha.as_str()), "{file}");
+        assert_eq!(inner["offset"], 0);
+        let own = recs.iter().find(|r| r.get("member").is_none()).unwrap();
+        assert_eq!(own["sha256"].as_str().unwrap(), sha256_of(&path), "{file}");
+        assert!(own.get("error").is_none(), "{own}");
+    }
+    // A tar inside xz or bzip2 is walked member by member, as inside gzip or zstd.
+    for file in ["ac.tar.xz", "ac.tar.bz2"] {
+        let (recs, status, err) = hash(&[fixture(file).as_os_str()]);
+        assert_eq!(status, 0, "{file}: {err}");
+        let names: Vec<_> = recs.iter().map(|r| r["member"].clone()).collect();
+        assert_eq!(names, ["a.txt", "c.txt"], "{file}");
+        assert_eq!(
+            member(&recs, "c.txt")["md5"],
+            "b569103bf315f7cb66385fda4ec47de9"
+        );
+    }
+}
+
+/// A stream whose own check fails (gzip CRC-32, zstd content checksum, bzip2 block CRC) or
+/// that is cut short (xz) gives no digest of its content: the inner item fails
+/// (`decompress`), the file keeps its own record, and the run exits 2.
+#[test]
+fn a_compressed_stream_that_does_not_verify_gives_no_digest_of_its_content() {
+    for (file, why) in [
+        ("badcrc.gz", "checksum"),
+        ("badsum.zst", "checksum"),
+        ("cut.xz", "eof"),
+        ("badcrc.bz2", "invalid data"),
+    ] {
+        let path = fixture(file);
+        let (recs, status, err) = hash(&[path.as_os_str()]);
+        assert_eq!(status, 2, "{file}: {err}");
+        assert_eq!(recs.len(), 2, "{file}: {recs:?}");
+        let inner = recs.iter().find(|r| r.get("member").is_some()).unwrap();
+        assert_eq!(inner["error_kind"], "decompress", "{file}: {inner}");
+        assert!(
+            inner.get("md5").is_none() && inner.get("sha256").is_none(),
+            "{inner}"
+        );
+        let msg = inner["error"].as_str().unwrap();
+        assert!(msg.contains(why), "{file}: {msg}");
+        let own = recs.iter().find(|r| r.get("member").is_none()).unwrap();
+        assert_eq!(own["sha256"].as_str().unwrap(), sha256_of(&path), "{file}");
+    }
+}
+
+/// A stream that expands past --max-expanded stops there: a failed `limit` item, no digest,
+/// and the file's own record; --no-archives hashes the file alone.
+#[test]
+fn a_compressed_stream_past_the_limit_is_a_failed_limit_item() {
+    let path = fixture("c.txt.gz");
+    let (recs, status, _) = hash(&[os("--max-expanded"), os("19999"), path.as_os_str()]);
+    assert_eq!(status, 2);
+    let inner = member(&recs, "c.txt");
+    assert_eq!(inner["error_kind"], "limit", "{inner}");
+    assert!(inner["error"].as_str().unwrap().contains("--max-expanded"));
+    assert!(inner.get("sha256").is_none());
+    let (recs, status, _) = hash(&[os("--max-expanded"), os("20000"), path.as_os_str()]);
+    assert_eq!(status, 0);
+    assert_eq!(member(&recs, "c.txt")["size"], 20000);
+    let (recs, status, _) = hash(&[os("--no-archives"), path.as_os_str()]);
+    assert_eq!((recs.len(), status), (1, 0));
 }

@@ -1,6 +1,6 @@
-//! The whole engine on content given in memory: container detection (tar, gzip, zstd),
-//! members, exact digests, images. Every input gives items (failed ones at worst), and the
-//! run always ends.
+//! The whole engine on content given in memory: container detection (tar, zip, gzip, zstd,
+//! xz, bzip2; nested containers), members, exact digests, images. Every input gives items
+//! (failed ones at worst), and the run always ends.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use vigie::engine::Engine;
 use vigie::model::Input;
+use vigie::source::open::Compression;
 use vigie::source::tar::looks_like_tar;
 
 fuzz_target!(|data: &[u8]| {
@@ -30,7 +31,8 @@ fuzz_target!(|data: &[u8]| {
     // only zero blocks after its end marker) has none; junk after the end marker, or damaged
     // headers, are a failed item of their own.
     let tar = looks_like_tar(data);
-    let compressed = data.starts_with(&[0x1f, 0x8b]) || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    // A compressed tar holding no file has none either (any of the four compressions).
+    let compressed = Compression::of(data).is_some();
     assert!(
         !items.is_empty() || tar || compressed,
         "every input is accounted for"

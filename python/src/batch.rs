@@ -341,6 +341,7 @@ mod tests {
             loc: Location {
                 path: PathBuf::from(std::ffi::OsStr::from_bytes(path)),
                 member: member.map(<[u8]>::to_vec),
+                chain: Vec::new(),
                 offset: 1 << 40,
                 size: 3,
             },

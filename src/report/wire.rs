@@ -58,6 +58,10 @@ pub struct WireLocation {
     /// Its exact bytes (base64) when not UTF-8.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member_bytes: Option<String>,
+    /// Inside nested containers, the chain of member names, outermost first (lossy UTF-8;
+    /// `member_bytes` holds the joined bytes when they are not UTF-8); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<String>>,
     /// Byte offset of the data in the file (decompressed stream for compressed archives).
     pub offset: u64,
     /// Size in bytes.
@@ -74,6 +78,12 @@ impl WireLocation {
             path_bytes: p.bytes_b64,
             member_bytes: m.as_ref().and_then(|m| m.bytes_b64.clone()),
             member: m.map(|m| m.text),
+            members: (!loc.chain.is_empty()).then(|| {
+                loc.chain
+                    .iter()
+                    .map(|c| String::from_utf8_lossy(c).into_owned())
+                    .collect()
+            }),
             offset: loc.offset,
             size: loc.size,
         }

@@ -1,17 +1,23 @@
-//! Opening one regular file: is it a plain item, a tar archive, or a compressed tar?
+//! Opening one regular file: is it a plain item, a tar or zip archive, a compressed tar, or a
+//! single compressed stream?
 //!
 //! Archives are recognised by content: a tar by a valid header in its first block (or, when
-//! that header is damaged, in a later block of its first [`RECOGNITION_WINDOW`] bytes), a gzip
-//! or zstd stream by its magic number and then a tar in its first decompressed bytes, by the
-//! same test. A compressed file that does not hold a tar is one item (its own bytes are
-//! hashed), which the pipeline fails as `unsupported` (`unopened`), as it does any other
-//! container vigie does not open: never reported clean with its content unread.
+//! that header is damaged, in a later block of its first [`RECOGNITION_WINDOW`] bytes), a zip
+//! by its end record, a gzip, zstd, xz or bzip2 stream by its magic number and then a tar in
+//! its first decompressed bytes, by the same test. A compressed file that does not hold a tar
+//! is a single stream whose content is an item of its own ([`super::stream`]). Containers
+//! vigie does not open (7z, RAR; and any container it cannot hold in memory when met as a
+//! member) are failed `unsupported` by the pipeline (`unopened`): never reported clean with
+//! their content unread.
 
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::read::{Data, FileStream, MmapPolicy, Opened};
 
+use super::archive::{Budget, Format, Limits, MemberStream, Metered};
+use super::stream::inner_name;
 use super::tar::{is_tar_header, looks_like_tar, BLOCK_LEN, RECOGNITION_WINDOW};
 use crate::model::{FailKind, Failure};
 
@@ -20,8 +26,10 @@ use crate::model::{FailKind, Failure};
 pub struct OpenOptions {
     /// May inputs be memory-mapped?
     pub mmap: MmapPolicy,
-    /// Look inside tar archives (default). When false every file is one item.
+    /// Look inside archives (default). When false every file is one item.
     pub archives: bool,
+    /// Bounds on what opening containers may cost.
+    pub limits: Limits,
 }
 
 impl Default for OpenOptions {
@@ -29,6 +37,7 @@ impl Default for OpenOptions {
         OpenOptions {
             mmap: MmapPolicy::Auto,
             archives: true,
+            limits: Limits::default(),
         }
     }
 }
@@ -40,6 +49,10 @@ pub enum Compression {
     Gzip,
     /// Zstandard (`.tar.zst`).
     Zstd,
+    /// xz (`.tar.xz`, `.txz`), possibly several streams.
+    Xz,
+    /// bzip2 (`.tar.bz2`), possibly several streams.
+    Bzip2,
 }
 
 impl Compression {
@@ -48,6 +61,24 @@ impl Compression {
         match self {
             Compression::Gzip => "gzip",
             Compression::Zstd => "zstd",
+            Compression::Xz => "xz",
+            Compression::Bzip2 => "bzip2",
+        }
+    }
+
+    /// The compression `head` (a stream's first bytes, at least 16 of them when
+    /// it is that long) starts with, by magic bytes (see `unopened` for bzip2's).
+    pub fn of(head: &[u8]) -> Option<Compression> {
+        if head.starts_with(GZIP_MAGIC) {
+            Some(Compression::Gzip)
+        } else if head.starts_with(ZSTD_MAGIC) {
+            Some(Compression::Zstd)
+        } else if head.starts_with(XZ_MAGIC) {
+            Some(Compression::Xz)
+        } else if is_bzip2(head) {
+            Some(Compression::Bzip2)
+        } else {
+            None
         }
     }
 }
@@ -56,15 +87,26 @@ impl Compression {
 pub(crate) enum Container {
     /// One item: the file's bytes.
     Blob(Data),
-    /// A tar archive whose members are read in place.
-    Tar(Data),
-    /// A compressed tar, decoded as a stream.
-    CompressedTar(Compression, Box<dyn Read + Send>),
-    /// A large uncompressed tar read with read() (`--no-mmap`), walked as a stream.
-    TarStream(Box<dyn Read + Send>),
-    /// A zip archive ([`super::zip`]) whose members are read in place (stored) or inflated
-    /// from the map (deflated).
-    Zip(Data),
+    /// An archive in memory whose members are read in place ([`Format::Tar`]), or in place
+    /// and inflated from the map ([`Format::Zip`]).
+    Archive(Format, Data),
+    /// An archive read as a stream: a compressed tar (decoded as it is read), or an
+    /// uncompressed one read with read() (a large file with `--no-mmap`, standard input).
+    ArchiveStream(Option<Compression>, MemberStream),
+    /// A compressed stream that holds no tar: its content is one item, named `name`
+    /// ([`super::stream::inner_name`]), decoded from `raw` (the file's own bytes, also its own
+    /// record's); `data` is the file when it was mapped or read into memory, to tell whether
+    /// it changed while read.
+    Compressed {
+        /// How it is compressed.
+        compression: Compression,
+        /// The inner item's name.
+        name: Vec<u8>,
+        /// The compressed bytes, from their start.
+        raw: Box<dyn Read + Send>,
+        /// The file's bytes in memory, when they are.
+        data: Option<Data>,
+    },
     /// A stream of unknown length (standard input) that holds no tar: hashed as it streams;
     /// `head` holds its first bytes (up to [`SNIFF_LEN`]).
     Reader(Box<dyn Read + Send>, Vec<u8>),
@@ -79,6 +121,7 @@ const _: () = assert!(HEAD_LEN >= 16 && HEAD_LEN <= RECOGNITION_WINDOW);
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+const XZ_MAGIC: &[u8] = b"\xFD7zXZ\x00";
 
 /// Opens `path` (a regular file, or a block device named as an input) and decides what it
 /// holds.
@@ -97,8 +140,8 @@ pub(crate) fn open_file(path: &Path, opts: &OpenOptions) -> Result<Container, Fa
     })?;
     match opened {
         Opened::Data(data) if !opts.archives => Ok(Container::Blob(data)),
-        Opened::Data(data) => Ok(classify(data)),
-        Opened::Stream(file) => classify_stream(file, opts.archives)
+        Opened::Data(data) => Ok(classify(data, path)),
+        Opened::Stream(file) => classify_stream(file, opts.archives, path)
             .map_err(|e| Failure::new(FailKind::Read, e.to_string())),
     }
 }
@@ -106,7 +149,7 @@ pub(crate) fn open_file(path: &Path, opts: &OpenOptions) -> Result<Container, Fa
 /// Decides what a large file read with read() holds, as [`classify`] does from its first
 /// bytes (read, then the file is rewound): a tar or a compressed tar is walked as a stream,
 /// anything else is hashed as it streams.
-fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container> {
+fn classify_stream(mut file: FileStream, archives: bool, path: &Path) -> io::Result<Container> {
     let mut first = vec![0u8; RECOGNITION_WINDOW];
     let n = read_full(&mut file, &mut first)?;
     file.rewind()?;
@@ -115,13 +158,12 @@ fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container
         return Ok(Container::Stream(file, head));
     }
     if looks_like_tar(&first[..n]) {
-        return Ok(Container::TarStream(Box::new(file)));
+        return Ok(Container::ArchiveStream(
+            None,
+            MemberStream::tar(Box::new(file)),
+        ));
     }
-    let compression = if first[..n].starts_with(GZIP_MAGIC) {
-        Compression::Gzip
-    } else if first[..n].starts_with(ZSTD_MAGIC) {
-        Compression::Zstd
-    } else {
+    let Some(compression) = Compression::of(&first[..n]) else {
         return Ok(Container::Stream(file, head));
     };
     let holds_tar = match decoder(compression, &mut file) {
@@ -130,11 +172,16 @@ fn classify_stream(mut file: FileStream, archives: bool) -> io::Result<Container
     };
     file.rewind()?;
     if !holds_tar {
-        return Ok(Container::Stream(file, head));
+        return Ok(Container::Compressed {
+            compression,
+            name: inner_name(compression, &first[..n], path),
+            raw: Box::new(file),
+            data: None,
+        });
     }
-    Ok(Container::CompressedTar(
-        compression,
-        decoder(compression, file)?,
+    Ok(Container::ArchiveStream(
+        Some(compression),
+        MemberStream::tar(decoder(compression, file)?),
     ))
 }
 
@@ -159,23 +206,26 @@ pub(crate) fn classify_reader(
         return Ok(Container::Reader(again(first, r), head));
     }
     if looks_like_tar(&first) {
-        return Ok(Container::TarStream(again(first, r)));
+        return Ok(Container::ArchiveStream(
+            None,
+            MemberStream::tar(again(first, r)),
+        ));
     }
-    let compression = if first.starts_with(GZIP_MAGIC) {
-        Some(Compression::Gzip)
-    } else if first.starts_with(ZSTD_MAGIC) {
-        Some(Compression::Zstd)
-    } else {
-        None
-    };
-    if let Some(c) = compression {
+    if let Some(c) = Compression::of(&first) {
         let holds_tar = match decoder(c, io::Cursor::new(&first[..])) {
             Ok(mut d) => decodes_to_tar(&mut d),
             Err(_) => false,
         };
         if holds_tar {
-            return Ok(Container::CompressedTar(c, decoder(c, again(first, r))?));
+            let d = decoder(c, again(first, r))?;
+            return Ok(Container::ArchiveStream(Some(c), MemberStream::tar(d)));
         }
+        return Ok(Container::Compressed {
+            compression: c,
+            name: inner_name(c, &first, Path::new("-")),
+            raw: again(first, r),
+            data: None,
+        });
     }
     Ok(Container::Reader(again(first, r), head))
 }
@@ -197,19 +247,34 @@ fn decodes_to_tar(r: &mut dyn Read) -> bool {
 }
 
 /// Decides what `data` holds (see the module doc).
-pub(crate) fn classify(data: Data) -> Container {
+pub(crate) fn classify(data: Data, path: &Path) -> Container {
+    classify_metered(data, path, None)
+}
+
+/// What container vigie opens `bytes` are, by the tests of [`classify`] (a zip only when they
+/// start with a zip signature: a nested self-extractor is not looked for), for messages: e.g.
+/// `"zip archive"`; `None` when they are none.
+pub(crate) fn openable(bytes: &[u8]) -> Option<String> {
+    if looks_like_tar(bytes) {
+        return Some("tar archive".into());
+    }
+    if bytes.starts_with(b"PK") && super::zip::is_zip(bytes) {
+        return Some("zip archive".into());
+    }
+    Compression::of(bytes).map(|c| format!("{} stream", c.name()))
+}
+
+/// [`classify`], with a compressed tar's decoder charged to `budget` (a container opened
+/// inside another: see [`super::archive::Budget`]).
+pub(crate) fn classify_metered(data: Data, path: &Path, budget: Option<Arc<Budget>>) -> Container {
     let bytes = data.bytes();
     if looks_like_tar(bytes) {
-        return Container::Tar(data);
+        return Container::Archive(Format::Tar, data);
     }
     if super::zip::is_zip(bytes) {
-        return Container::Zip(data);
+        return Container::Archive(Format::Zip, data);
     }
-    let compression = if bytes.starts_with(GZIP_MAGIC) {
-        Compression::Gzip
-    } else if bytes.starts_with(ZSTD_MAGIC) {
-        Compression::Zstd
-    } else {
+    let Some(compression) = Compression::of(bytes) else {
         return Container::Blob(data);
     };
     // A decoding error means "not a tar".
@@ -218,10 +283,21 @@ pub(crate) fn classify(data: Data) -> Container {
         Err(_) => false,
     };
     if !holds_tar {
-        return Container::Blob(data);
+        return Container::Compressed {
+            compression,
+            name: inner_name(compression, bytes, path),
+            raw: Box::new(reader(data.clone())),
+            data: Some(data),
+        };
     }
     match decoder(compression, reader(data.clone())) {
-        Ok(r) => Container::CompressedTar(compression, r),
+        Ok(r) => {
+            let r: Box<dyn Read + Send> = match budget {
+                Some(b) => Box::new(Metered::new(r, b)),
+                None => r,
+            };
+            Container::ArchiveStream(Some(compression), MemberStream::tar(r))
+        }
         Err(_) => Container::Blob(data),
     }
 }
@@ -241,6 +317,8 @@ fn decoder<'a>(
     Ok(match c {
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(reader)?),
+        Compression::Xz => super::stream::xz_decoder(reader)?,
+        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
     })
 }
 
@@ -253,14 +331,15 @@ pub(crate) const SNIFF_LEN: usize = 16;
 /// Decided by magic bytes, never by name: 7z, RAR 4 and 5, xz, bzip2 (with the magic of its
 /// first block or of an empty stream after the header, so that text starting with `BZh9` is
 /// not taken for one), zip (a local header, or the end record of an empty zip), gzip and
-/// zstd. A file that reaches the hasher with one of these (a gzip or zstd stream holding no
-/// tar, an archive met as a member) was hashed as one item, and its content was not read.
+/// zstd. An item that reaches the hasher with one of these and is not opened (a 7z, a RAR, a
+/// container member too large to hold, `--max-depth` aside) was hashed as one item, and its
+/// content was not read.
 pub(crate) fn unopened(head: &[u8]) -> Option<&'static str> {
     const MAGICS: &[(&[u8], &str)] = &[
         (b"7z\xBC\xAF\x27\x1C", "7z archive"),
         (b"Rar!\x1A\x07\x00", "RAR archive"),
         (b"Rar!\x1A\x07\x01\x00", "RAR 5 archive"),
-        (b"\xFD7zXZ\x00", "xz stream"),
+        (XZ_MAGIC, "xz stream"),
         (b"PK\x03\x04", "zip archive"),
         (b"PK\x05\x06", "zip archive"),
         (b"PK\x07\x08PK\x03\x04", "zip archive"),
@@ -270,12 +349,17 @@ pub(crate) fn unopened(head: &[u8]) -> Option<&'static str> {
     if let Some((_, name)) = MAGICS.iter().find(|(m, _)| head.starts_with(m)) {
         return Some(name);
     }
-    let bzip2 = head.len() >= 10
+    is_bzip2(head).then_some("bzip2 stream")
+}
+
+/// Whether `head` starts a bzip2 stream: its magic and the magic of its first block or of an
+/// empty stream's end (so that text starting with `BZh9` is not taken for one).
+fn is_bzip2(head: &[u8]) -> bool {
+    head.len() >= 10
         && head.starts_with(b"BZh")
         && (b'1'..=b'9').contains(&head[3])
         && (head[4..10] == [0x31, 0x41, 0x59, 0x26, 0x53, 0x59]
-            || head[4..10] == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90]);
-    bzip2.then_some("bzip2 stream")
+            || head[4..10] == [0x17, 0x72, 0x45, 0x38, 0x50, 0x90])
 }
 
 /// The failure of an item whose first bytes say it is a container vigie did not open

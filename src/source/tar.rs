@@ -30,6 +30,8 @@ use std::fmt;
 use std::io::{self, Read};
 use std::ops::Range;
 
+use super::archive::Fault;
+
 /// Size of a tar header and the unit of data padding.
 pub const BLOCK_LEN: usize = 512;
 
@@ -147,6 +149,9 @@ pub struct TarError {
     /// headers, junk, trailing data after the end-of-archive marker): the walk went on after
     /// them, and may yield more members. 0 when this error ended the walk.
     pub skipped: u64,
+    /// Whether the archive is malformed or could not be read (the reader of a [`TarStream`]
+    /// failed: a decoder's error, a file that changed while it was read).
+    pub fault: Fault,
 }
 
 impl TarError {
@@ -156,6 +161,7 @@ impl TarError {
             member,
             reason: reason.into(),
             skipped: 0,
+            fault: Fault::Malformed,
         }
     }
 
@@ -629,6 +635,7 @@ impl Walker {
             member: None,
             reason,
             skipped: len,
+            fault: Fault::Malformed,
         })
     }
 
@@ -1025,6 +1032,18 @@ impl<R: Read> TarStream<R> {
     /// stream (including one whose data read through [`TarStream::data`] failed); every later
     /// call gives `Ok(None)`.
     pub fn next_member(&mut self) -> Result<Option<TarMember>, TarError> {
+        let failed_before = self.input.error_kind.is_some();
+        self.next_member_inner().map_err(|mut e| {
+            // The reader failed during this call: the error is its (a walk ends at its first
+            // read error, so no later error is mistaken for it).
+            if let (false, Some(kind)) = (failed_before, self.input.error_kind) {
+                e.fault = Fault::Io(kind);
+            }
+            e
+        })
+    }
+
+    fn next_member_inner(&mut self) -> Result<Option<TarMember>, TarError> {
         match std::mem::replace(&mut self.state, State::Done) {
             State::Active => {}
             State::Failed(e) => return Err(e),
@@ -1137,8 +1156,10 @@ impl<R: Read> Read for MemberData<'_, R> {
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
             Err(e) => {
-                let te =
+                let mut te =
                     TarError::new(stream.input.pos, Some(cur.pos.name.clone()), read_error(&e));
+                te.fault = Fault::Io(e.kind());
+                stream.input.error_kind = Some(e.kind());
                 stream.current = None;
                 stream.state = State::Failed(te);
                 Err(e)

@@ -13,7 +13,7 @@
 //! A member's local header must agree with its central entry (name, method, flags' encryption
 //! bit, and CRC-32 and sizes unless they follow in a data descriptor): a disagreement is a
 //! [`ZipError`] naming the member, never trusted either way. Decoding and CRC checks are the
-//! pipeline's (`pipeline::zip_in_place`).
+//! pipeline's (`pipeline::archive_in_place`).
 
 use std::fmt;
 
