@@ -38,6 +38,12 @@ impl fmt::Display for Compression {
     }
 }
 
+/// Most memory the xz decoder may take: a stream's header says how large a dictionary it
+/// needs (up to 1.5 GiB), and `xz -9` needs 65 MiB; a list asking for more is refused
+/// instead of making vigie allocate what a hostile header says. (zstd's decoder keeps its own
+/// default limit, a 128 MiB window; gzip's is fixed at 32 KiB.)
+const XZ_MEMLIMIT: u64 = 256 << 20;
+
 /// Bytes read to recognise a compression (the longest magic, xz's).
 const MAGIC_LEN: usize = 6;
 
@@ -74,7 +80,14 @@ pub(super) fn open<'r, R: Read + 'r>(
     let inner: Box<dyn Read + 'r> = match kind {
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(input)?),
-        Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(input)),
+        Compression::Xz => {
+            let stream = liblzma::stream::Stream::new_stream_decoder(
+                XZ_MEMLIMIT,
+                liblzma::stream::CONCATENATED,
+            )
+            .map_err(io::Error::other)?;
+            Box::new(liblzma::read::XzDecoder::new_stream(input, stream))
+        }
     };
     Ok((Box::new(Checked { inner, kind }), Some(kind)))
 }
