@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Helper for benches/images_e2e.sh (needs Pillow + numpy; `pyhash` also needs pdqhash).
 
-  images_corpus.py gen DIR [--count N] [--seed S] [--png-share F]
+  images_corpus.py gen DIR [--count N] [--seed S] [--png-share F] [--large]
       Deterministic photo-like corpus (smooth gradients + mid-frequency texture + shapes +
       sensor noise) of JPEGs (quality 75-95, 4:2:0) and PNGs (share F of the images, default
       0.25; 0 for a photos-only corpus), 320x240 .. 4000x3000.
+      --large: the large-photo corpus of benches/images_large.sh instead: JPEGs only, 1.2 to
+      12 MP (LARGE_SIZES, mean ~4.4 MP), fine detail added (~2 bits per pixel, as camera
+      JPEGs), quality 75-92, 4:2:0, a third progressive (Pillow's progressive=True, i.e.
+      libjpeg's jpeg_simple_progression, Huffman tables optimised).
       Writes the images to DIR/ and the parameters to DIR.manifest.json (outside DIR so
       vigie only sees images); an existing corpus with the same manifest is reused.
 
@@ -35,6 +39,12 @@ SIZES = [
     (320, 240, 8), (640, 480, 20), (800, 600, 15), (1024, 768, 15), (1280, 960, 12),
     (1600, 1200, 12), (2048, 1536, 10), (3000, 2000, 5), (4000, 3000, 3),
 ]
+# --large: camera and phone frames, 1.2 to 12 MP, mean ~4.4 MP.
+LARGE_SIZES = [
+    (1280, 960, 10), (1600, 1200, 15), (1920, 1080, 10), (2048, 1536, 20), (2592, 1944, 15),
+    (3000, 2000, 12), (3264, 2448, 10), (4000, 3000, 8),
+]
+LARGE_PROGRESSIVE_SHARE = 1 / 3
 PNG_SHARE = 0.25          # of the images; PNGs are capped at 2 MP (realistic, and fast to make)
 PNG_MAX_PIXELS = 2_100_000
 
@@ -51,13 +61,14 @@ def _field(rng, np, Image, w, h, cells_w, channels=3, lo=0.0, hi=255.0):
     return out
 
 
-def make_image(i, seed, png_share=PNG_SHARE):
+def make_image(i, seed, png_share=PNG_SHARE, large=False):
     import numpy as np
     from PIL import Image, ImageDraw, ImageFilter
 
     rng = np.random.default_rng([seed, i])
-    weights = np.array([s[2] for s in SIZES], float)
-    w, h, _ = SIZES[rng.choice(len(SIZES), p=weights / weights.sum())]
+    sizes = LARGE_SIZES if large else SIZES
+    weights = np.array([s[2] for s in sizes], float)
+    w, h, _ = sizes[rng.choice(len(sizes), p=weights / weights.sum())]
     if rng.random() < 0.2:
         w, h = h, w                                  # portrait
     is_png = rng.random() < png_share and w * h <= PNG_MAX_PIXELS
@@ -89,29 +100,42 @@ def make_image(i, seed, png_share=PNG_SHARE):
 
     # Shading on the objects + sensor noise.
     arr *= _field(rng, np, Image, w, h, 6, channels=1, lo=0.75, hi=1.15)
+    if large:
+        # Fine detail (foliage, fabric, gravel: features of ~3 px) on top of the blurred
+        # scene, which is otherwise smoother at camera sizes than real photos: about 2 bits
+        # per pixel at quality 85 (0.76 over the corpus without it), as camera JPEGs have.
+        arr += _field(rng, np, Image, w, h, w // 3, lo=-30.0, hi=30.0)
     arr += rng.normal(0.0, float(rng.uniform(2.0, 7.0)), size=arr.shape).astype(np.float32)
     out = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
 
     if is_png:
         return out, "png", {}
+    if large:
+        q = int(rng.integers(75, 93))
+        progressive = bool(rng.random() < LARGE_PROGRESSIVE_SHARE)
+        return out, "jpg", {"quality": q, "subsampling": 2, "progressive": progressive}
     q = int(rng.integers(75, 96))
     return out, "jpg", {"quality": q, "subsampling": 2}   # 2 = 4:2:0
 
 
 def _write_one(args):
-    d, i, seed, png_share = args
-    im, ext, opts = make_image(i, seed, png_share)
+    d, i, seed, png_share, large = args
+    im, ext, opts = make_image(i, seed, png_share, large)
     p = os.path.join(d, f"img_{i:05d}.{ext}")
     im.save(p, **opts)
-    return ext, im.width * im.height, os.path.getsize(p)
+    return ext, im.width * im.height, os.path.getsize(p), bool(opts.get("progressive"))
 
 
-def gen(d, count, seed, png_share=PNG_SHARE):
+def gen(d, count, seed, png_share=PNG_SHARE, large=False):
     import PIL
     manifest_path = d.rstrip("/") + ".manifest.json"
     want = {"gen_version": GEN_VERSION, "count": count, "seed": seed,
             "pillow": PIL.__version__}
-    if png_share != PNG_SHARE:
+    if large:
+        want["preset"] = "large"
+        want["large_version"] = 2
+        png_share = 0.0
+    elif png_share != PNG_SHARE:
         want["png_share"] = png_share
     if os.path.exists(manifest_path):
         with open(manifest_path) as f:
@@ -128,17 +152,20 @@ def gen(d, count, seed, png_share=PNG_SHARE):
     mp = 0.0
     nbytes = 0
     kinds = {"jpg": 0, "png": 0}
+    progressive = 0
     from multiprocessing import Pool
     with Pool(os.cpu_count()) as pool:
-        done = pool.imap_unordered(_write_one, [(d, i, seed, png_share) for i in range(count)])
-        for k, (ext, pixels, size) in enumerate(done):
+        done = pool.imap_unordered(_write_one,
+                                   [(d, i, seed, png_share, large) for i in range(count)])
+        for k, (ext, pixels, size, prog) in enumerate(done):
             mp += pixels / 1e6
             nbytes += size
             kinds[ext] += 1
+            progressive += prog
             if (k + 1) % 50 == 0:
                 print(f"  {k + 1}/{count} ({time.time() - t0:.0f} s)", file=sys.stderr)
     man = dict(want, megapixels=mp, mean_megapixels=mp / count, bytes=nbytes,
-               jpegs=kinds["jpg"], pngs=kinds["png"])
+               jpegs=kinds["jpg"], pngs=kinds["png"], progressive=progressive)
     with open(manifest_path, "w") as f:
         json.dump(man, f, indent=1)
     print(f"corpus: made {d}: {count} images ({kinds['jpg']} JPEG, {kinds['png']} PNG), "
@@ -240,9 +267,12 @@ def pyhash(d, out, mode="full"):
 
 def main(argv):
     if len(argv) >= 2 and argv[0] == "gen":
-        count, seed, png_share = 300, 20240601, PNG_SHARE
+        count, seed, png_share, large = 300, 20240601, PNG_SHARE, False
         rest = argv[2:]
         while rest:
+            if rest[0] == "--large":
+                large = True; rest = rest[1:]
+                continue
             if rest[0] == "--count":
                 count = int(rest[1]); rest = rest[2:]
             elif rest[0] == "--seed":
@@ -251,7 +281,7 @@ def main(argv):
                 png_share = float(rest[1]); rest = rest[2:]
             else:
                 sys.exit(f"images_corpus.py: unknown argument {rest[0]}")
-        gen(argv[1], count, seed, png_share)
+        gen(argv[1], count, seed, png_share, large)
     elif len(argv) >= 3 and argv[0] == "variants":
         every = int(argv[4]) if len(argv) == 5 and argv[3] == "--every" else 4
         variants(argv[1], argv[2], every)

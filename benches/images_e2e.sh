@@ -35,8 +35,9 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "images_e2e.sh: --runs wants a positive integer" >&2; exit 2; }
 
-log() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'images_e2e.sh: FAIL: %s\n' "$*" >&2; exit 1; }
+ME=images_e2e.sh
+# shellcheck source=benches/images_common.sh
+source "$REPO/benches/images_common.sh"
 
 # 2,000 photo-like JPEGs, 320x240 to 4000x3000, mean ~1.6 MP (the issue's corpus); --quick: the
 # first 200 of the same generator (same seed: the same images).
@@ -52,54 +53,9 @@ RESULTS="$BENCH_DIR/images-results$SUFFIX"
 rm -rf "$WORK"; mkdir -p "$WORK"
 
 # ---------------------------------------------------------------------------------------------
-log "build"
-TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
-VIGIE="$TARGET_DIR/release/vigie"
-# mozjpeg-sys compiles libjpeg-turbo's x86 SIMD only if nasm was on PATH when its build script
-# ran; the SIMD entry points (jsimd_*) are then linked into the binary (debug = 1: symbols).
-has_simd() { grep -qa 'jsimd_idct_islow_avx2\|jsimd_idct_islow_sse2\|jsimd_idct_islow_neon' "$1"; }
-if [[ "$BUILD" == 1 ]]; then
-    (cd "$REPO" && cargo build --release --quiet --bin vigie)
-    # Cargo does not rerun that build script when nasm appears later: rebuild it once.
-    if command -v nasm >/dev/null && ! has_simd "$VIGIE"; then
-        echo "nasm is installed but mozjpeg-sys was built without it: rebuilding it" >&2
-        (cd "$REPO" && cargo clean --release --quiet -p mozjpeg-sys && cargo build --release --quiet --bin vigie)
-    fi
-fi
-[[ -x "$VIGIE" ]] || die "no binary at $VIGIE (build it, or set CARGO_TARGET_DIR)"
-if has_simd "$VIGIE"; then SIMD="libjpeg-turbo SIMD"; else SIMD="no SIMD (built without nasm)"; fi
-echo "vigie: $VIGIE ($SIMD); $NPROC cores" >&2
-
-need=()
-command -v hashdeep >/dev/null || need+=(hashdeep)
-[[ -x /usr/bin/time ]] || need+=(time)
-command -v python3 >/dev/null || need+=(python3 python3-venv)
-if [[ ${#need[@]} -gt 0 ]]; then
-    SUDO=
-    if [[ "$(id -u)" != 0 ]]; then
-        command -v sudo >/dev/null || die "missing ${need[*]} and not root (no sudo)"
-        SUDO=sudo
-    fi
-    echo "installing ${need[*]}" >&2
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >&2
-fi
-
-# ---------------------------------------------------------------------------------------------
-log "python venv ($BENCH_DIR/venv)"
-VENV="$BENCH_DIR/venv"
-PY="$VENV/bin/python"
-if ! [[ -x "$PY" ]] || ! "$PY" -c 'import pdqhash, PIL, numpy, imagehash, matplotlib' 2>/dev/null; then
-    [[ -x "$PY" ]] || python3 -m venv "$VENV" || die "python3 -m venv failed (apt-get install python3-venv?)"
-    "$PY" -m pip install -q --upgrade pip >&2
-    "$PY" -m pip install -q pdqhash pillow numpy ImageHash matplotlib >&2
-fi
-PYVERS="$("$PY" - <<'EOF'
-import sys, importlib.metadata as m
-print(f"python {sys.version.split()[0]}, " + ", ".join(f"{p} {m.version(p)}" for p in ("Pillow", "numpy", "pdqhash", "ImageHash")))
-EOF
-)"
-echo "$PYVERS" >&2
+images_build
+images_apt hashdeep
+images_venv
 PEERS="$(hashdeep -V 2>&1 | head -1 | sed 's/^/hashdeep /'); $(sha256sum --version | head -1)"
 
 # ---------------------------------------------------------------------------------------------

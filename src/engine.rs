@@ -49,6 +49,9 @@ pub trait Progress: Sync {
     fn item_done(&self) {}
     /// `n` more bytes were hashed (a large item reports its bytes as it goes).
     fn bytes_read(&self, _n: u64) {}
+    /// An item's verdict, as the caller receives it (after [`Progress::item_done`]; called by
+    /// the jobs of [`crate::jobs`], which see every item).
+    fn item_verdict(&self, _verdict: crate::model::Verdict) {}
 }
 
 /// What a resumed run leaves out: what an earlier run delivered (see

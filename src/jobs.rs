@@ -395,6 +395,7 @@ impl Run {
             engine.scan_with(inputs, &ctl, progress, |ev| {
                 tally.add(&ev);
                 if let Event::Item(r) = &ev {
+                    progress.item_verdict(r.verdict());
                     write(Step::Item(r))?;
                 }
                 if let Some(j) = journal.as_deref_mut() {

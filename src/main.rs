@@ -25,7 +25,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use cli::progress::TermProgress;
+use cli::progress::{ListProgress, TermProgress};
 use cli::signals::Signals;
 use vigie::engine::{Engine, EngineBuilder};
 use vigie::hash::AlgoSet;
@@ -707,7 +707,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             opts.custody = Some(custody(None));
             let invocation = std::env::args().collect::<Vec<_>>().join(" ");
             let quiet = a.output.quiet;
-            let progress = TermProgress::start(!quiet);
+            let progress = TermProgress::start(drawn(&a.output), known_size(&a.input));
             let mut failed = name_failures(&a.output);
             let report = jobs::hash(&engine, opts, a.format, &invocation, &progress, &mut failed);
             progress.finish();
@@ -760,7 +760,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             let (mut opts, part) =
                 run_options(&a.input, &a.output, &a.run, &signals, scan_ext(a.format))?;
             opts.custody = Some(custody(held));
-            let progress = TermProgress::start(!a.output.quiet);
+            let progress = TermProgress::start(drawn(&a.output), known_size(&a.input));
             let mut failed = name_failures(&a.output);
             let report = jobs::scan(&engine, opts, a.format, a.all, &progress, &mut failed);
             progress.finish();
@@ -838,23 +838,40 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             // A list that cannot be read is left out and named, the others are built
             // (unless --strict); the build then exits 2.
             let mut failed: Vec<serde_json::Value> = Vec::new();
-            for spec in &specs {
-                match b.add_list(spec, a.strict) {
-                    Ok(rep) => {
-                        report_list(&rep, a.quiet);
-                        reports.push(rep);
-                    }
+            let mut shown = ListProgress::start(!a.quiet);
+            for (i, spec) in specs.iter().enumerate() {
+                let size = std::fs::metadata(&spec.path).ok().map(|m| m.len());
+                shown.reading(i, specs.len(), &spec.path, size);
+                let rep = match b.add_list(spec, a.strict) {
+                    Ok(rep) => rep,
                     Err(e @ vigie::index::IndexError::List(_)) if !a.strict => {
                         let e = allow_empty_hint(e);
-                        msg!("vigie: {e} (list left out; --strict stops the build here)");
+                        shown.println(|| {
+                            msg!("vigie: {e} (list left out; --strict stops the build here)")
+                        });
                         failed.push(serde_json::json!({
                             "path": spec.path.display().to_string(),
                             "error": e.to_string(),
                         }));
+                        continue;
                     }
                     Err(e) => return Err(allow_empty_hint(e)),
-                }
+                };
+                let secs = shown.elapsed();
+                shown.println(|| {
+                    report_list(&rep, a.quiet);
+                    if let (Some(bytes), false) = (size, a.quiet) {
+                        msg!(
+                            "vigie: list {}: {:.1} MB read in {secs:.2} s ({:.1} MB/s)",
+                            rep.name,
+                            bytes as f64 / 1e6,
+                            bytes as f64 / 1e6 / secs.max(1e-6)
+                        );
+                    }
+                });
+                reports.push(rep);
             }
+            shown.finish();
             if !failed.is_empty() && reports.is_empty() {
                 bail!(
                     "no list could be read ({} failed): nothing to build",
@@ -976,6 +993,27 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             Ok(ExitStatus::Clean as u8)
         }
     }
+}
+
+/// Whether a run's progress is displayed: not under -q, nor when the records go to a terminal
+/// on stdout (they show the progress, and a display would leave stale lines among them).
+fn drawn(out: &OutputArgs) -> bool {
+    use std::io::IsTerminal;
+    !out.quiet && (out.output.is_some() || !std::io::stdout().is_terminal())
+}
+
+/// The inputs' total size when every input is a regular file named on the command line (a
+/// directory's size is unknown until walked), for the progress display's estimate.
+fn known_size(input: &InputArgs) -> Option<u64> {
+    if !input.files_from.is_empty() || input.paths.is_empty() {
+        return None;
+    }
+    input.paths.iter().try_fold(0u64, |sum, p| {
+        let m = std::fs::metadata(p)
+            .ok()
+            .filter(std::fs::Metadata::is_file)?;
+        Some(sum + m.len())
+    })
 }
 
 /// A run's chain of custody: this build, the command line, and the index.
