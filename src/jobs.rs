@@ -15,8 +15,8 @@ use crate::engine::{Engine, Progress, ScanControl, Skip};
 use crate::index::unmatchable as unmatchable_error;
 use crate::journal::{Journal, Resumed};
 use crate::lists::{
-    no_hash_reason, read_list, read_list_from, ListEntry, ListError, ListHash, ListProblem,
-    ListSummary, ListType,
+    no_hash_reason, read_list_as, read_list_from_as, ListEntry, ListError, ListFormat, ListHash,
+    ListProblem, ListSummary, ListType,
 };
 use crate::matcher::{IndexMatcher, Matcher};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location, Verdict};
@@ -623,8 +623,9 @@ fn open_outputs<'a>(
 /// What `vigie match` reads and where it writes.
 #[derive(Clone, Debug)]
 pub struct MatchOptions {
-    /// The lists of query hashes, each with the type of its hashes when the file cannot tell.
-    pub lists: Vec<(PathBuf, Option<ListType>)>,
+    /// The lists of query hashes, each with the type of its hashes when the file cannot tell
+    /// and its format when it is not to be detected.
+    pub lists: Vec<(PathBuf, Option<ListType>, Option<ListFormat>)>,
     /// Records to this file instead of stdout.
     pub output: Option<PathBuf>,
     /// The summary as JSON to this file.
@@ -800,7 +801,7 @@ fn match_batched(
     };
     // What the index can match: a query of another type is refused, not reported clean.
     let held = matcher.index.holds();
-    for (path, declared) in &opts.lists {
+    for (path, declared, format) in &opts.lists {
         let entry_loc = |line: u64| {
             let mut p = path.as_os_str().to_owned();
             p.push(format!(":{line}"));
@@ -825,6 +826,7 @@ fn match_batched(
             read_list_until(
                 path,
                 *declared,
+                *format,
                 &|| unmatchable.get().is_some(),
                 |e| {
                     if unmatchable.get().is_some() {
@@ -912,6 +914,7 @@ fn match_batched(
 fn read_list_until(
     path: &Path,
     declared: Option<ListType>,
+    format: Option<ListFormat>,
     stop: &dyn Fn() -> bool,
     on_entry: impl FnMut(ListEntry<'_>),
     on_problem: impl FnMut(ListProblem),
@@ -927,15 +930,15 @@ fn read_list_until(
         .take(SQLITE_MAGIC.len() as u64)
         .read_to_end(&mut magic)
         .map_err(io_err)?;
-    if magic == SQLITE_MAGIC {
+    if format == Some(ListFormat::Rdsv3) || (format.is_none() && magic == SQLITE_MAGIC) {
         drop(file);
-        return read_list(path, declared, on_entry, on_problem);
+        return read_list_as(path, declared, format, on_entry, on_problem);
     }
     let input = StopAt {
         inner: io::Cursor::new(magic).chain(file),
         stop,
     };
-    read_list_from(input, path, declared, on_entry, on_problem)
+    read_list_from_as(input, path, declared, format, on_entry, on_problem)
 }
 
 /// A reader that fails once `stop()` is true.
@@ -1009,7 +1012,7 @@ mod tests {
             .build()
             .unwrap();
         let opts = MatchOptions {
-            lists: vec![(list, None)],
+            lists: vec![(list, None, None)],
             output: Some(dir.path().join("out.jsonl")),
             summary: None,
             custody: None,
@@ -1043,6 +1046,7 @@ mod tests {
         let res = read_list_until(
             &list,
             None,
+            None,
             &|| seen.get() >= 1,
             |_| seen.set(seen.get() + 1),
             |p| panic!("{p:?}"),
@@ -1051,7 +1055,15 @@ mod tests {
         assert!(seen.get() < 100_000, "{}", seen.get());
         // Not asked: read whole.
         seen.set(0);
-        read_list_until(&list, None, &|| false, |_| seen.set(seen.get() + 1), |_| {}).unwrap();
+        read_list_until(
+            &list,
+            None,
+            None,
+            &|| false,
+            |_| seen.set(seen.get() + 1),
+            |_| {},
+        )
+        .unwrap();
         assert_eq!(seen.get(), 100_000);
     }
 

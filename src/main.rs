@@ -84,16 +84,18 @@ struct MatchArgs {
     /// Lists of query hashes, in any format `index build` reads.
     #[arg(required = true, value_name = "LIST")]
     lists: Vec<PathBuf>,
-    /// Declared type of the lists' hashes, when their lines don't say (e.g. pdq for bare
-    /// 64-hex-digit lines, which are otherwise sha256; phash or dhash for ImageHash's 16
-    /// hex digits).
+    /// Declared type of the next LIST's hashes, when its lines don't say (as `index build
+    /// --type`: e.g. pdq for bare 64-hex-digit lines, which are otherwise sha256; phash or
+    /// dhash for ImageHash's 16 hex digits).
     #[arg(long = "type", value_name = "TYPE", ignore_case = true)]
-    kind: Option<ListType>,
+    kind: Vec<ListType>,
     #[command(flatten)]
     output: OutputArgs,
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = ScanFormat::Jsonl)]
-    format: ScanFormat,
+    /// Output format (jsonl, the default, or csv); or, given a list format (`index build
+    /// --format`'s values: te-csv, nsrl, ...), the format of the next LIST instead of
+    /// detecting it from the content.
+    #[arg(long, short = 'f', value_name = "FORMAT", value_parser = match_format)]
+    format: Vec<MatchFormat>,
     /// Also write a record for every clean and failed list record.
     #[arg(long)]
     all: bool,
@@ -118,6 +120,47 @@ struct MatchArgs {
     /// once, in parallel: a damaged table would turn listed items clean).
     #[arg(long)]
     no_verify_index: bool,
+}
+
+/// A `vigie match --format` value: the output's format or the next list's.
+#[derive(Clone, Copy, Debug)]
+enum MatchFormat {
+    Output(ScanFormat),
+    List(ListFormat),
+}
+
+fn match_format(s: &str) -> Result<MatchFormat, String> {
+    if let Ok(f) = ScanFormat::from_str(s, false) {
+        return Ok(MatchFormat::Output(f));
+    }
+    ListFormat::from_name(s)
+        .map(MatchFormat::List)
+        .ok_or_else(|| {
+            let lists: Vec<&str> = ListFormat::ALL.iter().map(|f| f.name()).collect();
+            format!(
+                "neither an output format (jsonl, csv) nor a list format ({})",
+                lists.join(", ")
+            )
+        })
+}
+
+/// The value of a per-list option (`--type`, `--format`) for each list: each applies to the
+/// next LIST on the command line, as in `index build`. `given` is (value, its index).
+fn for_next_list<T: Clone + std::fmt::Debug>(
+    list_idx: &[usize],
+    flag: &str,
+    given: impl IntoIterator<Item = (T, usize)>,
+) -> Result<Vec<Option<T>>> {
+    let mut out = vec![None; list_idx.len()];
+    for (v, at) in given {
+        let Some(slot) = list_idx.iter().position(|&l| l > at) else {
+            bail!("--{flag} {v:?} is not followed by a list it could apply to");
+        };
+        if out[slot].replace(v).is_some() {
+            bail!("two --{flag} options given for the same list");
+        }
+    }
+    Ok(out)
 }
 
 /// When a video matches a known video (python-threatexchange's comparison and defaults).
@@ -544,7 +587,8 @@ struct BuildArgs {
     /// Format of the next LIST, instead of detecting it from the content.
     #[arg(long = "format", value_enum, value_name = "FORMAT")]
     list_format: Vec<ListFormat>,
-    /// Fail on the first malformed line instead of counting it.
+    /// Fail on the first malformed line instead of counting it, and on the first list that
+    /// cannot be read (otherwise that list is left out, named, and the build exits 2).
     #[arg(long)]
     strict: bool,
     /// Accept a list that yields no hash (every line malformed, an empty file, a Bloom
@@ -766,9 +810,31 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             finished(report?, a.output.quiet, part.as_deref(), &signals)
         }
         Cmd::Match(a) => {
+            let m = matches
+                .subcommand_matches("match")
+                .context("internal: no match matches")?;
+            let idx = |id: &str| -> Vec<usize> {
+                m.indices_of(id).map(|i| i.collect()).unwrap_or_default()
+            };
+            let list_idx = idx("lists");
+            let kinds = for_next_list(&list_idx, "type", a.kind.iter().copied().zip(idx("kind")))?;
+            let mut output_format = ScanFormat::Jsonl;
+            let mut list_formats = Vec::new();
+            for (f, at) in a.format.iter().zip(idx("format")) {
+                match *f {
+                    MatchFormat::Output(o) => output_format = o,
+                    MatchFormat::List(l) => list_formats.push((l, at)),
+                }
+            }
+            let formats = for_next_list(&list_idx, "format", list_formats)?;
             let index = open_index(&a.index, &a.trust)?;
             let opts = jobs::MatchOptions {
-                lists: a.lists.iter().map(|l| (l.clone(), a.kind)).collect(),
+                lists: a
+                    .lists
+                    .iter()
+                    .zip(kinds.into_iter().zip(formats))
+                    .map(|(l, (kind, format))| (l.clone(), kind, format))
+                    .collect(),
                 output: a.output.output.clone(),
                 summary: a.output.summary.clone(),
                 custody: Some(custody(Some(index_custody(&a.index, &index, &a.trust)))),
@@ -785,7 +851,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             let report = jobs::match_lists(
                 &engine,
                 &opts,
-                a.format,
+                output_format,
                 a.all,
                 &mut name_failures(&a.output),
             )?;
@@ -812,11 +878,28 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             b.set_pdq_search(a.pdq_search);
             b.set_allow_empty(a.allow_empty);
             let mut reports = Vec::new();
+            // A list that cannot be read is left out and named, the others are built
+            // (unless --strict); the build then exits 2.
+            let mut failed: Vec<serde_json::Value> = Vec::new();
             let mut shown = ListProgress::start(!a.quiet);
             for (i, spec) in specs.iter().enumerate() {
                 let size = std::fs::metadata(&spec.path).ok().map(|m| m.len());
                 shown.reading(i, specs.len(), &spec.path, size);
-                let rep = b.add_list(spec, a.strict).map_err(allow_empty_hint)?;
+                let rep = match b.add_list(spec, a.strict) {
+                    Ok(rep) => rep,
+                    Err(e @ vigie::index::IndexError::List(_)) if !a.strict => {
+                        let e = allow_empty_hint(e);
+                        shown.println(|| {
+                            msg!("vigie: {e} (list left out; --strict stops the build here)")
+                        });
+                        failed.push(serde_json::json!({
+                            "path": spec.path.display().to_string(),
+                            "error": e.to_string(),
+                        }));
+                        continue;
+                    }
+                    Err(e) => return Err(allow_empty_hint(e)),
+                };
                 let secs = shown.elapsed();
                 shown.println(|| {
                     report_list(&rep, a.quiet);
@@ -832,19 +915,34 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 reports.push(rep);
             }
             shown.finish();
+            if !failed.is_empty() && reports.is_empty() {
+                bail!(
+                    "no list could be read ({} failed): nothing to build",
+                    failed.len()
+                );
+            }
+            let status = if failed.is_empty() {
+                ExitStatus::Clean
+            } else {
+                ExitStatus::Error
+            };
             let Some(output) = &a.output else {
                 // --dry-run: the index built in memory, described, never written.
                 let info = b.into_index().map_err(allow_empty_hint)?.info();
                 let mut out = std::io::stdout().lock();
                 if a.json {
-                    let doc = serde_json::json!({ "lists": reports, "index": info });
+                    let doc =
+                        serde_json::json!({ "lists": reports, "failed": failed, "index": info });
                     serde_json::to_writer_pretty(&mut out, &doc)?;
                     writeln!(out)?;
                 } else {
                     write!(out, "{info}")?;
                 }
                 out.flush()?;
-                return Ok(ExitStatus::Clean as u8);
+                if !failed.is_empty() {
+                    msg!("vigie: {} lists failed", failed.len());
+                }
+                return Ok(status as u8);
             };
             let stats = b
                 .write(output)
@@ -867,8 +965,16 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                     }
                 );
             }
+            if !failed.is_empty() {
+                // Said even under -q: the index lacks lists it was asked to hold.
+                msg!(
+                    "vigie: {} lists failed and were left out of {}",
+                    failed.len(),
+                    output.display()
+                );
+            }
             // Malformed lines were reported above; --strict is how to make them fatal.
-            Ok(ExitStatus::Clean as u8)
+            Ok(status as u8)
         }
         Cmd::Index(IndexCmd::Sign(a)) => {
             let index = Index::open(&a.index)

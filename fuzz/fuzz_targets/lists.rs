@@ -1,8 +1,8 @@
 //! Every hash-list reader (plain, coreutils, hashdeep, ThreatExchange with its vPDQ signals,
 //! NSRL 2.x, VICS, TCAP, StopNCII and the JSON tokenizer under them, PDQ hasher CSV, X-Ways,
-//! EnCase, vPDQ frame files...) on any bytes: the first byte picks a forced format (or
-//! detection), the rest is the list. A bad list is an error or malformed lines, never a
-//! panic or an unbounded allocation.
+//! EnCase, vPDQ frame files...), plain or gzip, zstd or xz-compressed, on any bytes: the
+//! first byte picks a forced format (or detection), the rest is the list. A bad list is an
+//! error or malformed lines, never a panic or an unbounded allocation.
 #![no_main]
 
 use std::path::Path;

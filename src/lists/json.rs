@@ -682,7 +682,37 @@ impl<E: FnMut(ListEntry<'_>), P: FnMut(ListProblem)> Records<'_, E, P> {
     }
 
     fn stopncii(&mut self, line: u64, obj: &Map<String, Value>) {
-        if let Some(s @ ("Withdrawn" | "Deleted")) = obj.get("hashStatus").and_then(Value::as_str) {
+        // python-threatexchange turns each record into its enums first and skips (logs) a
+        // record holding a value it does not know: so does vigie, as a problem of that
+        // record, and the rest of the page is read.
+        let status = obj.get("hashStatus").and_then(Value::as_str);
+        if let Some(s) = status.filter(|s| !STOPNCII_STATUSES.contains(s)) {
+            self.problem(
+                line,
+                format!(
+                    "hashStatus {s:?} is not one python-threatexchange knows ({}): record \
+                     skipped, as python-threatexchange skips it",
+                    STOPNCII_STATUSES.join(", ")
+                ),
+            );
+            return;
+        }
+        let feedbacks = obj.get("CSPFeedbacks").and_then(Value::as_array);
+        for fb in feedbacks.into_iter().flatten() {
+            let value = fb.get("feedbackValue").and_then(Value::as_str);
+            if let Some(v) = value.filter(|v| !STOPNCII_FEEDBACKS.contains(v)) {
+                self.problem(
+                    line,
+                    format!(
+                        "CSPFeedbacks feedbackValue {v:?} is not one python-threatexchange \
+                         knows ({}): record skipped, as python-threatexchange skips it",
+                        STOPNCII_FEEDBACKS.join(", ")
+                    ),
+                );
+                return;
+            }
+        }
+        if let Some(s @ ("Withdrawn" | "Deleted")) = status {
             let _ = s;
             self.withdrawn += 1;
             return;
@@ -735,6 +765,22 @@ impl<E: FnMut(ListEntry<'_>), P: FnMut(ListProblem)> Records<'_, E, P> {
         );
     }
 }
+
+/// StopNCII's `hashStatus` values (python-threatexchange's `StopNCIICaseStatus`).
+const STOPNCII_STATUSES: [&str; 5] = ["Unknown", "Received", "Active", "Withdrawn", "Deleted"];
+
+/// StopNCII's `CSPFeedbacks[].feedbackValue` values (python-threatexchange's
+/// `StopNCIICSPFeedbackValue`).
+const STOPNCII_FEEDBACKS: [&str; 8] = [
+    "Unknown",
+    "None",
+    "QualityUnknown",
+    "PendingReview",
+    "Blocked",
+    "NotBlocked",
+    "Withdrawn",
+    "Deleted",
+];
 
 /// The key holding the record array of each format.
 fn records_key(format: ListFormat) -> &'static str {

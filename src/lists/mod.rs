@@ -3,7 +3,9 @@
 //! A blocklist arrives as a text file that may be many gigabytes long, so it is never loaded
 //! whole: it is read record by record through a [`BufReader`], each record as raw bytes (file
 //! names inside lists need not be UTF-8). The format is detected from the content, not from the
-//! file name:
+//! file name. A list compressed with gzip, zstd or xz (found by its magic bytes) is
+//! decompressed as it streams, every check of the compressed format verified to its end (see
+//! the `compressed` module), then read as below:
 //!
 //! * [`ListFormat::Plain`]: one hash per line; `#` comments, blank lines, surrounding
 //!   whitespace and CRLF line ends are ignored.
@@ -64,6 +66,7 @@ const QUOTE_LEN: usize = 80;
 /// one is reported and skipped without being buffered whole.
 const MAX_LINE: usize = 1 << 20;
 
+mod compressed;
 mod encase;
 mod json;
 mod nsrl;
@@ -509,7 +512,33 @@ pub fn read_list_from<R: Read>(
 /// # Errors
 /// As [`read_list`].
 pub fn read_list_from_as<R: Read>(
-    mut input: R,
+    input: R,
+    path: &Path,
+    declared: Option<ListType>,
+    forced: Option<ListFormat>,
+    on_entry: impl FnMut(ListEntry<'_>),
+    on_problem: impl FnMut(ListProblem),
+) -> Result<ListSummary, ListError> {
+    let (input, compression) = compressed::open(input).map_err(|source| ListError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    read_decompressed(
+        input,
+        compression,
+        path,
+        declared,
+        forced,
+        on_entry,
+        on_problem,
+    )
+}
+
+/// [`read_list_from_as`] once a compressed list's stream was opened: `compression` says
+/// which, `input` gives the decompressed bytes.
+fn read_decompressed(
+    mut input: Box<dyn Read + '_>,
+    compression: Option<compressed::Compression>,
     path: &Path,
     declared: Option<ListType>,
     forced: Option<ListFormat>,
@@ -536,6 +565,11 @@ pub fn read_list_from_as<R: Read>(
             "UTF-16 text (PowerShell redirection?): convert it to UTF-8 first".into(),
         ));
     }
+    if let (Some(outer), Some(inner)) = (compression, compressed::sniff(&head)) {
+        return Err(fmt_err(format!(
+            "{inner} data inside a {outer} stream: decompress the list once first"
+        )));
+    }
     if bloom::sniff(&head) {
         return Err(fmt_err(
             "a DCSO Bloom filter, not a list of hashes: add it to an index (vigie index build)"
@@ -553,10 +587,19 @@ pub fn read_list_from_as<R: Read>(
     let mut summary = ListSummary {
         format,
         nul_terminated: nul,
-        notes: Vec::new(),
+        notes: compression
+            .map(|c| format!("{c}-compressed: read as it is, every check verified"))
+            .into_iter()
+            .collect(),
         lines: 0,
     };
     if format == ListFormat::Rdsv3 {
+        if let Some(c) = compression {
+            return Err(fmt_err(format!(
+                "an NSRL RDSv3 database (SQLite) compressed with {c}: decompress it first \
+                 (SQLite reads a file, not a stream)"
+            )));
+        }
         return Err(fmt_err(
             "an NSRL RDSv3 database (SQLite) must be read from a file, not a stream".into(),
         ));
@@ -590,7 +633,8 @@ pub fn read_list_from_as<R: Read>(
     if format == ListFormat::TeLegacy && te_type.is_none() && declared.is_none() {
         return Err(fmt_err(
             "a legacy ThreatExchange list names its indicator type in its file name \
-             (simple.HASH_PDQ.te); this name does not: declare the type (--type)"
+             (simple.HASH_PDQ.te, or HMA v1's pdq.csv, video_md5.csv, photo_md5.csv); this \
+             name does not (or names a type vigie does not match): declare the type (--type)"
                 .into(),
         ));
     }
@@ -718,13 +762,17 @@ pub fn read_list_from_as<R: Read>(
                     .iter()
                     .position(u8::is_ascii_whitespace)
                     .unwrap_or(trimmed.len());
-                let (kind, value) = (&trimmed[..end], trimmed[end..].trim_ascii_start());
-                match parse_signal(kind, value, declared) {
-                    Ok(hash) => on_entry(ListEntry {
+                let (kind, rest) = (&trimmed[..end], trimmed[end..].trim_ascii_start());
+                let parsed = split_te_print(kind, rest).and_then(|(value, category)| {
+                    parse_signal(kind, value, declared).map(|hash| (hash, category))
+                });
+                match parsed {
+                    Ok((hash, category)) => on_entry(ListEntry {
                         hash,
                         line: line_no,
                         name: None,
-                        label: None,
+                        label: category
+                            .map(|c| Cow::Owned(String::from_utf8_lossy(c).into_owned())),
                         quality: None,
                     }),
                     Err(reason) => problem(reason),
@@ -903,7 +951,11 @@ fn detect(head: &[u8]) -> Result<ListFormat, String> {
             if xways_header(t).is_some() {
                 return Ok(ListFormat::XWays);
             }
-            if t.starts_with(b"signal_type,signal_str") {
+            // `threatexchange dataset -P --csv`: `signal_type,signal_str,collab,...` since
+            // 2022, `collab,signal_type,signal_str,...` before.
+            if t.starts_with(b"signal_type,signal_str")
+                || t.starts_with(b"collab,signal_type,signal_str")
+            {
                 return Ok(ListFormat::TeDataset);
             }
             if t.starts_with(b"hash=") {
@@ -1020,7 +1072,9 @@ fn xways_header(line: &[u8]) -> Option<ListType> {
 }
 
 /// The indicator type a legacy ThreatExchange state file names in its file name
-/// (`simple.HASH_PDQ.te`, `hma.simple.HASH_MD5.te`).
+/// (`simple.HASH_PDQ.te`, `hma.simple.HASH_MD5.te`), or the signal type an HMA v1 list
+/// names (`pdq.csv`, `video_md5.csv`, `photo_md5.csv`: HMA 1.0's sample data, same layout).
+/// A compressed list's name may end with its compression's suffix (`pdq.csv.gz`).
 fn te_legacy_type(path: &Path) -> Option<ListType> {
     let name = path.file_name()?.to_string_lossy().to_ascii_uppercase();
     let types = [
@@ -1030,6 +1084,12 @@ fn te_legacy_type(path: &Path) -> Option<ListType> {
         ("HASH_SHA1", ListType::Exact(Algo::Sha1)),
         ("HASH_VIDEO_SHA256", ListType::Exact(Algo::Sha256)),
         ("HASH_SHA256", ListType::Exact(Algo::Sha256)),
+        ("PDQ", ListType::Pdq),
+        ("VIDEO_MD5", ListType::Exact(Algo::Md5)),
+        ("PHOTO_MD5", ListType::Exact(Algo::Md5)),
+        ("MD5", ListType::Exact(Algo::Md5)),
+        ("VIDEO_SHA256", ListType::Exact(Algo::Sha256)),
+        ("SHA256", ListType::Exact(Algo::Sha256)),
     ];
     types
         .into_iter()
@@ -1238,7 +1298,7 @@ fn signal_type(kind: &[u8]) -> Option<ListType> {
     match kind {
         b"pdq" => Some(ListType::Pdq),
         b"vpdq" => Some(ListType::Vpdq),
-        b"video_md5" | b"md5" => Some(ListType::Exact(Algo::Md5)),
+        b"video_md5" | b"photo_md5" | b"md5" => Some(ListType::Exact(Algo::Md5)),
         b"sha1" => Some(ListType::Exact(Algo::Sha1)),
         b"video_sha256" | b"sha256" => Some(ListType::Exact(Algo::Sha256)),
         _ => None,
@@ -1246,11 +1306,76 @@ fn signal_type(kind: &[u8]) -> Option<ListType> {
 }
 
 /// Parses one ThreatExchange signal: its type and value.
+/// The opinions python-threatexchange prints (`AggregateSignalOpinionCategory`).
+const TE_CATEGORIES: [&[u8]; 4] = [
+    b"NEGATIVE_CLASS",
+    b"INVESTIGATION_SEED",
+    b"POSITIVE_CLASS",
+    b"DISPUTED",
+];
+
+/// Splits what follows the signal type on a python-threatexchange signal line into the
+/// signal and, on a line of `threatexchange dataset -P`'s default print, its opinion's
+/// category. That print is `<type> <signal> '<collab>' <CATEGORY>[ <tags>]`: the collaboration
+/// is Python's `repr` of its name (quoted, left out when one collaboration was asked for with
+/// `-c`), the tags are comma-joined. A vPDQ signal is a JSON array, which may hold spaces.
+fn split_te_print<'a>(kind: &[u8], rest: &'a [u8]) -> Result<(&'a [u8], Option<&'a [u8]>), String> {
+    if signal_type(kind).is_none() {
+        // parse_signal says why; the value of a text signal may hold spaces.
+        return Ok((rest, None));
+    }
+    let end = if rest.starts_with(b"[") {
+        rest.iter()
+            .position(|&b| b == b']')
+            .map_or(rest.len(), |i| i + 1)
+    } else {
+        rest.iter()
+            .position(u8::is_ascii_whitespace)
+            .unwrap_or(rest.len())
+    };
+    let (value, after) = (&rest[..end], rest[end..].trim_ascii_start());
+    if after.is_empty() {
+        return Ok((value, None));
+    }
+    let mut meta = after;
+    if let Some(&q @ (b'\'' | b'"')) = meta.first() {
+        let mut i = 1;
+        loop {
+            match meta.get(i) {
+                None => {
+                    return Err(format!(
+                        "unterminated collaboration name after the signal: {}",
+                        quote(after)
+                    ))
+                }
+                Some(b'\\') => i += 2,
+                Some(&c) if c == q => break,
+                Some(_) => i += 1,
+            }
+        }
+        meta = meta[i + 1..].trim_ascii_start();
+    }
+    let cat_end = meta
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .unwrap_or(meta.len());
+    let category = &meta[..cat_end];
+    if TE_CATEGORIES.contains(&category) {
+        Ok((value, Some(category)))
+    } else {
+        Err(format!(
+            "text after the signal that is not `threatexchange dataset -P`'s \
+             ['collab'] CATEGORY [tags]: {}",
+            quote(after)
+        ))
+    }
+}
+
 fn parse_signal(kind: &[u8], value: &[u8], declared: Option<ListType>) -> Result<ListHash, String> {
     let stated = signal_type(kind).ok_or_else(|| {
         format!(
-            "signal type {} is not one vigie matches (pdq, vpdq, video_md5, md5, sha1, \
-             video_sha256, sha256)",
+            "signal type {} is not one vigie matches (pdq, vpdq, video_md5, photo_md5, md5, \
+             sha1, video_sha256, sha256)",
             quote(kind)
         )
     })?;

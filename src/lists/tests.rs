@@ -1538,3 +1538,189 @@ fn damaged_sqlite_never_panics() {
         }
     }
 }
+
+// ---- issue 20, points 2 and 4: compressed lists, the layouts peers really write ----
+
+#[test]
+fn compressed_samples_read_as_their_plain_versions() {
+    for (packed, plain, format) in [
+        ("SHA256SUMS.gz", "SHA256SUMS", ListFormat::Coreutils),
+        (
+            "dataset_export.from-cli.csv.zst",
+            "dataset_export.from-cli.csv",
+            ListFormat::TeDataset,
+        ),
+        (
+            "hma.simple.HASH_PDQ.te.xz",
+            "hma.simple.HASH_PDQ.te",
+            ListFormat::TeLegacy,
+        ),
+    ] {
+        let (files, entries, s) = sample(packed, format, None);
+        let (plain_files, plain_entries, _) = sample(plain, format, None);
+        assert_eq!(files, plain_files, "{packed}");
+        assert_eq!(entries, plain_entries, "{packed}");
+        assert!(
+            s.notes.iter().any(|n| n.contains("-compressed")),
+            "{packed}: {:?}",
+            s.notes
+        );
+    }
+}
+
+#[test]
+fn truncated_compressed_list_is_an_error_not_a_short_list() {
+    for name in [
+        "SHA256SUMS.gz",
+        "dataset_export.from-cli.csv.zst",
+        "hma.simple.HASH_PDQ.te.xz",
+    ] {
+        let bytes = std::fs::read(fixture_path("lists", name)).unwrap();
+        let path = fixture_path("lists", name);
+        for cut in 6..bytes.len() {
+            let err = read_list_from(&bytes[..cut], &path, None, |_| {}, |_| {})
+                .expect_err(&format!("{name} cut at {cut}"));
+            let text = err.to_string();
+            assert!(matches!(err, ListError::Io { .. }), "{text}");
+            assert!(text.starts_with(&path.display().to_string()), "{text}");
+            assert!(text.contains("truncated"), "{text}");
+        }
+    }
+}
+
+#[test]
+fn compressed_twice_or_compressed_sqlite_are_refused() {
+    let once = std::fs::read(fixture_path("lists", "SHA256SUMS.gz")).unwrap();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut e, &once).unwrap();
+    let twice = e.finish().unwrap();
+    let err = run_any(&twice, None).unwrap_err().to_string();
+    assert!(err.contains("gzip data inside a gzip stream"), "{err}");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(
+        &mut e,
+        &std::fs::read(fixture_path("lists", "RDS_sample_minimal.db")).unwrap(),
+    )
+    .unwrap();
+    let err = run_any(&e.finish().unwrap(), None).unwrap_err().to_string();
+    assert!(err.contains("decompress it first"), "{err}");
+}
+
+#[test]
+fn hma_v1_lists_take_their_type_from_their_name() {
+    let (files, entries, s) = sample("pdq.csv", ListFormat::TeLegacy, None);
+    assert_eq!(
+        files,
+        expect(&[("sub/shapes.png", "pdq"), ("sub/shapes_resized.jpg", "pdq")])
+    );
+    assert_eq!(s.lines, 2);
+    assert_eq!(
+        entries[0].label.as_deref(),
+        Some("media_priority_pdq_samples media_type_photo")
+    );
+    let (files, ..) = sample("video_md5.csv", ListFormat::TeLegacy, None);
+    assert_eq!(files, expect(&[("notes with space.txt", "md5")]));
+    let (files, ..) = sample("photo_md5.csv", ListFormat::TeLegacy, None);
+    assert_eq!(files, expect(&[("sub/shapes.png", "md5")]));
+    // HMA v1's other sample lists name types vigie does not match: an error naming --type.
+    let line = b"d41d8cd98f00b204e9800998ecf8427e,3085044528211555,2020-07-31T20:23:47+0000,x\n";
+    let err = read_list_from(&line[..], Path::new("url_md5.csv"), None, |_| {}, |_| {});
+    assert!(err.unwrap_err().to_string().contains("--type"));
+}
+
+#[test]
+fn older_dataset_csv_with_collab_first() {
+    let (files, entries, _) = sample(
+        "dataset_export.collab-first.csv",
+        ListFormat::TeDataset,
+        None,
+    );
+    let (new_files, new_entries, _) =
+        sample("dataset_export.from-cli.csv", ListFormat::TeDataset, None);
+    assert_eq!(files, new_files);
+    assert_eq!(entries, new_entries);
+    assert_eq!(entries[0].label.as_deref(), Some("INVESTIGATION_SEED"));
+}
+
+#[test]
+fn dataset_print_default_layout_from_the_real_cli() {
+    for name in [
+        "dataset_print.from-cli.txt",
+        "dataset_print_one_collab.from-cli.txt",
+    ] {
+        let (files, entries, _) = sample(name, ListFormat::ThreatExchange, None);
+        assert_eq!(
+            files,
+            expect(&[
+                ("notes with space.txt", "md5"),
+                ("sub/shapes.png", "pdq"),
+                ("sub/shapes_resized.jpg", "pdq"),
+            ]),
+            "{name}"
+        );
+        assert!(entries
+            .iter()
+            .all(|e| e.label.as_deref() == Some("INVESTIGATION_SEED")));
+    }
+    // Tags, a repr with the other quote and an escape, StopNCII's confidence after the
+    // category, a vPDQ array with spaces; and text that is no opinion is a problem.
+    let text = format!(
+        "pdq {PNG_PDQ} 'Sample Collab' POSITIVE_CLASS tag_a,tag_b\n\
+         pdq {JPG_PDQ} \"it's \\\" here\" NEGATIVE_CLASS\n\
+         video_md5 {NOTES_MD5} 'StopNCII' INVESTIGATION_SEED +1 +ExamplePlatform\n\
+         pdq {PNG_PDQ} 'Sample Collab' SOMETHING_ELSE\n\
+         pdq {PNG_PDQ} 'unterminated INVESTIGATION_SEED\n"
+    );
+    let (s, e, p) = run_any(text.as_bytes(), None).unwrap();
+    assert_eq!(s.format, ListFormat::ThreatExchange);
+    assert_eq!(
+        e,
+        vec![
+            (pdq(PNG_PDQ), 1, Some("POSITIVE_CLASS".into())),
+            (pdq(JPG_PDQ), 2, Some("NEGATIVE_CLASS".into())),
+            (
+                exact(Algo::Md5, NOTES_MD5),
+                3,
+                Some("INVESTIGATION_SEED".into())
+            ),
+        ]
+    );
+    assert_eq!(
+        p.iter().map(|p| p.line).collect::<Vec<_>>(),
+        vec![4, 5],
+        "{p:?}"
+    );
+    // A text signal keeps its own error, spaces and all.
+    let (_, e, p) = run_any(b"raw_text hello world 'c' INVESTIGATION_SEED\n", None).unwrap();
+    assert!(e.is_empty());
+    assert!(p[0].reason.contains("raw_text"), "{p:?}");
+}
+
+#[test]
+fn stopncii_unknown_feedback_value_skips_the_record_as_pytx_does() {
+    let (files, _, _) = {
+        let m = manifest();
+        let (s, entries, problems) = read_full(
+            &fixture_path("lists", "stopncii_unknown_feedback.json"),
+            None,
+        );
+        assert_eq!(s.format, ListFormat::StopNcii);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].reason.contains("\"Escalated\""), "{problems:?}");
+        assert!(problems[0].reason.contains("python-threatexchange"));
+        let files: Vec<_> = entries
+            .iter()
+            .map(|e| manifest_file(&m, &e.hash).unwrap())
+            .collect();
+        (files, entries, s)
+    };
+    assert_eq!(files, expect(&[("notes with space.txt", "md5")]));
+    let (_, e, p) = run_json(
+        br#"{"hashRecords": [
+            {"signalType": "VideoMD5", "hashValue": "b72331c9c7e946a2a2191cdacd015263", "hashStatus": "Pending"}
+        ]}"#,
+    )
+    .unwrap();
+    assert!(e.is_empty());
+    assert!(p[0].reason.contains("hashStatus \"Pending\""), "{p:?}");
+}
