@@ -8,19 +8,37 @@
 #   bash benches/fast_drift.sh [FLAGS] DIR...   (uses $VIGIE, default target/release/vigie,
 #                                               built if missing; FLAGS go to `vigie hash`,
 #                                               e.g. --unletterbox)
+#   bash benches/fast_drift.sh --screen DIR...  (the reduced decode is a scan's screen: a JPEG
+#                                               decoded to its luma only, which no `vigie hash`
+#                                               flag gives, so hashed by the example
+#                                               examples/screen_hashes.rs, $SCREEN_HASHES,
+#                                               default target/release/examples/screen_hashes,
+#                                               built if missing)
+#
+# Without --screen the reduced decode is `vigie hash --fast-decode`'s: Pillow draft's RGB
+# pixels, which a scan still screens with under --unletterbox.
 #
 # Corpora: benches/images_corpus.py gen DIR --png-share 0 (photo-like JPEGs, 320x240 to
 # 4000x3000, quality 75-95) and its `variants` (resized, recompressed, cropped, mirrored);
 # benches/letterbox_corpus.py puts such a corpus in black bars (for --unletterbox).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { echo "usage: $0 DIR..." >&2; exit 2; }
-VIGIE=${VIGIE:-target/release/vigie}
+SCREEN=0
+if [ "${1:-}" = --screen ]; then SCREEN=1; shift; fi
+[ $# -ge 1 ] || { echo "usage: $0 [--screen] DIR..." >&2; exit 2; }
+TARGET=${CARGO_TARGET_DIR:-target}
+VIGIE=${VIGIE:-$TARGET/release/vigie}
 [ -x "$VIGIE" ] || cargo build --release --quiet
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$VIGIE" hash -q --algo pdq,phash,dhash --pdq-dihedral "$@" > "$tmp/exact.jsonl"
-"$VIGIE" hash -q --algo pdq,phash,dhash --pdq-dihedral --fast-decode "$@" > "$tmp/fast.jsonl"
+if [ $SCREEN = 1 ]; then
+    SCREEN_HASHES=${SCREEN_HASHES:-$TARGET/release/examples/screen_hashes}
+    [ -x "$SCREEN_HASHES" ] || cargo build --release --quiet --example screen_hashes
+    "$SCREEN_HASHES" "$@" > "$tmp/fast.jsonl"
+else
+    "$VIGIE" hash -q --algo pdq,phash,dhash --pdq-dihedral --fast-decode "$@" > "$tmp/fast.jsonl"
+fi
 python3 - "$tmp/exact.jsonl" "$tmp/fast.jsonl" <<'PY'
 import json, sys
 def load(p):

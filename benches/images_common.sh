@@ -10,7 +10,12 @@ die() { printf '%s: FAIL: %s\n' "$ME" "$*" >&2; exit 1; }
 
 # mozjpeg-sys compiles libjpeg-turbo's x86 SIMD only if nasm was on PATH when its build script
 # ran; the SIMD entry points (jsimd_*) are then linked into the binary (debug = 1: symbols).
-has_simd() { grep -qa 'jsimd_idct_islow_avx2\|jsimd_idct_islow_sse2\|jsimd_idct_islow_neon' "$1"; }
+# `vigie --version` says it (from mozjpeg-sys's build facts); the symbol names are only a
+# fallback, since the release binary is stripped of them.
+has_simd() {
+    "$1" --version 2>/dev/null | grep -q '^SIMD JPEG decoding (libjpeg-turbo): yes' ||
+        grep -qa 'jsimd_idct_islow_avx2\|jsimd_idct_islow_sse2\|jsimd_idct_islow_neon' "$1"
+}
 
 # Sets TARGET_DIR ($CARGO_TARGET_DIR, default <repo>/target), VIGIE (its release binary) and SIMD.
 images_build() {

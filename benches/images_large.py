@@ -44,7 +44,7 @@ CASES = {
     "vs": ("vigie scan -j1", "PDQ screened at reduced scale, near ones verified at full size, matched"),
     "vx": ("vigie scan -j1 --exact-decode", "PDQ at full size, matched"),
     "vs0": ("vigie scan -j1, random entries only", "the same against the 100,000 random entries: near nothing, nothing verified"),
-    "vh": ("vigie hash -j1 --fast-decode", "PDQ at reduced scale (the screen alone), not matched"),
+    "vh": ("vigie hash -j1 --fast-decode", "PDQ at reduced scale from Pillow draft's RGB pixels (scan's screen decodes luma only), not matched"),
     "pyd": ("Pillow draft + pdqhash", "PDQ after draft((512, 512)) (DCT-scaled decode)"),
     "py": ("Pillow + pdqhash", "PDQ at full size"),
     "ff": ("libjpeg-turbo decode, draft scale", "RGB at the draft scale, no hash"),
@@ -247,9 +247,10 @@ def report(argv):
             f"{'equal' if same else 'DIFFER FROM'} --exact-decode's in all {runs} rounds. "
             f"Planted entries at a known exact distance: {p_found}/{len(p_in)} within "
             f"{THRESHOLD} found at that distance, {p_wrong}/{len(p_out)} beyond it reported. "
-            f"The unverified reduced-scale hash alone would have found {fa_in}/{len(p_in)} and "
-            f"wrongly reported {fa_out}/{len(p_out)}. The screen sent {screened} of {n_items} "
-            f"images ({screened / n_items:.0%}) to a full-size decode (within "
+            f"Pillow draft's unverified reduced-scale hash (vh) alone would have found "
+            f"{fa_in}/{len(p_in)} and wrongly reported {fa_out}/{len(p_out)}. Screening with "
+            f"it would send {screened} of {n_items} images ({screened / n_items:.0%}) to a "
+            f"full-size decode (scan's own screen, luma only, lies within the same bound; within "
             f"{THRESHOLD}+{SCREEN_SLACK} of an entry); list: {len(entries)} entries "
             f"({planted['copies']} transformed copies of every {planted['every']}th image, "
             f"{len(planted['planted'])} planted, {planted['random']} random). Against the random "

@@ -112,7 +112,8 @@ done
 
 # ---------------------------------------------------------------------------------------------
 # Cases (all one thread): vs vigie scan, vx scan --exact-decode, vs0 scan against the random
-# entries only (nothing to verify), vh hash --fast-decode (the screen alone, no matching); pyd
+# entries only (nothing to verify), vh hash --fast-decode (Pillow draft's RGB screen alone, no
+# matching; scan's own screen decodes luma only); pyd
 # Pillow draft + pdqhash, py Pillow full + pdqhash; jpeg_floor (libjpeg-turbo alone): ff RGB at
 # the draft scale, fg luma only at the draft scale, fx RGB at full size, fc Huffman only
 # (jpeg_read_coefficients), f8 every scan at 1/8 scale, fd the first scan only at 1/8 (for a

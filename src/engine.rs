@@ -452,6 +452,9 @@ impl EngineBuilder {
             },
             min_quality: self.pdq_min_quality,
             unletterbox: self.unletterbox,
+            // A scan's fast decode is a screen (src/pipeline.rs `verified`): luma only.
+            // `hash --fast-decode` keeps Pillow's draft pixels.
+            luma_screen: index.is_some(),
         };
         // Videos are hashed whenever the index can match a frame: known videos, or images.
         let mut video = self.video;

@@ -9,10 +9,12 @@ use std::fs;
 use std::path::Path;
 
 use common::{code, fixtures, run, stderr};
-use vigie::perceptual::decode::{DecodeOptions, ImageFormat};
+use vigie::perceptual::decode::{decode_rgb_as, decode_screen_as, DecodeOptions, ImageFormat};
 use vigie::perceptual::pdq::PdqHash;
-use vigie::perceptual::{hash_image, PerceptualConfig};
+use vigie::perceptual::{hash_image, PerceptualConfig, FAST_PDQ_DRIFT};
 
+/// The PDQ hashes of `bytes` as a scan's screen computes them (`fast`: the luma-only reduced
+/// decode) or as the exact path does, and the decode's scale.
 fn pdq_of(bytes: &[u8], fast: bool, dihedral: bool) -> (Vec<PdqHash>, u8) {
     let cfg = PerceptualConfig {
         pdq: true,
@@ -21,6 +23,7 @@ fn pdq_of(bytes: &[u8], fast: bool, dihedral: bool) -> (Vec<PdqHash>, u8) {
             fast,
             ..DecodeOptions::default()
         },
+        luma_screen: fast,
         ..PerceptualConfig::default()
     };
     let i = hash_image(bytes, &cfg).unwrap().unwrap();
@@ -155,6 +158,69 @@ fn screened_fast_path_finds_what_exact_decoding_finds() {
         }
         for f in fs::read_dir(&images).unwrap() {
             fs::remove_file(f.unwrap().path()).unwrap();
+        }
+    }
+}
+
+/// The screen decodes a reduced YCbCr or grey JPEG to its luma only, and every other JPEG as
+/// the RGB fast path does: a CMYK one (Adobe, inverted) to Pillow draft's RGB, one decoded in
+/// full to the exact pixels, whose hashes the scan trusts as exact (scale 1). The luma is
+/// JPEG's Y, close to the luma of the RGB pixels, and the screen's hashes stay within the
+/// drift bound of the exact ones.
+#[test]
+fn screen_decodes_luma_only_where_it_can() {
+    let fast = DecodeOptions {
+        fast: true,
+        ..DecodeOptions::default()
+    };
+    let (mut rgb, mut luma) = (Vec::new(), Vec::new());
+    for (file, want_luma) in [
+        ("scale2.jpg", true),
+        ("scale2_progressive.jpg", true),
+        ("scale4_grey.jpg", true),
+        ("scale8.jpg", true),
+        ("scale2_cmyk.jpg", false),
+        ("noscale.jpg", false),
+    ] {
+        let bytes = fs::read(fixtures().join("fastdecode").join(file)).unwrap();
+        let r = decode_rgb_as(&bytes, ImageFormat::Jpeg, &fast, &mut rgb).unwrap();
+        let l = decode_screen_as(&bytes, ImageFormat::Jpeg, &fast, &mut luma).unwrap();
+        assert!(!r.luma, "{file}");
+        assert_eq!(l.luma, want_luma, "{file}");
+        assert_eq!(
+            (l.width, l.height, l.scale, l.grey),
+            (r.width, r.height, r.scale, r.grey),
+            "{file}"
+        );
+        if want_luma {
+            assert_eq!(luma.len(), rgb.len() / 3, "{file}");
+            // JPEG's Y against the RGB pixels' luma: off by rounding (and by clamping where
+            // a colour saturates), never by more on average than a grey level.
+            let diff: u64 = rgb
+                .chunks_exact(3)
+                .zip(&luma)
+                .map(|(p, &y)| {
+                    let l = (299 * u32::from(p[0])
+                        + 587 * u32::from(p[1])
+                        + 114 * u32::from(p[2])
+                        + 500)
+                        / 1000;
+                    u64::from(l.abs_diff(u32::from(y)))
+                })
+                .sum();
+            assert!(diff <= luma.len() as u64, "{file}: mean |Y - luma| over 1");
+        } else {
+            assert_eq!(luma, rgb, "{file}: the RGB fast path's pixels");
+        }
+        let (screen, scale) = pdq_of(&bytes, true, true);
+        let (exact, _) = pdq_of(&bytes, false, true);
+        assert_eq!(scale, l.scale, "{file}");
+        for (s, e) in screen.iter().zip(&exact) {
+            let d = s.distance(e);
+            assert!(d <= FAST_PDQ_DRIFT, "{file}: {d} bits");
+            if scale == 1 {
+                assert_eq!(d, 0, "{file}: a full decode is the exact hash");
+            }
         }
     }
 }

@@ -13,7 +13,8 @@ use vigie::perceptual::decode::DecodeOptions;
 use vigie::perceptual::imghash::ImgHash64;
 use vigie::perceptual::{hash_image, PerceptualConfig};
 
-/// pHash and dHash of `bytes`, and the decode scale.
+/// pHash and dHash of `bytes` (`fast`: as a scan's luma-only screen computes them), and the
+/// decode scale.
 fn img_of(bytes: &[u8], fast: bool) -> (ImgHash64, ImgHash64, u8) {
     let cfg = PerceptualConfig {
         phash: true,
@@ -22,6 +23,7 @@ fn img_of(bytes: &[u8], fast: bool) -> (ImgHash64, ImgHash64, u8) {
             fast,
             ..DecodeOptions::default()
         },
+        luma_screen: fast,
         ..PerceptualConfig::default()
     };
     let i = hash_image(bytes, &cfg).unwrap().unwrap();

@@ -36,8 +36,11 @@ fuzz_target!(|data: &[u8]| {
         },
         unletterbox,
         min_quality: 0,
+        luma_screen: false,
     };
     let _ = hash_image(data, &cfg);
     cfg.decode.fast = true;
+    let _ = hash_image(data, &cfg);
+    cfg.luma_screen = true;
     let _ = hash_image(data, &cfg);
 });

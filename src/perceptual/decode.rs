@@ -439,6 +439,9 @@ pub struct Decoded {
     /// The image was decoded at `1/scale` of its size ([`DecodeOptions::fast`]): 1, 2, 4 or 8.
     /// `width` and `height` are those of the decoded pixels.
     pub scale: u8,
+    /// Only from [`decode_screen_as`]: the buffer holds `width * height` bytes of the JPEG's
+    /// own luma (its Y samples, or its grey ones), not RGB.
+    pub luma: bool,
 }
 
 /// The DCT scale divisor [`DecodeOptions::fast`] picks for a `width`×`height` JPEG: the
@@ -489,9 +492,40 @@ pub fn decode_rgb_as(
     opts: &DecodeOptions,
     out: &mut Vec<u8>,
 ) -> Result<Decoded, DecodeError> {
+    decode_as(bytes, format, opts, out, false)
+}
+
+/// [`decode_rgb_as`] for a screen: with [`DecodeOptions::fast`], a YCbCr or grey JPEG that is
+/// decoded at reduced scale ([`Decoded::scale`] > 1) and not reoriented is decoded to its own
+/// luma only ([`Decoded::luma`]: one byte a pixel, JPEG's Y), which spares the chroma's IDCT,
+/// upsampling and colour conversion and the hashers' RGB → luma pass. JPEG's Y
+/// (`0.299·R + 0.587·G + 0.114·B` of the pixels before rounding to RGB) is close to, not equal
+/// to, the luma the hashers compute from the RGB pixels: the screen's drift bound
+/// ([`FAST_PDQ_DRIFT`](super::FAST_PDQ_DRIFT)) is measured on these pixels. Every other image
+/// (CMYK and YCCK JPEGs, other formats, JPEGs decoded in full) decodes as [`decode_rgb_as`]
+/// decodes it, to RGB.
+///
+/// # Errors
+/// As [`decode_rgb`].
+pub fn decode_screen_as(
+    bytes: &[u8],
+    format: ImageFormat,
+    opts: &DecodeOptions,
+    out: &mut Vec<u8>,
+) -> Result<Decoded, DecodeError> {
+    decode_as(bytes, format, opts, out, true)
+}
+
+fn decode_as(
+    bytes: &[u8],
+    format: ImageFormat,
+    opts: &DecodeOptions,
+    out: &mut Vec<u8>,
+    luma: bool,
+) -> Result<Decoded, DecodeError> {
     // Not cleared: `prepare` reuses the previous image's bytes without zeroing them.
     let result = contained(|| match format {
-        ImageFormat::Jpeg => decode_jpeg(bytes, opts, out),
+        ImageFormat::Jpeg => decode_jpeg(bytes, opts, out, luma),
         _ => decode_with_image(bytes, format, opts, out),
     });
     let result = match result {
@@ -684,6 +718,7 @@ fn decode_jpeg(
     bytes: &[u8],
     opts: &DecodeOptions,
     out: &mut Vec<u8>,
+    luma: bool,
 ) -> Result<Decoded, DecodeError> {
     use mozjpeg::{ColorSpace, Decompress, Marker};
 
@@ -703,7 +738,8 @@ fn decode_jpeg(
         .from_reader(reader)
         .map_err(jpeg_err)?;
     let (w, h) = dec.size();
-    let layout = match dec.color_space() {
+    let color_space = dec.color_space();
+    let layout = match color_space {
         ColorSpace::JCS_GRAYSCALE => JpegLayout::Grey,
         ColorSpace::JCS_CMYK | ColorSpace::JCS_YCCK => JpegLayout::Cmyk,
         _ => JpegLayout::Rgb,
@@ -746,7 +782,18 @@ fn decode_jpeg(
     if scale > 1 {
         dec.scale(8 / scale);
     }
+    // Luma only for a screen (`decode_screen_as`), from Y (or grey) samples libjpeg hands over
+    // as they are: not from Adobe RGB, CMYK or YCCK, which it would have to convert.
+    let luma = luma
+        && scale > 1
+        && orientation.is_none()
+        && matches!(
+            color_space,
+            ColorSpace::JCS_YCbCr | ColorSpace::JCS_GRAYSCALE
+        );
+    let out_bpp = if luma { 1 } else { native_bpp as usize };
     let mut started = match layout {
+        _ if luma => dec.grayscale(),
         JpegLayout::Grey => dec.grayscale(),
         JpegLayout::Rgb => dec.rgb(),
         // libjpeg converts YCCK to CMYK; the Adobe inversion is handled below.
@@ -762,18 +809,21 @@ fn decode_jpeg(
         ));
     }
     let pixels = w * h;
-    let len = if scale > 1 {
+    let len = if luma {
+        pixels
+    } else if scale > 1 {
         pixels * native_bpp.max(3) as usize
     } else {
         len
     };
     prepare(out, len)?;
     started
-        .read_scanlines_into::<u8>(&mut out[..pixels * native_bpp as usize])
+        .read_scanlines_into::<u8>(&mut out[..pixels * out_bpp])
         .map_err(jpeg_err)?;
     started.finish().map_err(jpeg_err)?;
 
     match layout {
+        _ if luma => {}
         JpegLayout::Grey => expand_grey(out, pixels, 1),
         JpegLayout::Rgb => {}
         // python-threatexchange hands pdqhash Pillow's CMYK samples (inverted: `CMYK;I`),
@@ -788,7 +838,7 @@ fn decode_jpeg(
             });
         }
     }
-    out.truncate(pixels * 3);
+    out.truncate(pixels * if luma { 1 } else { 3 });
     Ok(Decoded {
         width: w as u32,
         height: h as u32,
@@ -797,6 +847,7 @@ fn decode_jpeg(
         truncated: hit_eof.get(),
         orientation,
         scale,
+        luma,
     })
 }
 
@@ -950,6 +1001,7 @@ fn decode_with_image(
         truncated: false,
         orientation,
         scale: 1,
+        luma: false,
     })
 }
 
@@ -1008,6 +1060,7 @@ fn decode_png_indices(
         truncated: false,
         orientation: None,
         scale: 1,
+        luma: false,
     })
 }
 

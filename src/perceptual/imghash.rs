@@ -512,6 +512,18 @@ impl ImgHasher {
         Ok(self.dhash_of(grey, w, h))
     }
 
+    /// `(phash, dhash)` of an 8-bit grey buffer.
+    pub fn both_grey(
+        &mut self,
+        grey: &[u8],
+        w: usize,
+        h: usize,
+    ) -> Result<(ImgHash64, ImgHash64), ImgHashError> {
+        check(grey.len(), w, h, 1)?;
+        self.contrast = u8::MAX;
+        Ok((self.phash_of(grey, w, h), self.dhash_of(grey, w, h)))
+    }
+
     /// Pillow's `convert("L")` of `rgb` into `self.grey`.
     fn load_rgb(&mut self, rgb: &[u8], w: usize, h: usize) -> Result<(), ImgHashError> {
         check(rgb.len(), w, h, 3)?;

@@ -43,6 +43,13 @@ pub struct PerceptualConfig {
     pub min_quality: u8,
     /// Cut letterbox bars off the decoded pixels before hashing ([`letterbox`]).
     pub unletterbox: Option<Unletterbox>,
+    /// The hashes are a screen's (a scan's, checked against an index and computed again from
+    /// a full decode when near an entry): with [`DecodeOptions::fast`] and no
+    /// [`unletterbox`](Self::unletterbox), a YCbCr or grey JPEG decoded at reduced scale is
+    /// decoded to its luma only ([`decode::decode_screen_as`]), faster than to RGB and further
+    /// from the exact hash than Pillow's draft (within [`FAST_PDQ_DRIFT`] all the same).
+    /// Off, the fast decode gives Pillow's `draft` pixels (`vigie hash --fast-decode`).
+    pub luma_screen: bool,
 }
 
 impl Default for PerceptualConfig {
@@ -55,6 +62,7 @@ impl Default for PerceptualConfig {
             decode: DecodeOptions::default(),
             min_quality: pdq::MIN_QUALITY,
             unletterbox: None,
+            luma_screen: false,
         }
     }
 }
@@ -128,6 +136,15 @@ pub struct ImageHashes {
 /// both ways): 12 bits at most over 2,400 photo-like JPEGs and transformed copies (596
 /// reduced, 19,200 variant pairs; 10 at most over the 2,000-photo benchmark corpus), so 16
 /// keeps a margin of 4. See the README's fast-decode paragraph for the corpus.
+///
+/// The same bound holds for a scan's luma-only screen ([`PerceptualConfig::luma_screen`]),
+/// measured by `bash benches/fast_drift.sh --screen DIR...`: 12 bits at most over the same
+/// 2,400 (`/tmp/drift/photos /tmp/drift/variants`: `images_corpus.py gen --png-share 0
+/// --seed 777` and its `variants --every 2`; 19,200 pairs: 0 bits 15,056, 2: 1,878,
+/// 4: 1,574, 6: 512, 8: 144, 10: 32, 12: 4), 10 over `benches/images_large.sh`'s large
+/// photos (`large-200` and its two variant sets, 280 images, 2,240 pairs) and over its mixed
+/// corpus (`photos-200` and its variants, 320 images, 2,560 pairs), 10 over
+/// `fixtures/fastdecode` (48 pairs); so 16 keeps a margin of 4 there too.
 pub const FAST_PDQ_DRIFT: u32 = 16;
 
 /// [`FAST_PDQ_DRIFT`] for images cut by [`PerceptualConfig::unletterbox`]: the bars are found
@@ -151,12 +168,22 @@ pub const FAST_PDQ_DRIFT_UNLETTERBOX: u32 = 32;
 /// threshold of 10 each way). Near-flat images drift further (22 pHash and 13 dHash bits on
 /// a 2048x1536 JPEG of grey 128 plus noise of sigma 0.8): the screen does not trust a
 /// reduced decode's pHash and dHash under [`FAST_FLAT_CONTRAST`].
+///
+/// The luma-only screen ([`PerceptualConfig::luma_screen`], `bash benches/fast_drift.sh
+/// --screen`, corpora as in [`FAST_PDQ_DRIFT`]): 23 of the 2,400 moved, by 2 (22) and 4 (1);
+/// 16 of the 280 large photos and copies by 2, 2 of the mixed 320 by 2: 4 at most, margin 4.
 pub const FAST_PHASH_DRIFT: u32 = 8;
 
 /// The most a dHash of a reduced-scale decode lies from the full decode's, in bits, with a
 /// margin (see [`FAST_PHASH_DRIFT`] for the corpus): 30 of 2,400 dHashes moved, each by 1
-/// bit, so 4 keeps a margin of 3.
-pub const FAST_DHASH_DRIFT: u32 = 4;
+/// bit (RGB screen).
+///
+/// The luma-only screen ([`PerceptualConfig::luma_screen`]) moves them further: `bash
+/// benches/fast_drift.sh --screen` (corpora as in [`FAST_PDQ_DRIFT`]) moved 32 of the 2,400
+/// (31 by 1 bit, 1 by 2), 31 of the 280 large photos and copies (27 by 1, 3 by 2, 1 by 3)
+/// and 4 of the mixed 320 (by 1): 3 at most, so 6 keeps a margin of 3 (it was 4 for the RGB
+/// screen's 1).
+pub const FAST_DHASH_DRIFT: u32 = 6;
 
 /// The least contrast ([`ImageHashes::img_contrast`], grey levels across the grid hashed) at
 /// which the screen trusts a reduced-scale decode's pHash and dHash; a flatter image that
@@ -240,8 +267,14 @@ fn hash_decoded(
 ) -> Result<ImageHashes, ImageError> {
     {
         let fail = ImageError;
-        let d = decode::decode_rgb_as(bytes, format, &cfg.decode, rgb)
-            .map_err(|e| fail(e.to_string()))?;
+        // A screen decodes a JPEG to its luma where it can (`decode_screen_as`); unletterboxing
+        // looks for bars in RGB, so it keeps the RGB screen (and its own drift bound).
+        let d = if cfg.luma_screen && cfg.decode.fast && cfg.unletterbox.is_none() {
+            decode::decode_screen_as(bytes, format, &cfg.decode, rgb)
+        } else {
+            decode::decode_rgb_as(bytes, format, &cfg.decode, rgb)
+        }
+        .map_err(|e| fail(e.to_string()))?;
         let (mut w, mut h) = (d.width as usize, d.height as usize);
         let trim = cfg.unletterbox.map(|u| {
             let t = u.find(rgb, w, h);
@@ -249,7 +282,7 @@ fn hash_decoded(
             (w, h) = (t.width as usize, t.height as usize);
             t
         });
-        let rgb: &[u8] = rgb;
+        let px: &[u8] = rgb;
         let mut out = ImageHashes {
             format,
             width: w as u32,
@@ -265,25 +298,42 @@ fn hash_decoded(
         };
         let pdq_err = |e: pdq::PdqError| fail(format!("unsupported image: {e}"));
         if cfg.pdq && cfg.dihedral {
-            let r = pdq.hash_rgb_dihedral(rgb, w, h).map_err(pdq_err)?;
+            let r = if d.luma {
+                pdq.hash_grey_dihedral(px, w, h)
+            } else {
+                pdq.hash_rgb_dihedral(px, w, h)
+            }
+            .map_err(pdq_err)?;
             out.pdq = Some(r.hashes[0]);
             out.pdq_quality = Some(r.quality);
             out.pdq_dihedral = Some(Box::new(r.hashes));
         } else if cfg.pdq {
-            let r = pdq.hash_rgb(rgb, w, h).map_err(pdq_err)?;
+            let r = if d.luma {
+                pdq.hash_grey(px, w, h)
+            } else {
+                pdq.hash_rgb(px, w, h)
+            }
+            .map_err(pdq_err)?;
             out.pdq = Some(r.hash);
             out.pdq_quality = Some(r.quality);
         }
         let img_err = |e: imghash::ImgHashError| fail(format!("unsupported image: {e}"));
-        match (cfg.phash, cfg.dhash) {
-            (true, true) => {
-                let (p, d) = img.both_rgb(rgb, w, h).map_err(img_err)?;
+        match (cfg.phash, cfg.dhash, d.luma) {
+            (true, true, false) => {
+                let (p, d) = img.both_rgb(px, w, h).map_err(img_err)?;
                 out.phash = Some(p);
                 out.dhash = Some(d);
             }
-            (true, false) => out.phash = Some(img.phash_rgb(rgb, w, h).map_err(img_err)?),
-            (false, true) => out.dhash = Some(img.dhash_rgb(rgb, w, h).map_err(img_err)?),
-            (false, false) => {}
+            (true, true, true) => {
+                let (p, d) = img.both_grey(px, w, h).map_err(img_err)?;
+                out.phash = Some(p);
+                out.dhash = Some(d);
+            }
+            (true, false, false) => out.phash = Some(img.phash_rgb(px, w, h).map_err(img_err)?),
+            (true, false, true) => out.phash = Some(img.phash_grey(px, w, h).map_err(img_err)?),
+            (false, true, false) => out.dhash = Some(img.dhash_rgb(px, w, h).map_err(img_err)?),
+            (false, true, true) => out.dhash = Some(img.dhash_grey(px, w, h).map_err(img_err)?),
+            (false, false, _) => {}
         }
         if cfg.phash || cfg.dhash {
             out.img_contrast = Some(img.contrast());
