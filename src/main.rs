@@ -766,7 +766,10 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                     if !a.allow_empty {
                         index.check_not_empty().map_err(allow_empty_hint)?;
                     }
-                    held = Some(index_custody(p, &index, &a.trust));
+                    // The index's SHA-256 reads it whole: only when a summary is written.
+                    if a.output.summary.is_some() || a.run.summary_record {
+                        held = Some(index_custody(p, &index, &a.trust));
+                    }
                     index
                 }
                 None => {
@@ -837,7 +840,12 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                     .collect(),
                 output: a.output.output.clone(),
                 summary: a.output.summary.clone(),
-                custody: Some(custody(Some(index_custody(&a.index, &index, &a.trust)))),
+                // The index's SHA-256 reads it whole: only when a summary is written.
+                custody: a
+                    .output
+                    .summary
+                    .is_some()
+                    .then(|| custody(Some(index_custody(&a.index, &index, &a.trust)))),
             };
             let engine = Engine::builder()
                 .index(Arc::new(index))
