@@ -345,16 +345,10 @@ fn least_matched(n: usize, query_pct: f64) -> Option<usize> {
 
 /// A PDQ hash as four words, for [`hamming`].
 fn words(h: &PdqHash) -> [u64; 4] {
-    let mut w = [0u64; 4];
-    for (w, c) in w.iter_mut().zip(h.0.chunks_exact(8)) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(c);
-        *w = u64::from_ne_bytes(b);
-    }
-    w
+    crate::index::pdq_words(&h.0)
 }
 
-/// Bits that differ between two hashes as [`words`].
+/// Bits that differ between two hashes as [`words`] gives them.
 fn hamming(a: &[u64; 4], b: &[u64; 4]) -> u32 {
     (a[0] ^ b[0]).count_ones()
         + (a[1] ^ b[1]).count_ones()

@@ -817,7 +817,7 @@ fn pdq_group_width(max: u32) -> usize {
 
 /// A PDQ hash as four 64-bit words (little-endian loads: only the XOR's bit count matters).
 #[inline(always)]
-fn pdq_words(h: &[u8; PDQ_LEN]) -> [u64; 4] {
+pub(crate) fn pdq_words(h: &[u8; PDQ_LEN]) -> [u64; 4] {
     let mut w = [0u64; 4];
     for (w, c) in w.iter_mut().zip(h.chunks_exact(8)) {
         let mut b = [0u8; 8];
