@@ -23,6 +23,7 @@ use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location, V
 use crate::perceptual::imghash::{ImgHash64, ImgKind};
 use crate::perceptual::pdq::PdqHash;
 use crate::report::sorted::Chunked;
+use crate::report::wire::{SummaryFile, SummaryRecord};
 use crate::report::{
     Custody, HashFormat, HashWriter, Output, ScanFormat, ScanWriter, Summary, Tally,
 };
@@ -466,10 +467,11 @@ impl Run {
         });
         named(written, "output", path)?;
         if let Some((mut out, p)) = self.summary {
-            let written = serde_json::to_writer_pretty(&mut out, &report.summary)
-                .map_err(io::Error::from)
-                .and_then(|()| out.write_all(b"\n"))
-                .and_then(|()| out.commit());
+            let written =
+                serde_json::to_writer_pretty(&mut out, &SummaryFile::new(&report.summary))
+                    .map_err(io::Error::from)
+                    .and_then(|()| out.write_all(b"\n"))
+                    .and_then(|()| out.commit());
             named(written, "summary", Some(&p))?;
         }
         match self.journal {
@@ -497,24 +499,6 @@ fn summary_record(opts: &RunOptions, jsonl: bool) -> io::Result<bool> {
         ));
     }
     Ok(opts.summary_record)
-}
-
-/// The summary as the last JSON Lines record.
-#[derive(serde::Serialize)]
-struct SummaryRecord<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(flatten)]
-    summary: &'a Summary,
-}
-
-impl SummaryRecord<'_> {
-    fn new(summary: &Summary) -> SummaryRecord<'_> {
-        SummaryRecord {
-            kind: "summary",
-            summary,
-        }
-    }
 }
 
 /// What names a run in its journal: the job, its output format, what it reads and writes,
@@ -591,7 +575,7 @@ fn finish(
     let mut summary = tally.summary(secs, true);
     summary.custody = custody;
     if let Some((mut out, p)) = summary_out {
-        let written = serde_json::to_writer_pretty(&mut out, &summary)
+        let written = serde_json::to_writer_pretty(&mut out, &SummaryFile::new(&summary))
             .map_err(io::Error::from)
             .and_then(|()| out.write_all(b"\n"))
             .and_then(|()| out.commit());

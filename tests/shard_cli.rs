@@ -107,7 +107,7 @@ fn parts_add_up_to_one_scan_and_reruns_are_identical() {
     assert!(whole_lines.len() > 60, "{}", whole_lines.len());
     assert!(whole_lines
         .iter()
-        .any(|l| l.starts_with(br#"{"verdict":"match""#)));
+        .any(|l| l.starts_with(br#"{"v":1,"verdict":"match""#)));
     for n in [1u64, 3, 7] {
         let mut union = Vec::new();
         for i in 0..n {

@@ -480,5 +480,6 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(schema, m)?)?;
     m.add_function(wrap_pyfunction!(mapped_indexes, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("RECORD_VERSION", vigie::report::wire::SCHEMA_VERSION)?;
     Ok(())
 }

@@ -71,7 +71,7 @@ def records_of(rows) -> list[dict]:
     out = []
     for row in rows:
         row = row.asDict(recursive=True)
-        base = {"verdict": row["verdict"], **{k: row[k] for k in LOC if row[k] is not None}}
+        base = {"v": vigie.RECORD_VERSION, "verdict": row["verdict"], **{k: row[k] for k in LOC if row[k] is not None}}
         evidence = vigie.hashes_of(row)
         if evidence:
             base["hashes"] = evidence

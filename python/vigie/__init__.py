@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from vigie._native import IndexOpenError, Scanner, __version__, mapped_indexes
+from vigie._native import RECORD_VERSION, IndexOpenError, Scanner, __version__, mapped_indexes
 from vigie._native import schema as _schema
 
 __all__ = [
+    "RECORD_VERSION",
     "SCHEMA",
     "SPARK_DDL",
     "IndexOpenError",
@@ -89,7 +90,7 @@ def explode_hits(batch: pa.RecordBatch) -> list[dict]:
                   "timestamp")
     records = []
     for row in batch.to_pylist():
-        base = {"verdict": row["verdict"]}
+        base = {"v": RECORD_VERSION, "verdict": row["verdict"]}
         base.update((k, row[k]) for k in loc_fields if row[k] is not None)
         evidence = hashes_of(row)
         if evidence:

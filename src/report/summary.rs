@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::model::{Event, ItemResult, Verdict};
@@ -125,7 +126,8 @@ impl Tally {
 }
 
 /// The summary printed on stderr and written by `--summary FILE`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+#[schemars(deny_unknown_fields)]
 pub struct Summary {
     /// False when the run stopped before reading everything (a signal, a closed output
     /// pipe): the counts are then of what was read.
@@ -184,7 +186,8 @@ pub struct Summary {
 
 /// Chain of custody of a run: the build that made it, the command, when, and against which
 /// index, so that a report can be defended later.
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Default)]
+#[schemars(deny_unknown_fields)]
 pub struct Custody {
     /// vigie's version.
     pub vigie: String,
@@ -204,7 +207,8 @@ pub struct Custody {
 }
 
 /// The index of a run, as it was opened.
-#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Default)]
+#[schemars(deny_unknown_fields)]
 pub struct IndexCustody {
     /// Its path, as given.
     pub path: String,

@@ -6,10 +6,17 @@
 //! the exact bytes in standard base64, so a reader can always recover the original name.
 
 use base64::Engine as _;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::hash::{Algo, AlgoSet};
 use crate::model::{os_bytes, ItemResult, Location, Verdict};
+use crate::report::Summary;
+
+/// The version of the JSON record schema, the `v` field of every JSON Lines record and of the
+/// summary file (`docs/schema/`). It goes up when a field is removed or changes meaning; a
+/// new optional field does not change it, so a reader ignores fields it does not know.
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// A name as written in a record: its text and, when not UTF-8, its exact bytes in base64.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +52,8 @@ impl WireName {
 }
 
 /// Location fields shared by every record.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, JsonSchema, Debug)]
+#[schemars(deny_unknown_fields)]
 pub struct WireLocation {
     /// The file on disk.
     pub path: String,
@@ -102,8 +110,11 @@ impl WireLocation {
 }
 
 /// One `vigie hash` record.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, JsonSchema, Debug)]
+#[schemars(deny_unknown_fields)]
 pub struct HashRecord {
+    /// The record schema's version, [`SCHEMA_VERSION`].
+    pub v: u32,
     /// Where.
     #[serde(flatten)]
     pub loc: WireLocation,
@@ -158,7 +169,8 @@ pub struct HashRecord {
 
 /// The letterbox bars cut off an image before hashing (`--unletterbox`), in pixels, and the
 /// size hashed: `{"top":T,"bottom":B,"left":L,"right":R,"width":W,"height":H}`.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[schemars(deny_unknown_fields)]
 pub struct WireTrim {
     /// Rows cut from the top.
     pub top: u32,
@@ -188,6 +200,7 @@ impl HashRecord {
     pub fn new(r: &ItemResult) -> HashRecord {
         let get = |a| digest_hex(r, a);
         HashRecord {
+            v: SCHEMA_VERSION,
             loc: WireLocation::new(&r.loc),
             md5: get(Algo::Md5),
             sha1: get(Algo::Sha1),
@@ -269,7 +282,8 @@ pub fn csv_hash_row(r: &ItemResult, algos: AlgoSet, perceptual: bool) -> Vec<Str
 /// object in JSON Lines, the last columns in CSV), so that a hit comes with its evidence in
 /// one pass. Perceptual hashes are given only when they are the reference's (full decode):
 /// a hash of a reduced-scale decode, which only screened the image, is left out.
-#[derive(Serialize, Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Serialize, JsonSchema, Debug, Default, Clone, PartialEq, Eq)]
+#[schemars(deny_unknown_fields)]
 pub struct Evidence {
     /// MD5.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -368,10 +382,14 @@ pub const SCAN_CSV_HEADER: [&str; 30] = [
 ];
 
 /// One `vigie scan` record: a hit, or with `--all` a clean or failed item.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, JsonSchema, Debug)]
+#[schemars(deny_unknown_fields)]
 pub struct ScanRecord {
+    /// The record schema's version, [`SCHEMA_VERSION`].
+    pub v: u32,
     /// The item's verdict: `match`, `known`, `probable` (one record per hit), `clean` or
     /// `failed`.
+    #[schemars(extend("enum" = ["match", "known", "probable", "clean", "failed"]))]
     pub verdict: &'static str,
     /// Where.
     #[serde(flatten)]
@@ -396,6 +414,7 @@ pub struct ScanRecord {
     pub matched_hash: Option<String>,
     /// The role of the hit's list: `block` or `allow`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["block", "allow"]))]
     pub role: Option<&'static str>,
     /// For a hit in a Bloom filter (probable, not certain): the filter's false-positive rate.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -422,8 +441,8 @@ pub struct ScanRecord {
     /// Failure reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Every digest computed for the item.
-    #[serde(skip_serializing_if = "Evidence::is_empty")]
+    /// Every digest computed for the item (absent when none was: a failed item).
+    #[serde(skip_serializing_if = "Evidence::is_empty", default)]
     pub hashes: Evidence,
 }
 
@@ -434,6 +453,7 @@ impl ScanRecord {
     pub fn for_item(r: &ItemResult, all: bool) -> Vec<ScanRecord> {
         let evidence = Evidence::of(r);
         let base = |verdict| ScanRecord {
+            v: SCHEMA_VERSION,
             verdict,
             loc: WireLocation::new(&r.loc),
             algorithm: None,
@@ -524,6 +544,106 @@ impl ScanRecord {
         ]);
         row
     }
+}
+
+/// What `--summary FILE` holds: the summary, with the schema version.
+#[derive(Serialize, JsonSchema, Debug)]
+#[schemars(deny_unknown_fields)]
+pub struct SummaryFile<'a> {
+    /// The record schema's version, [`SCHEMA_VERSION`].
+    pub v: u32,
+    /// The counts, rates and custody.
+    #[serde(flatten)]
+    pub summary: &'a Summary,
+}
+
+impl SummaryFile<'_> {
+    /// The summary file of `summary`.
+    pub fn new(summary: &Summary) -> SummaryFile<'_> {
+        SummaryFile {
+            v: SCHEMA_VERSION,
+            summary,
+        }
+    }
+}
+
+/// The record type of a summary record: always `summary`.
+#[derive(Serialize, JsonSchema, Debug, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordType {
+    /// The run's summary.
+    Summary,
+}
+
+/// The last JSON Lines record with `--summary-record`: `{"type":"summary","v":1,...}`, the
+/// summary's fields beside them, so that a reader tells a complete stream from a cut one.
+#[derive(Serialize, JsonSchema, Debug)]
+#[schemars(deny_unknown_fields)]
+pub struct SummaryRecord<'a> {
+    /// `summary`.
+    #[serde(rename = "type")]
+    pub kind: RecordType,
+    /// The record schema's version, [`SCHEMA_VERSION`].
+    pub v: u32,
+    /// The counts, rates and custody.
+    #[serde(flatten)]
+    pub summary: &'a Summary,
+}
+
+impl SummaryRecord<'_> {
+    /// The summary record of `summary`.
+    pub fn new(summary: &Summary) -> SummaryRecord<'_> {
+        SummaryRecord {
+            kind: RecordType::Summary,
+            v: SCHEMA_VERSION,
+            summary,
+        }
+    }
+}
+
+/// The JSON Schemas (draft 2020-12) of what vigie writes, by file name under `docs/schema/`:
+/// `vigie hash` and `vigie scan` JSON Lines records, the summary record and the summary file.
+/// Generated from the types above; a test keeps the checked-in files equal to them.
+pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
+    fn of<T: JsonSchema>() -> serde_json::Value {
+        let mut v = schemars::schema_for!(T).to_value();
+        no_null(&mut v);
+        v
+    }
+    // An absent field is left out, never written as null: `"type": ["string", "null"]`, as
+    // schemars describes an Option, becomes `"type": "string"`, and `"anyOf": [{"$ref": R},
+    // {"type": "null"}]` becomes `"$ref": R`.
+    fn no_null(v: &mut serde_json::Value) {
+        use serde_json::Value;
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::Array(types)) = map.get_mut("type") {
+                    types.retain(|t| t != "null");
+                    if types.len() == 1 {
+                        let t = types.pop().unwrap_or_default();
+                        map.insert("type".into(), t);
+                    }
+                }
+                if let Some(Value::Array(alts)) = map.get_mut("anyOf") {
+                    alts.retain(|a| a.get("type").is_none_or(|t| t != "null"));
+                    if let [Value::Object(only)] = alts.as_slice() {
+                        let only = only.clone();
+                        map.remove("anyOf");
+                        map.extend(only);
+                    }
+                }
+                map.values_mut().for_each(no_null);
+            }
+            Value::Array(items) => items.iter_mut().for_each(no_null),
+            _ => {}
+        }
+    }
+    vec![
+        ("hash-record.schema.json", of::<HashRecord>()),
+        ("scan-record.schema.json", of::<ScanRecord>()),
+        ("summary-record.schema.json", of::<SummaryRecord<'static>>()),
+        ("summary.schema.json", of::<SummaryFile<'static>>()),
+    ]
 }
 
 #[cfg(test)]
