@@ -135,6 +135,7 @@ pub struct EngineBuilder {
     threads: usize,
     mmap: bool,
     archives: bool,
+    container_records: bool,
     archive_limits: Limits,
     follow: bool,
     filter: FileFilter,
@@ -166,6 +167,7 @@ impl Default for EngineBuilder {
             threads: 0,
             mmap: true,
             archives: true,
+            container_records: true,
             archive_limits: Limits::default(),
             follow: false,
             filter: FileFilter::default(),
@@ -343,6 +345,14 @@ impl EngineBuilder {
         self
     }
 
+    /// Give an opened zip or compressed stream a record of its own (its digests, after its
+    /// content's; the default), so that a list of whole files still matches it. False
+    /// reports only what is inside: half the hashing of a dump of zips. A tar never has one.
+    pub fn container_records(mut self, on: bool) -> Self {
+        self.container_records = on;
+        self
+    }
+
     /// Bounds on what opening containers may cost (nesting, expanded bytes, members,
     /// expansion ratio): see [`Limits`]. What is over a bound is a failed `limit` item.
     pub fn archive_limits(mut self, limits: Limits) -> Self {
@@ -487,6 +497,7 @@ impl EngineBuilder {
                     },
                     archives: self.archives,
                     limits: self.archive_limits,
+                    container_records: self.container_records,
                 },
                 algos,
                 perceptual,
@@ -553,6 +564,11 @@ impl Engine {
     /// Which files on disk are read.
     pub fn file_filter(&self) -> &FileFilter {
         &self.cfg.walk.filter
+    }
+
+    /// How files are opened: archives or not, their limits, containers' own records.
+    pub fn open_options(&self) -> &OpenOptions {
+        &self.cfg.open
     }
 
     /// Worker threads.

@@ -502,15 +502,20 @@ fn summary_record(opts: &RunOptions, jsonl: bool) -> io::Result<bool> {
 }
 
 /// What names a run in its journal: the job, its output format, what it reads and writes,
-/// the engine's algorithms and perceptual options, and the index it matches against (not
+/// the engine's algorithms, perceptual and container options, and the index it matches against (not
 /// the threads or the display, which change no record).
 fn fingerprint(engine: &Engine, opts: &RunOptions, job: &str, format: &str) -> u128 {
     let text = format!(
-        "{job}\n{format}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        "{job}\n{format}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
         opts.inputs,
         opts.shard,
         opts.output,
         engine.file_filter(),
+        {
+            // What opens containers changes records; how files are read (mmap) does not.
+            let o = engine.open_options();
+            (o.archives, o.limits, o.container_records)
+        },
         engine.algos(),
         engine.perceptual(),
         engine.video(),

@@ -222,6 +222,11 @@ struct InputArgs {
     /// failed `unsupported` items either.
     #[arg(long)]
     no_archives: bool,
+    /// Report only what is inside an opened zip or compressed stream, not the container's
+    /// own record too (its digests, after its members'): half the hashing of a dump of
+    /// zips, for scans where a whole archive is never on a list. A tar never has one.
+    #[arg(long, conflicts_with = "no_archives")]
+    members_only: bool,
     /// Containers opened inside containers, like clamscan's --max-recursion: an input is at
     /// depth 0, the members of an archive at 1.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
@@ -1371,6 +1376,7 @@ fn engine_options(input: &InputArgs) -> Result<EngineBuilder> {
         .threads(input.threads.unwrap_or(0))
         .mmap(!input.no_mmap)
         .archives(!input.no_archives)
+        .container_records(!input.members_only)
         .archive_limits(archive_limits(input))
         .follow_links(input.follow)
         .filter(filter))

@@ -544,7 +544,16 @@ fn compressed_stream(
     let outer = tee.finish();
     let len = outer.as_ref().map_or(0, |(_, n)| *n);
     let loc = Location::file(path.clone(), len);
-    let outcome = match (outer, data.as_ref().and_then(Data::changed)) {
+    let changed = data.as_ref().and_then(Data::changed);
+    if !ctx.cfg.open.container_records {
+        // Only the content is reported; it fails if the file changed under it.
+        if let Some(why) = changed {
+            let why = format!("{why}: the digests of its content may be wrong");
+            ctx.fail(loc, Failure::new(FailKind::Read, why));
+        }
+        return;
+    }
+    let outcome = match (outer, changed) {
         (Err(e), _) => Err(Failure::new(FailKind::Read, e.to_string())),
         (Ok(_), Some(why)) => {
             let why = format!("{why}: the digests of its content may be wrong");
@@ -1196,7 +1205,7 @@ fn archive_in_place(ctx: &Ctx<'_>, path: PathBuf, format: Format, data: &Data) {
     if ctx.nest.depth > 0 {
         // Nested: the container is a member whose own record was given already, read from
         // its parent's bytes, which its parent checks.
-    } else if format.is_item() {
+    } else if format.is_item() && ctx.cfg.open.container_records {
         if !ctx.stopped() {
             container_itself(ctx, path.clone(), data);
         }
