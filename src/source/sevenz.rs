@@ -505,6 +505,8 @@ const K_ENCODED_HEADER: u8 = 0x17;
 /// A block as its header describes it, before its packed data is located.
 struct RawFolder {
     chain: Vec<Coder>,
+    /// Output streams of all its coders.
+    outputs: usize,
     /// Sizes of every coder's output, in coder order.
     unpack_sizes: Vec<u64>,
     /// Index of the coder whose output is the block's.
@@ -556,12 +558,12 @@ fn read_folder(c: &mut Cur<'_>) -> Result<RawFolder, SevenZError> {
         } else {
             (1, 1)
         };
-        if nin > MAX_CODERS || nout != 1 {
+        if nin > MAX_CODERS || nout == 0 || nout > MAX_CODERS {
             return Err(SevenZError::malformed(format!(
                 "a coder with {nin} inputs and {nout} outputs"
             )));
         }
-        complex |= nin != 1;
+        complex |= nin != 1 || nout != 1;
         total_in += nin;
         total_out += nout;
         let props = if flags & 0x20 != 0 {
@@ -643,6 +645,7 @@ fn read_folder(c: &mut Cur<'_>) -> Result<RawFolder, SevenZError> {
     }
     Ok(RawFolder {
         chain,
+        outputs: total_out as usize,
         unpack_sizes: Vec::new(),
         main,
         order,
@@ -697,7 +700,7 @@ fn read_streams(c: &mut Cur<'_>) -> Result<Streams, SevenZError> {
         }
         c.expect(K_UNPACK_SIZE, "block sizes")?;
         for f in &mut s.folders {
-            for _ in 0..f.chain.len() {
+            for _ in 0..f.outputs {
                 f.unpack_sizes.push(c.num()?);
             }
         }
@@ -1232,6 +1235,75 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A 7z whose next header is `h` (plain or encoded), its start header and CRCs right.
+    fn with_header(packed: &[u8], h: &[u8]) -> Vec<u8> {
+        let mut start = Vec::new();
+        start.extend((packed.len() as u64).to_le_bytes());
+        start.extend((h.len() as u64).to_le_bytes());
+        start.extend(crc32(h).to_le_bytes());
+        let mut z = SIGNATURE.to_vec();
+        z.extend([0, 4]);
+        z.extend(crc32(&start).to_le_bytes());
+        z.extend(start);
+        z.extend(packed);
+        z.extend(h);
+        z
+    }
+
+    /// Counts and sizes that the header cannot hold are refused before anything is allocated
+    /// from them: 2^40 members, 2^40 packed streams, an encoded header declaring 2^40 bytes, a
+    /// block declaring an LZMA2 dictionary of 4 GiB for 4 GiB of output.
+    #[test]
+    fn crafted_counts_and_sizes_are_refused_before_allocation() {
+        let huge = [0xFF, 0, 0, 0, 0, 0, 0, 0, 1]; // 7z number: 2^56
+        let mut h = vec![K_HEADER, K_FILES];
+        h.extend(huge);
+        h.push(K_END);
+        h.push(K_END);
+        let e = open(&with_header(&[], &h), &Limits::default()).unwrap_err();
+        assert_eq!(e.fault, Fault::Malformed, "{e}");
+        let mut h = vec![K_HEADER, K_MAIN_STREAMS, K_PACK_INFO, 0];
+        h.extend(huge);
+        let e = open(&with_header(&[], &h), &Limits::default()).unwrap_err();
+        assert_eq!(e.fault, Fault::Malformed, "{e}");
+        // An encoded header: one packed stream of 5 bytes, one Copy block declaring 2^56.
+        let mut h = vec![K_ENCODED_HEADER, K_PACK_INFO, 0, 1, K_SIZE, 5, K_END];
+        h.extend([K_UNPACK_INFO, K_FOLDER, 1, 0, 1, 0x01, 0x00, K_UNPACK_SIZE]);
+        h.extend(huge);
+        h.extend([K_END, K_END]);
+        let e = open(&with_header(b"01234", &h), &Limits::default()).unwrap_err();
+        assert_eq!(e.fault, Fault::Limit, "{e}");
+        // A block: LZMA2 with a 4 GiB dictionary (property 40), 2^56 bytes out: refused.
+        let mut h = vec![
+            K_HEADER,
+            K_MAIN_STREAMS,
+            K_PACK_INFO,
+            0,
+            1,
+            K_SIZE,
+            5,
+            K_END,
+        ];
+        h.extend([
+            K_UNPACK_INFO,
+            K_FOLDER,
+            1,
+            0,
+            1,
+            0x21,
+            0x21,
+            1,
+            40,
+            K_UNPACK_SIZE,
+        ]);
+        h.extend(huge);
+        h.extend([K_END, K_END, K_FILES, 1, K_END, K_END]);
+        let a = open(&with_header(b"01234", &h), &Limits::default()).unwrap();
+        let f = &a.folders[0];
+        assert_eq!(f.problem().map(|e| e.fault), Some(Fault::Limit));
+        assert!(f.reader(&with_header(b"01234", &h)).is_err());
     }
 
     #[test]
