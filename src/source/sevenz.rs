@@ -462,9 +462,13 @@ impl<'a> Cur<'a> {
             .collect())
     }
 
-    /// A bit vector preceded by an "all defined" byte.
+    /// A bit vector preceded by an "all defined" byte. Every defined item is followed by a
+    /// value of its own (a CRC), so more than the bytes left cannot all be defined.
     fn all_or_bits(&mut self, n: usize) -> Result<Vec<bool>, SevenZError> {
         if self.u8()? != 0 {
+            if n as u64 > self.left() {
+                return Err(Cur::short());
+            }
             Ok(vec![true; n])
         } else {
             self.bits(n)
