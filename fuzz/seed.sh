@@ -7,11 +7,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 fx=$root/fixtures
 c=$here/corpus
-mkdir -p "$c"/{tar,lists,index,image,engine,bloom,video,zip,stream}
+mkdir -p "$c"/{tar,lists,index,image,engine,bloom,video,zip,stream,sevenz}
 cp -f "$fx"/tar/*.tar "$fx"/example/dump/*.tar "$c/tar/"
 cp -f "$fx"/tar/*.tar* "$fx"/example/dump/*.tar "$c/engine/"
 cp -f "$fx"/containers/*.zip "$c/zip/"
 cp -f "$fx"/containers/*.zip "$c/engine/"
+cp -f "$fx"/containers/*.7z "$c/sevenz/"
+cp -f "$fx"/containers/*.7z "$c/engine/"
 for f in "$fx"/containers/*.gz "$fx"/containers/*.xz "$fx"/containers/*.bz2 \
   "$fx"/containers/*.zst "$fx"/tar/*.tar.*; do
   cp -f "$f" "$c/stream/" && cp -f "$f" "$c/engine/"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Makes fixtures/containers/: archives and compressed streams made by the real tools (Info-ZIP
-# zip 3.0, 7z from p7zip-full, xz, bzip2, gzip, zstd, GNU tar), plus the few files no free
+# zip 3.0, 7z from p7zip-full (7-Zip 26.02), xz, bzip2, gzip, zstd, GNU tar), plus the few files no free
 # tool writes (RAR headers, tampered zips), and EXPECTED.tsv: each member's md5 and sha256 as
 # `unzip -p` extracts it and coreutils hash it.
 #
@@ -35,8 +35,23 @@ cat c.txt | zip -q -X -9 - - > "$out/descriptor.zip"
 printf '#!/bin/sh\necho this stub stands for a self-extractor\nexit 0\n' > stub
 zip -q -X -9 sfx-body.zip a.txt c.txt && cat stub sfx-body.zip > "$out/sfx.zip" && rm sfx-body.zip stub
 zip -q -A "$out/sfx.zip"
-# Other containers vigie does not open yet: each a failed `unsupported` item.
-7z a -bd -y -mtm=off "$out/archive.7z" a.txt c.txt > /dev/null
+# 7z (7-Zip 26 as Debian's p7zip-full ships it): the default (LZMA2, solid), a solid block
+# holding every member plus an empty file and an empty directory, one block per member
+# (-ms=off), each method vigie decodes (-m0=...), BCJ before LZMA2, Deflate64 (a method it
+# does not), content encrypted (-p, 7zAES) and headers encrypted too (-mhe=on). Times are
+# left out (-mtm=off -mtc=off -mta=off) so that the archives are reproducible.
+mkdir -p emptydir && : > empty.txt && touch -d '2024-01-02 03:04:05' emptydir empty.txt
+z7() { 7z a -bd -y -mtm=off -mtc=off -mta=off "$@" > /dev/null; }
+z7 "$out/archive.7z" a.txt c.txt
+z7 -ms=on "$out/solid.7z" a.txt b.bin c.txt dir/photo.jpg empty.txt emptydir
+z7 -ms=off "$out/nonsolid.7z" a.txt b.bin c.txt dir/photo.jpg
+for m in LZMA BZip2 PPMd Deflate Copy Deflate64; do
+    z7 -m0=$m "$out/$(echo $m | tr 'A-Z' 'a-z').7z" a.txt c.txt
+done
+z7 -m0=BCJ -m1=LZMA2 "$out/bcj.7z" a.txt c.txt
+z7 -psecret -mhe=off "$out/encrypted.7z" a.txt c.txt
+z7 -psecret -mhe=on "$out/encrypted-header.7z" a.txt c.txt
+# Other containers vigie does not open: each a failed `unsupported` item.
 xz -c c.txt > "$out/c.txt.xz"
 bzip2 -c c.txt > "$out/c.txt.bz2"
 gzip -n -c c.txt > "$out/c.txt.gz"
@@ -77,6 +92,29 @@ cp "$out/deflated.zip" inner.zip && cp "$out/c.txt.gz" inner.gz && cp "$out/arch
 touch -d '2024-01-02 03:04:05' inner.zip inner.gz inner.7z
 tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime='2024-01-02 03:04:05' \
     -cf "$out/nested.tar" a.txt inner.zip inner.gz inner.7z
+# 7z nesting: a .tar.gz inside a 7z, a 7z inside a zip.
+tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime='2024-01-02 03:04:05' \
+    -cf - a.txt dir/photo.jpg | gzip -n > ac.tar.gz && touch -d '2024-01-02 03:04:05' ac.tar.gz
+z7 "$out/nested.7z" ac.tar.gz c.txt && rm ac.tar.gz
+cp "$out/solid.7z" inner7.7z && touch -d '2024-01-02 03:04:05' inner7.7z
+zip -q -X -0 "$out/sevenz.zip" inner7.7z a.txt && rm inner7.7z
+# Damaged 7z: a stored (Copy) archive of one block per member with a byte of c.txt flipped
+# (its CRC fails; a.txt before it is sound), the same cut short (its header gone), and a
+# bomb: 256 MiB of zeros, LZMA2 at -mx9 (about 40 KB, 6500:1: over --max-ratio 1100).
+z7 -m0=Copy -ms=off "$work/copy-ms.7z" a.txt c.txt
+python3 - "$out" "$work" <<'PY'
+import sys
+out, work = sys.argv[1], sys.argv[2]
+z = bytearray(open(work + "/copy-ms.7z", "rb").read())
+at = z.find(b"line 00100 of")
+assert at > 0
+z[at] ^= 0x20
+open(out + "/badcrc.7z", "wb").write(z)
+z = open(work + "/copy-ms.7z", "rb").read()
+open(out + "/cut.7z", "wb").write(z[: len(z) - 40])
+PY
+head -c $((256 << 20)) /dev/zero > zeros.bin && touch -d '2024-01-02 03:04:05' zeros.bin
+z7 -mx9 "$out/bomb.7z" zeros.bin && rm zeros.bin
 # Nesting: a zip holding a .tar.gz (a.txt and the photo) and an xz stream.
 tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime='2024-01-02 03:04:05' \
     -cf - a.txt dir/photo.jpg | gzip -n > inner.tar.gz
@@ -162,6 +200,35 @@ done >> "$out/EXPECTED.tsv"
 printf 'outer.zip\tinner.xz/inner\t%s\t%s\n' \
     "$(unzip -p "$out/outer.zip" inner.xz | xz -dc | md5sum | cut -d' ' -f1)" \
     "$(unzip -p "$out/outer.zip" inner.xz | xz -dc | sha256sum | cut -d' ' -f1)" >> "$out/EXPECTED.tsv"
+# 7z members as `7z x` extracts them (to standard output), hashed by coreutils.
+for z in archive solid nonsolid lzma bzip2 ppmd deflate copy bcj deflate64; do
+    7z l -slt "$out/$z.7z" | sed -n 's/^Path = //p' | tail -n +2 | while read -r m; do
+        [ -d "$m" ] && continue
+        printf '%s.7z\t%s\t%s\t%s\n' "$z" "$m" \
+            "$(7z x -so "$out/$z.7z" "$m" | md5sum | cut -d' ' -f1)" \
+            "$(7z x -so "$out/$z.7z" "$m" | sha256sum | cut -d' ' -f1)"
+    done
+done >> "$out/EXPECTED.tsv"
+for m in a.txt c.txt; do
+    for z in encrypted encrypted-header; do
+        printf '%s.7z\t%s\t%s\t%s\n' "$z" "$m" \
+            "$(7z x -psecret -so "$out/$z.7z" "$m" | md5sum | cut -d' ' -f1)" \
+            "$(7z x -psecret -so "$out/$z.7z" "$m" | sha256sum | cut -d' ' -f1)"
+    done
+done >> "$out/EXPECTED.tsv"
+printf 'badcrc.7z\ta.txt\t%s\t%s\n' \
+    "$(7z x -so "$out/badcrc.7z" a.txt | md5sum | cut -d' ' -f1)" \
+    "$(7z x -so "$out/badcrc.7z" a.txt | sha256sum | cut -d' ' -f1)" >> "$out/EXPECTED.tsv"
+for m in a.txt dir/photo.jpg; do
+    printf 'nested.7z\tac.tar.gz/%s\t%s\t%s\n' "$m" \
+        "$(7z x -so "$out/nested.7z" ac.tar.gz | tar -xzOf - "$m" | md5sum | cut -d' ' -f1)" \
+        "$(7z x -so "$out/nested.7z" ac.tar.gz | tar -xzOf - "$m" | sha256sum | cut -d' ' -f1)"
+done >> "$out/EXPECTED.tsv"
+for m in a.txt b.bin c.txt dir/photo.jpg empty.txt; do
+    printf 'sevenz.zip\tinner7.7z/%s\t%s\t%s\n' "$m" \
+        "$(unzip -p "$out/sevenz.zip" inner7.7z > "$work/i.7z" && 7z x -so "$work/i.7z" "$m" | md5sum | cut -d' ' -f1)" \
+        "$(7z x -so "$work/i.7z" "$m" | sha256sum | cut -d' ' -f1)"
+done >> "$out/EXPECTED.tsv"
 # Single streams: their content as each tool decompresses it.
 for f in c.txt.gz:gzip c.txt.xz:xz c.txt.bz2:bzip2 c.txt.zst:zstd renamed.gz:gzip two.gz:gzip; do
     file=${f%%:*} tool=${f#*:}

@@ -35,6 +35,8 @@ use crate::source::zip::Method;
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
 use crate::video::{hash_video, VideoConfig};
 
+mod sevenz;
+
 /// How a scan reads, hashes and matches: everything but the inputs (see
 /// [`crate::engine::EngineBuilder`], which resolves it from the caller's options).
 #[derive(Clone, Debug)]
@@ -190,6 +192,7 @@ impl<'a> Ctx<'a> {
                 raw,
                 data,
             } => compressed_stream(&child, path, compression, name, raw, data),
+            Container::SevenZ(d) => sevenz::archive(&child, path, &d),
             _ => {}
         }
     }
@@ -1073,6 +1076,10 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
                 stream_file(ctx, path.clone(), file, &head);
                 ctx.input_done(path);
             }
+            Container::SevenZ(data) => {
+                sevenz::archive(ctx, path.clone(), &data);
+                ctx.input_done(path);
+            }
         }
     }
     ctx.hash_items(blobs);
@@ -1207,7 +1214,7 @@ fn archive_in_place(ctx: &Ctx<'_>, path: PathBuf, format: Format, data: &Data) {
         // its parent's bytes, which its parent checks.
     } else if format.is_item() && ctx.cfg.open.container_records {
         if !ctx.stopped() {
-            container_itself(ctx, path.clone(), data);
+            container_itself(ctx, path.clone(), data, None);
         }
     } else if let Some(why) = data.changed() {
         // Every member was read: were they read from the archive as it was when opened?
@@ -1278,8 +1285,9 @@ fn hash_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, format: Format
 /// The container's own record, after its members': its digests, so that a list of whole files
 /// (an APK, a DOCX, a known archive) still matches it. Hashed in steps, releasing mapped pages
 /// behind; when the file changed while it was read, it fails (`read`), which also says its
-/// members' digests may be wrong.
-fn container_itself(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
+/// members' digests may be wrong. `unread`: why its members could not be read at all (its
+/// digests still stand, as an unopened container's do).
+fn container_itself(ctx: &Ctx<'_>, path: PathBuf, data: &Data, unread: Option<Failure>) {
     let loc = Location::file(path, data.len() as u64);
     if ctx.delivered(&loc) {
         return;
@@ -1304,7 +1312,7 @@ fn container_itself(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
         }
         None => Ok(h.finish()),
     };
-    ctx.finish_with(loc, outcome, None, None);
+    ctx.finish_with(loc, outcome, None, unread);
 }
 
 /// A packed member read and verified.
@@ -1409,7 +1417,8 @@ enum Streamed {
     Passed,
 }
 
-/// Reads the current member of `stream`: buffered when at most [`STREAM_BUFFER_LIMIT`] bytes
+/// Reads a member from `reader` (the current member of a [`MemberStream`], or of a 7z block):
+/// buffered when at most [`STREAM_BUFFER_LIMIT`] bytes
 /// (the buffer grows with the bytes that arrive, never with the declared size), else hashed
 /// chunk by chunk; only read past when `keep` is false. A large member whose first bytes say
 /// it is to be decoded ([`Ctx::to_decode`]) is buffered whole too, up to the bound of its
@@ -1418,12 +1427,11 @@ enum Streamed {
 /// for meanwhile is an [`io::ErrorKind::Interrupted`] error.
 fn read_member(
     ctx: &Ctx<'_>,
-    stream: &mut MemberStream,
+    mut reader: impl Read,
     size: u64,
     keep: bool,
     source: &str,
 ) -> io::Result<Streamed> {
-    let mut reader = stream.data();
     if keep && size <= STREAM_BUFFER_LIMIT {
         let mut buf = Vec::new();
         reader.read_to_end(&mut buf)?;
@@ -1440,7 +1448,7 @@ fn read_member(
         first.truncate(n);
         head = first[..n.min(SNIFF_LEN)].to_vec();
         if let Some(d) = ctx.to_decode(&first) {
-            let what = format!("a tar member of {size} bytes read from a {source} stream");
+            let what = format!("a member of {size} bytes read from a {source} stream");
             not_decoded = d.refusal(size, &what);
             if not_decoded.is_none() {
                 match read_whole(ctx, &mut reader, first, size)? {
@@ -1750,7 +1758,7 @@ fn stream_members(
             ctx.fail(ctx.member_loc(path, &m), Failure::new(FailKind::Limit, why));
             keep = false;
         }
-        match read_member(ctx, stream, m.size, keep, stream_name(compression)) {
+        match read_member(ctx, stream.data(), m.size, keep, stream_name(compression)) {
             Ok(Streamed::Buffered(buf)) => {
                 batch_bytes += m.size;
                 batch.push((m, buf));

@@ -6,11 +6,13 @@
 //! of the tar archive it holds (found by its header, never by its name), read in place from the
 //! memory map, or streamed through a decoder for `.tar.gz`, `.tar.zst`, `.tar.xz`, `.tar.bz2`;
 //! or the members of the zip it holds ([`zip`]: found by its end record, also behind a
-//! self-extractor's stub); or the content of a single compressed stream ([`stream`]). Every
-//! archive's members come out as one [`archive::Member`] type.
+//! self-extractor's stub); or the members of a 7z ([`sevenz`]: found by its signature header,
+//! each block decoded once); or the content of a single compressed stream ([`stream`]).
+//! Every tar's and zip's members come out as one [`archive::Member`] type.
 
 pub mod archive;
 pub mod open;
+pub mod sevenz;
 pub mod stream;
 pub mod tar;
 pub mod walk;

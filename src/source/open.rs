@@ -5,16 +5,20 @@
 //! that header is damaged, in a later block of its first [`RECOGNITION_WINDOW`] bytes), a zip
 //! by its end record, a gzip, zstd, xz or bzip2 stream by its magic number and then a tar in
 //! its first decompressed bytes, by the same test. A compressed file that does not hold a tar
-//! is a single stream whose content is an item of its own ([`super::stream`]). Containers
-//! vigie does not open (7z, RAR; and any container it cannot hold in memory when met as a
-//! member) are failed `unsupported` by the pipeline (`unopened`): never reported clean with
-//! their content unread.
+//! is a single stream whose content is an item of its own ([`super::stream`]). A 7z by its
+//! signature header ([`super::sevenz`]); it is read at random (its header is at its end), so
+//! one read as a stream (standard input, a large file with `--no-mmap`) is first copied to a
+//! temporary file ([`spool`]). Containers vigie does not open (RAR; and any container it
+//! cannot hold in memory when met as a member) are failed `unsupported` by the pipeline
+//! (`unopened`): never reported clean with their content unread.
 
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::read::{Data, FileStream, MmapPolicy, Opened};
+
+use super::sevenz::is_7z;
 
 use super::archive::{Budget, Format, Limits, MemberStream, Metered};
 use super::stream::inner_name;
@@ -117,6 +121,8 @@ pub(crate) enum Container {
     /// A large file read with read(), hashed as it streams; `head` holds its first bytes (up
     /// to [`HEAD_LEN`], for [`crate::perceptual::decode::sniff`] and [`crate::video::sniff`]).
     Stream(FileStream, Vec<u8>),
+    /// A 7z archive, in memory (mapped, read whole, or [`spool`]ed from a stream).
+    SevenZ(Data),
 }
 
 /// Bytes of a streamed file's head kept to tell an image or a video from it.
@@ -176,6 +182,9 @@ fn classify_stream(mut file: FileStream, archives: bool, path: &Path) -> io::Res
             MemberStream::tar(Box::new(file)),
         ));
     }
+    if is_7z(&first[..n]) {
+        return spool(&mut file).map(Container::SevenZ);
+    }
     let Some(compression) = Compression::of(&first[..n]) else {
         return Ok(Container::Stream(file, head));
     };
@@ -223,6 +232,9 @@ pub(crate) fn classify_reader(
             None,
             MemberStream::tar(again(first, r)),
         ));
+    }
+    if is_7z(&first) {
+        return spool(&mut again(first, r)).map(Container::SevenZ);
     }
     if let Some(c) = Compression::of(&first) {
         let holds_tar = match decoder(c, io::Cursor::new(&first[..])) {
@@ -274,6 +286,9 @@ pub(crate) fn openable(bytes: &[u8]) -> Option<String> {
     if bytes.starts_with(b"PK") && super::zip::is_zip(bytes) {
         return Some("zip archive".into());
     }
+    if is_7z(bytes) {
+        return Some("7z archive".into());
+    }
     Compression::of(bytes).map(|c| format!("{} stream", c.name()))
 }
 
@@ -286,6 +301,9 @@ pub(crate) fn classify_metered(data: Data, path: &Path, budget: Option<Arc<Budge
     }
     if super::zip::is_zip(bytes) {
         return Container::Archive(Format::Zip, data);
+    }
+    if is_7z(bytes) {
+        return Container::SevenZ(data);
     }
     let Some(compression) = Compression::of(bytes) else {
         return Container::Blob(data);
@@ -335,16 +353,32 @@ fn decoder<'a>(
     })
 }
 
+/// Copies a stream (standard input, a large file read with read()) to a temporary file,
+/// deleted once mapped, and maps it: a 7z is read at random, which a stream cannot be. The
+/// map is of vigie's own copy, which nothing else writes, so `--no-mmap` (about inputs that
+/// may change under a map) does not forbid it. A file that changed while it was copied fails
+/// the copy ([`FileStream`]).
+///
+/// # Errors
+/// Reading the stream, or writing or mapping the copy (a full disk).
+pub(crate) fn spool(r: &mut dyn Read) -> io::Result<Data> {
+    use std::io::Write;
+    let mut tmp = tempfile::NamedTempFile::new()?;
+    io::copy(r, tmp.as_file_mut())?;
+    tmp.as_file_mut().flush()?;
+    Data::open(tmp.path(), MmapPolicy::Always)
+}
+
 /// Bytes [`unopened`] looks at: enough for every magic it knows.
 pub(crate) const SNIFF_LEN: usize = 16;
 
 /// The container an item's first bytes (at least [`SNIFF_LEN`] of them when the item is that
 /// long) say it is, when vigie does not open it: its name for messages, e.g. `"7z archive"`.
 ///
-/// Decided by magic bytes, never by name: 7z, RAR 4 and 5, xz, bzip2 (with the magic of its
+/// Decided by magic bytes, never by name: 7z (met where it is not held in memory), RAR 4 and 5, xz, bzip2 (with the magic of its
 /// first block or of an empty stream after the header, so that text starting with `BZh9` is
 /// not taken for one), zip (a local header, or the end record of an empty zip), gzip and
-/// zstd. An item that reaches the hasher with one of these and is not opened (a 7z, a RAR, a
+/// zstd. An item that reaches the hasher with one of these and is not opened (a RAR, a
 /// container member too large to hold, `--max-depth` aside) was hashed as one item, and its
 /// content was not read.
 pub(crate) fn unopened(head: &[u8]) -> Option<&'static str> {
