@@ -222,7 +222,7 @@ struct InputArgs {
     /// failed `unsupported` items either.
     #[arg(long)]
     no_archives: bool,
-    /// Report only what is inside an opened zip or compressed stream, not the container's
+    /// Report only what is inside an opened zip, 7z or compressed stream, not the container's
     /// own record too (its digests, after its members'): half the hashing of a dump of
     /// zips, for scans where a whole archive is never on a list. A tar never has one.
     #[arg(long, conflicts_with = "no_archives")]

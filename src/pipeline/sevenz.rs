@@ -53,8 +53,16 @@ pub(super) fn archive(ctx: &Ctx<'_>, path: PathBuf, data: &Data) {
         if let Some(f) = unread {
             ctx.fail(ctx.loc(&path, None, 0, len), f);
         }
-    } else {
+    } else if unread.is_some() || ctx.cfg.open.container_records {
         container_itself(ctx, path, data, unread);
+    } else if let Some(why) = data.changed() {
+        // --members-only: no record of its own, but its members may have been read from a
+        // file that changed under them.
+        let why = format!("{why}: the digests of its members may be wrong");
+        ctx.fail(
+            ctx.loc(&path, None, 0, len),
+            Failure::new(FailKind::Read, why),
+        );
     }
 }
 
