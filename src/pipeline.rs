@@ -1279,6 +1279,18 @@ fn hash_batch(ctx: &Ctx<'_>, path: &std::path::Path, data: &Data, format: Format
     ctx.hash_items(items);
     if in_order {
         data.release(start..end);
+    } else {
+        // Members in directory order (a zip's, usually the order of their bytes too): the span
+        // of the batch's members is dropped once they are hashed, so that the resident set
+        // stays flat here as well. Were a span to cover members another task still reads,
+        // their pages would only be faulted back in.
+        let ranges = batch.members.iter().filter_map(Member::stored_range);
+        let span = ranges.fold(None, |acc: Option<std::ops::Range<usize>>, r| {
+            Some(acc.map_or(r.clone(), |a| a.start.min(r.start)..a.end.max(r.end)))
+        });
+        if let Some(span) = span {
+            data.release(span);
+        }
     }
 }
 
