@@ -393,14 +393,29 @@ fn corrupt_header_and_version_errors() {
         IndexError::NotAnIndex { .. }
     ));
     let mut b = bytes.clone();
-    b[8] = 7;
+    b[8] = 8;
     let err = open_bytes(b).unwrap_err();
-    assert!(matches!(err, IndexError::Version { found: 7, .. }), "{err}");
-    assert!(err.to_string().contains("version 7"), "{err}");
-    assert!(err.to_string().contains("versions 1 to 6"), "{err}");
-    // Files of versions 1 to 3 are still read.
-    for v in [1, 2, 3] {
+    assert!(matches!(err, IndexError::Version { found: 8, .. }), "{err}");
+    assert!(err.to_string().contains("version 8"), "{err}");
+    assert!(err.to_string().contains("versions 1 to 7"), "{err}");
+    // Lists read from files carry their sources: a version 7 section, refused in an older
+    // file.
+    assert_eq!(u32_at(&bytes, 8), Some(7));
+    for v in [3, 6] {
         let mut b = bytes.clone();
+        b[8] = v;
+        reseal(&mut b);
+        let err = open_bytes(b).unwrap_err().to_string();
+        assert!(err.contains("unexpected list sources section"), "{err}");
+    }
+    // Files of versions 1 to 3 are still read (lists given in memory: no sources).
+    let mut mem = IndexBuilder::new();
+    let d = Digest::from_hex(Algo::Md5, "d41d8cd98f00b204e9800998ecf8427e").unwrap();
+    mem.add_digests("l", "l", "mem", [d]).unwrap();
+    let old = mem.into_index().unwrap().data.bytes().to_vec();
+    assert_eq!(u32_at(&old, 8), Some(3));
+    for v in [1, 2, 3] {
+        let mut b = old.clone();
         b[8] = v;
         reseal(&mut b);
         open_bytes(b).unwrap().verify().unwrap();
@@ -1267,14 +1282,14 @@ fn roles_and_bloom_round_trip() {
     );
     // A Bloom filter is an allowlist unless told otherwise: a ROLES section.
     let n = u32_at(&fs::read(&path).unwrap(), 12).unwrap();
-    assert_eq!(n, 5);
+    assert_eq!(n, 6);
     // Only blocklists: no ROLES section, as before roles existed.
     let (b, _) = build(&[ListSpec {
         role: Some(Role::Block),
         ..ListSpec::new(sample_bloom())
     }]);
     let idx = b.into_index().unwrap();
-    assert_eq!(u32_at(idx.data.bytes(), 12), Some(4));
+    assert_eq!(u32_at(idx.data.bytes(), 12), Some(5));
     assert_eq!(idx.info().lists[0].role, Role::Block);
 }
 
@@ -1479,7 +1494,8 @@ fn known_videos_round_trip_and_are_searched_by_frame() {
         b.add_hashes("partner", "terror", "feed.csv", [v1, v2, v3])
             .unwrap();
         let idx = b.into_index().unwrap();
-        assert_eq!(idx.info().version, VERSION);
+        // Lists given in memory have no sources: version 6, the videos' own.
+        assert_eq!(idx.info().version, 6);
         idx.verify().unwrap();
         assert_eq!(idx.video_count(), 3);
         assert_eq!(idx.vpdq_frame_count(), 6 + 4);
