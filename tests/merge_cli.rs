@@ -141,6 +141,10 @@ fn fixture() -> Fixture {
         list(d, "phash-b.txt", &phash_b),
         s("fixtures/video/te-vpdq.txt"),
         s("fixtures/hashlookup/known-sha1.dcso.bloom"),
+        // Entries with their own labels (the dataset's categories), under a given label.
+        s("--label"),
+        s("te"),
+        s("fixtures/lists/dataset_export.csv"),
         s("--allow"),
         list(d, "allowed.sha256", std::slice::from_ref(&allowed)),
     ];
@@ -231,7 +235,7 @@ fn merged_and_several_indexes_answer_as_one_built_from_all_the_lists() {
         assert_eq!(got[key], want[key], "{key}");
     }
     let lists = got["lists"].as_array().unwrap();
-    assert_eq!(lists.len(), 10);
+    assert_eq!(lists.len(), 11);
     assert!(
         lists.iter().all(|l| l["source_sha256"].is_string()),
         "{lists:?}"
@@ -280,6 +284,7 @@ fn merged_and_several_indexes_answer_as_one_built_from_all_the_lists() {
         "fixtures/example/lists/partner.md5",
         "fixtures/example/lists/known-bad.sha256",
         "fixtures/video/te-vpdq.txt",
+        "fixtures/lists/dataset_export.csv",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -298,6 +303,11 @@ fn merged_and_several_indexes_answer_as_one_built_from_all_the_lists() {
         "{want:?}"
     );
     assert!(want.iter().any(|l| l.contains("\"algorithm\":\"phash\"")));
+    assert!(
+        want.iter()
+            .any(|l| l.contains("\"label\":\"te/POSITIVE_CLASS\"")),
+        "{want:?}"
+    );
 }
 
 #[test]
