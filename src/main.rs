@@ -782,7 +782,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             let want_custody = a.output.summary.is_some() || a.run.summary_record;
             let mut held = Vec::new();
             let mut indexes = Vec::new();
-            one_signature(&a.index, &a.trust)?;
+            check_index_args(&a.index, &a.trust)?;
             for p in &a.index {
                 let index = open_index(p, &a.trust)?;
                 if !a.allow_empty {
@@ -863,7 +863,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 }
             }
             let formats = for_next_list(&list_idx, "format", list_formats)?;
-            one_signature(&a.index, &a.trust)?;
+            check_index_args(&a.index, &a.trust)?;
             let indexes = a
                 .index
                 .iter()
@@ -1068,7 +1068,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             Ok(ExitStatus::Clean as u8)
         }
         Cmd::Index(IndexCmd::Merge(a)) => {
-            one_signature(&a.inputs, &a.trust)?;
+            check_index_args(&a.inputs, &a.trust)?;
             // The destination is checked before any index is read (as `index build`).
             if !std::fs::metadata(&a.output).is_ok_and(|m| !m.is_file()) {
                 vigie::report::output::Destination::open(&a.output)
@@ -1189,10 +1189,10 @@ fn index_custody(path: &Path, index: &Index, trust: &TrustArgs) -> vigie::report
     }
 }
 
-/// `--signature` names one file: refused with several indexes, whose signatures are each
-/// read from INDEX.minisig.
-/// Also refuses an index given twice (its lists would clash with themselves).
-fn one_signature(indexes: &[PathBuf], trust: &TrustArgs) -> Result<()> {
+/// Checks the indexes given before any is opened: none given twice (its lists would clash
+/// with themselves), and no `--signature` with several (it names one file; each index's
+/// signature is then read from its own INDEX.minisig).
+fn check_index_args(indexes: &[PathBuf], trust: &TrustArgs) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     for p in indexes {
         let id = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());

@@ -5,7 +5,6 @@
 //! deduplicates and groups the entries of every index together as it does a build's: an
 //! entry held by lists of two indexes belongs to both.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::{IndexBuilder, ListReport, ListRow, Rec, VideoRec, IMG, PDQ};
@@ -93,25 +92,10 @@ impl IndexBuilder {
         }
         // Provenance groups → the builder's pair ids, made once per group.
         let all = index.data.bytes();
-        let mut groups: HashMap<u32, Vec<u32>> = HashMap::new();
-        let mut pairs_of = |b: &mut IndexBuilder, g: u32| -> Vec<u32> {
-            groups
-                .entry(g)
-                .or_insert_with(|| {
-                    let refs = index.hits(all, g);
-                    refs.pairs
-                        .chunks_exact(8)
-                        .filter_map(|p| {
-                            let list = u32_at(p, 0)?;
-                            let label = index.strings.get(u32_at(p, 4)? as usize)?;
-                            let new_list = first + list;
-                            let name = b.lists.get(new_list as usize)?.name;
-                            let label = b.string(label);
-                            Some(b.pair_of(new_list, name, label))
-                        })
-                        .collect()
-                })
-                .clone()
+        let mut groups = Groups {
+            index,
+            first,
+            pairs: vec![None; index.group_count],
         };
         // Exact digests.
         for t in index.tables.iter().flatten() {
@@ -123,7 +107,7 @@ impl IndexBuilder {
                 };
                 let (digest, group) = rec.split_at(t.algo.len());
                 let Some(g) = u32_at(group, 0) else { continue };
-                for p in pairs_of(self, g) {
+                for &p in groups.pairs(self, g) {
                     self.recs[slot].push(Rec::from_bytes(digest, p));
                 }
             }
@@ -146,7 +130,7 @@ impl IndexBuilder {
                 let (Some(h), Some(g)) = (all.get(at..at + len), t.group(all, row)) else {
                     continue;
                 };
-                for p in pairs_of(self, g) {
+                for &p in groups.pairs(self, g) {
                     let rec = if slot == PDQ {
                         let mut b = [0u8; 32];
                         b.copy_from_slice(h);
@@ -169,7 +153,7 @@ impl IndexBuilder {
                 continue;
             };
             let name = self.string(v.name);
-            for p in pairs_of(self, group) {
+            for &p in groups.pairs(self, group) {
                 self.videos.push(VideoRec {
                     tag: p,
                     name,
@@ -216,6 +200,39 @@ impl IndexBuilder {
             .iter()
             .find(|l| l.name == id)
             .map(|l| PathBuf::from(&self.strings[l.source as usize]))
+    }
+}
+
+/// The builder's pair ids of each provenance group of an index being merged, made the first
+/// time the group is met.
+struct Groups<'i> {
+    index: &'i Index,
+    /// The builder's number of the index's first list.
+    first: u32,
+    /// By group number.
+    pairs: Vec<Option<Box<[u32]>>>,
+}
+
+impl Groups<'_> {
+    /// The pair ids of group `g` (none for a group out of range: a verified index has none).
+    fn pairs(&mut self, b: &mut IndexBuilder, g: u32) -> &[u32] {
+        let Some(slot) = self.pairs.get_mut(g as usize) else {
+            return &[];
+        };
+        let (index, first) = (self.index, self.first);
+        slot.get_or_insert_with(|| {
+            let refs = index.hits(index.data.bytes(), g);
+            refs.pairs
+                .chunks_exact(8)
+                .filter_map(|p| {
+                    let list = first.checked_add(u32_at(p, 0)?)?;
+                    let label = index.strings.get(u32_at(p, 4)? as usize)?;
+                    let name = b.lists.get(list as usize)?.name;
+                    let label = b.string(label);
+                    Some(b.pair_of(list, name, label))
+                })
+                .collect()
+        })
     }
 }
 
