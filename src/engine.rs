@@ -108,7 +108,8 @@ pub enum EngineError {
     /// A vPDQ comparison setting out of range.
     #[error("vPDQ {0}")]
     VpdqRule(String),
-    /// The index failed its checksums (see [`EngineBuilder::verify_index`]).
+    /// An index failed its checksums (see [`EngineBuilder::verify_index`]), or two indexes
+    /// hold lists of the same name ([`crate::index::IndexError::DuplicateList`]).
     #[error(transparent)]
     Index(#[from] crate::index::IndexError),
 }
@@ -388,7 +389,7 @@ impl EngineBuilder {
     ///
     /// # Errors
     /// An option out of range, a thread pool that cannot start, an index that fails its
-    /// checksums.
+    /// checksums, two indexes holding lists of the same name.
     pub fn build(self) -> Result<Engine, EngineError> {
         if self.pdq_threshold > 256 {
             return Err(EngineError::PdqThreshold(self.pdq_threshold));
@@ -735,6 +736,91 @@ mod tests {
                 ]
             );
         }
+    }
+
+    /// Two indexes: the algorithms of both are computed once, each item's hits are those of
+    /// both, an allowlist of one makes an item of the other's blocklist known; two lists of
+    /// the same name are refused.
+    #[test]
+    fn several_indexes_match_as_one() {
+        let bytes = |s: &str| Input::Bytes {
+            name: s.into(),
+            bytes: s.as_bytes().to_vec().into(),
+        };
+        let digest = |algo: &str, s: &str| {
+            crate::hash::hash_bytes(algo.parse().unwrap(), s.as_bytes())
+                .iter()
+                .cloned()
+                .map(ListHash::Exact)
+                .collect::<Vec<_>>()
+        };
+        let mut a = IndexBuilder::new();
+        a.add_hashes(
+            "a-block",
+            "a",
+            "mem",
+            digest("md5", "both")
+                .into_iter()
+                .chain(digest("md5", "allowed")),
+        )
+        .unwrap();
+        let a = Arc::new(a.into_index().unwrap());
+        let mut b = IndexBuilder::new();
+        b.add_hashes("b-block", "b", "mem", digest("sha256", "both"))
+            .unwrap();
+        let b = Arc::new(b.into_index().unwrap());
+        // An allowlist in a third index: a Bloom-free way is a list read from a file.
+        let dir = tempfile::tempdir().unwrap();
+        let allow = dir.path().join("allow.sha1");
+        let line = |s: &str| {
+            let d = crate::hash::hash_bytes("sha1".parse().unwrap(), s.as_bytes());
+            format!("{}\n", d.iter().next().unwrap().to_hex())
+        };
+        std::fs::write(&allow, line("allowed") + &line("known")).unwrap();
+        let mut c = IndexBuilder::new();
+        let mut spec = crate::index::ListSpec::new(&allow);
+        spec.role = Some(crate::model::Role::Allow);
+        c.add_list(&spec, true).unwrap();
+        let c = Arc::new(c.into_index().unwrap());
+        let engine = Engine::builder()
+            .index(a.clone())
+            .index(b.clone())
+            .index(c)
+            .build()
+            .unwrap();
+        assert_eq!(engine.indexes().len(), 3);
+        assert_eq!(engine.algos(), "md5,sha1,sha256".parse().unwrap());
+        let mut got = engine
+            .scan_items(vec![
+                bytes("both"),
+                bytes("allowed"),
+                bytes("known"),
+                bytes("neither"),
+            ])
+            .unwrap();
+        got.sort_by_key(|r| r.loc.display_bytes());
+        let seen: Vec<(String, Verdict, Vec<&str>)> = got
+            .iter()
+            .map(|r| {
+                let lists = r.hits.iter().map(|h| h.list.as_str()).collect();
+                (r.loc.to_string(), r.verdict(), lists)
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("allowed".into(), Verdict::Match, vec!["a-block", "allow"]),
+                ("both".into(), Verdict::Match, vec!["a-block", "b-block"]),
+                ("known".into(), Verdict::Known, vec!["allow"]),
+                ("neither".into(), Verdict::Clean, vec![]),
+            ]
+        );
+        let e = Engine::builder()
+            .index(a.clone())
+            .index(a)
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("a list named \"a-block\""), "{e}");
     }
 
     #[test]
