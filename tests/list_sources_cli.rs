@@ -79,6 +79,23 @@ fn each_list_file_is_recorded_by_size_and_sha256_as_read() {
         );
     }
 
+    // `index build --dry-run --json` says what the index would record.
+    let o = run([
+        "index",
+        "build",
+        "--dry-run",
+        "--json",
+        "fixtures/lists/SHA256SUMS.gz",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let dry: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(dry["lists"][0]["source"]["sha256"], want[1].0.as_str());
+    assert_eq!(dry["lists"][0]["source"]["bytes"], want[1].1);
+    assert_eq!(
+        dry["index"]["lists"][0]["source_sha256"],
+        want[1].0.as_str()
+    );
+
     // A scan's custody names each index's lists with them; lists given with --list too.
     let summary = dir.path().join("s.json");
     let o = run([

@@ -123,6 +123,10 @@ pub struct ListReport {
     /// Nothing was read from the list: no digest, no PDQ hash, no pHash or dHash, no video,
     /// no bit set in a Bloom filter. Only with [`IndexBuilder::set_allow_empty`]; otherwise such a list is an error.
     pub empty: bool,
+    /// The size and SHA-256 of the list's file as read (`{"bytes", "sha256"}`), which the
+    /// index records; absent for hashes given in memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceDigest>,
 }
 
 /// What writing an index produced.
@@ -539,6 +543,7 @@ impl IndexBuilder {
             problems,
             notes: summary.notes,
             empty,
+            source: Some(digest),
         })
     }
 
@@ -636,6 +641,7 @@ impl IndexBuilder {
             problems: Vec::new(),
             notes: Vec::new(),
             empty: entries.total() == 0 && pdq == 0 && img == [0, 0] && videos == 0,
+            source: None,
         })
     }
 
@@ -725,6 +731,7 @@ impl IndexBuilder {
                 p.fpr()
             )],
             empty,
+            source: Some(digest),
         })
     }
 

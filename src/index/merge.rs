@@ -88,6 +88,7 @@ impl IndexBuilder {
                 problems: Vec::new(),
                 notes: vec![format!("from index {}", path.display())],
                 empty: false,
+                source: meta.digest,
             });
         }
         // Provenance groups → the builder's pair ids, made once per group.
