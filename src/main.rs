@@ -783,6 +783,12 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             let mut held = Vec::new();
             let mut indexes = Vec::new();
             check_index_args(&a.index, &a.trust)?;
+            // Per-list options are paired with their lists first: one with no list after it
+            // is refused before anything is opened.
+            let sub = matches
+                .subcommand_matches("scan")
+                .context("internal: no scan matches")?;
+            let specs = list_specs(&a.list_args(), sub)?;
             for p in &a.index {
                 let index = open_index(p, &a.trust)?;
                 if !a.allow_empty {
@@ -793,7 +799,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 }
                 indexes.push(Arc::new(index));
             }
-            if !a.list.is_empty() || !a.allow.is_empty() {
+            if !specs.is_empty() {
                 if a.trust.trusted_key.is_some() {
                     bail!(
                         "--trusted-key accepts signed indexes only, and lists given with \
@@ -802,11 +808,8 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 }
                 let mut b = IndexBuilder::new();
                 b.set_allow_empty(a.allow_empty);
-                let sub = matches
-                    .subcommand_matches("scan")
-                    .context("internal: no scan matches")?;
-                for spec in list_specs(&a.list_args(), sub)? {
-                    let rep = b.add_list(&spec, false).map_err(allow_empty_hint)?;
+                for spec in &specs {
+                    let rep = b.add_list(spec, false).map_err(allow_empty_hint)?;
                     report_list(&rep, a.output.quiet);
                 }
                 let index = b.into_index()?;

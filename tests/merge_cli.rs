@@ -380,6 +380,21 @@ fn same_list_names_are_refused_or_qualified() {
         lists.into_iter().collect::<Vec<_>>(),
         ["one/known-bad", "two/known-bad"]
     );
+    // A per-list option with no list after it is refused, not ignored.
+    let o = run([
+        "scan",
+        "-i",
+        &one,
+        "--name",
+        "again",
+        "fixtures/example/dump",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("not followed by a list"),
+        "{}",
+        stderr(&o)
+    );
     let o = run([
         "scan",
         "-q",
