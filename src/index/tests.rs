@@ -2043,3 +2043,31 @@ fn merged_indexes_answer_as_one_built_from_all_their_lists() {
         assert_eq!(names, ["1-list0", "1-list1", "a2/1-list0", "a2/1-list1"]);
     }
 }
+
+/// The LIST_SOURCES section, resealed after damage: refused with a reason, never a panic,
+/// whatever byte changed; intact, it gives each list's size and SHA-256.
+#[test]
+fn list_sources_damage_is_corrupt_not_panics() {
+    let bytes = sample_bytes();
+    let idx = open_bytes(bytes.clone()).unwrap();
+    let lists = idx.info().lists;
+    assert!(lists.iter().all(|l| l.source_sha256.is_some()), "{lists:?}");
+    let (off, len) = section(&bytes, KIND_LIST_SOURCES);
+    assert_eq!(len, 4 + SOURCE_RECORD * lists.len());
+    // Flags other than 0 (unknown, all zero) and 1 (known), a count that is not the lists'.
+    for (at, value) in [(4, 2u8), (4, 0), (0, 9)] {
+        let mut b = bytes.clone();
+        b[off + at] = value;
+        reseal(&mut b);
+        let e = open_bytes(b).unwrap_err().to_string();
+        assert!(e.contains("list sources section"), "{e}");
+    }
+    // Any byte of a size or digest changes what is reported, nothing else.
+    for at in (4..len).filter(|a| (a - 4) % SOURCE_RECORD >= 8) {
+        let mut b = bytes.clone();
+        b[off + at] ^= 0x5A;
+        reseal(&mut b);
+        let got = open_bytes(b).unwrap().info().lists;
+        assert_ne!(format!("{got:?}"), format!("{lists:?}"), "byte {at}");
+    }
+}
