@@ -18,16 +18,17 @@
 //! variants of an image). Python ImageHash's 64-bit pHashes and dHashes are matched the same
 //! way ([`Index::img_search_many`]), in a table of 8-byte hashes per kind.
 //!
-//! # File format, version 4
+//! # File format, version 7
 //!
 //! All integers are little-endian. Offsets are from the start of the file.
 //!
 //! ```text
 //! header
 //!   0     8  magic "VIGIEIDX"
-//!   8     4  u32 format version (4; versions 1 to 3 are read too: version 1 multi-index
+//!   8     4  u32 format version (7; versions 1 to 6 are read too: version 1 multi-index
 //!              tables all keep one u32 start a bucket and 4-byte rows, version 3 added PDQ
-//!              provenance groups narrower than 4 bytes, version 4 the kinds 11 and 12)
+//!              provenance groups narrower than 4 bytes, version 4 the kinds 11 and 12,
+//!              versions 5 and 6 the known videos (`video.rs`), version 7 the kind 13)
 //!   12    4  u32 section count n (1..=64)
 //!   16    8  u64 file length in bytes
 //!   24    8  u64 reserved (0)
