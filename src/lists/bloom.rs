@@ -272,8 +272,8 @@ impl BloomFile {
         }
     }
 
-    /// The size and SHA-256 of the file as mapped (for a filter made by
-    /// [`BloomFile::from_parts`], of its bits).
+    /// The size and SHA-256 of the file as mapped (for a filter taken from an index being
+    /// merged, of its bits alone).
     pub fn source_digest(&self) -> crate::lists::SourceDigest {
         crate::lists::SourceDigest::of(self.data.bytes())
     }
