@@ -33,6 +33,9 @@ vigie=$root/target/release/vigie
 "$vigie" index build -q -o "$c/index/example.vigie" "$fx"/example/lists/*
 "$vigie" index build -q -o "$c/index/example-linear-pdq.vigie" --pdq-search linear \
   --type pdq <(printf 'pdq %s\n' f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22)
+# A merged index (its lists' sources carried over, format version 7 on).
+"$vigie" index merge -q --qualify -o "$c/index/merged.vigie" "$c/index/example.vigie" \
+  "$c/index/example-linear-pdq.vigie"
 # Bloom filters: the hashlookup sample, and two tiny ones (m = 64 and m = 7 bits, one word).
 cp -f "$fx"/hashlookup/*.bloom "$c/bloom/"
 le64() { local i; for i in 0 1 2 3 4 5 6 7; do printf "\\x$(printf %02x $((($1 >> (8 * i)) & 255)))"; done; }

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use crate::hash::AlgoSet;
 use crate::index::Index;
-use crate::matcher::{IndexMatcher, Matcher, VpdqRule};
+use crate::matcher::{IndexMatcher, Matcher, MultiMatcher, VpdqRule};
 use crate::model::{Event, Input, ItemResult, Location};
 use crate::perceptual::decode::{DecodeLimits, DecodeOptions, Pixels};
 use crate::perceptual::imghash::{ImgKind, IMG_MATCH_THRESHOLD};
@@ -108,7 +108,8 @@ pub enum EngineError {
     /// A vPDQ comparison setting out of range.
     #[error("vPDQ {0}")]
     VpdqRule(String),
-    /// The index failed its checksums (see [`EngineBuilder::verify_index`]).
+    /// An index failed its checksums (see [`EngineBuilder::verify_index`]), or two indexes
+    /// hold lists of the same name ([`crate::index::IndexError::DuplicateList`]).
     #[error(transparent)]
     Index(#[from] crate::index::IndexError),
 }
@@ -116,7 +117,7 @@ pub enum EngineError {
 /// The options of an [`Engine`], each with a default; see each setter.
 #[derive(Clone, Debug)]
 pub struct EngineBuilder {
-    index: Option<Arc<Index>>,
+    indexes: Vec<Arc<Index>>,
     algos: Option<AlgoSet>,
     pdq: bool,
     phash: bool,
@@ -148,7 +149,7 @@ pub struct EngineBuilder {
 impl Default for EngineBuilder {
     fn default() -> Self {
         EngineBuilder {
-            index: None,
+            indexes: Vec::new(),
             algos: None,
             pdq: false,
             phash: false,
@@ -180,15 +181,16 @@ impl Default for EngineBuilder {
 }
 
 impl EngineBuilder {
-    /// The index to match against. Without one the engine only hashes (every item is
-    /// `clean` or `failed`).
+    /// An index to match against; called again, one more (every item is matched against
+    /// each, in the order given, its hashes computed once). Without one the engine only
+    /// hashes (every item is `clean` or `failed`).
     pub fn index(mut self, index: Arc<Index>) -> Self {
-        self.index = Some(index);
+        self.indexes.push(index);
         self
     }
 
-    /// Exact algorithms to compute. With an index: computed on top of the index's own (which
-    /// are always computed); without: exactly these. Default: the index's, or md5, sha1 and
+    /// Exact algorithms to compute. With indexes: computed on top of the indexes' own (which
+    /// are always computed); without: exactly these. Default: the indexes', or md5, sha1 and
     /// sha256 without an index.
     pub fn algos(mut self, algos: AlgoSet) -> Self {
         self.algos = Some(algos);
@@ -397,7 +399,7 @@ impl EngineBuilder {
     ///
     /// # Errors
     /// An option out of range, a thread pool that cannot start, an index that fails its
-    /// checksums.
+    /// checksums, two indexes holding lists of the same name.
     pub fn build(self) -> Result<Engine, EngineError> {
         if self.pdq_threshold > 256 {
             return Err(EngineError::PdqThreshold(self.pdq_threshold));
@@ -436,41 +438,39 @@ impl EngineBuilder {
                 return Err(EngineError::ImgThreshold(name, t));
             }
         }
-        let index = self.index;
-        let algos = match (&index, self.algos) {
-            (Some(i), extra) => i.algos().union(extra.unwrap_or(AlgoSet::EMPTY)),
-            (None, Some(a)) => a,
-            (None, None) => AlgoSet::list_default(),
+        let indexes = self.indexes;
+        let refs: Vec<&Index> = indexes.iter().map(|i| &**i).collect();
+        crate::index::check_distinct_lists(&refs)?;
+        let any = |f: &dyn Fn(&Index) -> bool| indexes.iter().any(|i| f(i));
+        let algos = match (indexes.is_empty(), self.algos) {
+            (false, extra) => indexes
+                .iter()
+                .fold(extra.unwrap_or(AlgoSet::EMPTY), |a, i| a.union(i.algos())),
+            (true, Some(a)) => a,
+            (true, None) => AlgoSet::list_default(),
         };
-        let pdq = self.pdq || index.as_ref().is_some_and(|i| i.pdq_len() > 0);
+        let matching = !indexes.is_empty();
+        let pdq = self.pdq || any(&|i| i.pdq_len() > 0);
         let perceptual = PerceptualConfig {
             pdq,
             dihedral: pdq && self.dihedral,
-            phash: self.phash
-                || index
-                    .as_ref()
-                    .is_some_and(|i| i.img_len(ImgKind::Phash) > 0),
-            dhash: self.dhash
-                || index
-                    .as_ref()
-                    .is_some_and(|i| i.img_len(ImgKind::Dhash) > 0),
+            phash: self.phash || any(&|i| i.img_len(ImgKind::Phash) > 0),
+            dhash: self.dhash || any(&|i| i.img_len(ImgKind::Dhash) > 0),
             decode: DecodeOptions {
                 limits: self.limits,
                 exif_orient: self.exif_orient,
-                fast: self.fast_decode.unwrap_or(index.is_some()),
+                fast: self.fast_decode.unwrap_or(matching),
                 pixels: self.pixels,
             },
             min_quality: self.pdq_min_quality,
             unletterbox: self.unletterbox,
             // A scan's fast decode is a screen (src/pipeline.rs `verified`): luma only.
             // `hash --fast-decode` keeps Pillow's draft pixels.
-            luma_screen: index.is_some(),
+            luma_screen: matching,
         };
         // Videos are hashed whenever the index can match a frame: known videos, or images.
         let mut video = self.video;
-        video.vpdq |= index
-            .as_ref()
-            .is_some_and(|i| i.video_count() > 0 || i.pdq_len() > 0);
+        video.vpdq |= any(&|i| i.video_count() > 0 || i.pdq_len() > 0);
         if let Some(bytes) = self.decode_memory {
             crate::perceptual::decode::set_decode_memory(bytes);
         }
@@ -478,8 +478,10 @@ impl EngineBuilder {
             .num_threads(self.threads)
             .thread_name(|i| format!("vigie-worker-{i}"))
             .build()?;
-        if let (Some(index), true) = (&index, self.verify_index) {
-            pool.install(|| index.verify_checksums())?;
+        if self.verify_index {
+            for index in &indexes {
+                pool.install(|| index.verify_checksums())?;
+            }
         }
         Ok(Engine {
             cfg: PipelineConfig {
@@ -501,10 +503,10 @@ impl EngineBuilder {
                 },
                 algos,
                 perceptual,
-                check_quality: index.is_some() || self.flag_low_quality,
+                check_quality: matching || self.flag_low_quality,
                 video,
             },
-            index,
+            indexes,
             pool,
             pdq_threshold: self.pdq_threshold,
             vpdq_rule: rule,
@@ -517,7 +519,7 @@ impl EngineBuilder {
 /// A started engine: reusable across calls and shareable across threads (`Send + Sync`).
 pub struct Engine {
     cfg: PipelineConfig,
-    index: Option<Arc<Index>>,
+    indexes: Vec<Arc<Index>>,
     pool: rayon::ThreadPool,
     pdq_threshold: u32,
     vpdq_rule: VpdqRule,
@@ -528,7 +530,7 @@ pub struct Engine {
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("index", &self.index.is_some())
+            .field("indexes", &self.indexes.len())
             .field("threads", &self.pool.current_num_threads())
             .field("cfg", &self.cfg)
             .finish()
@@ -541,9 +543,14 @@ impl Engine {
         EngineBuilder::default()
     }
 
-    /// The index matched against, if any.
+    /// The (first) index matched against, if any.
     pub fn index(&self) -> Option<&Arc<Index>> {
-        self.index.as_ref()
+        self.indexes.first()
+    }
+
+    /// Every index matched against, in the order given.
+    pub fn indexes(&self) -> &[Arc<Index>] {
+        &self.indexes
     }
 
     /// The exact algorithms computed on every item.
@@ -576,16 +583,21 @@ impl Engine {
         self.pool.current_num_threads()
     }
 
-    /// The index with this engine's matching settings, if there is an index.
-    pub fn matcher(&self) -> Option<IndexMatcher<'_>> {
-        self.index.as_deref().map(|index| IndexMatcher {
-            index,
-            pdq_threshold: self.pdq_threshold,
-            dihedral: self.cfg.perceptual.dihedral,
-            vpdq: self.vpdq_rule,
-            phash_threshold: self.phash_threshold,
-            dhash_threshold: self.dhash_threshold,
-        })
+    /// The indexes with this engine's matching settings, if there is an index.
+    pub fn matcher(&self) -> Option<MultiMatcher<'_>> {
+        let each: Vec<IndexMatcher<'_>> = self
+            .indexes
+            .iter()
+            .map(|index| IndexMatcher {
+                index,
+                pdq_threshold: self.pdq_threshold,
+                dihedral: self.cfg.perceptual.dihedral,
+                vpdq: self.vpdq_rule,
+                phash_threshold: self.phash_threshold,
+                dhash_threshold: self.dhash_threshold,
+            })
+            .collect();
+        (!each.is_empty()).then_some(MultiMatcher { each })
     }
 
     /// Runs `f` on the engine's thread pool (the jobs' own parallel work, e.g. `match`).
@@ -740,6 +752,91 @@ mod tests {
                 ]
             );
         }
+    }
+
+    /// Two indexes: the algorithms of both are computed once, each item's hits are those of
+    /// both, an allowlist of one makes an item of the other's blocklist known; two lists of
+    /// the same name are refused.
+    #[test]
+    fn several_indexes_match_as_one() {
+        let bytes = |s: &str| Input::Bytes {
+            name: s.into(),
+            bytes: s.as_bytes().to_vec().into(),
+        };
+        let digest = |algo: &str, s: &str| {
+            crate::hash::hash_bytes(algo.parse().unwrap(), s.as_bytes())
+                .iter()
+                .cloned()
+                .map(ListHash::Exact)
+                .collect::<Vec<_>>()
+        };
+        let mut a = IndexBuilder::new();
+        a.add_hashes(
+            "a-block",
+            "a",
+            "mem",
+            digest("md5", "both")
+                .into_iter()
+                .chain(digest("md5", "allowed")),
+        )
+        .unwrap();
+        let a = Arc::new(a.into_index().unwrap());
+        let mut b = IndexBuilder::new();
+        b.add_hashes("b-block", "b", "mem", digest("sha256", "both"))
+            .unwrap();
+        let b = Arc::new(b.into_index().unwrap());
+        // An allowlist in a third index: a Bloom-free way is a list read from a file.
+        let dir = tempfile::tempdir().unwrap();
+        let allow = dir.path().join("allow.sha1");
+        let line = |s: &str| {
+            let d = crate::hash::hash_bytes("sha1".parse().unwrap(), s.as_bytes());
+            format!("{}\n", d.iter().next().unwrap().to_hex())
+        };
+        std::fs::write(&allow, line("allowed") + &line("known")).unwrap();
+        let mut c = IndexBuilder::new();
+        let mut spec = crate::index::ListSpec::new(&allow);
+        spec.role = Some(crate::model::Role::Allow);
+        c.add_list(&spec, true).unwrap();
+        let c = Arc::new(c.into_index().unwrap());
+        let engine = Engine::builder()
+            .index(a.clone())
+            .index(b.clone())
+            .index(c)
+            .build()
+            .unwrap();
+        assert_eq!(engine.indexes().len(), 3);
+        assert_eq!(engine.algos(), "md5,sha1,sha256".parse().unwrap());
+        let mut got = engine
+            .scan_items(vec![
+                bytes("both"),
+                bytes("allowed"),
+                bytes("known"),
+                bytes("neither"),
+            ])
+            .unwrap();
+        got.sort_by_key(|r| r.loc.display_bytes());
+        let seen: Vec<(String, Verdict, Vec<&str>)> = got
+            .iter()
+            .map(|r| {
+                let lists = r.hits.iter().map(|h| h.list.as_str()).collect();
+                (r.loc.to_string(), r.verdict(), lists)
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("allowed".into(), Verdict::Match, vec!["a-block", "allow"]),
+                ("both".into(), Verdict::Match, vec!["a-block", "b-block"]),
+                ("known".into(), Verdict::Known, vec!["allow"]),
+                ("neither".into(), Verdict::Clean, vec![]),
+            ]
+        );
+        let e = Engine::builder()
+            .index(a.clone())
+            .index(a)
+            .build()
+            .unwrap_err();
+        assert!(e.to_string().contains("a list named \"a-block\""), "{e}");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::lists::{
     no_hash_reason, read_list_as, read_list_from_as, ListEntry, ListError, ListFormat, ListHash,
     ListProblem, ListSummary, ListType,
 };
-use crate::matcher::{IndexMatcher, Matcher};
+use crate::matcher::{Matcher, MultiMatcher};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location, Verdict};
 use crate::perceptual::imghash::{ImgHash64, ImgKind};
 use crate::perceptual::pdq::PdqHash;
@@ -519,15 +519,21 @@ fn fingerprint(engine: &Engine, opts: &RunOptions, job: &str, format: &str) -> u
         engine.algos(),
         engine.perceptual(),
         engine.video(),
-        engine.matcher().map(|m| (
+        engine.matcher().and_then(|m| m.each.first().map(|m| (
             m.pdq_threshold,
             m.dihedral,
             m.vpdq,
             m.phash_threshold,
             m.dhash_threshold
-        )),
+        ))),
         engine.index().map(|i| i.info()),
     );
+    // More indexes name the run too (one index alone gives the text it always gave).
+    let text = engine
+        .indexes()
+        .iter()
+        .skip(1)
+        .fold(text, |t, i| format!("{t}\n{:?}", i.info()));
     xxhash_rust::xxh3::xxh3_128(text.as_bytes())
 }
 
@@ -697,7 +703,7 @@ fn match_batched(
     let mut batch: Vec<Query> = Vec::with_capacity(batch_len);
     // A list of queries is a large batch: map the PDQ (and pHash, dHash) tables in at once
     // (see pdq_prefault).
-    matcher.index.pdq_prefault();
+    matcher.pdq_prefault();
     // Looks the batch up in parallel, then writes and counts its items in list order.
     let mut flush = |batch: &mut Vec<Query>, failed_write: &mut Option<io::Error>| {
         if batch.is_empty() {
@@ -789,7 +795,7 @@ fn match_batched(
         }
     };
     // What the index can match: a query of another type is refused, not reported clean.
-    let held = matcher.index.holds();
+    let held = matcher.holds();
     for (path, declared, format) in &opts.lists {
         let entry_loc = |line: u64| {
             let mut p = path.as_os_str().to_owned();
@@ -947,7 +953,7 @@ impl<R: Read> Read for StopAt<'_, R> {
 
 /// The item of one query record, with its hits (`hits`: those of a PDQ, pHash, dHash or vPDQ
 /// query, already searched).
-fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &IndexMatcher<'_>) -> ItemResult {
+fn resolve(q: Query, mut hits: Vec<Hit>, matcher: &MultiMatcher<'_>) -> ItemResult {
     let outcome = q.hash.map(|h| match h {
         ListHash::Exact(d) => {
             let digests = crate::hash::Digests::one(d);

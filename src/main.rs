@@ -76,9 +76,10 @@ enum Cmd {
 
 #[derive(Args, Debug)]
 struct MatchArgs {
-    /// The compiled index to match against.
-    #[arg(long, short = 'i', value_name = "INDEX")]
-    index: PathBuf,
+    /// A compiled index to match against (repeatable: each query is looked up in each; the
+    /// lists of all of them must have distinct names).
+    #[arg(long, short = 'i', value_name = "INDEX", required = true)]
+    index: Vec<PathBuf>,
     #[command(flatten)]
     trust: TrustArgs,
     /// Lists of query hashes, in any format `index build` reads.
@@ -446,45 +447,36 @@ struct ScanArgs {
     output: OutputArgs,
     #[command(flatten)]
     run: RunArgs,
-    /// The compiled index to match against.
+    /// A compiled index to match against (repeatable: every item is matched against each,
+    /// hashed once; the lists of all of them must have distinct names, and an allowlist of
+    /// any of them applies to all).
     #[arg(
         long,
         short = 'i',
         value_name = "INDEX",
         required_unless_present_any = ["list", "allow"]
     )]
-    index: Option<PathBuf>,
-    /// A hash list (blocklist) to compile in memory and match against (repeatable; instead
-    /// of --index).
-    #[arg(long, short = 'l', value_name = "LIST", conflicts_with = "index")]
+    index: Vec<PathBuf>,
+    /// A hash list (blocklist) to compile in memory and match against (repeatable; alone or
+    /// beside --index).
+    #[arg(long, short = 'l', value_name = "LIST")]
     list: Vec<PathBuf>,
     /// An allowlist to compile in memory with the --list lists (repeatable): items it holds
-    /// are reported as known, not matched perceptually.
-    #[arg(long, value_name = "LIST", conflicts_with = "index")]
+    /// are reported as known, not matched perceptually, whichever index blocks them.
+    #[arg(long, value_name = "LIST")]
     allow: Vec<PathBuf>,
     /// Name of the next --list or --allow (default: its file stem), as `index build --name`.
-    #[arg(long, value_name = "NAME", conflicts_with = "index")]
+    #[arg(long, value_name = "NAME")]
     name: Vec<String>,
     /// Label of the next --list's or --allow's entries (default: its file stem).
-    #[arg(long, value_name = "LABEL", conflicts_with = "index")]
+    #[arg(long, value_name = "LABEL")]
     label: Vec<String>,
     /// Declared type of the next --list or --allow, as `index build --type`.
-    #[arg(
-        long = "type",
-        value_enum,
-        value_name = "TYPE",
-        ignore_case = true,
-        conflicts_with = "index"
-    )]
+    #[arg(long = "type", value_enum, value_name = "TYPE", ignore_case = true)]
     kind: Vec<ListType>,
     /// Format of the next --list or --allow, instead of detecting it from the content (as
     /// `index build --format`; here --format is the records' format).
-    #[arg(
-        long = "list-format",
-        value_enum,
-        value_name = "FORMAT",
-        conflicts_with = "index"
-    )]
+    #[arg(long = "list-format", value_enum, value_name = "FORMAT")]
     list_format: Vec<ListFormat>,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = ScanFormat::Jsonl)]
@@ -540,6 +532,32 @@ enum IndexCmd {
     /// Sign an index (minisign's format), so that scans given --trusted-key accept it; the
     /// minisign tool verifies the signature too (`minisign -V -m INDEX -p KEY.pub`).
     Sign(SignArgs),
+    /// Merge indexes into one, without the source lists: every list of each INDEX with its
+    /// entries, name, label, role and source (each input verified first).
+    Merge(MergeArgs),
+}
+
+#[derive(Args, Debug)]
+struct MergeArgs {
+    /// The index file to write.
+    #[arg(long, short = 'o', value_name = "INDEX")]
+    output: PathBuf,
+    /// The indexes to merge, in order (their lists keep it).
+    #[arg(required = true, value_name = "INDEX")]
+    inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// Name each list STEM/NAME, STEM being its index file's stem (otherwise two inputs
+    /// holding lists of the same name are refused: a hit would not say which it is from).
+    #[arg(long)]
+    qualify: bool,
+    /// How PDQ hashes will be searched, as `index build --pdq-search`.
+    #[arg(long, value_name = "auto|linear|mih:M", default_value = "auto",
+          value_parser = |s: &str| s.parse::<PdqSearch>())]
+    pdq_search: PdqSearch,
+    /// No report on stderr.
+    #[arg(long, short = 'q')]
+    quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -618,7 +636,8 @@ struct TrustArgs {
     /// Checked on the bytes opened, before anything is matched.
     #[arg(long, value_name = "KEY")]
     trusted_key: Option<String>,
-    /// The index's signature file (default: INDEX.minisig).
+    /// The index's signature file (default: INDEX.minisig; with several indexes each is
+    /// read from its own INDEX.minisig).
     #[arg(long, value_name = "FILE", requires = "trusted_key")]
     signature: Option<PathBuf>,
 }
@@ -754,7 +773,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             let signals = Signals::install()?;
             let (mut opts, part) =
                 run_options(&a.input, &a.output, &a.run, &signals, a.format.name())?;
-            opts.custody = Some(custody(None));
+            opts.custody = Some(custody(Vec::new()));
             let invocation = std::env::args().collect::<Vec<_>>().join(" ");
             let quiet = a.output.quiet;
             let progress = TermProgress::start(drawn(&a.output), known_size(&a.input));
@@ -764,38 +783,52 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             finished(report?, quiet, part.as_deref(), &signals)
         }
         Cmd::Scan(a) => {
-            let mut held = None;
-            let index = match &a.index {
-                Some(p) => {
-                    let index = open_index(p, &a.trust)?;
-                    if !a.allow_empty {
-                        index.check_not_empty().map_err(allow_empty_hint)?;
-                    }
-                    // The index's SHA-256 reads it whole: only when a summary is written.
-                    if a.output.summary.is_some() || a.run.summary_record {
-                        held = Some(index_custody(p, &index, &a.trust));
-                    }
-                    index
+            // The indexes' SHA-256 reads them whole: only when a summary is written.
+            let want_custody = a.output.summary.is_some() || a.run.summary_record;
+            let mut held = Vec::new();
+            let mut indexes = Vec::new();
+            check_index_args(&a.index, &a.trust)?;
+            // Per-list options are paired with their lists first: one with no list after it
+            // is refused before anything is opened.
+            let sub = matches
+                .subcommand_matches("scan")
+                .context("internal: no scan matches")?;
+            let specs = list_specs(&a.list_args(), sub)?;
+            for p in &a.index {
+                let index = open_index(p, &a.trust)?;
+                if !a.allow_empty {
+                    index.check_not_empty().map_err(allow_empty_hint)?;
                 }
-                None => {
-                    if a.trust.trusted_key.is_some() {
-                        bail!("--trusted-key checks a signed index: give it with --index");
-                    }
-                    let mut b = IndexBuilder::new();
-                    b.set_allow_empty(a.allow_empty);
-                    let sub = matches
-                        .subcommand_matches("scan")
-                        .context("internal: no scan matches")?;
-                    for spec in list_specs(&a.list_args(), sub)? {
-                        let rep = b.add_list(&spec, false).map_err(allow_empty_hint)?;
-                        report_list(&rep, a.output.quiet);
-                    }
-                    b.into_index()?
+                if want_custody {
+                    held.push(index_custody(p, &index, &a.trust));
                 }
-            };
+                indexes.push(Arc::new(index));
+            }
+            if !specs.is_empty() {
+                if a.trust.trusted_key.is_some() {
+                    bail!(
+                        "--trusted-key accepts signed indexes only, and lists given with \
+                         --list or --allow are not signed: build an index of them and sign it"
+                    );
+                }
+                let mut b = IndexBuilder::new();
+                b.set_allow_empty(a.allow_empty);
+                for spec in &specs {
+                    let rep = b.add_list(spec, false).map_err(allow_empty_hint)?;
+                    report_list(&rep, a.output.quiet);
+                }
+                let index = b.into_index()?;
+                if want_custody {
+                    held.push(index_custody(
+                        Path::new("(--list and --allow lists, compiled in memory)"),
+                        &index,
+                        &a.trust,
+                    ));
+                }
+                indexes.push(Arc::new(index));
+            }
             let (extra, p) = parse_algos(a.algo.as_deref())?;
             let mut engine = image_options(engine_options(&a.input)?, &a.image, p)
-                .index(Arc::new(index))
                 .pdq_threshold(a.pdq_threshold)
                 .vpdq_rule(a.vpdq.rule())
                 .phash_threshold(a.phash_threshold)
@@ -806,7 +839,10 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             if let Some(extra) = extra {
                 engine = engine.algos(extra);
             }
-            let engine = engine.build()?;
+            for index in indexes {
+                engine = engine.index(index);
+            }
+            let engine = engine.build().map_err(duplicate_hint)?;
             let signals = Signals::install()?;
             let (mut opts, part) =
                 run_options(&a.input, &a.output, &a.run, &signals, scan_ext(a.format))?;
@@ -835,7 +871,12 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                 }
             }
             let formats = for_next_list(&list_idx, "format", list_formats)?;
-            let index = open_index(&a.index, &a.trust)?;
+            check_index_args(&a.index, &a.trust)?;
+            let indexes = a
+                .index
+                .iter()
+                .map(|p| open_index(p, &a.trust))
+                .collect::<Result<Vec<_>>>()?;
             let opts = jobs::MatchOptions {
                 lists: a
                     .lists
@@ -845,22 +886,28 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
                     .collect(),
                 output: a.output.output.clone(),
                 summary: a.output.summary.clone(),
-                // The index's SHA-256 reads it whole: only when a summary is written.
-                custody: a
-                    .output
-                    .summary
-                    .is_some()
-                    .then(|| custody(Some(index_custody(&a.index, &index, &a.trust)))),
+                // The indexes' SHA-256 reads them whole: only when a summary is written.
+                custody: a.output.summary.is_some().then(|| {
+                    custody(
+                        a.index
+                            .iter()
+                            .zip(&indexes)
+                            .map(|(p, i)| index_custody(p, i, &a.trust))
+                            .collect(),
+                    )
+                }),
             };
-            let engine = Engine::builder()
-                .index(Arc::new(index))
+            let engine = indexes
+                .into_iter()
+                .fold(Engine::builder(), |b, i| b.index(Arc::new(i)))
                 .threads(a.threads.unwrap_or(0))
                 .pdq_threshold(a.pdq_threshold)
                 .vpdq_rule(a.vpdq.rule())
                 .phash_threshold(a.phash_threshold)
                 .dhash_threshold(a.dhash_threshold)
                 .verify_index(!a.no_verify_index)
-                .build()?;
+                .build()
+                .map_err(duplicate_hint)?;
             let report = jobs::match_lists(
                 &engine,
                 &opts,
@@ -1028,6 +1075,45 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
             msg!("vigie: signed {}: {}", a.index.display(), out.display());
             Ok(ExitStatus::Clean as u8)
         }
+        Cmd::Index(IndexCmd::Merge(a)) => {
+            check_index_args(&a.inputs, &a.trust)?;
+            // The destination is checked before any index is read (as `index build`).
+            if !std::fs::metadata(&a.output).is_ok_and(|m| !m.is_file()) {
+                vigie::report::output::Destination::open(&a.output)
+                    .with_context(|| format!("cannot write index {}", a.output.display()))?;
+            }
+            let mut b = IndexBuilder::new();
+            b.set_pdq_search(a.pdq_search);
+            for p in &a.inputs {
+                let index = open_index(p, &a.trust)?;
+                let reports = b.add_index(&index, p, a.qualify).map_err(|e| match e {
+                    e @ vigie::index::IndexError::DuplicateList { .. } => {
+                        anyhow::anyhow!("{e}; --qualify names each list INDEX-STEM/NAME")
+                    }
+                    e => anyhow::Error::from(e)
+                        .context(format!("cannot merge index {}", p.display())),
+                })?;
+                for rep in &reports {
+                    report_list(rep, a.quiet);
+                }
+            }
+            let stats = b
+                .write(&a.output)
+                .with_context(|| format!("cannot write index {}", a.output.display()))?;
+            if !a.quiet {
+                msg!(
+                    "vigie: wrote {}: {} bytes, {} lists from {} indexes, distinct digests: {}, \
+                     distinct pdq: {}",
+                    a.output.display(),
+                    stats.bytes,
+                    stats.lists,
+                    a.inputs.len(),
+                    stats.distinct,
+                    stats.distinct_pdq,
+                );
+            }
+            Ok(ExitStatus::Clean as u8)
+        }
         Cmd::Index(IndexCmd::Info(a)) => {
             let index = open_index(&a.index, &a.trust)?;
             if a.verify {
@@ -1072,8 +1158,8 @@ fn known_size(input: &InputArgs) -> Option<u64> {
     })
 }
 
-/// A run's chain of custody: this build, the command line, and the index.
-fn custody(index: Option<vigie::report::IndexCustody>) -> vigie::report::Custody {
+/// A run's chain of custody: this build, the command line, and the indexes.
+fn custody(indexes: Vec<vigie::report::IndexCustody>) -> vigie::report::Custody {
     vigie::report::Custody {
         vigie: vigie::version::VERSION.into(),
         commit: vigie::version::COMMIT.into(),
@@ -1084,7 +1170,7 @@ fn custody(index: Option<vigie::report::IndexCustody>) -> vigie::report::Custody
         command: std::env::args_os()
             .map(|a| a.to_string_lossy().into_owned())
             .collect(),
-        index,
+        indexes,
         ..Default::default()
     }
 }
@@ -1098,6 +1184,51 @@ fn index_custody(path: &Path, index: &Index, trust: &TrustArgs) -> vigie::report
         sha256: index.sha256(),
         format_version: info.version,
         verified_with_key: trust.trusted_key.clone(),
+        lists: info
+            .lists
+            .into_iter()
+            .map(|l| vigie::report::ListCustody {
+                name: l.name,
+                path: l.source,
+                bytes: l.source_bytes,
+                sha256: l.source_sha256,
+            })
+            .collect(),
+    }
+}
+
+/// Checks the indexes given before any is opened: none given twice (its lists would clash
+/// with themselves), and no `--signature` with several (it names one file; each index's
+/// signature is then read from its own INDEX.minisig).
+fn check_index_args(indexes: &[PathBuf], trust: &TrustArgs) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for p in indexes {
+        let id = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        if !seen.insert(id) {
+            bail!("index {} is given twice", p.display());
+        }
+    }
+    if indexes.len() > 1 && trust.signature.is_some() {
+        bail!(
+            "--signature names one index's signature, and {} indexes are given: each is read \
+             from its own INDEX.minisig",
+            indexes.len()
+        );
+    }
+    Ok(())
+}
+
+/// Adds to a duplicate list name's error how to tell the lists apart.
+fn duplicate_hint(e: vigie::engine::EngineError) -> anyhow::Error {
+    use vigie::index::IndexError;
+    match e {
+        vigie::engine::EngineError::Index(d @ IndexError::DuplicateList { .. }) => {
+            anyhow::anyhow!(
+                "{d}; name them apart (index build --name, scan --name) or merge the indexes \
+                 with `vigie index merge --qualify`"
+            )
+        }
+        e => e.into(),
     }
 }
 

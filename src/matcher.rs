@@ -272,6 +272,105 @@ impl Matcher for IndexMatcher<'_> {
     }
 }
 
+/// Several indexes matched as one (`vigie scan --index A --index B`), each with the same
+/// settings: an item's digests and perceptual hashes, computed once, are looked up in each
+/// index in turn (perceptual searches run per index), and its hits are those of every index,
+/// in the order the indexes were given. An allowlist of any index therefore applies to the
+/// items of all: an item is known when some allowlist holds it and no blocklist does, whichever
+/// index either is in.
+#[derive(Clone)]
+pub struct MultiMatcher<'a> {
+    /// Each index with the matching settings.
+    pub each: Vec<IndexMatcher<'a>>,
+}
+
+impl MultiMatcher<'_> {
+    /// The hit lists of each index for the same queries, concatenated query by query.
+    fn joined(&self, mut per: impl FnMut(&IndexMatcher<'_>) -> Vec<Vec<Hit>>) -> Vec<Vec<Hit>> {
+        let mut out: Option<Vec<Vec<Hit>>> = None;
+        for m in &self.each {
+            let got = per(m);
+            match &mut out {
+                None => out = Some(got),
+                Some(all) => {
+                    for (a, g) in all.iter_mut().zip(got) {
+                        a.extend(g);
+                    }
+                }
+            }
+        }
+        out.unwrap_or_default()
+    }
+
+    /// [`IndexMatcher::find_pdq_many`] over every index.
+    pub fn find_pdq_many(&self, queries: &[PdqHash]) -> Vec<Vec<Hit>> {
+        let mut out = self.joined(|m| m.find_pdq_many(queries));
+        out.resize_with(queries.len(), Vec::new);
+        out
+    }
+
+    /// [`IndexMatcher::find_img_many`] over every index.
+    pub fn find_img_many(&self, kind: ImgKind, queries: &[ImgHash64]) -> Vec<Vec<Hit>> {
+        let mut out = self.joined(|m| m.find_img_many(kind, queries));
+        out.resize_with(queries.len(), Vec::new);
+        out
+    }
+
+    /// The hash types some index holds entries of (see [`Index::holds`]).
+    pub fn holds(&self) -> Vec<crate::lists::ListType> {
+        let mut all: Vec<crate::lists::ListType> = Vec::new();
+        for m in &self.each {
+            for t in m.index.holds() {
+                if !all.contains(&t) {
+                    all.push(t);
+                }
+            }
+        }
+        all
+    }
+
+    /// [`Index::pdq_prefault`] on every index.
+    pub fn pdq_prefault(&self) {
+        self.each.iter().for_each(|m| m.index.pdq_prefault());
+    }
+}
+
+impl Matcher for MultiMatcher<'_> {
+    fn find(&self, digests: &Digests, hits: &mut Vec<Hit>) {
+        for m in &self.each {
+            m.find(digests, hits);
+        }
+    }
+
+    fn find_image(&self, image: &ImageHashes, hits: &mut Vec<Hit>) {
+        for m in &self.each {
+            m.find_image(image, hits);
+        }
+    }
+
+    fn near(&self, image: &ImageHashes, slack: &Drift) -> bool {
+        self.each.iter().any(|m| m.near(image, slack))
+    }
+
+    fn find_video(&self, frames: &[VpdqFrame], hits: &mut Vec<Hit>) {
+        for m in &self.each {
+            m.find_video(frames, hits);
+        }
+    }
+
+    fn find_videos(&self, videos: &[&[VpdqFrame]]) -> Vec<Vec<Hit>> {
+        let mut out = self.joined(|m| m.find_videos(videos));
+        out.resize_with(videos.len(), Vec::new);
+        out
+    }
+
+    fn find_images(&self, images: &[&ImageHashes]) -> Vec<Vec<Hit>> {
+        let mut out = self.joined(|m| m.find_images(images));
+        out.resize_with(images.len(), Vec::new);
+        out
+    }
+}
+
 /// A second to the millisecond, as vPDQ signals write timestamps.
 fn round_ms(t: f64) -> f64 {
     (t * 1000.0).round() / 1000.0

@@ -78,13 +78,16 @@ fn summaries_name_the_build_the_command_the_times_and_the_index() {
         .unwrap();
     let want = String::from_utf8(sum.stdout).unwrap();
     assert_eq!(
-        c["index"]["sha256"],
+        c["indexes"][0]["sha256"],
         want.split_whitespace().next().unwrap()
     );
-    assert_eq!(c["index"]["path"], idx_s);
-    assert_eq!(c["index"]["bytes"], std::fs::metadata(&idx).unwrap().len());
-    assert!(c["index"]["format_version"].as_u64().unwrap() >= 3);
-    assert!(c["index"].get("verified_with_key").is_none());
+    assert_eq!(c["indexes"][0]["path"], idx_s);
+    assert_eq!(
+        c["indexes"][0]["bytes"],
+        std::fs::metadata(&idx).unwrap().len()
+    );
+    assert!(c["indexes"][0]["format_version"].as_u64().unwrap() >= 3);
+    assert!(c["indexes"][0].get("verified_with_key").is_none());
 
     // match and hash summaries carry it too (hash: no index); so does the JSONL summary
     // record.
@@ -99,8 +102,8 @@ fn summaries_name_the_build_the_command_the_times_and_the_index() {
     ]);
     assert_eq!(code(&o), 1);
     assert_eq!(
-        read(&summary)["custody"]["index"]["sha256"],
-        c["index"]["sha256"]
+        read(&summary)["custody"]["indexes"][0]["sha256"],
+        c["indexes"][0]["sha256"]
     );
     let o = run([
         "hash",
@@ -113,7 +116,7 @@ fn summaries_name_the_build_the_command_the_times_and_the_index() {
     assert_eq!(code(&o), 0);
     let h = &read(&summary)["custody"];
     assert_eq!(h["command"][1], "hash");
-    assert!(h.get("index").is_none());
+    assert!(h.get("indexes").is_none());
     let last = jsonl(&o.stdout).pop().unwrap();
     assert_eq!(last["type"], "summary");
     assert_eq!(last["custody"]["command"][1], "hash");

@@ -1,12 +1,13 @@
 //! The index opener on any bytes: a damaged or hostile index is refused with an error naming
-//! the problem (or, if it opens, every lookup, search and verification stays in bounds).
+//! the problem (or, if it opens, every lookup, search and verification stays in bounds, and
+//! one that verifies is merged back into a builder and rebuilt: `vigie index merge`).
 #![no_main]
 
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use vigie::hash::hash_bytes;
-use vigie::index::Index;
+use vigie::index::{Index, IndexBuilder};
 use vigie::perceptual::imghash::{ImgHash64, ImgKind};
 use vigie::perceptual::pdq::PdqHash;
 
@@ -43,5 +44,14 @@ fuzz_target!(|data: &[u8]| {
             v.hits.count();
         }
         let _ = index.video_frames(id);
+    }
+    // The lists' sources (LIST_SOURCES), and an export of every table into a builder.
+    for l in index.info().lists {
+        let _ = (l.source_bytes, l.source_sha256);
+    }
+    let mut b = IndexBuilder::new();
+    if b.add_index(&index, Path::new("fuzz.vigie"), true).is_ok() {
+        let rebuilt = b.into_index().expect("a verified index rebuilds");
+        rebuilt.verify().expect("a rebuilt index verifies");
     }
 });

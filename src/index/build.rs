@@ -15,15 +15,21 @@ use super::video::{
 use super::{
     format_code, mih, pdq_group_width, place, AlgoCounts, Index, IndexError, Role, ALIGN,
     BLOOM_HEADER, BUCKET, HEADER_FIXED, IMG_LEN, KIND_BLOOM, KIND_BUCKETS, KIND_IMG64, KIND_LISTS,
-    KIND_LIST_IMG, KIND_PDQ, KIND_PDQ_MIH, KIND_PROVENANCE, KIND_RECORDS, KIND_ROLES, KIND_STRINGS,
-    LIST_RECORD, LOAD, MAGIC, MAX_BITS, MAX_PROBLEMS, PDQ_ROW, SECTION_ENTRY, SLOTS, VERSION,
+    KIND_LIST_IMG, KIND_LIST_SOURCES, KIND_PDQ, KIND_PDQ_MIH, KIND_PROVENANCE, KIND_RECORDS,
+    KIND_ROLES, KIND_STRINGS, LIST_RECORD, LOAD, MAGIC, MAX_BITS, MAX_PROBLEMS, PDQ_ROW,
+    SECTION_ENTRY, SLOTS, VERSION,
 };
 use crate::hash::{Algo, Digest};
 use crate::lists::bloom::{self, BloomFile, BloomKey};
 use crate::lists::ListError;
-use crate::lists::{no_hash_reason, read_list_as, ListFormat, ListHash, ListType};
+use crate::lists::{
+    no_hash_reason, read_list_hashed, ListFormat, ListHash, ListType, SourceDigest,
+};
 use crate::perceptual::imghash::{ImgHash64, ImgKind};
 use crate::perceptual::pdq::PdqHash;
+
+#[path = "merge.rs"]
+mod merge;
 
 /// The record vector of PDQ hashes, after the four exact algorithms'.
 const PDQ: usize = 4;
@@ -117,6 +123,10 @@ pub struct ListReport {
     /// Nothing was read from the list: no digest, no PDQ hash, no pHash or dHash, no video,
     /// no bit set in a Bloom filter. Only with [`IndexBuilder::set_allow_empty`]; otherwise such a list is an error.
     pub empty: bool,
+    /// The size and SHA-256 of the list's file as read (`{"bytes", "sha256"}`), which the
+    /// index records; absent for hashes given in memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceDigest>,
 }
 
 /// What writing an index produced.
@@ -228,6 +238,8 @@ struct ListRow {
     /// pHashes and dHashes read, by kind id.
     img: [u64; 2],
     role: Role,
+    /// The size and SHA-256 of the list's file as read, when it was read from one.
+    digest: Option<SourceDigest>,
 }
 
 /// Collects lists and writes an index.
@@ -253,6 +265,8 @@ pub struct IndexBuilder {
     videos: Vec<VideoRec>,
     /// Accept lists that yield nothing.
     allow_empty: bool,
+    /// The index each merged list's name came from ([`IndexBuilder::add_index`]).
+    origins: HashMap<String, PathBuf>,
 }
 
 /// How an index searches its PDQ hashes.
@@ -344,6 +358,17 @@ impl IndexBuilder {
         (p, true)
     }
 
+    /// The pair id of (name, label), made for list `list` when new.
+    fn pair_of(&mut self, list: u32, name: u32, label: u32) -> u32 {
+        if let Some(&p) = self.pair_ids.get(&(name, label)) {
+            return p;
+        }
+        let p = self.pairs.len() as u32;
+        self.pairs.push((list, label));
+        self.pair_ids.insert((name, label), p);
+        p
+    }
+
     fn forget_pair(&mut self, name: u32, label: u32) {
         self.pairs.pop();
         self.pair_ids.remove(&(name, label));
@@ -386,7 +411,7 @@ impl IndexBuilder {
         let mut own_labels: Vec<String> = Vec::new();
         let mut own_ids: HashMap<String, u32> = HashMap::new();
         let recs = &mut self.recs;
-        let summary = read_list_as(
+        let summary = read_list_hashed(
             &spec.path,
             spec.algo,
             spec.format,
@@ -442,7 +467,7 @@ impl IndexBuilder {
                 line: p.line,
                 reason: p.reason,
             }),
-            (Ok(s), first) if empty && !self.allow_empty => {
+            (Ok((s, _)), first) if empty && !self.allow_empty => {
                 Err(IndexError::List(ListError::NoHash {
                     path: spec.path.clone(),
                     reason: no_hash_reason(s.format, s.lines, malformed, first.as_ref()),
@@ -450,7 +475,7 @@ impl IndexBuilder {
             }
             (Ok(s), _) => Ok(s),
         };
-        let summary = match fail {
+        let (summary, digest) = match fail {
             Ok(s) => s,
             Err(err) => {
                 for (v, n) in self.recs.iter_mut().zip(before) {
@@ -501,6 +526,7 @@ impl IndexBuilder {
             pdq,
             img,
             role: spec.role.unwrap_or_default(),
+            digest: Some(digest),
         });
         Ok(ListReport {
             name,
@@ -517,6 +543,7 @@ impl IndexBuilder {
             problems,
             notes: summary.notes,
             empty,
+            source: Some(digest),
         })
     }
 
@@ -597,6 +624,7 @@ impl IndexBuilder {
             pdq,
             img,
             role: Role::Block,
+            digest: None,
         });
         Ok(ListReport {
             name: name.to_owned(),
@@ -613,6 +641,7 @@ impl IndexBuilder {
             problems: Vec::new(),
             notes: Vec::new(),
             empty: entries.total() == 0 && pdq == 0 && img == [0, 0] && videos == 0,
+            source: None,
         })
     }
 
@@ -662,6 +691,7 @@ impl IndexBuilder {
             self.string(&label),
             self.string(&source),
         );
+        let digest = file.source_digest();
         self.blooms.push((self.lists.len() as u32, key, file));
         self.lists.push(ListRow {
             name: name_id,
@@ -673,6 +703,7 @@ impl IndexBuilder {
             pdq: 0,
             img: [0, 0],
             role,
+            digest: Some(digest),
         });
         let case = if key.upper { "upper" } else { "lower" };
         Ok(ListReport {
@@ -700,6 +731,7 @@ impl IndexBuilder {
                 p.fpr()
             )],
             empty,
+            source: Some(digest),
         })
     }
 
@@ -907,6 +939,12 @@ impl IndexBuilder {
         self.lists.iter().any(|l| l.img != [0, 0])
     }
 
+    /// True when the index needs a LIST_SOURCES section (some list was read from a file). A
+    /// version 5 file (tests) cannot hold one.
+    fn needs_sources(&self) -> bool {
+        !self.no_video_frames && self.lists.iter().any(|l| l.digest.is_some())
+    }
+
     /// True when the index needs a ROLES section (some list is not a blocklist).
     fn needs_roles(&self) -> bool {
         self.lists.iter().any(|l| l.role != Role::Block)
@@ -943,6 +981,7 @@ impl IndexBuilder {
             + self.blooms.len()
             + self.img_kinds().len()
             + usize::from(self.needs_list_img())
+            + usize::from(self.needs_sources())
             + if self.videos.is_empty() {
                 0
             } else {
@@ -952,14 +991,16 @@ impl IndexBuilder {
     }
 
     /// The format version of the file: the oldest that holds what it holds ([`VERSION`] with
-    /// videos, 4 with pHash or dHash tables, else 3), so that an index stays readable by an
-    /// older vigie whenever it can be.
+    /// the lists' sources, 6 with videos, 4 with pHash or dHash tables, else 3), so that an
+    /// index stays readable by an older vigie whenever it can be.
     fn version(&self) -> u32 {
-        if !self.videos.is_empty() {
+        if self.needs_sources() {
+            VERSION
+        } else if !self.videos.is_empty() {
             if self.no_video_frames {
                 5
             } else {
-                VERSION
+                6
             }
         } else if !self.img_kinds().is_empty() || self.needs_list_img() {
             4
@@ -990,7 +1031,8 @@ impl IndexBuilder {
                 .iter()
                 .map(|&k| self.recs[img_slot(k)].len() * (IMG_LEN + 4) + ALIGN)
                 .sum::<usize>()
-            + (16 * self.lists.len() + 4 + ALIGN);
+            + (16 * self.lists.len() + 4 + ALIGN)
+            + (super::SOURCE_RECORD * self.lists.len() + 4 + ALIGN);
         let posts: usize = g.frames.iter().map(|f| f.1.len()).sum();
         let videos = if self.videos.is_empty() {
             0
@@ -1243,6 +1285,28 @@ impl IndexBuilder {
                 for n in l.img {
                     out.put(&n.to_le_bytes())?;
                 }
+            }
+            out.end()?;
+        }
+
+        // LIST_SOURCES: each list's file as read (size, SHA-256), when known.
+        if self.needs_sources() {
+            out.begin(KIND_LIST_SOURCES, 0)?;
+            out.put32(self.lists.len())?;
+            for l in &self.lists {
+                let (flags, d) = match &l.digest {
+                    Some(d) => (1u64, *d),
+                    None => (
+                        0,
+                        SourceDigest {
+                            bytes: 0,
+                            sha256: [0; 32],
+                        },
+                    ),
+                };
+                out.put(&flags.to_le_bytes())?;
+                out.put(&d.bytes.to_le_bytes())?;
+                out.put(&d.sha256)?;
             }
             out.end()?;
         }

@@ -18,16 +18,17 @@
 //! variants of an image). Python ImageHash's 64-bit pHashes and dHashes are matched the same
 //! way ([`Index::img_search_many`]), in a table of 8-byte hashes per kind.
 //!
-//! # File format, version 4
+//! # File format, version 7
 //!
 //! All integers are little-endian. Offsets are from the start of the file.
 //!
 //! ```text
 //! header
 //!   0     8  magic "VIGIEIDX"
-//!   8     4  u32 format version (4; versions 1 to 3 are read too: version 1 multi-index
+//!   8     4  u32 format version (7; versions 1 to 6 are read too: version 1 multi-index
 //!              tables all keep one u32 start a bucket and 4-byte rows, version 3 added PDQ
-//!              provenance groups narrower than 4 bytes, version 4 the kinds 11 and 12)
+//!              provenance groups narrower than 4 bytes, version 4 the kinds 11 and 12,
+//!              versions 5 and 6 the known videos (`video.rs`), version 7 the kind 13)
 //!   12    4  u32 section count n (1..=64)
 //!   16    8  u64 file length in bytes
 //!   24    8  u64 reserved (0)
@@ -90,6 +91,11 @@
 //! kind 12 LIST_IMG    param 0; version 4 on
 //!   u32 count, equal to the LISTS count; count records of 2 u64: the pHashes and the
 //!   dHashes read from list i (duplicates included). At most one; absent when no list has any
+//! kind 13 LIST_SOURCES param 0; version 7 on
+//!   u32 count, equal to the LISTS count; count records of 48 bytes: u64 flags (bit 0: the
+//!   source is known; no other bit is set), u64 bytes read from the list's file, 32 bytes
+//!   SHA-256 of those bytes (as read from disk: a compressed list's compressed bytes; all zero
+//!   when unknown). At most one; absent when no list was read from a file
 //! ```
 //!
 //! Algorithm ids are [`Algo::id`]: 0 md5, 1 sha1, 2 sha256, 3 xxh3_128. There is one
@@ -129,7 +135,7 @@ use serde::{Serialize, Serializer};
 
 use crate::hash::{Algo, AlgoSet, Digest};
 use crate::lists::bloom::{self, BloomKey, BloomParams};
-use crate::lists::{ListError, ListFormat, ListType};
+use crate::lists::{ListError, ListFormat, ListType, SourceDigest};
 use crate::perceptual::imghash::{ImgHash64, ImgKind};
 use crate::perceptual::pdq::PdqHash;
 use crate::read::{Data, MmapPolicy};
@@ -143,7 +149,7 @@ use video::VideoTable;
 /// The first 8 bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"VIGIEIDX";
 /// The format version this code writes.
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 /// The oldest format version this code reads: version 2 only added layouts of the
 /// multi-index tables (blocked bucket starts, 3-byte rows) that version 1 files never use,
 /// version 3 provenance groups of fewer than 4 bytes in the PDQ section, and version 4 the
@@ -151,8 +157,10 @@ pub const VERSION: u32 = 6;
 /// that reads at most version 3 refuses a version 4 file, rather than miss its pHashes.)
 /// Version 5 adds the known videos' sections (`video.rs`), and version 6 their frame table
 /// (VIDEO_FRAMES), which version 5 files lack: their videos are matched by searching every
-/// frame. The builder writes the oldest version that holds what the index holds (3 without
-/// pHash, dHash or videos).
+/// frame. Version 7 adds the lists' sources (LIST_SOURCES: each list file's size and
+/// SHA-256 as read), which older files lack: their lists' sources are unknown. The builder
+/// writes the oldest version that holds what the index holds (7 for lists read from files, 3
+/// for lists given in memory without pHash, dHash or videos).
 pub const OLDEST_VERSION: u32 = 1;
 /// Most sections a file may declare.
 const MAX_SECTIONS: u32 = 128;
@@ -197,6 +205,9 @@ const KIND_ROLES: u32 = 9;
 const KIND_BLOOM: u32 = 10;
 const KIND_IMG64: u32 = 11;
 const KIND_LIST_IMG: u32 = 12;
+const KIND_LIST_SOURCES: u32 = 13;
+/// Bytes of a LIST_SOURCES record: u64 flags, u64 bytes, 32 bytes of SHA-256.
+const SOURCE_RECORD: usize = 48;
 /// Bytes of one 64-bit image hash.
 const IMG_LEN: usize = 8;
 /// 64-bit image hashes scanned per tile by [`Index::img_search_many`] (32 KiB: stays in L1
@@ -275,10 +286,47 @@ pub enum IndexError {
         /// What the index holds, e.g. `pdq` or `md5, sha1` (`nothing`).
         holds: String,
     },
+    /// Two indexes (merged, or scanned together) hold lists of the same name: a hit would
+    /// not say which list it is from.
+    #[error("{}: holds a list named {name:?}, and so does {}: a hit would not say which of \
+             the two it is from", path.display(), other.display())]
+    DuplicateList {
+        /// The index whose list came second.
+        path: PathBuf,
+        /// The index that holds the first list of that name.
+        other: PathBuf,
+        /// The list name.
+        name: String,
+    },
     /// The input is too big for format v1 (more than 2^32 - 1 digests of one algorithm, or
     /// strings and lists beyond u32 offsets).
     #[error("index too large for format v1: {0}")]
     TooLarge(String),
+}
+
+/// Checks that no two of `indexes` hold lists of the same name (matched together, a hit
+/// would not say which of the two lists it is from).
+///
+/// # Errors
+/// [`IndexError::DuplicateList`] naming the first such list and both indexes.
+pub fn check_distinct_lists(indexes: &[&Index]) -> Result<(), IndexError> {
+    let mut seen: std::collections::HashMap<&str, &Path> = std::collections::HashMap::new();
+    for index in indexes {
+        let mut own = std::collections::HashSet::new();
+        for name in index.list_names() {
+            if !own.insert(name) {
+                continue; // two lists of one index may share a name: the build merged them
+            }
+            if let Some(other) = seen.insert(name, index.path()) {
+                return Err(IndexError::DuplicateList {
+                    path: index.path().to_owned(),
+                    other: other.to_owned(),
+                    name: name.to_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Entry counts per algorithm.
@@ -395,6 +443,13 @@ pub struct ListInfo {
     pub malformed: u64,
     /// Blocklist or allowlist.
     pub role: Role,
+    /// Bytes of its file as read at build time (before any decompression); absent when
+    /// unknown (an index of format version 6 or older, a list given in memory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_bytes: Option<u64>,
+    /// The SHA-256 of those bytes, as `sha256sum` prints it; absent when unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_sha256: Option<String>,
     /// Its Bloom filter, for a `dcso-bloom` list.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bloom: Option<BloomInfo>,
@@ -487,6 +542,9 @@ impl fmt::Display for IndexInfo {
                  line(s)",
                 l.name, l.label, l.role, l.entries, l.pdq, l.source, l.format, l.malformed
             )?;
+            if let (Some(bytes), Some(sha)) = (l.source_bytes, &l.source_sha256) {
+                writeln!(f, "    source: {bytes} bytes, sha256 {sha}")?;
+            }
             if let Some(b) = &l.bloom {
                 writeln!(
                     f,
@@ -1050,6 +1108,8 @@ struct ListMeta {
     /// pHashes and dHashes read, by kind id.
     img: [u64; 2],
     role: Role,
+    /// The list file's size and SHA-256 as read at build time (version 7 on).
+    digest: Option<SourceDigest>,
 }
 
 /// Where one Bloom filter lives in the file.
@@ -1437,6 +1497,15 @@ impl Index {
             parse_list_img(lb, &mut lists)
                 .map_err(|r| corrupt(format!("list image hash counts section: {r}")))?;
         }
+        let mut sources = sections.iter().filter(|s| s.kind == KIND_LIST_SOURCES);
+        if let Some(ss) = sources.next() {
+            if sources.next().is_some() || version < 7 {
+                return Err(corrupt("unexpected list sources section".into()));
+            }
+            let sb = checked(ss, "list sources")?;
+            parse_list_sources(sb, &mut lists)
+                .map_err(|r| corrupt(format!("list sources section: {r}")))?;
+        }
         let mih = Mih::open(
             data.bytes(),
             sections
@@ -1460,6 +1529,7 @@ impl Index {
                 | KIND_PDQ_MIH
                 | KIND_IMG64
                 | KIND_LIST_IMG
+                | KIND_LIST_SOURCES
                 | video::KIND_VIDEOS
                 | video::KIND_VIDEO_QUALITY
                 | video::KIND_VPDQ
@@ -1944,6 +2014,16 @@ impl Index {
         ListRefs { index: self, pairs }
     }
 
+    /// The path it was opened from (or the name it was given).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The names of its lists, in build order.
+    pub fn list_names(&self) -> impl Iterator<Item = &str> {
+        self.lists.iter().map(|l| &*l.name)
+    }
+
     /// What the index holds.
     pub fn info(&self) -> IndexInfo {
         let lists = self
@@ -1961,6 +2041,8 @@ impl Index {
                 dhash: l.img[1],
                 malformed: l.malformed,
                 role: l.role,
+                source_bytes: l.digest.map(|d| d.bytes),
+                source_sha256: l.digest.map(|d| d.sha256_hex()),
                 bloom: self.blooms.iter().find(|b| b.list == i).map(|b| BloomInfo {
                     algo: b.key.algo,
                     upper: b.key.upper,
@@ -2229,6 +2311,7 @@ fn parse_lists(b: &[u8], strings: &[Box<str>]) -> Result<Vec<ListMeta>, String> 
                 pdq: u64_at(r, 56).unwrap_or(0),
                 img: [0, 0],
                 role: Role::Block,
+                digest: None,
             })
         })
         .collect()
@@ -2266,6 +2349,32 @@ fn parse_list_img(b: &[u8], lists: &mut [ListMeta]) -> Result<(), String> {
             u64_at(b, 4 + 16 * i).unwrap_or(0),
             u64_at(b, 12 + 16 * i).unwrap_or(0),
         ];
+    }
+    Ok(())
+}
+
+/// Reads each list's source (LIST_SOURCES) into `lists`.
+fn parse_list_sources(b: &[u8], lists: &mut [ListMeta]) -> Result<(), String> {
+    let n = u32_at(b, 0).ok_or("truncated")? as usize;
+    let want = n.checked_mul(SOURCE_RECORD).and_then(|x| x.checked_add(4));
+    if n != lists.len() || Some(b.len()) != want {
+        return Err(format!(
+            "{} bytes for {n} lists, the index has {}",
+            b.len(),
+            lists.len()
+        ));
+    }
+    for (i, l) in lists.iter_mut().enumerate() {
+        let at = 4 + SOURCE_RECORD * i;
+        let flags = u64_at(b, at).ok_or("truncated")?;
+        let bytes = u64_at(b, at + 8).ok_or("truncated")?;
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(b.get(at + 16..at + 48).ok_or("truncated")?);
+        l.digest = match flags {
+            0 if bytes == 0 && sha256 == [0; 32] => None,
+            1 => Some(SourceDigest { bytes, sha256 }),
+            _ => return Err(format!("list {i}: bad source record (flags {flags})")),
+        };
     }
     Ok(())
 }

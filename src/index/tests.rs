@@ -393,14 +393,29 @@ fn corrupt_header_and_version_errors() {
         IndexError::NotAnIndex { .. }
     ));
     let mut b = bytes.clone();
-    b[8] = 7;
+    b[8] = 8;
     let err = open_bytes(b).unwrap_err();
-    assert!(matches!(err, IndexError::Version { found: 7, .. }), "{err}");
-    assert!(err.to_string().contains("version 7"), "{err}");
-    assert!(err.to_string().contains("versions 1 to 6"), "{err}");
-    // Files of versions 1 to 3 are still read.
-    for v in [1, 2, 3] {
+    assert!(matches!(err, IndexError::Version { found: 8, .. }), "{err}");
+    assert!(err.to_string().contains("version 8"), "{err}");
+    assert!(err.to_string().contains("versions 1 to 7"), "{err}");
+    // Lists read from files carry their sources: a version 7 section, refused in an older
+    // file.
+    assert_eq!(u32_at(&bytes, 8), Some(7));
+    for v in [3, 6] {
         let mut b = bytes.clone();
+        b[8] = v;
+        reseal(&mut b);
+        let err = open_bytes(b).unwrap_err().to_string();
+        assert!(err.contains("unexpected list sources section"), "{err}");
+    }
+    // Files of versions 1 to 3 are still read (lists given in memory: no sources).
+    let mut mem = IndexBuilder::new();
+    let d = Digest::from_hex(Algo::Md5, "d41d8cd98f00b204e9800998ecf8427e").unwrap();
+    mem.add_digests("l", "l", "mem", [d]).unwrap();
+    let old = mem.into_index().unwrap().data.bytes().to_vec();
+    assert_eq!(u32_at(&old, 8), Some(3));
+    for v in [1, 2, 3] {
+        let mut b = old.clone();
         b[8] = v;
         reseal(&mut b);
         open_bytes(b).unwrap().verify().unwrap();
@@ -1267,14 +1282,14 @@ fn roles_and_bloom_round_trip() {
     );
     // A Bloom filter is an allowlist unless told otherwise: a ROLES section.
     let n = u32_at(&fs::read(&path).unwrap(), 12).unwrap();
-    assert_eq!(n, 5);
+    assert_eq!(n, 6);
     // Only blocklists: no ROLES section, as before roles existed.
     let (b, _) = build(&[ListSpec {
         role: Some(Role::Block),
         ..ListSpec::new(sample_bloom())
     }]);
     let idx = b.into_index().unwrap();
-    assert_eq!(u32_at(idx.data.bytes(), 12), Some(4));
+    assert_eq!(u32_at(idx.data.bytes(), 12), Some(5));
     assert_eq!(idx.info().lists[0].role, Role::Block);
 }
 
@@ -1479,7 +1494,8 @@ fn known_videos_round_trip_and_are_searched_by_frame() {
         b.add_hashes("partner", "terror", "feed.csv", [v1, v2, v3])
             .unwrap();
         let idx = b.into_index().unwrap();
-        assert_eq!(idx.info().version, VERSION);
+        // Lists given in memory have no sources: version 6, the videos' own.
+        assert_eq!(idx.info().version, 6);
         idx.verify().unwrap();
         assert_eq!(idx.video_count(), 3);
         assert_eq!(idx.vpdq_frame_count(), 6 + 4);
@@ -1843,4 +1859,215 @@ fn img_lists_declared_by_type() {
     // Undeclared, 16 hex digits are no known digest.
     let mut b = IndexBuilder::new();
     assert!(b.add_list(&ListSpec::new(&p), false).is_err());
+}
+
+/// Merged indexes ([`IndexBuilder::add_index`]) answer every query as an index built from all
+/// their lists directly: exact lookups, PDQ (by the multi-index tables and by the linear
+/// scan), pHash and dHash searches, known videos (from the frame table, or from the postings
+/// of a version 5 file), with the same (list, label) pairs and distances; and merging a
+/// merged index again changes nothing.
+#[test]
+fn merged_indexes_answer_as_one_built_from_all_their_lists() {
+    use crate::matcher::{IndexMatcher, Matcher, VpdqRule};
+    let mut rng = XorShift(0x0003_E26E_5EED);
+    let hex = |rng: &mut XorShift, bytes: usize| -> String {
+        (0..bytes)
+            .map(|_| format!("{:02x}", rng.next() as u8))
+            .collect()
+    };
+    let shared_pdq = random_pdq(&mut rng);
+    let shared_md5 = hex(&mut rng, 16);
+    // Two sides of two lists each: (name, label, entries); some entries in both sides.
+    let mut side = |tag: u8| -> Vec<(String, String, Vec<ListHash>)> {
+        (0..2)
+            .map(|l| {
+                let mut v: Vec<ListHash> = Vec::new();
+                for _ in 0..300 {
+                    v.push(ListHash::Exact(
+                        Digest::from_hex(Algo::Md5, &hex(&mut rng, 16)).unwrap(),
+                    ));
+                    v.push(ListHash::Exact(
+                        Digest::from_hex(Algo::Sha256, &hex(&mut rng, 32)).unwrap(),
+                    ));
+                }
+                v.push(ListHash::Exact(
+                    Digest::from_hex(Algo::Md5, &shared_md5).unwrap(),
+                ));
+                for _ in 0..200 {
+                    v.push(ListHash::Pdq(random_pdq(&mut rng)));
+                    v.push(ListHash::Img(ImgKind::Phash, ImgHash64(rng.next())));
+                    v.push(ListHash::Img(ImgKind::Dhash, ImgHash64(rng.next())));
+                }
+                v.push(ListHash::Pdq(shared_pdq));
+                for k in 0..3u8 {
+                    v.push(video_frames(tag * 16 + l * 4 + k, 8 + k as usize, |i| {
+                        if i % 3 == 0 {
+                            40
+                        } else {
+                            90
+                        }
+                    }));
+                }
+                (format!("{tag}-list{l}"), format!("label-{tag}"), v)
+            })
+            .collect()
+    };
+    let (a, b) = (side(1), side(2));
+    let make = |lists: &[&(String, String, Vec<ListHash>)], search: PdqSearch, v5: bool| {
+        let mut ib = IndexBuilder::new();
+        ib.set_pdq_search(search);
+        if v5 {
+            ib.set_no_video_frames();
+        }
+        for (name, label, hashes) in lists {
+            ib.add_hashes(name, label, "gen", hashes.iter().cloned())
+                .unwrap();
+        }
+        ib.into_index().unwrap()
+    };
+    // Queries: every entry, each a few bits off, and random ones.
+    let all: Vec<&ListHash> = a.iter().chain(&b).flat_map(|l| &l.2).collect();
+    let answers = |idx: &Index| {
+        let m = IndexMatcher {
+            index: idx,
+            pdq_threshold: 31,
+            dihedral: false,
+            vpdq: VpdqRule::default(),
+            phash_threshold: 10,
+            dhash_threshold: 10,
+        };
+        let mut rng = XorShift(7);
+        let mut out: Vec<Vec<String>> = Vec::new();
+        let mut pdq = Vec::new();
+        let mut img = [Vec::new(), Vec::new()];
+        let mut videos = Vec::new();
+        for h in &all {
+            match h {
+                ListHash::Exact(d) => {
+                    let mut hits = Vec::new();
+                    m.find(&crate::hash::Digests::one(*d), &mut hits);
+                    out.push(hits.iter().map(|h| format!("{h:?}")).collect());
+                }
+                ListHash::Pdq(p) => {
+                    let k = (rng.next() % 20) as usize;
+                    pdq.push(flip_bits(&mut rng, p, k))
+                }
+                ListHash::Img(k, v) => img[usize::from(k.id())]
+                    .push(ImgHash64(v.0 ^ (rng.next() & rng.next() & 0x1111))),
+                ListHash::Vpdq(f) => videos.push(f.clone()),
+            }
+        }
+        for hits in m.find_pdq_many(&pdq) {
+            out.push(hits.iter().map(|h| format!("{h:?}")).collect());
+        }
+        for kind in ImgKind::ALL {
+            for hits in m.find_img_many(kind, &img[usize::from(kind.id())]) {
+                out.push(hits.iter().map(|h| format!("{h:?}")).collect());
+            }
+        }
+        let refs: Vec<&[crate::video::VpdqFrame]> = videos.iter().map(|v| &v[..]).collect();
+        for hits in m.find_videos(&refs) {
+            out.push(hits.iter().map(|h| format!("{h:?}")).collect());
+        }
+        for v in &mut out {
+            v.sort();
+        }
+        out
+    };
+    for (search, v5) in [
+        (PdqSearch::Tables(16), false),
+        (PdqSearch::Linear, false),
+        (PdqSearch::Linear, true),
+    ] {
+        let direct = make(&a.iter().chain(&b).collect::<Vec<_>>(), search, v5);
+        let ia = make(&a.iter().collect::<Vec<_>>(), search, v5);
+        let ib = make(&b.iter().collect::<Vec<_>>(), search, v5);
+        let mut mb = IndexBuilder::new();
+        mb.set_pdq_search(search);
+        mb.add_index(&ia, Path::new("a.vigie"), false).unwrap();
+        mb.add_index(&ib, Path::new("b.vigie"), false).unwrap();
+        let merged = mb.into_index().unwrap();
+        merged.verify().unwrap();
+        // A version 5 input's videos get their frame table back.
+        assert!(merged.has_video_frames());
+        let (want, got) = (direct.info(), merged.info());
+        assert_eq!(
+            format!("{:?}", got.lists),
+            format!("{:?}", want.lists),
+            "{search:?} {v5}"
+        );
+        assert_eq!(
+            (
+                got.distinct,
+                got.pdq,
+                got.phash,
+                got.dhash,
+                got.videos,
+                got.vpdq_frames
+            ),
+            (
+                want.distinct,
+                want.pdq,
+                want.phash,
+                want.dhash,
+                want.videos,
+                want.vpdq_frames
+            )
+        );
+        let want = answers(&direct);
+        assert!(want.iter().filter(|h| !h.is_empty()).count() > 2000);
+        assert!(want.iter().any(|h| h.iter().any(|x| x.contains("vpdq"))));
+        assert_eq!(answers(&merged), want, "{search:?} v5 {v5}");
+        // Merged again: the same.
+        let mut again = IndexBuilder::new();
+        again.set_pdq_search(search);
+        again
+            .add_index(&merged, Path::new("m.vigie"), false)
+            .unwrap();
+        let again = again.into_index().unwrap();
+        assert_eq!(answers(&again), want);
+        // Two lists of one name: refused; qualified: kept apart.
+        let mut dup = IndexBuilder::new();
+        dup.add_index(&ia, Path::new("a.vigie"), false).unwrap();
+        let e = dup
+            .add_index(&ia, Path::new("x/a2.vigie"), false)
+            .unwrap_err();
+        assert!(matches!(e, IndexError::DuplicateList { .. }), "{e}");
+        dup.add_index(&ia, Path::new("x/a2.vigie"), true).unwrap();
+        let names: Vec<String> = dup
+            .into_index()
+            .unwrap()
+            .list_names()
+            .map(String::from)
+            .collect();
+        assert_eq!(names, ["1-list0", "1-list1", "a2/1-list0", "a2/1-list1"]);
+    }
+}
+
+/// The LIST_SOURCES section, resealed after damage: refused with a reason, never a panic,
+/// whatever byte changed; intact, it gives each list's size and SHA-256.
+#[test]
+fn list_sources_damage_is_corrupt_not_panics() {
+    let bytes = sample_bytes();
+    let idx = open_bytes(bytes.clone()).unwrap();
+    let lists = idx.info().lists;
+    assert!(lists.iter().all(|l| l.source_sha256.is_some()), "{lists:?}");
+    let (off, len) = section(&bytes, KIND_LIST_SOURCES);
+    assert_eq!(len, 4 + SOURCE_RECORD * lists.len());
+    // Flags other than 0 (unknown, all zero) and 1 (known), a count that is not the lists'.
+    for (at, value) in [(4, 2u8), (4, 0), (0, 9)] {
+        let mut b = bytes.clone();
+        b[off + at] = value;
+        reseal(&mut b);
+        let e = open_bytes(b).unwrap_err().to_string();
+        assert!(e.contains("list sources section"), "{e}");
+    }
+    // Any byte of a size or digest changes what is reported, nothing else.
+    for at in (4..len).filter(|a| (a - 4) % SOURCE_RECORD >= 8) {
+        let mut b = bytes.clone();
+        b[off + at] ^= 0x5A;
+        reseal(&mut b);
+        let got = open_bytes(b).unwrap().info().lists;
+        assert_ne!(format!("{got:?}"), format!("{lists:?}"), "byte {at}");
+    }
 }

@@ -285,7 +285,26 @@ impl VideoTable {
     }
 }
 
+impl VideoTable {
+    /// Where the distinct frame hashes start in the file.
+    pub(super) fn hashes_start(&self) -> usize {
+        self.hashes.start
+    }
+}
+
 impl Index {
+    /// The provenance group of known video `id` (its (list, label)), `None` out of range.
+    pub(super) fn video_group(&self, id: u32) -> Option<u32> {
+        let t = self.videos.as_ref()?;
+        if id as usize >= t.count {
+            return None;
+        }
+        u32_at(
+            self.data.bytes(),
+            t.records.start + id as usize * VIDEO_RECORD,
+        )
+    }
+
     /// Known videos in the index.
     pub fn video_count(&self) -> usize {
         self.videos.as_ref().map_or(0, |t| t.count)

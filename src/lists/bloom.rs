@@ -260,6 +260,24 @@ impl BloomFile {
         })
     }
 
+    /// A filter whose header was already checked (one embedded in an index, being merged
+    /// into another): `bits` are its bits, `ceil(m / 64) * 8` bytes.
+    pub(crate) fn from_parts(path: &Path, params: BloomParams, bits: Data) -> BloomFile {
+        let len = bits.len();
+        BloomFile {
+            path: path.to_owned(),
+            params,
+            data: bits,
+            bits: 0..len,
+        }
+    }
+
+    /// The size and SHA-256 of the file as mapped (for a filter taken from an index being
+    /// merged, of its bits alone).
+    pub fn source_digest(&self) -> crate::lists::SourceDigest {
+        crate::lists::SourceDigest::of(self.data.bytes())
+    }
+
     /// The bit array (`ceil(m / 64) * 8` bytes).
     pub fn bits(&self) -> &[u8] {
         self.data.bytes().get(self.bits.clone()).unwrap_or_default()

@@ -70,7 +70,10 @@ mod compressed;
 mod encase;
 mod json;
 mod nsrl;
+mod source;
 mod vpdq;
+
+pub use source::{read_list_hashed, SourceDigest};
 
 /// The format of a hash list, detected from its content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

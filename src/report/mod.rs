@@ -18,7 +18,7 @@ use crate::hash::{Algo, AlgoSet};
 use crate::model::ItemResult;
 
 pub use output::Output;
-pub use summary::{utc, Custody, IndexCustody, Summary, Tally};
+pub use summary::{utc, Custody, IndexCustody, ListCustody, Summary, Tally};
 
 /// Output formats of `vigie hash`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

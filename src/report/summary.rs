@@ -185,7 +185,7 @@ pub struct Summary {
 }
 
 /// Chain of custody of a run: the build that made it, the command, when, and against which
-/// index, so that a report can be defended later.
+/// indexes (each with the lists it was built from), so that a report can be defended later.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Default)]
 #[schemars(deny_unknown_fields)]
 pub struct Custody {
@@ -201,9 +201,10 @@ pub struct Custody {
     pub started_utc: String,
     /// See `started_utc`.
     pub finished_utc: String,
-    /// The index matched against (scan and match).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub index: Option<IndexCustody>,
+    /// The indexes matched against (scan and match), in the order given; lists given with
+    /// `scan --list`/`--allow` are one more, compiled in memory.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<IndexCustody>,
 }
 
 /// The index of a run, as it was opened.
@@ -221,6 +222,25 @@ pub struct IndexCustody {
     /// The trusted key its signature was verified with (`--trusted-key`), else absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified_with_key: Option<String>,
+    /// The lists it was built from, in build order.
+    pub lists: Vec<ListCustody>,
+}
+
+/// One list of an index, as it was read when the index was built.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Default)]
+#[schemars(deny_unknown_fields)]
+pub struct ListCustody {
+    /// Its name (what hits report).
+    pub name: String,
+    /// Its file, as given to the build.
+    pub path: String,
+    /// Bytes of the file as read at build time (before any decompression); absent when the
+    /// index does not say (format version 6 or older, a list given in memory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+    /// The SHA-256 of those bytes, as `sha256sum` prints it; absent likewise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// `t` as UTC, RFC 3339 to the second (`2026-12-06T02:58:00Z`).
