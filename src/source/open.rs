@@ -14,7 +14,7 @@ use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::read::{Data, FileStream, MmapPolicy, Opened};
+use crate::read::{Data, FileAt, FileStream, MmapPolicy, Opened};
 
 use super::archive::{Budget, Format, Limits, MemberStream, Metered};
 use super::stream::inner_name;
@@ -113,6 +113,54 @@ pub(crate) enum Container {
     /// A large file read with read(), hashed as it streams; `head` holds its first bytes (up
     /// to [`HEAD_LEN`], for [`crate::perceptual::decode::sniff`] and [`crate::video::sniff`]).
     Stream(FileStream, Vec<u8>),
+    /// A large zip not mapped (`--no-mmap`): its directory and members read at positions.
+    ZipAt(FileAt),
+    /// A stream (standard input) that starts as a zip does: to be spooled to a file
+    /// ([`spool`]), since a zip's directory is at its end.
+    ZipStream(Box<dyn Read + Send>),
+}
+
+/// What [`spool`] made of a stream.
+pub(crate) enum Spooled {
+    /// All of it, in an unlinked temporary file, of this many bytes.
+    File(std::fs::File, u64),
+    /// More than the limit: the file holds its first bytes (past the limit, rewound), the
+    /// rest is still to be read from the stream.
+    Over(std::fs::File),
+}
+
+/// Copies `r` to an unlinked temporary file (in the system's temporary directory, `TMPDIR`),
+/// at most `limit` bytes of it.
+///
+/// # Errors
+/// An I/O error creating or writing the file (no space left), or reading `r`.
+pub(crate) fn spool(r: &mut dyn Read, limit: u64) -> io::Result<Spooled> {
+    use std::io::{Seek, Write};
+    let mut file = tempfile::tempfile()?;
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        let n = read_full(r, &mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        file.write_all(&chunk[..n])?;
+        len += n as u64;
+        if len > limit {
+            file.rewind()?;
+            return Ok(Spooled::Over(file));
+        }
+    }
+    file.rewind()?;
+    Ok(Spooled::File(file, len))
+}
+
+/// Whether a stream's first bytes are a zip's: a local header, the end record of an empty
+/// zip, or the marker of a split zip's first volume before a local header.
+fn starts_as_zip(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04")
+        || head.starts_with(b"PK\x05\x06")
+        || head.starts_with(b"PK\x07\x08PK\x03\x04")
 }
 
 /// Bytes of a streamed file's head kept to tell an image or a video from it.
@@ -163,6 +211,10 @@ fn classify_stream(mut file: FileStream, archives: bool, path: &Path) -> io::Res
             MemberStream::tar(Box::new(file)),
         ));
     }
+    let at = file.at()?;
+    if super::zip::is_zip(&at) {
+        return Ok(Container::ZipAt(at));
+    }
     let Some(compression) = Compression::of(&first[..n]) else {
         return Ok(Container::Stream(file, head));
     };
@@ -210,6 +262,9 @@ pub(crate) fn classify_reader(
             None,
             MemberStream::tar(again(first, r)),
         ));
+    }
+    if starts_as_zip(&first) {
+        return Ok(Container::ZipStream(again(first, r)));
     }
     if let Some(c) = Compression::of(&first) {
         let holds_tar = match decoder(c, io::Cursor::new(&first[..])) {
