@@ -759,6 +759,9 @@ fn stream_reader(ctx: &Ctx<'_>, path: PathBuf, mut r: Box<dyn Read + Send>, head
     let mut h = MultiHasher::new(ctx.cfg.algos);
     h.update(&buf);
     let mut len = buf.len() as u64;
+    // Its last bytes, where a zip's end record would be (a self-extracting zip: a stub first).
+    let mut tail = crate::source::zip::Tail::default();
+    tail.push(&buf);
     drop(buf);
     let mut chunk = vec![0u8; 1 << 20];
     loop {
@@ -769,6 +772,7 @@ fn stream_reader(ctx: &Ctx<'_>, path: PathBuf, mut r: Box<dyn Read + Send>, head
             Ok(0) => break,
             Ok(n) => {
                 h.update(&chunk[..n]);
+                tail.push(&chunk[..n]);
                 len += n as u64;
                 ctx.progress.bytes_read(n as u64);
             }
@@ -779,9 +783,16 @@ fn stream_reader(ctx: &Ctx<'_>, path: PathBuf, mut r: Box<dyn Read + Send>, head
         }
     }
     let what = format!("standard input of {len} bytes");
+    let zip_last = (ctx.cfg.open.archives && tail.ends_as_zip(len)).then(|| {
+        let why = "standard input ends as a zip does (an end of central directory record after \
+                   other data: a self-extracting zip?): not opened from a stream, its members \
+                   were not read; give it as a file";
+        Failure::new(FailKind::Unsupported, why)
+    });
     let not_decoded = decode
         .and_then(|d| d.refusal(len, &what))
-        .or_else(|| ctx.unopened(head));
+        .or_else(|| ctx.unopened(head))
+        .or(zip_last);
     ctx.finish_with(Location::file(path, len), Ok(h.finish()), None, not_decoded);
 }
 

@@ -218,3 +218,75 @@ fn containers_inside_lzma_members_are_opened() {
     }
     assert_eq!(recs.len(), 6, "{recs:?}");
 }
+
+/// `vigie hash -q --algo md5 ARGS... -` with `input` piped on standard input.
+fn hash_stdin(args: &[&str], input: &[u8]) -> (Vec<Value>, i32) {
+    use std::io::Write;
+    let mut child = vigie()
+        .args(["hash", "-q", "--algo", "md5"])
+        .args(args)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = wait_within(child, 60, "vigie hash -");
+    writer.join().unwrap();
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    (jsonl(&out.stdout), code(&out))
+}
+
+/// A zip piped on standard input is spooled and opened (it was one item, failed
+/// `unsupported`): the records of the same file, path `-`, with --no-mmap too; one over
+/// --max-scan is hashed whole and fails `limit`; one cut short fails `archive`; a
+/// self-extracting zip (a stub first) is told by its end and fails `unsupported`, never
+/// clean.
+#[test]
+fn a_zip_piped_on_stdin_is_spooled_and_opened() {
+    for z in ["lzma.zip", "deflated.zip", "zstd.zip", "zip64.zip"] {
+        let bytes = fs::read(fixture(z)).unwrap();
+        let (file, file_status) = hash(&[fixture(z).as_os_str()]);
+        for extra in [&[][..], &["--no-mmap"][..]] {
+            let (piped, status) = hash_stdin(extra, &bytes);
+            assert_eq!(status, file_status, "{z}");
+            assert_eq!(piped.len(), file.len(), "{z}: {piped:?}");
+            for (p, f) in piped.iter().zip(&file) {
+                assert_eq!(p["path"], "-");
+                assert_eq!(p["member"], f["member"], "{z}");
+                assert_eq!(p["md5"], f["md5"], "{z}");
+                assert_eq!(p["error_kind"], f["error_kind"], "{z}");
+            }
+        }
+    }
+    let bytes = fs::read(fixture("deflated.zip")).unwrap();
+    let (piped, status) = hash_stdin(&["--max-scan", "1000"], &bytes);
+    assert_eq!(status, 2);
+    assert_eq!(piped.len(), 1, "{piped:?}");
+    assert_eq!(piped[0]["error_kind"], "limit", "{}", piped[0]);
+    assert!(piped[0]["error"].as_str().unwrap().contains("--max-scan"));
+    let md5 = String::from_utf8(tool("md5sum", &[fixture("deflated.zip").as_os_str()])).unwrap();
+    assert_eq!(piped[0]["md5"], &md5[..32]);
+    assert_eq!(piped[0]["size"], bytes.len());
+
+    let (piped, status) = hash_stdin(&[], &fs::read(fixture("truncated.zip")).unwrap());
+    assert_eq!(status, 2);
+    assert_eq!(piped[0]["error_kind"], "archive", "{piped:?}");
+
+    let mut sfx = b"#!/bin/sh\necho a stub\nexit 0\n".to_vec();
+    sfx.extend_from_slice(&bytes);
+    let (piped, status) = hash_stdin(&[], &sfx);
+    assert_eq!(status, 2);
+    assert_eq!(piped.len(), 1, "{piped:?}");
+    assert_eq!(piped[0]["error_kind"], "unsupported", "{}", piped[0]);
+    assert!(piped[0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("self-extracting"));
+    assert!(piped[0]["md5"].is_string());
+}

@@ -303,6 +303,53 @@ impl ZipBytes for [u8] {
     }
 }
 
+/// The last bytes of a stream (as many as an end record and the longest comment take), kept
+/// as it is read, to tell at its end whether it ended as a zip does ([`Tail::ends_as_zip`]).
+#[derive(Default)]
+pub struct Tail {
+    bytes: Vec<u8>,
+}
+
+impl Tail {
+    /// Keeps the last bytes of what was kept and `more`.
+    pub fn push(&mut self, more: &[u8]) {
+        if more.len() >= EOCD_SEARCH {
+            self.bytes.clear();
+            self.bytes
+                .extend_from_slice(&more[more.len() - EOCD_SEARCH..]);
+            return;
+        }
+        let over = (self.bytes.len() + more.len()).saturating_sub(EOCD_SEARCH);
+        self.bytes.drain(..over);
+        self.bytes.extend_from_slice(more);
+    }
+
+    /// Whether a stream of `len` bytes that ended with these ends as a zip does: an end record
+    /// of a single-volume zip whose comment runs exactly to the end, whose central directory
+    /// (unless ZIP64 saturates its fields) fits before it. A zip whose start was not a local
+    /// header (a self-extractor's stub before it) is told by this alone, once it has streamed.
+    pub fn ends_as_zip(&self, len: u64) -> bool {
+        let b = &self.bytes;
+        memchr::memmem::rfind_iter(b, EOCD_SIG).any(|at| {
+            let e = &b[at..];
+            let f16 = |o| u16_at(e, o);
+            let f32 = |o| u32_at(e, o);
+            let (Some(disk), Some(cd_disk), Some(comment)) = (f16(4), f16(6), f16(20)) else {
+                return false;
+            };
+            let (Some(size), Some(offset)) = (f32(12), f32(16)) else {
+                return false;
+            };
+            let pos = len.saturating_sub((b.len() - at) as u64);
+            let zip64 = size == 0xFFFF_FFFF || offset == 0xFFFF_FFFF;
+            disk == 0
+                && cd_disk == 0
+                && 22 + usize::from(comment) == e.len()
+                && (zip64 || u64::from(size) + u64::from(offset) <= pos)
+        })
+    }
+}
+
 /// A zip's central directory, found and checked (see the module doc).
 #[derive(Clone, Debug)]
 pub struct ZipDirectory<'a, B: ZipBytes + ?Sized = [u8]> {
@@ -804,6 +851,28 @@ mod tests {
         );
         assert_eq!(methods("ppmd.zip")[1], Method::Other(98));
         assert!(!Method::Other(98).decodes() && Method::Zstd.decodes());
+    }
+
+    /// A stream's last bytes tell a zip's end, also after a stub, fed in pieces of any size;
+    /// other data does not pass for one.
+    #[test]
+    fn a_tail_tells_a_zip_end() {
+        let mut sfx = b"#!/bin/sh\nexit 0\n".to_vec();
+        sfx.extend_from_slice(&fixture("deflated.zip"));
+        for step in [1, 7, 1000, 1 << 20] {
+            let mut t = Tail::default();
+            sfx.chunks(step).for_each(|c| t.push(c));
+            assert!(t.ends_as_zip(sfx.len() as u64), "{step}");
+        }
+        let mut t = Tail::default();
+        t.push(&fixture("c.txt.xz"));
+        t.push(&vec![0u8; 70_000]);
+        assert!(!t.ends_as_zip(70_528));
+        let mut cut = sfx.clone();
+        cut.pop();
+        let mut t = Tail::default();
+        t.push(&cut);
+        assert!(!t.ends_as_zip(cut.len() as u64));
     }
 
     /// Every prefix and a sweep of single-byte corruptions never panic.
