@@ -875,6 +875,39 @@ mod tests {
         assert!(!t.ends_as_zip(cut.len() as u64));
     }
 
+    /// LZMA: an end marker that flag bit 1 does not announce still ends the data (liblzma's
+    /// .lzma decoder takes one with a known size); a header declaring properties other than
+    /// 5 bytes, or cut short, is refused before decoding.
+    #[test]
+    fn lzma_members_decode_with_or_without_their_flag() {
+        use std::io::Read;
+        let z = fixture("lzma.zip");
+        let m = members(&z)
+            .into_iter()
+            .map(Result::unwrap)
+            .find(|m| m.name == b"c.txt")
+            .unwrap();
+        assert_eq!(m.method, Method::Lzma { end_marker: true });
+        let raw = &z[m.data_range().unwrap()];
+        for end_marker in [true, false] {
+            let mut out = Vec::new();
+            unpacker(Method::Lzma { end_marker }, m.size, raw)
+                .unwrap()
+                .read_to_end(&mut out)
+                .unwrap();
+            let mut crc = flate2::Crc::new();
+            crc.update(&out);
+            assert_eq!((out.len() as u64, crc.sum()), (m.size, m.crc32));
+        }
+        let mut bad = raw.to_vec();
+        bad[2] = 4;
+        let e = unpacker(m.method, m.size, &bad[..]).err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(unpacker(m.method, m.size, &raw[..5]).is_err());
+        let e = unpacker(Method::Other(98), 1, &raw[..]).err().unwrap();
+        assert_eq!(e.kind(), io::ErrorKind::Unsupported);
+    }
+
     /// Every prefix and a sweep of single-byte corruptions never panic.
     #[test]
     fn truncated_and_corrupt_never_panic() {
