@@ -904,7 +904,7 @@ mod tests {
         let e = unpacker(m.method, m.size, &bad[..]).err().unwrap();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData);
         assert!(unpacker(m.method, m.size, &raw[..5]).is_err());
-        let e = unpacker(Method::Other(98), 1, &raw[..]).err().unwrap();
+        let e = unpacker(Method::Other(98), 1, raw).err().unwrap();
         assert_eq!(e.kind(), io::ErrorKind::Unsupported);
     }
 
