@@ -1489,8 +1489,21 @@ enum Unpacked {
 /// its size and CRC-32 ([`unpack`]).
 fn packed_member(ctx: &Ctx<'_>, m: &Member, p: &Packed, raw: Data) -> Result<Unpacked, Failure> {
     if p.method == Method::Stored {
+        // In steps, releasing mapped pages behind: a stored member of gigabytes would
+        // otherwise stay resident whole until it is hashed (and released) after.
         let mut c = flate2::Crc::new();
-        c.update(raw.bytes());
+        let bytes = raw.bytes();
+        let mut done = 0;
+        for step in bytes.chunks(RELEASE_STEP) {
+            if ctx.stopped() {
+                return Err(Failure::new(FailKind::Read, "stopped"));
+            }
+            c.update(step);
+            if raw.is_mapped() && bytes.len() > RELEASE_STEP {
+                raw.release(done..done + step.len());
+            }
+            done += step.len();
+        }
         return if c.sum() == p.crc32 {
             Ok(Unpacked::Item(raw))
         } else {
