@@ -22,19 +22,56 @@ python3 -c 'import sys; sys.stdout.buffer.write(bytes((i*i*7 + i//3) % 256 for i
 # 20000 bytes of text that compresses well.
 python3 -c 'import sys; sys.stdout.write("".join("line %05d of the known text\n" % i for i in range(20000 // 28 + 1))[:20000])' > c.txt
 mkdir -p dir && cp "$img" dir/photo.jpg
-touch -d '2024-01-02 03:04:05' a.txt b.bin c.txt dir dir/photo.jpg
+# 4 MiB of zeros: a member that expands far past its packed bytes (a bomb in small).
+head -c $((4 << 20)) /dev/zero > zeros
+touch -d '2024-01-02 03:04:05' a.txt b.bin c.txt dir dir/photo.jpg zeros
 # zip: stored (-0), deflated (-9), with a bzip2 member (-Z bzip2), ZIP64 (-fz), encrypted
 # (-P, ZipCrypto), data descriptors (from a pipe: `zip - -`), and self-extracting (a stub
 # prepended, offsets fixed by `zip -A`).
 zip -q -X -0 "$out/stored.zip" a.txt b.bin c.txt dir/photo.jpg
 zip -q -X -9 "$out/deflated.zip" a.txt b.bin c.txt dir/photo.jpg
 zip -q -X -9 -fz "$out/zip64.zip" a.txt c.txt
-zip -q -X -Z bzip2 "$out/bzip2.zip" c.txt
+zip -q -X -Z bzip2 "$out/bzip2.zip" a.txt b.bin c.txt dir/photo.jpg zeros
 zip -q -X -P secret "$out/encrypted.zip" a.txt c.txt
 cat c.txt | zip -q -X -9 - - > "$out/descriptor.zip"
 printf '#!/bin/sh\necho this stub stands for a self-extractor\nexit 0\n' > stub
 zip -q -X -9 sfx-body.zip a.txt c.txt && cat stub sfx-body.zip > "$out/sfx.zip" && rm sfx-body.zip stub
 zip -q -A "$out/sfx.zip"
+# The other zip methods, by 7-Zip (p7zip-full, 7-Zip 26.02): deflate64, bzip2, LZMA with its
+# end marker (flag bit 1) and without (`eos=off`), xz; and PPMd, which vigie does not decode.
+# No free tool here writes zstd members (Info-ZIP zip 3.0 and 7-Zip refuse, Python's zipfile
+# has them from 3.14): zstd.zip holds members compressed by the zstd CLI (`zstd -19`), its
+# headers written by the Python below to APPNOTE 6.3.10 (method 93, version needed 6.3).
+sz="7z a -tzip -bd -y -mtc=off -mta=off"
+$sz -mm=Deflate64 "$out/deflate64.zip" a.txt b.bin c.txt dir/photo.jpg zeros > /dev/null
+$sz -mm=BZip2 "$out/bzip2-7z.zip" a.txt b.bin c.txt dir/photo.jpg zeros > /dev/null
+$sz -mm=LZMA "$out/lzma.zip" a.txt b.bin c.txt dir/photo.jpg zeros > /dev/null
+$sz -mm=LZMA:eos=off "$out/lzma-noeos.zip" a.txt c.txt zeros > /dev/null
+$sz -mm=XZ "$out/xz.zip" a.txt b.bin c.txt dir/photo.jpg zeros > /dev/null
+$sz -mm=PPMd "$out/ppmd.zip" a.txt c.txt > /dev/null
+for f in a.txt b.bin c.txt dir/photo.jpg zeros; do
+    zstd -q -19 -c "$f" > "$work/$(echo "$f" | tr / _).zst"
+done
+python3 - "$out" "$work" a.txt b.bin c.txt dir/photo.jpg zeros <<'PY'
+import struct, sys, zlib
+out, work, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+# 2024-01-02 03:04:04 in DOS format.
+time, date = (3 << 11) | (4 << 5) | 2, ((2024 - 1980) << 9) | (1 << 5) | 2
+body, cd = b"", b""
+for n in names:
+    raw = open(n, "rb").read()
+    data = open(work + "/" + n.replace("/", "_") + ".zst", "rb").read()
+    crc, name = zlib.crc32(raw), n.encode()
+    off = len(body)
+    body += struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 63, 0, 93, time, date, crc, len(data),
+                        len(raw), len(name), 0) + name + data
+    cd += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 63 | (3 << 8), 63, 0, 93, time,
+                      date, crc, len(data), len(raw), len(name), 0, 0, 0, 0, 0o100644 << 16,
+                      off) + name
+end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(names), len(names), len(cd),
+                  len(body), 0)
+open(out + "/zstd.zip", "wb").write(body + cd + end)
+PY
 # 7z (7-Zip 26 as Debian's p7zip-full ships it): the default (LZMA2, solid), a solid block
 # holding every member plus an empty file and an empty directory, one block per member
 # (-ms=off), each method vigie decodes (-m0=...), BCJ before LZMA2, Deflate64 (a method it
@@ -121,6 +158,8 @@ tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime='2024-01-02 03:04
 xz -c c.txt > inner.xz
 touch -d '2024-01-02 03:04:05' inner.tar.gz inner.xz
 zip -q -X -9 "$out/outer.zip" inner.tar.gz inner.xz
+# The same two inside LZMA members (7-Zip): containers met inside any method are opened.
+$sz -mm=LZMA "$out/outer-lzma.zip" inner.tar.gz inner.xz > /dev/null
 # A recursive bomb in 42.zip's shape, by zip itself: 64 MiB of zeros zipped, 16 copies of that
 # zipped, 16 of that, 16 of that: 16 KiB expanding to 256 GiB.
 mkdir bomb && (
@@ -180,12 +219,22 @@ PY
 # Expected digests: every member as unzip extracts it, hashed by md5sum and sha256sum.
 for z in stored deflated zip64 bzip2 descriptor sfx; do
     for m in $(unzip -Z1 "$out/$z.zip"); do
-        case "$m" in */) continue ;; esac
+        case "$m" in */|zeros) continue ;; esac
         md5=$(unzip -p "$out/$z.zip" "$m" | md5sum | cut -d' ' -f1)
         sha=$(unzip -p "$out/$z.zip" "$m" | sha256sum | cut -d' ' -f1)
         printf '%s.zip\t%s\t%s\t%s\n' "$z" "$m" "$md5" "$sha"
     done
 done > "$out/EXPECTED.tsv"
+# The 7-Zip methods and zstd.zip, as 7-Zip extracts them (`7z x -so`; unzip 6.0 reads
+# neither LZMA, xz nor zstd; 7-Zip 26.02 reads zstd members, though it does not write them).
+for z in deflate64 bzip2-7z lzma lzma-noeos xz zstd; do
+    for m in $(unzip -Z1 "$out/$z.zip"); do
+        case "$m" in */) continue ;; esac
+        printf '%s.zip\t%s\t%s\t%s\n' "$z" "$m" \
+            "$(7z x -so "$out/$z.zip" "$m" | md5sum | cut -d' ' -f1)" \
+            "$(7z x -so "$out/$z.zip" "$m" | sha256sum | cut -d' ' -f1)"
+    done
+done >> "$out/EXPECTED.tsv"
 for m in a.txt c.txt; do
     printf 'encrypted.zip\t%s\t%s\t%s\n' "$m" \
         "$(unzip -P secret -p "$out/encrypted.zip" "$m" | md5sum | cut -d' ' -f1)" \

@@ -237,7 +237,8 @@ struct InputArgs {
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_expanded)]
     max_expanded: u64,
     /// Bytes the decoded members of one input may total (like clamscan's --max-scansize);
-    /// past it the rest is a failed `limit` item.
+    /// past it the rest is a failed `limit` item. Also the most bytes of a zip on standard
+    /// input copied to a temporary file ($TMPDIR) to be opened.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_scan)]
     max_scan: u64,
     /// Members one archive may hold (like clamscan's --max-files); past it the rest is one
@@ -245,7 +246,8 @@ struct InputArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_members)]
     max_members: u64,
     /// Most bytes a packed member may expand to per byte of its packed data, and a zip's
-    /// members together per byte of the zip (deflate cannot pass 1032).
+    /// members together per byte of the zip (deflate cannot pass 1032; bzip2, LZMA, xz and
+    /// zstd can: raise it to read members of theirs that compress better).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_ratio,
           value_parser = clap::value_parser!(u64).range(1..))]
     max_ratio: u64,

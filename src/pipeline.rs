@@ -22,13 +22,14 @@ use crate::hash::{hash_many, AlgoSet, Digests, MultiHasher};
 use crate::matcher::{Matcher, IMAGE_BATCH};
 use crate::model::{Event, FailKind, Failure, Hit, Input, ItemResult, Location};
 use crate::perceptual::{hash_image, Drift, ImageError, ImageHashes, PerceptualConfig, FAST_DRIFT};
-use crate::read::{Data, FileStream};
+use crate::read::{Data, FileAt, FileStream, Random};
 use crate::source::archive::{
     over_budget, ArchiveError, Body, Budget, Expansion, Fault, Format, InPlace, Member, MemberKind,
     MemberStream, Metered, Packed,
 };
 use crate::source::open::{
-    classify, classify_reader, read_full, unopened_failure, Compression, HEAD_LEN, SNIFF_LEN,
+    classify, classify_reader, read_full, spool, unopened_failure, Compression, Spooled, HEAD_LEN,
+    SNIFF_LEN,
 };
 use crate::source::stream::single_decoder;
 use crate::source::zip::Method;
@@ -770,6 +771,9 @@ fn stream_reader(ctx: &Ctx<'_>, path: PathBuf, mut r: Box<dyn Read + Send>, head
     let mut h = MultiHasher::new(ctx.cfg.algos);
     h.update(&buf);
     let mut len = buf.len() as u64;
+    // Its last bytes, where a zip's end record would be (a self-extracting zip: a stub first).
+    let mut tail = crate::source::zip::Tail::default();
+    tail.push(&buf);
     drop(buf);
     let mut chunk = vec![0u8; 1 << 20];
     loop {
@@ -780,6 +784,7 @@ fn stream_reader(ctx: &Ctx<'_>, path: PathBuf, mut r: Box<dyn Read + Send>, head
             Ok(0) => break,
             Ok(n) => {
                 h.update(&chunk[..n]);
+                tail.push(&chunk[..n]);
                 len += n as u64;
                 ctx.progress.bytes_read(n as u64);
             }
@@ -790,9 +795,16 @@ fn stream_reader(ctx: &Ctx<'_>, path: PathBuf, mut r: Box<dyn Read + Send>, head
         }
     }
     let what = format!("standard input of {len} bytes");
+    let zip_last = (ctx.cfg.open.archives && tail.ends_as_zip(len)).then(|| {
+        let why = "standard input ends as a zip does (an end of central directory record after \
+                   other data: a self-extracting zip?): not opened from a stream, its members \
+                   were not read; give it as a file";
+        Failure::new(FailKind::Unsupported, why)
+    });
     let not_decoded = decode
         .and_then(|d| d.refusal(len, &what))
-        .or_else(|| ctx.unopened(head));
+        .or_else(|| ctx.unopened(head))
+        .or(zip_last);
     ctx.finish_with(Location::file(path, len), Ok(h.finish()), None, not_decoded);
 }
 
@@ -1076,6 +1088,14 @@ fn process_found_batch(ctx: &Ctx<'_>, batch: Vec<Found>) {
                 stream_file(ctx, path.clone(), file, &head);
                 ctx.input_done(path);
             }
+            Container::ZipAt(file) => {
+                archive_at(ctx, path.clone(), &file);
+                ctx.input_done(path);
+            }
+            Container::ZipStream(reader) => {
+                zip_spooled(ctx, path.clone(), reader);
+                ctx.input_done(path);
+            }
             Container::SevenZ(data) => {
                 sevenz::archive(ctx, path.clone(), &data);
                 ctx.input_done(path);
@@ -1133,14 +1153,161 @@ fn archive_in_place(ctx: &Ctx<'_>, path: PathBuf, format: Format, data: &Data) {
             return;
         }
     };
+    let hash = |batch: &Batch| hash_batch(ctx, &path, data, format, batch);
+    walk_members(ctx, &path, members, data.len() as u64, &hash);
+    if ctx.nest.depth > 0 {
+        // Nested: the container is a member whose own record was given already, read from
+        // its parent's bytes, which its parent checks.
+    } else if format.is_item() && ctx.cfg.open.container_records {
+        if !ctx.stopped() {
+            container_itself(ctx, path.clone(), data, None);
+        }
+    } else if let Some(why) = data.changed() {
+        // Every member was read: were they read from the archive as it was when opened?
+        let loc = Location::file(path.clone(), data.len() as u64);
+        let why = format!("{why}: the digests of its members may be wrong");
+        ctx.fail(loc, Failure::new(FailKind::Read, why));
+    }
+}
+
+/// A zip read with positioned reads, never mapped nor held whole (`--no-mmap` on a file of
+/// at least [`crate::read::STREAM_MIN_LEN`] bytes, or standard input spooled to a file): its
+/// central directory and local headers are read where the end record says, a header at a
+/// time, and its members as [`archive_in_place`] reads a mapped zip's (in parallel batches,
+/// each member decoded from a buffered range of the file and verified); then the zip's own
+/// record, read from start to end.
+fn archive_at(ctx: &Ctx<'_>, path: PathBuf, file: &FileAt) {
+    let dir = match crate::source::zip::find(file) {
+        Ok(d) => d,
+        Err(e) => {
+            let kind = if e.io.is_some() {
+                FailKind::Read
+            } else {
+                FailKind::Archive
+            };
+            let loc = ctx.loc(&path, None, 0, file.len());
+            ctx.fail(loc, Failure::new(kind, e.to_string()));
+            return;
+        }
+    };
+    let members = dir
+        .entries()
+        .map(|r| r.map(Member::from).map_err(ArchiveError::from));
+    let hash = |batch: &Batch| hash_batch_at(ctx, &path, file, batch);
+    walk_members(ctx, &path, members, file.len(), &hash);
+    if ctx.nest.depth == 0 && !ctx.stopped() {
+        let loc = Location::file(path.clone(), file.len());
+        if ctx.delivered(&loc) {
+            return;
+        }
+        if !ctx.cfg.open.container_records {
+            // --members-only: no record of its own, unless the file changed under its members.
+            if let Some(why) = file.changed() {
+                let why = format!("{why}: the digests of its members may be wrong");
+                ctx.fail(loc, Failure::new(FailKind::Read, why));
+            }
+            return;
+        }
+        let outcome = match hash_reader(ctx, &mut file.range(0, file.len())) {
+            Ok((d, _)) => match file.changed() {
+                Some(why) => {
+                    let why = format!("{why}: the digests of its members may be wrong");
+                    Err(Failure::new(FailKind::Read, why))
+                }
+                None => Ok(d),
+            },
+            Err(_) if ctx.stopped() => return,
+            Err(e) => Err(Failure::new(FailKind::Read, e.to_string())),
+        };
+        ctx.finish_with(loc, outcome, None, None);
+    }
+}
+
+/// Hashes what `r` gives to its end, counting the bytes; a stop asked for meanwhile is an
+/// [`io::ErrorKind::Interrupted`] error.
+fn hash_reader(ctx: &Ctx<'_>, r: &mut dyn Read) -> io::Result<(Digests, u64)> {
+    let mut h = MultiHasher::new(ctx.cfg.algos);
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        if ctx.stopped() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "stopped"));
+        }
+        match read_full(r, &mut chunk)? {
+            0 => return Ok((h.finish(), len)),
+            n => {
+                h.update(&chunk[..n]);
+                len += n as u64;
+            }
+        }
+    }
+}
+
+/// A zip on standard input: spooled to an unlinked temporary file (at most `--max-scan`
+/// bytes), then read as a zip file is, mapped or (`--no-mmap`, a large one) with positioned
+/// reads. A zip needs its end first, which a stream gives last. Past the limit it is hashed
+/// whole as it streams and fails `limit`; a spool that fails (no space left) fails `read`,
+/// naming the reason: never reported clean with its members unread.
+fn zip_spooled(ctx: &Ctx<'_>, path: PathBuf, mut r: Box<dyn Read + Send>) {
+    let limit = ctx.cfg.open.limits.max_scan;
+    let fail = |len, f| ctx.fail(Location::file(path.clone(), len), f);
+    match spool(&mut r, limit) {
+        Err(e) => {
+            let why = format!(
+                "standard input holds a zip, spooled to a temporary file in {} to be read: {e}: \
+                 its members were not read",
+                std::env::temp_dir().display()
+            );
+            fail(0, Failure::new(FailKind::Read, why));
+        }
+        Ok(Spooled::Over(file)) => {
+            let mut whole = file.chain(r);
+            match hash_reader(ctx, &mut whole) {
+                Ok((d, len)) => {
+                    let why = format!(
+                        "standard input holds a zip of {len} bytes, more than --max-scan \
+                         ({limit} bytes) spooled: not opened, its members were not read"
+                    );
+                    let f = Failure::new(FailKind::Limit, why);
+                    ctx.finish_with(Location::file(path, len), Ok(d), None, Some(f));
+                }
+                Err(_) if ctx.stopped() => {}
+                Err(e) => fail(
+                    0,
+                    Failure::new(FailKind::Read, format!("standard input: {e}")),
+                ),
+            }
+        }
+        Ok(Spooled::File(file, len)) => match Data::random(file, len, ctx.cfg.open.mmap) {
+            Ok(Random::Data(d)) => archive_in_place(ctx, path, Format::Zip, &d),
+            Ok(Random::At(at)) => archive_at(ctx, path, &at),
+            Err(e) => {
+                let why = format!("standard input spooled to a temporary file: {e}");
+                fail(len, Failure::new(FailKind::Read, why));
+            }
+        },
+    }
+}
+
+/// Walks an archive's members (`members`, from an archive of `archive_len` bytes), admitting
+/// each against the limits, and hashes them in parallel batches through `hash`: the headers
+/// are walked here while earlier batches are hashed by the pool; at most `2 × threads + 2`
+/// batches wait, so memory stays bounded however many members there are.
+fn walk_members(
+    ctx: &Ctx<'_>,
+    path: &std::path::Path,
+    members: impl Iterator<Item = Result<Member, ArchiveError>>,
+    archive_len: u64,
+    hash: &(dyn Fn(&Batch) + Sync),
+) {
     let max_inflight = 2 * rayon::current_num_threads() + 2;
     let inflight = AtomicUsize::new(0);
     let mut expansion = Expansion::new(
         ctx.cfg.open.limits,
-        Some(data.len() as u64),
+        Some(archive_len),
         ctx.nest.budget.clone(),
     );
-    let (path, inflight) = (&path, &inflight);
+    let inflight = &inflight;
     rayon::in_place_scope(|scope| {
         let mut batch = Batch::default();
         let spawn = |batch: Batch| {
@@ -1154,7 +1321,7 @@ fn archive_in_place(ctx: &Ctx<'_>, path: PathBuf, format: Format, data: &Data) {
             }
             inflight.fetch_add(1, Ordering::AcqRel);
             scope.spawn(move |_| {
-                hash_batch(ctx, path, data, format, &batch);
+                hash(&batch);
                 inflight.fetch_sub(1, Ordering::AcqRel);
             });
         };
@@ -1170,10 +1337,11 @@ fn archive_in_place(ctx: &Ctx<'_>, path: PathBuf, format: Format, data: &Data) {
                     if !e.resumes {
                         spawn(std::mem::take(&mut batch));
                     }
-                    ctx.fail(
-                        ctx.error_loc(path, &e),
-                        Failure::new(FailKind::Archive, e.to_string()),
-                    );
+                    let kind = match e.fault {
+                        Fault::Io(_) => FailKind::Read,
+                        Fault::Malformed => FailKind::Archive,
+                    };
+                    ctx.fail(ctx.error_loc(path, &e), Failure::new(kind, e.to_string()));
                     if !e.resumes {
                         break;
                     }
@@ -1209,19 +1377,37 @@ fn archive_in_place(ctx: &Ctx<'_>, path: PathBuf, format: Format, data: &Data) {
         }
         spawn(batch);
     });
-    if ctx.nest.depth > 0 {
-        // Nested: the container is a member whose own record was given already, read from
-        // its parent's bytes, which its parent checks.
-    } else if format.is_item() && ctx.cfg.open.container_records {
-        if !ctx.stopped() {
-            container_itself(ctx, path.clone(), data, None);
+}
+
+/// [`hash_batch`] for a zip read with positioned reads ([`archive_at`]): each member read
+/// from its range of the file through a buffer, stored ones verified by their CRC-32, packed
+/// ones decoded and verified ([`unpack`]).
+fn hash_batch_at(ctx: &Ctx<'_>, path: &std::path::Path, file: &FileAt, batch: &Batch) {
+    let mut items = Vec::with_capacity(batch.members.len());
+    for m in &batch.members {
+        if ctx.stopped() {
+            return;
         }
-    } else if let Some(why) = data.changed() {
-        // Every member was read: were they read from the archive as it was when opened?
-        let loc = Location::file(path.clone(), data.len() as u64);
-        let why = format!("{why}: the digests of its members may be wrong");
-        ctx.fail(loc, Failure::new(FailKind::Read, why));
+        let loc = ctx.member_loc(path, m);
+        let raw = file.range(m.offset, m.stored_len());
+        let Body::Packed(p) = &m.body else {
+            let why = "a member not packed in a zip";
+            ctx.fail(loc, Failure::new(FailKind::Archive, why));
+            continue;
+        };
+        let unpacked = crate::source::zip::unpacker(p.method, m.size, raw)
+            .map_err(|e| decode_failure(m, p, &e))
+            .and_then(|dec| unpack(ctx, m, p, dec));
+        match unpacked {
+            Ok(Unpacked::Item(d)) => items.push((loc, d)),
+            Ok(Unpacked::Hashed(digests, head)) => {
+                ctx.finish_with(loc, Ok(digests), None, ctx.unopened(&head))
+            }
+            Err(_) if ctx.stopped() => return,
+            Err(f) => ctx.fail(loc, f),
+        }
     }
+    ctx.hash_items(items);
 }
 
 /// Consecutive members of an archive in memory, hashed as one task.
@@ -1335,55 +1521,87 @@ enum Unpacked {
     Hashed(Digests, Vec<u8>),
 }
 
-/// Verifies a stored member's CRC-32, or inflates a deflated one (at most its declared size
-/// plus one byte is ever decoded) and verifies its size and CRC-32.
+/// Verifies a stored member's CRC-32 (its bytes stay in place), or decodes a packed one
+/// ([`crate::source::zip::unpacker`]: deflate, deflate64, bzip2, LZMA, zstd, xz) and verifies
+/// its size and CRC-32 ([`unpack`]).
 fn packed_member(ctx: &Ctx<'_>, m: &Member, p: &Packed, raw: Data) -> Result<Unpacked, Failure> {
-    let name = m.display_name();
-    let crc_fail = |got: u32| {
-        let why = format!(
-            "zip member {name:?}: CRC-32 {got:08x} of its bytes, {:08x} in the archive: its \
-             bytes are corrupt, so no digest of them is reported",
-            p.crc32
-        );
-        Failure::new(FailKind::Decompress, why)
-    };
-    let crc_of = |b: &[u8]| {
-        let mut c = flate2::Crc::new();
-        c.update(b);
-        c.sum()
-    };
     if p.method == Method::Stored {
-        let got = crc_of(raw.bytes());
-        return if got == p.crc32 {
+        // In steps, releasing mapped pages behind: a stored member of gigabytes would
+        // otherwise stay resident whole until it is hashed (and released) after.
+        let mut c = flate2::Crc::new();
+        let bytes = raw.bytes();
+        let mut done = 0;
+        for step in bytes.chunks(RELEASE_STEP) {
+            if ctx.stopped() {
+                return Err(Failure::new(FailKind::Read, "stopped"));
+            }
+            c.update(step);
+            if raw.is_mapped() && bytes.len() > RELEASE_STEP {
+                raw.release(done..done + step.len());
+            }
+            done += step.len();
+        }
+        return if c.sum() == p.crc32 {
             Ok(Unpacked::Item(raw))
         } else {
-            Err(crc_fail(got))
+            Err(crc_failure(m, p, c.sum()))
         };
     }
-    let inflate_fail = |e: io::Error| {
-        let why = format!("zip member {name:?}: deflate stream: {e}");
-        Failure::new(FailKind::Decompress, why)
-    };
+    let dec = crate::source::zip::unpacker(p.method, m.size, raw.bytes())
+        .map_err(|e| decode_failure(m, p, &e))?;
+    unpack(ctx, m, p, dec)
+}
+
+/// The failure of a packed member whose bytes do not have the CRC-32 the archive records.
+fn crc_failure(m: &Member, p: &Packed, got: u32) -> Failure {
+    let why = format!(
+        "zip member {:?}: CRC-32 {got:08x} of its bytes, {:08x} in the archive: its bytes are \
+         corrupt, so no digest of them is reported",
+        m.display_name(),
+        p.crc32
+    );
+    Failure::new(FailKind::Decompress, why)
+}
+
+/// The failure of a packed member whose decoder failed (or whose packed bytes could not be
+/// read: an I/O error, a file that changed).
+fn decode_failure(m: &Member, p: &Packed, e: &io::Error) -> Failure {
+    let name = m.display_name();
+    if crate::read::changed_while_read(e) {
+        return Failure::new(FailKind::Read, format!("zip member {name:?}: {e}"));
+    }
+    let why = format!("zip member {name:?}: {} stream: {e}", p.method.name());
+    Failure::new(FailKind::Decompress, why)
+}
+
+/// Reads a member's bytes out of `dec` (its decoder, or its stored bytes), at most its
+/// declared size plus one byte: buffered for the pool when at most [`STREAM_BUFFER_LIMIT`]
+/// bytes, else hashed as they come; its size and CRC-32 verified before anything of it is
+/// reported (a mismatch is a failed item, never a digest).
+fn unpack(ctx: &Ctx<'_>, m: &Member, p: &Packed, dec: impl Read) -> Result<Unpacked, Failure> {
     let size_fail = |got: u64| {
         let why = format!(
-            "zip member {name:?} inflates to {got}{} bytes, its entry declares {}",
+            "zip member {:?} decodes to {got}{} bytes, its entry declares {}",
+            m.display_name(),
             if got > m.size { " or more" } else { "" },
             m.size
         );
         Failure::new(FailKind::Archive, why)
     };
-    let mut dec = flate2::read::DeflateDecoder::new(raw.bytes()).take(m.size.saturating_add(1));
+    let mut dec = dec.take(m.size.saturating_add(1));
     if m.size <= STREAM_BUFFER_LIMIT {
         let mut buf = Vec::new();
         buf.try_reserve_exact(m.size as usize)
             .map_err(|e| Failure::new(FailKind::Limit, e.to_string()))?;
-        dec.read_to_end(&mut buf).map_err(inflate_fail)?;
+        dec.read_to_end(&mut buf)
+            .map_err(|e| decode_failure(m, p, &e))?;
         if buf.len() as u64 != m.size {
             return Err(size_fail(buf.len() as u64));
         }
-        let got = crc_of(&buf);
-        if got != p.crc32 {
-            return Err(crc_fail(got));
+        let mut c = flate2::Crc::new();
+        c.update(&buf);
+        if c.sum() != p.crc32 {
+            return Err(crc_failure(m, p, c.sum()));
         }
         return Ok(Unpacked::Item(Data::from_vec(buf)));
     }
@@ -1396,7 +1614,7 @@ fn packed_member(ctx: &Ctx<'_>, m: &Member, p: &Packed, raw: Data) -> Result<Unp
         if ctx.stopped() {
             return Err(Failure::new(FailKind::Read, "stopped"));
         }
-        match read_full(&mut dec, &mut chunk).map_err(inflate_fail)? {
+        match read_full(&mut dec, &mut chunk).map_err(|e| decode_failure(m, p, &e))? {
             0 => break,
             n => {
                 if head.is_empty() {
@@ -1413,7 +1631,7 @@ fn packed_member(ctx: &Ctx<'_>, m: &Member, p: &Packed, raw: Data) -> Result<Unp
         return Err(size_fail(total));
     }
     if crc.sum() != p.crc32 {
-        return Err(crc_fail(crc.sum()));
+        return Err(crc_failure(m, p, crc.sum()));
     }
     Ok(Unpacked::Hashed(h.finish(), head))
 }

@@ -80,12 +80,32 @@ fn file_truncated_while_hashed_is_a_failed_item_and_the_run_goes_on() {
 /// Runs vigie to its end, polling its peak resident set (VmHWM in /proc/PID/status; it only
 /// grows, and a buffer of the whole file would stay resident while it is hashed).
 fn run_with_peak(args: &[&std::ffi::OsStr]) -> (std::process::Output, u64) {
-    let child = vigie()
+    run_with_peak_fed(args, None)
+}
+
+/// [`run_with_peak`], with the file `input` written to vigie's standard input through a pipe.
+fn run_with_peak_fed(
+    args: &[&std::ffi::OsStr],
+    input: Option<&Path>,
+) -> (std::process::Output, u64) {
+    let mut child = vigie()
         .args(args)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    if let Some(input) = input {
+        let mut stdin = child.stdin.take().unwrap();
+        let mut file = std::fs::File::open(input).unwrap();
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut file, &mut stdin);
+        });
+    }
     let status = format!("/proc/{}/status", child.id());
     let mut peak = 0u64;
     let start = Instant::now();
@@ -238,4 +258,100 @@ fn no_mmap_on_a_large_compressed_tar_decodes_it_as_a_stream() {
         runs.push(r);
     }
     assert_eq!(runs[0], runs[1]);
+}
+
+/// A zip over the streaming threshold read with --no-mmap (256 MiB stored by `zip -0`, 21 MiB
+/// of text deflated by `zip -9`, a small member) is read at positions, its central directory
+/// from its end and each member from its range: the same records as when it is mapped, with
+/// a flat resident set; piped on standard input, it is spooled to a temporary file and read
+/// the same way (the records' path `-`). Both used to hash the zip as one item, its members
+/// unread (`unsupported`). Mapped, the resident set stays under 200 MiB too.
+#[test]
+fn a_large_zip_read_with_no_mmap_or_from_stdin_is_opened_with_flat_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let f = std::fs::File::create(src.join("zeros.bin")).unwrap();
+    f.set_len(256 << 20).unwrap();
+    std::os::unix::fs::FileExt::write_at(&f, b"in the middle", 100 << 20).unwrap();
+    drop(f);
+    let text: String = (0..800_000)
+        .map(|i| format!("line {i:07} of a text\n"))
+        .collect();
+    std::fs::write(src.join("text.txt"), text).unwrap();
+    std::fs::write(src.join("a.txt"), "hello world\n").unwrap();
+    let zip = dir.path().join("big.zip");
+    for (level, files) in [
+        ("-0", &["zeros.bin"][..]),
+        ("-9", &["text.txt", "a.txt"][..]),
+    ] {
+        let o = std::process::Command::new("zip")
+            .args(["-q", level])
+            .arg(&zip)
+            .args(files)
+            .current_dir(&src)
+            .output()
+            .expect("zip must be installed");
+        assert!(o.status.success(), "{o:?}");
+    }
+    let zip_len = std::fs::metadata(&zip).unwrap().len();
+    assert!(zip_len > 256 << 20);
+    let sorted = |o: &std::process::Output| {
+        let mut r = jsonl(&o.stdout);
+        r.sort_by_key(|r| r["member"].as_str().unwrap_or_default().to_string());
+        r
+    };
+    let md5 = |member: &str| {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("unzip -p '{}' {member} | md5sum", zip.display()))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()[..32].to_string()
+    };
+    let args = |no_mmap: bool, input: &'static str| -> Vec<std::ffi::OsString> {
+        let mut a: Vec<std::ffi::OsString> = vec!["hash".into(), "--algo".into(), "md5".into()];
+        if no_mmap {
+            a.push("--no-mmap".into());
+        }
+        a.push(if input == "-" {
+            "-".into()
+        } else {
+            zip.clone().into()
+        });
+        a
+    };
+    let as_refs = |a: &[std::ffi::OsString]| -> Vec<std::ffi::OsString> { a.to_vec() };
+    let run_it = |a: Vec<std::ffi::OsString>, input: Option<&Path>| {
+        let refs: Vec<&std::ffi::OsStr> = a.iter().map(|s| s.as_os_str()).collect();
+        run_with_peak_fed(&refs, input)
+    };
+    let (mapped, peak) = run_it(as_refs(&args(false, "file")), None);
+    assert_eq!(code(&mapped), 0, "{}", stderr(&mapped));
+    // Mapped, the stored member's pages are released behind its CRC-32 check and its hashing
+    // (they stayed resident whole: 300 MB).
+    assert!(peak < 200 << 20, "mapped: peak RSS {peak} bytes");
+    let mapped = sorted(&mapped);
+    assert_eq!(mapped.len(), 4, "{mapped:?}");
+    for m in ["zeros.bin", "text.txt", "a.txt"] {
+        let r = mapped.iter().find(|r| r["member"] == m).unwrap();
+        assert_eq!(r["md5"], md5(m).as_str(), "{m}");
+    }
+    for (input, feed) in [("file", None), ("-", Some(zip.as_path()))] {
+        let (o, peak) = run_it(args(true, input), feed);
+        assert_eq!(code(&o), 0, "{input}: {}", stderr(&o));
+        let mut r = sorted(&o);
+        if input == "-" {
+            for rec in &mut r {
+                assert_eq!(rec["path"], "-");
+                rec["path"] = mapped[0]["path"].clone();
+            }
+        }
+        assert_eq!(r, mapped, "{input}");
+        assert!(peak > 0, "VmHWM was read");
+        assert!(
+            peak < 160 << 20,
+            "{input}: peak RSS {peak} bytes with --no-mmap"
+        );
+    }
 }

@@ -91,6 +91,19 @@ impl FileStream {
         self.len
     }
 
+    /// The same file read at positions instead ([`FileAt`], a duplicate descriptor), with the
+    /// size and modification time it had when this stream opened it.
+    ///
+    /// # Errors
+    /// When the descriptor cannot be duplicated.
+    pub fn at(&self) -> io::Result<FileAt> {
+        Ok(FileAt {
+            file: self.file.try_clone()?,
+            len: self.len,
+            modified: self.modified,
+        })
+    }
+
     /// Back to the first byte (after a look at the head).
     pub fn rewind(&mut self) -> io::Result<()> {
         self.file.rewind()?;
@@ -153,6 +166,153 @@ impl Read for FileStream {
         }
         self.pos += n as u64;
         Ok(n)
+    }
+}
+
+/// A file opened to be read where its parts are ([`Data::random`]).
+pub(crate) enum Random {
+    /// Mapped, or read whole.
+    Data(Data),
+    /// Large and not mapped: read at positions.
+    At(FileAt),
+}
+
+/// A file read at positions it names (pread), never mapped nor held whole: a zip read with
+/// `--no-mmap` (or spooled from standard input), whose central directory is at its end and
+/// whose members are read where the directory says. Shared by the threads that read members:
+/// positioned reads need no seek, so one descriptor serves them all.
+pub(crate) struct FileAt {
+    file: File,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl FileAt {
+    /// Reads `file` (of `len` bytes when opened) at positions.
+    ///
+    /// # Errors
+    /// When its metadata cannot be read.
+    pub fn new(file: File, len: u64) -> io::Result<FileAt> {
+        let modified = file.metadata()?.modified().ok();
+        Ok(FileAt {
+            file,
+            len,
+            modified,
+        })
+    }
+
+    /// Its size when opened.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Fills `buf` from offset `at`, or fails: a read past the file's size when opened is
+    /// [`io::ErrorKind::UnexpectedEof`]; a file that ended sooner (it shrank) is a
+    /// [`ChangedWhileRead`] error.
+    pub fn read_exact_at(&self, mut buf: &mut [u8], mut at: u64) -> io::Result<()> {
+        if at.saturating_add(buf.len() as u64) > self.len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "read past the end of the file",
+            ));
+        }
+        while !buf.is_empty() {
+            match self.read_at(buf, at) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        ChangedWhileRead(format!(
+                            "the file shrank while it was read ({} bytes when opened, it ended \
+                             at {at})",
+                            self.len
+                        )),
+                    ))
+                }
+                Ok(n) => {
+                    buf = &mut buf[n..];
+                    at += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    fn read_at(&self, buf: &mut [u8], at: u64) -> io::Result<usize> {
+        std::os::unix::fs::FileExt::read_at(&self.file, buf, at)
+    }
+
+    #[cfg(windows)]
+    fn read_at(&self, buf: &mut [u8], at: u64) -> io::Result<usize> {
+        std::os::windows::fs::FileExt::seek_read(&self.file, buf, at)
+    }
+
+    /// A reader of the `len` bytes at `at` (cut at the file's size when opened), through a
+    /// buffer of [`AT_BUFFER`] bytes.
+    pub fn range(&self, at: u64, len: u64) -> io::BufReader<RangeAt<'_>> {
+        let end = at.saturating_add(len).min(self.len);
+        io::BufReader::with_capacity(
+            AT_BUFFER,
+            RangeAt {
+                file: self,
+                pos: at.min(end),
+                end,
+            },
+        )
+    }
+
+    /// Why the file's bytes may not be what they were when opened (its size or modification
+    /// time changed), or `None`.
+    pub fn changed(&self) -> Option<String> {
+        let meta = self.file.metadata().ok()?;
+        if meta.is_file() && meta.len() != self.len {
+            return Some(format!(
+                "the file changed size while it was read ({} bytes when opened, {} now)",
+                self.len,
+                meta.len()
+            ));
+        }
+        match (self.modified, meta.modified().ok()) {
+            (Some(then), Some(now)) if then != now => {
+                Some("the file was modified while it was read".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Bytes a [`FileAt::range`] reader reads at a time.
+pub const AT_BUFFER: usize = 256 << 10;
+
+/// A range of a [`FileAt`], read in order.
+pub(crate) struct RangeAt<'a> {
+    file: &'a FileAt,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for RangeAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = usize::try_from(self.end - self.pos).map_or(buf.len(), |r| r.min(buf.len()));
+        self.file.read_exact_at(&mut buf[..n], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl crate::source::zip::ZipBytes for FileAt {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn get(&self, at: u64, len: usize) -> io::Result<std::borrow::Cow<'_, [u8]>> {
+        let start = at.min(self.len);
+        let n = usize::try_from(self.len - start).map_or(len, |r| r.min(len));
+        let mut buf = vec![0u8; n];
+        self.read_exact_at(&mut buf, start)?;
+        Ok(std::borrow::Cow::Owned(buf))
     }
 }
 
@@ -226,6 +386,25 @@ impl Data {
             return Ok(Opened::Stream(FileStream::new(file, len)?));
         }
         Data::from_file(&file, len, policy).map(Opened::Data)
+    }
+
+    /// An opened file of `len` bytes read where its parts are (a zip spooled from standard
+    /// input): mapped when `policy` allows, read whole when small, else read at positions
+    /// ([`FileAt`]) when it is at least [`STREAM_MIN_LEN`] bytes and not mapped.
+    ///
+    /// # Errors
+    /// As [`Data::open`].
+    pub(crate) fn random(mut file: File, len: u64, policy: MmapPolicy) -> io::Result<Random> {
+        file.rewind()?;
+        if len >= STREAM_MIN_LEN {
+            if policy != MmapPolicy::Never {
+                if let Some(data) = Data::map(&file, len, policy)? {
+                    return Ok(Random::Data(data));
+                }
+            }
+            return FileAt::new(file, len).map(Random::At);
+        }
+        Data::from_file(&file, len, policy).map(Random::Data)
     }
 
     fn open_as(path: &Path, policy: MmapPolicy, devices: bool) -> io::Result<Data> {

@@ -74,7 +74,7 @@ impl From<TarError> for ArchiveError {
 impl From<ZipError> for ArchiveError {
     fn from(e: ZipError) -> ArchiveError {
         ArchiveError {
-            fault: Fault::Malformed,
+            fault: e.io.map_or(Fault::Malformed, Fault::Io),
             message: e.to_string(),
             resumes: e.resumes,
             member: e.member,
@@ -210,7 +210,8 @@ impl From<ZipMember> for Member {
 pub enum Format {
     /// A tar: members in place, in file order.
     Tar,
-    /// A zip: members from its central directory, stored or deflated.
+    /// A zip: members from its central directory, stored or packed (deflate, deflate64,
+    /// bzip2, LZMA, zstd, xz).
     Zip,
 }
 
@@ -343,7 +344,8 @@ pub struct Limits {
     /// Members one archive may hold; past it the rest is one failed item.
     pub max_members: u64,
     /// A packed member may expand to at most this many times its packed bytes (deflate
-    /// cannot pass 1032:1), and a zip's members together to at most this many times the
+    /// cannot pass 1032:1; bzip2, LZMA, zstd and xz can, so a member of theirs that
+    /// compresses better is refused too: raise it to read those), and a zip's members together to at most this many times the
     /// archive (more means members sharing their data: an overlapping-member bomb).
     pub max_ratio: u64,
 }
@@ -447,7 +449,7 @@ impl Expansion {
         if m.size > bound {
             let why = format!(
                 "zip member {name:?} declares {} bytes from {} compressed: over the \
-                 {ratio}:1 expansion limit, not decompressed",
+                 {ratio}:1 expansion limit (--max-ratio), not decompressed",
                 m.size, p.compressed_size
             );
             return Err(Failure::new(FailKind::Limit, why));
@@ -485,7 +487,7 @@ impl Expansion {
                 );
                 Err(Failure::new(FailKind::Archive, why))
             }
-            Method::Stored | Method::Deflated => Ok(()),
+            m if m.decodes() => Ok(()),
             other => {
                 let why = format!(
                     "zip member {name:?} is compressed with {}: not decompressed, its \
@@ -630,7 +632,11 @@ mod tests {
         assert_eq!(f.kind, FailKind::Limit);
         let f = e.admit(&packed(Method::Stored, 10, 9)).unwrap_err();
         assert_eq!(f.kind, FailKind::Archive);
-        let f = e.admit(&packed(Method::Other(12), 10, 9)).unwrap_err();
+        let f = e.admit(&packed(Method::Other(98), 10, 9)).unwrap_err();
+        assert!(f.message.contains("ppmd (method 98)"), "{f:?}");
+        for m in [Method::Deflate64, Method::Bzip2, Method::Zstd, Method::Xz] {
+            assert!(e.admit(&packed(m, 10, 9)).is_ok(), "{m:?}");
+        }
         assert_eq!(f.kind, FailKind::Unsupported);
         let l = Limits {
             max_members: 2,

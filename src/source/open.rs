@@ -8,7 +8,8 @@
 //! is a single stream whose content is an item of its own ([`super::stream`]). A 7z by its
 //! signature header ([`super::sevenz`]); it is read at random (its header is at its end), so
 //! one read as a stream (standard input, a large file with `--no-mmap`) is first copied to a
-//! temporary file ([`spool`]). Containers vigie does not open (RAR; and any container it
+//! temporary file ([`spool_data`]); so is a zip piped on standard input ([`spool`]), while a
+//! large zip under `--no-mmap` is read at positions. Containers vigie does not open (RAR; and any container it
 //! cannot hold in memory when met as a member) are failed `unsupported` by the pipeline
 //! (`unopened`): never reported clean with their content unread.
 
@@ -16,7 +17,7 @@ use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::read::{Data, FileStream, MmapPolicy, Opened};
+use crate::read::{Data, FileAt, FileStream, MmapPolicy, Opened};
 
 use super::sevenz::is_7z;
 
@@ -121,8 +122,56 @@ pub(crate) enum Container {
     /// A large file read with read(), hashed as it streams; `head` holds its first bytes (up
     /// to [`HEAD_LEN`], for [`crate::perceptual::decode::sniff`] and [`crate::video::sniff`]).
     Stream(FileStream, Vec<u8>),
-    /// A 7z archive, in memory (mapped, read whole, or [`spool`]ed from a stream).
+    /// A 7z archive, in memory (mapped, read whole, or copied from a stream by [`spool_data`]).
     SevenZ(Data),
+    /// A large zip not mapped (`--no-mmap`): its directory and members read at positions.
+    ZipAt(FileAt),
+    /// A stream (standard input) that starts as a zip does: to be spooled to a file
+    /// ([`spool`]), since a zip's directory is at its end.
+    ZipStream(Box<dyn Read + Send>),
+}
+
+/// What [`spool`] made of a stream.
+pub(crate) enum Spooled {
+    /// All of it, in an unlinked temporary file, of this many bytes.
+    File(std::fs::File, u64),
+    /// More than the limit: the file holds its first bytes (past the limit, rewound), the
+    /// rest is still to be read from the stream.
+    Over(std::fs::File),
+}
+
+/// Copies `r` to an unlinked temporary file (in the system's temporary directory, `TMPDIR`),
+/// at most `limit` bytes of it.
+///
+/// # Errors
+/// An I/O error creating or writing the file (no space left), or reading `r`.
+pub(crate) fn spool(r: &mut dyn Read, limit: u64) -> io::Result<Spooled> {
+    use std::io::{Seek, Write};
+    let mut file = tempfile::tempfile()?;
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        let n = read_full(r, &mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        file.write_all(&chunk[..n])?;
+        len += n as u64;
+        if len > limit {
+            file.rewind()?;
+            return Ok(Spooled::Over(file));
+        }
+    }
+    file.rewind()?;
+    Ok(Spooled::File(file, len))
+}
+
+/// Whether a stream's first bytes are a zip's: a local header, the end record of an empty
+/// zip, or the marker of a split zip's first volume before a local header.
+fn starts_as_zip(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04")
+        || head.starts_with(b"PK\x05\x06")
+        || head.starts_with(b"PK\x07\x08PK\x03\x04")
 }
 
 /// Bytes of a streamed file's head kept to tell an image or a video from it.
@@ -183,7 +232,11 @@ fn classify_stream(mut file: FileStream, archives: bool, path: &Path) -> io::Res
         ));
     }
     if is_7z(&first[..n]) {
-        return spool(&mut file).map(Container::SevenZ);
+        return spool_data(&mut file).map(Container::SevenZ);
+    }
+    let at = file.at()?;
+    if super::zip::is_zip(&at) {
+        return Ok(Container::ZipAt(at));
     }
     let Some(compression) = Compression::of(&first[..n]) else {
         return Ok(Container::Stream(file, head));
@@ -234,7 +287,10 @@ pub(crate) fn classify_reader(
         ));
     }
     if is_7z(&first) {
-        return spool(&mut again(first, r)).map(Container::SevenZ);
+        return spool_data(&mut again(first, r)).map(Container::SevenZ);
+    }
+    if starts_as_zip(&first) {
+        return Ok(Container::ZipStream(again(first, r)));
     }
     if let Some(c) = Compression::of(&first) {
         let holds_tar = match decoder(c, io::Cursor::new(&first[..])) {
@@ -361,7 +417,7 @@ fn decoder<'a>(
 ///
 /// # Errors
 /// Reading the stream, or writing or mapping the copy (a full disk).
-pub(crate) fn spool(r: &mut dyn Read) -> io::Result<Data> {
+pub(crate) fn spool_data(r: &mut dyn Read) -> io::Result<Data> {
     use std::io::Write;
     let mut tmp = tempfile::NamedTempFile::new()?;
     io::copy(r, tmp.as_file_mut())?;
