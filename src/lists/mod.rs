@@ -653,11 +653,12 @@ fn read_decompressed(
         )),
         _ => None,
     };
+    let read_err = |e| match e {
+        ReadError::Io(source) => io_err(source),
+        ReadError::Format(reason) => fmt_err(reason),
+    };
     if let Some(result) = whole {
-        result.map_err(|e| match e {
-            ReadError::Io(source) => io_err(source),
-            ReadError::Format(reason) => fmt_err(reason),
-        })?;
+        result.map_err(read_err)?;
         return Ok(summary);
     }
     // A vPDQ signal is one line of a ThreatExchange list, however many frames it holds.
@@ -675,10 +676,7 @@ fn read_decompressed(
         &mut on_entry,
         &mut on_problem,
     )
-    .map_err(|e| match e {
-        ReadError::Io(source) => io_err(source),
-        ReadError::Format(reason) => fmt_err(reason),
-    })?;
+    .map_err(read_err)?;
     Ok(summary)
 }
 
