@@ -2,9 +2,13 @@
 //! full-resolution PDQ against the reference C++ core, and hostile input (truncation, garbage,
 //! decompression bombs) that must fail one item cleanly and never panic.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use common::XorShift;
 
 use vigie::hash::{hash_bytes, Algo, AlgoSet};
 use vigie::perceptual::decode::{
@@ -343,17 +347,9 @@ fn truncated_files_of_every_format_fail_cleanly() {
     }
 }
 
-/// xorshift: deterministic garbage.
+/// Deterministic garbage.
 fn garbage(seed: u64, len: usize) -> Vec<u8> {
-    let mut s = seed | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 24) as u8
-        })
-        .collect()
+    XorShift(seed | 1).bytes(len, |w| (w >> 24) as u8)
 }
 
 #[test]

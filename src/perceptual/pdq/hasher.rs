@@ -209,7 +209,7 @@ mod tests {
     #[test]
     fn streaming_blur_equals_the_literal_one() {
         let mut h = PdqHasher::new();
-        let mut state = 12345u32;
+        let mut rng = crate::testing::XorShift(12345);
         for (w, ht) in [
             (5, 5),
             (6, 200),
@@ -226,12 +226,7 @@ mod tests {
             (2000, 40),
         ] {
             let luma: Vec<f32> = (0..w * ht)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 17;
-                    state ^= state << 5;
-                    (state >> 8) as f32 / 65793.0 // 0..255, not integers
-                })
+                .map(|_| (rng.next() >> 40) as f32 / 65793.0) // 0..255, not integers
                 .collect();
             h.blur.downsample(&luma, w, ht, &mut h.a64);
             let want = literal_downsample(&luma, w, ht);
