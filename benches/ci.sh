@@ -46,7 +46,8 @@ done
 mkdir -p "$DIR"
 DIR="$(cd "$DIR" && pwd)"
 OUT="${OUT:-$DIR/ci-bench.json}"
-log() { printf '\n== %s\n' "$*" >&2; }
+# shellcheck source=benches/lib.sh
+source "$REPO/benches/lib.sh"
 fail() { printf 'ci.sh: %s\n' "$*" >&2; exit 2; }
 
 # ---------------------------------------------------------------------------------------------

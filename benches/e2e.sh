@@ -34,8 +34,8 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "e2e.sh: --runs wants a positive integer" >&2; exit 2; }
 
-log() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'e2e.sh: FAIL: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=benches/lib.sh
+source "$REPO/benches/lib.sh"
 
 if [[ "$SMALL" == 1 ]]; then
     SIZE=small; TAR_BYTES=$((256 << 20)); FILES=2000; SUFFIX=-small
@@ -61,16 +61,7 @@ command -v xxhsum >/dev/null || need+=(xxhash)
 command -v sha256sum >/dev/null || need+=(coreutils)
 command -v python3 >/dev/null || need+=(python3)
 [[ -x /usr/bin/time ]] || need+=(time)
-if [[ ${#need[@]} -gt 0 ]]; then
-    SUDO=
-    if [[ "$(id -u)" != 0 ]]; then
-        command -v sudo >/dev/null || die "missing ${need[*]} and not root (no sudo)"
-        SUDO=sudo
-    fi
-    echo "installing ${need[*]}" >&2
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >&2
-fi
+apt_install "for the peers it is compared with" "${need[@]}" || die "could not install ${need[*]}"
 for t in hashdeep xxhsum sha256sum python3 /usr/bin/time; do command -v "$t" >/dev/null || die "$t not found"; done
 echo "vigie: $VIGIE; hashdeep $(hashdeep -V); $(sha256sum --version | head -1);" \
      "$(xxhsum --version 2>&1 | head -1); $NPROC cores" >&2

@@ -5,8 +5,8 @@
 # The caller sets REPO, BENCH_DIR (absolute), BUILD (1 to build) and ME (its name, for messages),
 # then calls images_build, images_apt PKG... and images_venv; they set VIGIE, SIMD, PY and PYVERS.
 
-log() { printf '\n== %s\n' "$*" >&2; }
-die() { printf '%s: FAIL: %s\n' "$ME" "$*" >&2; exit 1; }
+# shellcheck source=benches/lib.sh
+source "$REPO/benches/lib.sh"
 
 # mozjpeg-sys compiles libjpeg-turbo's x86 SIMD only if nasm was on PATH when its build script
 # ran; the SIMD entry points (jsimd_*) are then linked into the binary (debug = 1: symbols).
@@ -36,21 +36,13 @@ images_build() {
 }
 
 # images_apt PKG...: installs the Debian packages among PKG that are missing (dpkg -s), with
-# apt-get, as root or through sudo. GNU time and python3 with venv are always wanted.
+# apt_install (scripts/lib/apt.sh). GNU time and python3 with venv are always wanted.
 images_apt() {
     local need=() p
     for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
     [[ -x /usr/bin/time ]] || need+=(time)
     command -v python3 >/dev/null || need+=(python3 python3-venv)
-    [[ ${#need[@]} -gt 0 ]] || return 0
-    local sudo=
-    if [[ "$(id -u)" != 0 ]]; then
-        command -v sudo >/dev/null || die "missing ${need[*]} and not root (no sudo)"
-        sudo=sudo
-    fi
-    echo "installing ${need[*]}" >&2
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >&2
+    apt_install "for the image benchmarks" "${need[@]}" || die "could not install ${need[*]}"
 }
 
 # Sets PY (BENCH_DIR/venv's python, with PyPI pdqhash, Pillow, numpy, ImageHash, matplotlib;

@@ -2,7 +2,7 @@
 //! resize, DCT. One reused `ImgHasher`, so no allocation inside the timed loop. Criterion
 //! reports the time per image.
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use vigie::perceptual::imghash::ImgHasher;
+use vigie::perceptual::imghash::{ImgHasher, ImgKind, PixelBuffer};
 
 /// A deterministic, textured RGB image (gradients plus pseudo-random noise).
 fn rgb(width: usize, height: usize) -> Vec<u8> {
@@ -30,13 +30,25 @@ fn bench_imghash(c: &mut Criterion) {
     let buf = rgb(w, h);
     let mut hasher = ImgHasher::new();
     group.bench_function("phash_rgb/1000x1000", |b| {
-        b.iter(|| hasher.phash_rgb(&buf, w, h).unwrap())
+        b.iter(|| {
+            hasher
+                .hash(PixelBuffer::rgb(&buf, w, h).unwrap(), &[ImgKind::Phash])
+                .unwrap()
+        })
     });
     group.bench_function("dhash_rgb/1000x1000", |b| {
-        b.iter(|| hasher.dhash_rgb(&buf, w, h).unwrap())
+        b.iter(|| {
+            hasher
+                .hash(PixelBuffer::rgb(&buf, w, h).unwrap(), &[ImgKind::Dhash])
+                .unwrap()
+        })
     });
     group.bench_function("both_rgb/1000x1000", |b| {
-        b.iter(|| hasher.both_rgb(&buf, w, h).unwrap())
+        b.iter(|| {
+            hasher
+                .hash(PixelBuffer::rgb(&buf, w, h).unwrap(), &ImgKind::ALL)
+                .unwrap()
+        })
     });
     group.finish();
 }

@@ -6,6 +6,9 @@
 //! `VIGIE_BENCH_ENTRIES` changes the index size (default 10,000,000), `VIGIE_BENCH_BITS`
 //! forces 2^bits buckets (default: chosen by the builder).
 
+mod common;
+
+use common::XorShift;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -16,25 +19,9 @@ use vigie::index::{Index, IndexBuilder};
 /// Lookups per criterion iteration.
 const QUERIES: usize = 1 << 20;
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn sha256(&mut self) -> Digest {
-        let mut b = [0u8; 32];
-        for c in b.chunks_mut(8) {
-            c.copy_from_slice(&self.next().to_le_bytes());
-        }
-        Digest::new(Algo::Sha256, &b).unwrap_or_else(|| unreachable!())
-    }
+/// A made-up hash from the generator.
+fn sha256(rng: &mut XorShift) -> Digest {
+    Digest::new(Algo::Sha256, &rng.bytes32()).unwrap_or_else(|| unreachable!())
 }
 
 fn entries() -> usize {
@@ -55,7 +42,7 @@ struct Queries {
 fn setup() -> (Index, Queries) {
     let n = entries();
     let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
-    let digests: Vec<Digest> = (0..n).map(|_| rng.sha256()).collect();
+    let digests: Vec<Digest> = (0..n).map(|_| sha256(&mut rng)).collect();
     let mut q = Queries {
         mixed: Vec::with_capacity(QUERIES),
         hits: Vec::with_capacity(QUERIES),
@@ -63,7 +50,7 @@ fn setup() -> (Index, Queries) {
     };
     for i in 0..QUERIES {
         let hit = digests[(rng.next() % n as u64) as usize];
-        let miss = rng.sha256();
+        let miss = sha256(&mut rng);
         q.mixed.push(if i % 2 == 0 { hit } else { miss });
         q.hits.push(hit);
         q.misses.push(miss);

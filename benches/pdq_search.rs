@@ -12,6 +12,9 @@
 //! (comma-separated) changes the sizes, e.g. `1000000,10000000`; `benches/pdq_scale.sh` runs
 //! the same comparison end to end against faiss.
 
+mod common;
+
+use common::XorShift;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -19,25 +22,9 @@ use vigie::index::{Index, IndexBuilder, PdqSearch};
 use vigie::lists::ListHash;
 use vigie::perceptual::pdq::{PdqHash, MATCH_THRESHOLD};
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn pdq(&mut self) -> PdqHash {
-        let mut b = [0u8; 32];
-        for c in b.chunks_mut(8) {
-            c.copy_from_slice(&self.next().to_le_bytes());
-        }
-        PdqHash(b)
-    }
+/// A made-up hash from the generator.
+fn pdq(rng: &mut XorShift) -> PdqHash {
+    PdqHash(rng.bytes32())
 }
 
 fn sizes() -> Vec<usize> {
@@ -57,7 +44,7 @@ fn setup(
     seed: u64,
 ) -> (std::path::PathBuf, Index) {
     let mut rng = XorShift(seed);
-    let mut hashes: Vec<ListHash> = (0..n).map(|_| ListHash::Pdq(rng.pdq())).collect();
+    let mut hashes: Vec<ListHash> = (0..n).map(|_| ListHash::Pdq(pdq(&mut rng))).collect();
     for q in queries {
         let mut near = *q;
         for k in 0..10 {
@@ -77,7 +64,7 @@ fn setup(
 
 fn bench(c: &mut Criterion) {
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
-    let queries: Vec<PdqHash> = (0..2048).map(|_| rng.pdq()).collect();
+    let queries: Vec<PdqHash> = (0..2048).map(|_| pdq(&mut rng)).collect();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let mut g = c.benchmark_group("pdq_search");
     g.sample_size(10);

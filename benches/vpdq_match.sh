@@ -47,8 +47,8 @@ while [[ $# -gt 0 ]]; do
     shift
 done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "vpdq_match.sh: --runs wants a positive integer" >&2; exit 2; }
-log() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'vpdq_match.sh: FAIL: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=benches/lib.sh
+source "$REPO/benches/lib.sh"
 mkdir -p "$DIR"
 DIR="$(cd "$DIR" && pwd)"
 CORPUS="$DIR/corpus"
@@ -67,16 +67,7 @@ for lib in libavformat libavcodec libswscale libavutil libavdevice libavfilter l
     pkg-config --exists "$lib" 2>/dev/null || { need+=(pkg-config libavcodec-dev libavformat-dev libswscale-dev
         libavdevice-dev libavfilter-dev libswresample-dev libavutil-dev); break; }
 done
-if [[ ${#need[@]} -gt 0 ]]; then
-    SUDO=
-    if [[ "$(id -u)" != 0 ]]; then
-        command -v sudo >/dev/null || die "missing ${need[*]} and not root (no sudo)"
-        SUDO=sudo
-    fi
-    echo "installing ${need[*]}" >&2
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
-fi
+apt_install "for FFmpeg, the vpdq peer's build and its venv" "${need[@]}" || die "could not install ${need[*]}"
 VENV="$DIR/venv"
 PY="$VENV/bin/python"
 if ! [[ -x "$PY" ]] || ! "$PY" -c 'import numpy, vpdq, faiss, threatexchange.extensions.vpdq.vpdq_index' 2>/dev/null; then

@@ -29,5 +29,7 @@ mod pipeline;
 mod read;
 pub mod report;
 pub mod source;
+#[cfg(test)]
+mod testing;
 pub mod version;
 pub mod video;

@@ -2,15 +2,19 @@
 //! full-resolution PDQ against the reference C++ core, and hostile input (truncation, garbage,
 //! decompression bombs) that must fail one item cleanly and never panic.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use common::XorShift;
 
 use vigie::hash::{hash_bytes, Algo, AlgoSet};
 use vigie::perceptual::decode::{
     decode_rgb, jpeg_fast_scale, sniff, DecodeErrorKind, DecodeLimits, DecodeOptions, ImageFormat,
 };
-use vigie::perceptual::pdq::{PdqDihedral, PdqHash, PdqHasher};
+use vigie::perceptual::pdq::{PdqDihedral, PdqHash, PdqHasher, PixelBuffer};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -343,17 +347,9 @@ fn truncated_files_of_every_format_fail_cleanly() {
     }
 }
 
-/// xorshift: deterministic garbage.
+/// Deterministic garbage.
 fn garbage(seed: u64, len: usize) -> Vec<u8> {
-    let mut s = seed | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 24) as u8
-        })
-        .collect()
+    XorShift(seed | 1).bytes(len, |w| (w >> 24) as u8)
 }
 
 #[test]
@@ -456,8 +452,8 @@ fn fullres_pdq_matches_reference_core() {
         let bytes = read(&format!("pdq/fullres/{file}"));
         let d = decode_rgb(&bytes, &opts, &mut buf).unwrap_or_else(|e| panic!("{file}: {e}"));
         let (w, h) = (d.width as usize, d.height as usize);
-        let got = hasher.hash_rgb_dihedral(&buf, w, h).unwrap();
-        let orig = hasher.hash_rgb(&buf, w, h).unwrap();
+        let got = hasher.hash_dihedral(PixelBuffer::rgb(&buf, w, h).unwrap());
+        let orig = hasher.hash(PixelBuffer::rgb(&buf, w, h).unwrap());
         assert_eq!(orig.hash, got.hashes[0]);
         let dist: Vec<u32> = (0..8).map(|k| got.hashes[k].distance(&want[k])).collect();
         let worst = *dist.iter().max().unwrap();
@@ -472,7 +468,7 @@ fn fullres_pdq_matches_reference_core() {
         // The grey path: hashing the one grey channel as luma is what the reference does.
         if d.grey {
             let plane: Vec<u8> = buf.chunks(3).map(|p| p[0]).collect();
-            let g = hasher.hash_grey_dihedral(&plane, w, h).unwrap();
+            let g = hasher.hash_dihedral(PixelBuffer::grey(&plane, w, h).unwrap());
             let gd: Vec<u32> = (0..8).map(|k| g.hashes[k].distance(&want[k])).collect();
             assert_eq!(gd, [0; 8], "{file}: grey channel as luma");
             grey += 1;
@@ -549,16 +545,12 @@ fn fast_decode_is_pillow_draft_and_close_to_exact() {
             "{}: pixels differ from Pillow's draft",
             c.file
         );
-        let f = hasher
-            .hash_rgb(&buf, d.width as usize, d.height as usize)
-            .unwrap();
+        let f = hasher.hash(PixelBuffer::rgb(&buf, d.width as usize, d.height as usize).unwrap());
         assert_eq!((f.hash, f.quality), c.draft_pdq, "{}", c.file);
 
         let d = decode_rgb(&bytes, &exact, &mut buf).unwrap();
         assert_eq!((d.width, d.height, d.scale), (c.size.0, c.size.1, 1));
-        let e = hasher
-            .hash_rgb(&buf, d.width as usize, d.height as usize)
-            .unwrap();
+        let e = hasher.hash(PixelBuffer::rgb(&buf, d.width as usize, d.height as usize).unwrap());
         assert_eq!((e.hash, e.quality), c.full_pdq, "{}", c.file);
 
         let dist = f.hash.distance(&e.hash);

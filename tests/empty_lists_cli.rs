@@ -14,10 +14,6 @@ const HELLO_MD5: &str = "6f5902ac237024bdd0c176cb93063dc4";
 /// 64 hex digits (made up): a PDQ hash on a `pdq` signal line, a sha256 on a bare line.
 const PDQ: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
 
-fn args<'a>(v: &'a [&'a OsStr]) -> impl Iterator<Item = &'a OsStr> {
-    v.iter().copied()
-}
-
 /// Writes the lists none of whose lines give a hash, as people meet them: an `xxhsum --tag`
 /// list of XXH3 (64-bit) hashes, the same gzipped (a compressed list is read as it is, issue
 /// 20 point 2: still nothing), an `MD5,FileName` CSV, an empty file, random bytes, and a
@@ -31,26 +27,11 @@ fn bad_lists(dir: &Path) -> Vec<PathBuf> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(b"XXH3 (hello.txt) = 0123456789abcdef\n")
         .unwrap();
-    // xorshift64: the same "random" bytes every run.
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    let random: Vec<u8> = (0..4096)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect();
+    // The same "random" bytes every run.
+    let random = XorShift(0x9E37_79B9_7F4A_7C15).bytes(4096, |w| (w >> 24) as u8);
     let good = w("good.md5", format!("{HELLO_MD5}  hello.txt\n").as_bytes());
     let index = dir.join("good.vigie");
-    let o = run([
-        "index".as_ref(),
-        "build".as_ref(),
-        "-q".as_ref(),
-        "-o".as_ref(),
-        index.as_os_str(),
-        good.as_os_str(),
-    ]);
+    let o = run(argv!["index", "build", "-q", "-o", index, good]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     vec![
         w("hashes.xxh3", b"XXH3 (hello.txt) = 0123456789abcdef\n"),
@@ -74,13 +55,7 @@ fn index_build_and_scan_list_refuse_a_list_that_yields_nothing() {
     let out = d.join("out.vigie");
     for list in bad_lists(d) {
         let l = list.as_os_str();
-        let o = run(args(&[
-            "index".as_ref(),
-            "build".as_ref(),
-            "-o".as_ref(),
-            out.as_os_str(),
-            l,
-        ]));
+        let o = run(argv!["index", "build", "-o", out, l]);
         let err = stderr(&o);
         assert_eq!(code(&o), 2, "{}: {err}", list.display());
         assert!(
@@ -90,38 +65,17 @@ fn index_build_and_scan_list_refuse_a_list_that_yields_nothing() {
         assert!(err.contains("--allow-empty"), "{err}");
         assert!(!out.exists(), "{}", list.display());
         for flag in ["--list", "--allow"] {
-            let o = run(args(&[
-                "scan".as_ref(),
-                "-q".as_ref(),
-                flag.as_ref(),
-                l,
-                target.as_os_str(),
-            ]));
+            let o = run(argv!["scan", "-q", flag, l, target]);
             assert_eq!(code(&o), 2, "{flag} {}: {}", list.display(), stderr(&o));
             assert!(stderr(&o).contains("no hash found"), "{}", stderr(&o));
             assert!(o.stdout.is_empty());
         }
         // Said to be fine.
-        let o = run(args(&[
-            "index".as_ref(),
-            "build".as_ref(),
-            "-q".as_ref(),
-            "--allow-empty".as_ref(),
-            "-o".as_ref(),
-            out.as_os_str(),
-            l,
-        ]));
+        let o = run(argv!["index", "build", "-q", "--allow-empty", "-o", out, l]);
         assert_eq!(code(&o), 0, "{}", stderr(&o));
         assert!(out.exists());
         std::fs::remove_file(&out).unwrap();
-        let o = run(args(&[
-            "scan".as_ref(),
-            "-q".as_ref(),
-            "--allow-empty".as_ref(),
-            "--list".as_ref(),
-            l,
-            target.as_os_str(),
-        ]));
+        let o = run(argv!["scan", "-q", "--allow-empty", "--list", l, target]);
         assert_eq!(code(&o), 0, "{}", stderr(&o));
     }
 }
@@ -135,23 +89,17 @@ fn scan_refuses_an_index_that_holds_nothing() {
     let empty = d.join("empty.txt");
     std::fs::write(&empty, b"").unwrap();
     let index = d.join("empty.vigie");
-    let o = run(args(&[
-        "index".as_ref(),
-        "build".as_ref(),
-        "-q".as_ref(),
-        "--allow-empty".as_ref(),
-        "-o".as_ref(),
-        index.as_os_str(),
-        empty.as_os_str(),
-    ]));
+    let o = run(argv![
+        "index",
+        "build",
+        "-q",
+        "--allow-empty",
+        "-o",
+        index,
+        empty
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = run(args(&[
-        "scan".as_ref(),
-        "-q".as_ref(),
-        "--index".as_ref(),
-        index.as_os_str(),
-        target.as_os_str(),
-    ]));
+    let o = run(argv!["scan", "-q", "--index", index, target]);
     let err = stderr(&o);
     assert_eq!(code(&o), 2, "{err}");
     assert!(
@@ -159,14 +107,14 @@ fn scan_refuses_an_index_that_holds_nothing() {
         "{err}"
     );
     assert!(o.stdout.is_empty());
-    let o = run(args(&[
-        "scan".as_ref(),
-        "-q".as_ref(),
-        "--allow-empty".as_ref(),
-        "--index".as_ref(),
-        index.as_os_str(),
-        target.as_os_str(),
-    ]));
+    let o = run(argv![
+        "scan",
+        "-q",
+        "--allow-empty",
+        "--index",
+        index,
+        target
+    ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 }
 
@@ -178,14 +126,7 @@ fn match_refuses_hashes_the_index_cannot_match_and_empty_lists() {
     let signals = d.join("signals.txt");
     std::fs::write(&signals, format!("pdq {PDQ}\n")).unwrap();
     let index = d.join("pdq.vigie");
-    let o = run(args(&[
-        "index".as_ref(),
-        "build".as_ref(),
-        "-q".as_ref(),
-        "-o".as_ref(),
-        index.as_os_str(),
-        signals.as_os_str(),
-    ]));
+    let o = run(argv!["index", "build", "-q", "-o", index, signals]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // The partner's bare PDQ hashes, read as sha256 unless declared.
     let queries = d.join("queries.txt");

@@ -7,7 +7,7 @@ mod common;
 
 use std::fs;
 
-use common::{code, fixtures, jsonl, run, stderr, tool};
+use common::{argv, code, fixtures, jsonl, run, stderr, tool};
 
 #[test]
 fn hit_and_clean_records_carry_every_digest() {
@@ -23,18 +23,8 @@ fn hit_and_clean_records_carry_every_digest() {
     let list = dir.path().join("list.md5");
     fs::write(&list, format!("{md5}  bad.bin\n")).unwrap();
     let scan = |format: &str| {
-        run([
-            "scan".as_ref(),
-            "-q".as_ref(),
-            "--all".as_ref(),
-            "--algo".as_ref(),
-            "sha256".as_ref(),
-            "-f".as_ref(),
-            format.as_ref(),
-            "--list".as_ref(),
-            list.as_os_str(),
-            bad.as_os_str(),
-            ok.as_os_str(),
+        run(argv![
+            "scan", "-q", "--all", "--algo", "sha256", "-f", format, "--list", list, bad, ok
         ])
     };
     let o = scan("jsonl");
@@ -77,13 +67,7 @@ fn perceptual_evidence_is_only_the_reference_hash() {
     let dir = tempfile::tempdir().unwrap();
     let img = dir.path().join("scale2.jpg");
     fs::copy(&src, &img).unwrap();
-    let exact = run([
-        "hash".as_ref(),
-        "-q".as_ref(),
-        "--algo".as_ref(),
-        "pdq".as_ref(),
-        img.as_os_str(),
-    ]);
+    let exact = run(argv!["hash", "-q", "--algo", "pdq", img]);
     assert_eq!(code(&exact), 0, "{}", stderr(&exact));
     let pdq = jsonl(&exact.stdout)[0]["pdq"].as_str().unwrap().to_string();
     // A list holding the image's exact hash, and one holding an unrelated hash.
@@ -100,14 +84,7 @@ fn perceptual_evidence_is_only_the_reference_hash() {
     fs::write(&miss, format!("pdq {far}\n")).unwrap();
 
     let scan = |list: &std::path::Path| {
-        let o = run([
-            "scan".as_ref(),
-            "-q".as_ref(),
-            "--all".as_ref(),
-            "--list".as_ref(),
-            list.as_os_str(),
-            img.as_os_str(),
-        ]);
+        let o = run(argv!["scan", "-q", "--all", "--list", list, img]);
         assert!(matches!(code(&o), 0 | 1), "{}", stderr(&o));
         jsonl(&o.stdout)
     };

@@ -19,15 +19,7 @@ use common::*;
 
 /// Member content: deterministic, not compressible to nothing, never zero bytes.
 fn content(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ seed;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x as u8) | 1
-        })
-        .collect()
+    XorShift(0x9E37_79B9_7F4A_7C15 ^ seed).bytes(len, |w| (w as u8) | 1)
 }
 
 /// A tar made by GNU tar of `files` (name, content), in that order.

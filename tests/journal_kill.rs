@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{code, run, stderr, vigie};
+use common::{code, run, stderr, vigie, XorShift};
 use serde_json::Value;
 
 /// Items in the dump: files in the tree, members of the tar, members of the tar.gz.
@@ -24,21 +24,6 @@ const TAR: usize = 16_000;
 const TGZ: usize = 2_000;
 /// Kills in one chain before it is let run to its end.
 const KILLS_PER_CHAIN: usize = 10;
-
-/// xorshift64*: the test's own randomness, seeded.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn content(i: usize) -> String {
     // Sizes vary (1 to ~1 KiB) so that tar members span one to three blocks.
@@ -138,7 +123,7 @@ fn killed_and_resumed_runs_equal_one_uninterrupted_run() {
                 | 1
         });
     eprintln!("kill test: {points} points, VIGIE_KILL_SEED={seed}");
-    let mut rng = Rng(seed);
+    let mut rng = XorShift(seed);
 
     let dir = tempfile::tempdir().unwrap();
     let (dump, list) = make_dump(dir.path());

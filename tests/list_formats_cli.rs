@@ -128,12 +128,12 @@ fn labels_from_the_list_reach_the_hits() {
     let (idx, o) = build(dir.path(), &[list("vics-2.0-media.json").as_os_str()]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let root = testfiles();
-    let o = run([
-        OsStr::new("scan"),
-        OsStr::new("-q"),
-        OsStr::new("-i"),
-        idx.as_os_str(),
-        root.join("sub/shapes_resized.jpg").as_os_str(),
+    let o = run(argv![
+        "scan",
+        "-q",
+        "-i",
+        idx,
+        root.join("sub/shapes_resized.jpg")
     ]);
     let labels: BTreeSet<String> = jsonl(&o.stdout)
         .iter()
@@ -208,13 +208,7 @@ fn read_back(path: &Path) -> BTreeSet<(String, String)> {
 /// The hashes `vigie hash --format jsonl` gives for the test files, for `keys`.
 fn computed(keys: &[&str]) -> BTreeSet<(String, String)> {
     let root = testfiles();
-    let o = run([
-        OsStr::new("hash"),
-        OsStr::new("-q"),
-        OsStr::new("--algo"),
-        OsStr::new("md5,sha1,sha256,pdq"),
-        root.as_os_str(),
-    ]);
+    let o = run(argv!["hash", "-q", "--algo", "md5,sha1,sha256,pdq", root]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let mut out = BTreeSet::new();
     for r in jsonl(&o.stdout) {
@@ -243,16 +237,8 @@ fn written_lists_read_back_to_the_same_hashes() {
     ];
     for (format, algos, keys) in cases {
         let out = dir.path().join(format!("out.{format}"));
-        let o = run([
-            OsStr::new("hash"),
-            OsStr::new("-q"),
-            OsStr::new("-f"),
-            OsStr::new(format),
-            OsStr::new("--algo"),
-            OsStr::new(algos),
-            OsStr::new("-o"),
-            out.as_os_str(),
-            root.as_os_str(),
+        let o = run(argv![
+            "hash", "-q", "-f", format, "--algo", algos, "-o", out, root
         ]);
         assert_eq!(code(&o), 0, "{format}: {}", stderr(&o));
         let want = computed(keys);
@@ -267,15 +253,7 @@ fn written_names_survive_the_round_trip() {
     let root = testfiles();
     for format in ["vics", "nsrl"] {
         let out = dir.path().join(format!("names.{format}"));
-        let o = run([
-            OsStr::new("hash"),
-            OsStr::new("-q"),
-            OsStr::new("-f"),
-            OsStr::new(format),
-            OsStr::new("-o"),
-            out.as_os_str(),
-            root.as_os_str(),
-        ]);
+        let o = run(argv!["hash", "-q", "-f", format, "-o", out, root]);
         assert_eq!(code(&o), 0, "{}", stderr(&o));
         let mut names = BTreeSet::new();
         read_list(
@@ -396,12 +374,7 @@ fn index_build_reads_a_list_from_a_pipe_whole() {
         .unwrap();
     let out = wait_within(child, 60, "index build from a pipe");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let out = run([
-        OsStr::new("index"),
-        OsStr::new("info"),
-        OsStr::new("--json"),
-        index.as_os_str(),
-    ]);
+    let out = run(argv!["index", "info", "--json", index]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(info["lists"][0]["entries"]["md5"], 1, "{info}");

@@ -9,7 +9,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -22,10 +21,6 @@ fn list(name: &str) -> PathBuf {
 
 fn testfiles() -> PathBuf {
     fixtures().join("samples/testfiles")
-}
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
 }
 
 /// Copies a fixture list into `dir` under another name.
@@ -58,9 +53,9 @@ fn hits(out: &[u8]) -> BTreeSet<String> {
 }
 
 /// `index build --dry-run --json` of `lists`: (exit code, the JSON report, stderr).
-fn dry_run(lists: &[&OsStr]) -> (i32, Value, String) {
-    let mut args = vec![os("index"), os("build"), os("--dry-run"), os("--json")];
-    args.extend_from_slice(lists);
+fn dry_run(lists: Vec<std::ffi::OsString>) -> (i32, Value, String) {
+    let mut args = argv!["index", "build", "--dry-run", "--json"];
+    args.extend(lists);
     let o = run(&args);
     assert_no_panic(&o);
     let doc = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
@@ -95,15 +90,7 @@ fn compressed_lists_are_read_by_content_in_build_scan_and_match() {
     let zst = copy_as(d, "dataset_export.from-cli.csv.zst", "export.csv");
     let xz = copy_as(d, "hma.simple.HASH_PDQ.te.xz", "hma.simple.HASH_PDQ.te.xz");
     let idx = d.join("c.vigie");
-    let o = run([
-        os("index"),
-        os("build"),
-        os("-o"),
-        idx.as_os_str(),
-        gz.as_os_str(),
-        zst.as_os_str(),
-        xz.as_os_str(),
-    ]);
+    let o = run(argv!["index", "build", "-o", idx, gz, zst, xz]);
     assert_no_panic(&o);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let err = stderr(&o);
@@ -112,11 +99,11 @@ fn compressed_lists_are_read_by_content_in_build_scan_and_match() {
     }
     assert!(err.contains("coreutils format") && err.contains("te-csv format"));
     // The same entries as the lists decompressed.
-    let (_, packed, _) = dry_run(&[gz.as_os_str(), zst.as_os_str(), xz.as_os_str()]);
-    let (_, plain, _) = dry_run(&[
-        list("SHA256SUMS").as_os_str(),
-        list("dataset_export.from-cli.csv").as_os_str(),
-        list("hma.simple.HASH_PDQ.te").as_os_str(),
+    let (_, packed, _) = dry_run(argv![gz, zst, xz]);
+    let (_, plain, _) = dry_run(argv![
+        list("SHA256SUMS"),
+        list("dataset_export.from-cli.csv"),
+        list("hma.simple.HASH_PDQ.te")
     ]);
     assert_eq!(
         entries_of(&packed, "sums"),
@@ -130,13 +117,7 @@ fn compressed_lists_are_read_by_content_in_build_scan_and_match() {
     assert_eq!(entries_of(&packed, "hma.simple.HASH_PDQ.te"), 1);
 
     // scan --list with the gzip list finds every test file it names.
-    let o = run([
-        os("scan"),
-        os("-q"),
-        os("--list"),
-        gz.as_os_str(),
-        testfiles().as_os_str(),
-    ]);
+    let o = run(argv!["scan", "-q", "--list", gz, testfiles()]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert_eq!(
         hits(&o.stdout).len(),
@@ -145,13 +126,7 @@ fn compressed_lists_are_read_by_content_in_build_scan_and_match() {
         String::from_utf8_lossy(&o.stdout)
     );
     // match: the zstd export's hashes are found in the index.
-    let o = run([
-        os("match"),
-        os("-q"),
-        os("-i"),
-        idx.as_os_str(),
-        zst.as_os_str(),
-    ]);
+    let o = run(argv!["match", "-q", "-i", idx, zst]);
     assert_no_panic(&o);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     // Every query line (after the header) is matched.
@@ -185,18 +160,12 @@ fn truncated_compressed_list_is_an_error_naming_it_never_a_short_list() {
         fs::write(&cut, &bytes[..bytes.len() - 5]).unwrap();
         let name = cut.display().to_string();
 
-        let (status, doc, err) = dry_run(&[good.as_os_str(), cut.as_os_str()]);
+        let (status, doc, err) = dry_run(argv![good, cut]);
         assert_eq!(status, 2, "{fixture}: {err}");
         assert!(err.contains(&format!("{name}: truncated")), "{err}");
         assert_eq!(doc["failed"][0]["path"], name.as_str(), "{doc}");
 
-        let o = run([
-            os("scan"),
-            os("-q"),
-            os("--list"),
-            cut.as_os_str(),
-            testfiles().as_os_str(),
-        ]);
+        let o = run(argv!["scan", "-q", "--list", cut, testfiles()]);
         assert_no_panic(&o);
         assert_eq!(code(&o), 2, "{}", stderr(&o));
         assert!(stderr(&o).contains(&name), "{}", stderr(&o));
@@ -204,23 +173,10 @@ fn truncated_compressed_list_is_an_error_naming_it_never_a_short_list() {
     }
     // match: the truncated list is a failure named on stderr, status 2.
     let idx = d.join("i.vigie");
-    let o = run([
-        os("index"),
-        os("build"),
-        os("-q"),
-        os("-o"),
-        idx.as_os_str(),
-        good.as_os_str(),
-    ]);
+    let o = run(argv!["index", "build", "-q", "-o", idx, good]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let cut = d.join("cut-SHA256SUMS.gz");
-    let o = run([
-        os("match"),
-        os("-q"),
-        os("-i"),
-        idx.as_os_str(),
-        cut.as_os_str(),
-    ]);
+    let o = run(argv!["match", "-q", "-i", idx, cut]);
     assert_no_panic(&o);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(
@@ -251,8 +207,7 @@ fn peer_layouts_read_with_no_flag() {
         ),
     ];
     let paths: Vec<PathBuf> = names.iter().map(|(f, ..)| list(f)).collect();
-    let args: Vec<&OsStr> = paths.iter().map(|p| p.as_os_str()).collect();
-    let (status, doc, err) = dry_run(&args);
+    let (status, doc, err) = dry_run(paths.iter().map(|p| p.into()).collect());
     assert_eq!(status, 0, "{err}");
     assert!(!err.contains("malformed lines: 1"), "{err}");
     for (_, name, n) in names {
@@ -261,22 +216,10 @@ fn peer_layouts_read_with_no_flag() {
     // The exact digests among them find their files.
     let dir = tempfile::tempdir().unwrap();
     let idx = dir.path().join("p.vigie");
-    let mut build = vec![
-        os("index"),
-        os("build"),
-        os("-q"),
-        os("-o"),
-        idx.as_os_str(),
-    ];
-    build.extend_from_slice(&args);
+    let mut build = argv!["index", "build", "-q", "-o", idx];
+    build.extend(paths.iter().map(|p| p.into()));
     assert_eq!(code(&run(&build)), 0);
-    let o = run([
-        os("scan"),
-        os("-q"),
-        os("-i"),
-        idx.as_os_str(),
-        testfiles().as_os_str(),
-    ]);
+    let o = run(argv!["scan", "-q", "-i", idx, testfiles()]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let found = hits(&o.stdout);
     for f in ["notes with space.txt", "sub/shapes.png"] {
@@ -287,7 +230,7 @@ fn peer_layouts_read_with_no_flag() {
 #[test]
 fn stopncii_record_with_unknown_feedback_is_skipped_as_pytx_does() {
     let l = list("stopncii_unknown_feedback.json");
-    let (status, doc, err) = dry_run(&[l.as_os_str()]);
+    let (status, doc, err) = dry_run(argv![l]);
     assert_eq!(status, 0, "{err}");
     assert_eq!(entries_of(&doc, "stopncii_unknown_feedback"), 1);
     assert!(err.contains("malformed lines: 1"), "{err}");
@@ -300,13 +243,13 @@ fn match_takes_format_and_type_per_list_as_index_build() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let idx = d.join("m.vigie");
-    let o = run([
-        os("index"),
-        os("build"),
-        os("-q"),
-        os("-o"),
-        idx.as_os_str(),
-        list("dataset_export.from-cli.csv").as_os_str(),
+    let o = run(argv![
+        "index",
+        "build",
+        "-q",
+        "-o",
+        idx,
+        list("dataset_export.from-cli.csv")
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // A legacy state file under a name that names no type: --format and --type say it.
@@ -318,19 +261,19 @@ fn match_takes_format_and_type_per_list_as_index_build() {
         "51a955a55199799a16a951891661ba70ee56ae766186e9d6bb58ab569a7954a9\n",
     )
     .unwrap();
-    let o = run([
-        os("match"),
-        os("-q"),
-        os("-i"),
-        idx.as_os_str(),
-        os("--format"),
-        os("te-legacy"),
-        os("--type"),
-        os("pdq"),
-        state.as_os_str(),
-        os("--type"),
-        os("pdq"),
-        bare.as_os_str(),
+    let o = run(argv![
+        "match",
+        "-q",
+        "-i",
+        idx,
+        "--format",
+        "te-legacy",
+        "--type",
+        "pdq",
+        state,
+        "--type",
+        "pdq",
+        bare
     ]);
     assert_no_panic(&o);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
@@ -340,54 +283,26 @@ fn match_takes_format_and_type_per_list_as_index_build() {
     assert!(paths.iter().any(|p| p.ends_with("bare.txt:1")), "{recs:?}");
     assert!(recs.iter().all(|r| r["algorithm"] == "pdq"));
     // --format csv is still the output format, wherever it stands.
-    let o = run([
-        os("match"),
-        os("-q"),
-        os("-i"),
-        idx.as_os_str(),
-        os("--type"),
-        os("pdq"),
-        bare.as_os_str(),
-        os("-f"),
-        os("csv"),
+    let o = run(argv![
+        "match", "-q", "-i", idx, "--type", "pdq", bare, "-f", "csv"
     ]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(o.stdout.starts_with(b"verdict,path,"));
     // Without them the state file cannot be read (its name gives no type) and the bare
     // line is a sha256 the index does not hold.
-    let o = run([
-        os("match"),
-        os("-q"),
-        os("-i"),
-        idx.as_os_str(),
-        state.as_os_str(),
-    ]);
+    let o = run(argv!["match", "-q", "-i", idx, state]);
     assert_no_panic(&o);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("--type"), "{}", stderr(&o));
     // A per-list option must be followed by a list; a bad value says what is accepted.
-    let o = run([
-        os("match"),
-        os("-i"),
-        idx.as_os_str(),
-        bare.as_os_str(),
-        os("--type"),
-        os("pdq"),
-    ]);
+    let o = run(argv!["match", "-i", idx, bare, "--type", "pdq"]);
     assert_eq!(code(&o), 2);
     assert!(
         stderr(&o).contains("is not followed by a list"),
         "{}",
         stderr(&o)
     );
-    let o = run([
-        os("match"),
-        os("-i"),
-        idx.as_os_str(),
-        os("--format"),
-        os("bogus"),
-        bare.as_os_str(),
-    ]);
+    let o = run(argv!["match", "-i", idx, "--format", "bogus", bare]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("te-csv"), "{}", stderr(&o));
 }
@@ -407,15 +322,8 @@ fn an_unreadable_list_beside_good_ones_fails_alone_unless_strict() {
     let good = list("SHA256SUMS");
     let pdq = list("pdq.csv");
     let idx = d.join("b.vigie");
-    let o = run([
-        os("index"),
-        os("build"),
-        os("-o"),
-        idx.as_os_str(),
-        good.as_os_str(),
-        missing.as_os_str(),
-        url_md5.as_os_str(),
-        pdq.as_os_str(),
+    let o = run(argv![
+        "index", "build", "-o", idx, good, missing, url_md5, pdq
     ]);
     assert_no_panic(&o);
     let err = stderr(&o);
@@ -424,7 +332,7 @@ fn an_unreadable_list_beside_good_ones_fails_alone_unless_strict() {
     assert!(err.contains(&format!("{}: ", missing.display())), "{err}");
     assert!(err.contains(&format!("{}: ", url_md5.display())), "{err}");
     assert!(err.contains("2 lists failed"), "{err}");
-    let o = run([os("index"), os("info"), idx.as_os_str()]);
+    let o = run(argv!["index", "info", idx]);
     let info = String::from_utf8_lossy(&o.stdout);
     assert!(
         info.contains("SHA256SUMS") && info.contains("pdq"),
@@ -435,33 +343,20 @@ fn an_unreadable_list_beside_good_ones_fails_alone_unless_strict() {
         "{info}"
     );
     // Scanning with it finds what the good lists name.
-    let o = run([
-        os("scan"),
-        os("-q"),
-        os("-i"),
-        idx.as_os_str(),
-        testfiles().as_os_str(),
-    ]);
+    let o = run(argv!["scan", "-q", "-i", idx, testfiles()]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert_eq!(hits(&o.stdout).len(), 5);
 
     // The report counts them.
-    let (status, doc, _) = dry_run(&[good.as_os_str(), missing.as_os_str(), url_md5.as_os_str()]);
+    let (status, doc, _) = dry_run(argv![good, missing, url_md5]);
     assert_eq!(status, 2);
     assert_eq!(doc["failed"].as_array().unwrap().len(), 2, "{doc}");
     assert_eq!(doc["lists"].as_array().unwrap().len(), 1, "{doc}");
 
     // --strict stops at the first one, and writes nothing.
     let strict = d.join("s.vigie");
-    let o = run([
-        os("index"),
-        os("build"),
-        os("--strict"),
-        os("-o"),
-        strict.as_os_str(),
-        good.as_os_str(),
-        missing.as_os_str(),
-        pdq.as_os_str(),
+    let o = run(argv![
+        "index", "build", "--strict", "-o", strict, good, missing, pdq
     ]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(!strict.exists());
@@ -469,13 +364,7 @@ fn an_unreadable_list_beside_good_ones_fails_alone_unless_strict() {
     assert!(!stderr(&o).contains("pdq.csv"), "{}", stderr(&o));
 
     // Only unreadable lists: nothing to build.
-    let o = run([
-        os("index"),
-        os("build"),
-        os("-o"),
-        strict.as_os_str(),
-        missing.as_os_str(),
-    ]);
+    let o = run(argv!["index", "build", "-o", strict, missing]);
     assert_eq!(code(&o), 2);
     assert!(!strict.exists());
     assert!(

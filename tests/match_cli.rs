@@ -3,35 +3,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::ffi::OsStr;
 use std::fs;
 use std::path::Path;
 
-use common::{code, jsonl, run, stderr};
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
-
-/// A deterministic stream of 64-bit words (xorshift64).
-struct Words(u64);
-
-impl Words {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn pdq(&mut self) -> [u8; 32] {
-        let mut h = [0u8; 32];
-        for c in h.chunks_mut(8) {
-            c.copy_from_slice(&self.next().to_le_bytes());
-        }
-        h
-    }
-}
+use common::{argv, code, jsonl, run, stderr, XorShift};
 
 fn hex(h: &[u8]) -> String {
     h.iter().map(|b| format!("{b:02x}")).collect()
@@ -48,17 +23,17 @@ fn flipped(h: &[u8; 32], k: usize) -> [u8; 32] {
 
 fn build(dir: &Path, name: &str, list: &Path, how: &str) -> std::path::PathBuf {
     let index = dir.join(name);
-    let out = run([
-        os("index"),
-        os("build"),
-        os("-q"),
-        os("--pdq-search"),
-        os(how),
-        os("-o"),
-        index.as_os_str(),
-        os("--label"),
-        os("known"),
-        list.as_os_str(),
+    let out = run(argv![
+        "index",
+        "build",
+        "-q",
+        "--pdq-search",
+        how,
+        "-o",
+        index,
+        "--label",
+        "known",
+        list
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     index
@@ -88,9 +63,9 @@ fn hits(out: &[u8]) -> BTreeSet<(String, String, String, u64)> {
 #[test]
 fn a_partner_list_matches_within_the_threshold_with_multi_index_tables() {
     let dir = tempfile::tempdir().unwrap();
-    let mut w = Words(0x0123_4567_89AB_CDEF);
+    let mut w = XorShift(0x0123_4567_89AB_CDEF);
     // 20,000 PDQ hashes: enough for the builder to add multi-index tables by itself.
-    let entries: Vec<[u8; 32]> = (0..20_000).map(|_| w.pdq()).collect();
+    let entries: Vec<[u8; 32]> = (0..20_000).map(|_| w.bytes32()).collect();
     let mut text = String::new();
     for e in &entries {
         text.push_str(&format!("pdq {}\n", hex(e)));
@@ -100,10 +75,10 @@ fn a_partner_list_matches_within_the_threshold_with_multi_index_tables() {
     fs::write(&list, text).unwrap();
     let auto = build(dir.path(), "auto.vigie", &list, "auto");
     let linear = build(dir.path(), "linear.vigie", &list, "linear");
-    let info = run([os("index"), os("info"), os("--verify"), auto.as_os_str()]);
+    let info = run(argv!["index", "info", "--verify", auto]);
     let info_text = String::from_utf8_lossy(&info.stdout);
     assert!(info_text.contains("multi-index hashing"), "{info_text}");
-    let info = run([os("index"), os("info"), linear.as_os_str()]);
+    let info = run(argv!["index", "info", linear]);
     assert!(String::from_utf8_lossy(&info.stdout).contains("linear scan"));
 
     // Queries: near copies of entries at distances around the threshold, a random hash,
@@ -119,7 +94,7 @@ fn a_partner_list_matches_within_the_threshold_with_multi_index_tables() {
     for (e, k) in near {
         q.push_str(&format!("pdq {}\n", hex(&flipped(&entries[e], k))));
     }
-    let random = w.pdq();
+    let random = w.bytes32();
     q.push_str(&format!("pdq {}\n", hex(&random)));
     q.push_str("md5 6f5902ac237024bdd0c176cb93063dc4\n");
     let queries = dir.path().join("partner.te");
@@ -141,26 +116,20 @@ fn a_partner_list_matches_within_the_threshold_with_multi_index_tables() {
     let md5 = "6f5902ac237024bdd0c176cb93063dc4".to_string();
     expected.insert((format!("{qpath}:7"), md5.clone(), md5, 0));
     for index in [&auto, &linear] {
-        let out = run([
-            os("match"),
-            os("-q"),
-            os("-i"),
-            index.as_os_str(),
-            queries.as_os_str(),
-        ]);
+        let out = run(argv!["match", "-q", "-i", index, queries]);
         assert_eq!(code(&out), 1, "{}", stderr(&out));
         assert_eq!(hits(&out.stdout), expected);
     }
 
     // A lower threshold drops the hits beyond it.
-    let out = run([
-        os("match"),
-        os("-q"),
-        os("--pdq-threshold"),
-        os("20"),
-        os("-i"),
-        auto.as_os_str(),
-        queries.as_os_str(),
+    let out = run(argv![
+        "match",
+        "-q",
+        "--pdq-threshold",
+        "20",
+        "-i",
+        auto,
+        queries
     ]);
     let mut got: Vec<u64> = hits(&out.stdout).iter().map(|h| h.3).collect();
     got.sort();
@@ -172,16 +141,16 @@ fn a_partner_list_matches_within_the_threshold_with_multi_index_tables() {
     fs::write(&bad, format!("pdq xyz\npdq {}\n", hex(&entries[3]))).unwrap();
     let missing = dir.path().join("missing.te");
     let summary = dir.path().join("s.json");
-    let out = run([
-        os("match"),
-        os("-q"),
-        os("--all"),
-        os("--summary"),
-        summary.as_os_str(),
-        os("-i"),
-        auto.as_os_str(),
-        bad.as_os_str(),
-        missing.as_os_str(),
+    let out = run(argv![
+        "match",
+        "-q",
+        "--all",
+        "--summary",
+        summary,
+        "-i",
+        auto,
+        bad,
+        missing
     ]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let recs = jsonl(&out.stdout);
@@ -207,13 +176,7 @@ fn a_partner_list_matches_within_the_threshold_with_multi_index_tables() {
     // Nothing near: exit 0.
     let clean = dir.path().join("clean.te");
     fs::write(&clean, format!("pdq {}\n", hex(&random))).unwrap();
-    let out = run([
-        os("match"),
-        os("-q"),
-        os("-i"),
-        auto.as_os_str(),
-        clean.as_os_str(),
-    ]);
+    let out = run(argv!["match", "-q", "-i", auto, clean]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(out.stdout.is_empty());
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use vigie::perceptual::pdq::{PdqDihedral, PdqHash, PdqHasher};
+use vigie::perceptual::pdq::{PdqDihedral, PdqHash, PdqHasher, PixelBuffer};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pdq")
@@ -38,19 +38,22 @@ fn hash_png(h: &mut PdqHasher, path: &Path) -> (PdqDihedral, vigie::perceptual::
     match img {
         image::DynamicImage::ImageLuma8(g) => {
             let g = g.into_raw();
-            let d = h.hash_grey_dihedral(&g, w, hgt).unwrap();
-            let r = h.hash_grey(&g, w, hgt).unwrap();
+            let d = h.hash_dihedral(PixelBuffer::grey(&g, w, hgt).unwrap());
+            let r = h.hash(PixelBuffer::grey(&g, w, hgt).unwrap());
             // The float-luma entry points give the same answer.
             let luma: Vec<f32> = g.iter().map(|&v| f32::from(v)).collect();
-            assert_eq!(h.hash_luma(&luma, w, hgt).unwrap(), r);
+            assert_eq!(h.hash(PixelBuffer::luma(&luma, w, hgt).unwrap()), r);
             (d, r)
         }
         image::DynamicImage::ImageRgb8(rgb) => {
             let rgb = rgb.into_raw();
-            let d = h.hash_rgb_dihedral(&rgb, w, hgt).unwrap();
-            let r = h.hash_rgb(&rgb, w, hgt).unwrap();
-            let luma = h.luma_from_rgb(&rgb, w, hgt).unwrap().to_vec();
-            assert_eq!(h.hash_luma_dihedral(&luma, w, hgt).unwrap(), d);
+            let d = h.hash_dihedral(PixelBuffer::rgb(&rgb, w, hgt).unwrap());
+            let r = h.hash(PixelBuffer::rgb(&rgb, w, hgt).unwrap());
+            let luma = h.luma(PixelBuffer::rgb(&rgb, w, hgt).unwrap()).to_vec();
+            assert_eq!(
+                h.hash_dihedral(PixelBuffer::luma(&luma, w, hgt).unwrap()),
+                d
+            );
             (d, r)
         }
         other => panic!(

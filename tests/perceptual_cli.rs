@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,10 +13,6 @@ use serde_json::Value;
 
 const SHAPES_PDQ: &str = "51a955a55199799a16a951891661ba70ee56ae766186e9d6bb58ab569a7954a9";
 const RESIZED_PDQ: &str = "d5a954a5519d699a962d518d9665ba706e52be7261866d96bb58ab521a7914ad";
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
 
 /// A dump holding the two shapes images, a text file and a tar with the PNG inside.
 fn dump() -> (tempfile::TempDir, PathBuf) {
@@ -46,13 +41,7 @@ fn dump() -> (tempfile::TempDir, PathBuf) {
 #[test]
 fn pdq_of_files_and_tar_members_equals_the_reference() {
     let (_d, root) = dump();
-    let out = run([
-        os("hash"),
-        os("-q"),
-        os("--algo"),
-        os("pdq,md5"),
-        root.as_os_str(),
-    ]);
+    let out = run(argv!["hash", "-q", "--algo", "pdq,md5", root]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let recs = jsonl(&out.stdout);
     assert_eq!(recs.len(), 3);
@@ -87,43 +76,27 @@ fn te_list_from_a_folder_then_scan_matches_within_the_threshold() {
     )
     .unwrap();
     let list = dir.path().join("known.te");
-    let out = run([
-        os("hash"),
-        os("-q"),
-        os("--format"),
-        os("te"),
-        os("-o"),
-        list.as_os_str(),
-        originals.as_os_str(),
-    ]);
+    let out = run(argv!["hash", "-q", "--format", "te", "-o", list, originals]);
     assert_eq!(code(&out), 0);
     assert_eq!(
         fs::read_to_string(&list).unwrap(),
         format!("pdq {SHAPES_PDQ}\n")
     );
     let index = dir.path().join("known.vigie");
-    let out = run([
-        os("index"),
-        os("build"),
-        os("-q"),
-        os("-o"),
-        index.as_os_str(),
-        os("--label"),
-        os("propaganda"),
-        list.as_os_str(),
+    let out = run(argv![
+        "index",
+        "build",
+        "-q",
+        "-o",
+        index,
+        "--label",
+        "propaganda",
+        list
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 
     let summary = dir.path().join("s.json");
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("-i"),
-        index.as_os_str(),
-        os("--summary"),
-        summary.as_os_str(),
-        root.as_os_str(),
-    ]);
+    let out = run(argv!["scan", "-q", "-i", index, "--summary", summary, root]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let hits = jsonl(&out.stdout);
     assert_eq!(hits.len(), 2, "{hits:?}");
@@ -144,14 +117,14 @@ fn te_list_from_a_folder_then_scan_matches_within_the_threshold() {
     assert_eq!(s["clean"], 1);
 
     // Tighter than 22 bits: only the identical image matches.
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("-i"),
-        index.as_os_str(),
-        os("--pdq-threshold"),
-        os("21"),
-        root.as_os_str(),
+    let out = run(argv![
+        "scan",
+        "-q",
+        "-i",
+        index,
+        "--pdq-threshold",
+        "21",
+        root
     ]);
     let hits = jsonl(&out.stdout);
     assert_eq!(hits.len(), 1);
@@ -166,26 +139,20 @@ fn rotated_copies_match_only_with_dihedral() {
     img.rotate90().save(&rotated).unwrap();
     let list = dir.path().join("l.te");
     fs::write(&list, format!("pdq {SHAPES_PDQ}\n")).unwrap();
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("--list"),
-        list.as_os_str(),
-        rotated.as_os_str(),
-    ]);
+    let out = run(argv!["scan", "-q", "--list", list, rotated]);
     assert_eq!(
         code(&out),
         0,
         "a 90° rotation is far from the original: {}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("--pdq-dihedral"),
-        os("--list"),
-        list.as_os_str(),
-        rotated.as_os_str(),
+    let out = run(argv![
+        "scan",
+        "-q",
+        "--pdq-dihedral",
+        "--list",
+        list,
+        rotated
     ]);
     assert_eq!(code(&out), 1);
     let hits = jsonl(&out.stdout);
@@ -201,26 +168,20 @@ fn low_quality_images_are_counted_and_not_matched() {
     image::GrayImage::from_pixel(200, 200, image::Luma([128]))
         .save(&flat)
         .unwrap();
-    let out = run([
-        os("hash"),
-        os("-q"),
-        os("--algo"),
-        os("pdq"),
-        flat.as_os_str(),
-    ]);
+    let out = run(argv!["hash", "-q", "--algo", "pdq", flat]);
     let rec = &jsonl(&out.stdout)[0];
     assert_eq!(rec["pdq_quality"], 0);
     let list = dir.path().join("l.te");
     fs::write(&list, format!("pdq {}\n", rec["pdq"].as_str().unwrap())).unwrap();
     let summary = dir.path().join("s.json");
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("--summary"),
-        summary.as_os_str(),
-        os("--list"),
-        list.as_os_str(),
-        flat.as_os_str(),
+    let out = run(argv![
+        "scan",
+        "-q",
+        "--summary",
+        summary,
+        "--list",
+        list,
+        flat
     ]);
     assert_eq!(
         code(&out),
@@ -229,14 +190,14 @@ fn low_quality_images_are_counted_and_not_matched() {
     );
     let s: Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
     assert_eq!(s["low_quality"], 1);
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("--pdq-min-quality"),
-        os("0"),
-        os("--list"),
-        list.as_os_str(),
-        flat.as_os_str(),
+    let out = run(argv![
+        "scan",
+        "-q",
+        "--pdq-min-quality",
+        "0",
+        "--list",
+        list,
+        flat
     ]);
     assert_eq!(code(&out), 1);
 }
@@ -296,14 +257,14 @@ fn images_that_cannot_decode_fail_cleanly_and_keep_their_exact_digests() {
     .unwrap();
     let summary = dir.path().join("s.json");
     let start = Instant::now();
-    let out = run([
-        os("hash"),
-        os("-q"),
-        os("--algo"),
-        os("pdq,sha256"),
-        os("--summary"),
-        summary.as_os_str(),
-        root.as_os_str(),
+    let out = run(argv![
+        "hash",
+        "-q",
+        "--algo",
+        "pdq,sha256",
+        "--summary",
+        summary,
+        root
     ]);
     assert!(start.elapsed() < Duration::from_secs(60));
     assert_eq!(code(&out), 2, "{}", stderr(&out));
@@ -345,12 +306,12 @@ fn images_that_cannot_decode_fail_cleanly_and_keep_their_exact_digests() {
 fn phash_and_dhash_equal_python_imagehash() {
     // Values from Python ImageHash 4.3 (shared/formats/samples/MANIFEST.json); the resized
     // JPEG copy has the same pHash and dHash as the PNG original.
-    let out = run([
-        os("hash"),
-        os("-q"),
-        os("--algo"),
-        os("phash,dhash"),
-        fixtures().join("perceptual").as_os_str(),
+    let out = run(argv![
+        "hash",
+        "-q",
+        "--algo",
+        "phash,dhash",
+        fixtures().join("perceptual")
     ]);
     assert_eq!(code(&out), 0);
     let recs = jsonl(&out.stdout);
@@ -365,35 +326,21 @@ fn phash_and_dhash_equal_python_imagehash() {
 
 #[test]
 fn csv_carries_the_perceptual_columns() {
-    let out = run([
-        os("hash"),
-        os("-q"),
-        os("--format"),
-        os("csv"),
-        os("--algo"),
-        os("md5,pdq,phash,dhash"),
-        fixtures().join("perceptual").as_os_str(),
+    let out = run(argv![
+        "hash",
+        "-q",
+        "--format",
+        "csv",
+        "--algo",
+        "md5,pdq,phash,dhash",
+        fixtures().join("perceptual")
     ]);
     assert_eq!(code(&out), 0);
     let mut rdr = csv::Reader::from_reader(&out.stdout[..]);
     let headers: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
         headers,
-        [
-            "path",
-            "path_bytes",
-            "member",
-            "member_bytes",
-            "offset",
-            "size",
-            "md5",
-            "pdq",
-            "pdq_quality",
-            "phash",
-            "dhash",
-            "error_kind",
-            "error"
-        ]
+        csv_header(&["md5", "pdq", "pdq_quality", "phash", "dhash"])
     );
     let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
     let png = rows.iter().find(|r| r[0].ends_with("shapes.png")).unwrap();
@@ -444,22 +391,9 @@ fn hash_is_exact_by_default_and_scan_is_fast_unless_exact_decode() {
     for (name, _, _) in &want {
         fs::copy(fixtures().join("fastdecode").join(name), imgs.join(name)).unwrap();
     }
-    let exact = run([
-        os("hash"),
-        os("-q"),
-        os("--algo"),
-        os("pdq"),
-        imgs.as_os_str(),
-    ]);
+    let exact = run(argv!["hash", "-q", "--algo", "pdq", imgs]);
     assert_eq!(code(&exact), 0, "{}", stderr(&exact));
-    let fast = run([
-        os("hash"),
-        os("-q"),
-        os("--algo"),
-        os("pdq"),
-        os("--fast-decode"),
-        imgs.as_os_str(),
-    ]);
+    let fast = run(argv!["hash", "-q", "--algo", "pdq", "--fast-decode", imgs]);
     assert_eq!(code(&fast), 0, "{}", stderr(&fast));
     let full: Vec<_> = want
         .iter()

@@ -212,15 +212,7 @@ fn no_mmap_on_a_large_compressed_tar_decodes_it_as_a_stream() {
     let src = dir.path().join("src");
     std::fs::create_dir(&src).unwrap();
     // 66 MiB that gzip cannot shrink below the 64 MiB threshold (xorshift bytes).
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    let noise: Vec<u8> = (0..66 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
+    let noise = XorShift(0x9E37_79B9_7F4A_7C15).bytes(66 << 20, |w| w as u8);
     std::fs::write(src.join("noise.bin"), &noise).unwrap();
     std::fs::write(src.join("small.txt"), b"small").unwrap();
     let tar = dir.path().join("t.tar");

@@ -12,10 +12,6 @@ use std::process::Stdio;
 
 use common::*;
 
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
-
 /// A tree of `n` small files, and a list whose only hash matches none of them.
 fn many_files(n: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -113,14 +109,7 @@ fn small_list(dir: &Path) -> PathBuf {
 }
 
 fn build_to(target: &Path, list: &Path) -> std::process::Output {
-    run([
-        os("index"),
-        os("build"),
-        os("-q"),
-        os("-o"),
-        target.as_os_str(),
-        list.as_os_str(),
-    ])
+    run(argv!["index", "build", "-q", "-o", target, list])
 }
 
 #[test]
@@ -197,15 +186,15 @@ fn count(hay: &str, needle: &str) -> usize {
 fn a_bad_summary_path_fails_before_the_scan() {
     let (dir, root, list) = many_files(10);
     let summary = dir.path().join("no-such-dir/s.json");
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("--all"),
-        os("--summary"),
-        summary.as_os_str(),
-        os("--list"),
-        list.as_os_str(),
-        root.as_os_str(),
+    let out = run(argv![
+        "scan",
+        "-q",
+        "--all",
+        "--summary",
+        summary,
+        "--list",
+        list,
+        root
     ]);
     let err = stderr(&out);
     assert_eq!(code(&out), 2, "{err}");
@@ -217,15 +206,7 @@ fn a_bad_summary_path_fails_before_the_scan() {
     assert_eq!(count(&err, &summary.display().to_string()), 1, "{err}");
 
     let output = dir.path().join("no-such-dir/o.jsonl");
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("-o"),
-        output.as_os_str(),
-        os("--list"),
-        list.as_os_str(),
-        root.as_os_str(),
-    ]);
+    let out = run(argv!["scan", "-q", "-o", output, "--list", list, root]);
     let err = stderr(&out);
     assert_eq!(code(&out), 2, "{err}");
     assert_eq!(count(&err, &output.display().to_string()), 1, "{err}");
@@ -303,14 +284,14 @@ fn matched_and_failed() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     let bad = dir.path().join("bad.bin");
     fs::write(&bad, b"bad\n").unwrap();
     let list = dir.path().join("bad.sha256");
-    let hashed = run([
-        os("hash"),
-        os("-q"),
-        os("--format"),
-        os("sha256sum"),
-        os("-o"),
-        list.as_os_str(),
-        bad.as_os_str(),
+    let hashed = run(argv![
+        "hash",
+        "-q",
+        "--format",
+        "sha256sum",
+        "-o",
+        list,
+        bad
     ]);
     assert_eq!(code(&hashed), 0, "{}", stderr(&hashed));
     let missing = dir.path().join("missing.bin");
@@ -321,15 +302,15 @@ fn matched_and_failed() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
 fn a_match_is_never_hidden_by_a_failure() {
     let (dir, list, bad, missing) = matched_and_failed();
     let summary = dir.path().join("s.json");
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("--summary"),
-        summary.as_os_str(),
-        os("--list"),
-        list.as_os_str(),
-        bad.as_os_str(),
-        missing.as_os_str(),
+    let out = run(argv![
+        "scan",
+        "-q",
+        "--summary",
+        summary,
+        "--list",
+        list,
+        bad,
+        missing
     ]);
     let err = stderr(&out);
     assert_eq!(code(&out), 1, "a match wins over a failure: {err}");
@@ -344,13 +325,7 @@ fn a_match_is_never_hidden_by_a_failure() {
     );
 
     // The summary on stderr says both.
-    let out = run([
-        os("scan"),
-        os("--list"),
-        list.as_os_str(),
-        bad.as_os_str(),
-        missing.as_os_str(),
-    ]);
+    let out = run(argv!["scan", "--list", list, bad, missing]);
     assert_eq!(code(&out), 1);
     let err = stderr(&out);
     assert!(
@@ -359,26 +334,20 @@ fn a_match_is_never_hidden_by_a_failure() {
     );
 
     // --no-messages: not named, same status.
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("--no-messages"),
-        os("--list"),
-        list.as_os_str(),
-        bad.as_os_str(),
-        missing.as_os_str(),
+    let out = run(argv![
+        "scan",
+        "-q",
+        "--no-messages",
+        "--list",
+        list,
+        bad,
+        missing
     ]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert_eq!(stderr(&out), "");
 
     // Nothing matched and something failed: 2.
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("--list"),
-        list.as_os_str(),
-        missing.as_os_str(),
-    ]);
+    let out = run(argv!["scan", "-q", "--list", list, missing]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
 }
 
@@ -387,7 +356,7 @@ fn every_job_names_its_failed_items() {
     let (dir, list, bad, missing) = matched_and_failed();
     let m = missing.display().to_string();
     // hash, in JSON lines too (not only in the list formats).
-    let out = run([os("hash"), os("-q"), bad.as_os_str(), missing.as_os_str()]);
+    let out = run(argv!["hash", "-q", bad, missing]);
     assert_eq!(code(&out), 2);
     assert_eq!(
         count(&stderr(&out), &format!("vigie: {m}: open: ")),
@@ -395,13 +364,7 @@ fn every_job_names_its_failed_items() {
         "{}",
         stderr(&out)
     );
-    let out = run([
-        os("hash"),
-        os("-q"),
-        os("--no-messages"),
-        bad.as_os_str(),
-        missing.as_os_str(),
-    ]);
+    let out = run(argv!["hash", "-q", "--no-messages", bad, missing]);
     assert_eq!((code(&out), stderr(&out).as_str()), (2, ""));
 
     // match: LIST:LINE, and a list that cannot be read.
@@ -416,14 +379,7 @@ fn every_job_names_its_failed_items() {
         ),
     )
     .unwrap();
-    let out = run([
-        os("match"),
-        os("-q"),
-        os("-i"),
-        index.as_os_str(),
-        queries.as_os_str(),
-        missing.as_os_str(),
-    ]);
+    let out = run(argv!["match", "-q", "-i", index, queries, missing]);
     let err = stderr(&out);
     assert_eq!(code(&out), 1, "{err}");
     let q = queries.display().to_string();

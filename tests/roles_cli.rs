@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -19,10 +18,6 @@ const SHAPES_SHA1: &str = "897d63b951a526861322444596847e0888ec6fe9";
 const RESIZED_SHA1: &str = "c153f0130814aae64c378d220fddbc5f0905e332";
 /// PDQ of `sub/shapes.png` (the resized JPEG is 22 bits away from it).
 const SHAPES_PDQ: &str = "51a955a55199799a16a951891661ba70ee56ae766186e9d6bb58ab569a7954a9";
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
 
 fn hashlookup() -> PathBuf {
     fixtures().join("hashlookup")
@@ -63,13 +58,7 @@ fn check_invariant(s: &Value) {
 fn bloom_sample_members_are_probable_never_match() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("known.vidx");
-    let out = run([
-        os("index"),
-        os("build"),
-        os("-o"),
-        index.as_os_str(),
-        bloom().as_os_str(),
-    ]);
+    let out = run(argv!["index", "build", "-o", index, bloom()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(
         stderr(&out).contains("dcso-bloom format"),
@@ -77,13 +66,7 @@ fn bloom_sample_members_are_probable_never_match() {
         stderr(&out)
     );
 
-    let out = run([
-        os("index"),
-        os("info"),
-        os("--verify"),
-        os("--json"),
-        index.as_os_str(),
-    ]);
+    let out = run(argv!["index", "info", "--verify", "--json", index]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let info: Value = serde_json::from_slice(&out.stdout).unwrap();
     let b = &info["lists"][0]["bloom"];
@@ -97,15 +80,15 @@ fn bloom_sample_members_are_probable_never_match() {
     assert_eq!(b["fpr"], 1e-4);
 
     let sum = dir.path().join("s.json");
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("--all"),
-        os("-i"),
-        index.as_os_str(),
-        os("--summary"),
-        sum.as_os_str(),
-        testfiles().as_os_str(),
+    let out = run(argv![
+        "scan",
+        "-q",
+        "--all",
+        "-i",
+        index,
+        "--summary",
+        sum,
+        testfiles()
     ]);
     // Probable items alone are not matches: exit 0.
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -143,24 +126,18 @@ fn bloom_sample_members_are_probable_never_match() {
 
     // Declared lower-case keys: the upper-case keys of the sample no longer answer.
     let lower = dir.path().join("lower.vidx");
-    let out = run([
-        os("index"),
-        os("build"),
-        os("-q"),
-        os("-o"),
-        lower.as_os_str(),
-        os("--bloom-case"),
-        os("lower"),
-        bloom().as_os_str(),
+    let out = run(argv![
+        "index",
+        "build",
+        "-q",
+        "-o",
+        lower,
+        "--bloom-case",
+        "lower",
+        bloom()
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("-i"),
-        lower.as_os_str(),
-        testfiles().as_os_str(),
-    ]);
+    let out = run(argv!["scan", "-q", "-i", lower, testfiles()]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(jsonl(&out.stdout).is_empty());
 }
@@ -184,19 +161,19 @@ fn roles_index(dir: &Path) -> PathBuf {
     )
     .unwrap();
     let index = dir.join("roles.vidx");
-    let out = run([
-        os("index"),
-        os("build"),
-        os("-o"),
-        index.as_os_str(),
-        os("--label"),
-        os("csam"),
-        block.as_os_str(),
-        pdq.as_os_str(),
-        os("--label"),
-        os("known-good"),
-        os("--allow"),
-        allow.as_os_str(),
+    let out = run(argv![
+        "index",
+        "build",
+        "-o",
+        index,
+        "--label",
+        "csam",
+        block,
+        pdq,
+        "--label",
+        "known-good",
+        "--allow",
+        allow
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stderr(&out).contains("allowlist"), "{}", stderr(&out));
@@ -207,7 +184,7 @@ fn roles_index(dir: &Path) -> PathBuf {
 fn allowlist_hits_are_known_skip_perceptual_and_a_blocklist_hit_wins() {
     let dir = tempfile::tempdir().unwrap();
     let index = roles_index(dir.path());
-    let out = run([os("index"), os("info"), os("--json"), index.as_os_str()]);
+    let out = run(argv!["index", "info", "--json", index]);
     let info: Value = serde_json::from_slice(&out.stdout).unwrap();
     let roles: Vec<&str> = info["lists"]
         .as_array()
@@ -218,15 +195,15 @@ fn allowlist_hits_are_known_skip_perceptual_and_a_blocklist_hit_wins() {
     assert_eq!(roles, ["block", "block", "allow"]);
 
     let sum = dir.path().join("s.json");
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("--all"),
-        os("-i"),
-        index.as_os_str(),
-        os("--summary"),
-        sum.as_os_str(),
-        testfiles().as_os_str(),
+    let out = run(argv![
+        "scan",
+        "-q",
+        "--all",
+        "-i",
+        index,
+        "--summary",
+        sum,
+        testfiles()
     ]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let recs = jsonl(&out.stdout);
@@ -271,12 +248,12 @@ fn allowlist_hits_are_known_skip_perceptual_and_a_blocklist_hit_wins() {
 
     // Without the allowlist, the resized copy is a perceptual match: the allowlist is what
     // made it known.
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("-l"),
-        dir.path().join("bad.te").as_os_str(),
-        testfiles().as_os_str(),
+    let out = run(argv![
+        "scan",
+        "-q",
+        "-l",
+        dir.path().join("bad.te"),
+        testfiles()
     ]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert!(jsonl(&out.stdout)
@@ -290,18 +267,18 @@ fn scan_with_ad_hoc_allowlist_and_bloom_only_known_exits_zero() {
     roles_index(dir.path());
     let sum = dir.path().join("s.json");
     // Allowlist and Bloom filter only: known and probable, exit 0; CSV carries role and fpr.
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("--format"),
-        os("csv"),
-        os("--allow"),
-        dir.path().join("nsrl.txt").as_os_str(),
-        os("--allow"),
-        bloom().as_os_str(),
-        os("--summary"),
-        sum.as_os_str(),
-        testfiles().as_os_str(),
+    let out = run(argv![
+        "scan",
+        "-q",
+        "--format",
+        "csv",
+        "--allow",
+        dir.path().join("nsrl.txt"),
+        "--allow",
+        bloom(),
+        "--summary",
+        sum,
+        testfiles()
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
@@ -374,15 +351,7 @@ fn hostile_bloom_headers_are_clear_errors_naming_the_list() {
     ];
     for (list, want) in cases {
         for role in ["block", "allow"] {
-            let out = run([
-                os("index"),
-                os("build"),
-                os("-o"),
-                index.as_os_str(),
-                os("--role"),
-                os(role),
-                list.as_os_str(),
-            ]);
+            let out = run(argv!["index", "build", "-o", index, "--role", role, list]);
             let err = stderr(&out);
             assert_eq!(code(&out), 2, "{err}");
             assert!(err.contains(&list.display().to_string()), "{err}");
@@ -390,13 +359,7 @@ fn hostile_bloom_headers_are_clear_errors_naming_the_list() {
             assert!(!err.contains("panicked"), "{err}");
         }
         // Read as an ad-hoc list too.
-        let out = run([
-            os("scan"),
-            os("-q"),
-            os("-l"),
-            list.as_os_str(),
-            testfiles().as_os_str(),
-        ]);
+        let out = run(argv!["scan", "-q", "-l", list, testfiles()]);
         assert_eq!(code(&out), 2, "{}", stderr(&out));
         assert!(stderr(&out).contains(want), "{}", stderr(&out));
     }
@@ -409,15 +372,15 @@ fn match_reports_known_and_probable_for_hashes_computed_elsewhere() {
     let allow = dir.path().join("nsrl.txt");
     fs::write(&allow, format!("{}\n", RESIZED_SHA1.to_uppercase())).unwrap();
     let index = dir.path().join("k.vidx");
-    let out = run([
-        os("index"),
-        os("build"),
-        os("-q"),
-        os("-o"),
-        index.as_os_str(),
-        os("--allow"),
-        allow.as_os_str(),
-        bloom().as_os_str(),
+    let out = run(argv![
+        "index",
+        "build",
+        "-q",
+        "-o",
+        index,
+        "--allow",
+        allow,
+        bloom()
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let query = dir.path().join("query.sha1");
@@ -427,15 +390,15 @@ fn match_reports_known_and_probable_for_hashes_computed_elsewhere() {
     )
     .unwrap();
     let sum = dir.path().join("s.json");
-    let out = run([
-        os("match"),
-        os("-q"),
-        os("--all"),
-        os("-i"),
-        index.as_os_str(),
-        os("--summary"),
-        sum.as_os_str(),
-        query.as_os_str(),
+    let out = run(argv![
+        "match",
+        "-q",
+        "--all",
+        "-i",
+        index,
+        "--summary",
+        sum,
+        query
     ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let verdicts: Vec<(String, String)> = jsonl(&out.stdout)

@@ -28,27 +28,19 @@ fn dump() -> (tempfile::TempDir, PathBuf) {
     (dir, root)
 }
 
-fn args<'a>(a: &'a [&'a OsStr]) -> Vec<&'a OsStr> {
-    a.to_vec()
-}
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
-
 #[test]
 fn hash_list_index_scan_round_trip_finds_every_item() {
     let (dir, root) = dump();
     let list = dir.path().join("all.sha256");
-    let out = run(args(&[
-        os("hash"),
-        os("-q"),
-        os("--format"),
-        os("sha256sum"),
-        os("-o"),
-        list.as_os_str(),
-        root.as_os_str(),
-    ]));
+    let out = run(argv![
+        "hash",
+        "-q",
+        "--format",
+        "sha256sum",
+        "-o",
+        list,
+        root
+    ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let items = fs::read(&list)
         .unwrap()
@@ -59,29 +51,21 @@ fn hash_list_index_scan_round_trip_finds_every_item() {
     assert!(items >= 3 + 3 * 8, "{items}");
 
     let index = dir.path().join("all.vigie");
-    let out = run(args(&[
-        os("index"),
-        os("build"),
-        os("-o"),
-        index.as_os_str(),
-        os("--name"),
-        os("case-42"),
-        os("--label"),
-        os("seized"),
-        list.as_os_str(),
-    ]));
+    let out = run(argv![
+        "index", "build", "-o", index, "--name", "case-42", "--label", "seized", list
+    ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 
     let summary = dir.path().join("summary.json");
-    let out = run(args(&[
-        os("scan"),
-        os("-q"),
-        os("--index"),
-        index.as_os_str(),
-        os("--summary"),
-        summary.as_os_str(),
-        root.as_os_str(),
-    ]));
+    let out = run(argv![
+        "scan",
+        "-q",
+        "--index",
+        index,
+        "--summary",
+        summary,
+        root
+    ]);
     assert_eq!(code(&out), 1, "matches found → exit 1: {}", stderr(&out));
     let hits = jsonl(&out.stdout);
     let s: Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
@@ -120,28 +104,28 @@ fn scan_reports_which_list_and_label_and_all_verdicts() {
     let l2 = dir.path().join("partner.md5");
     fs::write(&l2, format!("{one_md5}  whatever/name.txt\n")).unwrap();
     let index = dir.path().join("i.vigie");
-    let out = run(args(&[
-        os("index"),
-        os("build"),
-        os("-q"),
-        os("-o"),
-        index.as_os_str(),
-        l1.as_os_str(),
-        os("--label"),
-        os("partner-feed"),
-        l2.as_os_str(),
-    ]));
+    let out = run(argv![
+        "index",
+        "build",
+        "-q",
+        "-o",
+        index,
+        l1,
+        "--label",
+        "partner-feed",
+        l2
+    ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 
-    let out = run(args(&[
-        os("scan"),
-        os("-q"),
-        os("--all"),
-        os("-i"),
-        index.as_os_str(),
-        root.as_os_str(),
-        os("/nonexistent/x"),
-    ]));
+    let out = run(argv![
+        "scan",
+        "-q",
+        "--all",
+        "-i",
+        index,
+        root,
+        "/nonexistent/x"
+    ]);
     assert_eq!(
         code(&out),
         1,
@@ -167,16 +151,9 @@ fn scan_reports_which_list_and_label_and_all_verdicts() {
     assert!(clean > 20);
 
     // CSV: same records, fixed header.
-    let out = run(args(&[
-        os("scan"),
-        os("-q"),
-        os("--all"),
-        os("--format"),
-        os("csv"),
-        os("-i"),
-        index.as_os_str(),
-        root.as_os_str(),
-    ]));
+    let out = run(argv![
+        "scan", "-q", "--all", "--format", "csv", "-i", index, root
+    ]);
     assert_eq!(code(&out), 1);
     let mut rdr = csv::Reader::from_reader(&out.stdout[..]);
     assert_eq!(
@@ -193,13 +170,7 @@ fn clean_scan_exits_zero_and_scan_list_compiles_in_memory() {
     let (dir, root) = dump();
     let l = dir.path().join("nothing.sha1");
     fs::write(&l, "0000000000000000000000000000000000000000\n").unwrap();
-    let out = run(args(&[
-        os("scan"),
-        os("-q"),
-        os("--list"),
-        l.as_os_str(),
-        root.as_os_str(),
-    ]));
+    let out = run(argv!["scan", "-q", "--list", l, root]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(out.stdout.is_empty());
 }
@@ -214,13 +185,7 @@ fn index_build_reports_malformed_lines_and_strict_makes_them_fatal() {
     }
     fs::write(&l, &text).unwrap();
     let index = dir.path().join("i.vigie");
-    let out = run(args(&[
-        os("index"),
-        os("build"),
-        os("-o"),
-        index.as_os_str(),
-        l.as_os_str(),
-    ]));
+    let out = run(argv!["index", "build", "-o", index, l]);
     assert_eq!(code(&out), 0);
     let err = stderr(&out);
     let prefix = format!("vigie: {}:", l.display());
@@ -235,27 +200,14 @@ fn index_build_reports_malformed_lines_and_strict_makes_them_fatal() {
     assert!(shown[0].contains(&format!("{}:2: ", l.display())), "{err}");
     assert!(err.contains("malformed lines: 25"), "{err}");
     assert!(err.contains("5 more malformed lines not shown"), "{err}");
-    let info = run(args(&[
-        os("index"),
-        os("info"),
-        os("--json"),
-        os("--verify"),
-        index.as_os_str(),
-    ]));
+    let info = run(argv!["index", "info", "--json", "--verify", index]);
     assert_eq!(code(&info), 0);
     let v: Value = serde_json::from_slice(&info.stdout).unwrap();
     assert_eq!(v["lists"][0]["malformed"], 25);
     assert_eq!(v["lists"][0]["entries"]["md5"], 1);
 
     let strict = dir.path().join("s.vigie");
-    let out = run(args(&[
-        os("index"),
-        os("build"),
-        os("--strict"),
-        os("-o"),
-        strict.as_os_str(),
-        l.as_os_str(),
-    ]));
+    let out = run(argv!["index", "build", "--strict", "-o", strict, l]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains(&format!("{}:2: ", l.display())));
     assert!(!strict.exists(), "no index is written on a strict failure");
@@ -266,13 +218,7 @@ fn corrupt_index_is_refused_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("x.vigie");
     fs::write(&index, b"VIGIEIDX but far too short").unwrap();
-    let out = run(args(&[
-        os("scan"),
-        os("-q"),
-        os("-i"),
-        index.as_os_str(),
-        dir.path().as_os_str(),
-    ]));
+    let out = run(argv!["scan", "-q", "-i", index, dir.path()]);
     assert_eq!(code(&out), 2);
     assert!(
         stderr(&out).contains("cannot open index"),
@@ -285,18 +231,18 @@ fn corrupt_index_is_refused_with_a_clear_error() {
 fn hashdeep_file_written_by_vigie_audits_clean_with_real_hashdeep() {
     let (dir, root) = dump();
     let known = dir.path().join("known.hashdeep");
-    let out = run(args(&[
-        os("hash"),
-        os("-q"),
-        os("--no-archives"),
-        os("--format"),
-        os("hashdeep"),
-        os("--algo"),
-        os("md5,sha1,sha256"),
-        os("-o"),
-        known.as_os_str(),
-        root.as_os_str(),
-    ]));
+    let out = run(argv![
+        "hash",
+        "-q",
+        "--no-archives",
+        "--format",
+        "hashdeep",
+        "--algo",
+        "md5,sha1,sha256",
+        "-o",
+        known,
+        root
+    ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = fs::read_to_string(&known).unwrap();
     assert!(
@@ -323,14 +269,7 @@ fn hashdeep_file_written_by_vigie_audits_clean_with_real_hashdeep() {
     assert!(said.contains("Files matched: 6"), "{said}");
 
     // The same file read back as a list by vigie matches every file.
-    let out = run(args(&[
-        os("scan"),
-        os("-q"),
-        os("--no-archives"),
-        os("--list"),
-        known.as_os_str(),
-        root.as_os_str(),
-    ]));
+    let out = run(argv!["scan", "-q", "--no-archives", "--list", known, root]);
     assert_eq!(code(&out), 1);
     let hits = jsonl(&out.stdout);
     // md5, sha1 and sha256 each hit for each of the 6 files.

@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{fixtures, jsonl, run};
+use common::{fixtures, jsonl, run, XorShift};
 use vigie::video::{hash_video, VideoConfig, VideoFormat};
 
 const VIDEOS: [&str; 3] = [
@@ -294,13 +294,8 @@ fn mutated_videos_fail_cleanly() {
         seconds_per_hash: 100.0,
         ..VideoConfig::default()
     };
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || rng.next();
     let (mut ok, mut failed) = (0, 0);
     for i in 0..300 {
         let mut v = base.clone();

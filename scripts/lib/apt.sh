@@ -6,7 +6,10 @@ apt_install() {
   [ $# -gt 0 ] || return 0
   echo "${0##*/}: installing $* (Debian packages) $why" >&2
   local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "${0##*/}: missing $* and not root (no sudo)" >&2; return 1; }
+    sudo="sudo"
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "$@" >/dev/null 2>&1 \
     || { $sudo apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "$@" >/dev/null; }
 }

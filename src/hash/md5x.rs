@@ -563,24 +563,15 @@ fn from_state<W: Word, const N: usize, const L: usize>(state: &[[W; N]; 4]) -> [
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::XorShift;
     use md5::Digest;
 
     fn reference(msg: &[u8]) -> [u8; 16] {
         md5::Md5::digest(msg).into()
     }
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
-
     fn data(len: usize, seed: u64) -> Vec<u8> {
-        let mut rng = Rng(seed | 1);
+        let mut rng = XorShift(seed | 1);
         (0..len).map(|_| rng.next() as u8).collect()
     }
 
@@ -654,7 +645,7 @@ mod tests {
 
     #[test]
     fn random_lengths() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
         for round in 0..20 {
             let count = (rng.next() % 300) as usize;
             let messages: Vec<Vec<u8>> = (0..count)

@@ -82,13 +82,10 @@ pub(super) fn read(
         summary.lines = i;
         // 16 bytes always make an MD5.
         if let Some(d) = Digest::new(Algo::Md5, &rec[..16]) {
-            on_entry(ListEntry {
-                hash: ListHash::Exact(d),
-                line: i,
-                name: None,
-                label: label.as_deref().map(Cow::Borrowed),
-                quality: None,
-            });
+            on_entry(
+                ListEntry::new(ListHash::Exact(d), i)
+                    .with_label(label.as_deref().map(Cow::Borrowed)),
+            );
         }
     }
     let mut rest = [0u8; 1];

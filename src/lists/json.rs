@@ -519,13 +519,11 @@ impl<E: FnMut(ListEntry<'_>), P: FnMut(ListProblem)> Records<'_, E, P> {
         }
         match parse_hex(hex.trim().as_bytes(), Some(stated), self.declared) {
             Ok(hash) => {
-                (self.on_entry)(ListEntry {
-                    hash,
-                    line,
-                    name: name.map(Cow::Borrowed),
-                    label: label.map(Cow::Borrowed),
-                    quality: None,
-                });
+                (self.on_entry)(
+                    ListEntry::new(hash, line)
+                        .with_name(name.map(Cow::Borrowed))
+                        .with_label(label.map(Cow::Borrowed)),
+                );
                 true
             }
             Err(reason) => {

@@ -67,17 +67,18 @@ const QUOTE_LEN: usize = 80;
 const MAX_LINE: usize = 1 << 20;
 
 mod compressed;
+mod csv_rows;
 mod encase;
 mod json;
 mod nsrl;
 mod source;
+mod text;
 mod vpdq;
 
 pub use source::{read_list_hashed, SourceDigest};
 
 /// The format of a hash list, detected from its content.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ListFormat {
     /// One hash per line.
     Plain,
@@ -86,95 +87,97 @@ pub enum ListFormat {
     /// A `%%%% HASHDEEP-1.0` file.
     Hashdeep,
     /// ThreatExchange signal lines, `<signal_type> <value>`.
-    #[serde(rename = "te")]
     ThreatExchange,
     /// The ThreatExchange dataset CSV, `signal_type,signal_str,...`.
-    #[serde(rename = "te-csv")]
     TeDataset,
     /// NSRL RDS 2.x `NSRLFile.txt` (layouts 2.0 and 1.5): quoted CSV, CRLF.
-    #[serde(rename = "nsrl")]
     Nsrl,
     /// NSRL RDSv3 SQLite database, full or minimal shape.
-    #[serde(rename = "rdsv3")]
     Rdsv3,
     /// Project VIC VICS JSON (1.x and 2.0, `#Media` or `#Cases`).
-    #[serde(rename = "vics")]
     Vics,
     /// A Tech Against Terrorism TCAP hash-list page (JSON).
-    #[serde(rename = "tcap")]
     Tcap,
     /// A StopNCII `FetchHashes` page (JSON).
-    #[serde(rename = "stopncii")]
     StopNcii,
     /// The legacy ThreatExchange CLI / HMA v1 state `simple.<TYPE>.te`: header-less CSV
     /// `indicator,[indicator_id,]descriptor_id,added_on,labels`.
-    #[serde(rename = "te-legacy")]
     TeLegacy,
     /// The PDQ reference CLI's output, `hash,quality,filename` (or `--details`).
-    #[serde(rename = "pdq-hasher")]
     PdqHasher,
     /// An X-Ways hash-set text file: a header line naming the type (`MD5`, `SHA-1`,
     /// `SHA-256`), then one hash per line.
-    #[serde(rename = "xways")]
     XWays,
     /// An EnCase (v3 to v6) binary `.hash` file: MD5 records.
-    #[serde(rename = "encase")]
     EnCase,
     /// A DCSO Bloom filter file (CIRCL hashlookup's known-file sets): probable members only.
-    #[serde(rename = "dcso-bloom")]
     DcsoBloom,
     /// The vPDQ reference CLI's per-frame output for one video,
     /// `frame,quality,pdq_hex,timestamp` lines: one known video per file.
-    #[serde(rename = "vpdq-frames")]
     VpdqFrames,
 }
 
+/// Every format, in declaration order, with its stable name (reports, `--format`, index
+/// metadata) and the code an index's list records store: the one table both are read from.
+/// Codes are never reused; a text format added later takes the next one.
+const FORMATS: [(ListFormat, &str, u32); 16] = [
+    (ListFormat::Plain, "plain", 0),
+    (ListFormat::Coreutils, "coreutils", 1),
+    (ListFormat::Hashdeep, "hashdeep", 2),
+    (ListFormat::ThreatExchange, "te", 3),
+    (ListFormat::TeDataset, "te-csv", 4),
+    (ListFormat::Nsrl, "nsrl", 5),
+    (ListFormat::Rdsv3, "rdsv3", 6),
+    (ListFormat::Vics, "vics", 7),
+    (ListFormat::Tcap, "tcap", 8),
+    (ListFormat::StopNcii, "stopncii", 9),
+    (ListFormat::TeLegacy, "te-legacy", 10),
+    (ListFormat::PdqHasher, "pdq-hasher", 11),
+    (ListFormat::XWays, "xways", 12),
+    (ListFormat::EnCase, "encase", 13),
+    // Far from the codes of text formats, which grow one by one.
+    (ListFormat::DcsoBloom, "dcso-bloom", 32),
+    (ListFormat::VpdqFrames, "vpdq-frames", 14),
+];
+
 impl ListFormat {
     /// Every format.
-    pub const ALL: [ListFormat; 16] = [
-        ListFormat::Plain,
-        ListFormat::Coreutils,
-        ListFormat::Hashdeep,
-        ListFormat::ThreatExchange,
-        ListFormat::TeDataset,
-        ListFormat::Nsrl,
-        ListFormat::Rdsv3,
-        ListFormat::Vics,
-        ListFormat::Tcap,
-        ListFormat::StopNcii,
-        ListFormat::TeLegacy,
-        ListFormat::PdqHasher,
-        ListFormat::XWays,
-        ListFormat::EnCase,
-        ListFormat::DcsoBloom,
-        ListFormat::VpdqFrames,
-    ];
+    pub const ALL: [ListFormat; 16] = {
+        let mut all = [ListFormat::Plain; 16];
+        let mut i = 0;
+        while i < FORMATS.len() {
+            all[i] = FORMATS[i].0;
+            i += 1;
+        }
+        all
+    };
 
     /// A short stable name, used in reports and index files.
     pub const fn name(self) -> &'static str {
-        match self {
-            ListFormat::Plain => "plain",
-            ListFormat::Coreutils => "coreutils",
-            ListFormat::Hashdeep => "hashdeep",
-            ListFormat::ThreatExchange => "te",
-            ListFormat::TeDataset => "te-csv",
-            ListFormat::Nsrl => "nsrl",
-            ListFormat::Rdsv3 => "rdsv3",
-            ListFormat::Vics => "vics",
-            ListFormat::Tcap => "tcap",
-            ListFormat::StopNcii => "stopncii",
-            ListFormat::TeLegacy => "te-legacy",
-            ListFormat::PdqHasher => "pdq-hasher",
-            ListFormat::XWays => "xways",
-            ListFormat::EnCase => "encase",
-            ListFormat::DcsoBloom => "dcso-bloom",
-            ListFormat::VpdqFrames => "vpdq-frames",
-        }
+        FORMATS[self as usize].1
     }
 
     /// Inverse of [`ListFormat::name`].
     pub fn from_name(s: &str) -> Option<ListFormat> {
-        ListFormat::ALL.into_iter().find(|f| f.name() == s)
+        FORMATS.iter().find(|f| f.1 == s).map(|f| f.0)
+    }
+
+    /// The code an index stores for this format (stable across versions).
+    pub const fn code(self) -> u32 {
+        FORMATS[self as usize].2
+    }
+
+    /// Inverse of [`ListFormat::code`]: `None` for a code this vigie does not know (a format
+    /// added by a newer one).
+    pub fn from_code(c: u32) -> Option<ListFormat> {
+        FORMATS.iter().find(|f| f.2 == c).map(|f| f.0)
+    }
+}
+
+/// Serialized as its [`name`](ListFormat::name).
+impl Serialize for ListFormat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
     }
 }
 
@@ -342,6 +345,34 @@ pub struct ListEntry<'a> {
     /// The PDQ quality (0-100) the list gives a PDQ hash, when it gives one (the PDQ
     /// reference CLI's output).
     pub quality: Option<u8>,
+}
+
+impl<'a> ListEntry<'a> {
+    /// The entry of `hash` read at `line`, with no name, label or quality.
+    pub fn new(hash: ListHash, line: u64) -> Self {
+        ListEntry {
+            hash,
+            line,
+            name: None,
+            label: None,
+            quality: None,
+        }
+    }
+
+    /// With the file name the list gives.
+    pub fn with_name(self, name: Option<Cow<'a, [u8]>>) -> Self {
+        ListEntry { name, ..self }
+    }
+
+    /// With the label the list gives.
+    pub fn with_label(self, label: Option<Cow<'a, str>>) -> Self {
+        ListEntry { label, ..self }
+    }
+
+    /// With the PDQ quality the list gives.
+    pub fn with_quality(self, quality: Option<u8>) -> Self {
+        ListEntry { quality, ..self }
+    }
 }
 
 /// A record of a list that yielded no digest (or not all the digests it should have).
@@ -625,303 +656,30 @@ fn read_decompressed(
         )),
         _ => None,
     };
+    let read_err = |e| match e {
+        ReadError::Io(source) => io_err(source),
+        ReadError::Format(reason) => fmt_err(reason),
+    };
     if let Some(result) = whole {
-        result.map_err(|e| match e {
-            ReadError::Io(source) => io_err(source),
-            ReadError::Format(reason) => fmt_err(reason),
-        })?;
+        result.map_err(read_err)?;
         return Ok(summary);
-    }
-    let te_type = te_legacy_type(path);
-    if format == ListFormat::TeLegacy && te_type.is_none() && declared.is_none() {
-        return Err(fmt_err(
-            "a legacy ThreatExchange list names its indicator type in its file name \
-             (simple.HASH_PDQ.te, or HMA v1's pdq.csv, video_md5.csv, photo_md5.csv); this \
-             name does not (or names a type vigie does not match): declare the type (--type)"
-                .into(),
-        ));
-    }
-    let mut hashdeep = HashdeepState::default();
-    let mut csv_cols: Option<CsvCols> = None;
-    let mut nsrl_cols: Option<nsrl::Cols> = None;
-    let mut xways: Option<ListType> = None;
-    let mut frames = vpdq::FramesFile::default();
-    if format == ListFormat::VpdqFrames && declared.is_some_and(|d| d != ListType::Vpdq) {
-        return Err(fmt_err(format!(
-            "a {format} file holds one video's vpdq frames, not the {} declared",
-            declared.map_or_else(String::new, |d| d.to_string())
-        )));
     }
     // A vPDQ signal is one line of a ThreatExchange list, however many frames it holds.
     let max_line = match format {
         ListFormat::ThreatExchange | ListFormat::TeDataset => vpdq::MAX_SIGNAL_LINE,
         _ => MAX_LINE,
     };
-    let mut buf = Vec::with_capacity(256);
-    loop {
-        buf.clear();
-        let (n, too_long) = read_record(&mut reader, sep, &mut buf, max_line).map_err(io_err)?;
-        if n == 0 {
-            break;
-        }
-        summary.lines += 1;
-        let line_no = summary.lines;
-        if too_long {
-            on_problem(ListProblem {
-                line: line_no,
-                reason: format!(
-                    "record longer than {} MiB (not a hash list line; skipped): {}",
-                    max_line >> 20,
-                    quote(&buf)
-                ),
-            });
-            continue;
-        }
-        let mut rec: &[u8] = &buf;
-        if rec.last() == Some(&sep) {
-            rec = &rec[..rec.len() - 1];
-        }
-        if line_no == 1 {
-            rec = rec.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(rec);
-        }
-        if nul {
-            // A line feed between NUL-terminated records is not part of the next one.
-            while let [b'\n' | b'\r', rest @ ..] = rec {
-                rec = rest;
-            }
-        } else if rec.last() == Some(&b'\r') {
-            rec = &rec[..rec.len() - 1];
-        }
-        let trimmed = rec.trim_ascii();
-        if trimmed.is_empty() {
-            continue;
-        }
-        let mut problem = |reason: String| {
-            on_problem(ListProblem {
-                line: line_no,
-                reason,
-            })
-        };
-        match format {
-            ListFormat::Hashdeep => {
-                if trimmed.starts_with(b"%%%%") {
-                    if let Err(reason) = hashdeep.header(trimmed, declared, &mut summary.notes) {
-                        return Err(fmt_err(format!("line {line_no}: {reason}")));
-                    }
-                    continue;
-                }
-                if trimmed.starts_with(b"#") {
-                    continue;
-                }
-                hashdeep.data(rec, line_no, &mut on_entry, &mut problem);
-            }
-            ListFormat::Plain => {
-                if trimmed.starts_with(b"#") {
-                    continue;
-                }
-                // An inline comment after the hash is allowed: `#` is never part of hex.
-                let tok = match trimmed.iter().position(|&b| b == b'#') {
-                    Some(i) => trimmed[..i].trim_ascii_end(),
-                    None => trimmed,
-                };
-                if let Some(i) = tok.iter().position(|b| b.is_ascii_whitespace()) {
-                    problem(format!(
-                        "text after the hash in a plain list: {}",
-                        quote(&tok[i..])
-                    ));
-                    continue;
-                }
-                match parse_hex(tok, None, declared) {
-                    Ok(hash) => on_entry(ListEntry {
-                        hash,
-                        line: line_no,
-                        name: None,
-                        label: None,
-                        quality: None,
-                    }),
-                    Err(reason) => problem(reason),
-                }
-            }
-            ListFormat::Coreutils => {
-                if trimmed.starts_with(b"#") {
-                    continue;
-                }
-                match parse_coreutils(rec, !nul, declared) {
-                    Ok((hash, name)) => on_entry(ListEntry {
-                        hash,
-                        line: line_no,
-                        name,
-                        label: None,
-                        quality: None,
-                    }),
-                    Err(reason) => problem(reason),
-                }
-            }
-            ListFormat::ThreatExchange => {
-                if trimmed.starts_with(b"#") {
-                    continue;
-                }
-                let end = trimmed
-                    .iter()
-                    .position(u8::is_ascii_whitespace)
-                    .unwrap_or(trimmed.len());
-                let (kind, rest) = (&trimmed[..end], trimmed[end..].trim_ascii_start());
-                let parsed = split_te_print(kind, rest).and_then(|(value, category)| {
-                    parse_signal(kind, value, declared).map(|hash| (hash, category))
-                });
-                match parsed {
-                    Ok((hash, category)) => on_entry(ListEntry {
-                        hash,
-                        line: line_no,
-                        name: None,
-                        label: category
-                            .map(|c| Cow::Owned(String::from_utf8_lossy(c).into_owned())),
-                        quality: None,
-                    }),
-                    Err(reason) => problem(reason),
-                }
-            }
-            // Refused above: detect() never says so.
-            ListFormat::DcsoBloom => {}
-            ListFormat::TeDataset => {
-                let fields = split_csv(rec);
-                let Some(cols) = &csv_cols else {
-                    csv_cols = Some(
-                        CsvCols::from_header(&fields)
-                            .map_err(|r| fmt_err(format!("line {line_no}: {r}")))?,
-                    );
-                    continue;
-                };
-                let field = |i: usize| fields.get(i).map(|f| f.trim_ascii());
-                let (Some(kind), Some(value)) = (field(cols.kind), field(cols.value)) else {
-                    problem(format!(
-                        "{} fields, no signal_type or signal_str: {}",
-                        fields.len(),
-                        quote(rec)
-                    ));
-                    continue;
-                };
-                let kind: &[u8] = kind;
-                match parse_signal(kind, value, declared) {
-                    Ok(hash) => on_entry(ListEntry {
-                        hash,
-                        line: line_no,
-                        name: None,
-                        label: cols
-                            .label
-                            .and_then(field)
-                            .filter(|l| !l.is_empty())
-                            .map(|l| Cow::Owned(String::from_utf8_lossy(l).into_owned())),
-                        quality: None,
-                    }),
-                    Err(reason) => problem(reason),
-                }
-            }
-            ListFormat::Nsrl => {
-                let fields = split_csv(rec);
-                if fields.first().is_some_and(|f| f.as_ref() == b"SHA-1") {
-                    // The header (repeated where split parts were concatenated).
-                    nsrl_cols = Some(
-                        nsrl::Cols::from_header(&fields, declared, &mut summary.notes)
-                            .map_err(|r| fmt_err(format!("line {line_no}: {r}")))?,
-                    );
-                    continue;
-                }
-                match &nsrl_cols {
-                    Some(cols) => cols.row(&fields, line_no, &mut on_entry, &mut problem),
-                    None => problem("data before the NSRL header line".into()),
-                }
-            }
-            ListFormat::TeLegacy => {
-                let fields = split_csv(rec);
-                if fields.len() < 4 {
-                    problem(format!(
-                        "{} fields where a legacy ThreatExchange line has 4 or 5 \
-                         (indicator,[indicator_id,]descriptor_id,added_on,labels): {}",
-                        fields.len(),
-                        quote(rec)
-                    ));
-                    continue;
-                }
-                match parse_hex(fields[0].trim_ascii(), te_type, declared) {
-                    Ok(hash) => on_entry(ListEntry {
-                        hash,
-                        line: line_no,
-                        name: None,
-                        label: fields
-                            .last()
-                            .map(|l| l.trim_ascii())
-                            .filter(|l| !l.is_empty())
-                            .map(|l| Cow::Owned(String::from_utf8_lossy(l).into_owned())),
-                        quality: None,
-                    }),
-                    Err(reason) => problem(reason),
-                }
-            }
-            ListFormat::PdqHasher => match parse_pdq_hasher(rec, declared) {
-                Ok((hash, quality, name)) => on_entry(ListEntry {
-                    hash,
-                    line: line_no,
-                    name: name.map(Cow::Borrowed),
-                    label: None,
-                    quality: Some(quality),
-                }),
-                Err(reason) => problem(reason),
-            },
-            ListFormat::XWays => {
-                let Some(stated) = xways else {
-                    xways = Some(xways_header(trimmed).ok_or_else(|| {
-                        fmt_err(format!(
-                            "line {line_no}: an X-Ways hash set starts with a line naming its \
-                             type (MD5, SHA-1, SHA-256), not {}",
-                            quote(trimmed)
-                        ))
-                    })?);
-                    continue;
-                };
-                match parse_hex(trimmed, Some(stated), declared) {
-                    Ok(hash) => on_entry(ListEntry {
-                        hash,
-                        line: line_no,
-                        name: None,
-                        label: None,
-                        quality: None,
-                    }),
-                    Err(reason) => problem(reason),
-                }
-            }
-            ListFormat::VpdqFrames => {
-                if let Err(reason) = frames.line(trimmed, line_no) {
-                    problem(reason);
-                }
-            }
-            // Read whole above, before the line loop.
-            ListFormat::Rdsv3
-            | ListFormat::EnCase
-            | ListFormat::Vics
-            | ListFormat::Tcap
-            | ListFormat::StopNcii => {}
-        }
-    }
-    if format == ListFormat::VpdqFrames {
-        let line = frames.first_line;
-        if let Some(frames) = frames.finish() {
-            on_entry(ListEntry {
-                hash: ListHash::Vpdq(frames),
-                line,
-                name: path
-                    .file_stem()
-                    .map(|s| Cow::Owned(crate::model::os_bytes(s).into_owned())),
-                label: None,
-                quality: None,
-            });
-        }
-    }
-    if format == ListFormat::Hashdeep && hashdeep.cols.is_empty() {
-        return Err(fmt_err(
-            "hashdeep file without its `%%%% size,...,filename` column header".into(),
-        ));
-    }
+    let mut parser = text::parser(format, declared, nul, path).map_err(fmt_err)?;
+    text::read_lines(
+        &mut reader,
+        sep,
+        max_line,
+        &mut *parser,
+        &mut summary,
+        &mut on_entry,
+        &mut on_problem,
+    )
+    .map_err(read_err)?;
     Ok(summary)
 }
 
@@ -1391,88 +1149,6 @@ fn parse_signal(kind: &[u8], value: &[u8], declared: Option<ListType>) -> Result
     parse_hex(value, Some(stated), declared)
 }
 
-/// Splits one CSV record into fields: commas separate, double quotes quote (`""` is a quote
-/// inside quotes). A record never spans lines here (ThreatExchange values hold no line feed).
-fn split_csv(rec: &[u8]) -> Vec<Cow<'_, [u8]>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    loop {
-        if rec.get(i) == Some(&b'"') {
-            // The common case: no doubled quote inside, the field ends at the closing quote.
-            if let Some(len) = memchr::memchr(b'"', &rec[i + 1..]) {
-                let close = i + 1 + len;
-                match rec.get(close + 1) {
-                    None => {
-                        out.push(Cow::Borrowed(&rec[i + 1..close]));
-                        return out;
-                    }
-                    Some(b',') => {
-                        out.push(Cow::Borrowed(&rec[i + 1..close]));
-                        i = close + 2;
-                        continue;
-                    }
-                    _ => {}
-                }
-            }
-            let mut f = Vec::new();
-            i += 1;
-            while i < rec.len() {
-                match (rec[i], rec.get(i + 1)) {
-                    (b'"', Some(b'"')) => {
-                        f.push(b'"');
-                        i += 2;
-                    }
-                    (b'"', _) => {
-                        i += 1;
-                        break;
-                    }
-                    (c, _) => {
-                        f.push(c);
-                        i += 1;
-                    }
-                }
-            }
-            // Anything between the closing quote and the comma is kept.
-            let end = rec[i..].iter().position(|&b| b == b',').map(|p| i + p);
-            f.extend_from_slice(&rec[i..end.unwrap_or(rec.len())]);
-            out.push(Cow::Owned(f));
-            match end {
-                Some(e) => i = e + 1,
-                None => return out,
-            }
-        } else {
-            let end = rec[i..].iter().position(|&b| b == b',').map(|p| i + p);
-            out.push(Cow::Borrowed(&rec[i..end.unwrap_or(rec.len())]));
-            match end {
-                Some(e) => i = e + 1,
-                None => return out,
-            }
-        }
-    }
-}
-
-/// The columns of a ThreatExchange dataset CSV, from its header.
-#[derive(Clone, Copy, Debug)]
-struct CsvCols {
-    kind: usize,
-    value: usize,
-    label: Option<usize>,
-}
-
-impl CsvCols {
-    fn from_header(fields: &[Cow<'_, [u8]>]) -> Result<CsvCols, String> {
-        let col = |name: &[u8]| fields.iter().position(|f| f.trim_ascii() == name);
-        match (col(b"signal_type"), col(b"signal_str")) {
-            (Some(kind), Some(value)) => Ok(CsvCols {
-                kind,
-                value,
-                label: col(b"category"),
-            }),
-            _ => Err("ThreatExchange CSV header without signal_type and signal_str".into()),
-        }
-    }
-}
-
 /// Undoes coreutils' name escaping (`\\`, `\n`, `\r`).
 fn unescape(name: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     if !name.contains(&b'\\') {
@@ -1587,139 +1263,6 @@ fn name_of(n: &[u8], escaped: bool) -> Result<Option<Cow<'_, [u8]>>, String> {
         unescape(n).map(Some)
     } else {
         Ok(Some(Cow::Borrowed(n)))
-    }
-}
-
-/// A column of a hashdeep file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Col {
-    Size,
-    Name,
-    Hash(Algo),
-    Skip,
-}
-
-/// The column layout of the hashdeep file being read (a concatenation of hashdeep files
-/// repeats its header, so the layout may change in the middle).
-#[derive(Default)]
-struct HashdeepState {
-    cols: Vec<Col>,
-    noted: Vec<String>,
-}
-
-impl HashdeepState {
-    /// Reads a `%%%%` line.
-    fn header(
-        &mut self,
-        line: &[u8],
-        declared: Option<ListType>,
-        notes: &mut Vec<String>,
-    ) -> Result<(), String> {
-        let rest = line[4..].trim_ascii();
-        if let Some(v) = rest.strip_prefix(b"HASHDEEP-") {
-            if v != b"1.0" {
-                return Err(format!("unsupported hashdeep format version {}", quote(v)));
-            }
-            return Ok(());
-        }
-        let names: Vec<&[u8]> = rest.split(|&b| b == b',').collect();
-        if names.first() != Some(&&b"size"[..]) || names.last() != Some(&&b"filename"[..]) {
-            return Err(format!(
-                "hashdeep column header must start with 'size' and end with 'filename': {}",
-                quote(line)
-            ));
-        }
-        let mut cols = Vec::with_capacity(names.len());
-        for (i, n) in names.iter().enumerate() {
-            let col = if i == 0 {
-                Col::Size
-            } else if i == names.len() - 1 {
-                Col::Name
-            } else {
-                match n.to_ascii_lowercase().as_slice() {
-                    b"md5" => Col::Hash(Algo::Md5),
-                    b"sha1" | b"sha-1" => Col::Hash(Algo::Sha1),
-                    b"sha256" | b"sha-256" => Col::Hash(Algo::Sha256),
-                    other => {
-                        let name = String::from_utf8_lossy(other).into_owned();
-                        if !self.noted.contains(&name) {
-                            notes.push(format!(
-                                "hashdeep column '{name}' skipped: vigie does not compute {name}"
-                            ));
-                            self.noted.push(name);
-                        }
-                        Col::Skip
-                    }
-                }
-            };
-            cols.push(col);
-        }
-        if let Some(d) = declared {
-            let ListType::Exact(d) = d else {
-                return Err(format!(
-                    "{d} was declared but a hashdeep file holds no {d} hashes"
-                ));
-            };
-            if !cols.contains(&Col::Hash(d)) {
-                return Err(format!(
-                    "{d} was declared but the hashdeep file has no {d} column"
-                ));
-            }
-            for c in &mut cols {
-                if matches!(c, Col::Hash(a) if *a != d) {
-                    *c = Col::Skip;
-                }
-            }
-        }
-        self.cols = cols;
-        Ok(())
-    }
-
-    /// Reads a data line.
-    fn data(
-        &self,
-        rec: &[u8],
-        line: u64,
-        on_entry: &mut impl FnMut(ListEntry<'_>),
-        problem: &mut impl FnMut(String),
-    ) {
-        if self.cols.is_empty() {
-            problem("data before the hashdeep column header".into());
-            return;
-        }
-        let fields: Vec<&[u8]> = rec.splitn(self.cols.len(), |&b| b == b',').collect();
-        if fields.len() != self.cols.len() {
-            problem(format!(
-                "{} fields where the header names {} (a file name with a newline breaks \
-                 hashdeep records): {}",
-                fields.len(),
-                self.cols.len(),
-                quote(rec)
-            ));
-            return;
-        }
-        let name = fields.last().copied().filter(|n| !n.is_empty());
-        for (col, field) in self.cols.iter().zip(&fields) {
-            match col {
-                Col::Size => {
-                    if field.is_empty() || !field.iter().all(u8::is_ascii_digit) {
-                        problem(format!("size is not a number: {}", quote(field)));
-                        return;
-                    }
-                }
-                Col::Hash(a) => match parse_hex(field, Some(ListType::Exact(*a)), None) {
-                    Ok(hash) => on_entry(ListEntry {
-                        hash,
-                        line,
-                        name: name.map(Cow::Borrowed),
-                        label: None,
-                        quality: None,
-                    }),
-                    Err(reason) => problem(format!("{a} column: {reason}")),
-                },
-                Col::Name | Col::Skip => {}
-            }
-        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! NIST NSRL Reference Data Set readers: RDS 2.x `NSRLFile.txt` rows (the line loop in
-//! `mod.rs` splits them; the header layout is read here) and RDSv3 SQLite databases.
+//! NIST NSRL Reference Data Set readers: RDS 2.x `NSRLFile.txt` rows ([`NsrlText`], fed by
+//! the text loop in `text.rs`, split by `csv_rows.rs`; the header layout is read here) and
+//! RDSv3 SQLite databases.
 //!
 //! RDS 2.x names its columns in a header line, so both layouts (2.0: `"SHA-1","MD5",
 //! "CRC32","FileName",...`; 1.5: `"SHA-1","FileName",...,"MD4","MD5","CRC32",...`) are read
@@ -17,6 +18,8 @@ use std::path::Path;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
+use super::csv_rows::{CsvRows, Fed, Fields};
+use super::text::{at_line, Out, Record, Records};
 use super::{
     parse_hex, quote, ListEntry, ListError, ListFormat, ListProblem, ListSummary, ListType,
 };
@@ -39,7 +42,7 @@ pub(super) struct Cols {
 impl Cols {
     /// Reads the header line's fields.
     pub(super) fn from_header(
-        fields: &[Cow<'_, [u8]>],
+        fields: &Fields<'_>,
         declared: Option<ListType>,
         notes: &mut Vec<String>,
     ) -> Result<Cols, String> {
@@ -86,38 +89,91 @@ impl Cols {
     }
 
     /// Reads one data row: one entry per digest column.
-    pub(super) fn row(
-        &self,
-        fields: &[Cow<'_, [u8]>],
-        line: u64,
-        on_entry: &mut impl FnMut(ListEntry<'_>),
-        problem: &mut impl FnMut(String),
-    ) {
+    fn row(&self, fields: &Fields<'_>, line: u64, out: &mut Out<'_>) {
         if fields.len() != self.len {
-            let all: Vec<u8> = fields.join(&b","[..]);
-            problem(format!(
-                "{} fields where the NSRL header names {}: {}",
-                fields.len(),
-                self.len,
-                quote(&all)
-            ));
+            let all: Vec<&[u8]> = fields.iter().collect();
+            out.problem(
+                line,
+                format!(
+                    "{} fields where the NSRL header names {}: {}",
+                    fields.len(),
+                    self.len,
+                    quote(&all.join(&b","[..]))
+                ),
+            );
             return;
         }
         let name = self
             .name
-            .map(|i| fields[i].as_ref())
+            .and_then(|i| fields.get(i))
             .filter(|n| !n.is_empty());
         for &(i, algo) in &self.hashes {
-            match parse_hex(fields[i].trim_ascii(), Some(ListType::Exact(algo)), None) {
-                Ok(hash) => on_entry(ListEntry {
-                    hash,
-                    line,
-                    name: name.map(Cow::Borrowed),
-                    label: None,
-                    quality: None,
-                }),
-                Err(reason) => problem(format!("{algo} column: {reason}")),
+            let hex = fields.get(i).unwrap_or_default().trim_ascii();
+            match parse_hex(hex, Some(ListType::Exact(algo)), None) {
+                Ok(hash) => {
+                    out.entry(ListEntry::new(hash, line).with_name(name.map(Cow::Borrowed)))
+                }
+                Err(reason) => out.problem(line, format!("{algo} column: {reason}")),
             }
+        }
+    }
+}
+
+/// [`ListFormat::Nsrl`]: `NSRLFile.txt`, a quoted CSV whose header line (repeated where
+/// split parts were concatenated) names the columns.
+pub(super) struct NsrlText {
+    declared: Option<ListType>,
+    rows: CsvRows,
+    cols: Option<Cols>,
+}
+
+impl NsrlText {
+    pub(super) fn new(declared: Option<ListType>) -> Self {
+        NsrlText {
+            declared,
+            rows: CsvRows::new(super::MAX_LINE),
+            cols: None,
+        }
+    }
+
+    /// One record: a header, or a row read with the last header's columns.
+    fn read(&mut self, line: u64, out: &mut Out<'_>) -> Result<(), String> {
+        let fields = self.rows.fields();
+        if fields.get(0) == Some(b"SHA-1") {
+            self.cols = Some(
+                Cols::from_header(&fields, self.declared, out.notes)
+                    .map_err(|r| at_line(line, r))?,
+            );
+            return Ok(());
+        }
+        match &self.cols {
+            Some(cols) => cols.row(&fields, line, out),
+            None => out.problem(line, "data before the NSRL header line".into()),
+        }
+        Ok(())
+    }
+}
+
+impl Records for NsrlText {
+    fn record(&mut self, r: Record<'_>, out: &mut Out<'_>) -> Result<(), String> {
+        match self.rows.feed(r.line, r.rec) {
+            Ok(Fed::Record) => self.read(self.rows.line(), out),
+            Ok(Fed::More) => Ok(()),
+            Err(reason) => {
+                out.problem(self.rows.line(), reason);
+                Ok(())
+            }
+        }
+    }
+
+    fn pending(&self) -> bool {
+        self.rows.pending()
+    }
+
+    fn finish(&mut self, out: &mut Out<'_>) -> Result<(), String> {
+        match self.rows.flush() {
+            true => self.read(self.rows.line(), out),
+            false => Ok(()),
         }
     }
 }
@@ -225,13 +281,7 @@ pub(super) fn read_rdsv3(
                 Err(e) => return Err(err(&format!("row {line}"), e)),
             };
             match parse_hex(hex.trim_ascii(), Some(ListType::Exact(algo)), None) {
-                Ok(hash) => on_entry(ListEntry {
-                    hash,
-                    line,
-                    name: name.map(Cow::Borrowed),
-                    label: None,
-                    quality: None,
-                }),
+                Ok(hash) => on_entry(ListEntry::new(hash, line).with_name(name.map(Cow::Borrowed))),
                 Err(reason) => on_problem(ListProblem {
                     line,
                     reason: format!("{algo}: {reason}"),

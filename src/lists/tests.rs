@@ -778,6 +778,53 @@ fn te_csv_quoted_fields_and_missing_category() {
     ));
 }
 
+/// A quoted field may hold line feeds (and blank lines): the record goes on over the next
+/// lines and is numbered by its first (split_csv, before the csv crate, cut it at the line end).
+#[test]
+fn csv_quoted_newline_spans_lines() {
+    let input = format!(
+        "signal_type,signal_str,collab,category,tags\n\
+         video_md5,{HELLO_MD5},c,\"POSITIVE\n\nCLASS\",\"a\r\nb\"\n\
+         video_md5,{EMPTY_MD5},c,,\n"
+    );
+    let mut labels = Vec::new();
+    let mut problems = Vec::new();
+    let s = read_list_from(
+        input.as_bytes(),
+        Path::new("t.csv"),
+        None,
+        |e| labels.push((e.line, e.label.map(Cow::into_owned))),
+        |p| problems.push(p),
+    )
+    .unwrap();
+    assert_eq!(s.format, ListFormat::TeDataset);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(s.lines, 6);
+    assert_eq!(
+        labels,
+        vec![(2, Some("POSITIVE\n\nCLASS".to_owned())), (6, None)]
+    );
+    // A legacy ThreatExchange label, quoted over two lines, and a quote left open at the end:
+    // read to the end of the input, as one record.
+    let input = format!(
+        "{HELLO_MD5},1,2024-05-01T00:00:00Z,\"a\nb\"\n{EMPTY_MD5},2,2024-05-01T00:00:00Z,\"open\n"
+    );
+    let mut labels = Vec::new();
+    read_list_from_as(
+        input.as_bytes(),
+        Path::new("simple.HASH_MD5.te"),
+        None,
+        Some(ListFormat::TeLegacy),
+        |e| labels.push((e.line, e.label.map(Cow::into_owned))),
+        |p| panic!("{p:?}"),
+    )
+    .unwrap();
+    assert_eq!(
+        labels,
+        vec![(1, Some("a\nb".to_owned())), (3, Some("open".to_owned()))]
+    );
+}
+
 #[test]
 fn plain_64_hex_is_sha256_unless_declared_pdq() {
     let input = format!("{PNG_PDQ}\n{JPG_PDQ}\n");
@@ -1723,4 +1770,20 @@ fn stopncii_unknown_feedback_value_skips_the_record_as_pytx_does() {
     .unwrap();
     assert!(e.is_empty());
     assert!(p[0].reason.contains("hashStatus \"Pending\""), "{p:?}");
+}
+
+/// The format table is in declaration order (`name` and `code` index it), names and codes
+/// are unique, and serde writes the name.
+#[test]
+fn format_table_is_consistent() {
+    for (i, (f, name, code)) in FORMATS.iter().enumerate() {
+        assert_eq!(*f as usize, i, "{name}");
+        assert_eq!(ListFormat::ALL[i], *f);
+        assert_eq!(ListFormat::from_name(name), Some(*f));
+        assert_eq!(ListFormat::from_code(*code), Some(*f));
+        assert_eq!(serde_json::to_string(f).unwrap(), format!("\"{name}\""));
+        assert_eq!(f.to_string(), *name);
+    }
+    assert_eq!(ListFormat::from_code(31), None);
+    assert_eq!(ListFormat::from_name("TE"), None);
 }

@@ -1,5 +1,5 @@
 //! Image decoding for perceptual hashing: the bytes of one item become the 8-bit RGB pixels a viewer
-//! shows, ready for [`PdqHasher::hash_rgb`](super::pdq::PdqHasher::hash_rgb).
+//! shows, ready for [`PdqHasher::hash`](super::pdq::PdqHasher::hash).
 //!
 //! Why this module exists: a perceptual hash is only as exact as the pixels it is fed. The reference
 //! hashes exchanged by ThreatExchange/GIFCT were made from libjpeg-turbo pixels (ImageMagick, Pillow),

@@ -38,6 +38,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::buffer::PixelData;
+pub use super::buffer::{PixelBuffer, PixelError};
+
 /// Side of pHash's resized image (hash side 8 × ImageHash's `highfreq_factor` 4).
 const PHASH_SIDE: usize = 32;
 /// Side of the hash grid.
@@ -47,31 +50,6 @@ const HASH_SIDE: usize = 8;
 const PRECISION_BITS: u32 = 22;
 /// Pillow's LANCZOS filter support (in output-sample units, before scaling).
 const LANCZOS_SUPPORT: f64 = 3.0;
-
-/// Why a buffer could not be hashed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ImgHashError {
-    /// Width or height is zero.
-    #[error("empty image ({width}x{height})")]
-    Empty {
-        /// Width in pixels.
-        width: usize,
-        /// Height in pixels.
-        height: usize,
-    },
-    /// The buffer length is not width × height × channels (or that product overflows).
-    #[error("buffer of {len} bytes for a {width}x{height} image with {channels} channel(s)")]
-    BufferSize {
-        /// Length of the buffer given.
-        len: usize,
-        /// Width in pixels.
-        width: usize,
-        /// Height in pixels.
-        height: usize,
-        /// Bytes per pixel expected.
-        channels: usize,
-    },
-}
 
 /// The default match threshold of pHash and dHash, in bits of 64: a list entry within this
 /// Hamming distance of an image's hash is a hit. 10 is the default of imagededup's
@@ -403,6 +381,25 @@ fn vertical(c: &Coeffs, src: &[u8], w: usize, row0: usize, out: &mut [u8], acc: 
     }
 }
 
+/// What [`ImgHasher::hash`] computed: the kinds asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImgHashes {
+    /// pHash, when asked for.
+    pub phash: Option<ImgHash64>,
+    /// dHash, when asked for.
+    pub dhash: Option<ImgHash64>,
+}
+
+impl ImgHashes {
+    /// The hash of kind `kind`, when it was computed.
+    pub fn get(&self, kind: ImgKind) -> Option<ImgHash64> {
+        match kind {
+            ImgKind::Phash => self.phash,
+            ImgKind::Dhash => self.dhash,
+        }
+    }
+}
+
 /// Reusable pHash/dHash state: grey buffer, resize buffers and coefficients, DCT table.
 #[derive(Debug)]
 pub struct ImgHasher {
@@ -448,36 +445,43 @@ impl ImgHasher {
         }
     }
 
-    /// ImageHash `phash` of an 8-bit RGB buffer (row-major, no padding).
-    pub fn phash_rgb(&mut self, rgb: &[u8], w: usize, h: usize) -> Result<ImgHash64, ImgHashError> {
-        self.load_rgb(rgb, w, h)?;
-        let grey = std::mem::take(&mut self.grey);
-        let hash = self.phash_of(&grey, w, h);
-        self.grey = grey;
-        Ok(hash)
-    }
-
-    /// ImageHash `dhash` of an 8-bit RGB buffer (row-major, no padding).
-    pub fn dhash_rgb(&mut self, rgb: &[u8], w: usize, h: usize) -> Result<ImgHash64, ImgHashError> {
-        self.load_rgb(rgb, w, h)?;
-        let grey = std::mem::take(&mut self.grey);
-        let hash = self.dhash_of(&grey, w, h);
-        self.grey = grey;
-        Ok(hash)
-    }
-
-    /// `(phash, dhash)` of an 8-bit RGB buffer, converting to grey once.
-    pub fn both_rgb(
+    /// ImageHash's hashes of `px`, one for each kind in `kinds` (the others `None`): `phash`
+    /// and `dhash` with their defaults, from 8-bit RGB (Pillow's `convert("L")` first, once
+    /// for both) or 8-bit grey (Pillow mode "L", e.g. a grey PNG).
+    ///
+    /// # Errors
+    /// [`PixelError::Layout`] for float32 luma: ImageHash is defined on 8-bit pixels.
+    pub fn hash(
         &mut self,
-        rgb: &[u8],
-        w: usize,
-        h: usize,
-    ) -> Result<(ImgHash64, ImgHash64), ImgHashError> {
-        self.load_rgb(rgb, w, h)?;
+        px: PixelBuffer<'_>,
+        kinds: &[ImgKind],
+    ) -> Result<ImgHashes, PixelError> {
+        let (w, h) = (px.width(), px.height());
+        self.contrast = u8::MAX;
+        let rgb = match px.data() {
+            PixelData::Grey(grey) => return Ok(self.hashes_of(grey, w, h, kinds)),
+            PixelData::Rgb(rgb) => rgb,
+            PixelData::Luma(_) => {
+                return Err(PixelError::Layout {
+                    hash: "pHash/dHash",
+                    layout: px.data().layout(),
+                })
+            }
+        };
+        self.load_rgb(rgb);
         let grey = std::mem::take(&mut self.grey);
-        let hashes = (self.phash_of(&grey, w, h), self.dhash_of(&grey, w, h));
+        let hashes = self.hashes_of(&grey, w, h, kinds);
         self.grey = grey;
         Ok(hashes)
+    }
+
+    /// Pillow's `convert("L")` of packed RGB into `self.grey`.
+    fn load_rgb(&mut self, rgb: &[u8]) {
+        self.grey.clear();
+        self.grey.extend(rgb.chunks_exact(3).map(|p| {
+            let l = u32::from(p[0]) * 19595 + u32::from(p[1]) * 38470 + u32::from(p[2]) * 7471;
+            ((l + 0x8000) >> 16) as u8
+        }));
     }
 
     /// The contrast of the last image hashed: grey levels between the darkest and the
@@ -488,52 +492,16 @@ impl ImgHasher {
         self.contrast
     }
 
-    /// ImageHash `phash` of an 8-bit grey buffer (Pillow mode "L", e.g. a grey PNG).
-    pub fn phash_grey(
-        &mut self,
-        grey: &[u8],
-        w: usize,
-        h: usize,
-    ) -> Result<ImgHash64, ImgHashError> {
-        check(grey.len(), w, h, 1)?;
-        self.contrast = u8::MAX;
-        Ok(self.phash_of(grey, w, h))
-    }
-
-    /// ImageHash `dhash` of an 8-bit grey buffer (Pillow mode "L", e.g. a grey PNG).
-    pub fn dhash_grey(
-        &mut self,
-        grey: &[u8],
-        w: usize,
-        h: usize,
-    ) -> Result<ImgHash64, ImgHashError> {
-        check(grey.len(), w, h, 1)?;
-        self.contrast = u8::MAX;
-        Ok(self.dhash_of(grey, w, h))
-    }
-
-    /// `(phash, dhash)` of an 8-bit grey buffer.
-    pub fn both_grey(
-        &mut self,
-        grey: &[u8],
-        w: usize,
-        h: usize,
-    ) -> Result<(ImgHash64, ImgHash64), ImgHashError> {
-        check(grey.len(), w, h, 1)?;
-        self.contrast = u8::MAX;
-        Ok((self.phash_of(grey, w, h), self.dhash_of(grey, w, h)))
-    }
-
-    /// Pillow's `convert("L")` of `rgb` into `self.grey`.
-    fn load_rgb(&mut self, rgb: &[u8], w: usize, h: usize) -> Result<(), ImgHashError> {
-        check(rgb.len(), w, h, 3)?;
-        self.contrast = u8::MAX;
-        self.grey.clear();
-        self.grey.extend(rgb.chunks_exact(3).map(|p| {
-            let l = u32::from(p[0]) * 19595 + u32::from(p[1]) * 38470 + u32::from(p[2]) * 7471;
-            ((l + 0x8000) >> 16) as u8
-        }));
-        Ok(())
+    /// The hashes of `kinds` of a grey buffer whose size is checked.
+    fn hashes_of(&mut self, grey: &[u8], w: usize, h: usize, kinds: &[ImgKind]) -> ImgHashes {
+        let mut out = ImgHashes::default();
+        for &kind in kinds {
+            match kind {
+                ImgKind::Phash => out.phash = Some(self.phash_of(grey, w, h)),
+                ImgKind::Dhash => out.dhash = Some(self.dhash_of(grey, w, h)),
+            }
+        }
+        out
     }
 
     fn phash_of(&mut self, grey: &[u8], w: usize, h: usize) -> ImgHash64 {
@@ -613,25 +581,6 @@ impl ImgHasher {
     }
 }
 
-/// Checks that `len == w × h × channels` and that both sides are nonzero.
-fn check(len: usize, w: usize, h: usize, channels: usize) -> Result<(), ImgHashError> {
-    if w == 0 || h == 0 {
-        return Err(ImgHashError::Empty {
-            width: w,
-            height: h,
-        });
-    }
-    match w.checked_mul(h).and_then(|n| n.checked_mul(channels)) {
-        Some(n) if n == len => Ok(()),
-        _ => Err(ImgHashError::BufferSize {
-            len,
-            width: w,
-            height: h,
-            channels,
-        }),
-    }
-}
-
 /// Packs 64 bits, first one most significant.
 fn pack(bits: impl Iterator<Item = bool>) -> ImgHash64 {
     ImgHash64(bits.fold(0u64, |acc, b| (acc << 1) | u64::from(b)))
@@ -660,28 +609,35 @@ mod tests {
     #[test]
     fn bad_buffers_are_errors() {
         let mut h = ImgHasher::new();
+        let (p, d, both) = (&[ImgKind::Phash], &[ImgKind::Dhash], &ImgKind::ALL);
         assert!(matches!(
-            h.phash_rgb(&[], 0, 5),
-            Err(ImgHashError::Empty { .. })
+            PixelBuffer::rgb(&[], 0, 5).map(|px| h.hash(px, p)),
+            Err(PixelError::Empty { .. })
         ));
         assert!(matches!(
-            h.dhash_rgb(&[0; 11], 2, 2),
-            Err(ImgHashError::BufferSize { .. })
+            PixelBuffer::rgb(&[0; 11], 2, 2).map(|px| h.hash(px, d)),
+            Err(PixelError::BufferSize { .. })
         ));
         assert!(matches!(
-            h.both_rgb(&[0; 3], usize::MAX, 2),
-            Err(ImgHashError::BufferSize { .. })
+            PixelBuffer::rgb(&[0; 3], usize::MAX, 2).map(|px| h.hash(px, both)),
+            Err(PixelError::BufferSize { .. })
         ));
-        assert!(h.phash_grey(&[0; 5], 2, 2).is_err());
-        assert!(h.dhash_grey(&[0; 4], 2, 2).is_ok());
+        assert!(PixelBuffer::grey(&[0; 5], 2, 2).is_err());
+        assert!(h.hash(PixelBuffer::grey(&[0; 4], 2, 2).unwrap(), d).is_ok());
+        assert_eq!(
+            h.hash(PixelBuffer::luma(&[0.0; 4], 2, 2).unwrap(), both),
+            Err(PixelError::Layout {
+                hash: "pHash/dHash",
+                layout: "float32 luma"
+            })
+        );
     }
 
     #[test]
     fn grey_matches_pillow_l() {
         let mut h = ImgHasher::new();
         // grey pixels stay themselves; Pillow gives 76 for red, 150 for green, 29 for blue
-        h.load_rgb(&[7, 7, 7, 255, 0, 0, 0, 255, 0, 0, 0, 255], 4, 1)
-            .unwrap();
+        h.load_rgb(&[7, 7, 7, 255, 0, 0, 0, 255, 0, 0, 0, 255]);
         assert_eq!(h.grey, [7, 76, 150, 29]);
     }
 
@@ -702,9 +658,14 @@ mod tests {
     fn both_equals_separate_calls() {
         let (w, h) = (41, 67);
         let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let px = PixelBuffer::rgb(&rgb, w, h).unwrap();
         let mut hasher = ImgHasher::new();
-        let both = hasher.both_rgb(&rgb, w, h).unwrap();
-        assert_eq!(both.0, hasher.phash_rgb(&rgb, w, h).unwrap());
-        assert_eq!(both.1, hasher.dhash_rgb(&rgb, w, h).unwrap());
+        let both = hasher.hash(px, &ImgKind::ALL).unwrap();
+        let phash = hasher.hash(px, &[ImgKind::Phash]).unwrap();
+        let dhash = hasher.hash(px, &[ImgKind::Dhash]).unwrap();
+        assert_eq!((phash.dhash, dhash.phash), (None, None));
+        assert_eq!(both.phash, phash.phash);
+        assert_eq!(both.dhash, dhash.dhash);
+        assert!(both.phash.is_some() && both.dhash.is_some());
     }
 }

@@ -7,7 +7,9 @@
 //! programmes), computed bit for bit as the reference C++ core computes it from a pixel buffer.
 //! [`imghash`] is the 64-bit pHash and dHash of Python ImageHash, from the same RGB pixels.
 //! [`letterbox`] cuts uniform bars off the pixels before any of them is computed, when asked.
+//! [`buffer`] is the checked pixel buffer both hashers take.
 
+pub mod buffer;
 pub mod decode;
 pub mod imghash;
 pub mod letterbox;
@@ -15,6 +17,7 @@ pub mod pdq;
 
 use std::cell::RefCell;
 
+use buffer::PixelBuffer;
 use decode::{DecodeOptions, ImageFormat};
 use imghash::{ImgHash64, ImgHasher, ImgKind};
 use letterbox::{Trim, Unletterbox};
@@ -282,7 +285,12 @@ fn hash_decoded(
             (w, h) = (t.width as usize, t.height as usize);
             t
         });
-        let px: &[u8] = rgb;
+        let px = if d.luma {
+            PixelBuffer::grey(rgb, w, h)
+        } else {
+            PixelBuffer::rgb(rgb, w, h)
+        }
+        .map_err(|e| fail(format!("unsupported image: {e}")))?;
         let mut out = ImageHashes {
             format,
             width: w as u32,
@@ -296,44 +304,27 @@ fn hash_decoded(
             img_contrast: None,
             decode_scale: d.scale,
         };
-        let pdq_err = |e: pdq::PdqError| fail(format!("unsupported image: {e}"));
         if cfg.pdq && cfg.dihedral {
-            let r = if d.luma {
-                pdq.hash_grey_dihedral(px, w, h)
-            } else {
-                pdq.hash_rgb_dihedral(px, w, h)
-            }
-            .map_err(pdq_err)?;
+            let r = pdq.hash_dihedral(px);
             out.pdq = Some(r.hashes[0]);
             out.pdq_quality = Some(r.quality);
             out.pdq_dihedral = Some(Box::new(r.hashes));
         } else if cfg.pdq {
-            let r = if d.luma {
-                pdq.hash_grey(px, w, h)
-            } else {
-                pdq.hash_rgb(px, w, h)
-            }
-            .map_err(pdq_err)?;
+            let r = pdq.hash(px);
             out.pdq = Some(r.hash);
             out.pdq_quality = Some(r.quality);
         }
-        let img_err = |e: imghash::ImgHashError| fail(format!("unsupported image: {e}"));
-        match (cfg.phash, cfg.dhash, d.luma) {
-            (true, true, false) => {
-                let (p, d) = img.both_rgb(px, w, h).map_err(img_err)?;
-                out.phash = Some(p);
-                out.dhash = Some(d);
-            }
-            (true, true, true) => {
-                let (p, d) = img.both_grey(px, w, h).map_err(img_err)?;
-                out.phash = Some(p);
-                out.dhash = Some(d);
-            }
-            (true, false, false) => out.phash = Some(img.phash_rgb(px, w, h).map_err(img_err)?),
-            (true, false, true) => out.phash = Some(img.phash_grey(px, w, h).map_err(img_err)?),
-            (false, true, false) => out.dhash = Some(img.dhash_rgb(px, w, h).map_err(img_err)?),
-            (false, true, true) => out.dhash = Some(img.dhash_grey(px, w, h).map_err(img_err)?),
-            (false, false, _) => {}
+        let kinds: &[ImgKind] = match (cfg.phash, cfg.dhash) {
+            (true, true) => &ImgKind::ALL,
+            (true, false) => &[ImgKind::Phash],
+            (false, true) => &[ImgKind::Dhash],
+            (false, false) => &[],
+        };
+        if !kinds.is_empty() {
+            let r = img
+                .hash(px, kinds)
+                .map_err(|e| fail(format!("unsupported image: {e}")))?;
+            (out.phash, out.dhash) = (r.phash, r.dhash);
         }
         if cfg.phash || cfg.dhash {
             out.img_contrast = Some(img.contrast());

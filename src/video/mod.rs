@@ -17,7 +17,7 @@ mod ffi;
 
 use crate::perceptual::pdq::PdqHash;
 #[cfg(feature = "video")]
-use crate::perceptual::pdq::{PdqHasher, MIN_HASHABLE_DIM};
+use crate::perceptual::pdq::{PdqHasher, PixelBuffer, MIN_HASHABLE_DIM};
 
 /// A video container, as told by its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -342,9 +342,9 @@ fn decode_and_hash(
     let mut frames = Vec::new();
     let mut decoded = 0u64;
     let mut on_frame = |f: ffi::Frame<'_>| -> Result<(), String> {
-        let r = hasher
-            .hash_rgb(f.rgb, f.width as usize, f.height as usize)
+        let px = PixelBuffer::rgb(f.rgb, f.width as usize, f.height as usize)
             .map_err(|e| format!("frame {}: {e}", f.number))?;
+        let r = hasher.hash(px);
         frames.push((f.number, r));
         Ok(())
     };

@@ -15,6 +15,22 @@ pub fn vigie() -> Command {
     c
 }
 
+/// A `vigie` command line of mixed argument kinds (`&str`, `&Path`, `PathBuf`, `&OsStr`,
+/// `String`), as one `Vec<OsString>`: `run(argv!["scan", "-q", "-i", &index, &root])`.
+#[allow(unused_macros)]
+macro_rules! argv {
+    ($($a:expr),* $(,)?) => {
+        vec![$(::std::ffi::OsString::from(::std::convert::AsRef::<::std::ffi::OsStr>::as_ref(&$a))),*]
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use argv;
+
+/// One argument as an `&OsStr`, where a list of them is built by hand.
+pub fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
 /// Runs `vigie ARGS` and returns its output.
 pub fn run<I, S>(args: I) -> Output
 where
@@ -43,6 +59,63 @@ pub fn code(o: &Output) -> i32 {
 /// Stderr as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The tests' one deterministic generator (xorshift64, shifts 13, 7, 17): the same "random"
+/// values on every run, from a nonzero seed.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// The next word.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number below `n` (nonzero).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// 32 bytes: four words, little-endian (a made-up PDQ hash).
+    pub fn bytes32(&mut self) -> [u8; 32] {
+        let mut b = [0u8; 32];
+        for c in b.chunks_mut(8) {
+            c.copy_from_slice(&self.next().to_le_bytes());
+        }
+        b
+    }
+
+    /// `len` bytes, each `byte` of the next word.
+    pub fn bytes(&mut self, len: usize, byte: impl Fn(u64) -> u8) -> Vec<u8> {
+        (0..len).map(|_| byte(self.next())).collect()
+    }
+}
+
+/// The columns that locate an item, first in every row of a CSV report.
+pub const CSV_LOCATION: [&str; 6] = [
+    "path",
+    "path_bytes",
+    "member",
+    "member_bytes",
+    "offset",
+    "size",
+];
+
+/// The columns that end every row of a CSV report: why an item failed.
+pub const CSV_ERROR: [&str; 2] = ["error_kind", "error"];
+
+/// The header of a CSV report whose item columns are `columns`: location, those, error.
+pub fn csv_header(columns: &[&str]) -> Vec<String> {
+    CSV_LOCATION
+        .iter()
+        .chain(columns)
+        .chain(&CSV_ERROR)
+        .map(|c| c.to_string())
+        .collect()
 }
 
 /// The fixtures directory.
