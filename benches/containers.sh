@@ -23,8 +23,8 @@ while [[ $# -gt 0 ]]; do
     esac
     shift
 done
-# shellcheck source=../scripts/lib/apt.sh
-. "$REPO/scripts/lib/apt.sh"
+# shellcheck source=lib.sh
+source "$REPO/benches/lib.sh"
 need=()
 for t in zip unzip; do command -v "$t" >/dev/null || need+=("$t"); done
 apt_install "for the containers benchmark" "${need[@]}"
