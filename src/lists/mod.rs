@@ -766,6 +766,14 @@ fn detect(head: &[u8]) -> Result<ListFormat, String> {
             if ident && end < t.len() {
                 return Ok(ListFormat::ThreatExchange);
             }
+            // `threatexchange dataset -P -s pdq`: a bare hash, then `'collab' CATEGORY` (not a
+            // coreutils line: one space, then no `*` or second space).
+            let one_space = t[end..].strip_prefix(b" ").filter(|r| !r.starts_with(b" "));
+            if typeless_te_kind(kind, None).is_some()
+                && one_space.is_some_and(|r| !r.is_empty() && te_category(r).is_ok())
+            {
+                return Ok(ListFormat::ThreatExchange);
+            }
         }
         // A plain list holds one bare token per line (maybe followed by a comment).
         let tok = match t.iter().position(|&b| b == b'#') {
@@ -1067,6 +1075,24 @@ fn signal_type(kind: &[u8]) -> Option<ListType> {
 }
 
 /// Parses one ThreatExchange signal: its type and value.
+/// On a line of `threatexchange dataset -P -s TYPE`'s print, which leaves the signal type out
+/// (`<signal> '<collab>' <CATEGORY>`): the type a bare hash stands for, by its length (64 hex
+/// digits: `pdq`, 32: `video_md5`; the exact types python-threatexchange defines), or by the
+/// type the list is declared with.
+fn typeless_te_kind(hash: &[u8], declared: Option<ListType>) -> Option<&'static [u8]> {
+    if !hash.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    match (declared, hash.len()) {
+        (Some(ListType::Exact(Algo::Sha256)), _) => Some(b"sha256"),
+        (Some(ListType::Exact(Algo::Sha1)), _) => Some(b"sha1"),
+        (Some(ListType::Exact(Algo::Md5)), _) => Some(b"md5"),
+        (_, 64) => Some(b"pdq"),
+        (_, 32) => Some(b"video_md5"),
+        _ => None,
+    }
+}
+
 /// The opinions python-threatexchange prints (`AggregateSignalOpinionCategory`).
 const TE_CATEGORIES: [&[u8]; 4] = [
     b"NEGATIVE_CLASS",
@@ -1098,6 +1124,12 @@ fn split_te_print<'a>(kind: &[u8], rest: &'a [u8]) -> Result<(&'a [u8], Option<&
     if after.is_empty() {
         return Ok((value, None));
     }
+    te_category(after).map(|c| (value, Some(c)))
+}
+
+/// The opinion's category in what follows a signal on a line of `threatexchange dataset -P`'s
+/// print: `['collab'] CATEGORY [tags]`.
+fn te_category(after: &[u8]) -> Result<&[u8], String> {
     let mut meta = after;
     if let Some(&q @ (b'\'' | b'"')) = meta.first() {
         let mut i = 1;
@@ -1122,7 +1154,7 @@ fn split_te_print<'a>(kind: &[u8], rest: &'a [u8]) -> Result<(&'a [u8], Option<&
         .unwrap_or(meta.len());
     let category = &meta[..cat_end];
     if TE_CATEGORIES.contains(&category) {
-        Ok((value, Some(category)))
+        Ok(category)
     } else {
         Err(format!(
             "text after the signal that is not `threatexchange dataset -P`'s \

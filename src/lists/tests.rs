@@ -1787,3 +1787,39 @@ fn format_table_is_consistent() {
     assert_eq!(ListFormat::from_code(31), None);
     assert_eq!(ListFormat::from_name("TE"), None);
 }
+
+#[test]
+fn dataset_print_of_one_signal_type_from_the_real_cli() {
+    // `threatexchange dataset -P -s pdq` (and `-s video_md5`) leave the type out: the hash,
+    // then `'collab' CATEGORY`. Read as ThreatExchange signals, not as a coreutils list whose
+    // 64 hex digits would be SHA-256 digests that never match.
+    let (s, e, p) = fixture_any("dataset_print_pdq.from-cli.txt", None);
+    assert_eq!(s.format, ListFormat::ThreatExchange);
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(e.len(), 16);
+    assert!(e.iter().all(
+        |(h, _, l)| matches!(h, ListHash::Pdq(_)) && l.as_deref() == Some("INVESTIGATION_SEED")
+    ));
+    assert_eq!(
+        e[0].0,
+        pdq("f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22")
+    );
+    let (s, e, p) = fixture_any("dataset_print_video_md5.from-cli.txt", None);
+    assert_eq!(s.format, ListFormat::ThreatExchange);
+    assert!(p.is_empty(), "{p:?}");
+    let md5 = |h: &str| ListHash::Exact(Digest::from_hex(Algo::Md5, h).unwrap());
+    assert_eq!(
+        e.iter().map(|(h, _, _)| h.clone()).collect::<Vec<_>>(),
+        [
+            md5("cab08b36195edb1a1231d2d09fa450e0"),
+            md5("d41d8cd98f00b204e9800998ecf8427e")
+        ]
+    );
+    // Declared sha256, 64 hex digits are digests; other text after a hash is no opinion.
+    let line = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22 'c' DISPUTED\n";
+    let sha = ListType::Exact(Algo::Sha256);
+    let (_, e, _) = run_any(line.as_bytes(), Some(sha)).unwrap();
+    assert!(matches!(e[0].0, ListHash::Exact(d) if d.algo() == Algo::Sha256));
+    let (s, _, _) = run_any(b"cab08b36195edb1a1231d2d09fa450e0  'c' DISPUTED\n", None).unwrap();
+    assert_eq!(s.format, ListFormat::Coreutils);
+}

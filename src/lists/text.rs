@@ -16,8 +16,8 @@ use super::csv_rows::{TeCsv, TeLegacy};
 use super::nsrl::NsrlText;
 use super::{
     parse_coreutils, parse_hex, parse_pdq_hasher, parse_signal, quote, read_record, split_te_print,
-    te_legacy_type, vpdq, xways_header, ListEntry, ListFormat, ListHash, ListProblem, ListSummary,
-    ListType, ReadError,
+    te_category, te_legacy_type, typeless_te_kind, vpdq, xways_header, ListEntry, ListFormat,
+    ListHash, ListProblem, ListSummary, ListType, ReadError,
 };
 use crate::hash::Algo;
 
@@ -291,6 +291,15 @@ impl Records for TeLines {
             .position(u8::is_ascii_whitespace)
             .unwrap_or(t.len());
         let (kind, rest) = (&t[..end], t[end..].trim_ascii_start());
+        // `dataset -P -s TYPE`: the hash first, its type left out.
+        if let (Some(implied), false) = (typeless_te_kind(kind, self.declared), rest.is_empty()) {
+            let parsed = te_category(rest).and_then(|category| {
+                parse_signal(implied, kind, self.declared)
+                    .map(|hash| ListEntry::new(hash, r.line).with_label(Some(label(category))))
+            });
+            out.parsed(r.line, parsed);
+            return Ok(());
+        }
         let parsed = split_te_print(kind, rest).and_then(|(value, category)| {
             parse_signal(kind, value, self.declared)
                 .map(|hash| ListEntry::new(hash, r.line).with_label(category.map(label)))
