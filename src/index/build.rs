@@ -13,11 +13,11 @@ use super::video::{
     KIND_VPDQ_POSTINGS, VIDEO_RECORD, VPDQ_POSTING,
 };
 use super::{
-    format_code, mih, pdq_group_width, place, AlgoCounts, Index, IndexError, Role, ALIGN,
-    BLOOM_HEADER, BUCKET, HEADER_FIXED, IMG_LEN, KIND_BLOOM, KIND_BUCKETS, KIND_IMG64, KIND_LISTS,
-    KIND_LIST_IMG, KIND_LIST_SOURCES, KIND_PDQ, KIND_PDQ_MIH, KIND_PROVENANCE, KIND_RECORDS,
-    KIND_ROLES, KIND_STRINGS, LIST_RECORD, LOAD, MAGIC, MAX_BITS, MAX_PROBLEMS, PDQ_ROW,
-    SECTION_ENTRY, SLOTS, VERSION,
+    mih, pdq_group_width, place, AlgoCounts, Index, IndexError, Role, ALIGN, BLOOM_HEADER, BUCKET,
+    HEADER_FIXED, IMG_LEN, KIND_BLOOM, KIND_BUCKETS, KIND_IMG64, KIND_LISTS, KIND_LIST_IMG,
+    KIND_LIST_SOURCES, KIND_PDQ, KIND_PDQ_MIH, KIND_PROVENANCE, KIND_RECORDS, KIND_ROLES,
+    KIND_STRINGS, LIST_RECORD, LOAD, MAGIC, MAX_BITS, MAX_PROBLEMS, PDQ_ROW, SECTION_ENTRY, SLOTS,
+    VERSION,
 };
 use crate::hash::{Algo, Digest};
 use crate::lists::bloom::{self, BloomFile, BloomKey};
@@ -1101,7 +1101,7 @@ impl IndexBuilder {
         out.put32(self.lists.len())?;
         for l in &self.lists {
             let mut r = Vec::with_capacity(LIST_RECORD);
-            for v in [l.name, l.label, l.source, format_code(l.format)] {
+            for v in [l.name, l.label, l.source, l.format.code()] {
                 r.extend_from_slice(&v.to_le_bytes());
             }
             r.extend_from_slice(&l.malformed.to_le_bytes());

@@ -1178,32 +1178,6 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
         .map(|x| u64::from_le_bytes(*x))
 }
 
-fn format_code(f: ListFormat) -> u32 {
-    match f {
-        ListFormat::Plain => 0,
-        ListFormat::Coreutils => 1,
-        ListFormat::Hashdeep => 2,
-        ListFormat::ThreatExchange => 3,
-        ListFormat::TeDataset => 4,
-        ListFormat::Nsrl => 5,
-        ListFormat::Rdsv3 => 6,
-        ListFormat::Vics => 7,
-        ListFormat::Tcap => 8,
-        ListFormat::StopNcii => 9,
-        ListFormat::TeLegacy => 10,
-        ListFormat::PdqHasher => 11,
-        ListFormat::XWays => 12,
-        ListFormat::EnCase => 13,
-        ListFormat::VpdqFrames => 14,
-        // Far from the codes of text formats, which grow one by one.
-        ListFormat::DcsoBloom => 32,
-    }
-}
-
-fn format_from_code(c: u32) -> Option<ListFormat> {
-    ListFormat::ALL.into_iter().find(|f| format_code(*f) == c)
-}
-
 impl Index {
     /// Opens (memory-maps) the index at `path` and checks its header and metadata.
     ///
@@ -2295,7 +2269,7 @@ fn parse_lists(b: &[u8], strings: &[Box<str>]) -> Result<Vec<ListMeta>, String> 
             let source = field(8);
             s(label)?;
             s(source)?;
-            let format = format_from_code(field(12))
+            let format = ListFormat::from_code(field(12))
                 .ok_or_else(|| format!("list {i}: unknown format {}", field(12)))?;
             let mut entries = AlgoCounts::default();
             for (k, e) in entries.0.iter_mut().enumerate() {
