@@ -8,7 +8,7 @@
 //! is a single stream whose content is an item of its own ([`super::stream`]). A 7z by its
 //! signature header ([`super::sevenz`]); it is read at random (its header is at its end), so
 //! one read as a stream (standard input, a large file with `--no-mmap`) is first copied to a
-//! temporary file ([`spool_data`]); so is a zip piped on standard input ([`spool`]), while a
+//! temporary file (`spool_data`); so is a zip piped on standard input (`spool`), while a
 //! large zip under `--no-mmap` is read at positions. Containers vigie does not open (RAR; and any container it
 //! cannot hold in memory when met as a member) are failed `unsupported` by the pipeline
 //! (`unopened`): never reported clean with their content unread.
