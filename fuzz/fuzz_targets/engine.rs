@@ -10,14 +10,23 @@ use vigie::engine::Engine;
 use vigie::model::Input;
 use vigie::source::open::Compression;
 use vigie::source::tar::looks_like_tar;
+use vigie::source::Limits;
 
 fuzz_target!(|data: &[u8]| {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     let engine = ENGINE.get_or_init(|| {
+        // What one input may decode is bounded (1 MiB a member or stream, 4 MiB in all), as
+        // the zip target's decoding is: a few KB of deflate otherwise expand to megabytes,
+        // which under ASan (its quarantine keeps every buffer fresh memory) cost minutes of
+        // page faults, not a hang of vigie, and the search stalls on them.
+        let mut limits = Limits::default();
+        limits.max_expanded = 1 << 20;
+        limits.max_scan = 4 << 20;
         Engine::builder()
             .threads(1)
             .pdq(true)
             .algos("all".parse().unwrap())
+            .archive_limits(limits)
             .build()
             .expect("engine")
     });
