@@ -238,12 +238,6 @@ fn expected() -> Vec<(String, String, String, String)> {
         .collect()
 }
 
-fn member<'a>(recs: &'a [Value], name: &str) -> &'a Value {
-    recs.iter()
-        .find(|r| r["member"] == name)
-        .unwrap_or_else(|| panic!("{name}: {recs:?}"))
-}
-
 /// Zip members (stored, deflated, ZIP64, a data descriptor, a self-extractor's stub before
 /// the zip) are items whose digests equal `unzip -p` + md5sum/sha256sum; a stored member's
 /// offset points at its bytes in the file. These zips were one clean opaque item.

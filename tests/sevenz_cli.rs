@@ -35,23 +35,6 @@ fn sha256_of(path: &Path) -> String {
     String::from_utf8(out).unwrap()[..64].to_string()
 }
 
-/// archive → member → (md5, sha256), from `7z x -so` + coreutils (EXPECTED.tsv).
-fn expected(archive: &str) -> Vec<(String, String, String)> {
-    fs::read_to_string(fixture("EXPECTED.tsv"))
-        .unwrap()
-        .lines()
-        .map(|l| l.split('\t').collect::<Vec<_>>())
-        .filter(|f| f[0] == archive)
-        .map(|f| (f[1].into(), f[2].into(), f[3].into()))
-        .collect()
-}
-
-fn member<'a>(recs: &'a [Value], name: &str) -> &'a Value {
-    recs.iter()
-        .find(|r| r["member"] == name)
-        .unwrap_or_else(|| panic!("{name}: {recs:?}"))
-}
-
 /// Every method vigie decodes (LZMA2 solid and not, LZMA, BZip2, PPMd, Deflate, Copy, BCJ
 /// before LZMA2): each member's digests are those `7z x` + md5sum/sha256sum give; the empty
 /// file is an item of 0 bytes, the empty directory none; the archive's own record is its
@@ -72,7 +55,7 @@ fn members_have_the_digests_7z_extracts() {
         let path = fixture(z);
         let (recs, status, err) = hash(&[path.as_os_str()]);
         assert_eq!(status, 0, "{z}: {err}");
-        let want = expected(z);
+        let want = expected_members(z);
         assert!(want.len() >= 2, "{z}");
         assert_eq!(recs.len(), want.len() + 1, "{z}: {recs:?}");
         for (m, md5, sha) in &want {
@@ -145,7 +128,7 @@ fn members_not_read_are_failed_items_naming_them() {
     assert_eq!(c["error_kind"], "decompress", "{c}");
     assert!(c["error"].as_str().unwrap().contains("CRC-32"), "{c}");
     assert!(c.get("md5").is_none(), "{c}");
-    let (_, md5, _) = &expected("badcrc.7z")[0];
+    let (_, md5, _) = &expected_members("badcrc.7z")[0];
     assert_eq!(member(&recs, "a.txt")["md5"].as_str(), Some(md5.as_str()));
 
     let (recs, status, _) = hash(&[fixture("cut.7z").as_os_str()]);
@@ -178,7 +161,7 @@ fn damaged_archives_never_report_an_unverified_member() {
     let args: Vec<&OsStr> = paths.iter().map(|p| p.as_os_str()).collect();
     let (recs, status, _) = hash(&args);
     assert_eq!(status, 2);
-    let want = expected("solid.7z");
+    let want = expected_members("solid.7z");
     let mut clean_members = 0;
     for r in recs.iter().filter(|r| r.get("error").is_none()) {
         let Some(m) = r["member"].as_str() else {
@@ -243,7 +226,7 @@ fn nested_7z_containers_are_opened_in_turn() {
     for z in ["nested.7z", "sevenz.zip"] {
         let (recs, status, err) = hash(&[fixture(z).as_os_str()]);
         assert_eq!(status, 0, "{z}: {err}");
-        let want = expected(z);
+        let want = expected_members(z);
         assert!(!want.is_empty());
         for (m, md5, sha) in &want {
             let r = member(&recs, m);

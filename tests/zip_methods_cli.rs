@@ -43,23 +43,6 @@ const METHOD_ZIPS: [(&str, &str); 7] = [
     ("zstd.zip", "zstd"),
 ];
 
-/// archive member → (md5, sha256) as 7-Zip (or unzip) extracts it, from EXPECTED.tsv.
-fn expected(zip: &str) -> Vec<(String, String, String)> {
-    fs::read_to_string(fixture("EXPECTED.tsv"))
-        .unwrap()
-        .lines()
-        .map(|l| l.split('\t').collect::<Vec<_>>())
-        .filter(|f| f[0] == zip)
-        .map(|f| (f[1].into(), f[2].into(), f[3].into()))
-        .collect()
-}
-
-fn member<'a>(recs: &'a [Value], name: &str) -> &'a Value {
-    recs.iter()
-        .find(|r| r["member"] == name)
-        .unwrap_or_else(|| panic!("{name}: {recs:?}"))
-}
-
 /// The 4 MiB of zeros every method zip holds.
 const ZEROS_MD5: &str = "b5cfa9d6c8febd618f91ac2843d50a1c";
 
@@ -70,7 +53,7 @@ const ZEROS_MD5: &str = "b5cfa9d6c8febd618f91ac2843d50a1c";
 #[test]
 fn every_method_reads_to_the_digests_7zip_gives() {
     for (z, method) in METHOD_ZIPS {
-        let want = expected(z);
+        let want = expected_members(z);
         assert!(want.len() >= 2, "{z}");
         let (recs, status) = hash(&[fixture(z).as_os_str()]);
         for (m, md5, sha) in &want {
@@ -209,7 +192,7 @@ fn a_bomb_like_member_stops_at_the_limit_under_every_method() {
 fn containers_inside_lzma_members_are_opened() {
     let (recs, status) = hash(&[fixture("outer-lzma.zip").as_os_str()]);
     assert_eq!(status, 0, "{recs:?}");
-    let want = expected("outer.zip");
+    let want = expected_members("outer.zip");
     assert_eq!(want.len(), 3);
     for (m, md5, sha) in &want {
         let r = member(&recs, m);

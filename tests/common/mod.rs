@@ -151,3 +151,22 @@ pub fn wait_within(mut child: Child, secs: u64, what: &str) -> Output {
     }
     child.wait_with_output().unwrap()
 }
+
+/// The rows of `fixtures/containers/EXPECTED.tsv` for `archive`: (member, md5, sha256) of
+/// each member as the real tool (`unzip -p`, `7z x -so`) extracts it, hashed by coreutils.
+pub fn expected_members(archive: &str) -> Vec<(String, String, String)> {
+    std::fs::read_to_string(fixtures().join("containers/EXPECTED.tsv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|f| f[0] == archive)
+        .map(|f| (f[1].into(), f[2].into(), f[3].into()))
+        .collect()
+}
+
+/// The record of member `name` among `recs`.
+pub fn member<'a>(recs: &'a [Value], name: &str) -> &'a Value {
+    recs.iter()
+        .find(|r| r["member"] == name)
+        .unwrap_or_else(|| panic!("{name}: {recs:?}"))
+}
