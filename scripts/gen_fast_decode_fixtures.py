@@ -3,8 +3,8 @@
 what Pillow and PyPI pdqhash make of them.
 
 Deterministic (seeded numpy; smooth fields, soft shapes, light noise, so the files stay small).
-Run with a venv holding Pillow 13, numpy and pdqhash (benches/images_e2e.sh makes one):
-`python3 scripts/gen_fast_decode_fixtures.py`. The tests never run Python.
+Run with a venv holding Pillow 13, numpy and pdqhash (benches/images_e2e.sh makes one), and
+`jpegtran` on the PATH (Debian's libjpeg-turbo-progs): `python3 scripts/gen_fast_decode_fixtures.py`. The tests never run Python.
 
 EXPECTED.tsv columns: file, width, height, scale (1/scale is Pillow's draft("RGB", (512, 512))
 reduction), draft width, draft height, sha256 of the draft's convert("RGB") bytes, pdqhash of
@@ -12,6 +12,7 @@ the draft pixels (hex, quality), pdqhash of the full-resolution pixels (hex, qua
 """
 import hashlib
 import os
+import subprocess
 
 import numpy as np
 import pdqhash
@@ -54,11 +55,18 @@ def main():
         ("scale4_grey.jpg", 4, 2100, 2048, "L", {"quality": 80}),
         ("scale8.jpg", 5, 4096, 4100, "RGB", {"quality": 70, "subsampling": 2}),
         ("noscale.jpg", 6, 1023, 2000, "RGB", {"quality": 85, "subsampling": 2}),
+        # The same coefficients as scale4_grey.jpg in libjpeg's progression (jpegtran from
+        # Debian's libjpeg-turbo-progs: lossless, so the same exact hash).
+        ("scale4_grey_progressive.jpg", "scale4_grey.jpg", 2100, 2048, None, None),
     ]
     rows = []
     for name, seed, w, h, mode, kw in specs:
         path = os.path.join(OUT, name)
-        picture(seed, w, h).convert(mode).save(path, **kw)
+        if mode is None:
+            subprocess.run(["jpegtran", "-progressive", "-copy", "none", "-outfile", path,
+                            os.path.join(OUT, seed)], check=True)
+        else:
+            picture(seed, w, h).convert(mode).save(path, **kw)
         full = np.asarray(Image.open(path).convert("RGB"))
         im = Image.open(path)
         im.draft("RGB", (512, 512))

@@ -522,7 +522,7 @@ fn fast_cases() -> Vec<FastCase> {
 #[test]
 fn fast_decode_is_pillow_draft_and_close_to_exact() {
     let cases = fast_cases();
-    assert_eq!(cases.len(), 6);
+    assert_eq!(cases.len(), 7);
     let fast = DecodeOptions {
         fast: true,
         ..DecodeOptions::default()

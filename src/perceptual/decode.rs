@@ -492,8 +492,17 @@ pub fn decode_rgb_as(
     opts: &DecodeOptions,
     out: &mut Vec<u8>,
 ) -> Result<Decoded, DecodeError> {
-    decode_as(bytes, format, opts, out, false)
+    decode_as(bytes, format, opts, out, Mode::Rgb)
 }
+
+/// The least scale a screen decodes a JPEG at: with [`DecodeOptions::fast`], a screen decodes
+/// at [`jpeg_fast_scale`]'s scale, but never below 1/4 of the size. At 1/8 libjpeg keeps one
+/// pixel a block, its mean, and hashes drift further than the screen's bound
+/// ([`FAST_PDQ_DRIFT`](super::FAST_PDQ_DRIFT)) was measured for: 14 bits (median) and up to
+/// 38 over the 4000x3000-and-smaller photos of `benches/fast_drift.sh` decoded at 1/8, against
+/// at most 12 at 1/2 and 1/4 (images of both sides ≥ 4,096, which Pillow's draft decodes at
+/// 1/8, are screened at 1/4).
+pub const SCREEN_MAX_SCALE: u8 = 4;
 
 /// [`decode_rgb_as`] for a screen: with [`DecodeOptions::fast`], a YCbCr or grey JPEG that is
 /// decoded at reduced scale ([`Decoded::scale`] > 1) and not reoriented is decoded to its own
@@ -502,8 +511,13 @@ pub fn decode_rgb_as(
 /// (`0.299·R + 0.587·G + 0.114·B` of the pixels before rounding to RGB) is close to, not equal
 /// to, the luma the hashers compute from the RGB pixels: the screen's drift bound
 /// ([`FAST_PDQ_DRIFT`](super::FAST_PDQ_DRIFT)) is measured on these pixels. Every other image
-/// (CMYK and YCCK JPEGs, other formats, JPEGs decoded in full) decodes as [`decode_rgb_as`]
-/// decodes it, to RGB.
+/// (CMYK and YCCK JPEGs, other formats, JPEGs decoded in full) decodes as
+/// [`decode_screen_rgb_as`] decodes it, to RGB.
+///
+/// A progressive JPEG is read only as far as its luma's coefficients are known to within 2
+/// bits, where libjpeg's progression (Pillow's, `jpegtran -progressive`'s) has sent a fifth
+/// of its data: the refinement scans that make most of its decoding are skipped, when the
+/// rest of the file is well formed (see `jpeg_first_scan_cut`).
 ///
 /// # Errors
 /// As [`decode_rgb`].
@@ -513,7 +527,33 @@ pub fn decode_screen_as(
     opts: &DecodeOptions,
     out: &mut Vec<u8>,
 ) -> Result<Decoded, DecodeError> {
-    decode_as(bytes, format, opts, out, true)
+    decode_as(bytes, format, opts, out, Mode::ScreenLuma)
+}
+
+/// [`decode_rgb_as`] for a screen in RGB (a scan's with unletterboxing, which looks for bars
+/// in RGB): as [`decode_rgb_as`] with [`DecodeOptions::fast`], except that a JPEG is never
+/// decoded below [`SCREEN_MAX_SCALE`].
+///
+/// # Errors
+/// As [`decode_rgb`].
+pub fn decode_screen_rgb_as(
+    bytes: &[u8],
+    format: ImageFormat,
+    opts: &DecodeOptions,
+    out: &mut Vec<u8>,
+) -> Result<Decoded, DecodeError> {
+    decode_as(bytes, format, opts, out, Mode::ScreenRgb)
+}
+
+/// What a decode is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// RGB pixels, at the scale [`DecodeOptions::fast`] says (Pillow's draft rule when set).
+    Rgb,
+    /// A screen's RGB pixels ([`decode_screen_rgb_as`]).
+    ScreenRgb,
+    /// A screen's luma where it can ([`decode_screen_as`]).
+    ScreenLuma,
 }
 
 fn decode_as(
@@ -521,11 +561,11 @@ fn decode_as(
     format: ImageFormat,
     opts: &DecodeOptions,
     out: &mut Vec<u8>,
-    luma: bool,
+    mode: Mode,
 ) -> Result<Decoded, DecodeError> {
     // Not cleared: `prepare` reuses the previous image's bytes without zeroing them.
     let result = contained(|| match format {
-        ImageFormat::Jpeg => decode_jpeg(bytes, opts, out, luma),
+        ImageFormat::Jpeg => decode_jpeg(bytes, opts, out, mode),
         _ => decode_with_image(bytes, format, opts, out),
     });
     let result = match result {
@@ -673,29 +713,44 @@ fn prepare(out: &mut Vec<u8>, len: usize) -> Result<(), DecodeError> {
 /// A `BufRead` over the item's bytes that notes whether libjpeg asked for data past the end: a
 /// complete JPEG stops at its EOI marker, so asking for more means the file was cut short (the
 /// `mozjpeg` source manager then feeds libjpeg a fake EOI, as libjpeg's own does).
+///
+/// `tail` is served after `data`, before the end is noted: the EOI marker that closes a JPEG
+/// cut after its first scan ([`jpeg_first_scan_cut`]), or nothing.
 struct EofWatch<'a> {
     data: &'a [u8],
+    tail: &'static [u8],
     hit_eof: &'a Cell<bool>,
+}
+
+impl EofWatch<'_> {
+    /// The bytes still to serve, `tail` once `data` is spent; notes the end when both are.
+    fn rest(&mut self) -> &[u8] {
+        if self.data.is_empty() {
+            self.data = std::mem::take(&mut self.tail);
+            if self.data.is_empty() {
+                self.hit_eof.set(true);
+            }
+        }
+        self.data
+    }
 }
 
 impl Read for EofWatch<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.data.len().min(buf.len());
-        buf[..n].copy_from_slice(&self.data[..n]);
-        self.data = &self.data[n..];
-        if n == 0 && !buf.is_empty() {
-            self.hit_eof.set(true);
+        if buf.is_empty() {
+            return Ok(0);
         }
+        let rest = self.rest();
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.consume(n);
         Ok(n)
     }
 }
 
 impl BufRead for EofWatch<'_> {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        if self.data.is_empty() {
-            self.hit_eof.set(true);
-        }
-        Ok(self.data)
+        Ok(self.rest())
     }
 
     fn consume(&mut self, amt: usize) {
@@ -714,17 +769,48 @@ enum JpegLayout {
     Cmyk,
 }
 
+/// The EOI marker that closes a JPEG cut after its first scan.
+const EOI: [u8; 2] = [0xFF, 0xD9];
+
 fn decode_jpeg(
     bytes: &[u8],
     opts: &DecodeOptions,
     out: &mut Vec<u8>,
-    luma: bool,
+    mode: Mode,
 ) -> Result<Decoded, DecodeError> {
+    // A screen of a progressive JPEG reads its first scans only, when they hold the luma's
+    // coefficients to within a few bits (`jpeg_first_scan_cut`); an image that turns out not
+    // to suit (not YCbCr or grey) is decoded as any other.
+    // A failure of that decode (libjpeg unwinds on fatal errors) leaves the answer, success
+    // or the reason of a failure, to the whole file's decode.
+    if mode == Mode::ScreenLuma && opts.fast && !opts.exif_orient {
+        if let Some(cut) = jpeg_first_scan_cut(bytes) {
+            if let Ok(Ok(Some(d))) =
+                contained(|| decode_jpeg_part(bytes, Some(cut), opts, out, mode))
+            {
+                return Ok(d);
+            }
+        }
+    }
+    decode_jpeg_part(bytes, None, opts, out, mode)?
+        .ok_or_else(|| DecodeError::new(DecodeErrorKind::Corrupt, "jpeg: decoder gave no image"))
+}
+
+/// Decodes `bytes`, or with `cut` the bytes before it closed by an EOI marker as a luma screen
+/// at its scale: `Ok(None)` then when the image does not suit such a screen.
+fn decode_jpeg_part(
+    bytes: &[u8],
+    cut: Option<ScanCut>,
+    opts: &DecodeOptions,
+    out: &mut Vec<u8>,
+    mode: Mode,
+) -> Result<Option<Decoded>, DecodeError> {
     use mozjpeg::{ColorSpace, Decompress, Marker};
 
     let hit_eof = Cell::new(false);
     let reader = EofWatch {
-        data: bytes,
+        data: cut.and_then(|c| bytes.get(..c.end)).unwrap_or(bytes),
+        tail: if cut.is_some() { &EOI } else { &[] },
         hit_eof: &hit_eof,
     };
     let markers: &[Marker] = if opts.exif_orient {
@@ -739,6 +825,14 @@ fn decode_jpeg(
         .map_err(jpeg_err)?;
     let (w, h) = dec.size();
     let color_space = dec.color_space();
+    if cut.is_some()
+        && !matches!(
+            color_space,
+            ColorSpace::JCS_YCbCr | ColorSpace::JCS_GRAYSCALE
+        )
+    {
+        return Ok(None);
+    }
     let layout = match color_space {
         ColorSpace::JCS_GRAYSCALE => JpegLayout::Grey,
         ColorSpace::JCS_CMYK | ColorSpace::JCS_YCCK => JpegLayout::Cmyk,
@@ -773,9 +867,19 @@ fn decode_jpeg(
 
     // The limits were checked on the full size (libjpeg's coefficient buffer of a progressive
     // file is full-size whatever the output scale); the pixel buffer is the scaled one's.
-    let scale = if opts.fast {
+    let scale = if let Some(c) = cut {
+        // No smoothing to guess the AC terms that were not read: a block's pixels are those
+        // of the terms read.
+        dec.do_block_smoothing(false);
+        c.scale
+    } else if opts.fast {
         // Both sides fit u32 (libjpeg's limit is 65,500).
-        jpeg_fast_scale(w as u32, h as u32)
+        let s = jpeg_fast_scale(w as u32, h as u32);
+        if mode == Mode::Rgb {
+            s
+        } else {
+            s.min(SCREEN_MAX_SCALE)
+        }
     } else {
         1
     };
@@ -784,7 +888,7 @@ fn decode_jpeg(
     }
     // Luma only for a screen (`decode_screen_as`), from Y (or grey) samples libjpeg hands over
     // as they are: not from Adobe RGB, CMYK or YCCK, which it would have to convert.
-    let luma = luma
+    let luma = mode == Mode::ScreenLuma
         && scale > 1
         && orientation.is_none()
         && matches!(
@@ -839,7 +943,7 @@ fn decode_jpeg(
         }
     }
     out.truncate(pixels * if luma { 1 } else { 3 });
-    Ok(Decoded {
+    Ok(Some(Decoded {
         width: w as u32,
         height: h as u32,
         format: ImageFormat::Jpeg,
@@ -848,7 +952,234 @@ fn decode_jpeg(
         orientation,
         scale,
         luma,
-    })
+    }))
+}
+
+/// Where a screen stops reading a progressive JPEG ([`jpeg_first_scan_cut`]), and the scale
+/// it decodes the scans before at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ScanCut {
+    /// The offset just past the last scan read.
+    end: usize,
+    /// 1/`scale` of the size: [`jpeg_fast_scale`]'s, 2 or 4 ([`SCREEN_MAX_SCALE`]).
+    scale: u8,
+}
+
+/// The most precision a screen lets the luma's coefficients lack where it stops reading a
+/// progressive JPEG ([`jpeg_first_scan_cut`]): the successive-approximation shift `Al` of the
+/// scans that brought them. libjpeg's progression (Pillow's `progressive=True`,
+/// `jpegtran -progressive`) sends the DC at `Al = 1` and every AC term at `Al = 2` in its first
+/// five scans, a fifth of the file, then refines them bit by bit.
+///
+/// Measured by `benches/fast_drift.sh --screen` on copies of its corpora made progressive by
+/// `jpegtran -progressive` (the same coefficients, so the same exact hashes): the screen's
+/// PDQ moved as far from the exact one as the whole file's screen (12 bits at most), see
+/// [`FAST_PDQ_DRIFT`](super::FAST_PDQ_DRIFT).
+const FIRST_SCANS_MAX_AL: u8 = 2;
+
+/// For a luma screen of a progressive (SOF2, Huffman) JPEG that [`jpeg_fast_scale`] would
+/// decode at reduced scale: where the scan after which every coefficient of its first
+/// component (the luma, or the grey) is known to within [`FIRST_SCANS_MAX_AL`] bits ends, so
+/// that decoding the bytes before it (closed by an EOI) entropy-decodes those scans alone;
+/// the refinement scans that follow, most of a progressive file's decoding, are skipped.
+///
+/// Only the first scans are decoded, so the rest of the file is checked here, without
+/// decoding: `None` (decode every scan) unless every segment after the cut is one libjpeg
+/// accepts without a fatal error, each as libjpeg's marker reader and progressive decoder
+/// check it (DHT and DQT contents, Huffman tables that a decoder can build, DRI, APPn/COM, and
+/// SOS with known components, defined tables, a valid progression and an MCU libjpeg can
+/// hold), up to an EOI. A file that a whole decode would refuse, or that is cut short, is
+/// decoded whole, so the screen fails, or notes truncation, exactly where a full decode does.
+/// Bounded by the data; no allocation.
+fn jpeg_first_scan_cut(bytes: &[u8]) -> Option<ScanCut> {
+    let be16 = |i: usize| -> Option<usize> {
+        Some(usize::from(u16::from_be_bytes([
+            *bytes.get(i)?,
+            *bytes.get(i + 1)?,
+        ])))
+    };
+    // Frame components: (id, blocks per MCU, quantisation table), from SOF2.
+    let mut comps: [(u8, u8, u8); 4] = [(0, 0, 0); 4];
+    let mut ncomps = 0usize;
+    let mut dc_tables = [false; 4];
+    let mut ac_tables = [false; 4];
+    let mut q_tables = [false; 4];
+    let mut cut = None;
+    let mut scale = 1;
+    // The luma's coefficients' precision so far (the `Al` of the last scan that brought each).
+    let mut known = [u8::MAX; 64];
+    let mut i = 2; // after SOI
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    loop {
+        while bytes.get(i) == Some(&0xFF) && bytes.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        let (Some(&0xFF), Some(&m)) = (bytes.get(i), bytes.get(i + 1)) else {
+            return None;
+        };
+        if m == 0xD9 {
+            return cut;
+        }
+        let len = be16(i + 2)?;
+        let seg = bytes.get(i + 4..(i + 2).checked_add(len)?)?;
+        if len < 2 {
+            return None;
+        }
+        match m {
+            0xC2 => {
+                // A second frame header is fatal to libjpeg; so is one with no component.
+                let n = usize::from(*seg.get(5)?);
+                if ncomps != 0 || !(1..=4).contains(&n) || seg.len() != 6 + 3 * n {
+                    return None;
+                }
+                for (k, c) in comps.iter_mut().take(n).enumerate() {
+                    let (hv, q) = (seg[7 + 3 * k], seg[8 + 3 * k]);
+                    *c = (seg[6 + 3 * k], (hv >> 4) * (hv & 15), q);
+                    if q > 3 {
+                        return None;
+                    }
+                }
+                ncomps = n;
+                let (h, w) = (be16(i + 5)?, be16(i + 7)?);
+                scale = jpeg_fast_scale(w as u32, h as u32).min(SCREEN_MAX_SCALE);
+                if scale == 1 {
+                    return None;
+                }
+            }
+            0xC4 => {
+                let mut t = seg;
+                while t.len() > 16 {
+                    let class_id = t[0];
+                    let counts = &t[1..17];
+                    let count: usize = counts.iter().map(|&c| usize::from(c)).sum();
+                    if count > 256 {
+                        return None;
+                    }
+                    let values = t.get(17..17 + count)?;
+                    let (table, id) = match class_id {
+                        0..=3 => (&mut dc_tables, class_id),
+                        0x10..=0x13 => (&mut ac_tables, class_id - 0x10),
+                        _ => return None,
+                    };
+                    // What jpeg_make_d_derived_tbl refuses: an over-full code (the all-ones
+                    // code of a length is reserved), and a DC symbol over 15.
+                    let mut code = 0u32;
+                    let first = counts.iter().position(|&c| c != 0)?;
+                    let last = counts.iter().rposition(|&c| c != 0)?;
+                    for (l, &c) in counts.iter().enumerate().take(last + 1).skip(first) {
+                        code += u32::from(c);
+                        if code >= 1 << (l + 1) {
+                            return None;
+                        }
+                        code <<= 1;
+                    }
+                    if class_id < 0x10 && values.iter().any(|&v| v > 15) {
+                        return None;
+                    }
+                    table[usize::from(id)] = true;
+                    t = &t[17 + count..];
+                }
+                if !t.is_empty() {
+                    return None;
+                }
+            }
+            0xDB => {
+                let mut t = seg;
+                while let Some(&pq_tq) = t.first() {
+                    let size = match pq_tq >> 4 {
+                        0 => 64,
+                        1 => 128,
+                        _ => return None,
+                    };
+                    let id = usize::from(pq_tq & 15);
+                    if id > 3 {
+                        return None;
+                    }
+                    // A zero in a table makes libjpeg divide by zero only in its encoder; a
+                    // decoder multiplies, so any value is accepted.
+                    t = t.get(1 + size..)?;
+                    q_tables[id] = true;
+                }
+            }
+            0xDD if len != 4 => return None,
+            0xDD | 0xE0..=0xEF | 0xFE => {}
+            0xDA => {
+                let n = usize::from(*seg.first()?);
+                if ncomps == 0 || !(1..=4).contains(&n) || seg.len() != 4 + 2 * n {
+                    return None;
+                }
+                let (ss, se, ah, al) = (
+                    seg[1 + 2 * n],
+                    seg[2 + 2 * n],
+                    seg[3 + 2 * n] >> 4,
+                    seg[3 + 2 * n] & 15,
+                );
+                let dc = ss == 0;
+                // jdphuff.c's start_pass checks, whose failure is fatal.
+                let bad = if dc {
+                    se != 0
+                } else {
+                    ss > se || se > 63 || n != 1
+                } || (ah != 0 && al + 1 != ah)
+                    || al > 13;
+                if bad {
+                    return None;
+                }
+                let mut seen = [false; 4];
+                let mut has_first = false;
+                let mut blocks = 0u32;
+                for k in 0..n {
+                    let (id, tables) = (seg[1 + 2 * k], seg[2 + 2 * k]);
+                    let c = comps[..ncomps].iter().position(|c| c.0 == id)?;
+                    if std::mem::replace(&mut seen[c], true) || !q_tables[usize::from(comps[c].2)] {
+                        return None;
+                    }
+                    blocks += u32::from(comps[c].1);
+                    // A table is needed by a DC first scan (its DC table) and by an AC scan
+                    // (its AC table); a refinement of the DC reads raw bits.
+                    let (dct, act) = (usize::from(tables >> 4), usize::from(tables & 15));
+                    let needed = if dc {
+                        ah != 0 || dc_tables.get(dct) == Some(&true)
+                    } else {
+                        ac_tables.get(act) == Some(&true)
+                    };
+                    if !needed {
+                        return None;
+                    }
+                    has_first |= c == 0;
+                }
+                // An interleaved scan's MCU holds at most 10 blocks (libjpeg's
+                // D_MAX_BLOCKS_IN_MCU).
+                if n > 1 && blocks > 10 {
+                    return None;
+                }
+                // The entropy-coded data: up to a marker other than a stuffed 0xFF00 or an
+                // RSTn.
+                let mut j = i + 2 + len;
+                loop {
+                    j += memchr::memchr(0xFF, bytes.get(j..)?)?;
+                    match bytes.get(j + 1)? {
+                        0x00 | 0xD0..=0xD7 => j += 2,
+                        _ => break,
+                    }
+                }
+                if has_first {
+                    known[usize::from(ss)..=usize::from(se)].fill(al);
+                    if cut.is_none() && known.iter().all(|&a| a <= FIRST_SCANS_MAX_AL) {
+                        cut = Some(ScanCut { end: j, scale });
+                    }
+                }
+                i = j;
+                continue;
+            }
+            // Anything else (a second SOF, DNL, arithmetic coding, an unknown marker): decoded
+            // whole, where libjpeg decides.
+            _ => return None,
+        }
+        i += 2 + len;
+    }
 }
 
 /// Walks the JPEG marker segments up to the first SOF (bounded by the data, no allocation) and
@@ -1232,6 +1563,135 @@ mod tests {
         // DHT (C4) is not a SOF; a length running past the end stops the walk.
         assert!(jpeg_is_progressive(b"\xFF\xD8\xFF\xC4\x00\x02\xFF\xC2"));
         assert!(!jpeg_is_progressive(b"\xFF\xD8\xFF\xE1\xFF\xFF\xFF\xC2"));
+    }
+
+    /// A fixture of `fixtures/fastdecode`.
+    fn fixture(name: &str) -> Vec<u8> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fastdecode");
+        std::fs::read(dir.join(name)).expect("fixture")
+    }
+
+    /// Each scan of a JPEG as (offset of its SOS marker, end of its data, Ss, Se, Ah, Al): a
+    /// plain walk, for checking `jpeg_first_scan_cut` against.
+    fn scans(b: &[u8]) -> Vec<(usize, usize, u8, u8, u8, u8)> {
+        let mut out = Vec::new();
+        let mut i = 2;
+        while i + 4 <= b.len() && b[i + 1] != 0xD9 {
+            let len = usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
+            if b[i + 1] != 0xDA {
+                i += 2 + len;
+                continue;
+            }
+            let n = usize::from(b[i + 4]);
+            let (ss, se, a) = (b[i + 5 + 2 * n], b[i + 6 + 2 * n], b[i + 7 + 2 * n]);
+            let mut j = i + 2 + len;
+            while !(b[j] == 0xFF && b[j + 1] != 0 && !(0xD0..=0xD7).contains(&b[j + 1])) {
+                j += 1;
+            }
+            out.push((i, j, ss, se, a >> 4, a & 15));
+            i = j;
+        }
+        out
+    }
+
+    fn screen() -> DecodeOptions {
+        DecodeOptions {
+            fast: true,
+            ..DecodeOptions::default()
+        }
+    }
+
+    /// libjpeg's progression sends every luma coefficient to within 2 bits by its fifth scan
+    /// (DC at Al 1, AC 1-5 and 6-63 at Al 2, the chroma's in between): the screen reads up to
+    /// there, and its luma is that of those scans, a little off the whole file's.
+    #[test]
+    fn first_scans_cut_where_the_luma_is_known() {
+        let b = fixture("scale2_progressive.jpg");
+        let s = scans(&b);
+        assert_eq!(s.len(), 10);
+        assert_eq!(s[4].2..=s[4].3, 6..=63);
+        let cut = jpeg_first_scan_cut(&b).expect("cut");
+        assert_eq!(
+            cut,
+            ScanCut {
+                end: s[4].1,
+                scale: 2
+            }
+        );
+        let mut part = Vec::new();
+        let d = decode_jpeg(&b, &screen(), &mut part, Mode::ScreenLuma).unwrap();
+        assert!(d.luma && d.scale == 2 && !d.truncated);
+        assert_eq!((d.width, d.height), (550, 515));
+        let mut whole = Vec::new();
+        let w = decode_jpeg_part(&b, None, &screen(), &mut whole, Mode::ScreenLuma)
+            .unwrap()
+            .unwrap();
+        assert_eq!((w.width, w.height, w.luma), (550, 515, true));
+        assert_ne!(part, whole, "the cut was decoded");
+        let diff: u64 = part
+            .iter()
+            .zip(&whole)
+            .map(|(&a, &b)| u64::from(a.abs_diff(b)))
+            .sum();
+        assert!(diff <= 2 * part.len() as u64, "mean difference {diff}");
+        // The Pillow-draft decode and the RGB screen read every scan.
+        for mode in [Mode::Rgb, Mode::ScreenRgb] {
+            let mut rgb = Vec::new();
+            let r = decode_jpeg(&b, &screen(), &mut rgb, mode).unwrap();
+            assert!(!r.luma && r.scale == 2);
+        }
+    }
+
+    /// No cut for a baseline file, one decoded in full, a file cut short, or a file whose
+    /// later segments libjpeg would refuse, and the screen then fails where a whole decode
+    /// does.
+    #[test]
+    fn first_scans_not_cut_where_the_rest_is_not_sound() {
+        assert_eq!(jpeg_first_scan_cut(&fixture("scale2.jpg")), None);
+        assert_eq!(jpeg_first_scan_cut(&fixture("noscale.jpg")), None);
+        let b = fixture("scale2_progressive.jpg");
+        assert_eq!(jpeg_first_scan_cut(&b[..b.len() - 2]), None, "no EOI");
+        let s = scans(&b);
+        let (last, at) = (s[9].0, s[9].0 + 4);
+        let patch = |f: &dyn Fn(&mut Vec<u8>)| {
+            let mut c = b.clone();
+            f(&mut c);
+            c
+        };
+        // The last scan (one component): Se 64, Ah without Al = Ah - 1, an unknown
+        // component, its AC table undefined.
+        let bad = [
+            patch(&|c| c[at + 4] = 64),
+            patch(&|c| c[at + 5] = 0x31),
+            patch(&|c| c[at + 1] = 9),
+            patch(&|c| c[at + 2] = 0x03),
+            // A second frame header before it.
+            patch(&|c| c.splice(last..last, [0xFF, 0xC0, 0, 2]).for_each(drop)),
+            // An over-full Huffman table defined before it (17 codes of length 4).
+            patch(&|c| {
+                let mut dht = vec![0xFF, 0xC4, 0, 19 + 17, 0x11];
+                dht.extend([0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+                dht.extend(1..=17u8);
+                c.splice(last..last, dht).for_each(drop);
+            }),
+        ];
+        for (k, c) in bad.iter().enumerate() {
+            assert_eq!(jpeg_first_scan_cut(c), None, "case {k}");
+            let (mut a, mut r) = (Vec::new(), Vec::new());
+            let screen_ok = decode_as(c, ImageFormat::Jpeg, &screen(), &mut a, Mode::ScreenLuma);
+            let rgb_ok = decode_as(c, ImageFormat::Jpeg, &screen(), &mut r, Mode::Rgb);
+            assert_eq!(
+                screen_ok.as_ref().map(|_| ()).map_err(DecodeError::message),
+                rgb_ok.as_ref().map(|_| ()).map_err(DecodeError::message),
+                "case {k}"
+            );
+        }
+        // A well-formed extra segment after the cut (a comment) keeps it.
+        let c = patch(&|c| {
+            c.splice(last..last, [0xFF, 0xFE, 0, 4, b'h', b'i'])
+                .for_each(drop)
+        });
+        assert_eq!(jpeg_first_scan_cut(&c).map(|c| c.end), Some(s[4].1));
     }
 
     #[test]

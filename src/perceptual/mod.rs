@@ -148,6 +148,14 @@ pub struct ImageHashes {
 /// photos (`large-200` and its two variant sets, 280 images, 2,240 pairs) and over its mixed
 /// corpus (`photos-200` and its variants, 320 images, 2,560 pairs), 10 over
 /// `fixtures/fastdecode` (48 pairs); so 16 keeps a margin of 4 there too.
+///
+/// A progressive JPEG's screen reads only its first scans (`decode::decode_screen_as`), whose
+/// luma coefficients lack up to 2 bits. Measured on copies of the same corpora made
+/// progressive by `jpegtran -progressive` (lossless: the same exact hashes), each screened on
+/// its first scans: 12 bits at most over the 2,400 (19,200 pairs: 0 bits 14,988, 2: 1,868,
+/// 4: 1,570, 6: 570, 8: 160, 10: 40, 12: 4), 10 over the large photos and the mixed corpus:
+/// the same bound. A screen never decodes below 1/4 ([`decode::SCREEN_MAX_SCALE`]): at 1/8
+/// the same corpora drifted up to 38 bits.
 pub const FAST_PDQ_DRIFT: u32 = 16;
 
 /// [`FAST_PDQ_DRIFT`] for images cut by [`PerceptualConfig::unletterbox`]: the bars are found
@@ -175,6 +183,8 @@ pub const FAST_PDQ_DRIFT_UNLETTERBOX: u32 = 32;
 /// The luma-only screen ([`PerceptualConfig::luma_screen`], `bash benches/fast_drift.sh
 /// --screen`, corpora as in [`FAST_PDQ_DRIFT`]): 23 of the 2,400 moved, by 2 (22) and 4 (1);
 /// 16 of the 280 large photos and copies by 2, 2 of the mixed 320 by 2: 4 at most, margin 4.
+/// Progressive copies screened on their first scans (see [`FAST_PDQ_DRIFT`]): 45 of the 2,400
+/// moved, by 2; 2 at most over the large and mixed ones.
 pub const FAST_PHASH_DRIFT: u32 = 8;
 
 /// The most a dHash of a reduced-scale decode lies from the full decode's, in bits, with a
@@ -184,9 +194,11 @@ pub const FAST_PHASH_DRIFT: u32 = 8;
 /// The luma-only screen ([`PerceptualConfig::luma_screen`]) moves them further: `bash
 /// benches/fast_drift.sh --screen` (corpora as in [`FAST_PDQ_DRIFT`]) moved 32 of the 2,400
 /// (31 by 1 bit, 1 by 2), 31 of the 280 large photos and copies (27 by 1, 3 by 2, 1 by 3)
-/// and 4 of the mixed 320 (by 1): 3 at most, so 6 keeps a margin of 3 (it was 4 for the RGB
-/// screen's 1).
-pub const FAST_DHASH_DRIFT: u32 = 6;
+/// and 4 of the mixed 320 (by 1): 3 at most. Progressive copies screened on their first scans
+/// (see [`FAST_PDQ_DRIFT`]) moved further: 186 of the 2,400 (155 by 1, 23 by 2, 7 by 3, 1 by
+/// 4), 3 at most over the large and mixed ones; so 7 keeps a margin of 3 (it was 4 for the
+/// RGB screen's 1, and 6 before progressive files were screened on their first scans).
+pub const FAST_DHASH_DRIFT: u32 = 7;
 
 /// The least contrast ([`ImageHashes::img_contrast`], grey levels across the grid hashed) at
 /// which the screen trusts a reduced-scale decode's pHash and dHash; a flatter image that
@@ -271,9 +283,12 @@ fn hash_decoded(
     {
         let fail = ImageError;
         // A screen decodes a JPEG to its luma where it can (`decode_screen_as`); unletterboxing
-        // looks for bars in RGB, so it keeps the RGB screen (and its own drift bound).
+        // looks for bars in RGB, so it keeps the RGB screen (and its own drift bound). A screen
+        // never decodes below `SCREEN_MAX_SCALE`, where its drift bound was measured.
         let d = if cfg.luma_screen && cfg.decode.fast && cfg.unletterbox.is_none() {
             decode::decode_screen_as(bytes, format, &cfg.decode, rgb)
+        } else if cfg.luma_screen && cfg.decode.fast {
+            decode::decode_screen_rgb_as(bytes, format, &cfg.decode, rgb)
         } else {
             decode::decode_rgb_as(bytes, format, &cfg.decode, rgb)
         }
