@@ -1,7 +1,9 @@
 //! The image path (sniff, decode under limits, PDQ with its dihedral variants, pHash, dHash)
 //! on any bytes: a bad image is an error for its item, never a panic that escapes, and never
 //! an allocation past the limits. Each input runs exactly and at reduced scale, and the last
-//! byte chooses the pixel rule and whether letterbox bars are cut.
+//! byte chooses the pixel rule and whether letterbox bars are cut. A scan's luma screen, which
+//! reads a progressive JPEG's first scans only, must succeed and fail where a whole decode
+//! does.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -43,4 +45,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = hash_image(data, &cfg);
     cfg.luma_screen = true;
     let _ = hash_image(data, &cfg);
+    // Without reorientation and bars, the luma screen of a progressive JPEG reads its first
+    // scans only: it must fail exactly where a decode of every scan fails.
+    if cfg.unletterbox.is_none() {
+        cfg.decode.exif_orient = false;
+        let screen = hash_image(data, &cfg).map(|r| r.is_ok());
+        cfg.luma_screen = false;
+        let whole = hash_image(data, &cfg).map(|r| r.is_ok());
+        assert_eq!(screen, whole, "the screen and a whole decode disagree");
+    }
 });
