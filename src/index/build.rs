@@ -8,17 +8,18 @@ use std::path::{Path, PathBuf};
 use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
+use super::exact::place;
+use super::format::{
+    pdq_group_width, role_code, IndexedFormat, ListRecord, Section, ALIGN, BLOOM_HEADER, BUCKET,
+    HEADER_FIXED, IMG_LEN, KIND_BLOOM, KIND_BUCKETS, KIND_IMG64, KIND_LISTS, KIND_LIST_IMG,
+    KIND_LIST_SOURCES, KIND_PDQ, KIND_PDQ_MIH, KIND_PROVENANCE, KIND_RECORDS, KIND_ROLES,
+    KIND_STRINGS, LIST_RECORD, MAGIC, PDQ_ROW, SECTION_ENTRY, SLOTS, SOURCE_RECORD, VERSION,
+};
 use super::video::{
     KIND_VIDEOS, KIND_VIDEO_FRAMES, KIND_VIDEO_QUALITY, KIND_VPDQ, KIND_VPDQ_MIH,
     KIND_VPDQ_POSTINGS, VIDEO_RECORD, VPDQ_POSTING,
 };
-use super::{
-    mih, pdq_group_width, place, AlgoCounts, Index, IndexError, Role, ALIGN, BLOOM_HEADER, BUCKET,
-    HEADER_FIXED, IMG_LEN, KIND_BLOOM, KIND_BUCKETS, KIND_IMG64, KIND_LISTS, KIND_LIST_IMG,
-    KIND_LIST_SOURCES, KIND_PDQ, KIND_PDQ_MIH, KIND_PROVENANCE, KIND_RECORDS, KIND_ROLES,
-    KIND_STRINGS, LIST_RECORD, LOAD, MAGIC, MAX_BITS, MAX_PROBLEMS, PDQ_ROW, SECTION_ENTRY, SLOTS,
-    VERSION,
-};
+use super::{mih, AlgoCounts, Index, IndexError, Role};
 use crate::hash::{Algo, Digest};
 use crate::lists::bloom::{self, BloomFile, BloomKey};
 use crate::lists::ListError;
@@ -42,6 +43,13 @@ fn img_slot(k: ImgKind) -> usize {
 }
 use crate::read::Data;
 use crate::report::output::Destination;
+
+/// Largest bucket bits a builder may be forced to (2^bits buckets).
+const MAX_BITS: u32 = 26;
+/// Average rows per bucket the builder sizes the buckets for.
+pub(super) const LOAD: usize = 4;
+/// Problems kept per list in a [`ListReport`].
+pub const MAX_PROBLEMS: usize = 20;
 
 /// A list to add to an index, as the user named it on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,7 +109,7 @@ pub struct ListReport {
     /// The file, as given.
     pub path: String,
     /// The detected format.
-    pub format: ListFormat,
+    pub format: IndexedFormat,
     /// Blocklist or allowlist.
     pub role: Role,
     /// Digests read per algorithm (duplicates included).
@@ -225,29 +233,12 @@ fn distinct_frames(frames: &[crate::video::VpdqFrame]) -> Vec<([u64; 4], u8)> {
     v
 }
 
-/// A list as recorded in the index.
-#[derive(Clone, Debug)]
-struct ListRow {
-    name: u32,
-    label: u32,
-    source: u32,
-    format: ListFormat,
-    malformed: u64,
-    entries: AlgoCounts,
-    pdq: u64,
-    /// pHashes and dHashes read, by kind id.
-    img: [u64; 2],
-    role: Role,
-    /// The size and SHA-256 of the list's file as read, when it was read from one.
-    digest: Option<SourceDigest>,
-}
-
 /// Collects lists and writes an index.
 #[derive(Debug, Default)]
 pub struct IndexBuilder {
     strings: Vec<String>,
     string_ids: HashMap<String, u32>,
-    lists: Vec<ListRow>,
+    lists: Vec<ListRecord>,
     /// (list index, label string) of each distinct (name, label).
     pairs: Vec<(u32, u32)>,
     pair_ids: HashMap<(u32, u32), u32>,
@@ -516,11 +507,11 @@ impl IndexBuilder {
                 }
             }
         }
-        self.lists.push(ListRow {
+        self.lists.push(ListRecord {
             name: name_id,
             label: label_id,
             source: source_id,
-            format: summary.format,
+            format: summary.format.into(),
             malformed,
             entries,
             pdq,
@@ -532,7 +523,7 @@ impl IndexBuilder {
             name,
             label,
             path: source,
-            format: summary.format,
+            format: summary.format.into(),
             role: spec.role.unwrap_or_default(),
             entries,
             pdq,
@@ -614,11 +605,11 @@ impl IndexBuilder {
                 }
             }
         }
-        self.lists.push(ListRow {
+        self.lists.push(ListRecord {
             name: name_id,
             label: label_id,
             source: source_id,
-            format: ListFormat::Plain,
+            format: ListFormat::Plain.into(),
             malformed: 0,
             entries,
             pdq,
@@ -630,7 +621,7 @@ impl IndexBuilder {
             name: name.to_owned(),
             label: label.to_owned(),
             path: source.to_owned(),
-            format: ListFormat::Plain,
+            format: ListFormat::Plain.into(),
             role: Role::Block,
             entries,
             pdq,
@@ -693,11 +684,11 @@ impl IndexBuilder {
         );
         let digest = file.source_digest();
         self.blooms.push((self.lists.len() as u32, key, file));
-        self.lists.push(ListRow {
+        self.lists.push(ListRecord {
             name: name_id,
             label: label_id,
             source: source_id,
-            format: ListFormat::DcsoBloom,
+            format: ListFormat::DcsoBloom.into(),
             malformed: 0,
             entries: AlgoCounts::default(),
             pdq: 0,
@@ -710,7 +701,7 @@ impl IndexBuilder {
             name,
             label,
             path: source,
-            format: ListFormat::DcsoBloom,
+            format: ListFormat::DcsoBloom.into(),
             role,
             entries: AlgoCounts::default(),
             pdq: 0,
@@ -1032,7 +1023,7 @@ impl IndexBuilder {
                 .map(|&k| self.recs[img_slot(k)].len() * (IMG_LEN + 4) + ALIGN)
                 .sum::<usize>()
             + (16 * self.lists.len() + 4 + ALIGN)
-            + (super::SOURCE_RECORD * self.lists.len() + 4 + ALIGN);
+            + (SOURCE_RECORD * self.lists.len() + 4 + ALIGN);
         let posts: usize = g.frames.iter().map(|f| f.1.len()).sum();
         let videos = if self.videos.is_empty() {
             0
@@ -1100,17 +1091,7 @@ impl IndexBuilder {
         out.begin(KIND_LISTS, 0)?;
         out.put32(self.lists.len())?;
         for l in &self.lists {
-            let mut r = Vec::with_capacity(LIST_RECORD);
-            for v in [l.name, l.label, l.source, l.format.code()] {
-                r.extend_from_slice(&v.to_le_bytes());
-            }
-            r.extend_from_slice(&l.malformed.to_le_bytes());
-            for e in l.entries.0 {
-                r.extend_from_slice(&e.to_le_bytes());
-            }
-            r.extend_from_slice(&l.pdq.to_le_bytes());
-            debug_assert_eq!(r.len(), LIST_RECORD);
-            out.put(&r)?;
+            out.put(&l.encode())?;
         }
         out.end()?;
 
@@ -1316,7 +1297,7 @@ impl IndexBuilder {
             out.begin(KIND_ROLES, 0)?;
             out.put32(self.lists.len())?;
             for l in &self.lists {
-                out.put32(super::role_code(l.role) as usize)?;
+                out.put32(role_code(l.role) as usize)?;
             }
             out.end()?;
         }
@@ -1426,7 +1407,7 @@ struct Sink<'w, W: Write> {
     hasher: xxhash_rust::xxh3::Xxh3,
     /// The open section: kind, param, offset.
     open: Option<(u32, u32, u64)>,
-    table: Vec<super::Section>,
+    table: Vec<Section>,
 }
 
 /// Bytes buffered by a [`Sink`] before a write.
@@ -1488,7 +1469,7 @@ impl<'w, W: Write> Sink<'w, W> {
     fn end(&mut self) -> std::io::Result<()> {
         self.flush()?;
         let (kind, param, offset) = self.open.take().unwrap_or_default();
-        self.table.push(super::Section {
+        self.table.push(Section {
             kind,
             param,
             offset,
@@ -1499,7 +1480,7 @@ impl<'w, W: Write> Sink<'w, W> {
     }
 
     /// The section table and the file's length.
-    fn finish(mut self) -> std::io::Result<(Vec<super::Section>, u64)> {
+    fn finish(mut self) -> std::io::Result<(Vec<Section>, u64)> {
         self.flush()?;
         Ok((self.table, self.pos))
     }

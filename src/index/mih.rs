@@ -51,11 +51,10 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
+use super::format::u32_at;
+use super::pdq_words;
 use super::scratch::Scratch;
-use super::{pdq_words, u32_at};
 
-/// Section kind of a multi-index table.
-pub(super) const KIND_PDQ_MIH: u32 = 8;
 /// Bytes before a table's bucket starts.
 const HEAD: usize = 16;
 /// Thresholds whose radii an opened index keeps (0 to 64).
@@ -1278,6 +1277,7 @@ impl Compare<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::XorShift;
     use std::collections::BTreeSet;
 
     #[test]
@@ -1310,31 +1310,21 @@ mod tests {
         }
     }
 
-    /// A xorshift generator: the same sets on every run.
-    fn rng(mut x: u64) -> impl FnMut() -> u64 {
-        move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        }
-    }
-
     /// `h` with `k` random bits flipped (some may flip back).
-    fn flipped(next: &mut impl FnMut() -> u64, mut h: [u64; 4], k: u64) -> [u64; 4] {
+    fn flipped(rng: &mut XorShift, mut h: [u64; 4], k: u64) -> [u64; 4] {
         for _ in 0..k {
-            let b = next() % 256;
+            let b = rng.next() % 256;
             h[(b / 64) as usize] ^= 1 << (b % 64);
         }
         h
     }
 
     /// `count` queries, each an entry of `set` with up to 40 bits flipped.
-    fn near(next: &mut impl FnMut() -> u64, set: &[[u64; 4]], count: usize) -> Vec<[u64; 4]> {
+    fn near(rng: &mut XorShift, set: &[[u64; 4]], count: usize) -> Vec<[u64; 4]> {
         (0..count)
             .map(|_| {
-                let (row, k) = (next() as usize % set.len(), next() % 40);
-                flipped(next, set[row], k)
+                let (row, k) = (rng.next() as usize % set.len(), rng.next() % 40);
+                flipped(rng, set[row], k)
             })
             .collect()
     }
@@ -1400,17 +1390,19 @@ mod tests {
     /// brute force finds.
     #[test]
     fn every_layout_equals_brute_force() {
-        let mut next = rng(0x1234_5678_9ABC_DEF1);
-        let centres: Vec<[u64; 4]> = (0..20).map(|_| [next(), next(), next(), next()]).collect();
+        let mut rng = XorShift(0x1234_5678_9ABC_DEF1);
+        let centres: Vec<[u64; 4]> = (0..20)
+            .map(|_| [rng.next(), rng.next(), rng.next(), rng.next()])
+            .collect();
         let mut set: Vec<[u64; 4]> = (0..2000)
             .map(|i| {
-                let k = next() % 24;
-                flipped(&mut next, centres[i % 20], k)
+                let k = rng.next() % 24;
+                flipped(&mut rng, centres[i % 20], k)
             })
             .collect();
         set.sort_unstable();
         set.dedup();
-        let queries = near(&mut next, &set, 150);
+        let queries = near(&mut rng, &set, 150);
         for bits in 0..=MAX_BLOCK_BITS {
             for narrow in [false, true] {
                 let mih = check_tables(&set, &queries, Some((bits, narrow)));
@@ -1426,14 +1418,16 @@ mod tests {
     /// u32 a bucket when it ends none; the other tables keep blocks of 256.
     #[test]
     fn crowded_buckets_take_smaller_blocks() {
-        let mut next = rng(0xC0FF_EE00_0000_0007);
+        let mut rng = XorShift(0xC0FF_EE00_0000_0007);
         // 600 hashes that share their first 64 bits: tables 1 to 3 (bits 16 to 63) hold them
         // all in one bucket.
-        let first = next();
-        let mut set: Vec<[u64; 4]> = (0..600).map(|_| [first, next(), next(), next()]).collect();
+        let first = rng.next();
+        let mut set: Vec<[u64; 4]> = (0..600)
+            .map(|_| [first, rng.next(), rng.next(), rng.next()])
+            .collect();
         set.sort_unstable();
         set.dedup();
-        let queries = near(&mut next, &set, 100);
+        let queries = near(&mut rng, &set, 100);
         let mih = check_tables(&set, &queries, None);
         for (i, t) in mih.tables.iter().enumerate().skip(1) {
             if i < 4 {

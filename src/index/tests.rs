@@ -4,8 +4,13 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 
+use super::build::LOAD;
+use super::format::*;
+use super::hamming::*;
 use super::*;
-use crate::lists::{ListError, ListHash, ListType};
+use crate::lists::{ListError, ListFormat, ListHash, ListType};
+use crate::perceptual::imghash::{ImgHash64, ImgKind};
+use crate::perceptual::pdq::PdqHash;
 
 const HELLO_MD5: &str = "6f5902ac237024bdd0c176cb93063dc4";
 const HELLO_SHA1: &str = "22596363b3de40b06f981fb85d82312e8c0ed511";
@@ -19,26 +24,15 @@ fn d(algo: Algo, hex: &str) -> Digest {
     Digest::from_hex(algo, hex).unwrap()
 }
 
-/// A tiny xorshift generator, so the randomized tests need no extra crate.
-pub(crate) struct XorShift(pub(crate) u64);
+use crate::testing::XorShift;
 
-impl XorShift {
-    pub(crate) fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
+/// A random digest of `algo` from `rng`.
+fn random_digest(rng: &mut XorShift, algo: Algo) -> Digest {
+    let mut b = [0u8; 32];
+    for c in b.chunks_mut(8) {
+        c.copy_from_slice(&rng.next().to_le_bytes());
     }
-
-    fn digest(&mut self, algo: Algo) -> Digest {
-        let mut b = [0u8; 32];
-        for c in b.chunks_mut(8) {
-            c.copy_from_slice(&self.next().to_le_bytes());
-        }
-        Digest::new(algo, &b[..algo.len()]).unwrap()
-    }
+    Digest::new(algo, &b[..algo.len()]).unwrap()
 }
 
 fn hits(idx: &Index, dg: &Digest) -> Option<BTreeSet<(String, String)>> {
@@ -492,7 +486,7 @@ fn clustered_digests_defeat_interpolation_but_not_lookup() {
 fn randomized(bits: Option<u32>, clustered: bool) {
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let rng_digest = |rng: &mut XorShift, algo: Algo| {
-        let dg = rng.digest(algo);
+        let dg = random_digest(rng, algo);
         if !clustered {
             return dg;
         }
@@ -605,7 +599,9 @@ fn lookups_from_many_threads() {
 #[test]
 fn large_index_file_is_memory_mapped_and_verifies() {
     let mut rng = XorShift(7);
-    let digests: Vec<Digest> = (0..5000).map(|_| rng.digest(Algo::Sha256)).collect();
+    let digests: Vec<Digest> = (0..5000)
+        .map(|_| random_digest(&mut rng, Algo::Sha256))
+        .collect();
     let mut b = IndexBuilder::new();
     b.add_digests("big", "big", "generated", digests.clone())
         .unwrap();

@@ -32,8 +32,9 @@
 
 use std::ops::Range;
 
+use super::format::{u32_at, Section};
 use super::mih::Mih;
-use super::{u32_at, HashRows, Index, ListRefs, Section};
+use super::{HashRows, Index, ListRefs};
 use crate::perceptual::pdq::PdqHash;
 
 pub(super) const KIND_VIDEOS: u32 = 20;
