@@ -1,5 +1,6 @@
 //! Building an index: lists are read into per-algorithm (and PDQ) record vectors, which are
-//! sorted, deduplicated and written in the v1 layout described in the module documentation.
+//! sorted, deduplicated and written in the layout `format.rs` describes (its constants and
+//! list record shared with the reader).
 
 use std::collections::HashMap;
 use std::io::{Seek, SeekFrom, Write};
