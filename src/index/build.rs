@@ -1069,11 +1069,35 @@ impl IndexBuilder {
         let nsections = self.section_count(g);
         let version = self.version();
         let header_len = HEADER_FIXED + nsections * SECTION_ENTRY + 8;
-        let algos = self.algos();
-        let mih_plan = self.mih_plan();
         let mut out = Sink::new(w);
         out.put(&vec![0u8; header_len])?;
+        self.write_names(g, &mut out)?;
+        for algo in self.algos() {
+            self.write_exact(algo, &mut out)?;
+        }
+        self.write_pdq(&mut out)?;
+        self.write_videos(g, &mut out)?;
+        self.write_img(&mut out)?;
+        self.write_list_extras(&mut out)?;
+        self.write_blooms(&mut out)?;
+        let (table, file_len) = out.finish()?;
+        debug_assert_eq!(table.len(), nsections);
+        write_header(w, origin, version, &table, file_len)?;
+        Ok(IndexStats {
+            bytes: file_len,
+            lists: self.lists.len(),
+            distinct: g.distinct,
+            distinct_pdq: g.distinct_pdq,
+            videos: self.videos.len() as u64,
+            distinct_vpdq_frames: g.frames.len() as u64,
+            distinct_phash: g.distinct_img[0],
+            distinct_dhash: g.distinct_img[1],
+            provenance_groups: (g.starts.len() - 1) as u64,
+        })
+    }
 
+    /// STRINGS, LISTS and PROVENANCE: the names, the lists, the groups of (list, label).
+    fn write_names<W: Write>(&self, g: &Grouped, out: &mut Sink<'_, W>) -> std::io::Result<()> {
         // STRINGS.
         out.begin(KIND_STRINGS, 0)?;
         out.put32(self.strings.len())?;
@@ -1109,42 +1133,47 @@ impl IndexBuilder {
             out.put32(label as usize)?;
         }
         out.end()?;
+        Ok(())
+    }
 
-        // Per algorithm: BUCKETS then RECORDS.
-        for &algo in &algos {
-            let recs = std::mem::take(&mut self.recs[usize::from(algo.id())]);
-            let buckets = self.buckets_for(recs.len());
-            out.begin(KIND_BUCKETS, u32::from(algo.id()))?;
-            let mut row = 0usize;
-            let mut line = [0u8; BUCKET];
-            for b in 0..buckets {
-                let first = row;
-                while row < recs.len() && place(recs[row].key[0], buckets).0 == b {
-                    row += 1;
-                }
-                line[0..4].copy_from_slice(&(first as u32).to_le_bytes());
-                line[4..8].copy_from_slice(&((row - first) as u32).to_le_bytes());
-                for j in 0..SLOTS {
-                    let fp = recs[first..row].get(j).map_or(0, |r| r.key[1]);
-                    // Digest bytes 8..16, as they are in the digest.
-                    line[8 + 8 * j..16 + 8 * j].copy_from_slice(&fp.to_be_bytes());
-                }
-                out.put(&line)?;
+    /// The BUCKETS then the RECORDS of `algo`.
+    fn write_exact<W: Write>(&mut self, algo: Algo, out: &mut Sink<'_, W>) -> std::io::Result<()> {
+        let recs = std::mem::take(&mut self.recs[usize::from(algo.id())]);
+        let buckets = self.buckets_for(recs.len());
+        out.begin(KIND_BUCKETS, u32::from(algo.id()))?;
+        let mut row = 0usize;
+        let mut line = [0u8; BUCKET];
+        for b in 0..buckets {
+            let first = row;
+            while row < recs.len() && place(recs[row].key[0], buckets).0 == b {
+                row += 1;
             }
-            out.end()?;
-            out.begin(KIND_RECORDS, u32::from(algo.id()))?;
-            let mut row = [0u8; 36];
-            let klen = algo.len();
-            for r in &recs {
-                r.key_bytes(&mut row[..klen]);
-                row[klen..klen + 4].copy_from_slice(&r.tag.to_le_bytes());
-                out.put(&row[..klen + 4])?;
+            line[0..4].copy_from_slice(&(first as u32).to_le_bytes());
+            line[4..8].copy_from_slice(&((row - first) as u32).to_le_bytes());
+            for j in 0..SLOTS {
+                let fp = recs[first..row].get(j).map_or(0, |r| r.key[1]);
+                // Digest bytes 8..16, as they are in the digest.
+                line[8 + 8 * j..16 + 8 * j].copy_from_slice(&fp.to_be_bytes());
             }
-            out.end()?;
+            out.put(&line)?;
         }
+        out.end()?;
+        out.begin(KIND_RECORDS, u32::from(algo.id()))?;
+        let mut row = [0u8; 36];
+        let klen = algo.len();
+        for r in &recs {
+            r.key_bytes(&mut row[..klen]);
+            row[klen..klen + 4].copy_from_slice(&r.tag.to_le_bytes());
+            out.put(&row[..klen + 4])?;
+        }
+        out.end()?;
+        Ok(())
+    }
 
-        // PDQ: the hashes, contiguous, then their provenance groups; then the multi-index
-        // tables over them.
+    /// PDQ: the hashes, contiguous, then their provenance groups; then the multi-index
+    /// tables over them.
+    fn write_pdq<W: Write>(&mut self, out: &mut Sink<'_, W>) -> std::io::Result<()> {
+        let mih_plan = self.mih_plan();
         if !self.recs[PDQ].is_empty() {
             let recs = std::mem::take(&mut self.recs[PDQ]);
             let narrowest = pdq_group_width(recs.iter().map(|r| r.tag).max().unwrap_or(0));
@@ -1174,10 +1203,13 @@ impl IndexBuilder {
                 res?;
             }
         }
+        Ok(())
+    }
 
-        // Known videos: VIDEOS, VIDEO_QUALITY, VIDEO_FRAMES, VPDQ (the distinct frame hashes
-        // and where their postings start), VPDQ_POSTINGS, then the multi-index tables over the
-        // frame hashes.
+    /// Known videos: VIDEOS, VIDEO_QUALITY, VIDEO_FRAMES, VPDQ (the distinct frame hashes
+    /// and where their postings start), VPDQ_POSTINGS, then the multi-index tables over the
+    /// frame hashes.
+    fn write_videos<W: Write>(&self, g: &Grouped, out: &mut Sink<'_, W>) -> std::io::Result<()> {
         if !self.videos.is_empty() {
             out.begin(KIND_VIDEOS, 0)?;
             out.put32(self.videos.len())?;
@@ -1245,9 +1277,12 @@ impl IndexBuilder {
                 res?;
             }
         }
+        Ok(())
+    }
 
-        // IMG64, per kind: the hashes (u64 values, little-endian), then their provenance
-        // groups; LIST_IMG: each list's counts.
+    /// IMG64, per kind: the hashes (u64 values, little-endian), then their provenance
+    /// groups; LIST_IMG: each list's counts.
+    fn write_img<W: Write>(&mut self, out: &mut Sink<'_, W>) -> std::io::Result<()> {
         for k in self.img_kinds() {
             let recs = std::mem::take(&mut self.recs[img_slot(k)]);
             let width = pdq_group_width(recs.iter().map(|r| r.tag).max().unwrap_or(0));
@@ -1270,8 +1305,11 @@ impl IndexBuilder {
             }
             out.end()?;
         }
+        Ok(())
+    }
 
-        // LIST_SOURCES: each list's file as read (size, SHA-256), when known.
+    /// LIST_SOURCES (each list's file as read: size, SHA-256, when known) and ROLES.
+    fn write_list_extras<W: Write>(&self, out: &mut Sink<'_, W>) -> std::io::Result<()> {
         if self.needs_sources() {
             out.begin(KIND_LIST_SOURCES, 0)?;
             out.put32(self.lists.len())?;
@@ -1302,8 +1340,11 @@ impl IndexBuilder {
             }
             out.end()?;
         }
+        Ok(())
+    }
 
-        // BLOOM: each filter's parameters, then its bits as they are in its file.
+    /// BLOOM: each filter's parameters, then its bits as they are in its file.
+    fn write_blooms<W: Write>(&self, out: &mut Sink<'_, W>) -> std::io::Result<()> {
         for (list, key, f) in &self.blooms {
             let p = f.params;
             out.begin(KIND_BLOOM, *list)?;
@@ -1315,43 +1356,43 @@ impl IndexBuilder {
             out.put(f.bits())?;
             out.end()?;
         }
-
-        // Header.
-        let (table, file_len) = out.finish()?;
-        debug_assert_eq!(table.len(), nsections);
-        let mut h = Vec::with_capacity(header_len);
-        h.extend_from_slice(MAGIC);
-        h.extend_from_slice(&version.to_le_bytes());
-        h.extend_from_slice(&(nsections as u32).to_le_bytes());
-        h.extend_from_slice(&file_len.to_le_bytes());
-        h.extend_from_slice(&0u64.to_le_bytes());
-        for s in &table {
-            h.extend_from_slice(&s.kind.to_le_bytes());
-            h.extend_from_slice(&s.param.to_le_bytes());
-            h.extend_from_slice(&s.offset.to_le_bytes());
-            h.extend_from_slice(&s.len.to_le_bytes());
-            h.extend_from_slice(&s.checksum.to_le_bytes());
-        }
-        let sum = xxhash_rust::xxh3::xxh3_64(&h);
-        h.extend_from_slice(&sum.to_le_bytes());
-        debug_assert_eq!(h.len(), header_len);
-        w.seek(SeekFrom::Start(origin))?;
-        w.write_all(&h)?;
-        w.seek(SeekFrom::Start(origin + file_len))?;
-        w.flush()?;
-
-        Ok(IndexStats {
-            bytes: file_len,
-            lists: self.lists.len(),
-            distinct: g.distinct,
-            distinct_pdq: g.distinct_pdq,
-            videos: self.videos.len() as u64,
-            distinct_vpdq_frames: g.frames.len() as u64,
-            distinct_phash: g.distinct_img[0],
-            distinct_dhash: g.distinct_img[1],
-            provenance_groups: (g.starts.len() - 1) as u64,
-        })
+        Ok(())
     }
+}
+
+/// Writes the header at `origin` (its room was left at the start of the file): magic,
+/// version, the section table `table`, the file length and the header's checksum; then leaves
+/// `w` at the end of the file.
+fn write_header<W: Write + Seek>(
+    w: &mut W,
+    origin: u64,
+    version: u32,
+    table: &[Section],
+    file_len: u64,
+) -> std::io::Result<()> {
+    let nsections = table.len();
+    let header_len = HEADER_FIXED + nsections * SECTION_ENTRY + 8;
+    let mut h = Vec::with_capacity(header_len);
+    h.extend_from_slice(MAGIC);
+    h.extend_from_slice(&version.to_le_bytes());
+    h.extend_from_slice(&(nsections as u32).to_le_bytes());
+    h.extend_from_slice(&file_len.to_le_bytes());
+    h.extend_from_slice(&0u64.to_le_bytes());
+    for s in table {
+        h.extend_from_slice(&s.kind.to_le_bytes());
+        h.extend_from_slice(&s.param.to_le_bytes());
+        h.extend_from_slice(&s.offset.to_le_bytes());
+        h.extend_from_slice(&s.len.to_le_bytes());
+        h.extend_from_slice(&s.checksum.to_le_bytes());
+    }
+    let sum = xxhash_rust::xxh3::xxh3_64(&h);
+    h.extend_from_slice(&sum.to_le_bytes());
+    debug_assert_eq!(h.len(), header_len);
+    w.seek(SeekFrom::Start(origin))?;
+    w.write_all(&h)?;
+    w.seek(SeekFrom::Start(origin + file_len))?;
+    w.flush()?;
+    Ok(())
 }
 
 /// The provenance groups made by [`IndexBuilder::group`].
