@@ -1191,16 +1191,7 @@ impl IndexBuilder {
             if let Some(lengths) = &mih_plan {
                 let words: Vec<[u64; 4]> = recs.iter().map(|r| r.key).collect();
                 drop(recs);
-                let mut res = Ok(());
-                mih::build(&words, lengths, |i, bytes| {
-                    if res.is_ok() {
-                        res = out
-                            .begin(KIND_PDQ_MIH, i)
-                            .and_then(|()| out.put(&bytes))
-                            .and_then(|()| out.end());
-                    }
-                });
-                res?;
+                write_mih(out, KIND_PDQ_MIH, &words, lengths)?;
             }
         }
         Ok(())
@@ -1265,16 +1256,7 @@ impl IndexBuilder {
             out.end()?;
             if let Some(lengths) = self.vpdq_mih_plan(g.frames.len()) {
                 let words: Vec<[u64; 4]> = g.frames.iter().map(|f| f.0).collect();
-                let mut res = Ok(());
-                mih::build(&words, &lengths, |i, bytes| {
-                    if res.is_ok() {
-                        res = out
-                            .begin(KIND_VPDQ_MIH, i)
-                            .and_then(|()| out.put(&bytes))
-                            .and_then(|()| out.end());
-                    }
-                });
-                res?;
+                write_mih(out, KIND_VPDQ_MIH, &words, &lengths)?;
             }
         }
         Ok(())
@@ -1358,6 +1340,26 @@ impl IndexBuilder {
         }
         Ok(())
     }
+}
+
+/// Writes the multi-index tables over `words` (sorted, distinct hashes as big-endian
+/// words), one section of `kind` per table.
+fn write_mih<W: Write>(
+    out: &mut Sink<'_, W>,
+    kind: u32,
+    words: &[[u64; 4]],
+    lengths: &[u32],
+) -> std::io::Result<()> {
+    let mut res = Ok(());
+    mih::build(words, lengths, |i, bytes| {
+        if res.is_ok() {
+            res = out
+                .begin(kind, i)
+                .and_then(|()| out.put(&bytes))
+                .and_then(|()| out.end());
+        }
+    });
+    res
 }
 
 /// Writes the header at `origin` (its room was left at the start of the file): magic,
