@@ -105,11 +105,12 @@
 use std::fmt;
 use std::ops::Range;
 
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use super::info::AlgoCounts;
-use super::Role;
+use crate::hash::Algo;
 use crate::lists::{ListFormat, SourceDigest};
+use crate::model::Role;
 
 /// The first 8 bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"VIGIEIDX";
@@ -220,6 +221,59 @@ pub(super) fn pdq_group_width(max: u32) -> usize {
         1..=0xff => 1,
         0x100..=0xffff => 2,
         _ => 4,
+    }
+}
+
+/// Entry counts per algorithm.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AlgoCounts(pub [u64; 4]);
+
+impl AlgoCounts {
+    /// The count for `algo`.
+    pub fn get(&self, algo: Algo) -> u64 {
+        self.0[usize::from(algo.id())]
+    }
+
+    /// Adds `n` to the count for `algo`.
+    pub fn add(&mut self, algo: Algo, n: u64) {
+        self.0[usize::from(algo.id())] += n;
+    }
+
+    /// The sum over all algorithms.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
+impl Serialize for AlgoCounts {
+    /// A map from algorithm name to count, algorithms with a zero count left out.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let nonzero = Algo::ALL.into_iter().filter(|a| self.get(*a) > 0);
+        let mut m = s.serialize_map(Some(nonzero.clone().count()))?;
+        for a in nonzero {
+            m.serialize_entry(a.name(), &self.get(a))?;
+        }
+        m.end()
+    }
+}
+
+impl fmt::Display for AlgoCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for a in Algo::ALL {
+            let n = self.get(a);
+            if n > 0 {
+                if !first {
+                    f.write_str(", ")?;
+                }
+                first = false;
+                write!(f, "{a} {n}")?;
+            }
+        }
+        if first {
+            f.write_str("none")?;
+        }
+        Ok(())
     }
 }
 

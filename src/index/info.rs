@@ -1,69 +1,14 @@
-//! What an index holds, counted: [`IndexInfo`] (`vigie index info`, as text or JSON) and the
-//! per-algorithm [`AlgoCounts`] the builder reports too.
+//! What an index holds, counted: [`IndexInfo`] (`vigie index info`, as text or JSON).
 
 use std::fmt;
 
-use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use super::format::IndexedFormat;
+use super::format::{AlgoCounts, IndexedFormat};
 use super::mih::Mih;
 use super::{Index, MihInfo, Role};
 use crate::hash::Algo;
 use crate::perceptual::imghash::ImgKind;
-
-/// Entry counts per algorithm.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AlgoCounts(pub [u64; 4]);
-
-impl AlgoCounts {
-    /// The count for `algo`.
-    pub fn get(&self, algo: Algo) -> u64 {
-        self.0[usize::from(algo.id())]
-    }
-
-    /// Adds `n` to the count for `algo`.
-    pub fn add(&mut self, algo: Algo, n: u64) {
-        self.0[usize::from(algo.id())] += n;
-    }
-
-    /// The sum over all algorithms.
-    pub fn total(&self) -> u64 {
-        self.0.iter().sum()
-    }
-}
-
-impl Serialize for AlgoCounts {
-    /// A map from algorithm name to count, algorithms with a zero count left out.
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let nonzero = Algo::ALL.into_iter().filter(|a| self.get(*a) > 0);
-        let mut m = s.serialize_map(Some(nonzero.clone().count()))?;
-        for a in nonzero {
-            m.serialize_entry(a.name(), &self.get(a))?;
-        }
-        m.end()
-    }
-}
-
-impl fmt::Display for AlgoCounts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for a in Algo::ALL {
-            let n = self.get(a);
-            if n > 0 {
-                if !first {
-                    f.write_str(", ")?;
-                }
-                first = false;
-                write!(f, "{a} {n}")?;
-            }
-        }
-        if first {
-            f.write_str("none")?;
-        }
-        Ok(())
-    }
-}
 
 /// The DCSO Bloom filter of a list.
 #[derive(Clone, Debug, Serialize)]
