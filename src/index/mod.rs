@@ -466,6 +466,9 @@ impl Index {
         self.lists.iter().map(|l| self.string(l.name))
     }
 
+    /// String `id` of STRINGS (empty when out of range: a damaged reference). On the hit
+    /// path: every (list, label) a lookup reports names its list through it.
+    #[inline]
     pub(super) fn string(&self, id: u32) -> &str {
         self.strings.get(id as usize).map_or("", |s| s)
     }
