@@ -92,10 +92,9 @@ struct MatchArgs {
     kind: Vec<ListType>,
     #[command(flatten)]
     output: OutputArgs,
-    /// Output format (jsonl, the default, or csv); or, given a list format (`index build
-    /// --format`'s values: te-csv, nsrl, ...), the format of the next LIST instead of
-    /// detecting it from the content.
-    #[arg(long, short = 'f', value_name = "FORMAT", value_parser = match_format)]
+    /// Output format (jsonl, the default, or csv); or a list format (as `index build
+    /// --format`), the format of the next LIST instead of detecting it from the content.
+    #[arg(long, short = 'f', value_name = "FORMAT", value_parser = MatchFormatParser)]
     format: Vec<MatchFormat>,
     /// Also write a record for every clean and failed list record.
     #[arg(long)]
@@ -128,6 +127,36 @@ struct MatchArgs {
 enum MatchFormat {
     Output(ScanFormat),
     List(ListFormat),
+}
+
+/// Parses a `vigie match --format` value ([`match_format`]); its possible values, which the
+/// help lists, are the output formats then every list format, from the lists' one table.
+#[derive(Clone, Copy)]
+struct MatchFormatParser;
+
+impl clap::builder::TypedValueParser for MatchFormatParser {
+    type Value = MatchFormat;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<MatchFormat, clap::Error> {
+        match_format.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let outputs = ScanFormat::value_variants().iter();
+        let lists = ListFormat::ALL.iter();
+        Some(Box::new(
+            outputs
+                .filter_map(ValueEnum::to_possible_value)
+                .chain(lists.filter_map(ValueEnum::to_possible_value)),
+        ))
+    }
 }
 
 fn match_format(s: &str) -> Result<MatchFormat, String> {

@@ -832,10 +832,11 @@ fn owner_hits(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::tests::{flip_bits, random_pdq, XorShift};
+    use crate::index::tests::{flip_bits, random_pdq};
     use crate::index::{IndexBuilder, PdqSearch};
     use crate::lists::ListHash;
     use crate::perceptual::{hash_image, PerceptualConfig};
+    use crate::testing::XorShift;
     use crate::video::VpdqFrame;
 
     /// python-threatexchange's vPDQ comparison of two videos, by brute force (quality

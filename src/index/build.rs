@@ -1,5 +1,6 @@
 //! Building an index: lists are read into per-algorithm (and PDQ) record vectors, which are
-//! sorted, deduplicated and written in the v1 layout described in the module documentation.
+//! sorted, deduplicated and written in the layout `format.rs` describes (its constants and
+//! list record shared with the reader).
 
 use std::collections::HashMap;
 use std::io::{Seek, SeekFrom, Write};
@@ -8,17 +9,18 @@ use std::path::{Path, PathBuf};
 use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
+use super::exact::place;
+use super::format::{
+    pdq_group_width, role_code, IndexedFormat, ListRecord, Section, ALIGN, BLOOM_HEADER, BUCKET,
+    HEADER_FIXED, IMG_LEN, KIND_BLOOM, KIND_BUCKETS, KIND_IMG64, KIND_LISTS, KIND_LIST_IMG,
+    KIND_LIST_SOURCES, KIND_PDQ, KIND_PDQ_MIH, KIND_PROVENANCE, KIND_RECORDS, KIND_ROLES,
+    KIND_STRINGS, LIST_RECORD, MAGIC, PDQ_ROW, SECTION_ENTRY, SLOTS, SOURCE_RECORD, VERSION,
+};
 use super::video::{
     KIND_VIDEOS, KIND_VIDEO_FRAMES, KIND_VIDEO_QUALITY, KIND_VPDQ, KIND_VPDQ_MIH,
     KIND_VPDQ_POSTINGS, VIDEO_RECORD, VPDQ_POSTING,
 };
-use super::{
-    mih, pdq_group_width, place, AlgoCounts, Index, IndexError, Role, ALIGN, BLOOM_HEADER, BUCKET,
-    HEADER_FIXED, IMG_LEN, KIND_BLOOM, KIND_BUCKETS, KIND_IMG64, KIND_LISTS, KIND_LIST_IMG,
-    KIND_LIST_SOURCES, KIND_PDQ, KIND_PDQ_MIH, KIND_PROVENANCE, KIND_RECORDS, KIND_ROLES,
-    KIND_STRINGS, LIST_RECORD, LOAD, MAGIC, MAX_BITS, MAX_PROBLEMS, PDQ_ROW, SECTION_ENTRY, SLOTS,
-    VERSION,
-};
+use super::{mih, AlgoCounts, Index, IndexError, Role};
 use crate::hash::{Algo, Digest};
 use crate::lists::bloom::{self, BloomFile, BloomKey};
 use crate::lists::ListError;
@@ -42,6 +44,13 @@ fn img_slot(k: ImgKind) -> usize {
 }
 use crate::read::Data;
 use crate::report::output::Destination;
+
+/// Largest bucket bits a builder may be forced to (2^bits buckets).
+const MAX_BITS: u32 = 26;
+/// Average rows per bucket the builder sizes the buckets for.
+pub(super) const LOAD: usize = 4;
+/// Problems kept per list in a [`ListReport`].
+pub const MAX_PROBLEMS: usize = 20;
 
 /// A list to add to an index, as the user named it on the command line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,7 +110,7 @@ pub struct ListReport {
     /// The file, as given.
     pub path: String,
     /// The detected format.
-    pub format: ListFormat,
+    pub format: IndexedFormat,
     /// Blocklist or allowlist.
     pub role: Role,
     /// Digests read per algorithm (duplicates included).
@@ -225,29 +234,12 @@ fn distinct_frames(frames: &[crate::video::VpdqFrame]) -> Vec<([u64; 4], u8)> {
     v
 }
 
-/// A list as recorded in the index.
-#[derive(Clone, Debug)]
-struct ListRow {
-    name: u32,
-    label: u32,
-    source: u32,
-    format: ListFormat,
-    malformed: u64,
-    entries: AlgoCounts,
-    pdq: u64,
-    /// pHashes and dHashes read, by kind id.
-    img: [u64; 2],
-    role: Role,
-    /// The size and SHA-256 of the list's file as read, when it was read from one.
-    digest: Option<SourceDigest>,
-}
-
 /// Collects lists and writes an index.
 #[derive(Debug, Default)]
 pub struct IndexBuilder {
     strings: Vec<String>,
     string_ids: HashMap<String, u32>,
-    lists: Vec<ListRow>,
+    lists: Vec<ListRecord>,
     /// (list index, label string) of each distinct (name, label).
     pairs: Vec<(u32, u32)>,
     pair_ids: HashMap<(u32, u32), u32>,
@@ -516,11 +508,11 @@ impl IndexBuilder {
                 }
             }
         }
-        self.lists.push(ListRow {
+        self.lists.push(ListRecord {
             name: name_id,
             label: label_id,
             source: source_id,
-            format: summary.format,
+            format: summary.format.into(),
             malformed,
             entries,
             pdq,
@@ -532,7 +524,7 @@ impl IndexBuilder {
             name,
             label,
             path: source,
-            format: summary.format,
+            format: summary.format.into(),
             role: spec.role.unwrap_or_default(),
             entries,
             pdq,
@@ -614,11 +606,11 @@ impl IndexBuilder {
                 }
             }
         }
-        self.lists.push(ListRow {
+        self.lists.push(ListRecord {
             name: name_id,
             label: label_id,
             source: source_id,
-            format: ListFormat::Plain,
+            format: ListFormat::Plain.into(),
             malformed: 0,
             entries,
             pdq,
@@ -630,7 +622,7 @@ impl IndexBuilder {
             name: name.to_owned(),
             label: label.to_owned(),
             path: source.to_owned(),
-            format: ListFormat::Plain,
+            format: ListFormat::Plain.into(),
             role: Role::Block,
             entries,
             pdq,
@@ -693,11 +685,11 @@ impl IndexBuilder {
         );
         let digest = file.source_digest();
         self.blooms.push((self.lists.len() as u32, key, file));
-        self.lists.push(ListRow {
+        self.lists.push(ListRecord {
             name: name_id,
             label: label_id,
             source: source_id,
-            format: ListFormat::DcsoBloom,
+            format: ListFormat::DcsoBloom.into(),
             malformed: 0,
             entries: AlgoCounts::default(),
             pdq: 0,
@@ -710,7 +702,7 @@ impl IndexBuilder {
             name,
             label,
             path: source,
-            format: ListFormat::DcsoBloom,
+            format: ListFormat::DcsoBloom.into(),
             role,
             entries: AlgoCounts::default(),
             pdq: 0,
@@ -1032,7 +1024,7 @@ impl IndexBuilder {
                 .map(|&k| self.recs[img_slot(k)].len() * (IMG_LEN + 4) + ALIGN)
                 .sum::<usize>()
             + (16 * self.lists.len() + 4 + ALIGN)
-            + (super::SOURCE_RECORD * self.lists.len() + 4 + ALIGN);
+            + (SOURCE_RECORD * self.lists.len() + 4 + ALIGN);
         let posts: usize = g.frames.iter().map(|f| f.1.len()).sum();
         let videos = if self.videos.is_empty() {
             0
@@ -1077,11 +1069,35 @@ impl IndexBuilder {
         let nsections = self.section_count(g);
         let version = self.version();
         let header_len = HEADER_FIXED + nsections * SECTION_ENTRY + 8;
-        let algos = self.algos();
-        let mih_plan = self.mih_plan();
         let mut out = Sink::new(w);
         out.put(&vec![0u8; header_len])?;
+        self.write_names(g, &mut out)?;
+        for algo in self.algos() {
+            self.write_exact(algo, &mut out)?;
+        }
+        self.write_pdq(&mut out)?;
+        self.write_videos(g, &mut out)?;
+        self.write_img(&mut out)?;
+        self.write_list_extras(&mut out)?;
+        self.write_blooms(&mut out)?;
+        let (table, file_len) = out.finish()?;
+        debug_assert_eq!(table.len(), nsections);
+        write_header(w, origin, version, &table, file_len)?;
+        Ok(IndexStats {
+            bytes: file_len,
+            lists: self.lists.len(),
+            distinct: g.distinct,
+            distinct_pdq: g.distinct_pdq,
+            videos: self.videos.len() as u64,
+            distinct_vpdq_frames: g.frames.len() as u64,
+            distinct_phash: g.distinct_img[0],
+            distinct_dhash: g.distinct_img[1],
+            provenance_groups: (g.starts.len() - 1) as u64,
+        })
+    }
 
+    /// STRINGS, LISTS and PROVENANCE: the names, the lists, the groups of (list, label).
+    fn write_names<W: Write>(&self, g: &Grouped, out: &mut Sink<'_, W>) -> std::io::Result<()> {
         // STRINGS.
         out.begin(KIND_STRINGS, 0)?;
         out.put32(self.strings.len())?;
@@ -1100,17 +1116,7 @@ impl IndexBuilder {
         out.begin(KIND_LISTS, 0)?;
         out.put32(self.lists.len())?;
         for l in &self.lists {
-            let mut r = Vec::with_capacity(LIST_RECORD);
-            for v in [l.name, l.label, l.source, l.format.code()] {
-                r.extend_from_slice(&v.to_le_bytes());
-            }
-            r.extend_from_slice(&l.malformed.to_le_bytes());
-            for e in l.entries.0 {
-                r.extend_from_slice(&e.to_le_bytes());
-            }
-            r.extend_from_slice(&l.pdq.to_le_bytes());
-            debug_assert_eq!(r.len(), LIST_RECORD);
-            out.put(&r)?;
+            out.put(&l.encode())?;
         }
         out.end()?;
 
@@ -1127,42 +1133,47 @@ impl IndexBuilder {
             out.put32(label as usize)?;
         }
         out.end()?;
+        Ok(())
+    }
 
-        // Per algorithm: BUCKETS then RECORDS.
-        for &algo in &algos {
-            let recs = std::mem::take(&mut self.recs[usize::from(algo.id())]);
-            let buckets = self.buckets_for(recs.len());
-            out.begin(KIND_BUCKETS, u32::from(algo.id()))?;
-            let mut row = 0usize;
-            let mut line = [0u8; BUCKET];
-            for b in 0..buckets {
-                let first = row;
-                while row < recs.len() && place(recs[row].key[0], buckets).0 == b {
-                    row += 1;
-                }
-                line[0..4].copy_from_slice(&(first as u32).to_le_bytes());
-                line[4..8].copy_from_slice(&((row - first) as u32).to_le_bytes());
-                for j in 0..SLOTS {
-                    let fp = recs[first..row].get(j).map_or(0, |r| r.key[1]);
-                    // Digest bytes 8..16, as they are in the digest.
-                    line[8 + 8 * j..16 + 8 * j].copy_from_slice(&fp.to_be_bytes());
-                }
-                out.put(&line)?;
+    /// The BUCKETS then the RECORDS of `algo`.
+    fn write_exact<W: Write>(&mut self, algo: Algo, out: &mut Sink<'_, W>) -> std::io::Result<()> {
+        let recs = std::mem::take(&mut self.recs[usize::from(algo.id())]);
+        let buckets = self.buckets_for(recs.len());
+        out.begin(KIND_BUCKETS, u32::from(algo.id()))?;
+        let mut row = 0usize;
+        let mut line = [0u8; BUCKET];
+        for b in 0..buckets {
+            let first = row;
+            while row < recs.len() && place(recs[row].key[0], buckets).0 == b {
+                row += 1;
             }
-            out.end()?;
-            out.begin(KIND_RECORDS, u32::from(algo.id()))?;
-            let mut row = [0u8; 36];
-            let klen = algo.len();
-            for r in &recs {
-                r.key_bytes(&mut row[..klen]);
-                row[klen..klen + 4].copy_from_slice(&r.tag.to_le_bytes());
-                out.put(&row[..klen + 4])?;
+            line[0..4].copy_from_slice(&(first as u32).to_le_bytes());
+            line[4..8].copy_from_slice(&((row - first) as u32).to_le_bytes());
+            for j in 0..SLOTS {
+                let fp = recs[first..row].get(j).map_or(0, |r| r.key[1]);
+                // Digest bytes 8..16, as they are in the digest.
+                line[8 + 8 * j..16 + 8 * j].copy_from_slice(&fp.to_be_bytes());
             }
-            out.end()?;
+            out.put(&line)?;
         }
+        out.end()?;
+        out.begin(KIND_RECORDS, u32::from(algo.id()))?;
+        let mut row = [0u8; 36];
+        let klen = algo.len();
+        for r in &recs {
+            r.key_bytes(&mut row[..klen]);
+            row[klen..klen + 4].copy_from_slice(&r.tag.to_le_bytes());
+            out.put(&row[..klen + 4])?;
+        }
+        out.end()?;
+        Ok(())
+    }
 
-        // PDQ: the hashes, contiguous, then their provenance groups; then the multi-index
-        // tables over them.
+    /// PDQ: the hashes, contiguous, then their provenance groups; then the multi-index
+    /// tables over them.
+    fn write_pdq<W: Write>(&mut self, out: &mut Sink<'_, W>) -> std::io::Result<()> {
+        let mih_plan = self.mih_plan();
         if !self.recs[PDQ].is_empty() {
             let recs = std::mem::take(&mut self.recs[PDQ]);
             let narrowest = pdq_group_width(recs.iter().map(|r| r.tag).max().unwrap_or(0));
@@ -1180,22 +1191,16 @@ impl IndexBuilder {
             if let Some(lengths) = &mih_plan {
                 let words: Vec<[u64; 4]> = recs.iter().map(|r| r.key).collect();
                 drop(recs);
-                let mut res = Ok(());
-                mih::build(&words, lengths, |i, bytes| {
-                    if res.is_ok() {
-                        res = out
-                            .begin(KIND_PDQ_MIH, i)
-                            .and_then(|()| out.put(&bytes))
-                            .and_then(|()| out.end());
-                    }
-                });
-                res?;
+                write_mih(out, KIND_PDQ_MIH, &words, lengths)?;
             }
         }
+        Ok(())
+    }
 
-        // Known videos: VIDEOS, VIDEO_QUALITY, VIDEO_FRAMES, VPDQ (the distinct frame hashes
-        // and where their postings start), VPDQ_POSTINGS, then the multi-index tables over the
-        // frame hashes.
+    /// Known videos: VIDEOS, VIDEO_QUALITY, VIDEO_FRAMES, VPDQ (the distinct frame hashes
+    /// and where their postings start), VPDQ_POSTINGS, then the multi-index tables over the
+    /// frame hashes.
+    fn write_videos<W: Write>(&self, g: &Grouped, out: &mut Sink<'_, W>) -> std::io::Result<()> {
         if !self.videos.is_empty() {
             out.begin(KIND_VIDEOS, 0)?;
             out.put32(self.videos.len())?;
@@ -1251,21 +1256,15 @@ impl IndexBuilder {
             out.end()?;
             if let Some(lengths) = self.vpdq_mih_plan(g.frames.len()) {
                 let words: Vec<[u64; 4]> = g.frames.iter().map(|f| f.0).collect();
-                let mut res = Ok(());
-                mih::build(&words, &lengths, |i, bytes| {
-                    if res.is_ok() {
-                        res = out
-                            .begin(KIND_VPDQ_MIH, i)
-                            .and_then(|()| out.put(&bytes))
-                            .and_then(|()| out.end());
-                    }
-                });
-                res?;
+                write_mih(out, KIND_VPDQ_MIH, &words, &lengths)?;
             }
         }
+        Ok(())
+    }
 
-        // IMG64, per kind: the hashes (u64 values, little-endian), then their provenance
-        // groups; LIST_IMG: each list's counts.
+    /// IMG64, per kind: the hashes (u64 values, little-endian), then their provenance
+    /// groups; LIST_IMG: each list's counts.
+    fn write_img<W: Write>(&mut self, out: &mut Sink<'_, W>) -> std::io::Result<()> {
         for k in self.img_kinds() {
             let recs = std::mem::take(&mut self.recs[img_slot(k)]);
             let width = pdq_group_width(recs.iter().map(|r| r.tag).max().unwrap_or(0));
@@ -1288,8 +1287,11 @@ impl IndexBuilder {
             }
             out.end()?;
         }
+        Ok(())
+    }
 
-        // LIST_SOURCES: each list's file as read (size, SHA-256), when known.
+    /// LIST_SOURCES (each list's file as read: size, SHA-256, when known) and ROLES.
+    fn write_list_extras<W: Write>(&self, out: &mut Sink<'_, W>) -> std::io::Result<()> {
         if self.needs_sources() {
             out.begin(KIND_LIST_SOURCES, 0)?;
             out.put32(self.lists.len())?;
@@ -1316,12 +1318,15 @@ impl IndexBuilder {
             out.begin(KIND_ROLES, 0)?;
             out.put32(self.lists.len())?;
             for l in &self.lists {
-                out.put32(super::role_code(l.role) as usize)?;
+                out.put32(role_code(l.role) as usize)?;
             }
             out.end()?;
         }
+        Ok(())
+    }
 
-        // BLOOM: each filter's parameters, then its bits as they are in its file.
+    /// BLOOM: each filter's parameters, then its bits as they are in its file.
+    fn write_blooms<W: Write>(&self, out: &mut Sink<'_, W>) -> std::io::Result<()> {
         for (list, key, f) in &self.blooms {
             let p = f.params;
             out.begin(KIND_BLOOM, *list)?;
@@ -1333,43 +1338,63 @@ impl IndexBuilder {
             out.put(f.bits())?;
             out.end()?;
         }
-
-        // Header.
-        let (table, file_len) = out.finish()?;
-        debug_assert_eq!(table.len(), nsections);
-        let mut h = Vec::with_capacity(header_len);
-        h.extend_from_slice(MAGIC);
-        h.extend_from_slice(&version.to_le_bytes());
-        h.extend_from_slice(&(nsections as u32).to_le_bytes());
-        h.extend_from_slice(&file_len.to_le_bytes());
-        h.extend_from_slice(&0u64.to_le_bytes());
-        for s in &table {
-            h.extend_from_slice(&s.kind.to_le_bytes());
-            h.extend_from_slice(&s.param.to_le_bytes());
-            h.extend_from_slice(&s.offset.to_le_bytes());
-            h.extend_from_slice(&s.len.to_le_bytes());
-            h.extend_from_slice(&s.checksum.to_le_bytes());
-        }
-        let sum = xxhash_rust::xxh3::xxh3_64(&h);
-        h.extend_from_slice(&sum.to_le_bytes());
-        debug_assert_eq!(h.len(), header_len);
-        w.seek(SeekFrom::Start(origin))?;
-        w.write_all(&h)?;
-        w.seek(SeekFrom::Start(origin + file_len))?;
-        w.flush()?;
-
-        Ok(IndexStats {
-            bytes: file_len,
-            lists: self.lists.len(),
-            distinct: g.distinct,
-            distinct_pdq: g.distinct_pdq,
-            videos: self.videos.len() as u64,
-            distinct_vpdq_frames: g.frames.len() as u64,
-            distinct_phash: g.distinct_img[0],
-            distinct_dhash: g.distinct_img[1],
-            provenance_groups: (g.starts.len() - 1) as u64,
-        })
+        Ok(())
     }
+}
+
+/// Writes the multi-index tables over `words` (sorted, distinct hashes as big-endian
+/// words), one section of `kind` per table.
+fn write_mih<W: Write>(
+    out: &mut Sink<'_, W>,
+    kind: u32,
+    words: &[[u64; 4]],
+    lengths: &[u32],
+) -> std::io::Result<()> {
+    let mut res = Ok(());
+    mih::build(words, lengths, |i, bytes| {
+        if res.is_ok() {
+            res = out
+                .begin(kind, i)
+                .and_then(|()| out.put(&bytes))
+                .and_then(|()| out.end());
+        }
+    });
+    res
+}
+
+/// Writes the header at `origin` (its room was left at the start of the file): magic,
+/// version, the section table `table`, the file length and the header's checksum; then leaves
+/// `w` at the end of the file.
+fn write_header<W: Write + Seek>(
+    w: &mut W,
+    origin: u64,
+    version: u32,
+    table: &[Section],
+    file_len: u64,
+) -> std::io::Result<()> {
+    let nsections = table.len();
+    let header_len = HEADER_FIXED + nsections * SECTION_ENTRY + 8;
+    let mut h = Vec::with_capacity(header_len);
+    h.extend_from_slice(MAGIC);
+    h.extend_from_slice(&version.to_le_bytes());
+    h.extend_from_slice(&(nsections as u32).to_le_bytes());
+    h.extend_from_slice(&file_len.to_le_bytes());
+    h.extend_from_slice(&0u64.to_le_bytes());
+    for s in table {
+        h.extend_from_slice(&s.kind.to_le_bytes());
+        h.extend_from_slice(&s.param.to_le_bytes());
+        h.extend_from_slice(&s.offset.to_le_bytes());
+        h.extend_from_slice(&s.len.to_le_bytes());
+        h.extend_from_slice(&s.checksum.to_le_bytes());
+    }
+    let sum = xxhash_rust::xxh3::xxh3_64(&h);
+    h.extend_from_slice(&sum.to_le_bytes());
+    debug_assert_eq!(h.len(), header_len);
+    w.seek(SeekFrom::Start(origin))?;
+    w.write_all(&h)?;
+    w.seek(SeekFrom::Start(origin + file_len))?;
+    w.flush()?;
+    Ok(())
 }
 
 /// The provenance groups made by [`IndexBuilder::group`].
@@ -1426,7 +1451,7 @@ struct Sink<'w, W: Write> {
     hasher: xxhash_rust::xxh3::Xxh3,
     /// The open section: kind, param, offset.
     open: Option<(u32, u32, u64)>,
-    table: Vec<super::Section>,
+    table: Vec<Section>,
 }
 
 /// Bytes buffered by a [`Sink`] before a write.
@@ -1488,7 +1513,7 @@ impl<'w, W: Write> Sink<'w, W> {
     fn end(&mut self) -> std::io::Result<()> {
         self.flush()?;
         let (kind, param, offset) = self.open.take().unwrap_or_default();
-        self.table.push(super::Section {
+        self.table.push(Section {
             kind,
             param,
             offset,
@@ -1499,7 +1524,7 @@ impl<'w, W: Write> Sink<'w, W> {
     }
 
     /// The section table and the file's length.
-    fn finish(mut self) -> std::io::Result<(Vec<super::Section>, u64)> {
+    fn finish(mut self) -> std::io::Result<(Vec<Section>, u64)> {
         self.flush()?;
         Ok((self.table, self.pos))
     }

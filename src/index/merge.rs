@@ -7,8 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{IndexBuilder, ListReport, ListRow, Rec, VideoRec, IMG, PDQ};
-use crate::index::{u32_at, Index, IndexError, IMG_LEN};
+use super::{IndexBuilder, ListReport, Rec, VideoRec, IMG, PDQ};
+use crate::index::format::{u32_at, ListRecord, IMG_LEN};
+use crate::index::{Index, IndexError};
 use crate::lists::bloom::BloomFile;
 use crate::perceptual::imghash::ImgKind;
 use crate::perceptual::pdq::PdqHash;
@@ -38,8 +39,8 @@ impl IndexBuilder {
             .lists
             .iter()
             .map(|l| match qualify {
-                true => format!("{stem}/{}", l.name),
-                false => l.name.to_string(),
+                true => format!("{stem}/{}", index.string(l.name)),
+                false => index.string(l.name).to_string(),
             })
             .collect();
         for name in &names {
@@ -59,17 +60,11 @@ impl IndexBuilder {
         let mut reports = Vec::with_capacity(index.lists.len());
         let info = index.info();
         for ((meta, name), li) in index.lists.iter().zip(&names).zip(&info.lists) {
-            let row = ListRow {
+            let row = ListRecord {
                 name: self.string(name),
                 label: self.string(index.string(meta.label)),
                 source: self.string(index.string(meta.source)),
-                format: meta.format,
-                malformed: meta.malformed,
-                entries: meta.entries,
-                pdq: meta.pdq,
-                img: meta.img,
-                role: meta.role,
-                digest: meta.digest,
+                ..meta.clone()
             };
             self.lists.push(row);
             self.origins.insert(name.clone(), path.to_owned());

@@ -4,8 +4,13 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 
+use super::build::LOAD;
+use super::format::*;
+use super::hamming::*;
 use super::*;
-use crate::lists::{ListError, ListHash, ListType};
+use crate::lists::{ListError, ListFormat, ListHash, ListType};
+use crate::perceptual::imghash::{ImgHash64, ImgKind};
+use crate::perceptual::pdq::PdqHash;
 
 const HELLO_MD5: &str = "6f5902ac237024bdd0c176cb93063dc4";
 const HELLO_SHA1: &str = "22596363b3de40b06f981fb85d82312e8c0ed511";
@@ -19,26 +24,15 @@ fn d(algo: Algo, hex: &str) -> Digest {
     Digest::from_hex(algo, hex).unwrap()
 }
 
-/// A tiny xorshift generator, so the randomized tests need no extra crate.
-pub(crate) struct XorShift(pub(crate) u64);
+use crate::testing::XorShift;
 
-impl XorShift {
-    pub(crate) fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
+/// A random digest of `algo` from `rng`.
+fn random_digest(rng: &mut XorShift, algo: Algo) -> Digest {
+    let mut b = [0u8; 32];
+    for c in b.chunks_mut(8) {
+        c.copy_from_slice(&rng.next().to_le_bytes());
     }
-
-    fn digest(&mut self, algo: Algo) -> Digest {
-        let mut b = [0u8; 32];
-        for c in b.chunks_mut(8) {
-            c.copy_from_slice(&self.next().to_le_bytes());
-        }
-        Digest::new(algo, &b[..algo.len()]).unwrap()
-    }
+    Digest::new(algo, &b[..algo.len()]).unwrap()
 }
 
 fn hits(idx: &Index, dg: &Digest) -> Option<BTreeSet<(String, String)>> {
@@ -492,7 +486,7 @@ fn clustered_digests_defeat_interpolation_but_not_lookup() {
 fn randomized(bits: Option<u32>, clustered: bool) {
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
     let rng_digest = |rng: &mut XorShift, algo: Algo| {
-        let dg = rng.digest(algo);
+        let dg = random_digest(rng, algo);
         if !clustered {
             return dg;
         }
@@ -605,7 +599,9 @@ fn lookups_from_many_threads() {
 #[test]
 fn large_index_file_is_memory_mapped_and_verifies() {
     let mut rng = XorShift(7);
-    let digests: Vec<Digest> = (0..5000).map(|_| rng.digest(Algo::Sha256)).collect();
+    let digests: Vec<Digest> = (0..5000)
+        .map(|_| random_digest(&mut rng, Algo::Sha256))
+        .collect();
     let mut b = IndexBuilder::new();
     b.add_digests("big", "big", "generated", digests.clone())
         .unwrap();
@@ -2070,4 +2066,82 @@ fn list_sources_damage_is_corrupt_not_panics() {
         let got = open_bytes(b).unwrap().info().lists;
         assert_ne!(format!("{got:?}"), format!("{lists:?}"), "byte {at}");
     }
+}
+
+/// A list format code this vigie does not know (a newer vigie's format) is informational: the
+/// index opens and verifies, its lists match, `index info` shows the format as unknown, and a
+/// merge keeps the code. What is not informational stays refused: the code of a format that
+/// needs a section of its own (dcso-bloom) without that section, and a section kind this vigie
+/// does not know (its table could hold entries a scan would miss).
+#[test]
+fn unknown_list_format_is_informational() {
+    const NEWER: u32 = 999;
+    assert_eq!(ListFormat::from_code(NEWER), None);
+    let bytes = pdq_sample_bytes();
+    let (lists_at, _) = section(&bytes, KIND_LISTS);
+    // List 0's record follows the count; its format code is its fourth u32.
+    let code_at = lists_at + 4 + 12;
+    assert_eq!(u32_at(&bytes, code_at), Some(ListFormat::Plain.code()));
+    let patched = |code: u32| {
+        let mut b = bytes.clone();
+        b[code_at..code_at + 4].copy_from_slice(&code.to_le_bytes());
+        b
+    };
+    // Unsealed, the LISTS checksum catches the change.
+    let err = open_bytes(patched(NEWER)).unwrap_err().to_string();
+    assert!(err.contains("lists section checksum mismatch"), "{err}");
+
+    let mut b = patched(NEWER);
+    reseal(&mut b);
+    let idx = open_bytes(b).unwrap();
+    idx.verify().unwrap();
+    assert_eq!(hits(&idx, &d(Algo::Md5, HELLO_MD5)), set(&[("l1", "c1")]));
+    assert_eq!(
+        pdq_found(&idx, &ph(JPG_PDQ), 0)
+            .into_iter()
+            .next()
+            .map(|(_, d, pairs)| (d, pairs.len())),
+        Some((0, 2))
+    );
+    let info = idx.info();
+    assert_eq!(info.lists[0].format, IndexedFormat::Unknown(NEWER));
+    assert_eq!(info.lists[0].format.known(), None);
+    assert_eq!(info.lists[1].format, ListFormat::Plain);
+    let text = info.to_string();
+    assert!(text.contains("from gen (unknown (code 999))"), "{text}");
+    let json = serde_json::to_value(&info).unwrap();
+    assert_eq!(json["lists"][0]["format"], "unknown (code 999)");
+    assert_eq!(json["lists"][1]["format"], "plain");
+
+    // A merge keeps the code as it is.
+    let mut mb = IndexBuilder::new();
+    let reports = mb.add_index(&idx, Path::new("newer.vigie"), false).unwrap();
+    assert_eq!(reports[0].format, IndexedFormat::Unknown(NEWER));
+    let merged = mb.into_index().unwrap();
+    merged.verify().unwrap();
+    assert_eq!(merged.info().lists[0].format.code(), NEWER);
+    assert_eq!(
+        hits(&merged, &d(Algo::Md5, HELLO_MD5)),
+        set(&[("l1", "c1")])
+    );
+
+    // Not informational: a Bloom filter list without its filter.
+    let mut b = patched(ListFormat::DcsoBloom.code());
+    reseal(&mut b);
+    let err = open_bytes(b).unwrap_err().to_string();
+    assert!(
+        err.contains("list 0 is a Bloom filter without its bloom section"),
+        "{err}"
+    );
+    // Nor a section kind this vigie does not know.
+    let mut b = bytes.clone();
+    let n = u32_at(&b, 12).unwrap() as usize;
+    let entry = (0..n)
+        .map(|i| HEADER_FIXED + i * SECTION_ENTRY)
+        .find(|&at| u32_at(&b, at) == Some(KIND_PDQ))
+        .unwrap();
+    b[entry..entry + 4].copy_from_slice(&99u32.to_le_bytes());
+    reseal(&mut b);
+    let err = open_bytes(b).unwrap_err().to_string();
+    assert!(err.contains("unknown section kind 99"), "{err}");
 }

@@ -17,7 +17,7 @@
 //!   P postings of 8 bytes, hash after hash, by video: u32 video number, u32 the frame's
 //!   best quality in that video
 //! kind 24 VPDQ_MIH       param = table number: multi-index tables over the VPDQ hashes,
-//!   laid out as the PDQ ones (`mih.rs`)
+//!   laid out as the PDQ ones (`mih/mod.rs`)
 //! kind 25 VIDEO_FRAMES   param 0 (version 6)
 //!   the row in VPDQ (u32) of each distinct frame of each video, in VIDEO_QUALITY's order:
 //!   what a candidate video is compared with, frame by frame
@@ -32,8 +32,9 @@
 
 use std::ops::Range;
 
+use super::format::{u32_at, Section};
 use super::mih::Mih;
-use super::{u32_at, HashRows, Index, ListRefs, Section};
+use super::{HashRows, Index, ListRefs};
 use crate::perceptual::pdq::PdqHash;
 
 pub(super) const KIND_VIDEOS: u32 = 20;
