@@ -1,8 +1,9 @@
 //! Helpers for the CLI tests: run the real binary, parse its JSONL output.
 #![allow(dead_code)]
 
-use std::ffi::OsStr;
-use std::path::Path;
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -169,4 +170,57 @@ pub fn member<'a>(recs: &'a [Value], name: &str) -> &'a Value {
     recs.iter()
         .find(|r| r["member"] == name)
         .unwrap_or_else(|| panic!("{name}: {recs:?}"))
+}
+
+/// A fixture of `fixtures/containers/` (`scripts/make_container_fixtures.sh`).
+pub fn container(name: &str) -> PathBuf {
+    fixtures().join("containers").join(name)
+}
+
+/// `vigie hash -q --algo md5,sha256 ARGS...` (from `argv!`): its records, exit code and
+/// standard error. A panic in vigie fails the test.
+pub fn hash_md5_sha256(args: Vec<OsString>) -> (Vec<Value>, i32, String) {
+    let out = run(argv!["hash", "-q", "--algo", "md5,sha256"]
+        .into_iter()
+        .chain(args));
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    (jsonl(&out.stdout), code(&out), err)
+}
+
+/// The SHA-256 of a file, as coreutils' `sha256sum` gives it.
+pub fn sha256_of(path: &Path) -> String {
+    let out = tool("sha256sum", &[path.as_os_str()]);
+    String::from_utf8(out).unwrap()[..64].to_string()
+}
+
+/// Runs `vigie ARGS` with `input` on its standard input, written from a thread (a run that
+/// stops reading cannot block the test), for at most 60 seconds.
+pub fn run_stdin(args: Vec<OsString>, input: &[u8]) -> Output {
+    let mut child = vigie()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = wait_within(child, 60, "vigie with standard input");
+    writer.join().unwrap();
+    out
+}
+
+/// `vigie hash -q ARGS... -` with `input` on standard input: its records and exit code. A
+/// panic in vigie fails the test.
+pub fn hash_stdin(args: &[&str], input: &[u8]) -> (Vec<Value>, i32) {
+    let mut a = argv!["hash", "-q"];
+    a.extend(args.iter().map(OsString::from));
+    a.push("-".into());
+    let out = run_stdin(a, input);
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    (jsonl(&out.stdout), code(&out))
 }
