@@ -37,10 +37,11 @@
 //! - `stream`: [`TarStream`], members of a tar read from a [`std::io::Read`].
 
 use std::fmt;
+use std::io;
 use std::ops::Range;
 
 use super::archive::Fault;
-use walker::Pos;
+use walker::{InputError, Pos};
 
 mod header;
 mod slice;
@@ -168,6 +169,26 @@ impl TarError {
     /// the walk.
     pub fn resumes(&self) -> bool {
         self.skipped > 0
+    }
+
+    /// The input could not give what was asked: a read error in the reader's own words
+    /// ([`TarError::read`]), or no memory for an extended header.
+    fn input(offset: u64, member: Option<Vec<u8>>, e: InputError) -> TarError {
+        match e {
+            InputError::Read(e) => TarError::read(offset, member, &e),
+            InputError::Alloc(len, e) => {
+                TarError::new(offset, member, format!("cannot allocate {len} bytes: {e}"))
+            }
+        }
+    }
+
+    /// The reader failed with `e`: `read error: ` and its message, its [`Fault`] the kind
+    /// of `e`.
+    fn read(offset: u64, member: Option<Vec<u8>>, e: &io::Error) -> TarError {
+        TarError {
+            fault: Fault::Io(e.kind()),
+            ..TarError::new(offset, member, format!("read error: {e}"))
+        }
     }
 
     fn past_end(member: &Pos, left: u64) -> TarError {

@@ -2,7 +2,7 @@
 //! walker's input is the slice itself, which never fails.
 
 use super::header::padding;
-use super::walker::{Input, Pos, Walker};
+use super::walker::{Input, InputError, Pos, Walker};
 use super::{TarError, TarMember, BLOCK_LEN};
 
 /// A tar held in memory, read in place.
@@ -23,7 +23,7 @@ impl Input for SliceInput<'_> {
         self.pos as u64
     }
 
-    fn read_block(&mut self, buf: &mut [u8; BLOCK_LEN]) -> Result<usize, String> {
+    fn read_block(&mut self, buf: &mut [u8; BLOCK_LEN]) -> Result<usize, InputError> {
         let rest = self.rest();
         let n = rest.len().min(BLOCK_LEN);
         buf[..n].copy_from_slice(&rest[..n]);
@@ -31,7 +31,7 @@ impl Input for SliceInput<'_> {
         Ok(n)
     }
 
-    fn read_meta(&mut self, len: usize, out: &mut Vec<u8>) -> Result<(), String> {
+    fn read_meta(&mut self, len: usize, out: &mut Vec<u8>) -> Result<(), InputError> {
         let rest = self.rest();
         let n = rest.len().min(len);
         out.extend_from_slice(&rest[..n]);
@@ -39,7 +39,7 @@ impl Input for SliceInput<'_> {
         Ok(())
     }
 
-    fn skip(&mut self, n: u64) -> Result<u64, String> {
+    fn skip(&mut self, n: u64) -> Result<u64, InputError> {
         let k = usize::try_from(n)
             .unwrap_or(usize::MAX)
             .min(self.rest().len());

@@ -1,31 +1,18 @@
 //! [`TarStream`]: the members of a tar read from any [`Read`] (a decompressor, standard
 //! input, a large file read with read()), each member's data read through
-//! [`TarStream::data`] or skipped.
+//! [`TarStream::data`] or skipped. A read error keeps its value: the [`TarError`] it gives
+//! carries the kind of the [`io::Error`] (see [`TarError::fault`]).
 
 use std::io::{self, Read};
 
 use super::header::padding;
-use super::walker::{Input, Pos, Walker};
+use super::walker::{Input, InputError, Pos, Walker};
 use super::{TarError, TarMember, BLOCK_LEN};
-use crate::source::archive::Fault;
 
 /// A tar read from a stream, counting its position.
 struct StreamInput<R> {
     inner: R,
     pos: u64,
-    /// Kind of the last error the reader returned.
-    error_kind: Option<io::ErrorKind>,
-}
-
-impl<R> StreamInput<R> {
-    fn failed(&mut self, e: &io::Error) -> String {
-        self.error_kind = Some(e.kind());
-        read_error(e)
-    }
-}
-
-fn read_error(e: &io::Error) -> String {
-    format!("read error: {e}")
 }
 
 impl<R: Read> Input for StreamInput<R> {
@@ -33,7 +20,7 @@ impl<R: Read> Input for StreamInput<R> {
         self.pos
     }
 
-    fn read_block(&mut self, buf: &mut [u8; BLOCK_LEN]) -> Result<usize, String> {
+    fn read_block(&mut self, buf: &mut [u8; BLOCK_LEN]) -> Result<usize, InputError> {
         let mut filled = 0;
         while filled < BLOCK_LEN {
             match self.inner.read(&mut buf[filled..]) {
@@ -44,26 +31,26 @@ impl<R: Read> Input for StreamInput<R> {
                     self.pos = self.pos.saturating_add(k as u64);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.failed(&e)),
+                Err(e) => return Err(InputError::Read(e)),
             }
         }
         Ok(filled)
     }
 
-    fn read_meta(&mut self, len: usize, out: &mut Vec<u8>) -> Result<(), String> {
+    fn read_meta(&mut self, len: usize, out: &mut Vec<u8>) -> Result<(), InputError> {
         out.try_reserve_exact(len)
-            .map_err(|e| format!("cannot allocate {len} bytes: {e}"))?;
+            .map_err(|e| InputError::Alloc(len, e))?;
         let n = self
             .inner
             .by_ref()
             .take(len as u64)
             .read_to_end(out)
-            .map_err(|e| self.failed(&e))?;
+            .map_err(InputError::Read)?;
         self.pos = self.pos.saturating_add(n as u64);
         Ok(())
     }
 
-    fn skip(&mut self, n: u64) -> Result<u64, String> {
+    fn skip(&mut self, n: u64) -> Result<u64, InputError> {
         let mut buf = [0u8; 8 * 1024];
         let mut done = 0u64;
         while done < n {
@@ -78,7 +65,7 @@ impl<R: Read> Input for StreamInput<R> {
                     self.pos = self.pos.saturating_add(k);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(self.failed(&e)),
+                Err(e) => return Err(InputError::Read(e)),
             }
         }
         Ok(done)
@@ -138,7 +125,6 @@ impl<R: Read> TarStream<R> {
             input: StreamInput {
                 inner: reader,
                 pos: 0,
-                error_kind: None,
             },
             walker: Walker::default(),
             current: None,
@@ -154,18 +140,6 @@ impl<R: Read> TarStream<R> {
     /// stream (including one whose data read through [`TarStream::data`] failed); every later
     /// call gives `Ok(None)`.
     pub fn next_member(&mut self) -> Result<Option<TarMember>, TarError> {
-        let failed_before = self.input.error_kind.is_some();
-        self.next_member_inner().map_err(|mut e| {
-            // The reader failed during this call: the error is its (a walk ends at its first
-            // read error, so no later error is mistaken for it).
-            if let (false, Some(kind)) = (failed_before, self.input.error_kind) {
-                e.fault = Fault::Io(kind);
-            }
-            e
-        })
-    }
-
-    fn next_member_inner(&mut self) -> Result<Option<TarMember>, TarError> {
         match std::mem::replace(&mut self.state, State::Done) {
             State::Active => {}
             State::Failed(e) => return Err(e),
@@ -176,7 +150,7 @@ impl<R: Read> TarStream<R> {
             let skipped = self
                 .input
                 .skip(cur.remaining)
-                .map_err(|r| TarError::new(at, Some(cur.pos.name.clone()), r))?;
+                .map_err(|e| TarError::input(at, Some(cur.pos.name.clone()), e))?;
             if skipped < cur.remaining {
                 let read = cur.pos.size - cur.remaining + skipped;
                 return Err(TarError::past_end(&cur.pos, read));
@@ -184,7 +158,7 @@ impl<R: Read> TarStream<R> {
             let at = self.input.pos;
             self.input
                 .skip(padding(cur.pos.size))
-                .map_err(|r| TarError::new(at, Some(cur.pos.name.clone()), r))?;
+                .map_err(|e| TarError::input(at, Some(cur.pos.name.clone()), e))?;
         }
         let member = match self.walker.next_member(&mut self.input) {
             Ok(member) => member,
@@ -230,12 +204,6 @@ impl<R: Read> TarStream<R> {
         self.walker.after_end
     }
 
-    /// Kind of the last error the underlying reader returned, if any (the reason of a
-    /// [`TarError`] carries its message).
-    pub fn read_error_kind(&self) -> Option<io::ErrorKind> {
-        self.input.error_kind
-    }
-
     /// Gives back the reader, positioned wherever reading stopped.
     pub fn into_inner(self) -> R {
         self.input.inner
@@ -278,10 +246,7 @@ impl<R: Read> Read for MemberData<'_, R> {
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
             Err(e) => {
-                let mut te =
-                    TarError::new(stream.input.pos, Some(cur.pos.name.clone()), read_error(&e));
-                te.fault = Fault::Io(e.kind());
-                stream.input.error_kind = Some(e.kind());
+                let te = TarError::read(stream.input.pos, Some(cur.pos.name.clone()), &e);
                 stream.current = None;
                 stream.state = State::Failed(te);
                 Err(e)

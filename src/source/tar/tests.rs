@@ -6,6 +6,7 @@ use std::io::{self, Read};
 
 use super::header::*;
 use super::*;
+use crate::source::archive::Fault;
 use crate::testing::XorShift;
 
 /// Member content, as `fixtures/tar/make.sh` generates it.
@@ -1087,4 +1088,76 @@ fn random_mutations_never_panic() {
         }
         assert_eq!(stream_all(Dribble(&t, round)), all, "round {round}");
     }
+}
+
+/// A reader that gives `n` bytes of `bytes`, then fails with an error of `kind`.
+struct FailsAfter<'a> {
+    bytes: &'a [u8],
+    n: usize,
+    kind: io::ErrorKind,
+}
+
+impl Read for FailsAfter<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.n == 0 {
+            return Err(io::Error::new(self.kind, "boom"));
+        }
+        let k = buf.len().min(self.n).min(self.bytes.len());
+        buf[..k].copy_from_slice(&self.bytes[..k]);
+        self.bytes = &self.bytes[k..];
+        self.n -= k;
+        Ok(k)
+    }
+}
+
+/// A read error ends the walk with the error's kind as its fault, wherever it strikes: in a
+/// header, in data skipped, in data read through `data()` (reported once, by the next call).
+#[test]
+fn read_errors_carry_their_kind() {
+    let (bytes, big) = gnu_big();
+    let kind = io::ErrorKind::PermissionDenied;
+    let failing = |n| FailsAfter {
+        bytes: &bytes,
+        n,
+        kind,
+    };
+    let walk_err = |n| {
+        let mut s = TarStream::new(failing(n));
+        loop {
+            match s.next_member() {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("no error at {n}"),
+                Err(e) => break e,
+            }
+        }
+    };
+    // In the first header, then in the middle of big.bin's data (skipped).
+    for n in [100, big.data_offset as usize + 1000] {
+        let e = walk_err(n);
+        assert_eq!(e.fault, Fault::Io(kind), "{n}: {e}");
+        assert_eq!(e.reason, "read error: boom", "{n}");
+        assert!(!e.resumes());
+    }
+    assert_eq!(walk_err(100).member, None);
+    assert_eq!(
+        walk_err(big.data_offset as usize + 1000).member.as_deref(),
+        Some(&b"d/sub/big.bin"[..])
+    );
+    // Read through data(): the reader's own error, then the same as a TarError, once.
+    let mut s = TarStream::new(failing(big.data_offset as usize + 1000));
+    while s.next_member().unwrap().unwrap().name != b"d/sub/big.bin" {}
+    let err = s.data().read_to_end(&mut Vec::new()).unwrap_err();
+    assert_eq!(err.kind(), kind);
+    let e = s.next_member().unwrap_err();
+    assert_eq!(e.fault, Fault::Io(kind), "{e}");
+    assert_eq!(e.offset, big.data_offset + 1000);
+    assert!(matches!(s.next_member(), Ok(None)));
+    // Malformed input is not a read error.
+    let mut s = TarStream::new(&bytes[..big.data_offset as usize + 100]);
+    let e = loop {
+        if let Err(e) = s.next_member() {
+            break e;
+        }
+    };
+    assert_eq!(e.fault, Fault::Malformed, "{e}");
 }

@@ -3,6 +3,8 @@
 //! member's, folding extended headers into it, and skips damage to the next valid header (see
 //! the module doc of [`super`]). What it reads from is an [`Input`]: a slice or a stream.
 
+use std::collections::TryReserveError;
+use std::io;
 use std::ops::Range;
 
 use super::header::{
@@ -12,16 +14,25 @@ use super::header::{
 use super::{EntryKind, TarError, TarMember, BLOCK_LEN, BLOCK_U64, MAX_META_LEN};
 use crate::source::archive::Fault;
 
-/// What the walker needs from its input: a slice or a stream. I/O errors are reasons.
+/// What the walker needs from its input: a slice or a stream.
 pub(super) trait Input {
     /// Offset of the next unread byte.
     fn pos(&self) -> u64;
     /// Fills `buf` as far as the input allows; fewer than [`BLOCK_LEN`] bytes only at its end.
-    fn read_block(&mut self, buf: &mut [u8; BLOCK_LEN]) -> Result<usize, String>;
+    fn read_block(&mut self, buf: &mut [u8; BLOCK_LEN]) -> Result<usize, InputError>;
     /// Appends up to `len` bytes to `out`; fewer only at the end of input.
-    fn read_meta(&mut self, len: usize, out: &mut Vec<u8>) -> Result<(), String>;
+    fn read_meta(&mut self, len: usize, out: &mut Vec<u8>) -> Result<(), InputError>;
     /// Skips up to `n` bytes; returns how many were skipped (fewer only at the end of input).
-    fn skip(&mut self, n: u64) -> Result<u64, String>;
+    fn skip(&mut self, n: u64) -> Result<u64, InputError>;
+}
+
+/// Why an [`Input`] could not give what was asked (a slice never fails).
+#[derive(Debug)]
+pub(super) enum InputError {
+    /// The reader failed: a decompressor's error, a file that changed while it was read.
+    Read(io::Error),
+    /// No memory for an extended header's payload of this many bytes.
+    Alloc(usize, TryReserveError),
 }
 
 /// Name, header offset and size of the member whose data comes next.
@@ -247,7 +258,7 @@ impl Walker {
                 let at = input.pos();
                 let n = input
                     .read_block(&mut ext)
-                    .map_err(|r| TarError::new(at, Some(name.clone()), r))?;
+                    .map_err(|e| TarError::input(at, Some(name.clone()), e))?;
                 if n < BLOCK_LEN {
                     return Err(TarError::new(
                         at,
@@ -279,7 +290,7 @@ fn read_header_block(
     let at = input.pos();
     input
         .read_block(block)
-        .map_err(|r| TarError::new(at, None, r))
+        .map_err(|e| TarError::input(at, None, e))
 }
 
 /// Reads the payload of an extended header (`what`) of `size` bytes and skips its padding.
@@ -302,7 +313,7 @@ fn read_meta(
     let mut payload = Vec::new();
     input
         .read_meta(len, &mut payload)
-        .map_err(|r| TarError::new(offset, None, r))?;
+        .map_err(|e| TarError::input(offset, None, e))?;
     if payload.len() < len {
         return Err(TarError::new(
             offset,
@@ -316,6 +327,6 @@ fn read_meta(
     // A short padding means the archive ends here; the next read says so.
     input
         .skip(padding(size))
-        .map_err(|r| TarError::new(offset, None, r))?;
+        .map_err(|e| TarError::input(offset, None, e))?;
     Ok(payload)
 }
