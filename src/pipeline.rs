@@ -31,7 +31,7 @@ use crate::source::open::{
     classify, classify_reader, read_full, spool, unopened_failure, Compression, Spooled, HEAD_LEN,
     SNIFF_LEN,
 };
-use crate::source::stream::single_decoder;
+use crate::source::stream::{single_decoder, StreamFault};
 use crate::source::zip::Method;
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
 use crate::video::{hash_video, VideoConfig};
@@ -1339,6 +1339,7 @@ fn walk_members(
                     }
                     let kind = match e.fault {
                         Fault::Io(_) => FailKind::Read,
+                        Fault::Decode(_) => FailKind::Decompress,
                         Fault::Malformed => FailKind::Archive,
                     };
                     ctx.fail(ctx.error_loc(path, &e), Failure::new(kind, e.to_string()));
@@ -1830,8 +1831,29 @@ fn verify_to_end(
     match io::copy(&mut reader, &mut io::sink()) {
         Ok(_) => Ok(()),
         Err(e) if crate::read::changed_while_read(&e) => Err(e.to_string()),
-        Err(e) => trailing_error(compression, e.kind(), &e.to_string())
-            .map_err(|why| format!("{name} stream {why}")),
+        Err(e) => match corrupt_stream(stream_fault(compression, &e)) {
+            Some(why) => Err(format!("{name} stream {why}: {e}")),
+            None => Ok(()),
+        },
+    }
+}
+
+/// What a reader's error says of the stream it stopped: a decompressor's says it itself
+/// ([`Fault::Decode`]); another's (a plain tar's reader, a budget's `Metered` reader) is
+/// taken by its kind, as a decoder's of that kind would be.
+fn stream_fault(compression: Option<Compression>, e: &io::Error) -> StreamFault {
+    match Fault::of(e) {
+        Fault::Decode(fault) => fault,
+        _ => kind_fault(compression, e.kind()),
+    }
+}
+
+/// [`stream_fault`] of an error that is not a decompressor's, of this kind.
+fn kind_fault(compression: Option<Compression>, kind: io::ErrorKind) -> StreamFault {
+    match compression {
+        Some(Compression::Xz | Compression::Bzip2) => StreamFault::Unclassified,
+        _ if kind == io::ErrorKind::UnexpectedEof => StreamFault::Truncated,
+        _ => StreamFault::Undecodable,
     }
 }
 
@@ -1850,23 +1872,16 @@ fn stream_fail_kind(compression: Option<Compression>) -> FailKind {
 }
 
 /// How an error decoding the stream after the tar's end-of-archive marker is taken: a stream
-/// cut short or failing its checksum is corrupt (`Err`, why); anything else (a next gzip
-/// member or zstd frame that is not one) is garbage after a complete, verified stream. An xz
-/// or bzip2 decoder's errors do not say which they are (a failed check is "lzma data error"):
-/// every one is taken as corruption.
-fn trailing_error(
-    compression: Option<Compression>,
-    kind: io::ErrorKind,
-    msg: &str,
-) -> Result<(), String> {
-    if matches!(compression, Some(Compression::Xz | Compression::Bzip2)) {
-        Err(format!("failed: {msg}"))
-    } else if kind == io::ErrorKind::UnexpectedEof {
-        Err(format!("ends early, before its checksum: {msg}"))
-    } else if msg.contains("checksum") {
-        Err(format!("checksum mismatch: {msg}"))
-    } else {
-        Ok(())
+/// cut short or failing its checksum is corrupt (`Some`, why); bytes that do not decode (a
+/// next gzip member or zstd frame that is not one) are garbage after a complete, verified
+/// stream (`None`). An xz or bzip2 decoder's errors do not say which they are
+/// ([`StreamFault::Unclassified`]): every one is taken as corruption.
+fn corrupt_stream(fault: StreamFault) -> Option<&'static str> {
+    match fault {
+        StreamFault::Unclassified => Some("failed"),
+        StreamFault::Truncated => Some("ends early, before its checksum"),
+        StreamFault::Checksum => Some("checksum mismatch"),
+        StreamFault::Undecodable => None,
     }
 }
 
@@ -1919,21 +1934,24 @@ fn stream_members(
             Err(e) => {
                 flush(&mut batch);
                 let loc = ctx.error_loc(path, &e);
+                // The reader failed (`Some`, what that says of the stream), or the archive is
+                // malformed (`None`).
                 let io = match e.fault {
-                    Fault::Io(kind) => Some(kind),
+                    Fault::Io(kind) if over_budget(kind) => {
+                        let why = format!("{} stream {e}", stream_name(compression));
+                        ctx.fail(loc, Failure::new(FailKind::Limit, why.clone()));
+                        return StreamEnd::Limit(why);
+                    }
+                    Fault::Io(kind) => Some(kind_fault(compression, kind)),
+                    Fault::Decode(fault) => Some(fault),
                     Fault::Malformed => None,
                 };
                 // Reading on after the end marker (for concatenated archives), the decoder
                 // may meet what follows its stream: judged as `verify_to_end` judges it.
                 // (A plain file read with read() has no stream after its tar: an error there
                 // is the file's, e.g. one that changed while it was read.)
-                if io.is_some_and(over_budget) {
-                    let why = format!("{} stream {e}", stream_name(compression));
-                    ctx.fail(loc, Failure::new(FailKind::Limit, why.clone()));
-                    return StreamEnd::Limit(why);
-                }
-                if let (Some(kind), Some(_), true) = (io, compression, stream.after_end()) {
-                    if trailing_error(compression, kind, &e.reason).is_ok() {
+                if let (Some(fault), Some(_), true) = (io, compression, stream.after_end()) {
+                    if corrupt_stream(fault).is_none() {
                         return StreamEnd::Verified;
                     }
                 }

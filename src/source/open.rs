@@ -397,16 +397,19 @@ fn reader(data: Data) -> DataReader {
     }
 }
 
+/// A decoder of a compressed tar's stream: every gzip member, zstd frame, xz or bzip2
+/// stream; its errors say what they mean for the stream ([`super::stream::Checked`]).
 fn decoder<'a>(
     c: Compression,
     reader: impl Read + Send + 'a,
 ) -> io::Result<Box<dyn Read + Send + 'a>> {
-    Ok(match c {
+    let d: Box<dyn Read + Send + 'a> = match c {
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(reader)?),
         Compression::Xz => super::stream::xz_decoder(reader)?,
         Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
-    })
+    };
+    Ok(Box::new(super::stream::Checked::new(c, d)))
 }
 
 /// Copies a stream (standard input, a large file read with read()) to a temporary file,

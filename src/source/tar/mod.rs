@@ -182,11 +182,11 @@ impl TarError {
         }
     }
 
-    /// The reader failed with `e`: `read error: ` and its message, its [`Fault`] the kind
-    /// of `e`.
+    /// The reader failed with `e`: `read error: ` and its message, its [`Fault`] what `e` is
+    /// (its kind, or what a decompressor said of its stream).
     fn read(offset: u64, member: Option<Vec<u8>>, e: &io::Error) -> TarError {
         TarError {
-            fault: Fault::Io(e.kind()),
+            fault: Fault::of(e),
             ..TarError::new(offset, member, format!("read error: {e}"))
         }
     }

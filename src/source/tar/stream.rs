@@ -1,7 +1,8 @@
 //! [`TarStream`]: the members of a tar read from any [`Read`] (a decompressor, standard
 //! input, a large file read with read()), each member's data read through
 //! [`TarStream::data`] or skipped. A read error keeps its value: the [`TarError`] it gives
-//! carries the kind of the [`io::Error`] (see [`TarError::fault`]).
+//! carries the [`Fault`](crate::source::archive::Fault) of the [`io::Error`] (see
+//! [`TarError::fault`]).
 
 use std::io::{self, Read};
 
