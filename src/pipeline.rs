@@ -1933,44 +1933,7 @@ fn stream_members(
             }
             Err(e) => {
                 flush(&mut batch);
-                let loc = ctx.error_loc(path, &e);
-                // The reader failed (`Some`, what that says of the stream), or the archive is
-                // malformed (`None`).
-                let io = match e.fault {
-                    Fault::Io(kind) if over_budget(kind) => {
-                        let why = format!("{} stream {e}", stream_name(compression));
-                        ctx.fail(loc, Failure::new(FailKind::Limit, why.clone()));
-                        return StreamEnd::Limit(why);
-                    }
-                    Fault::Io(kind) => Some(kind_fault(compression, kind)),
-                    Fault::Decode(fault) => Some(fault),
-                    Fault::Malformed => None,
-                };
-                // Reading on after the end marker (for concatenated archives), the decoder
-                // may meet what follows its stream: judged as `verify_to_end` judges it.
-                // (A plain file read with read() has no stream after its tar: an error there
-                // is the file's, e.g. one that changed while it was read.)
-                if let (Some(fault), Some(_), true) = (io, compression, stream.after_end()) {
-                    if corrupt_stream(fault).is_none() {
-                        return StreamEnd::Verified;
-                    }
-                }
-                let kind = if io.is_some() {
-                    stream_fail_kind(compression)
-                } else {
-                    FailKind::Archive
-                };
-                let msg = if io.is_some() {
-                    format!("{} stream {e}", stream_name(compression))
-                } else {
-                    e.to_string()
-                };
-                ctx.fail(loc, Failure::new(kind, msg.clone()));
-                return if io.is_some() {
-                    StreamEnd::Failed(msg)
-                } else {
-                    StreamEnd::Clean
-                };
+                return walk_ended(ctx, path, compression, stream.after_end(), &e);
             }
         };
         if let Some(f) = expansion.count() {
@@ -2023,30 +1986,86 @@ fn stream_members(
             }
             Ok(Streamed::Passed) => {}
             Err(_) if ctx.stopped() => return StreamEnd::Clean,
-            Err(e) if over_budget(e.kind()) => {
-                flush(&mut batch);
-                let why = format!("{} stream: {e}", stream_name(compression));
-                ctx.fail(
-                    ctx.member_loc(path, &m),
-                    Failure::new(FailKind::Limit, why.clone()),
-                );
-                return StreamEnd::Limit(why);
-            }
             Err(e) => {
                 flush(&mut batch);
-                let msg = if crate::read::changed_while_read(&e) {
-                    e.to_string()
-                } else {
-                    format!("{} stream: {e}", stream_name(compression))
-                };
-                let kind = stream_fail_kind(compression);
-                ctx.fail(ctx.member_loc(path, &m), Failure::new(kind, msg.clone()));
-                return StreamEnd::Failed(msg);
+                return member_read_failed(ctx, ctx.member_loc(path, &m), compression, &e);
             }
         }
     }
     flush(&mut batch);
     StreamEnd::Clean
+}
+
+/// The walk of a stream ended in `e` (nothing skipped): a failed item at its place, and how
+/// the stream ended. A malformed archive ends the walk only (`Clean`: the stream is still
+/// verified to its end); a reader's failure ends the stream (`Failed`, or `Limit` for a
+/// budget), unless, after the tar's end marker (`after_end`), it is garbage after a complete
+/// compressed stream (`Verified`).
+fn walk_ended(
+    ctx: &Ctx<'_>,
+    path: &std::path::Path,
+    compression: Option<Compression>,
+    after_end: bool,
+    e: &ArchiveError,
+) -> StreamEnd {
+    let loc = ctx.error_loc(path, e);
+    // The reader failed (`Some`, what that says of the stream), or the archive is malformed
+    // (`None`).
+    let io = match e.fault {
+        Fault::Io(kind) if over_budget(kind) => {
+            let why = format!("{} stream {e}", stream_name(compression));
+            ctx.fail(loc, Failure::new(FailKind::Limit, why.clone()));
+            return StreamEnd::Limit(why);
+        }
+        Fault::Io(kind) => Some(kind_fault(compression, kind)),
+        Fault::Decode(fault) => Some(fault),
+        Fault::Malformed => None,
+    };
+    // Reading on after the end marker (for concatenated archives), the decoder may meet what
+    // follows its stream: judged as `verify_to_end` judges it. (A plain file read with read()
+    // has no stream after its tar: an error there is the file's, e.g. one that changed while
+    // it was read.)
+    if let (Some(fault), Some(_), true) = (io, compression, after_end) {
+        if corrupt_stream(fault).is_none() {
+            return StreamEnd::Verified;
+        }
+    }
+    if io.is_none() {
+        ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
+        return StreamEnd::Clean;
+    }
+    let msg = format!("{} stream {e}", stream_name(compression));
+    ctx.fail(
+        loc,
+        Failure::new(stream_fail_kind(compression), msg.clone()),
+    );
+    StreamEnd::Failed(msg)
+}
+
+/// Reading the data of the member at `loc` failed with `e`: a failed item, and the stream's
+/// end (`Limit` for a budget, else `Failed`; a file that changed while it was read says so
+/// in its own words).
+fn member_read_failed(
+    ctx: &Ctx<'_>,
+    loc: Location,
+    compression: Option<Compression>,
+    e: &io::Error,
+) -> StreamEnd {
+    if over_budget(e.kind()) {
+        let why = format!("{} stream: {e}", stream_name(compression));
+        ctx.fail(loc, Failure::new(FailKind::Limit, why.clone()));
+        return StreamEnd::Limit(why);
+    }
+    let msg = if crate::read::changed_while_read(e) {
+        e.to_string()
+    } else {
+        format!("{} stream: {e}", stream_name(compression))
+    };
+    ctx.fail(
+        loc,
+        Failure::new(stream_fail_kind(compression), msg.clone()),
+    );
+    StreamEnd::Failed(msg)
 }
 
 #[cfg(test)]
