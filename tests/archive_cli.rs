@@ -162,8 +162,7 @@ fn truncated_tar_fails_the_cut_member_and_keeps_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cut.tar");
     fs::write(&path, &src[..cut]).unwrap();
-    let summary = dir.path().join("s.json");
-    let out = run(argv!["hash", "-q", "--summary", summary, path,]);
+    let (out, s) = run_with_summary(dir.path(), argv!["hash", "-q", path]);
     assert_eq!(code(&out), 2);
     let got = jsonl(&out.stdout);
     let failed: Vec<&Value> = got.iter().filter(|r| r.get("error").is_some()).collect();
@@ -183,7 +182,6 @@ fn truncated_tar_fails_the_cut_member_and_keeps_the_rest() {
         full.len() - 1,
         "every other member is still hashed"
     );
-    let s: Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
     assert_eq!(s["items"].as_u64(), Some(got.len() as u64));
     assert_eq!(s["failed_by_reason"]["archive"], 1);
 
@@ -227,17 +225,12 @@ fn truncated_gzip_tar_fails_cleanly() {
 #[test]
 fn sparse_members_fail_as_unsupported_and_links_are_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let summary = dir.path().join("s.json");
-    let out = run(argv![
-        "hash",
-        "-q",
-        "--summary",
-        summary,
+    let tars = [
         fixtures().join("tar/sparse.gnu.tar"),
         fixtures().join("tar/gnu.tar"),
-    ]);
+    ];
+    let (out, s) = run_with_summary(dir.path(), argv!["hash", "-q", tars[0], tars[1]]);
     assert_eq!(code(&out), 2);
-    let s: Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
     assert_eq!(s["failed_by_reason"]["unsupported"], 1);
     assert_eq!(s["skipped"]["link"], 2);
     assert_eq!(
@@ -259,11 +252,7 @@ fn no_archives_hashes_the_tar_itself() {
     ]);
     let recs = jsonl(&out.stdout);
     assert_eq!(recs.len(), 1);
-    let theirs = tool("sha256sum", &[path.as_os_str()]);
-    assert_eq!(
-        recs[0]["sha256"].as_str().unwrap().as_bytes(),
-        &theirs[..64]
-    );
+    assert_eq!(recs[0]["sha256"], sha256_of(&path));
 }
 
 #[test]
@@ -277,25 +266,14 @@ fn large_member_of_a_compressed_tar_is_hashed_as_it_streams() {
     fs::write(src.join("small.txt"), b"small\n").unwrap();
     let archive = dir.path().join("a.tgz");
     tar_of("-czf", &archive, &src);
-    let out = run(argv!["hash", "-q", "--algo", "sha256", archive,]);
+    let out = run(argv!["hash", "-q", "--algo", "sha256", archive]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let recs = jsonl(&out.stdout);
-    let get = |name: &str| {
-        recs.iter()
-            .find(|r| r["member"] == name)
-            .unwrap_or_else(|| panic!("{name} in {recs:?}"))
-    };
-    let theirs = tool("sha256sum", &[src.join("big.bin").as_os_str()]);
-    assert_eq!(
-        get("./big.bin")["sha256"].as_str().unwrap().as_bytes(),
-        &theirs[..64]
-    );
-    assert_eq!(get("./big.bin")["size"], 20 << 20);
-    let theirs = tool("sha256sum", &[src.join("small.txt").as_os_str()]);
-    assert_eq!(
-        get("./small.txt")["sha256"].as_str().unwrap().as_bytes(),
-        &theirs[..64]
-    );
+    let big_rec = member(&recs, "./big.bin");
+    assert_eq!(big_rec["sha256"], sha256_of(&src.join("big.bin")));
+    assert_eq!(big_rec["size"], 20 << 20);
+    let small = member(&recs, "./small.txt");
+    assert_eq!(small["sha256"], sha256_of(&src.join("small.txt")));
 }
 
 #[test]

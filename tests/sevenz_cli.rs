@@ -250,23 +250,19 @@ fn a_7z_on_stdin_or_without_mmap_is_read_too() {
 #[test]
 fn rar_stays_unsupported_and_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("none.sha256");
-    fs::write(&list, format!("{}  x\n", "0".repeat(64))).unwrap();
-    let index = dir.path().join("i.vigie");
-    let out = run(argv!["index", "build", "-o", index, list,]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let summary = dir.path().join("s.json");
-    let out = run(argv![
-        "scan",
-        "-q",
-        "--index",
-        index,
-        "--summary",
-        summary,
-        container("v4.rar"),
-        container("v5.rar"),
-        container("archive.7z"),
-    ]);
+    let index = sha256_index(dir.path(), &format!("{}  x\n", "0".repeat(64)));
+    let (out, s) = run_with_summary(
+        dir.path(),
+        argv![
+            "scan",
+            "-q",
+            "--index",
+            index,
+            container("v4.rar"),
+            container("v5.rar"),
+            container("archive.7z"),
+        ],
+    );
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     // A scan writes matches to standard output and failures to standard error.
     let err = stderr(&out);
@@ -280,7 +276,6 @@ fn rar_stays_unsupported_and_counted() {
             "{line}"
         );
     }
-    let s: Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
     assert_eq!(s["failed_by_reason"]["unsupported"], 2, "{s}");
     assert_eq!(s["failed"], 2, "{s}");
     assert_eq!(s["clean"], 3, "the 7z and its two members: {s}");

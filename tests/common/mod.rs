@@ -224,3 +224,25 @@ pub fn hash_stdin(args: &[&str], input: &[u8]) -> (Vec<Value>, i32) {
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     (jsonl(&out.stdout), code(&out))
 }
+
+/// `vigie ARGS...` (its subcommand first) with `--summary` to a file in `dir`: its output and
+/// the summary it wrote.
+pub fn run_with_summary(dir: &Path, mut args: Vec<OsString>) -> (Output, Value) {
+    let summary = dir.join("summary.json");
+    args.splice(1..1, argv!["--summary", summary]);
+    let out = run(args);
+    let s = std::fs::read(&summary)
+        .unwrap_or_else(|e| panic!("{}: {e}: {}", summary.display(), stderr(&out)));
+    (out, serde_json::from_slice(&s).unwrap())
+}
+
+/// `dir/index.vigie`, built by `vigie index build` from a `sha256sum` list of `lines`
+/// (written to `dir/list.sha256`).
+pub fn sha256_index(dir: &Path, lines: &str) -> PathBuf {
+    let list = dir.join("list.sha256");
+    std::fs::write(&list, lines).unwrap();
+    let index = dir.join("index.vigie");
+    let out = run(argv!["index", "build", "-o", index, list]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    index
+}

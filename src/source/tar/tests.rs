@@ -60,36 +60,10 @@ fn slice_members(bytes: &[u8]) -> Vec<Result<TarMember, TarError>> {
     TarSlice::new(bytes).collect()
 }
 
-/// Every member and its data read through a stream, or the error ending it (damage
-/// skipped is passed over).
-fn stream_members(r: impl Read) -> (Vec<(TarMember, Vec<u8>)>, Option<TarError>) {
-    let mut s = TarStream::new(r);
-    let mut out = Vec::new();
-    loop {
-        match s.next_member() {
-            Ok(Some(m)) => {
-                let mut data = Vec::new();
-                if s.data().read_to_end(&mut data).is_err() {
-                    let e = s.next_member().expect_err("failed data read reported");
-                    assert!(matches!(s.next_member(), Ok(None)));
-                    return (out, Some(e));
-                }
-                out.push((m, data));
-            }
-            Ok(None) => return (out, None),
-            Err(e) if e.resumes() => {}
-            Err(e) => {
-                assert!(matches!(s.next_member(), Ok(None)), "error reported once");
-                return (out, Some(e));
-            }
-        }
-    }
-}
-
-/// What a stream yields, as [`TarSlice`] would: members (their data read whole), damage
-/// skipped, and the error ending the walk (a member whose data runs past the end of the
-/// stream is that error, in place of the member, as [`TarSlice`] refuses it up front).
-fn stream_all(r: impl Read) -> Vec<Result<TarMember, TarError>> {
+/// What a stream yields, as [`TarSlice`] would: members with their data (read whole),
+/// damage skipped, and the error ending the walk (a member whose data runs past the end of
+/// the stream is that error, in place of the member, as [`TarSlice`] refuses it up front).
+fn stream_data(r: impl Read) -> Vec<Result<(TarMember, Vec<u8>), TarError>> {
     let mut s = TarStream::new(r);
     let mut out = Vec::new();
     loop {
@@ -102,7 +76,7 @@ fn stream_all(r: impl Read) -> Vec<Result<TarMember, TarError>> {
                     return out;
                 }
                 assert_eq!(data.len() as u64, m.size);
-                out.push(Ok(m));
+                out.push(Ok((m, data)));
             }
             Ok(None) => return out,
             Err(e) => {
@@ -115,6 +89,28 @@ fn stream_all(r: impl Read) -> Vec<Result<TarMember, TarError>> {
             }
         }
     }
+}
+
+/// [`stream_data`] without the data.
+fn stream_all(r: impl Read) -> Vec<Result<TarMember, TarError>> {
+    stream_data(r)
+        .into_iter()
+        .map(|r| r.map(|(m, _)| m))
+        .collect()
+}
+
+/// Every member and its data read through a stream, and the error ending it (damage
+/// skipped is passed over).
+fn stream_members(r: impl Read) -> (Vec<(TarMember, Vec<u8>)>, Option<TarError>) {
+    let mut out = Vec::new();
+    for r in stream_data(r) {
+        match r {
+            Ok(m) => out.push(m),
+            Err(e) if e.resumes() => {}
+            Err(e) => return (out, Some(e)),
+        }
+    }
+    (out, None)
 }
 
 /// What both walkers yield on `bytes` (checked equal, the stream read in short reads too).
