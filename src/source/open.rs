@@ -403,13 +403,13 @@ fn decoder<'a>(
     c: Compression,
     reader: impl Read + Send + 'a,
 ) -> io::Result<Box<dyn Read + Send + 'a>> {
-    let d: Box<dyn Read + Send + 'a> = match c {
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(reader)?),
-        Compression::Xz => super::stream::xz_decoder(reader)?,
-        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
-    };
-    Ok(Box::new(super::stream::Checked::new(c, d)))
+    use super::stream::Checked;
+    Ok(match c {
+        Compression::Gzip => Box::new(Checked::new(c, flate2::read::MultiGzDecoder::new(reader))),
+        Compression::Zstd => Box::new(Checked::new(c, zstd::stream::read::Decoder::new(reader)?)),
+        Compression::Xz => Box::new(Checked::new(c, super::stream::xz_decoder(reader)?)),
+        Compression::Bzip2 => Box::new(Checked::new(c, bzip2::read::MultiBzDecoder::new(reader))),
+    })
 }
 
 /// Copies a stream (standard input, a large file read with read()) to a temporary file,
