@@ -407,7 +407,7 @@ fn decoder<'a>(
     Ok(match c {
         Compression::Gzip => Box::new(Checked::new(c, flate2::read::MultiGzDecoder::new(reader))),
         Compression::Zstd => Box::new(Checked::new(c, zstd::stream::read::Decoder::new(reader)?)),
-        Compression::Xz => Box::new(Checked::new(c, super::stream::xz_decoder(reader)?)),
+        Compression::Xz => Box::new(Checked::new(c, super::stream::xz_reader(reader)?)),
         Compression::Bzip2 => Box::new(Checked::new(c, bzip2::read::MultiBzDecoder::new(reader))),
     })
 }

@@ -179,10 +179,18 @@ pub const XZ_MEMLIMIT: u64 = 256 << 20;
 /// # Errors
 /// When liblzma cannot start the decoder.
 pub fn xz_decoder<'a>(r: impl Read + Send + 'a) -> io::Result<Box<dyn Read + Send + 'a>> {
+    Ok(Box::new(xz_reader(r)?))
+}
+
+/// [`xz_decoder`], unboxed.
+///
+/// # Errors
+/// When liblzma cannot start the decoder.
+pub fn xz_reader<R: Read>(r: R) -> io::Result<liblzma::read::XzDecoder<R>> {
     let stream =
         liblzma::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, liblzma::stream::CONCATENATED)
             .map_err(io::Error::other)?;
-    Ok(Box::new(liblzma::read::XzDecoder::new_stream(r, stream)))
+    Ok(liblzma::read::XzDecoder::new_stream(r, stream))
 }
 
 /// The members of a gzip stream one after another, each verified (CRC-32 and ISIZE) by
