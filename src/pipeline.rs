@@ -31,7 +31,7 @@ use crate::source::open::{
     classify, classify_reader, read_full, spool, unopened_failure, Compression, Spooled, HEAD_LEN,
     SNIFF_LEN,
 };
-use crate::source::stream::single_decoder;
+use crate::source::stream::{single_decoder, StreamFault};
 use crate::source::zip::Method;
 use crate::source::{open_file, Container, Found, OpenOptions, WalkOptions};
 use crate::video::{hash_video, VideoConfig};
@@ -1339,6 +1339,7 @@ fn walk_members(
                     }
                     let kind = match e.fault {
                         Fault::Io(_) => FailKind::Read,
+                        Fault::Decode(_) => FailKind::Decompress,
                         Fault::Malformed => FailKind::Archive,
                     };
                     ctx.fail(ctx.error_loc(path, &e), Failure::new(kind, e.to_string()));
@@ -1830,8 +1831,29 @@ fn verify_to_end(
     match io::copy(&mut reader, &mut io::sink()) {
         Ok(_) => Ok(()),
         Err(e) if crate::read::changed_while_read(&e) => Err(e.to_string()),
-        Err(e) => trailing_error(compression, e.kind(), &e.to_string())
-            .map_err(|why| format!("{name} stream {why}")),
+        Err(e) => match corrupt_stream(stream_fault(compression, &e)) {
+            Some(why) => Err(format!("{name} stream {why}: {e}")),
+            None => Ok(()),
+        },
+    }
+}
+
+/// What a reader's error says of the stream it stopped: a decompressor's says it itself
+/// ([`Fault::Decode`]); another's (a plain tar's reader, a budget's `Metered` reader) is
+/// taken by its kind, as a decoder's of that kind would be.
+fn stream_fault(compression: Option<Compression>, e: &io::Error) -> StreamFault {
+    match Fault::of(e) {
+        Fault::Decode(fault) => fault,
+        _ => kind_fault(compression, e.kind()),
+    }
+}
+
+/// [`stream_fault`] of an error that is not a decompressor's, of this kind.
+fn kind_fault(compression: Option<Compression>, kind: io::ErrorKind) -> StreamFault {
+    match compression {
+        Some(Compression::Xz | Compression::Bzip2) => StreamFault::Unclassified,
+        _ if kind == io::ErrorKind::UnexpectedEof => StreamFault::Truncated,
+        _ => StreamFault::Undecodable,
     }
 }
 
@@ -1850,23 +1872,16 @@ fn stream_fail_kind(compression: Option<Compression>) -> FailKind {
 }
 
 /// How an error decoding the stream after the tar's end-of-archive marker is taken: a stream
-/// cut short or failing its checksum is corrupt (`Err`, why); anything else (a next gzip
-/// member or zstd frame that is not one) is garbage after a complete, verified stream. An xz
-/// or bzip2 decoder's errors do not say which they are (a failed check is "lzma data error"):
-/// every one is taken as corruption.
-fn trailing_error(
-    compression: Option<Compression>,
-    kind: io::ErrorKind,
-    msg: &str,
-) -> Result<(), String> {
-    if matches!(compression, Some(Compression::Xz | Compression::Bzip2)) {
-        Err(format!("failed: {msg}"))
-    } else if kind == io::ErrorKind::UnexpectedEof {
-        Err(format!("ends early, before its checksum: {msg}"))
-    } else if msg.contains("checksum") {
-        Err(format!("checksum mismatch: {msg}"))
-    } else {
-        Ok(())
+/// cut short or failing its checksum is corrupt (`Some`, why); bytes that do not decode (a
+/// next gzip member or zstd frame that is not one) are garbage after a complete, verified
+/// stream (`None`). An xz or bzip2 decoder's errors do not say which they are
+/// ([`StreamFault::Unclassified`]): every one is taken as corruption.
+fn corrupt_stream(fault: StreamFault) -> Option<&'static str> {
+    match fault {
+        StreamFault::Unclassified => Some("failed"),
+        StreamFault::Truncated => Some("ends early, before its checksum"),
+        StreamFault::Checksum => Some("checksum mismatch"),
+        StreamFault::Undecodable => None,
     }
 }
 
@@ -1918,41 +1933,7 @@ fn stream_members(
             }
             Err(e) => {
                 flush(&mut batch);
-                let loc = ctx.error_loc(path, &e);
-                let io = match e.fault {
-                    Fault::Io(kind) => Some(kind),
-                    Fault::Malformed => None,
-                };
-                // Reading on after the end marker (for concatenated archives), the decoder
-                // may meet what follows its stream: judged as `verify_to_end` judges it.
-                // (A plain file read with read() has no stream after its tar: an error there
-                // is the file's, e.g. one that changed while it was read.)
-                if io.is_some_and(over_budget) {
-                    let why = format!("{} stream {e}", stream_name(compression));
-                    ctx.fail(loc, Failure::new(FailKind::Limit, why.clone()));
-                    return StreamEnd::Limit(why);
-                }
-                if let (Some(kind), Some(_), true) = (io, compression, stream.after_end()) {
-                    if trailing_error(compression, kind, &e.reason).is_ok() {
-                        return StreamEnd::Verified;
-                    }
-                }
-                let kind = if io.is_some() {
-                    stream_fail_kind(compression)
-                } else {
-                    FailKind::Archive
-                };
-                let msg = if io.is_some() {
-                    format!("{} stream {e}", stream_name(compression))
-                } else {
-                    e.to_string()
-                };
-                ctx.fail(loc, Failure::new(kind, msg.clone()));
-                return if io.is_some() {
-                    StreamEnd::Failed(msg)
-                } else {
-                    StreamEnd::Clean
-                };
+                return walk_ended(ctx, path, compression, stream.after_end(), &e);
             }
         };
         if let Some(f) = expansion.count() {
@@ -2005,30 +1986,86 @@ fn stream_members(
             }
             Ok(Streamed::Passed) => {}
             Err(_) if ctx.stopped() => return StreamEnd::Clean,
-            Err(e) if over_budget(e.kind()) => {
-                flush(&mut batch);
-                let why = format!("{} stream: {e}", stream_name(compression));
-                ctx.fail(
-                    ctx.member_loc(path, &m),
-                    Failure::new(FailKind::Limit, why.clone()),
-                );
-                return StreamEnd::Limit(why);
-            }
             Err(e) => {
                 flush(&mut batch);
-                let msg = if crate::read::changed_while_read(&e) {
-                    e.to_string()
-                } else {
-                    format!("{} stream: {e}", stream_name(compression))
-                };
-                let kind = stream_fail_kind(compression);
-                ctx.fail(ctx.member_loc(path, &m), Failure::new(kind, msg.clone()));
-                return StreamEnd::Failed(msg);
+                return member_read_failed(ctx, ctx.member_loc(path, &m), compression, &e);
             }
         }
     }
     flush(&mut batch);
     StreamEnd::Clean
+}
+
+/// The walk of a stream ended in `e` (nothing skipped): a failed item at its place, and how
+/// the stream ended. A malformed archive ends the walk only (`Clean`: the stream is still
+/// verified to its end); a reader's failure ends the stream (`Failed`, or `Limit` for a
+/// budget), unless, after the tar's end marker (`after_end`), it is garbage after a complete
+/// compressed stream (`Verified`).
+fn walk_ended(
+    ctx: &Ctx<'_>,
+    path: &std::path::Path,
+    compression: Option<Compression>,
+    after_end: bool,
+    e: &ArchiveError,
+) -> StreamEnd {
+    let loc = ctx.error_loc(path, e);
+    // The reader failed (`Some`, what that says of the stream), or the archive is malformed
+    // (`None`).
+    let io = match e.fault {
+        Fault::Io(kind) if over_budget(kind) => {
+            let why = format!("{} stream {e}", stream_name(compression));
+            ctx.fail(loc, Failure::new(FailKind::Limit, why.clone()));
+            return StreamEnd::Limit(why);
+        }
+        Fault::Io(kind) => Some(kind_fault(compression, kind)),
+        Fault::Decode(fault) => Some(fault),
+        Fault::Malformed => None,
+    };
+    // Reading on after the end marker (for concatenated archives), the decoder may meet what
+    // follows its stream: judged as `verify_to_end` judges it. (A plain file read with read()
+    // has no stream after its tar: an error there is the file's, e.g. one that changed while
+    // it was read.)
+    if let (Some(fault), Some(_), true) = (io, compression, after_end) {
+        if corrupt_stream(fault).is_none() {
+            return StreamEnd::Verified;
+        }
+    }
+    if io.is_none() {
+        ctx.fail(loc, Failure::new(FailKind::Archive, e.to_string()));
+        return StreamEnd::Clean;
+    }
+    let msg = format!("{} stream {e}", stream_name(compression));
+    ctx.fail(
+        loc,
+        Failure::new(stream_fail_kind(compression), msg.clone()),
+    );
+    StreamEnd::Failed(msg)
+}
+
+/// Reading the data of the member at `loc` failed with `e`: a failed item, and the stream's
+/// end (`Limit` for a budget, else `Failed`; a file that changed while it was read says so
+/// in its own words).
+fn member_read_failed(
+    ctx: &Ctx<'_>,
+    loc: Location,
+    compression: Option<Compression>,
+    e: &io::Error,
+) -> StreamEnd {
+    if over_budget(e.kind()) {
+        let why = format!("{} stream: {e}", stream_name(compression));
+        ctx.fail(loc, Failure::new(FailKind::Limit, why.clone()));
+        return StreamEnd::Limit(why);
+    }
+    let msg = if crate::read::changed_while_read(e) {
+        e.to_string()
+    } else {
+        format!("{} stream: {e}", stream_name(compression))
+    };
+    ctx.fail(
+        loc,
+        Failure::new(stream_fail_kind(compression), msg.clone()),
+    );
+    StreamEnd::Failed(msg)
 }
 
 #[cfg(test)]

@@ -15,4 +15,9 @@ impl XorShift {
         self.0 = x;
         x
     }
+
+    /// A number below `n` (0 when `n` is 0), for picking a position or a choice.
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
 }

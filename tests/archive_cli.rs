@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -22,29 +21,33 @@ fn member_bytes(rec: &Value) -> Vec<u8> {
 /// member name → (md5, sha256).
 type Members = BTreeMap<Vec<u8>, (String, String)>;
 
+/// The members of `recs` that were read: name → (md5, sha256).
+fn members_of(recs: &[Value]) -> Members {
+    recs.iter()
+        .filter(|r| r.get("error").is_none())
+        .map(|r| {
+            let digest = |algo: &str| r[algo].as_str().unwrap().to_string();
+            (member_bytes(r), (digest("md5"), digest("sha256")))
+        })
+        .collect()
+}
+
 /// Members hashed by vigie, its records and its exit code.
 fn vigie_members(archive: &Path) -> (Members, Vec<Value>, i32) {
-    let out = run([
-        OsStr::new("hash"),
-        OsStr::new("-q"),
-        OsStr::new("--algo"),
-        OsStr::new("md5,sha256"),
+    let (recs, status, _) = hash_md5_sha256(argv![archive]);
+    (members_of(&recs), recs, status)
+}
+
+/// `tar FLAGS ARCHIVE -C DIR .`: an archive of what `dir` holds, made by GNU tar.
+fn tar_of(flags: &str, archive: &Path, dir: &Path) {
+    let args = [
+        os(flags),
         archive.as_os_str(),
-    ]);
-    let recs = jsonl(&out.stdout);
-    let mut map = BTreeMap::new();
-    for r in &recs {
-        if r.get("error").is_none() {
-            map.insert(
-                member_bytes(r),
-                (
-                    r["md5"].as_str().unwrap().to_string(),
-                    r["sha256"].as_str().unwrap().to_string(),
-                ),
-            );
-        }
-    }
-    (map, recs, code(&out))
+        os("-C"),
+        dir.as_os_str(),
+        os("."),
+    ];
+    tool("tar", &args);
 }
 
 /// member name → (md5, sha256) from GNU tar extracting and md5sum/sha256sum hashing.
@@ -53,9 +56,9 @@ fn reference_members(archive: &Path) -> Members {
     tool(
         "tar",
         &[
-            OsStr::new("-xf"),
+            os("-xf"),
             archive.as_os_str(),
-            OsStr::new("-C"),
+            os("-C"),
             dir.path().as_os_str(),
         ],
     );
@@ -75,8 +78,8 @@ fn reference_members(archive: &Path) -> Members {
                     .as_os_str()
                     .as_bytes()
                     .to_vec();
-                let md5 = tool("md5sum", &[OsStr::new("-z"), e.path().as_os_str()]);
-                let sha = tool("sha256sum", &[OsStr::new("-z"), e.path().as_os_str()]);
+                let md5 = tool("md5sum", &[os("-z"), e.path().as_os_str()]);
+                let sha = tool("sha256sum", &[os("-z"), e.path().as_os_str()]);
                 out.insert(
                     name,
                     (
@@ -159,14 +162,7 @@ fn truncated_tar_fails_the_cut_member_and_keeps_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cut.tar");
     fs::write(&path, &src[..cut]).unwrap();
-    let summary = dir.path().join("s.json");
-    let out = run([
-        OsStr::new("hash"),
-        OsStr::new("-q"),
-        OsStr::new("--summary"),
-        summary.as_os_str(),
-        path.as_os_str(),
-    ]);
+    let (out, s) = run_with_summary(dir.path(), argv!["hash", "-q", path]);
     assert_eq!(code(&out), 2);
     let got = jsonl(&out.stdout);
     let failed: Vec<&Value> = got.iter().filter(|r| r.get("error").is_some()).collect();
@@ -186,7 +182,6 @@ fn truncated_tar_fails_the_cut_member_and_keeps_the_rest() {
         full.len() - 1,
         "every other member is still hashed"
     );
-    let s: Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
     assert_eq!(s["items"].as_u64(), Some(got.len() as u64));
     assert_eq!(s["failed_by_reason"]["archive"], 1);
 
@@ -199,7 +194,7 @@ fn truncated_tar_fails_the_cut_member_and_keeps_the_rest() {
         - 512
         + 100) as usize;
     fs::write(&path, &src[..cut_header]).unwrap();
-    let out = run([OsStr::new("hash"), OsStr::new("-q"), path.as_os_str()]);
+    let out = run(argv!["hash", "-q", path]);
     assert_eq!(code(&out), 2);
     let got = jsonl(&out.stdout);
     assert_eq!(got.len(), 1);
@@ -212,7 +207,7 @@ fn truncated_gzip_tar_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cut.tar.gz");
     fs::write(&path, &src[..src.len() * 2 / 3]).unwrap();
-    let out = run([OsStr::new("hash"), OsStr::new("-q"), path.as_os_str()]);
+    let out = run(argv!["hash", "-q", path]);
     assert_eq!(code(&out), 2);
     let got = jsonl(&out.stdout);
     // The member cut short fails, and so does every member read before it: the stream ends
@@ -230,17 +225,12 @@ fn truncated_gzip_tar_fails_cleanly() {
 #[test]
 fn sparse_members_fail_as_unsupported_and_links_are_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let summary = dir.path().join("s.json");
-    let out = run([
-        OsStr::new("hash"),
-        OsStr::new("-q"),
-        OsStr::new("--summary"),
-        summary.as_os_str(),
-        fixtures().join("tar/sparse.gnu.tar").as_os_str(),
-        fixtures().join("tar/gnu.tar").as_os_str(),
-    ]);
+    let tars = [
+        fixtures().join("tar/sparse.gnu.tar"),
+        fixtures().join("tar/gnu.tar"),
+    ];
+    let (out, s) = run_with_summary(dir.path(), argv!["hash", "-q", tars[0], tars[1]]);
     assert_eq!(code(&out), 2);
-    let s: Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
     assert_eq!(s["failed_by_reason"]["unsupported"], 1);
     assert_eq!(s["skipped"]["link"], 2);
     assert_eq!(
@@ -252,21 +242,17 @@ fn sparse_members_fail_as_unsupported_and_links_are_counted() {
 #[test]
 fn no_archives_hashes_the_tar_itself() {
     let path = fixtures().join("tar/pax.tar");
-    let out = run([
-        OsStr::new("hash"),
-        OsStr::new("-q"),
-        OsStr::new("--no-archives"),
-        OsStr::new("--algo"),
-        OsStr::new("sha256"),
-        path.as_os_str(),
+    let out = run(argv![
+        "hash",
+        "-q",
+        "--no-archives",
+        "--algo",
+        "sha256",
+        path,
     ]);
     let recs = jsonl(&out.stdout);
     assert_eq!(recs.len(), 1);
-    let theirs = tool("sha256sum", &[path.as_os_str()]);
-    assert_eq!(
-        recs[0]["sha256"].as_str().unwrap().as_bytes(),
-        &theirs[..64]
-    );
+    assert_eq!(recs[0]["sha256"], sha256_of(&path));
 }
 
 #[test]
@@ -279,41 +265,15 @@ fn large_member_of_a_compressed_tar_is_hashed_as_it_streams() {
     fs::write(src.join("big.bin"), &big).unwrap();
     fs::write(src.join("small.txt"), b"small\n").unwrap();
     let archive = dir.path().join("a.tgz");
-    tool(
-        "tar",
-        &[
-            OsStr::new("-czf"),
-            archive.as_os_str(),
-            OsStr::new("-C"),
-            src.as_os_str(),
-            OsStr::new("."),
-        ],
-    );
-    let out = run([
-        OsStr::new("hash"),
-        OsStr::new("-q"),
-        OsStr::new("--algo"),
-        OsStr::new("sha256"),
-        archive.as_os_str(),
-    ]);
+    tar_of("-czf", &archive, &src);
+    let out = run(argv!["hash", "-q", "--algo", "sha256", archive]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let recs = jsonl(&out.stdout);
-    let get = |name: &str| {
-        recs.iter()
-            .find(|r| r["member"] == name)
-            .unwrap_or_else(|| panic!("{name} in {recs:?}"))
-    };
-    let theirs = tool("sha256sum", &[src.join("big.bin").as_os_str()]);
-    assert_eq!(
-        get("./big.bin")["sha256"].as_str().unwrap().as_bytes(),
-        &theirs[..64]
-    );
-    assert_eq!(get("./big.bin")["size"], 20 << 20);
-    let theirs = tool("sha256sum", &[src.join("small.txt").as_os_str()]);
-    assert_eq!(
-        get("./small.txt")["sha256"].as_str().unwrap().as_bytes(),
-        &theirs[..64]
-    );
+    let big_rec = member(&recs, "./big.bin");
+    assert_eq!(big_rec["sha256"], sha256_of(&src.join("big.bin")));
+    assert_eq!(big_rec["size"], 20 << 20);
+    let small = member(&recs, "./small.txt");
+    assert_eq!(small["sha256"], sha256_of(&src.join("small.txt")));
 }
 
 #[test]
@@ -329,40 +289,20 @@ fn mapped_and_read_tars_give_the_same_members() {
         fs::write(src.join(format!("m{i:04}.bin")), content).unwrap();
     }
     let archive = dir.path().join("big.tar");
-    tool(
-        "tar",
-        &[
-            OsStr::new("-cf"),
-            archive.as_os_str(),
-            OsStr::new("-C"),
-            src.as_os_str(),
-            OsStr::new("."),
-        ],
-    );
+    tar_of("-cf", &archive, &src);
     assert!(fs::metadata(&archive).unwrap().len() > 4 << 20);
     let (mapped, _, rc) = vigie_members(&archive);
     assert_eq!(rc, 0);
     assert_eq!(mapped.len(), 600);
-    let out = run([
-        OsStr::new("hash"),
-        OsStr::new("-q"),
-        OsStr::new("--no-mmap"),
-        OsStr::new("--algo"),
-        OsStr::new("md5,sha256"),
-        archive.as_os_str(),
+    let out = run(argv![
+        "hash",
+        "-q",
+        "--no-mmap",
+        "--algo",
+        "md5,sha256",
+        archive,
     ]);
-    let read: Members = jsonl(&out.stdout)
-        .iter()
-        .map(|r| {
-            (
-                member_bytes(r),
-                (
-                    r["md5"].as_str().unwrap().to_string(),
-                    r["sha256"].as_str().unwrap().to_string(),
-                ),
-            )
-        })
-        .collect();
+    let read = members_of(&jsonl(&out.stdout));
     assert_eq!(mapped, read);
     let mut reference = reference_members(&archive);
     let reference: Members = std::mem::take(&mut reference)

@@ -7,33 +7,11 @@
 //! `fixtures/containers/` (`scripts/make_container_fixtures.sh`). 7z: `tests/sevenz_cli.rs`.
 mod common;
 
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use common::*;
 use serde_json::Value;
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
-
-fn fixture(name: &str) -> PathBuf {
-    fixtures().join("containers").join(name)
-}
-
-/// `vigie hash --algo md5,sha256 ARGS...`: its records and exit code.
-fn hash(args: &[&OsStr]) -> (Vec<Value>, i32, String) {
-    let mut a = vec![os("hash"), os("-q"), os("--algo"), os("md5,sha256")];
-    a.extend_from_slice(args);
-    let out = run(a);
-    (jsonl(&out.stdout), code(&out), stderr(&out))
-}
-
-fn sha256_of(path: &Path) -> String {
-    let out = tool("sha256sum", &[path.as_os_str()]);
-    String::from_utf8(out).unwrap()[..64].to_string()
-}
 
 /// Each format vigie cannot open is a failed `unsupported` item naming it, whose digests are
 /// the file's own (as coreutils compute them); the run exits 2. These were clean records.
@@ -44,8 +22,8 @@ fn unopened_containers_are_failed_unsupported_items_with_their_own_digests() {
         ("v5.rar", "RAR 5 archive: not opened"),
     ];
     for (name, why) in cases {
-        let path = fixture(name);
-        let (recs, status, err) = hash(&[path.as_os_str()]);
+        let path = container(name);
+        let (recs, status, err) = hash_md5_sha256(argv![path]);
         assert_eq!(recs.len(), 1, "{name}: {recs:?}");
         let r = &recs[0];
         assert_eq!(r["error_kind"], "unsupported", "{name}: {r}");
@@ -63,17 +41,17 @@ fn unopened_containers_are_failed_unsupported_items_with_their_own_digests() {
 fn recognised_by_content_and_no_archives_opts_out() {
     let dir = tempfile::tempdir().unwrap();
     let disguised = dir.path().join("notes.txt");
-    fs::copy(fixture("v5.rar"), &disguised).unwrap();
-    let (recs, status, _) = hash(&[disguised.as_os_str()]);
+    fs::copy(container("v5.rar"), &disguised).unwrap();
+    let (recs, status, _) = hash_md5_sha256(argv![disguised]);
     assert_eq!(recs[0]["error_kind"], "unsupported");
     assert_eq!(status, 2);
-    let (recs, status, err) = hash(&[os("--no-archives"), disguised.as_os_str()]);
+    let (recs, status, err) = hash_md5_sha256(argv!["--no-archives", disguised]);
     assert!(recs[0].get("error").is_none(), "{:?}", recs[0]);
     assert_eq!(status, 0, "{err}");
     // Text that merely starts like a bzip2 header is no container.
     let text = dir.path().join("bzh.txt");
     fs::write(&text, "BZh9 is how a bzip2 stream starts\n").unwrap();
-    let (recs, status, _) = hash(&[text.as_os_str()]);
+    let (recs, status, _) = hash_md5_sha256(argv![text]);
     assert!(recs[0].get("error").is_none(), "{:?}", recs[0]);
     assert_eq!(status, 0);
 }
@@ -85,7 +63,7 @@ fn recognised_by_content_and_no_archives_opts_out() {
 /// whose members are read too (`7z x` gives the same digests).
 #[test]
 fn containers_inside_a_tar_are_opened_in_turn() {
-    let (recs, status, _) = hash(&[fixture("nested.tar").as_os_str()]);
+    let (recs, status, _) = hash_md5_sha256(argv![container("nested.tar")]);
     assert!(member(&recs, "a.txt").get("error").is_none());
     for (m, file) in [("inner.zip", "deflated.zip"), ("inner.gz", "c.txt.gz")] {
         let r = member(&recs, m);
@@ -93,7 +71,7 @@ fn containers_inside_a_tar_are_opened_in_turn() {
         assert!(r.get("members").is_none(), "{r}");
         assert_eq!(
             r["sha256"].as_str().unwrap(),
-            sha256_of(&fixture(file)),
+            sha256_of(&container(file)),
             "{m}"
         );
     }
@@ -110,7 +88,7 @@ fn containers_inside_a_tar_are_opened_in_turn() {
     assert!(seven.get("error").is_none(), "{seven}");
     assert_eq!(
         seven["sha256"].as_str().unwrap(),
-        sha256_of(&fixture("archive.7z"))
+        sha256_of(&container("archive.7z"))
     );
     for (_, m, md5, _) in want.iter().filter(|w| w.0 == "archive.7z") {
         assert_eq!(
@@ -129,8 +107,8 @@ fn containers_inside_a_tar_are_opened_in_turn() {
 /// `limit` member with its own digests.
 #[test]
 fn a_tar_gz_inside_a_zip_is_read_to_its_members() {
-    let path = fixture("outer.zip");
-    let (recs, status, err) = hash(&[path.as_os_str()]);
+    let path = container("outer.zip");
+    let (recs, status, err) = hash_md5_sha256(argv![path]);
     assert_eq!(status, 0, "{err}");
     for (_, m, md5, sha) in expected().iter().filter(|w| w.0 == "outer.zip") {
         let r = member(&recs, m);
@@ -141,7 +119,7 @@ fn a_tar_gz_inside_a_zip_is_read_to_its_members() {
     }
     // 2 containers, 3 members inside them, the zip itself.
     assert_eq!(recs.len(), 6, "{recs:?}");
-    let (recs, status, _) = hash(&[os("--max-depth"), os("0"), path.as_os_str()]);
+    let (recs, status, _) = hash_md5_sha256(argv!["--max-depth", "0", path]);
     assert_eq!(status, 2);
     assert_eq!(recs.len(), 3, "{recs:?}");
     for m in ["inner.tar.gz", "inner.xz"] {
@@ -162,7 +140,7 @@ fn a_tar_gz_inside_a_zip_is_read_to_its_members() {
 #[test]
 fn a_recursive_zip_bomb_stops_at_the_limit() {
     let start = std::time::Instant::now();
-    let (recs, status, _) = hash(&[fixture("bomb42.zip").as_os_str()]);
+    let (recs, status, _) = hash_md5_sha256(argv![container("bomb42.zip")]);
     assert_eq!(status, 2);
     assert!(start.elapsed() < std::time::Duration::from_secs(60));
     let limits: Vec<_> = recs.iter().filter(|r| r["error_kind"] == "limit").collect();
@@ -188,30 +166,13 @@ fn a_recursive_zip_bomb_stops_at_the_limit() {
 #[test]
 fn a_hit_on_the_container_itself_is_a_match_and_the_summary_counts_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    let seven = fixture("archive.7z");
-    let list = dir.path().join("bad.sha256");
-    fs::write(&list, format!("{}  archive.7z\n", sha256_of(&seven))).unwrap();
-    let index = dir.path().join("bad.vigie");
-    let out = run([
-        os("index"),
-        os("build"),
-        os("-o"),
-        index.as_os_str(),
-        list.as_os_str(),
-    ]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let summary = dir.path().join("summary.json");
-    let rar = fixture("v4.rar");
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("--index"),
-        index.as_os_str(),
-        os("--summary"),
-        summary.as_os_str(),
-        seven.as_os_str(),
-        rar.as_os_str(),
-    ]);
+    let seven = container("archive.7z");
+    let index = sha256_index(dir.path(), &format!("{}  archive.7z\n", sha256_of(&seven)));
+    let rar = container("v4.rar");
+    let (out, s) = run_with_summary(
+        dir.path(),
+        argv!["scan", "-q", "--index", index, seven, rar],
+    );
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let recs = jsonl(&out.stdout);
     let hit = recs
@@ -219,7 +180,6 @@ fn a_hit_on_the_container_itself_is_a_match_and_the_summary_counts_the_rest() {
         .find(|r| r["verdict"] == "match")
         .expect("the 7z's own hit");
     assert!(hit["path"].as_str().unwrap().ends_with("archive.7z"));
-    let s: Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
     assert_eq!(s["matched"], 1, "{s}");
     assert_eq!(s["failed"], 1, "{s}");
     assert_eq!(s["clean"], 2, "the 7z's two members: {s}");
@@ -228,7 +188,7 @@ fn a_hit_on_the_container_itself_is_a_match_and_the_summary_counts_the_rest() {
 
 /// archive → member → (md5, sha256), from `unzip -p` + coreutils (EXPECTED.tsv).
 fn expected() -> Vec<(String, String, String, String)> {
-    fs::read_to_string(fixture("EXPECTED.tsv"))
+    fs::read_to_string(container("EXPECTED.tsv"))
         .unwrap()
         .lines()
         .map(|l| {
@@ -251,8 +211,8 @@ fn zip_members_are_items_with_the_digests_unzip_gives() {
         "descriptor.zip",
         "sfx.zip",
     ] {
-        let path = fixture(z);
-        let (recs, status, err) = hash(&[path.as_os_str()]);
+        let path = container(z);
+        let (recs, status, err) = hash_md5_sha256(argv![path]);
         assert_eq!(status, 0, "{z}: {err}");
         let members: Vec<_> = want.iter().filter(|w| w.0 == z).collect();
         assert!(!members.is_empty());
@@ -267,9 +227,9 @@ fn zip_members_are_items_with_the_digests_unzip_gives() {
         }
     }
     // Stored: the member's bytes are at its offset in the file.
-    let path = fixture("stored.zip");
+    let path = container("stored.zip");
     let bytes = fs::read(&path).unwrap();
-    let (recs, _, _) = hash(&[path.as_os_str()]);
+    let (recs, _, _) = hash_md5_sha256(argv![path]);
     for r in recs.iter().filter(|r| r.get("member").is_some()) {
         let (off, size) = (r["offset"].as_u64().unwrap(), r["size"].as_u64().unwrap());
         let m = r["member"].as_str().unwrap();
@@ -287,23 +247,11 @@ fn zip_members_are_items_with_the_digests_unzip_gives() {
 #[test]
 fn images_inside_a_zip_are_hashed_perceptually() {
     let photo = fixtures().join("images/rgb.jpg");
-    let out = run([
-        os("hash"),
-        os("-q"),
-        os("--algo"),
-        os("pdq,md5"),
-        photo.as_os_str(),
-    ]);
+    let out = run(argv!["hash", "-q", "--algo", "pdq,md5", photo,]);
     let want = jsonl(&out.stdout)[0]["pdq"].clone();
     assert!(want.is_string(), "{want}");
     for z in ["stored.zip", "deflated.zip"] {
-        let out = run([
-            os("hash"),
-            os("-q"),
-            os("--algo"),
-            os("pdq,md5"),
-            fixture(z).as_os_str(),
-        ]);
+        let out = run(argv!["hash", "-q", "--algo", "pdq,md5", container(z),]);
         let recs = jsonl(&out.stdout);
         assert_eq!(member(&recs, "dir/photo.jpg")["pdq"], want, "{z}");
     }
@@ -316,7 +264,7 @@ fn images_inside_a_zip_are_hashed_perceptually() {
 #[test]
 fn zip_members_not_read_are_failed_items_naming_them() {
     let fails = |z: &str| {
-        let (recs, status, err) = hash(&[fixture(z).as_os_str()]);
+        let (recs, status, err) = hash_md5_sha256(argv![container(z)]);
         assert_eq!(status, 2, "{z}: {err}");
         assert!(!err.contains("panicked"), "{err}");
         recs
@@ -369,9 +317,9 @@ fn zip_members_not_read_are_failed_items_naming_them() {
 #[test]
 fn truncated_and_garbage_zips_never_panic() {
     let dir = tempfile::tempdir().unwrap();
-    let z = fs::read(fixture("deflated.zip")).unwrap();
+    let z = fs::read(container("deflated.zip")).unwrap();
     let cd = z.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
-    let mut paths = vec![fixture("truncated.zip")];
+    let mut paths = vec![container("truncated.zip")];
     for (i, cut) in [10, 100, cd, cd + 20, z.len() - 23].into_iter().enumerate() {
         let p = dir.path().join(format!("cut{i}.zip"));
         fs::write(&p, &z[..cut]).unwrap();
@@ -385,10 +333,9 @@ fn truncated_and_garbage_zips_never_panic() {
     let p = dir.path().join("garbage.zip");
     fs::write(&p, &g).unwrap();
     paths.push(p);
-    let ok = fixture("stored.zip");
+    let ok = container("stored.zip");
     paths.push(ok.clone());
-    let args: Vec<&OsStr> = paths.iter().map(|p| p.as_os_str()).collect();
-    let (recs, status, err) = hash(&args);
+    let (recs, status, err) = hash_md5_sha256(paths.iter().map(OsString::from).collect());
     assert_eq!(status, 2, "{err}");
     assert!(!err.contains("panicked"), "{err}");
     for p in &paths[..paths.len() - 1] {
@@ -401,29 +348,6 @@ fn truncated_and_garbage_zips_never_panic() {
     }
     let good = recs.iter().filter(|r| r["path"] == ok.to_str().unwrap());
     assert_eq!(good.filter(|r| r.get("md5").is_some()).count(), 5);
-}
-
-/// `vigie hash ARGS... -` with `input` on standard input: records and exit code.
-fn hash_stdin(args: &[&str], input: &[u8]) -> (Vec<Value>, i32) {
-    use std::io::Write;
-    let mut child = vigie()
-        .args(["hash", "-q"])
-        .args(args)
-        .arg("-")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = wait_within(child, 60, "vigie hash -");
-    writer.join().unwrap();
-    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-    (jsonl(&out.stdout), code(&out))
 }
 
 /// (member, md5) of each record, sorted.
@@ -448,7 +372,7 @@ fn members_md5(recs: &[Value]) -> Vec<(String, String)> {
 fn dash_reads_content_from_stdin() {
     for name in ["example/dump/shard-0001.tar", "tar/pax.tar.gz"] {
         let path = fixtures().join(name);
-        let (file, _, _) = hash(&[path.as_os_str()]);
+        let (file, _, _) = hash_md5_sha256(argv![path]);
         let (piped, status) = hash_stdin(&["--algo", "md5"], &fs::read(&path).unwrap());
         assert!(piped.len() > 1, "{name}: {piped:?}");
         assert!(piped.iter().all(|r| r["path"] == "-"), "{name}");
@@ -456,7 +380,7 @@ fn dash_reads_content_from_stdin() {
         assert_eq!(status, 0, "{name}");
     }
     let photo = fixtures().join("images/rgb.jpg");
-    let out = run([os("hash"), os("--algo"), os("pdq,md5"), photo.as_os_str()]);
+    let out = run(argv!["hash", "--algo", "pdq,md5", photo]);
     let file = jsonl(&out.stdout);
     let (piped, status) = hash_stdin(&["--algo", "pdq,md5"], &fs::read(&photo).unwrap());
     assert_eq!(piped.len(), 1);
@@ -468,7 +392,7 @@ fn dash_reads_content_from_stdin() {
     assert_eq!(piped[0]["md5"], "6f5902ac237024bdd0c176cb93063dc4");
     assert_eq!(piped[0]["size"], 12);
     assert_eq!(status, 0);
-    let (piped, status) = hash_stdin(&[], &fs::read(fixture("v4.rar")).unwrap());
+    let (piped, status) = hash_stdin(&[], &fs::read(container("v4.rar")).unwrap());
     assert_eq!(piped[0]["error_kind"], "unsupported");
     assert_eq!(status, 2);
     // A compressed stream piped in: its content is member `-` (no name: `gzip -n`), or the
@@ -478,7 +402,7 @@ fn dash_reads_content_from_stdin() {
         ("c.txt.xz", "-"),
         ("renamed.gz", "c.txt"),
     ] {
-        let (piped, status) = hash_stdin(&["--algo", "md5"], &fs::read(fixture(file)).unwrap());
+        let (piped, status) = hash_stdin(&["--algo", "md5"], &fs::read(container(file)).unwrap());
         assert_eq!(status, 0, "{file}");
         assert_eq!(piped.len(), 2, "{file}: {piped:?}");
         assert_eq!(piped[0]["member"], inner, "{file}");
@@ -487,10 +411,13 @@ fn dash_reads_content_from_stdin() {
             "{file}"
         );
         assert!(piped[1].get("member").is_none());
-        assert_eq!(piped[1]["size"], fs::metadata(fixture(file)).unwrap().len());
+        assert_eq!(
+            piped[1]["size"],
+            fs::metadata(container(file)).unwrap().len()
+        );
     }
     // Standard input is read once.
-    let out = run([os("hash"), os("-"), os("--files-from"), os("-")]);
+    let out = run(argv!["hash", "-", "--files-from", "-"]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("only once"), "{}", stderr(&out));
 }
@@ -511,8 +438,8 @@ fn single_compressed_streams_are_decompressed_with_the_digests_the_tools_give() 
         "renamed.gz",
         "two.gz",
     ] {
-        let path = fixture(file);
-        let (recs, status, err) = hash(&[path.as_os_str()]);
+        let path = container(file);
+        let (recs, status, err) = hash_md5_sha256(argv![path]);
         assert_eq!(status, 0, "{file}: {err}");
         assert_eq!(recs.len(), 2, "{file}: {recs:?}");
         let (_, m, md5, sha) = want.iter().find(|w| w.0 == file).expect(file);
@@ -526,7 +453,7 @@ fn single_compressed_streams_are_decompressed_with_the_digests_the_tools_give() 
     }
     // A tar inside xz or bzip2 is walked member by member, as inside gzip or zstd.
     for file in ["ac.tar.xz", "ac.tar.bz2"] {
-        let (recs, status, err) = hash(&[fixture(file).as_os_str()]);
+        let (recs, status, err) = hash_md5_sha256(argv![container(file)]);
         assert_eq!(status, 0, "{file}: {err}");
         let names: Vec<_> = recs.iter().map(|r| r["member"].clone()).collect();
         assert_eq!(names, ["a.txt", "c.txt"], "{file}");
@@ -548,8 +475,8 @@ fn a_compressed_stream_that_does_not_verify_gives_no_digest_of_its_content() {
         ("cut.xz", "eof"),
         ("badcrc.bz2", "invalid data"),
     ] {
-        let path = fixture(file);
-        let (recs, status, err) = hash(&[path.as_os_str()]);
+        let path = container(file);
+        let (recs, status, err) = hash_md5_sha256(argv![path]);
         assert_eq!(status, 2, "{file}: {err}");
         assert_eq!(recs.len(), 2, "{file}: {recs:?}");
         let inner = recs.iter().find(|r| r.get("member").is_some()).unwrap();
@@ -569,16 +496,16 @@ fn a_compressed_stream_that_does_not_verify_gives_no_digest_of_its_content() {
 /// and the file's own record; --no-archives hashes the file alone.
 #[test]
 fn a_compressed_stream_past_the_limit_is_a_failed_limit_item() {
-    let path = fixture("c.txt.gz");
-    let (recs, status, _) = hash(&[os("--max-expanded"), os("19999"), path.as_os_str()]);
+    let path = container("c.txt.gz");
+    let (recs, status, _) = hash_md5_sha256(argv!["--max-expanded", "19999", path]);
     assert_eq!(status, 2);
     let inner = member(&recs, "c.txt");
     assert_eq!(inner["error_kind"], "limit", "{inner}");
     assert!(inner["error"].as_str().unwrap().contains("--max-expanded"));
     assert!(inner.get("sha256").is_none());
-    let (recs, status, _) = hash(&[os("--max-expanded"), os("20000"), path.as_os_str()]);
+    let (recs, status, _) = hash_md5_sha256(argv!["--max-expanded", "20000", path]);
     assert_eq!(status, 0);
     assert_eq!(member(&recs, "c.txt")["size"], 20000);
-    let (recs, status, _) = hash(&[os("--no-archives"), path.as_os_str()]);
+    let (recs, status, _) = hash_md5_sha256(argv!["--no-archives", path]);
     assert_eq!((recs.len(), status), (1, 0));
 }

@@ -454,59 +454,46 @@ fn damaged_and_unsigned_inputs_are_refused() {
         .expect("minisign (Debian package minisign; scripts/test.sh installs it)");
     assert!(o.status.success(), "{o:?}");
     let (key, public) = (key.to_str().unwrap(), public.to_str().unwrap());
+    // Merging and scanning both indexes under the trusted key, before and after b is signed.
+    let merge = || {
+        run([
+            "index",
+            "merge",
+            "-q",
+            "--trusted-key",
+            public,
+            "-o",
+            m,
+            &a,
+            &b,
+        ])
+    };
+    let scan = || {
+        run([
+            "scan",
+            "-q",
+            "--trusted-key",
+            public,
+            "-i",
+            &a,
+            "-i",
+            &b,
+            "fixtures/example/dump",
+        ])
+    };
     let o = run(["index", "sign", "--key", key, &a]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = run([
-        "index",
-        "merge",
-        "-q",
-        "--trusted-key",
-        public,
-        "-o",
-        m,
-        &a,
-        &b,
-    ]);
+    let o = merge();
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("b.vigie.minisig"), "{}", stderr(&o));
-    let o = run([
-        "scan",
-        "-q",
-        "--trusted-key",
-        public,
-        "-i",
-        &a,
-        "-i",
-        &b,
-        "fixtures/example/dump",
-    ]);
+    let o = scan();
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("b.vigie"), "{}", stderr(&o));
     let o = run(["index", "sign", "--key", key, &b]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = run([
-        "index",
-        "merge",
-        "-q",
-        "--trusted-key",
-        public,
-        "-o",
-        m,
-        &a,
-        &b,
-    ]);
+    let o = merge();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = run([
-        "scan",
-        "-q",
-        "--trusted-key",
-        public,
-        "-i",
-        &a,
-        "-i",
-        &b,
-        "fixtures/example/dump",
-    ]);
+    let o = scan();
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     // --signature names one file: refused with several indexes.
     let o = run([

@@ -5,35 +5,12 @@
 //! 7-Zip (`scripts/make_container_fixtures.sh`).
 mod common;
 
-use std::ffi::OsStr;
+use std::ffi::OsString;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use serde_json::Value;
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
-
-fn fixture(name: &str) -> PathBuf {
-    fixtures().join("containers").join(name)
-}
-
-/// `vigie hash -q --algo md5,sha256 ARGS...`: its records, exit code, standard error.
-fn hash(args: &[&OsStr]) -> (Vec<Value>, i32, String) {
-    let mut a = vec![os("hash"), os("-q"), os("--algo"), os("md5,sha256")];
-    a.extend_from_slice(args);
-    let out = run(a);
-    let err = stderr(&out);
-    assert!(!err.contains("panicked"), "{err}");
-    (jsonl(&out.stdout), code(&out), err)
-}
-
-fn sha256_of(path: &Path) -> String {
-    let out = tool("sha256sum", &[path.as_os_str()]);
-    String::from_utf8(out).unwrap()[..64].to_string()
-}
 
 /// Every method vigie decodes (LZMA2 solid and not, LZMA, BZip2, PPMd, Deflate, Copy, BCJ
 /// before LZMA2): each member's digests are those `7z x` + md5sum/sha256sum give; the empty
@@ -52,8 +29,8 @@ fn members_have_the_digests_7z_extracts() {
         "copy.7z",
         "bcj.7z",
     ] {
-        let path = fixture(z);
-        let (recs, status, err) = hash(&[path.as_os_str()]);
+        let path = container(z);
+        let (recs, status, err) = hash_md5_sha256(argv![path]);
         assert_eq!(status, 0, "{z}: {err}");
         let want = expected_members(z);
         assert!(want.len() >= 2, "{z}");
@@ -66,7 +43,7 @@ fn members_have_the_digests_7z_extracts() {
         let own = recs.iter().find(|r| r.get("member").is_none()).unwrap();
         assert_eq!(own["sha256"].as_str().unwrap(), sha256_of(&path), "{z}");
     }
-    let (recs, _, _) = hash(&[fixture("solid.7z").as_os_str()]);
+    let (recs, _, _) = hash_md5_sha256(argv![container("solid.7z")]);
     assert_eq!(member(&recs, "empty.txt")["size"], 0);
     assert!(!recs.iter().any(|r| r["member"] == "emptydir"));
 }
@@ -76,19 +53,13 @@ fn members_have_the_digests_7z_extracts() {
 fn images_inside_a_7z_are_hashed_perceptually() {
     let photo = fixtures().join("images/rgb.jpg");
     let pdq = |p: &Path| {
-        let out = run([
-            os("hash"),
-            os("-q"),
-            os("--algo"),
-            os("pdq,md5"),
-            p.as_os_str(),
-        ]);
+        let out = run(argv!["hash", "-q", "--algo", "pdq,md5", p,]);
         jsonl(&out.stdout)
     };
     let want = pdq(&photo)[0]["pdq"].clone();
     assert!(want.is_string(), "{want}");
     for z in ["solid.7z", "nonsolid.7z"] {
-        let recs = pdq(&fixture(z));
+        let recs = pdq(&container(z));
         assert_eq!(member(&recs, "dir/photo.jpg")["pdq"], want, "{z}");
     }
 }
@@ -99,7 +70,7 @@ fn images_inside_a_7z_are_hashed_perceptually() {
 /// the member before it reported), an archive cut short (`archive`).
 #[test]
 fn members_not_read_are_failed_items_naming_them() {
-    let (recs, status, _) = hash(&[fixture("encrypted.7z").as_os_str()]);
+    let (recs, status, _) = hash_md5_sha256(argv![container("encrypted.7z")]);
     assert_eq!(status, 2);
     for m in ["a.txt", "c.txt"] {
         let r = member(&recs, m);
@@ -107,14 +78,14 @@ fn members_not_read_are_failed_items_naming_them() {
         assert!(r["error"].as_str().unwrap().contains(m), "{r}");
         assert!(r.get("md5").is_none(), "{r}");
     }
-    let path = fixture("encrypted-header.7z");
-    let (recs, status, _) = hash(&[path.as_os_str()]);
+    let path = container("encrypted-header.7z");
+    let (recs, status, _) = hash_md5_sha256(argv![path]);
     assert_eq!((recs.len(), status), (1, 2), "{recs:?}");
     assert_eq!(recs[0]["error_kind"], "encrypted", "{}", recs[0]);
     assert!(recs[0]["error"].as_str().unwrap().contains("header"));
     assert_eq!(recs[0]["sha256"].as_str().unwrap(), sha256_of(&path));
 
-    let (recs, status, _) = hash(&[fixture("deflate64.7z").as_os_str()]);
+    let (recs, status, _) = hash_md5_sha256(argv![container("deflate64.7z")]);
     assert_eq!(status, 2);
     for m in ["a.txt", "c.txt"] {
         let r = member(&recs, m);
@@ -122,7 +93,7 @@ fn members_not_read_are_failed_items_naming_them() {
         assert!(r["error"].as_str().unwrap().contains("Deflate64"), "{r}");
     }
 
-    let (recs, status, _) = hash(&[fixture("badcrc.7z").as_os_str()]);
+    let (recs, status, _) = hash_md5_sha256(argv![container("badcrc.7z")]);
     assert_eq!(status, 2);
     let c = member(&recs, "c.txt");
     assert_eq!(c["error_kind"], "decompress", "{c}");
@@ -131,7 +102,7 @@ fn members_not_read_are_failed_items_naming_them() {
     let (_, md5, _) = &expected_members("badcrc.7z")[0];
     assert_eq!(member(&recs, "a.txt")["md5"].as_str(), Some(md5.as_str()));
 
-    let (recs, status, _) = hash(&[fixture("cut.7z").as_os_str()]);
+    let (recs, status, _) = hash_md5_sha256(argv![container("cut.7z")]);
     assert_eq!((recs.len(), status), (1, 2), "{recs:?}");
     assert_eq!(recs[0]["error_kind"], "archive", "{}", recs[0]);
     assert!(recs[0]["error"].as_str().unwrap().contains("cut short"));
@@ -144,7 +115,7 @@ fn members_not_read_are_failed_items_naming_them() {
 #[test]
 fn damaged_archives_never_report_an_unverified_member() {
     let dir = tempfile::tempdir().unwrap();
-    let z = fs::read(fixture("solid.7z")).unwrap();
+    let z = fs::read(container("solid.7z")).unwrap();
     let mut paths = Vec::new();
     for cut in (0..z.len()).step_by(97) {
         let p = dir.path().join(format!("cut{cut}.7z"));
@@ -158,8 +129,7 @@ fn damaged_archives_never_report_an_unverified_member() {
         fs::write(&p, &c).unwrap();
         paths.push(p);
     }
-    let args: Vec<&OsStr> = paths.iter().map(|p| p.as_os_str()).collect();
-    let (recs, status, _) = hash(&args);
+    let (recs, status, _) = hash_md5_sha256(paths.iter().map(OsString::from).collect());
     assert_eq!(status, 2);
     let want = expected_members("solid.7z");
     let mut clean_members = 0;
@@ -187,19 +157,19 @@ fn damaged_archives_never_report_an_unverified_member() {
 #[test]
 fn a_7z_bomb_stops_at_the_limit() {
     let start = std::time::Instant::now();
-    let path = fixture("bomb.7z");
-    let (recs, status, _) = hash(&[path.as_os_str()]);
+    let path = container("bomb.7z");
+    let (recs, status, _) = hash_md5_sha256(argv![path]);
     assert_eq!(status, 2);
     let r = member(&recs, "zeros.bin");
     assert_eq!(r["error_kind"], "limit", "{r}");
     assert!(r["error"].as_str().unwrap().contains("--max-ratio"), "{r}");
     assert!(start.elapsed().as_secs() < 10);
-    let (recs, status, _) = hash(&[
-        os("--max-ratio"),
-        os("100000"),
-        os("--max-expanded"),
-        os("1000000"),
-        path.as_os_str(),
+    let (recs, status, _) = hash_md5_sha256(argv![
+        "--max-ratio",
+        "100000",
+        "--max-expanded",
+        "1000000",
+        path,
     ]);
     assert_eq!(status, 2);
     let r = member(&recs, "zeros.bin");
@@ -208,11 +178,7 @@ fn a_7z_bomb_stops_at_the_limit() {
         r["error"].as_str().unwrap().contains("--max-expanded"),
         "{r}"
     );
-    let (recs, _, _) = hash(&[
-        os("--max-members"),
-        os("2"),
-        fixture("solid.7z").as_os_str(),
-    ]);
+    let (recs, _, _) = hash_md5_sha256(argv!["--max-members", "2", container("solid.7z"),]);
     assert_eq!(recs.len(), 1, "{recs:?}");
     assert_eq!(recs[0]["error_kind"], "limit");
     assert!(recs[0]["error"].as_str().unwrap().contains("--max-members"));
@@ -224,7 +190,7 @@ fn a_7z_bomb_stops_at_the_limit() {
 #[test]
 fn nested_7z_containers_are_opened_in_turn() {
     for z in ["nested.7z", "sevenz.zip"] {
-        let (recs, status, err) = hash(&[fixture(z).as_os_str()]);
+        let (recs, status, err) = hash_md5_sha256(argv![container(z)]);
         assert_eq!(status, 0, "{z}: {err}");
         let want = expected_members(z);
         assert!(!want.is_empty());
@@ -236,17 +202,13 @@ fn nested_7z_containers_are_opened_in_turn() {
             assert_eq!(r["members"], serde_json::json!(chain), "{r}");
         }
     }
-    let (recs, status, _) = hash(&[
-        os("--max-depth"),
-        os("0"),
-        fixture("sevenz.zip").as_os_str(),
-    ]);
+    let (recs, status, _) = hash_md5_sha256(argv!["--max-depth", "0", container("sevenz.zip"),]);
     assert_eq!(status, 2);
     let r = member(&recs, "inner7.7z");
     assert_eq!(r["error_kind"], "limit", "{r}");
     assert_eq!(
         r["sha256"].as_str().unwrap(),
-        sha256_of(&fixture("solid.7z"))
+        sha256_of(&container("solid.7z"))
     );
 }
 
@@ -255,8 +217,7 @@ fn nested_7z_containers_are_opened_in_turn() {
 /// item.
 #[test]
 fn a_7z_on_stdin_or_without_mmap_is_read_too() {
-    use std::io::Write;
-    let path = fixture("solid.7z");
+    let path = container("solid.7z");
     let sorted = |recs: &[Value]| {
         let mut v: Vec<(String, String)> = recs
             .iter()
@@ -265,23 +226,9 @@ fn a_7z_on_stdin_or_without_mmap_is_read_too() {
         v.sort();
         v
     };
-    let (file, _, _) = hash(&[path.as_os_str()]);
-    let mut child = vigie()
-        .args(["hash", "-q", "--algo", "md5,sha256", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let bytes = fs::read(&path).unwrap();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&bytes);
-    });
-    let out = wait_within(child, 60, "vigie hash -");
-    writer.join().unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let piped = jsonl(&out.stdout);
+    let (file, _, _) = hash_md5_sha256(argv![path]);
+    let (piped, status) = hash_stdin(&["--algo", "md5,sha256"], &fs::read(&path).unwrap());
+    assert_eq!(status, 0);
     assert_eq!(sorted(&piped), sorted(&file));
     assert_eq!(piped.len(), file.len());
     // Over 64 MiB with --no-mmap, a file is read as a stream: padding after the archive (its
@@ -291,7 +238,7 @@ fn a_7z_on_stdin_or_without_mmap_is_read_too() {
     let mut padded = fs::read(&path).unwrap();
     padded.resize(65 << 20, 0);
     fs::write(&big, &padded).unwrap();
-    let (streamed, status, err) = hash(&[os("--no-mmap"), big.as_os_str()]);
+    let (streamed, status, err) = hash_md5_sha256(argv!["--no-mmap", big]);
     assert_eq!(status, 0, "{err}");
     assert_eq!(sorted(&streamed), sorted(&file));
     let own = streamed.iter().find(|r| r.get("member").is_none()).unwrap();
@@ -303,29 +250,19 @@ fn a_7z_on_stdin_or_without_mmap_is_read_too() {
 #[test]
 fn rar_stays_unsupported_and_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("none.sha256");
-    fs::write(&list, format!("{}  x\n", "0".repeat(64))).unwrap();
-    let index = dir.path().join("i.vigie");
-    let out = run([
-        os("index"),
-        os("build"),
-        os("-o"),
-        index.as_os_str(),
-        list.as_os_str(),
-    ]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let summary = dir.path().join("s.json");
-    let out = run([
-        os("scan"),
-        os("-q"),
-        os("--index"),
-        index.as_os_str(),
-        os("--summary"),
-        summary.as_os_str(),
-        fixture("v4.rar").as_os_str(),
-        fixture("v5.rar").as_os_str(),
-        fixture("archive.7z").as_os_str(),
-    ]);
+    let index = sha256_index(dir.path(), &format!("{}  x\n", "0".repeat(64)));
+    let (out, s) = run_with_summary(
+        dir.path(),
+        argv![
+            "scan",
+            "-q",
+            "--index",
+            index,
+            container("v4.rar"),
+            container("v5.rar"),
+            container("archive.7z"),
+        ],
+    );
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     // A scan writes matches to standard output and failures to standard error.
     let err = stderr(&out);
@@ -339,7 +276,6 @@ fn rar_stays_unsupported_and_counted() {
             "{line}"
         );
     }
-    let s: Value = serde_json::from_slice(&fs::read(&summary).unwrap()).unwrap();
     assert_eq!(s["failed_by_reason"]["unsupported"], 2, "{s}");
     assert_eq!(s["failed"], 2, "{s}");
     assert_eq!(s["clean"], 3, "the 7z and its two members: {s}");

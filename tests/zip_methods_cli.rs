@@ -6,31 +6,10 @@
 //! (`scripts/make_container_fixtures.sh`: 7-Zip, Info-ZIP zip, the zstd CLI).
 mod common;
 
-use std::ffi::OsStr;
 use std::fs;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::Value;
-
-fn os(s: &str) -> &OsStr {
-    OsStr::new(s)
-}
-
-fn fixture(name: &str) -> PathBuf {
-    fixtures().join("containers").join(name)
-}
-
-/// `vigie hash -q --algo md5,sha256 ARGS...`: records and exit code.
-fn hash(args: &[&OsStr]) -> (Vec<Value>, i32) {
-    let mut a = vec![os("hash"), os("-q"), os("--algo"), os("md5,sha256")];
-    a.extend_from_slice(args);
-    let out = run(a);
-    let err = stderr(&out);
-    assert!(!err.contains("panicked"), "{err}");
-    (jsonl(&out.stdout), code(&out))
-}
 
 /// Every zip of a method vigie decodes, with the method of its packed members.
 const METHOD_ZIPS: [(&str, &str); 7] = [
@@ -55,7 +34,7 @@ fn every_method_reads_to_the_digests_7zip_gives() {
     for (z, method) in METHOD_ZIPS {
         let want = expected_members(z);
         assert!(want.len() >= 2, "{z}");
-        let (recs, status) = hash(&[fixture(z).as_os_str()]);
+        let (recs, status, _) = hash_md5_sha256(argv![container(z)]);
         for (m, md5, sha) in &want {
             let r = member(&recs, m);
             if m == "zeros" && method != "deflate64" {
@@ -77,7 +56,7 @@ fn every_method_reads_to_the_digests_7zip_gives() {
         // The zip's own record, last.
         assert!(recs.last().unwrap().get("member").is_none(), "{z}");
 
-        let (recs, status) = hash(&[os("--max-ratio"), os("100000"), fixture(z).as_os_str()]);
+        let (recs, status, _) = hash_md5_sha256(argv!["--max-ratio", "100000", container(z)]);
         assert_eq!(status, 0, "{z}: {recs:?}");
         if has_zeros {
             assert_eq!(member(&recs, "zeros")["md5"], ZEROS_MD5, "{z}");
@@ -110,12 +89,12 @@ fn local_member(zip: &[u8], name: &str) -> (usize, usize, usize) {
 fn a_corrupted_member_is_a_failed_item_with_no_digest() {
     let dir = tempfile::tempdir().unwrap();
     for (z, _) in METHOD_ZIPS {
-        let mut bytes = fs::read(fixture(z)).unwrap();
+        let mut bytes = fs::read(container(z)).unwrap();
         let (_, data, csize) = local_member(&bytes, "c.txt");
         bytes[data + csize / 2] ^= 0x55;
         let p = dir.path().join(z);
         fs::write(&p, &bytes).unwrap();
-        let (recs, status) = hash(&[p.as_os_str()]);
+        let (recs, status, _) = hash_md5_sha256(argv![p]);
         assert_eq!(status, 2, "{z}");
         let c = member(&recs, "c.txt");
         let kind = c["error_kind"].as_str().unwrap_or_default();
@@ -139,7 +118,7 @@ fn a_corrupted_member_is_a_failed_item_with_no_digest() {
 fn a_bomb_like_member_stops_at_the_limit_under_every_method() {
     let dir = tempfile::tempdir().unwrap();
     for (z, _) in METHOD_ZIPS {
-        let mut bytes = fs::read(fixture(z)).unwrap();
+        let mut bytes = fs::read(container(z)).unwrap();
         if !bytes.windows(5).any(|w| w == b"zeros") {
             continue;
         }
@@ -161,7 +140,7 @@ fn a_bomb_like_member_stops_at_the_limit_under_every_method() {
         let p = dir.path().join(z);
         fs::write(&p, &bytes).unwrap();
         let start = Instant::now();
-        let (recs, status) = hash(&[p.as_os_str()]);
+        let (recs, status, _) = hash_md5_sha256(argv![p]);
         assert_eq!(status, 2, "{z}");
         let r = member(&recs, "zeros");
         let kind = r["error_kind"].as_str().unwrap_or_default();
@@ -169,12 +148,12 @@ fn a_bomb_like_member_stops_at_the_limit_under_every_method() {
         assert!(r.get("md5").is_none(), "{z}: {r}");
         assert!(start.elapsed() < Duration::from_secs(20), "{z}");
 
-        let (recs, status) = hash(&[
-            os("--max-expanded"),
-            os("1048576"),
-            os("--max-ratio"),
-            os("100000"),
-            fixture(z).as_os_str(),
+        let (recs, status, _) = hash_md5_sha256(argv![
+            "--max-expanded",
+            "1048576",
+            "--max-ratio",
+            "100000",
+            container(z),
         ]);
         assert_eq!(status, 2, "{z}");
         let r = member(&recs, "zeros");
@@ -190,7 +169,7 @@ fn a_bomb_like_member_stops_at_the_limit_under_every_method() {
 /// and the `.xz`'s members have the digests `outer.zip`'s give (unzip, tar, xz + coreutils).
 #[test]
 fn containers_inside_lzma_members_are_opened() {
-    let (recs, status) = hash(&[fixture("outer-lzma.zip").as_os_str()]);
+    let (recs, status, _) = hash_md5_sha256(argv![container("outer-lzma.zip")]);
     assert_eq!(status, 0, "{recs:?}");
     let want = expected_members("outer.zip");
     assert_eq!(want.len(), 3);
@@ -202,29 +181,6 @@ fn containers_inside_lzma_members_are_opened() {
     assert_eq!(recs.len(), 6, "{recs:?}");
 }
 
-/// `vigie hash -q --algo md5 ARGS... -` with `input` piped on standard input.
-fn hash_stdin(args: &[&str], input: &[u8]) -> (Vec<Value>, i32) {
-    use std::io::Write;
-    let mut child = vigie()
-        .args(["hash", "-q", "--algo", "md5"])
-        .args(args)
-        .arg("-")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = wait_within(child, 60, "vigie hash -");
-    writer.join().unwrap();
-    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-    (jsonl(&out.stdout), code(&out))
-}
-
 /// A zip piped on standard input is spooled and opened (it was one item, failed
 /// `unsupported`): the records of the same file, path `-`, with --no-mmap too; one over
 /// --max-scan is hashed whole and fails `limit`; one cut short fails `archive`; a
@@ -233,10 +189,10 @@ fn hash_stdin(args: &[&str], input: &[u8]) -> (Vec<Value>, i32) {
 #[test]
 fn a_zip_piped_on_stdin_is_spooled_and_opened() {
     for z in ["lzma.zip", "deflated.zip", "zstd.zip", "zip64.zip"] {
-        let bytes = fs::read(fixture(z)).unwrap();
-        let (file, file_status) = hash(&[fixture(z).as_os_str()]);
+        let bytes = fs::read(container(z)).unwrap();
+        let (file, file_status, _) = hash_md5_sha256(argv![container(z)]);
         for extra in [&[][..], &["--no-mmap"][..]] {
-            let (piped, status) = hash_stdin(extra, &bytes);
+            let (piped, status) = hash_stdin(&[&["--algo", "md5"], extra].concat(), &bytes);
             assert_eq!(status, file_status, "{z}");
             assert_eq!(piped.len(), file.len(), "{z}: {piped:?}");
             for (p, f) in piped.iter().zip(&file) {
@@ -247,23 +203,26 @@ fn a_zip_piped_on_stdin_is_spooled_and_opened() {
             }
         }
     }
-    let bytes = fs::read(fixture("deflated.zip")).unwrap();
-    let (piped, status) = hash_stdin(&["--max-scan", "1000"], &bytes);
+    let bytes = fs::read(container("deflated.zip")).unwrap();
+    let (piped, status) = hash_stdin(&["--algo", "md5", "--max-scan", "1000"], &bytes);
     assert_eq!(status, 2);
     assert_eq!(piped.len(), 1, "{piped:?}");
     assert_eq!(piped[0]["error_kind"], "limit", "{}", piped[0]);
     assert!(piped[0]["error"].as_str().unwrap().contains("--max-scan"));
-    let md5 = String::from_utf8(tool("md5sum", &[fixture("deflated.zip").as_os_str()])).unwrap();
+    let md5 = String::from_utf8(tool("md5sum", &[container("deflated.zip").as_os_str()])).unwrap();
     assert_eq!(piped[0]["md5"], &md5[..32]);
     assert_eq!(piped[0]["size"], bytes.len());
 
-    let (piped, status) = hash_stdin(&[], &fs::read(fixture("truncated.zip")).unwrap());
+    let (piped, status) = hash_stdin(
+        &["--algo", "md5"],
+        &fs::read(container("truncated.zip")).unwrap(),
+    );
     assert_eq!(status, 2);
     assert_eq!(piped[0]["error_kind"], "archive", "{piped:?}");
 
     let mut sfx = b"#!/bin/sh\necho a stub\nexit 0\n".to_vec();
     sfx.extend_from_slice(&bytes);
-    let (piped, status) = hash_stdin(&[], &sfx);
+    let (piped, status) = hash_stdin(&["--algo", "md5"], &sfx);
     assert_eq!(status, 2);
     assert_eq!(piped.len(), 1, "{piped:?}");
     assert_eq!(piped[0]["error_kind"], "unsupported", "{}", piped[0]);

@@ -217,14 +217,9 @@ mod tests {
     /// memory or went through spilled runs, whatever order they came in.
     #[test]
     fn sorted_in_memory_and_through_runs() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rng = crate::testing::XorShift(0x9E37_79B9_7F4A_7C15);
         let chunks: Vec<Vec<u8>> = (0..500)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                format!("{{\"n\":{}}}\n", x % 97).into_bytes()
-            })
+            .map(|_| format!("{{\"n\":{}}}\n", rng.next() % 97).into_bytes())
             .collect();
         let mut want = chunks.clone();
         want.sort();

@@ -15,6 +15,7 @@
 use std::fmt;
 use std::io::{self, Read};
 
+use super::stream::{stream_fault, StreamFault};
 use super::tar::{EntryKind, TarError, TarMember, TarSlice, TarStream};
 use super::zip::{Entries, Method, ZipError, ZipMember};
 use crate::model::{FailKind, Failure};
@@ -27,6 +28,16 @@ pub enum Fault {
     /// The bytes could not be read: the reader's own error (a decoder that failed, a file that
     /// changed while it was read), of this kind.
     Io(io::ErrorKind),
+    /// The decompressor of a compressed tar failed, and this is what it said of its stream.
+    Decode(StreamFault),
+}
+
+impl Fault {
+    /// The fault of a reader's error: what a decompressor said of its stream
+    /// ([`stream_fault`]), else [`Fault::Io`] of the error's kind.
+    pub fn of(e: &io::Error) -> Fault {
+        stream_fault(e).map_or(Fault::Io(e.kind()), Fault::Decode)
+    }
 }
 
 /// What is wrong with an archive, or with one member of it: damage skipped (the walk goes

@@ -397,15 +397,18 @@ fn reader(data: Data) -> DataReader {
     }
 }
 
+/// A decoder of a compressed tar's stream: every gzip member, zstd frame, xz or bzip2
+/// stream; its errors say what they mean for the stream ([`super::stream::Checked`]).
 fn decoder<'a>(
     c: Compression,
     reader: impl Read + Send + 'a,
 ) -> io::Result<Box<dyn Read + Send + 'a>> {
+    use super::stream::Checked;
     Ok(match c {
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(reader)?),
-        Compression::Xz => super::stream::xz_decoder(reader)?,
-        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
+        Compression::Gzip => Box::new(Checked::new(c, flate2::read::MultiGzDecoder::new(reader))),
+        Compression::Zstd => Box::new(Checked::new(c, zstd::stream::read::Decoder::new(reader)?)),
+        Compression::Xz => Box::new(Checked::new(c, super::stream::xz_reader(reader)?)),
+        Compression::Bzip2 => Box::new(Checked::new(c, bzip2::read::MultiBzDecoder::new(reader))),
     })
 }
 

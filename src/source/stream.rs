@@ -83,6 +83,90 @@ pub fn single_decoder<'a>(
     })
 }
 
+/// What a decompressor's error says of its stream: a caller reading on after a complete tar
+/// tells by it a corrupt stream from bytes after a complete one ([`stream_fault`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamFault {
+    /// The stream ends before it is complete (before its checksum).
+    Truncated,
+    /// A check failed: gzip's CRC-32 or ISIZE, zstd's content checksum.
+    Checksum,
+    /// Bytes that do not decode: a corrupt gzip member or zstd frame, or, after a complete
+    /// one, bytes that start none (trailing garbage, which `gzip -d` ignores).
+    Undecodable,
+    /// An xz or bzip2 decoder's error: they do not say which of the above it is (a failed xz
+    /// check is "lzma data error" like any other damage).
+    Unclassified,
+}
+
+/// A decompressor's error as [`Checked`] hands it on: displayed as the decoder's own message,
+/// with its [`StreamFault`].
+#[derive(Debug)]
+struct DecodeError {
+    fault: StreamFault,
+    error: io::Error,
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// The [`StreamFault`] of an error a [`Checked`] decompressor returned; `None` for any other
+/// error (a limit, a file that changed while it was read).
+pub fn stream_fault(e: &io::Error) -> Option<StreamFault> {
+    e.get_ref()?.downcast_ref::<DecodeError>().map(|d| d.fault)
+}
+
+/// A decompressor whose errors carry their [`StreamFault`] ([`stream_fault`]); their kind
+/// and message are the decoder's, unchanged. Errors that are not the decoder's own pass
+/// through as they are: `Interrupted`, and a file that changed while it was read (the
+/// decoders hand their reader's errors on unchanged).
+pub struct Checked<R> {
+    inner: R,
+    compression: Compression,
+}
+
+impl<R> Checked<R> {
+    /// Wraps `inner`, a decoder of `compression`.
+    pub fn new(compression: Compression, inner: R) -> Checked<R> {
+        Checked { inner, compression }
+    }
+}
+
+impl<R: Read> Read for Checked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner
+            .read(buf)
+            .map_err(|e| classify(self.compression, e))
+    }
+}
+
+/// `e`, a `compression` decoder's error, with its [`StreamFault`].
+///
+/// The crates say what went wrong in text only, so this is the one place that reads it:
+/// flate2 gives `InvalidInput` both for a next member's bad header ("invalid gzip header")
+/// and for a failed CRC-32 or ISIZE ("corrupt gzip stream does not have a matching
+/// checksum"), zstd gives `Other` with libzstd's error name for every error ("Restored data
+/// doesn't match checksum" against "Unknown frame descriptor"). A stream cut short is
+/// `UnexpectedEof` from both. xz and bzip2 errors say nothing usable (see
+/// [`StreamFault::Unclassified`]).
+fn classify(compression: Compression, e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::Interrupted || crate::read::changed_while_read(&e) {
+        return e;
+    }
+    let fault = match compression {
+        Compression::Xz | Compression::Bzip2 => StreamFault::Unclassified,
+        _ if e.kind() == io::ErrorKind::UnexpectedEof => StreamFault::Truncated,
+        _ if e.to_string().contains("checksum") => StreamFault::Checksum,
+        _ => StreamFault::Undecodable,
+    };
+    io::Error::new(e.kind(), DecodeError { fault, error: e })
+}
+
 /// Most memory an xz stream may ask its decoder for (its dictionary, from its header): 256 MiB,
 /// four times what `xz -9` needs. A stream asking for more fails to decode (liblzma's
 /// `MemLimit` error) instead of allocating up to 1.5 GiB on a crafted header.
@@ -95,10 +179,18 @@ pub const XZ_MEMLIMIT: u64 = 256 << 20;
 /// # Errors
 /// When liblzma cannot start the decoder.
 pub fn xz_decoder<'a>(r: impl Read + Send + 'a) -> io::Result<Box<dyn Read + Send + 'a>> {
+    Ok(Box::new(xz_reader(r)?))
+}
+
+/// [`xz_decoder`], unboxed.
+///
+/// # Errors
+/// When liblzma cannot start the decoder.
+pub fn xz_reader<R: Read>(r: R) -> io::Result<liblzma::read::XzDecoder<R>> {
     let stream =
         liblzma::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, liblzma::stream::CONCATENATED)
             .map_err(io::Error::other)?;
-    Ok(Box::new(liblzma::read::XzDecoder::new_stream(r, stream)))
+    Ok(liblzma::read::XzDecoder::new_stream(r, stream))
 }
 
 /// The members of a gzip stream one after another, each verified (CRC-32 and ISIZE) by
@@ -243,6 +335,57 @@ mod tests {
         let mut junk = gz(b"hello", None);
         junk.extend(b"\x1fjunk");
         assert!(decode(Compression::Gzip, &junk).is_err());
+    }
+
+    /// What [`Checked`] says of each decoder's failures: the one place that reads flate2's
+    /// and zstd's messages is pinned to their current words here.
+    #[test]
+    fn decoder_errors_carry_their_stream_fault() {
+        let fault = |c: Compression, bytes: &[u8]| {
+            let mut out = Vec::new();
+            let e = Checked::new(c, single_decoder(c, bytes).unwrap())
+                .read_to_end(&mut out)
+                .unwrap_err();
+            stream_fault(&e)
+        };
+        let g = gz(b"hello", None);
+        let mut bad = g.clone();
+        bad[g.len() - 8] ^= 1;
+        assert_eq!(fault(Compression::Gzip, &bad), Some(StreamFault::Checksum));
+        assert_eq!(
+            fault(Compression::Gzip, &g[..g.len() - 3]),
+            Some(StreamFault::Truncated)
+        );
+        // Bytes after a member that start another's magic byte but no valid header.
+        let mut junk = g.clone();
+        junk.extend(b"\x1fjunk, not a gzip header");
+        assert_eq!(
+            fault(Compression::Gzip, &junk),
+            Some(StreamFault::Undecodable)
+        );
+
+        let data = b"some content".repeat(100);
+        let mut z = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+        z.include_checksum(true).unwrap();
+        z.write_all(&data).unwrap();
+        let mut z = z.finish().unwrap();
+        let n = z.len();
+        z[n - 1] ^= 1;
+        assert_eq!(fault(Compression::Zstd, &z), Some(StreamFault::Checksum));
+        // A complete frame, then bytes that start none.
+        z[n - 1] ^= 1;
+        z.extend(b"junk, not a zstd frame");
+        assert_eq!(fault(Compression::Zstd, &z), Some(StreamFault::Undecodable));
+
+        let mut x = liblzma::write::XzEncoder::new(Vec::new(), 6);
+        x.write_all(&data).unwrap();
+        let x = x.finish().unwrap();
+        assert_eq!(
+            fault(Compression::Xz, &x[..x.len() - 5]),
+            Some(StreamFault::Unclassified)
+        );
+        // Not a decoder's error: no fault of a stream.
+        assert_eq!(stream_fault(&io::Error::other("x")), None);
     }
 
     /// An `.lzma` header asking for a 4 GiB dictionary (found by the `stream` fuzz target:

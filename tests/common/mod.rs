@@ -1,8 +1,9 @@
 //! Helpers for the CLI tests: run the real binary, parse its JSONL output.
 #![allow(dead_code)]
 
-use std::ffi::OsStr;
-use std::path::Path;
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -169,4 +170,79 @@ pub fn member<'a>(recs: &'a [Value], name: &str) -> &'a Value {
     recs.iter()
         .find(|r| r["member"] == name)
         .unwrap_or_else(|| panic!("{name}: {recs:?}"))
+}
+
+/// A fixture of `fixtures/containers/` (`scripts/make_container_fixtures.sh`).
+pub fn container(name: &str) -> PathBuf {
+    fixtures().join("containers").join(name)
+}
+
+/// `vigie hash -q --algo md5,sha256 ARGS...` (from `argv!`): its records, exit code and
+/// standard error. A panic in vigie fails the test.
+pub fn hash_md5_sha256(args: Vec<OsString>) -> (Vec<Value>, i32, String) {
+    let out = run(argv!["hash", "-q", "--algo", "md5,sha256"]
+        .into_iter()
+        .chain(args));
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    (jsonl(&out.stdout), code(&out), err)
+}
+
+/// The SHA-256 of a file, as coreutils' `sha256sum` gives it.
+pub fn sha256_of(path: &Path) -> String {
+    let out = tool("sha256sum", &[path.as_os_str()]);
+    String::from_utf8(out).unwrap()[..64].to_string()
+}
+
+/// Runs `vigie ARGS` with `input` on its standard input, written from a thread (a run that
+/// stops reading cannot block the test), for at most 60 seconds.
+pub fn run_stdin(args: Vec<OsString>, input: &[u8]) -> Output {
+    let mut child = vigie()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = wait_within(child, 60, "vigie with standard input");
+    writer.join().unwrap();
+    out
+}
+
+/// `vigie hash -q ARGS... -` with `input` on standard input: its records and exit code. A
+/// panic in vigie fails the test.
+pub fn hash_stdin(args: &[&str], input: &[u8]) -> (Vec<Value>, i32) {
+    let mut a = argv!["hash", "-q"];
+    a.extend(args.iter().map(OsString::from));
+    a.push("-".into());
+    let out = run_stdin(a, input);
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    (jsonl(&out.stdout), code(&out))
+}
+
+/// `vigie ARGS...` (its subcommand first) with `--summary` to a file in `dir`: its output and
+/// the summary it wrote.
+pub fn run_with_summary(dir: &Path, mut args: Vec<OsString>) -> (Output, Value) {
+    let summary = dir.join("summary.json");
+    args.splice(1..1, argv!["--summary", summary]);
+    let out = run(args);
+    let s = std::fs::read(&summary)
+        .unwrap_or_else(|e| panic!("{}: {e}: {}", summary.display(), stderr(&out)));
+    (out, serde_json::from_slice(&s).unwrap())
+}
+
+/// `dir/index.vigie`, built by `vigie index build` from a `sha256sum` list of `lines`
+/// (written to `dir/list.sha256`).
+pub fn sha256_index(dir: &Path, lines: &str) -> PathBuf {
+    let list = dir.join("list.sha256");
+    std::fs::write(&list, lines).unwrap();
+    let index = dir.join("index.vigie");
+    let out = run(argv!["index", "build", "-o", index, list]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    index
 }
