@@ -62,6 +62,8 @@ use std::io::{BufRead, Cursor, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use image::metadata::Orientation;
+
+use super::jpeg_scans::{first_scan_cut, jpeg_is_progressive, ScanCut};
 use image::{ColorType, ImageDecoder, ImageError};
 
 /// An image container recognised by [`sniff`].
@@ -517,7 +519,7 @@ pub const SCREEN_MAX_SCALE: u8 = 4;
 /// A progressive JPEG is read only as far as its luma's coefficients are known to within 2
 /// bits, where libjpeg's progression (Pillow's, `jpegtran -progressive`'s) has sent a fifth
 /// of its data: the refinement scans that make most of its decoding are skipped, when the
-/// rest of the file is well formed (see `jpeg_first_scan_cut`).
+/// rest of the file is well formed (see `first_scan_cut`).
 ///
 /// # Errors
 /// As [`decode_rgb`].
@@ -715,7 +717,7 @@ fn prepare(out: &mut Vec<u8>, len: usize) -> Result<(), DecodeError> {
 /// `mozjpeg` source manager then feeds libjpeg a fake EOI, as libjpeg's own does).
 ///
 /// `tail` is served after `data`, before the end is noted: the EOI marker that closes a JPEG
-/// cut after its first scan ([`jpeg_first_scan_cut`]), or nothing.
+/// cut after its first scan ([`first_scan_cut`]), or nothing.
 struct EofWatch<'a> {
     data: &'a [u8],
     tail: &'static [u8],
@@ -779,12 +781,12 @@ fn decode_jpeg(
     mode: Mode,
 ) -> Result<Decoded, DecodeError> {
     // A screen of a progressive JPEG reads its first scans only, when they hold the luma's
-    // coefficients to within a few bits (`jpeg_first_scan_cut`); an image that turns out not
+    // coefficients to within a few bits (`first_scan_cut`); an image that turns out not
     // to suit (not YCbCr or grey) is decoded as any other.
     // A failure of that decode (libjpeg unwinds on fatal errors) leaves the answer, success
     // or the reason of a failure, to the whole file's decode.
     if mode == Mode::ScreenLuma && opts.fast && !opts.exif_orient {
-        if let Some(cut) = jpeg_first_scan_cut(bytes) {
+        if let Some(cut) = first_scan_cut(bytes) {
             if let Ok(Ok(Some(d))) =
                 contained(|| decode_jpeg_part(bytes, Some(cut), opts, out, mode))
             {
@@ -953,260 +955,6 @@ fn decode_jpeg_part(
         scale,
         luma,
     }))
-}
-
-/// Where a screen stops reading a progressive JPEG ([`jpeg_first_scan_cut`]), and the scale
-/// it decodes the scans before at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct ScanCut {
-    /// The offset just past the last scan read.
-    end: usize,
-    /// 1/`scale` of the size: [`jpeg_fast_scale`]'s, 2 or 4 ([`SCREEN_MAX_SCALE`]).
-    scale: u8,
-}
-
-/// The most precision a screen lets the luma's coefficients lack where it stops reading a
-/// progressive JPEG ([`jpeg_first_scan_cut`]): the successive-approximation shift `Al` of the
-/// scans that brought them. libjpeg's progression (Pillow's `progressive=True`,
-/// `jpegtran -progressive`) sends the DC at `Al = 1` and every AC term at `Al = 2` in its first
-/// five scans, a fifth of the file, then refines them bit by bit.
-///
-/// Measured by `benches/fast_drift.sh --screen` on copies of its corpora made progressive by
-/// `jpegtran -progressive` (the same coefficients, so the same exact hashes): the screen's
-/// PDQ moved as far from the exact one as the whole file's screen (12 bits at most), see
-/// [`FAST_PDQ_DRIFT`](super::FAST_PDQ_DRIFT).
-const FIRST_SCANS_MAX_AL: u8 = 2;
-
-/// For a luma screen of a progressive (SOF2, Huffman) JPEG that [`jpeg_fast_scale`] would
-/// decode at reduced scale: where the scan after which every coefficient of its first
-/// component (the luma, or the grey) is known to within [`FIRST_SCANS_MAX_AL`] bits ends, so
-/// that decoding the bytes before it (closed by an EOI) entropy-decodes those scans alone;
-/// the refinement scans that follow, most of a progressive file's decoding, are skipped.
-///
-/// Only the first scans are decoded, so the rest of the file is checked here, without
-/// decoding: `None` (decode every scan) unless every segment after the cut is one libjpeg
-/// accepts without a fatal error, each as libjpeg's marker reader and progressive decoder
-/// check it (DHT and DQT contents, Huffman tables that a decoder can build, DRI, APPn/COM, and
-/// SOS with known components, defined tables, a valid progression and an MCU libjpeg can
-/// hold), up to an EOI. A file that a whole decode would refuse, or that is cut short, is
-/// decoded whole, so the screen fails, or notes truncation, exactly where a full decode does.
-/// Bounded by the data; no allocation.
-fn jpeg_first_scan_cut(bytes: &[u8]) -> Option<ScanCut> {
-    let be16 = |i: usize| -> Option<usize> {
-        Some(usize::from(u16::from_be_bytes([
-            *bytes.get(i)?,
-            *bytes.get(i + 1)?,
-        ])))
-    };
-    // Frame components: (id, blocks per MCU, quantisation table), from SOF2.
-    let mut comps: [(u8, u8, u8); 4] = [(0, 0, 0); 4];
-    let mut ncomps = 0usize;
-    let mut dc_tables = [false; 4];
-    let mut ac_tables = [false; 4];
-    let mut q_tables = [false; 4];
-    let mut cut = None;
-    let mut scale = 1;
-    // The luma's coefficients' precision so far (the `Al` of the last scan that brought each).
-    let mut known = [u8::MAX; 64];
-    let mut i = 2; // after SOI
-    if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return None;
-    }
-    loop {
-        while bytes.get(i) == Some(&0xFF) && bytes.get(i + 1) == Some(&0xFF) {
-            i += 1;
-        }
-        let (Some(&0xFF), Some(&m)) = (bytes.get(i), bytes.get(i + 1)) else {
-            return None;
-        };
-        if m == 0xD9 {
-            return cut;
-        }
-        let len = be16(i + 2)?;
-        let seg = bytes.get(i + 4..(i + 2).checked_add(len)?)?;
-        if len < 2 {
-            return None;
-        }
-        match m {
-            0xC2 => {
-                // A second frame header is fatal to libjpeg; so is one with no component.
-                let n = usize::from(*seg.get(5)?);
-                if ncomps != 0 || !(1..=4).contains(&n) || seg.len() != 6 + 3 * n {
-                    return None;
-                }
-                for (k, c) in comps.iter_mut().take(n).enumerate() {
-                    let (hv, q) = (seg[7 + 3 * k], seg[8 + 3 * k]);
-                    *c = (seg[6 + 3 * k], (hv >> 4) * (hv & 15), q);
-                    if q > 3 {
-                        return None;
-                    }
-                }
-                ncomps = n;
-                let (h, w) = (be16(i + 5)?, be16(i + 7)?);
-                scale = jpeg_fast_scale(w as u32, h as u32).min(SCREEN_MAX_SCALE);
-                if scale == 1 {
-                    return None;
-                }
-            }
-            0xC4 => {
-                let mut t = seg;
-                while t.len() > 16 {
-                    let class_id = t[0];
-                    let counts = &t[1..17];
-                    let count: usize = counts.iter().map(|&c| usize::from(c)).sum();
-                    if count > 256 {
-                        return None;
-                    }
-                    let values = t.get(17..17 + count)?;
-                    let (table, id) = match class_id {
-                        0..=3 => (&mut dc_tables, class_id),
-                        0x10..=0x13 => (&mut ac_tables, class_id - 0x10),
-                        _ => return None,
-                    };
-                    // What jpeg_make_d_derived_tbl refuses: an over-full code (the all-ones
-                    // code of a length is reserved), and a DC symbol over 15.
-                    let mut code = 0u32;
-                    let first = counts.iter().position(|&c| c != 0)?;
-                    let last = counts.iter().rposition(|&c| c != 0)?;
-                    for (l, &c) in counts.iter().enumerate().take(last + 1).skip(first) {
-                        code += u32::from(c);
-                        if code >= 1 << (l + 1) {
-                            return None;
-                        }
-                        code <<= 1;
-                    }
-                    if class_id < 0x10 && values.iter().any(|&v| v > 15) {
-                        return None;
-                    }
-                    table[usize::from(id)] = true;
-                    t = &t[17 + count..];
-                }
-                if !t.is_empty() {
-                    return None;
-                }
-            }
-            0xDB => {
-                let mut t = seg;
-                while let Some(&pq_tq) = t.first() {
-                    let size = match pq_tq >> 4 {
-                        0 => 64,
-                        1 => 128,
-                        _ => return None,
-                    };
-                    let id = usize::from(pq_tq & 15);
-                    if id > 3 {
-                        return None;
-                    }
-                    // A zero in a table makes libjpeg divide by zero only in its encoder; a
-                    // decoder multiplies, so any value is accepted.
-                    t = t.get(1 + size..)?;
-                    q_tables[id] = true;
-                }
-            }
-            0xDD if len != 4 => return None,
-            0xDD | 0xE0..=0xEF | 0xFE => {}
-            0xDA => {
-                let n = usize::from(*seg.first()?);
-                if ncomps == 0 || !(1..=4).contains(&n) || seg.len() != 4 + 2 * n {
-                    return None;
-                }
-                let (ss, se, ah, al) = (
-                    seg[1 + 2 * n],
-                    seg[2 + 2 * n],
-                    seg[3 + 2 * n] >> 4,
-                    seg[3 + 2 * n] & 15,
-                );
-                let dc = ss == 0;
-                // jdphuff.c's start_pass checks, whose failure is fatal.
-                let bad = if dc {
-                    se != 0
-                } else {
-                    ss > se || se > 63 || n != 1
-                } || (ah != 0 && al + 1 != ah)
-                    || al > 13;
-                if bad {
-                    return None;
-                }
-                let mut seen = [false; 4];
-                let mut has_first = false;
-                let mut blocks = 0u32;
-                for k in 0..n {
-                    let (id, tables) = (seg[1 + 2 * k], seg[2 + 2 * k]);
-                    let c = comps[..ncomps].iter().position(|c| c.0 == id)?;
-                    if std::mem::replace(&mut seen[c], true) || !q_tables[usize::from(comps[c].2)] {
-                        return None;
-                    }
-                    blocks += u32::from(comps[c].1);
-                    // A table is needed by a DC first scan (its DC table) and by an AC scan
-                    // (its AC table); a refinement of the DC reads raw bits.
-                    let (dct, act) = (usize::from(tables >> 4), usize::from(tables & 15));
-                    let needed = if dc {
-                        ah != 0 || dc_tables.get(dct) == Some(&true)
-                    } else {
-                        ac_tables.get(act) == Some(&true)
-                    };
-                    if !needed {
-                        return None;
-                    }
-                    has_first |= c == 0;
-                }
-                // An interleaved scan's MCU holds at most 10 blocks (libjpeg's
-                // D_MAX_BLOCKS_IN_MCU).
-                if n > 1 && blocks > 10 {
-                    return None;
-                }
-                // The entropy-coded data: up to a marker other than a stuffed 0xFF00 or an
-                // RSTn.
-                let mut j = i + 2 + len;
-                loop {
-                    j += memchr::memchr(0xFF, bytes.get(j..)?)?;
-                    match bytes.get(j + 1)? {
-                        0x00 | 0xD0..=0xD7 => j += 2,
-                        _ => break,
-                    }
-                }
-                if has_first {
-                    known[usize::from(ss)..=usize::from(se)].fill(al);
-                    if cut.is_none() && known.iter().all(|&a| a <= FIRST_SCANS_MAX_AL) {
-                        cut = Some(ScanCut { end: j, scale });
-                    }
-                }
-                i = j;
-                continue;
-            }
-            // Anything else (a second SOF, DNL, arithmetic coding, an unknown marker): decoded
-            // whole, where libjpeg decides.
-            _ => return None,
-        }
-        i += 2 + len;
-    }
-}
-
-/// Walks the JPEG marker segments up to the first SOF (bounded by the data, no allocation) and
-/// tells whether it is a progressive one (SOF2, SOF6, SOF10, SOF14).
-fn jpeg_is_progressive(bytes: &[u8]) -> bool {
-    let mut i = 2; // after SOI
-    loop {
-        // Markers may be preceded by any number of 0xFF fill bytes.
-        while bytes.get(i) == Some(&0xFF) && bytes.get(i + 1) == Some(&0xFF) {
-            i += 1;
-        }
-        let (Some(&0xFF), Some(&m)) = (bytes.get(i), bytes.get(i + 1)) else {
-            return false;
-        };
-        match m {
-            0xC2 | 0xC6 | 0xCA | 0xCE => return true,
-            0xC0..=0xCF if !matches!(m, 0xC4 | 0xC8 | 0xCC) => return false,
-            0xDA | 0xD9 => return false,
-            0x01 | 0xD0..=0xD7 => i += 2,
-            _ => {
-                let (Some(&hi), Some(&lo)) = (bytes.get(i + 2), bytes.get(i + 3)) else {
-                    return false;
-                };
-                i += 2 + usize::from(u16::from_be_bytes([hi, lo]));
-            }
-        }
-    }
 }
 
 /// Pillow's CMYK → RGB (`cmyk2rgb` in `libImaging/Convert.c`), on CMYK as Pillow holds it:
@@ -1551,20 +1299,6 @@ mod tests {
         assert_eq!(sniff(b"hello world"), None);
     }
 
-    #[test]
-    fn progressive_detection() {
-        assert!(!jpeg_is_progressive(b"\xFF\xD8"));
-        assert!(!jpeg_is_progressive(
-            b"\xFF\xD8\xFF\xE0\x00\x04ab\xFF\xC0\x00\x11"
-        ));
-        assert!(jpeg_is_progressive(
-            b"\xFF\xD8\xFF\xE0\x00\x04ab\xFF\xFF\xC2\x00\x11"
-        ));
-        // DHT (C4) is not a SOF; a length running past the end stops the walk.
-        assert!(jpeg_is_progressive(b"\xFF\xD8\xFF\xC4\x00\x02\xFF\xC2"));
-        assert!(!jpeg_is_progressive(b"\xFF\xD8\xFF\xE1\xFF\xFF\xFF\xC2"));
-    }
-
     /// A fixture of `fixtures/fastdecode`.
     fn fixture(name: &str) -> Vec<u8> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fastdecode");
@@ -1572,7 +1306,7 @@ mod tests {
     }
 
     /// Each scan of a JPEG as (offset of its SOS marker, end of its data, Ss, Se, Ah, Al): a
-    /// plain walk, for checking `jpeg_first_scan_cut` against.
+    /// plain walk, for checking `first_scan_cut` against.
     fn scans(b: &[u8]) -> Vec<(usize, usize, u8, u8, u8, u8)> {
         let mut out = Vec::new();
         let mut i = 2;
@@ -1610,7 +1344,7 @@ mod tests {
         let s = scans(&b);
         assert_eq!(s.len(), 10);
         assert_eq!(s[4].2..=s[4].3, 6..=63);
-        let cut = jpeg_first_scan_cut(&b).expect("cut");
+        let cut = first_scan_cut(&b).expect("cut");
         assert_eq!(
             cut,
             ScanCut {
@@ -1647,10 +1381,10 @@ mod tests {
     /// does.
     #[test]
     fn first_scans_not_cut_where_the_rest_is_not_sound() {
-        assert_eq!(jpeg_first_scan_cut(&fixture("scale2.jpg")), None);
-        assert_eq!(jpeg_first_scan_cut(&fixture("noscale.jpg")), None);
+        assert_eq!(first_scan_cut(&fixture("scale2.jpg")), None);
+        assert_eq!(first_scan_cut(&fixture("noscale.jpg")), None);
         let b = fixture("scale2_progressive.jpg");
-        assert_eq!(jpeg_first_scan_cut(&b[..b.len() - 2]), None, "no EOI");
+        assert_eq!(first_scan_cut(&b[..b.len() - 2]), None, "no EOI");
         let s = scans(&b);
         let (last, at) = (s[9].0, s[9].0 + 4);
         let patch = |f: &dyn Fn(&mut Vec<u8>)| {
@@ -1676,7 +1410,7 @@ mod tests {
             }),
         ];
         for (k, c) in bad.iter().enumerate() {
-            assert_eq!(jpeg_first_scan_cut(c), None, "case {k}");
+            assert_eq!(first_scan_cut(c), None, "case {k}");
             let (mut a, mut r) = (Vec::new(), Vec::new());
             let screen_ok = decode_as(c, ImageFormat::Jpeg, &screen(), &mut a, Mode::ScreenLuma);
             let rgb_ok = decode_as(c, ImageFormat::Jpeg, &screen(), &mut r, Mode::Rgb);
@@ -1691,7 +1425,7 @@ mod tests {
             c.splice(last..last, [0xFF, 0xFE, 0, 4, b'h', b'i'])
                 .for_each(drop)
         });
-        assert_eq!(jpeg_first_scan_cut(&c).map(|c| c.end), Some(s[4].1));
+        assert_eq!(first_scan_cut(&c).map(|c| c.end), Some(s[4].1));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 pub mod buffer;
 pub mod decode;
 pub mod imghash;
+mod jpeg_scans;
 pub mod letterbox;
 pub mod pdq;
 
