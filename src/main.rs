@@ -1049,20 +1049,7 @@ fn cmd_index_build(a: &BuildArgs, sub: &ArgMatches) -> Result<u8> {
         ExitStatus::Error
     };
     let Some(output) = &a.output else {
-        // --dry-run: the index built in memory, described, never written.
-        let info = b.into_index().map_err(allow_empty_hint)?.info();
-        let mut out = std::io::stdout().lock();
-        if a.json {
-            let doc = serde_json::json!({ "lists": reports, "failed": failed, "index": info });
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
-        } else {
-            write!(out, "{info}")?;
-        }
-        out.flush()?;
-        if !failed.is_empty() {
-            msg!("vigie: {} lists failed", failed.len());
-        }
+        dry_run(b, a.json, &reports, &failed)?;
         return Ok(status as u8);
     };
     let stats = write_index(b, output)?;
@@ -1094,6 +1081,30 @@ fn cmd_index_build(a: &BuildArgs, sub: &ArgMatches) -> Result<u8> {
     }
     // Malformed lines were reported above; --strict is how to make them fatal.
     Ok(status as u8)
+}
+
+/// `index build --dry-run`: the index built in memory, described on stdout (with `json`, one
+/// document of it, the lists' reports and the failed lists), never written.
+fn dry_run(
+    b: IndexBuilder,
+    json: bool,
+    reports: &[vigie::index::ListReport],
+    failed: &[serde_json::Value],
+) -> Result<()> {
+    let info = b.into_index().map_err(allow_empty_hint)?.info();
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({ "lists": reports, "failed": failed, "index": info });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{info}")?;
+    }
+    out.flush()?;
+    if !failed.is_empty() {
+        msg!("vigie: {} lists failed", failed.len());
+    }
+    Ok(())
 }
 
 /// Reads `index build`'s lists into `b`, reporting each (and the progress) on stderr. A list
