@@ -777,6 +777,7 @@ enum BloomCase {
     Lower,
 }
 
+/// Runs the subcommand given, one function each (`cmd_*`), and gives its exit status.
 fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
     match cli.cmd {
         Cmd::Completions { shell } => to_stdout(|out| {
