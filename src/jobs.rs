@@ -688,211 +688,42 @@ fn match_batched(
     on_failure: &mut dyn FnMut(&ItemResult),
     flushed: &mut dyn FnMut(usize),
 ) -> io::Result<RunReport> {
-    let matcher = &engine.matcher().ok_or_else(|| {
+    let matcher = engine.matcher().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidInput,
             "match needs an engine with an index",
         )
     })?;
     let (out, summary) = open_outputs(opts.output.as_deref(), opts.summary.as_deref())?;
-    let mut w = ScanWriter::new(out, format, all)?;
-    let mut tally = Tally::default();
+    let w = ScanWriter::new(out, format, all)?;
     let start = Instant::now();
     let custody = started(opts.custody.as_ref());
-    let mut failed_write: Option<io::Error> = None;
-    let mut batch: Vec<Query> = Vec::with_capacity(batch_len);
     // A list of queries is a large batch: map the PDQ (and pHash, dHash) tables in at once
     // (see pdq_prefault).
     matcher.pdq_prefault();
-    // Looks the batch up in parallel, then writes and counts its items in list order.
-    let mut flush = |batch: &mut Vec<Query>, failed_write: &mut Option<io::Error>| {
-        if batch.is_empty() {
-            return;
-        }
-        flushed(batch.len());
-        let results: Vec<ItemResult> = engine.install(|| {
-            // PDQ queries are searched in batches (the index shares memory traffic across a
-            // batch), in parallel; then every record is resolved in list order.
-            let pdq: Vec<PdqHash> = batch
-                .iter()
-                .filter_map(|q| q.hash.as_ref().ok().and_then(ListHash::as_pdq).copied())
-                .collect();
-            let share = pdq
-                .len()
-                .div_ceil(rayon::current_num_threads())
-                .max(PDQ_SHARE_MIN);
-            let mut pdq_hits: Vec<Vec<Hit>> = pdq
-                .par_chunks(share)
-                .flat_map_iter(|c| matcher.find_pdq_many(c))
-                .collect();
-            // pHash and dHash queries likewise, one batch per kind.
-            let mut img_hits: Vec<std::vec::IntoIter<Vec<Hit>>> = ImgKind::ALL
-                .into_iter()
-                .map(|kind| {
-                    let qs: Vec<ImgHash64> = batch
-                        .iter()
-                        .filter_map(|q| q.hash.as_ref().ok()?.as_img())
-                        .filter(|(k, _)| *k == kind)
-                        .map(|(_, h)| h)
-                        .collect();
-                    let share = qs
-                        .len()
-                        .div_ceil(rayon::current_num_threads())
-                        .max(PDQ_SHARE_MIN);
-                    let hits: Vec<Vec<Hit>> = qs
-                        .par_chunks(share)
-                        .flat_map_iter(|c| matcher.find_img_many(kind, c))
-                        .collect();
-                    hits.into_iter()
-                })
-                .collect();
-            // vPDQ queries (known videos) likewise: all their frames searched in one batch
-            // per share.
-            let videos: Vec<&[VpdqFrame]> = batch
-                .iter()
-                .filter_map(|q| match &q.hash {
-                    Ok(ListHash::Vpdq(frames)) => Some(&frames[..]),
-                    _ => None,
-                })
-                .collect();
-            let share = videos
-                .len()
-                .div_ceil(rayon::current_num_threads())
-                .max(VPDQ_SHARE_MIN);
-            let mut video_hits = videos
-                .par_chunks(share)
-                .flat_map_iter(|c| matcher.find_videos(c))
-                .collect::<Vec<Vec<Hit>>>()
-                .into_iter();
-            let mut next = pdq_hits.iter_mut();
-            let items: Vec<(Query, Vec<Hit>)> = batch
-                .drain(..)
-                .map(|q| {
-                    let hits = match q.hash {
-                        Ok(ListHash::Pdq(_)) => next.next().map(std::mem::take),
-                        Ok(ListHash::Img(k, _)) => img_hits[usize::from(k.id())].next(),
-                        Ok(ListHash::Vpdq(_)) => video_hits.next(),
-                        _ => None,
-                    };
-                    (q, hits.unwrap_or_default())
-                })
-                .collect();
-            items
-                .into_par_iter()
-                .map(|(q, hits)| resolve(q, hits, matcher))
-                .collect()
-        });
-        for r in results {
-            if r.verdict() == Verdict::Failed {
-                on_failure(&r);
-            }
-            if failed_write.is_none() {
-                if let Err(e) = w.item(&r) {
-                    *failed_write = Some(e);
-                }
-            }
-            tally.add(&Event::Item(Box::new(r)));
-        }
-    };
     // What the index can match: a query of another type is refused, not reported clean.
     let held = matcher.holds();
+    let mut sink = MatchSink {
+        engine,
+        matcher,
+        batch: Vec::with_capacity(batch_len),
+        batch_len,
+        w,
+        tally: Tally::default(),
+        failed_write: None,
+        on_failure,
+        flushed,
+    };
     for (path, declared, format) in &opts.lists {
-        let entry_loc = |line: u64| {
-            let mut p = path.as_os_str().to_owned();
-            p.push(format!(":{line}"));
-            Location::file(PathBuf::from(p), 0)
-        };
-        let mut entries = 0u64;
-        let mut malformed = 0u64;
-        let mut first_problem: Option<ListProblem> = None;
-        // The first hash type of the list that the index holds none of: reading the list
-        // stops there.
-        let unmatchable: Cell<Option<ListType>> = Cell::new(None);
-        // Entries and problems go to the same batch, in line order, looked up every
-        // `batch_len` records whichever they are.
-        let res = {
-            let mut push = |q: Query| {
-                batch.push(q);
-                if batch.len() >= batch_len {
-                    flush(&mut batch, &mut failed_write);
-                }
-            };
-            let queue = std::cell::RefCell::new(&mut push);
-            read_list_until(
-                path,
-                *declared,
-                *format,
-                &|| unmatchable.get().is_some(),
-                |e| {
-                    if unmatchable.get().is_some() {
-                        return;
-                    }
-                    let kind = e.hash.list_type();
-                    // A video's frames match known videos and known images alike.
-                    let matchable = held.contains(&kind)
-                        || (kind == ListType::Vpdq && held.contains(&ListType::Pdq));
-                    if !matchable {
-                        unmatchable.set(Some(kind));
-                        return;
-                    }
-                    entries += 1;
-                    (queue.borrow_mut())(Query {
-                        loc: entry_loc(e.line),
-                        hash: Ok(e.hash),
-                    })
-                },
-                |p| {
-                    if unmatchable.get().is_some() {
-                        return;
-                    }
-                    malformed += 1;
-                    if first_problem.is_none() {
-                        first_problem = Some(p.clone());
-                    }
-                    (queue.borrow_mut())(Query {
-                        loc: entry_loc(p.line),
-                        hash: Err(Failure::new(FailKind::List, p.reason)),
-                    })
-                },
-            )
-        };
-        if let Some(kind) = unmatchable.get() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                unmatchable_error(path, kind, &held),
-            ));
-        }
-        match res {
-            Err(e) => {
-                let kind = match e {
-                    ListError::Io { .. } => FailKind::Open,
-                    _ => FailKind::List,
-                };
-                batch.push(Query {
-                    loc: Location::file(path.clone(), 0),
-                    hash: Err(Failure::new(kind, e.to_string())),
-                });
-            }
-            Ok(s) if entries == 0 => {
-                // A list that yields nothing would match nothing and say "0 matched".
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    ListError::NoHash {
-                        path: path.clone(),
-                        reason: no_hash_reason(
-                            s.format,
-                            s.lines,
-                            malformed,
-                            first_problem.as_ref(),
-                        ),
-                    },
-                ));
-            }
-            Ok(_) => {}
-        }
-        flush(&mut batch, &mut failed_write);
+        match_list(&mut sink, path, *declared, *format, &held)?;
     }
     let secs = start.elapsed();
+    let MatchSink {
+        w,
+        tally,
+        failed_write,
+        ..
+    } = sink;
     match failed_write {
         Some(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(cut_short(&tally, secs, true)),
         Some(e) => Err(e),
@@ -901,6 +732,240 @@ fn match_batched(
             finish(summary, tally, secs, finished(custody))
         }
     }
+}
+
+/// Where `vigie match`'s query records go: gathered into batches of `batch_len`, each batch
+/// looked up at once, then its items written and counted in list order.
+struct MatchSink<'a> {
+    engine: &'a Engine,
+    matcher: MultiMatcher<'a>,
+    batch: Vec<Query>,
+    batch_len: usize,
+    w: ScanWriter<Output>,
+    tally: Tally,
+    /// The first error writing a record: records are no longer written after it (the items
+    /// are still counted), and it ends the run.
+    failed_write: Option<io::Error>,
+    on_failure: &'a mut dyn FnMut(&ItemResult),
+    /// Told the length of every batch looked up.
+    flushed: &'a mut dyn FnMut(usize),
+}
+
+impl MatchSink<'_> {
+    /// Queues a record, and looks the batch up once it is full.
+    fn push(&mut self, q: Query) {
+        self.batch.push(q);
+        if self.batch.len() >= self.batch_len {
+            self.flush();
+        }
+    }
+
+    /// Looks the batch up in parallel, then writes and counts its items in list order.
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        (self.flushed)(self.batch.len());
+        let results = look_up(self.engine, &self.matcher, &mut self.batch);
+        for r in results {
+            if r.verdict() == Verdict::Failed {
+                (self.on_failure)(&r);
+            }
+            if self.failed_write.is_none() {
+                if let Err(e) = self.w.item(&r) {
+                    self.failed_write = Some(e);
+                }
+            }
+            self.tally.add(&Event::Item(Box::new(r)));
+        }
+    }
+}
+
+/// Reads one query list into `sink` and looks its last records up. A list that cannot be
+/// read is one failed item; a list holding a hash type the index holds none of (`held`), or
+/// no hash at all, is an error.
+fn match_list(
+    sink: &mut MatchSink<'_>,
+    path: &Path,
+    declared: Option<ListType>,
+    format: Option<ListFormat>,
+    held: &[ListType],
+) -> io::Result<()> {
+    let (res, read) = read_queries(sink, path, declared, format, held);
+    if let Some(kind) = read.unmatchable {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            unmatchable_error(path, kind, held),
+        ));
+    }
+    match res {
+        Err(e) => {
+            let kind = match e {
+                ListError::Io { .. } => FailKind::Open,
+                _ => FailKind::List,
+            };
+            sink.batch.push(Query {
+                loc: Location::file(path.to_owned(), 0),
+                hash: Err(Failure::new(kind, e.to_string())),
+            });
+        }
+        Ok(s) if read.entries == 0 => {
+            // A list that yields nothing would match nothing and say "0 matched".
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                ListError::NoHash {
+                    path: path.to_owned(),
+                    reason: no_hash_reason(
+                        s.format,
+                        s.lines,
+                        read.malformed,
+                        read.first_problem.as_ref(),
+                    ),
+                },
+            ));
+        }
+        Ok(_) => {}
+    }
+    sink.flush();
+    Ok(())
+}
+
+/// What reading a query list gave besides its records.
+#[derive(Default)]
+struct ListRead {
+    entries: u64,
+    malformed: u64,
+    first_problem: Option<ListProblem>,
+    /// The first hash type of the list that the index holds none of: reading stopped there.
+    unmatchable: Option<ListType>,
+}
+
+/// Reads a query list's records into `sink`, each located `LIST:LINE`: its entries as
+/// queries, its malformed records as failed items, in line order, looked up every
+/// `batch_len` records whichever they are. Reading stops at the first hash of a type not
+/// in `held`.
+fn read_queries(
+    sink: &mut MatchSink<'_>,
+    path: &Path,
+    declared: Option<ListType>,
+    format: Option<ListFormat>,
+    held: &[ListType],
+) -> (Result<ListSummary, ListError>, ListRead) {
+    let entry_loc = |line: u64| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(format!(":{line}"));
+        Location::file(PathBuf::from(p), 0)
+    };
+    let mut read = ListRead::default();
+    let unmatchable: Cell<Option<ListType>> = Cell::new(None);
+    let queue = std::cell::RefCell::new(sink);
+    let res = read_list_until(
+        path,
+        declared,
+        format,
+        &|| unmatchable.get().is_some(),
+        |e| {
+            if unmatchable.get().is_some() {
+                return;
+            }
+            let kind = e.hash.list_type();
+            // A video's frames match known videos and known images alike.
+            let matchable =
+                held.contains(&kind) || (kind == ListType::Vpdq && held.contains(&ListType::Pdq));
+            if !matchable {
+                unmatchable.set(Some(kind));
+                return;
+            }
+            read.entries += 1;
+            queue.borrow_mut().push(Query {
+                loc: entry_loc(e.line),
+                hash: Ok(e.hash),
+            })
+        },
+        |p| {
+            if unmatchable.get().is_some() {
+                return;
+            }
+            read.malformed += 1;
+            if read.first_problem.is_none() {
+                read.first_problem = Some(p.clone());
+            }
+            queue.borrow_mut().push(Query {
+                loc: entry_loc(p.line),
+                hash: Err(Failure::new(FailKind::List, p.reason)),
+            })
+        },
+    );
+    read.unmatchable = unmatchable.get();
+    (res, read)
+}
+
+/// Looks a batch of query records up, in parallel, and drains it: one item per record, in
+/// order. PDQ, pHash, dHash and vPDQ queries are searched in batches per kind (the index
+/// shares memory traffic across a batch); then every record is resolved.
+fn look_up(engine: &Engine, matcher: &MultiMatcher<'_>, batch: &mut Vec<Query>) -> Vec<ItemResult> {
+    engine.install(|| {
+        let pdq: Vec<PdqHash> = batch
+            .iter()
+            .filter_map(|q| q.hash.as_ref().ok().and_then(ListHash::as_pdq).copied())
+            .collect();
+        let mut pdq_hits = search_shared(&pdq, PDQ_SHARE_MIN, |c| matcher.find_pdq_many(c));
+        // pHash and dHash queries likewise, one batch per kind.
+        let mut img_hits: Vec<std::vec::IntoIter<Vec<Hit>>> = ImgKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let qs: Vec<ImgHash64> = batch
+                    .iter()
+                    .filter_map(|q| q.hash.as_ref().ok()?.as_img())
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, h)| h)
+                    .collect();
+                search_shared(&qs, PDQ_SHARE_MIN, |c| matcher.find_img_many(kind, c)).into_iter()
+            })
+            .collect();
+        // vPDQ queries (known videos) likewise: all their frames searched in one batch per
+        // share.
+        let videos: Vec<&[VpdqFrame]> = batch
+            .iter()
+            .filter_map(|q| match &q.hash {
+                Ok(ListHash::Vpdq(frames)) => Some(&frames[..]),
+                _ => None,
+            })
+            .collect();
+        let mut video_hits =
+            search_shared(&videos, VPDQ_SHARE_MIN, |c| matcher.find_videos(c)).into_iter();
+        let mut next = pdq_hits.iter_mut();
+        let items: Vec<(Query, Vec<Hit>)> = batch
+            .drain(..)
+            .map(|q| {
+                let hits = match q.hash {
+                    Ok(ListHash::Pdq(_)) => next.next().map(std::mem::take),
+                    Ok(ListHash::Img(k, _)) => img_hits[usize::from(k.id())].next(),
+                    Ok(ListHash::Vpdq(_)) => video_hits.next(),
+                    _ => None,
+                };
+                (q, hits.unwrap_or_default())
+            })
+            .collect();
+        items
+            .into_par_iter()
+            .map(|(q, hits)| resolve(q, hits, matcher))
+            .collect()
+    })
+}
+
+/// Searches `queries` in parallel, shared evenly among the current pool's threads, no share
+/// smaller than `min`: one hit list per query, in order.
+fn search_shared<Q: Sync>(
+    queries: &[Q],
+    min: usize,
+    search: impl Fn(&[Q]) -> Vec<Vec<Hit>> + Sync + Send,
+) -> Vec<Vec<Hit>> {
+    let share = queries
+        .len()
+        .div_ceil(rayon::current_num_threads())
+        .max(min);
+    queries.par_chunks(share).flat_map_iter(search).collect()
 }
 
 /// [`read_list`], but reading ends early (with an I/O error, which the caller ignores) once

@@ -33,7 +33,7 @@ use vigie::index::{Index, IndexBuilder, ListSpec, PdqSearch, Role};
 use vigie::jobs::{self, ExitStatus, JournalOptions, RunOptions, RunReport};
 use vigie::lists::{ListFormat, ListType};
 use vigie::matcher::VpdqRule;
-use vigie::model::Input;
+use vigie::model::{Input, ItemResult};
 use vigie::perceptual::decode::{DecodeLimits, Pixels};
 use vigie::perceptual::letterbox::Unletterbox;
 use vigie::report::{HashFormat, ScanFormat};
@@ -777,395 +777,494 @@ enum BloomCase {
     Lower,
 }
 
+/// Runs the subcommand given, one function each (`cmd_*`), and gives its exit status.
 fn run(cli: Cli, matches: &ArgMatches) -> Result<u8> {
     match cli.cmd {
-        Cmd::Completions { shell } => {
-            let mut out = std::io::stdout().lock();
-            clap_complete::generate(shell, &mut Cli::command(), "vigie", &mut out);
-            out.flush()?;
-            Ok(ExitStatus::Clean as u8)
-        }
-        Cmd::Man => {
-            let mut out = std::io::stdout().lock();
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
-            out.flush()?;
-            Ok(ExitStatus::Clean as u8)
-        }
-        Cmd::Hash(a) => {
-            let (given, mut p) = parse_algos(a.algo.as_deref())?;
-            let shared = matches!(a.format, HashFormat::Te | HashFormat::TeCsv);
-            p.pdq |= shared;
-            let algos = a.format.algos(given).map_err(anyhow::Error::msg)?;
-            let engine = image_options(engine_options(&a.input)?, &a.image, p)
-                .algos(algos)
-                .fast_decode(a.fast_decode)
-                .flag_low_quality(shared && !a.keep_low_quality)
-                .build()?;
-            let signals = Signals::install()?;
-            let (mut opts, part) =
-                run_options(&a.input, &a.output, &a.run, &signals, a.format.name())?;
-            opts.custody = Some(custody(Vec::new()));
-            let invocation = std::env::args().collect::<Vec<_>>().join(" ");
-            let quiet = a.output.quiet;
-            let progress = TermProgress::start(drawn(&a.output), known_size(&a.input));
-            let mut failed = name_failures(&a.output);
-            let report = jobs::hash(&engine, opts, a.format, &invocation, &progress, &mut failed);
-            progress.finish();
-            finished(report?, quiet, part.as_deref(), &signals)
-        }
-        Cmd::Scan(a) => {
-            // The indexes' SHA-256 reads them whole: only when a summary is written.
-            let want_custody = a.output.summary.is_some() || a.run.summary_record;
-            let mut held = Vec::new();
-            let mut indexes = Vec::new();
-            check_index_args(&a.index, &a.trust)?;
-            // Per-list options are paired with their lists first: one with no list after it
-            // is refused before anything is opened.
-            let sub = matches
-                .subcommand_matches("scan")
-                .context("internal: no scan matches")?;
-            let specs = list_specs(&a.list_args(), sub)?;
-            for p in &a.index {
-                let index = open_index(p, &a.trust)?;
-                if !a.allow_empty {
-                    index.check_not_empty().map_err(allow_empty_hint)?;
-                }
-                if want_custody {
-                    held.push(index_custody(p, &index, &a.trust));
-                }
-                indexes.push(Arc::new(index));
-            }
-            if !specs.is_empty() {
-                if a.trust.trusted_key.is_some() {
-                    bail!(
-                        "--trusted-key accepts signed indexes only, and lists given with \
-                         --list or --allow are not signed: build an index of them and sign it"
-                    );
-                }
-                let mut b = IndexBuilder::new();
-                b.set_allow_empty(a.allow_empty);
-                for spec in &specs {
-                    let rep = b.add_list(spec, false).map_err(allow_empty_hint)?;
-                    report_list(&rep, a.output.quiet);
-                }
-                let index = b.into_index()?;
-                if want_custody {
-                    held.push(index_custody(
-                        Path::new("(--list and --allow lists, compiled in memory)"),
-                        &index,
-                        &a.trust,
-                    ));
-                }
-                indexes.push(Arc::new(index));
-            }
-            let (extra, p) = parse_algos(a.algo.as_deref())?;
-            let mut engine = image_options(engine_options(&a.input)?, &a.image, p)
-                .pdq_threshold(a.pdq_threshold)
-                .vpdq_rule(a.vpdq.rule())
-                .phash_threshold(a.phash_threshold)
-                .dhash_threshold(a.dhash_threshold)
-                .pdq_min_quality(a.pdq_min_quality)
-                .fast_decode(!a.exact_decode)
-                .verify_index(!a.no_verify_index);
-            if let Some(extra) = extra {
-                engine = engine.algos(extra);
-            }
-            for index in indexes {
-                engine = engine.index(index);
-            }
-            let engine = engine.build().map_err(duplicate_hint)?;
-            let signals = Signals::install()?;
-            let (mut opts, part) =
-                run_options(&a.input, &a.output, &a.run, &signals, scan_ext(a.format))?;
-            opts.custody = Some(custody(held));
-            let progress = TermProgress::start(drawn(&a.output), known_size(&a.input));
-            let mut failed = name_failures(&a.output);
-            let report = jobs::scan(&engine, opts, a.format, a.all, &progress, &mut failed);
-            progress.finish();
-            finished(report?, a.output.quiet, part.as_deref(), &signals)
-        }
-        Cmd::Match(a) => {
-            let m = matches
-                .subcommand_matches("match")
-                .context("internal: no match matches")?;
-            let idx = |id: &str| -> Vec<usize> {
-                m.indices_of(id).map(|i| i.collect()).unwrap_or_default()
-            };
-            let list_idx = idx("lists");
-            let kinds = for_next_list(&list_idx, "type", a.kind.iter().copied().zip(idx("kind")))?;
-            let mut output_format = ScanFormat::Jsonl;
-            let mut list_formats = Vec::new();
-            for (f, at) in a.format.iter().zip(idx("format")) {
-                match *f {
-                    MatchFormat::Output(o) => output_format = o,
-                    MatchFormat::List(l) => list_formats.push((l, at)),
-                }
-            }
-            let formats = for_next_list(&list_idx, "format", list_formats)?;
-            check_index_args(&a.index, &a.trust)?;
-            let indexes = a
-                .index
-                .iter()
-                .map(|p| open_index(p, &a.trust))
-                .collect::<Result<Vec<_>>>()?;
-            let opts = jobs::MatchOptions {
-                lists: a
-                    .lists
-                    .iter()
-                    .zip(kinds.into_iter().zip(formats))
-                    .map(|(l, (kind, format))| (l.clone(), kind, format))
-                    .collect(),
-                output: a.output.output.clone(),
-                summary: a.output.summary.clone(),
-                // The indexes' SHA-256 reads them whole: only when a summary is written.
-                custody: a.output.summary.is_some().then(|| {
-                    custody(
-                        a.index
-                            .iter()
-                            .zip(&indexes)
-                            .map(|(p, i)| index_custody(p, i, &a.trust))
-                            .collect(),
-                    )
-                }),
-            };
-            let engine = indexes
-                .into_iter()
-                .fold(Engine::builder(), |b, i| b.index(Arc::new(i)))
-                .threads(a.threads.unwrap_or(0))
-                .pdq_threshold(a.pdq_threshold)
-                .vpdq_rule(a.vpdq.rule())
-                .phash_threshold(a.phash_threshold)
-                .dhash_threshold(a.dhash_threshold)
-                .verify_index(!a.no_verify_index)
-                .build()
-                .map_err(duplicate_hint)?;
-            let report = jobs::match_lists(
-                &engine,
-                &opts,
-                output_format,
-                a.all,
-                &mut name_failures(&a.output),
-            )?;
-            finished(report, a.output.quiet, None, &Signals::none())
-        }
+        Cmd::Completions { shell } => to_stdout(|out| {
+            clap_complete::generate(shell, &mut Cli::command(), "vigie", out);
+            Ok(())
+        }),
+        Cmd::Man => to_stdout(|out| clap_mangen::Man::new(Cli::command()).render(out)),
+        Cmd::Hash(a) => cmd_hash(&a),
+        Cmd::Scan(a) => cmd_scan(&a, sub_matches(matches, &["scan"])?),
+        Cmd::Match(a) => cmd_match(&a, sub_matches(matches, &["match"])?),
         Cmd::Index(IndexCmd::Build(a)) => {
-            let sub = matches
-                .subcommand_matches("index")
-                .and_then(|m| m.subcommand_matches("build"))
-                .context("internal: no build matches")?;
-            let specs = list_specs(&a.list_args(), sub)?;
-            // The destination is checked before any list is read: a bad -o fails at once,
-            // not after the lists (which may take an hour) were compiled.
-            // (A device or fifo is written in place: opening it now would consume its reader.)
-            if let Some(out) = a
-                .output
-                .as_ref()
-                .filter(|o| !std::fs::metadata(o).is_ok_and(|m| !m.is_file()))
-            {
-                vigie::report::output::Destination::open(out)
-                    .with_context(|| format!("cannot write index {}", out.display()))?;
-            }
-            let mut b = IndexBuilder::new();
-            b.set_pdq_search(a.pdq_search);
-            b.set_allow_empty(a.allow_empty);
-            let mut reports = Vec::new();
-            // A list that cannot be read is left out and named, the others are built
-            // (unless --strict); the build then exits 2.
-            let mut failed: Vec<serde_json::Value> = Vec::new();
-            let mut shown = ListProgress::start(!a.quiet);
-            for (i, spec) in specs.iter().enumerate() {
-                let size = std::fs::metadata(&spec.path).ok().map(|m| m.len());
-                shown.reading(i, specs.len(), &spec.path, size);
-                let rep = match b.add_list(spec, a.strict) {
-                    Ok(rep) => rep,
-                    Err(e @ vigie::index::IndexError::List(_)) if !a.strict => {
-                        let e = allow_empty_hint(e);
-                        shown.println(|| {
-                            msg!("vigie: {e} (list left out; --strict stops the build here)")
-                        });
-                        failed.push(serde_json::json!({
-                            "path": spec.path.display().to_string(),
-                            "error": e.to_string(),
-                        }));
-                        continue;
-                    }
-                    Err(e) => return Err(allow_empty_hint(e)),
-                };
-                let secs = shown.elapsed();
-                shown.println(|| {
-                    report_list(&rep, a.quiet);
-                    if let (Some(bytes), false) = (size, a.quiet) {
-                        msg!(
-                            "vigie: list {}: {:.1} MB read in {secs:.2} s ({:.1} MB/s)",
-                            rep.name,
-                            bytes as f64 / 1e6,
-                            bytes as f64 / 1e6 / secs.max(1e-6)
-                        );
-                    }
-                });
-                reports.push(rep);
-            }
-            shown.finish();
-            if !failed.is_empty() && reports.is_empty() {
-                bail!(
-                    "no list could be read ({} failed): nothing to build",
-                    failed.len()
-                );
-            }
-            let status = if failed.is_empty() {
-                ExitStatus::Clean
-            } else {
-                ExitStatus::Error
-            };
-            let Some(output) = &a.output else {
-                // --dry-run: the index built in memory, described, never written.
-                let info = b.into_index().map_err(allow_empty_hint)?.info();
-                let mut out = std::io::stdout().lock();
-                if a.json {
-                    let doc =
-                        serde_json::json!({ "lists": reports, "failed": failed, "index": info });
-                    serde_json::to_writer_pretty(&mut out, &doc)?;
-                    writeln!(out)?;
-                } else {
-                    write!(out, "{info}")?;
-                }
-                out.flush()?;
-                if !failed.is_empty() {
-                    msg!("vigie: {} lists failed", failed.len());
-                }
-                return Ok(status as u8);
-            };
-            let stats = b
-                .write(output)
-                .with_context(|| format!("cannot write index {}", output.display()))?;
-            if !a.quiet {
-                msg!(
-                    "vigie: wrote {}: {} bytes, {} lists, distinct digests: {}, distinct pdq: {}{}",
-                    output.display(),
-                    stats.bytes,
-                    stats.lists,
-                    stats.distinct,
-                    stats.distinct_pdq,
-                    if stats.distinct_phash + stats.distinct_dhash > 0 {
-                        format!(
-                            ", distinct phash: {}, distinct dhash: {}",
-                            stats.distinct_phash, stats.distinct_dhash
-                        )
-                    } else {
-                        String::new()
-                    }
-                );
-            }
-            if !failed.is_empty() {
-                // Said even under -q: the index lacks lists it was asked to hold.
-                msg!(
-                    "vigie: {} lists failed and were left out of {}",
-                    failed.len(),
-                    output.display()
-                );
-            }
-            // Malformed lines were reported above; --strict is how to make them fatal.
-            Ok(status as u8)
+            cmd_index_build(&a, sub_matches(matches, &["index", "build"])?)
         }
-        Cmd::Index(IndexCmd::Sign(a)) => {
-            let index = Index::open(&a.index)
-                .with_context(|| format!("cannot open index {}", a.index.display()))?;
-            let key = std::fs::read_to_string(&a.key)
-                .with_context(|| format!("cannot read key {}", a.key.display()))?;
-            let password = match &a.password_file {
-                Some(f) => Some(
-                    std::fs::read_to_string(f)
-                        .with_context(|| format!("cannot read password file {}", f.display()))?
-                        .lines()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                ),
-                None => std::env::var("VIGIE_KEY_PASSWORD").ok(),
-            };
-            let name = a
-                .index
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let comment = format!(
-                "vigie index {name}, {} bytes, format version {}, signed by vigie {}",
-                index.info().file_size,
-                index.info().version,
-                vigie::version::VERSION
+        Cmd::Index(IndexCmd::Sign(a)) => cmd_index_sign(&a),
+        Cmd::Index(IndexCmd::Merge(a)) => cmd_index_merge(&a),
+        Cmd::Index(IndexCmd::Info(a)) => cmd_index_info(&a),
+    }
+}
+
+/// The matches of the subcommand at `path` (`["index", "build"]`): the positions of its
+/// arguments pair per-list options with their lists.
+fn sub_matches<'m>(matches: &'m ArgMatches, path: &[&str]) -> Result<&'m ArgMatches> {
+    path.iter()
+        .try_fold(matches, |m, name| m.subcommand_matches(name))
+        .with_context(|| format!("internal: no {} matches", path.join(" ")))
+}
+
+/// The positions on the command line of argument `id`'s values.
+fn indices(m: &ArgMatches, id: &str) -> Vec<usize> {
+    m.indices_of(id).map(|i| i.collect()).unwrap_or_default()
+}
+
+/// Writes a generated document (a completion script, the manual page) to stdout.
+fn to_stdout(
+    write: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
+) -> Result<u8> {
+    let mut out = std::io::stdout().lock();
+    write(&mut out)?;
+    out.flush()?;
+    Ok(ExitStatus::Clean as u8)
+}
+
+/// `vigie hash`.
+fn cmd_hash(a: &HashArgs) -> Result<u8> {
+    let (given, mut p) = parse_algos(a.algo.as_deref())?;
+    let shared = matches!(a.format, HashFormat::Te | HashFormat::TeCsv);
+    p.pdq |= shared;
+    let algos = a.format.algos(given).map_err(anyhow::Error::msg)?;
+    let engine = image_options(engine_options(&a.input)?, &a.image, p)
+        .algos(algos)
+        .fast_decode(a.fast_decode)
+        .flag_low_quality(shared && !a.keep_low_quality)
+        .build()?;
+    let invocation = std::env::args().collect::<Vec<_>>().join(" ");
+    let job = |opts, progress: &TermProgress, failed: &mut dyn FnMut(&ItemResult)| {
+        jobs::hash(&engine, opts, a.format, &invocation, progress, failed)
+    };
+    run_job(
+        &a.input,
+        &a.output,
+        &a.run,
+        a.format.name(),
+        Vec::new(),
+        job,
+    )
+}
+
+/// `vigie scan`.
+fn cmd_scan(a: &ScanArgs, sub: &ArgMatches) -> Result<u8> {
+    // The indexes' SHA-256 reads them whole: only when a summary is written.
+    let want_custody = a.output.summary.is_some() || a.run.summary_record;
+    check_index_args(&a.index, &a.trust)?;
+    // Per-list options are paired with their lists first: one with no list after it is
+    // refused before anything is opened.
+    let specs = list_specs(&a.list_args(), sub)?;
+    let (indexes, held) = scan_indexes(a, &specs, want_custody)?;
+    let (extra, p) = parse_algos(a.algo.as_deref())?;
+    let mut engine = image_options(engine_options(&a.input)?, &a.image, p)
+        .pdq_min_quality(a.pdq_min_quality)
+        .fast_decode(!a.exact_decode);
+    engine = match_rules(
+        engine,
+        [a.pdq_threshold, a.phash_threshold, a.dhash_threshold],
+        &a.vpdq,
+        a.no_verify_index,
+    );
+    if let Some(extra) = extra {
+        engine = engine.algos(extra);
+    }
+    for index in indexes {
+        engine = engine.index(index);
+    }
+    let engine = engine.build().map_err(duplicate_hint)?;
+    let job = |opts, progress: &TermProgress, failed: &mut dyn FnMut(&ItemResult)| {
+        jobs::scan(&engine, opts, a.format, a.all, progress, failed)
+    };
+    run_job(&a.input, &a.output, &a.run, scan_ext(a.format), held, job)
+}
+
+/// The indexes a scan matches against: each `--index` opened (and checked for entries
+/// unless `--allow-empty`), then the `--list` and `--allow` lists compiled in memory into
+/// one more; with their custody records when `want_custody`.
+fn scan_indexes(
+    a: &ScanArgs,
+    specs: &[ListSpec],
+    want_custody: bool,
+) -> Result<(Vec<Arc<Index>>, Vec<vigie::report::IndexCustody>)> {
+    let mut held = Vec::new();
+    let mut indexes = Vec::new();
+    for p in &a.index {
+        let index = open_index(p, &a.trust)?;
+        if !a.allow_empty {
+            index.check_not_empty().map_err(allow_empty_hint)?;
+        }
+        if want_custody {
+            held.push(index_custody(p, &index, &a.trust));
+        }
+        indexes.push(Arc::new(index));
+    }
+    if !specs.is_empty() {
+        if a.trust.trusted_key.is_some() {
+            bail!(
+                "--trusted-key accepts signed indexes only, and lists given with --list or \
+                 --allow are not signed: build an index of them and sign it"
             );
-            let sig = index
-                .sign(&key, password, &comment)
-                .with_context(|| format!("cannot sign with {}", a.key.display()))?;
-            let out = a
-                .output
-                .clone()
-                .unwrap_or_else(|| vigie::index::signature::signature_path(&a.index));
-            std::fs::write(&out, sig)
-                .with_context(|| format!("cannot write signature {}", out.display()))?;
-            msg!("vigie: signed {}: {}", a.index.display(), out.display());
-            Ok(ExitStatus::Clean as u8)
         }
-        Cmd::Index(IndexCmd::Merge(a)) => {
-            check_index_args(&a.inputs, &a.trust)?;
-            // The destination is checked before any index is read (as `index build`).
-            if !std::fs::metadata(&a.output).is_ok_and(|m| !m.is_file()) {
-                vigie::report::output::Destination::open(&a.output)
-                    .with_context(|| format!("cannot write index {}", a.output.display()))?;
-            }
-            let mut b = IndexBuilder::new();
-            b.set_pdq_search(a.pdq_search);
-            for p in &a.inputs {
-                let index = open_index(p, &a.trust)?;
-                let reports = b.add_index(&index, p, a.qualify).map_err(|e| match e {
-                    e @ vigie::index::IndexError::DuplicateList { .. } => {
-                        anyhow::anyhow!("{e}; --qualify names each list INDEX-STEM/NAME")
-                    }
-                    e => anyhow::Error::from(e)
-                        .context(format!("cannot merge index {}", p.display())),
-                })?;
-                for rep in &reports {
-                    report_list(rep, a.quiet);
-                }
-            }
-            let stats = b
-                .write(&a.output)
-                .with_context(|| format!("cannot write index {}", a.output.display()))?;
-            if !a.quiet {
-                msg!(
-                    "vigie: wrote {}: {} bytes, {} lists from {} indexes, distinct digests: {}, \
-                     distinct pdq: {}",
-                    a.output.display(),
-                    stats.bytes,
-                    stats.lists,
-                    a.inputs.len(),
-                    stats.distinct,
-                    stats.distinct_pdq,
-                );
-            }
-            Ok(ExitStatus::Clean as u8)
+        let mut b = IndexBuilder::new();
+        b.set_allow_empty(a.allow_empty);
+        for spec in specs {
+            let rep = b.add_list(spec, false).map_err(allow_empty_hint)?;
+            report_list(&rep, a.output.quiet);
         }
-        Cmd::Index(IndexCmd::Info(a)) => {
-            let index = open_index(&a.index, &a.trust)?;
-            if a.verify {
-                index
-                    .verify()
-                    .with_context(|| format!("index {} failed verification", a.index.display()))?;
-            }
-            let info = index.info();
-            let mut out = std::io::stdout().lock();
-            if a.json {
-                serde_json::to_writer_pretty(&mut out, &info)?;
-                writeln!(out)?;
-            } else {
-                write!(out, "{info}")?;
-                if a.verify {
-                    writeln!(out, "checksums: ok")?;
-                }
-            }
-            Ok(ExitStatus::Clean as u8)
+        let index = b.into_index()?;
+        if want_custody {
+            held.push(index_custody(
+                Path::new("(--list and --allow lists, compiled in memory)"),
+                &index,
+                &a.trust,
+            ));
+        }
+        indexes.push(Arc::new(index));
+    }
+    Ok((indexes, held))
+}
+
+/// The matching rules `scan` and `match` share: the PDQ, pHash and dHash thresholds, the
+/// vPDQ rule, and whether the indexes' checksums are checked first.
+fn match_rules(
+    b: EngineBuilder,
+    [pdq, phash, dhash]: [u32; 3],
+    vpdq: &VpdqRuleArgs,
+    no_verify_index: bool,
+) -> EngineBuilder {
+    b.pdq_threshold(pdq)
+        .vpdq_rule(vpdq.rule())
+        .phash_threshold(phash)
+        .dhash_threshold(dhash)
+        .verify_index(!no_verify_index)
+}
+
+/// Runs a hash or scan job: its inputs, outputs and custody (with `indexes`), the progress
+/// display and the failed items named on stderr around `job`; then its report and exit
+/// status.
+fn run_job(
+    input: &InputArgs,
+    output: &OutputArgs,
+    run: &RunArgs,
+    ext: &str,
+    indexes: Vec<vigie::report::IndexCustody>,
+    job: impl FnOnce(
+        RunOptions,
+        &TermProgress,
+        &mut dyn FnMut(&ItemResult),
+    ) -> std::io::Result<RunReport>,
+) -> Result<u8> {
+    let signals = Signals::install()?;
+    let (mut opts, part) = run_options(input, output, run, &signals, ext)?;
+    opts.custody = Some(custody(indexes));
+    let progress = TermProgress::start(drawn(output), known_size(input));
+    let mut failed = name_failures(output);
+    let report = job(opts, &progress, &mut failed);
+    progress.finish();
+    finished(report?, output.quiet, part.as_deref(), &signals)
+}
+
+/// `vigie match`.
+fn cmd_match(a: &MatchArgs, m: &ArgMatches) -> Result<u8> {
+    let list_idx = indices(m, "lists");
+    let kinds = for_next_list(
+        &list_idx,
+        "type",
+        a.kind.iter().copied().zip(indices(m, "kind")),
+    )?;
+    let mut output_format = ScanFormat::Jsonl;
+    let mut list_formats = Vec::new();
+    for (f, at) in a.format.iter().zip(indices(m, "format")) {
+        match *f {
+            MatchFormat::Output(o) => output_format = o,
+            MatchFormat::List(l) => list_formats.push((l, at)),
         }
     }
+    let formats = for_next_list(&list_idx, "format", list_formats)?;
+    check_index_args(&a.index, &a.trust)?;
+    let indexes = a
+        .index
+        .iter()
+        .map(|p| open_index(p, &a.trust))
+        .collect::<Result<Vec<_>>>()?;
+    let opts = jobs::MatchOptions {
+        lists: a
+            .lists
+            .iter()
+            .zip(kinds.into_iter().zip(formats))
+            .map(|(l, (kind, format))| (l.clone(), kind, format))
+            .collect(),
+        output: a.output.output.clone(),
+        summary: a.output.summary.clone(),
+        // The indexes' SHA-256 reads them whole: only when a summary is written.
+        custody: a.output.summary.is_some().then(|| {
+            custody(
+                a.index
+                    .iter()
+                    .zip(&indexes)
+                    .map(|(p, i)| index_custody(p, i, &a.trust))
+                    .collect(),
+            )
+        }),
+    };
+    let engine = indexes
+        .into_iter()
+        .fold(Engine::builder(), |b, i| b.index(Arc::new(i)))
+        .threads(a.threads.unwrap_or(0));
+    let engine = match_rules(
+        engine,
+        [a.pdq_threshold, a.phash_threshold, a.dhash_threshold],
+        &a.vpdq,
+        a.no_verify_index,
+    )
+    .build()
+    .map_err(duplicate_hint)?;
+    let report = jobs::match_lists(
+        &engine,
+        &opts,
+        output_format,
+        a.all,
+        &mut name_failures(&a.output),
+    )?;
+    finished(report, a.output.quiet, None, &Signals::none())
+}
+
+/// `vigie index build`.
+fn cmd_index_build(a: &BuildArgs, sub: &ArgMatches) -> Result<u8> {
+    let specs = list_specs(&a.list_args(), sub)?;
+    if let Some(out) = &a.output {
+        check_destination(out)?;
+    }
+    let mut b = IndexBuilder::new();
+    b.set_pdq_search(a.pdq_search);
+    b.set_allow_empty(a.allow_empty);
+    let (reports, failed) = add_lists(&mut b, &specs, a)?;
+    if !failed.is_empty() && reports.is_empty() {
+        bail!(
+            "no list could be read ({} failed): nothing to build",
+            failed.len()
+        );
+    }
+    let status = if failed.is_empty() {
+        ExitStatus::Clean
+    } else {
+        ExitStatus::Error
+    };
+    let Some(output) = &a.output else {
+        dry_run(b, a.json, &reports, &failed)?;
+        return Ok(status as u8);
+    };
+    let stats = write_index(b, output)?;
+    if !a.quiet {
+        msg!(
+            "vigie: wrote {}: {} bytes, {} lists, distinct digests: {}, distinct pdq: {}{}",
+            output.display(),
+            stats.bytes,
+            stats.lists,
+            stats.distinct,
+            stats.distinct_pdq,
+            if stats.distinct_phash + stats.distinct_dhash > 0 {
+                format!(
+                    ", distinct phash: {}, distinct dhash: {}",
+                    stats.distinct_phash, stats.distinct_dhash
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    if !failed.is_empty() {
+        // Said even under -q: the index lacks lists it was asked to hold.
+        msg!(
+            "vigie: {} lists failed and were left out of {}",
+            failed.len(),
+            output.display()
+        );
+    }
+    // Malformed lines were reported above; --strict is how to make them fatal.
+    Ok(status as u8)
+}
+
+/// `index build --dry-run`: the index built in memory, described on stdout (with `json`, one
+/// document of it, the lists' reports and the failed lists), never written.
+fn dry_run(
+    b: IndexBuilder,
+    json: bool,
+    reports: &[vigie::index::ListReport],
+    failed: &[serde_json::Value],
+) -> Result<()> {
+    let info = b.into_index().map_err(allow_empty_hint)?.info();
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({ "lists": reports, "failed": failed, "index": info });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{info}")?;
+    }
+    out.flush()?;
+    if !failed.is_empty() {
+        msg!("vigie: {} lists failed", failed.len());
+    }
+    Ok(())
+}
+
+/// Reads `index build`'s lists into `b`, reporting each (and the progress) on stderr. A list
+/// that cannot be read is left out and named, the others are built (unless --strict, which
+/// makes it an error); returns the lists' reports and the failed lists.
+fn add_lists(
+    b: &mut IndexBuilder,
+    specs: &[ListSpec],
+    a: &BuildArgs,
+) -> Result<(Vec<vigie::index::ListReport>, Vec<serde_json::Value>)> {
+    let mut reports = Vec::new();
+    let mut failed: Vec<serde_json::Value> = Vec::new();
+    let mut shown = ListProgress::start(!a.quiet);
+    for (i, spec) in specs.iter().enumerate() {
+        let size = std::fs::metadata(&spec.path).ok().map(|m| m.len());
+        shown.reading(i, specs.len(), &spec.path, size);
+        let rep = match b.add_list(spec, a.strict) {
+            Ok(rep) => rep,
+            Err(e @ vigie::index::IndexError::List(_)) if !a.strict => {
+                let e = allow_empty_hint(e);
+                shown.println(|| msg!("vigie: {e} (list left out; --strict stops the build here)"));
+                failed.push(serde_json::json!({
+                    "path": spec.path.display().to_string(),
+                    "error": e.to_string(),
+                }));
+                continue;
+            }
+            Err(e) => return Err(allow_empty_hint(e)),
+        };
+        let secs = shown.elapsed();
+        shown.println(|| {
+            report_list(&rep, a.quiet);
+            if let (Some(bytes), false) = (size, a.quiet) {
+                msg!(
+                    "vigie: list {}: {:.1} MB read in {secs:.2} s ({:.1} MB/s)",
+                    rep.name,
+                    bytes as f64 / 1e6,
+                    bytes as f64 / 1e6 / secs.max(1e-6)
+                );
+            }
+        });
+        reports.push(rep);
+    }
+    shown.finish();
+    Ok((reports, failed))
+}
+
+/// Checks an index's destination before anything is read: a bad `-o` fails at once, not
+/// after the lists or indexes (which may take an hour) were read. A device or fifo is
+/// written in place: opening it now would consume its reader.
+fn check_destination(out: &Path) -> Result<()> {
+    if !std::fs::metadata(out).is_ok_and(|m| !m.is_file()) {
+        vigie::report::output::Destination::open(out)
+            .with_context(|| format!("cannot write index {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes the index `b` holds to `out`.
+fn write_index(b: IndexBuilder, out: &Path) -> Result<vigie::index::IndexStats> {
+    b.write(out)
+        .with_context(|| format!("cannot write index {}", out.display()))
+}
+
+/// `vigie index sign`.
+fn cmd_index_sign(a: &SignArgs) -> Result<u8> {
+    let index = Index::open(&a.index)
+        .with_context(|| format!("cannot open index {}", a.index.display()))?;
+    let key = std::fs::read_to_string(&a.key)
+        .with_context(|| format!("cannot read key {}", a.key.display()))?;
+    let password = match &a.password_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read password file {}", f.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        None => std::env::var("VIGIE_KEY_PASSWORD").ok(),
+    };
+    let name = a
+        .index
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let comment = format!(
+        "vigie index {name}, {} bytes, format version {}, signed by vigie {}",
+        index.info().file_size,
+        index.info().version,
+        vigie::version::VERSION
+    );
+    let sig = index
+        .sign(&key, password, &comment)
+        .with_context(|| format!("cannot sign with {}", a.key.display()))?;
+    let out = a
+        .output
+        .clone()
+        .unwrap_or_else(|| vigie::index::signature::signature_path(&a.index));
+    std::fs::write(&out, sig)
+        .with_context(|| format!("cannot write signature {}", out.display()))?;
+    msg!("vigie: signed {}: {}", a.index.display(), out.display());
+    Ok(ExitStatus::Clean as u8)
+}
+
+/// `vigie index merge`.
+fn cmd_index_merge(a: &MergeArgs) -> Result<u8> {
+    check_index_args(&a.inputs, &a.trust)?;
+    check_destination(&a.output)?;
+    let mut b = IndexBuilder::new();
+    b.set_pdq_search(a.pdq_search);
+    for p in &a.inputs {
+        let index = open_index(p, &a.trust)?;
+        let reports = b.add_index(&index, p, a.qualify).map_err(|e| match e {
+            e @ vigie::index::IndexError::DuplicateList { .. } => {
+                anyhow::anyhow!("{e}; --qualify names each list INDEX-STEM/NAME")
+            }
+            e => anyhow::Error::from(e).context(format!("cannot merge index {}", p.display())),
+        })?;
+        for rep in &reports {
+            report_list(rep, a.quiet);
+        }
+    }
+    let stats = write_index(b, &a.output)?;
+    if !a.quiet {
+        msg!(
+            "vigie: wrote {}: {} bytes, {} lists from {} indexes, distinct digests: {}, \
+             distinct pdq: {}",
+            a.output.display(),
+            stats.bytes,
+            stats.lists,
+            a.inputs.len(),
+            stats.distinct,
+            stats.distinct_pdq,
+        );
+    }
+    Ok(ExitStatus::Clean as u8)
+}
+
+/// `vigie index info`.
+fn cmd_index_info(a: &InfoArgs) -> Result<u8> {
+    let index = open_index(&a.index, &a.trust)?;
+    if a.verify {
+        index
+            .verify()
+            .with_context(|| format!("index {} failed verification", a.index.display()))?;
+    }
+    let info = index.info();
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &info)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{info}")?;
+        if a.verify {
+            writeln!(out, "checksums: ok")?;
+        }
+    }
+    Ok(ExitStatus::Clean as u8)
 }
 
 /// Whether a run's progress is displayed: not under -q, nor when the records go to a terminal
@@ -1416,8 +1515,7 @@ impl ScanArgs {
 }
 
 fn list_specs(a: &ListArgs<'_>, m: &ArgMatches) -> Result<Vec<ListSpec>> {
-    let idx =
-        |id: &str| -> Vec<usize> { m.indices_of(id).map(|i| i.collect()).unwrap_or_default() };
+    let idx = |id: &str| indices(m, id);
     // (position on the command line, path, role given by --allow)
     let mut all: Vec<(usize, &PathBuf, Option<Role>)> = idx(a.lists_id)
         .into_iter()
@@ -1709,7 +1807,7 @@ fn run_options(
 /// What a job does with each failed item: names it on stderr with its reason, `vigie:
 /// LOCATION: kind: reason` (as sha256sum and clamscan do), even under `-q`, unless
 /// `--no-messages`.
-fn name_failures(out: &OutputArgs) -> impl FnMut(&vigie::model::ItemResult) {
+fn name_failures(out: &OutputArgs) -> impl FnMut(&ItemResult) {
     let named = !out.no_messages;
     move |r| {
         if let (true, Some(f)) = (named, r.failure()) {
